@@ -1,0 +1,34 @@
+"""The 鹏城分 web application: `create_app()` builds one, nothing is built at import time."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from core.clock import Clock
+
+
+def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = None) -> Flask:
+    """Defaults, then `PENGCHENG_*` environment variables, then `config` (tests)."""
+    from app import config as settings
+    from app import errors, http
+    from app.extensions import api, services
+
+    instance = os.environ.get("PENGCHENG_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
+    app = Flask(__name__, instance_path=os.path.abspath(instance))
+    app.config.update(settings.DEFAULTS)
+    app.config.from_prefixed_env("PENGCHENG")
+    app.config.update(config or {})
+    settings.resolve(app.config, app.instance_path)
+
+    services.init_app(app, clock=clock)
+    api.init_app(app)
+    errors.init_app(app)
+    http.init_app(app)
+
+    from app.blueprints import register
+
+    register(api, app)
+    return app

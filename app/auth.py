@@ -1,0 +1,63 @@
+"""Who is calling: resident sessions, partner / source / operator API keys (Bearer tokens)."""
+
+from __future__ import annotations
+
+from flask import g, request
+
+from app.extensions import services
+from core.db import UnitOfWork
+from core.errors import Forbidden, Unauthorized
+from core.identity import (
+    DataSource,
+    Operator,
+    Partner,
+    Resident,
+    by_api_key,
+    resident_for_session,
+)
+
+MAX_CREDENTIAL = 512
+
+
+def bearer() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value or len(value) > MAX_CREDENTIAL:
+        raise Unauthorized("send `Authorization: Bearer <credential>`",
+                           detail_zh="请先登录")
+    return value
+
+
+def resident(uow: UnitOfWork) -> Resident:
+    """The resident whose session token authorizes this request."""
+    found = resident_for_session(uow.session, bearer(), services.clock.now())
+    g.actor = f"resident:{found.id}"
+    return found
+
+
+def _principal(uow: UnitOfWork, model: type, what: str):
+    found = by_api_key(uow.session, model, bearer())
+    if found is None:
+        raise Unauthorized(f"unknown or inactive {what} API key")
+    g.actor = f"{what}:{found.client_id}"
+    return found
+
+
+def partner(uow: UnitOfWork, *kinds: str) -> Partner:
+    """The partner whose API key authorizes this request, restricted to `kinds` if given."""
+    found: Partner = _principal(uow, Partner, "partner")
+    if kinds and found.kind not in kinds:
+        raise Forbidden(f"this endpoint is for partners of kind {', '.join(kinds)}")
+    return found
+
+
+def source(uow: UnitOfWork) -> DataSource:
+    return _principal(uow, DataSource, "source")
+
+
+def operator(uow: UnitOfWork, *roles: str) -> Operator:
+    found: Operator = _principal(uow, Operator, "operator")
+    if roles and found.role not in roles:
+        raise Forbidden(f"this needs the {' or '.join(roles)} role")
+    return found

@@ -1,0 +1,46 @@
+"""Demo login for seeded residents. Registered only when PENGCHENG_ENV=development."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.blueprints.residents import SessionSchema, open_session_for
+from app.extensions import services
+from core.demo import demo_identity, demo_residents
+from core.errors import NotFound
+
+blp = Blueprint("demo", __name__, url_prefix="/api/v1/auth/demo",
+                description="Development only: sign in as a seeded demo resident")
+
+
+class DemoResidentSchema(ma.Schema):
+    resident_id = ma.fields.UUID()
+    label = ma.fields.String()
+
+
+class DemoLoginSchema(ma.Schema):
+    resident_id = ma.fields.UUID(required=True)
+
+
+@blp.route("/residents")
+class DemoResidents(MethodView):
+    @blp.response(200, DemoResidentSchema(many=True))
+    def get(self):
+        """Seeded demo residents one may sign in as (development mode only)."""
+        with services.uow() as uow:
+            return demo_residents(uow.session, services.keyring, limit=20)
+
+
+@blp.route("")
+class DemoLogin(MethodView):
+    @blp.arguments(DemoLoginSchema)
+    @blp.response(201, SessionSchema)
+    def post(self, body):
+        """Sign in as a seeded demo resident without the identity provider."""
+        with services.uow() as uow:
+            claims = demo_identity(uow.session, services.keyring, body["resident_id"])
+        if claims is None:
+            raise NotFound("no seeded demo resident with that id")
+        return open_session_for(claims, "demo")

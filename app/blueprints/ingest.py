@@ -1,0 +1,65 @@
+"""Data-source ingestion: `POST /ingest/v1/records`."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app import auth
+from app.extensions import services
+from app.ratelimit import enforce
+from core.records import MAX_BATCH, ingest
+
+blp = Blueprint("ingest", __name__, url_prefix="/ingest/v1",
+                description="Data sources push records (batches of up to 1000)")
+
+
+class RecordInSchema(ma.Schema):
+    """One record. Each is validated on its own; see `rejected` in the answer."""
+
+    source_record_id = ma.fields.String(required=True)
+    id_number = ma.fields.String(required=True, metadata={"description": "18-digit 身份证号"})
+    category = ma.fields.String(required=True)
+    type = ma.fields.String(required=True)
+    occurred_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    amount_fen = ma.fields.Integer(allow_none=True)
+    quantity = ma.fields.Float(allow_none=True)
+    severity = ma.fields.String(allow_none=True)
+    attributes = ma.fields.Dict(allow_none=True)
+
+
+class BatchSchema(ma.Schema):
+    # Records are kept raw here and validated one by one in the domain, so one bad record is
+    # a per-record rejection instead of failing the whole batch.
+    records = ma.fields.List(
+        ma.fields.Raw(metadata={"type": "object", "description": "A record (see RecordIn)"}),
+        required=True, validate=ma.validate.Length(1, MAX_BATCH),
+    )
+
+
+class RejectionSchema(ma.Schema):
+    index = ma.fields.Integer()
+    code = ma.fields.String()
+    detail = ma.fields.String()
+
+
+class IngestResultSchema(ma.Schema):
+    accepted = ma.fields.Integer()
+    duplicates = ma.fields.Integer()
+    rejected = ma.fields.List(ma.fields.Nested(RejectionSchema))
+
+
+@blp.route("/records")
+class Records(MethodView):
+    @blp.arguments(BatchSchema)
+    @blp.response(200, IngestResultSchema)
+    @blp.doc(security=[{"sourceKey": []}])
+    def post(self, body):
+        """Push up to 1000 records; idempotent by `source_record_id`."""
+        with services.uow() as uow:
+            source = auth.source(uow)
+            enforce(f"ingest:{source.client_id}", services.app_config("RATE_LIMIT_INGEST"))
+            return ingest(uow, services.keyring, source_id=source.id,
+                          source_client_id=source.client_id, granted=source.categories,
+                          records=body["records"], now=services.clock.now())

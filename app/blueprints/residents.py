@@ -1,0 +1,83 @@
+"""Resident sign-in and profile: `/api/v1/auth/session`, `/api/v1/me`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import marshmallow as ma
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app import auth
+from app.extensions import services
+from app.ratelimit import enforce
+from core.identity import login, logout, read_personal
+from core.idnumber import mask
+
+blp = Blueprint("residents", __name__, url_prefix="/api/v1",
+                description="Resident sign-in and profile")
+
+
+class AssertionSchema(ma.Schema):
+    assertion = ma.fields.String(required=True, validate=ma.validate.Length(1, 8192),
+                                 metadata={"description": "JWT from the city identity provider"})
+
+
+class SessionSchema(ma.Schema):
+    token = ma.fields.String(metadata={"description": "Bearer token for the resident API"})
+    expires_at = ma.fields.DateTime()
+    resident_id = ma.fields.UUID()
+
+
+class MeSchema(ma.Schema):
+    id = ma.fields.UUID()
+    name = ma.fields.String()
+    id_number_masked = ma.fields.String()
+    phone_masked = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+def open_session_for(claims: dict, channel: str) -> dict:
+    ttl = timedelta(seconds=int(services.app_config("SESSION_TTL_SECONDS")))
+    with services.uow() as uow:
+        resident, token, expires = login(uow, services.keyring, claims,
+                                         now=services.clock.now(), ttl=ttl, channel=channel)
+    return {"token": token, "expires_at": expires, "resident_id": resident.id}
+
+
+@blp.route("/auth/session")
+class Session(MethodView):
+    @blp.arguments(AssertionSchema)
+    @blp.response(201, SessionSchema)
+    def post(self, body):
+        """Exchange an identity-provider assertion for a session token (first login registers)."""
+        enforce(f"login:{request.remote_addr}", services.app_config("RATE_LIMIT_LOGIN"))
+        claims = services.idp.verify(body["assertion"], services.clock.now())
+        return open_session_for(claims, "idp")
+
+    @blp.response(204)
+    @blp.doc(security=[{"residentSession": []}])
+    def delete(self):
+        """Log out: the session token stops working at once."""
+        with services.uow() as uow:
+            auth.resident(uow)
+            logout(uow, auth.bearer(), services.clock.now())
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, MeSchema)
+    @blp.doc(security=[{"residentSession": []}])
+    def get(self):
+        """The signed-in resident's own profile (ID number and phone masked)."""
+        with services.uow() as uow:
+            resident = auth.resident(uow)
+            person = read_personal(uow.session, services.keyring, resident)
+        return {
+            "id": resident.id,
+            "name": person.name,
+            "id_number_masked": mask(person.id_number),
+            "phone_masked": person.phone[:3] + "****" + person.phone[-4:] if person.phone else None,
+            "created_at": resident.created_at,
+        }

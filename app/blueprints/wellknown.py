@@ -1,0 +1,52 @@
+"""Public, unauthenticated endpoints: published keys and health."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import text
+
+from app.extensions import services
+
+blp = Blueprint("wellknown", __name__, url_prefix="/", description="Public keys and health")
+
+
+class JwkSchema(ma.Schema):
+    kty = ma.fields.String()
+    crv = ma.fields.String()
+    x = ma.fields.String()
+    kid = ma.fields.String()
+    alg = ma.fields.String()
+    use = ma.fields.String()
+
+
+class JwksSchema(ma.Schema):
+    keys = ma.fields.List(ma.fields.Nested(JwkSchema))
+
+
+class HealthSchema(ma.Schema):
+    status = ma.fields.String()
+    database = ma.fields.String()
+    fast_store = ma.fields.String()
+
+
+
+@blp.route("/.well-known/jwks.json")
+class Jwks(MethodView):
+    @blp.response(200, JwksSchema)
+    def get(self):
+        """Public Ed25519 keys: tokens, consent receipts, reports, audit checkpoints."""
+        with services.uow() as uow:
+            return services.signer.jwks(uow.session, services.clock.now())
+
+
+@blp.route("/healthz")
+class Health(MethodView):
+    @blp.response(200, HealthSchema)
+    def get(self):
+        """Liveness and readiness: the database must answer; the fast store may be degraded."""
+        with services.uow() as uow:
+            uow.session.execute(text("SELECT 1"))
+        store = "ok" if services.store.healthy() else "degraded (in-process fallback)"
+        return {"status": "ok", "database": "ok", "fast_store": store}

@@ -1,0 +1,217 @@
+"""The `pengcheng` operator CLI (click, through Flask's CLI so every command has the app)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from app.extensions import services
+
+
+def _create_app():
+    from app import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(create_app=_create_app, add_default_commands=True, add_version_option=False,
+                  load_dotenv=False, help="鹏城分 operator commands.")
+
+
+def _echo_json(obj: object) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def _now():
+    return services.clock.now()
+
+
+# -- database -----------------------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION and make sure signing keys exist."""
+    from app.bootstrap import bootstrap
+
+    bootstrap(current_app, revision)
+    click.echo(f"database at {revision}")
+
+
+# -- identities ---------------------------------------------------------------------------------
+
+@main.group()
+def partners() -> None:
+    """Partners: hospitals, deposit partners, merchants, payment channels."""
+
+
+@partners.command("create")
+@click.option("--name", required=True)
+@click.option("--kind", required=True,
+              type=click.Choice(["hospital", "deposit_partner", "merchant", "payment_channel"]))
+@click.option("--scenario", "scenarios", multiple=True, help="Scenario code (repeatable)")
+def partners_create(name: str, kind: str, scenarios: tuple[str, ...]) -> None:
+    """Register a partner; prints {client_id, api_key} (the key is shown once)."""
+    from core.identity import create_partner
+
+    with services.uow() as uow:
+        partner, key = create_partner(uow.session, name=name, kind=kind,
+                                      scenarios=list(scenarios), now=_now())
+        uow.commit()
+    _echo_json({"client_id": partner.client_id, "api_key": key, "kind": partner.kind,
+                "scenarios": partner.scenarios})
+
+
+@main.group()
+def sources() -> None:
+    """Data sources that push records."""
+
+
+@sources.command("create")
+@click.option("--name", required=True)
+@click.option("--category", "categories", multiple=True, required=True,
+              help="Category code (repeatable)")
+def sources_create(name: str, categories: tuple[str, ...]) -> None:
+    """Register a data source; prints {client_id, api_key} (the key is shown once)."""
+    from core.identity import create_source
+
+    with services.uow() as uow:
+        source, key = create_source(uow.session, name=name, categories=list(categories),
+                                    now=_now())
+        uow.commit()
+    _echo_json({"client_id": source.client_id, "api_key": key, "categories": source.categories})
+
+
+@main.group()
+def operators() -> None:
+    """Operators (市信用办) with roles admin, reviewer, auditor."""
+
+
+@operators.command("create")
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "reviewer", "auditor"]))
+def operators_create(name: str, role: str) -> None:
+    """Register an operator; prints {client_id, api_key} (the key is shown once)."""
+    from core.identity import create_operator
+
+    with services.uow() as uow:
+        operator, key = create_operator(uow.session, name=name, role=role, now=_now())
+        uow.commit()
+    _echo_json({"client_id": operator.client_id, "api_key": key, "role": operator.role})
+
+
+# -- keys -----------------------------------------------------------------------------------------
+
+@main.group()
+def keys() -> None:
+    """Signing and data keys."""
+
+
+@keys.command("rotate")
+@click.option("--purpose", type=click.Choice(["token", "receipt", "audit", "report", "all"]),
+              default="all", show_default=True, help="Which signing keys to rotate")
+@click.option("--data-keys/--no-data-keys", default=True, show_default=True,
+              help="Also give every resident a new data key and re-encrypt their fields")
+@click.option("--batch", default=500, show_default=True, help="Residents per transaction")
+def keys_rotate(purpose: str, data_keys: bool, batch: int) -> None:
+    """Rotate keys without downtime: next signing key becomes active; fields re-encrypted."""
+    from core.rotation import rotate_data_keys, rotate_signing
+
+    with services.uow() as uow:
+        rotated = rotate_signing(uow, services.signer, purpose, now=_now())
+    for p, (old, new) in rotated.items():
+        click.echo(f"{p}: {old or '-'} -> {new} (old key stays published until its tokens expire)")
+    if data_keys:
+        total = rotate_data_keys(services.uow, services.keyring, now=_now(), batch=batch,
+                                 progress=lambda n: click.echo(f"  re-encrypted {n} residents"))
+        click.echo(f"data keys: {total} residents re-encrypted")
+
+
+# -- audit ----------------------------------------------------------------------------------------
+
+@main.group()
+def audit() -> None:
+    """The hash-chained audit log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the chain and signed checkpoints; exit 1 on any edit, deletion or reordering."""
+    from core import audit as log
+
+    with services.uow() as uow:
+        verdict = log.verify(uow.session, services.signer, _now())
+    _echo_json({"ok": verdict.ok, "entries": verdict.entries,
+                "checkpoints": verdict.checkpoints, "problems": verdict.problems})
+    sys.exit(0 if verdict.ok else 1)
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the current head of the chain with the audit key."""
+    from core import audit as log
+
+    with services.uow() as uow:
+        cp = log.checkpoint(uow.session, services.signer, _now())
+        uow.commit()
+    _echo_json(None if cp is None else {"seq": cp.seq, "entry_hash": cp.entry_hash,
+                                        "signature": cp.signature})
+
+
+@audit.command("export-checkpoints")
+def audit_export() -> None:
+    """Print every signed checkpoint as JSON lines (keep a copy outside the database)."""
+    from sqlalchemy import select
+
+    from core.audit import AuditCheckpoint
+
+    with services.uow() as uow:
+        for cp in uow.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)):
+            _echo_json({"seq": cp.seq, "entry_hash": cp.entry_hash, "at": cp.at.isoformat(),
+                        "signature": cp.signature})
+
+
+# -- demo -----------------------------------------------------------------------------------------
+
+@main.command("seed")
+@click.option("--residents", "count", default=200, show_default=True)
+@click.option("--seed", "rng_seed", default=20261122, show_default=True)
+def seed_cmd(count: int, rng_seed: int) -> None:
+    """Generate a synthetic population with records in every category."""
+    from app.seed import seed
+
+    with services.uow() as uow:
+        summary = seed(uow, services.keyring, residents=count, rng_seed=rng_seed, now=_now())
+    _echo_json(summary)
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--residents", "count", default=200, show_default=True)
+def demo(host: str, port: int, count: int) -> None:
+    """Create the embedded database, seed demo residents and serve."""
+    from app.bootstrap import bootstrap, seed_demo_if_empty
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    bootstrap(app)
+    with app.app_context():
+        info = seed_demo_if_empty(app, count)
+    url = f"http://{host}:{port}"
+    click.echo(f"鹏城分 demo on {url}  (database: {app.config['DATABASE_URL']})")
+    click.echo(f"  API docs:       {url}/docs")
+    click.echo(f"  demo residents: GET {url}/api/v1/auth/demo/residents")
+    click.echo(f"  sign in:        POST {url}/api/v1/auth/demo "
+               '{"resident_id": "<id from the list>"}')
+    for line in info:
+        click.echo(f"  {line}")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)

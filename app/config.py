@@ -1,0 +1,85 @@
+"""Configuration: defaults here, then `PENGCHENG_*` environment variables, then the caller's.
+
+Every key is documented in README.md. Keys read from the environment drop the prefix:
+`PENGCHENG_DATABASE_URL` becomes `DATABASE_URL`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from core.crypto import new_key_text, parse_key
+
+
+class ConfigError(RuntimeError):
+    """A configuration that must not start (a missing key outside development mode)."""
+
+
+DEFAULTS: dict[str, Any] = {
+    "ENV": "development",
+    "DATABASE_URL": None,  # default: sqlite:///<instance>/pengcheng.db
+    "REDIS_URL": None,  # unset: in-process fallbacks
+    "MASTER_KEY": None,  # comma-separated, newest first; generated into instance/ in development
+    "INDEX_KEY": None,  # blind indexes and pseudonyms; generated into instance/ in development
+    "IDP_JWKS": None,  # a JWKS document or a path to one
+    "IDP_ISSUER": None,  # expected `iss` of identity assertions (any issuer if unset)
+    "ISSUER": "https://pengcheng.sz.gov.cn",  # our `iss` in tokens and receipts
+    "SESSION_TTL_SECONDS": 3600,
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "RATE_LIMIT_LOGIN": "20/60",  # attempts per client address per window (seconds)
+    "RATE_LIMIT_INGEST": "600/60",  # batches per source per window
+    "DB_POOL_SIZE": 10,
+    "JSON_AS_ASCII": False,
+    "API_TITLE": "鹏城分 Pengcheng Score",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "docs",
+    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+}
+
+
+def is_development(config: dict[str, Any]) -> bool:
+    return str(config.get("ENV", "")).lower() == "development"
+
+
+def _instance_secret(instance: Path, name: str) -> str:
+    """Read or create a random key file in the instance folder (development only)."""
+    path = instance / name
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(new_key_text() + "\n")
+    return path.read_text().strip()
+
+
+def resolve(config: dict[str, Any], instance_path: str) -> None:
+    """Fill derived defaults and refuse unsafe production configurations."""
+    instance = Path(instance_path)
+    dev = is_development(config)
+    if not config.get("DATABASE_URL"):
+        instance.mkdir(parents=True, exist_ok=True)
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'pengcheng.db'}"
+    for key, filename in (("MASTER_KEY", "master.key"), ("INDEX_KEY", "index.key")):
+        if not config.get(key):
+            if not dev:
+                raise ConfigError(
+                    f"PENGCHENG_{key} is required when PENGCHENG_ENV is not 'development' "
+                    f"(generate one with: python -c \"import os,base64;"
+                    f"print(base64.urlsafe_b64encode(os.urandom(32)).decode())\")"
+                )
+            config[key] = _instance_secret(instance, filename)
+        try:
+            for part in str(config[key]).split(","):
+                parse_key(part)
+        except ValueError as exc:
+            raise ConfigError(f"PENGCHENG_{key} is not a valid key: {exc}") from exc
+    if not dev and not config.get("IDP_JWKS"):
+        raise ConfigError(
+            "PENGCHENG_IDP_JWKS is required when PENGCHENG_ENV is not 'development': "
+            "residents can only log in with the identity provider's signed assertions"
+        )

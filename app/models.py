@@ -1,0 +1,3 @@
+"""Imports every ORM model so that `Base.metadata` is complete (Alembic, tests)."""
+
+from core import audit, crypto, identity, records, signing  # noqa: F401

@@ -1,0 +1,297 @@
+"""Identities: residents (encrypted at rest), partners, data sources, operators, sessions.
+
+Design overview
+---------------
+* A resident's name, ID number and phone are encrypted under the resident's own data key with
+  the row id and column as associated data; `id_index` is the keyed blind index used for
+  lookups. Destroying the data key erases the person (crypto-shredding).
+* Partners, data sources and operators authenticate with API keys of 256 random bits. Only the
+  SHA-256 of a key is stored (a slow hash adds nothing at that entropy) and the key is shown
+  once, at creation.
+* Resident sessions are opaque random tokens, stored hashed, with an expiry and a revocation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core import audit
+from core.crypto import Keyring
+from core.db import Base, UnitOfWork
+from core.errors import InvalidInput, Unauthorized
+from core.idnumber import birth_date, is_valid, normalize
+
+PARTNER_KINDS = ("hospital", "deposit_partner", "merchant", "payment_channel")
+OPERATOR_ROLES = ("admin", "reviewer", "auditor")
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id_index: Mapped[str] = mapped_column(String(64), unique=True)
+    data_key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("data_keys.id"))
+    name_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    id_number_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    birth_year: Mapped[int | None]  # coarse, for age-band validation only
+    district: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active | erased
+    created_at: Mapped[datetime]
+    score_stale_at: Mapped[datetime | None]
+
+
+def _aad(resident_id: uuid.UUID, column: str) -> str:
+    return f"residents:{column}:{resident_id}"
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    id_number: str
+    phone: str | None
+
+
+def set_personal(session: Session, keyring: Keyring, resident: Resident, person: Person) -> None:
+    """Encrypt the resident's personal fields under their data key."""
+    for column, value in (("name", person.name), ("id_number", person.id_number),
+                          ("phone", person.phone)):
+        blob = None if value is None else keyring.encrypt(
+            session, resident.data_key_id, value, _aad(resident.id, column))
+        setattr(resident, f"{column}_ct", blob)
+
+
+def read_personal(session: Session, keyring: Keyring, resident: Resident) -> Person:
+    def dec(column: str) -> str | None:
+        blob = getattr(resident, f"{column}_ct")
+        return None if blob is None else keyring.decrypt(session, blob, _aad(resident.id, column))
+
+    return Person(name=dec("name") or "", id_number=dec("id_number") or "", phone=dec("phone"))
+
+
+def find_resident(session: Session, keyring: Keyring, id_number: str) -> Resident | None:
+    index = keyring.blind_index(normalize(id_number))
+    return session.scalars(select(Resident).where(Resident.id_index == index)).first()
+
+
+def create_resident(
+    session: Session, keyring: Keyring, person: Person, *, now: datetime,
+    district: str | None = None,
+) -> Resident:
+    """A new resident with their own data key; pending records under the blind index join."""
+    if not is_valid(person.id_number):
+        raise InvalidInput("id_number is not a valid 18-digit ID number",
+                           detail_zh="身份证号码无效")
+    id_number = normalize(person.id_number)
+    resident_id = uuid.uuid4()
+    key = keyring.new_data_key(session, now, owner=str(resident_id))
+    session.flush()
+    resident = Resident(
+        id=resident_id, id_index=keyring.blind_index(id_number), data_key_id=key.id,
+        birth_year=birth_date(id_number).year, district=district, created_at=now,
+        score_stale_at=now,
+    )
+    set_personal(session, keyring, resident,
+                 Person(person.name, id_number, person.phone))
+    session.add(resident)
+    session.flush()
+    from core.records import claim_pending  # records belong to the resident from now on
+
+    claim_pending(session, resident)
+    audit.record(session, actor="system", action="resident.created", now=now,
+                 subject=str(resident.id))
+    return resident
+
+
+# -- API-key principals -------------------------------------------------------------------------
+
+def hash_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def new_api_key(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+    __table_args__ = (
+        CheckConstraint("kind IN ('hospital','deposit_partner','merchant','payment_channel')",
+                        name="kind"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    scenarios: Mapped[list[Any]]
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class DataSource(Base):
+    __tablename__ = "data_sources"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    categories: Mapped[list[Any]]
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class Operator(Base):
+    __tablename__ = "operators"
+    __table_args__ = (CheckConstraint("role IN ('admin','reviewer','auditor')", name="role"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(12))
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class SessionToken(Base):
+    __tablename__ = "sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    channel: Mapped[str] = mapped_column(String(20))  # idp | demo
+
+
+def _client_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def create_partner(session: Session, *, name: str, kind: str, scenarios: list[str],
+                   now: datetime, actor: str = "cli") -> tuple[Partner, str]:
+    if kind not in PARTNER_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(PARTNER_KINDS)}")
+    if not name.strip():
+        raise InvalidInput("name must not be empty")
+    api_key = new_api_key("pk")
+    partner = Partner(id=uuid.uuid4(), client_id=_client_id("ptn"), name=name.strip(), kind=kind,
+                      scenarios=sorted(set(scenarios)), api_key_hash=hash_key(api_key),
+                      created_at=now)
+    session.add(partner)
+    session.flush()
+    audit.record(session, actor=actor, action="partner.created", now=now,
+                 subject=partner.client_id, data={"kind": kind, "scenarios": partner.scenarios})
+    return partner, api_key
+
+
+def create_source(session: Session, *, name: str, categories: list[str], now: datetime,
+                  actor: str = "cli") -> tuple[DataSource, str]:
+    from core.registry import CATEGORIES
+
+    unknown = sorted(set(categories) - set(CATEGORIES))
+    if unknown or not categories:
+        raise InvalidInput(f"unknown or missing categories: {', '.join(unknown) or '(none)'}")
+    if not name.strip():
+        raise InvalidInput("name must not be empty")
+    api_key = new_api_key("sk")
+    source = DataSource(id=uuid.uuid4(), client_id=_client_id("src"), name=name.strip(),
+                        categories=sorted(set(categories)), api_key_hash=hash_key(api_key),
+                        created_at=now)
+    session.add(source)
+    session.flush()
+    audit.record(session, actor=actor, action="source.created", now=now,
+                 subject=source.client_id, data={"categories": source.categories})
+    return source, api_key
+
+
+def create_operator(session: Session, *, name: str, role: str, now: datetime,
+                    actor: str = "cli") -> tuple[Operator, str]:
+    if role not in OPERATOR_ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(OPERATOR_ROLES)}")
+    api_key = new_api_key("ok")
+    operator = Operator(id=uuid.uuid4(), client_id=_client_id("op"), name=name.strip(),
+                        role=role, api_key_hash=hash_key(api_key), created_at=now)
+    session.add(operator)
+    session.flush()
+    audit.record(session, actor=actor, action="operator.created", now=now,
+                 subject=operator.client_id, data={"role": role})
+    return operator, api_key
+
+
+def by_api_key(session: Session, model: type, api_key: str):
+    """The active principal of `model` holding `api_key`, or None."""
+    principal = session.scalars(
+        select(model).where(model.api_key_hash == hash_key(api_key))
+    ).first()
+    return principal if principal is not None and principal.active else None
+
+
+# -- resident sessions ----------------------------------------------------------------------------
+
+SESSION_PREFIX = "rs_"
+
+
+def open_session(session: Session, resident: Resident, *, now: datetime, ttl: timedelta,
+                 channel: str) -> tuple[str, datetime]:
+    token = SESSION_PREFIX + secrets.token_urlsafe(32)
+    expires = now + ttl
+    session.add(SessionToken(token_hash=hash_key(token), resident_id=resident.id,
+                             created_at=now, expires_at=expires, channel=channel))
+    session.flush()
+    return token, expires
+
+
+def resident_for_session(session: Session, token: str, now: datetime) -> Resident:
+    row = session.get(SessionToken, hash_key(token))
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        raise Unauthorized("session token is missing, expired or revoked",
+                           detail_zh="登录已失效，请重新登录")
+    resident = session.get(Resident, row.resident_id)
+    if resident is None or resident.status != "active":
+        raise Unauthorized("session token is missing, expired or revoked",
+                           detail_zh="登录已失效，请重新登录")
+    return resident
+
+
+def close_session(session: Session, token: str, now: datetime) -> None:
+    row = session.get(SessionToken, hash_key(token))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = now
+
+
+def login(uow: UnitOfWork, keyring: Keyring, claims: dict[str, Any], *, now: datetime,
+          ttl: timedelta, channel: str) -> tuple[Resident, str, datetime]:
+    """Exchange verified identity claims for a session; the first login creates the resident."""
+    session = uow.session
+    resident = find_resident(session, keyring, claims["id_number"])
+    if resident is None:
+        resident = create_resident(
+            session, keyring,
+            Person(claims["name"].strip(), claims["id_number"], claims.get("phone_number")),
+            now=now,
+        )
+    elif resident.status != "active":
+        raise Unauthorized("this account has been erased at the resident's request",
+                           detail_zh="该账户已按本人要求注销")
+    token, expires = open_session(session, resident, now=now, ttl=ttl, channel=channel)
+    audit.record(session, actor=f"resident:{resident.id}", action="session.opened", now=now,
+                 subject=str(resident.id), data={"channel": channel})
+    uow.commit()
+    return resident, token, expires
+
+
+def logout(uow: UnitOfWork, token: str, now: datetime) -> None:
+    """Revoke a session token (the caller has already authenticated with it)."""
+    close_session(uow.session, token, now)
+    uow.commit()

@@ -1,0 +1,33 @@
+"""鹏城分 scoring engine: records → features → points → score + explanation (numpy only).
+
+Public entry points (see each module for details):
+
+- `load_model`, `parse_model`, `validate_spec`, `spec_hash`, `ModelInvalid` — model specs;
+- `RecordBatch`, `batch_from_records`, `compute_features` — features, one vectorized path;
+- `score_one` (plain Python, one resident), `score_batch` (numpy, many) — points and reasons;
+- `score_resident`, `explain`, `canonical_inputs`, `recompute`, `verify` — explanations;
+- `scoring.validation`, `scoring.fit`, `scoring.synthetic` — metrics/report, fitting, test data.
+
+Never imports Flask or SQLAlchemy.
+"""
+
+from scoring.engine import BatchScores, Scored, score_batch, score_one
+from scoring.explain import (
+    ScoringConsentRequired,
+    canonical_inputs,
+    explain,
+    inputs_hash,
+    recompute,
+    score_resident,
+    verify,
+)
+from scoring.features import RecordBatch, batch_from_records, compute_features
+from scoring.spec import Model, ModelInvalid, load_model, load_spec_text, parse_model, spec_hash
+from scoring.spec_check import validate_spec
+
+__all__ = [
+    "BatchScores", "Model", "ModelInvalid", "RecordBatch", "Scored", "ScoringConsentRequired",
+    "batch_from_records", "canonical_inputs", "compute_features", "explain", "inputs_hash",
+    "load_model", "load_spec_text", "parse_model", "recompute", "score_batch", "score_one",
+    "score_resident", "spec_hash", "validate_spec", "verify",
+]

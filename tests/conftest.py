@@ -1,0 +1,179 @@
+"""Shared fixtures.
+
+Which database the integration and API tiers use:
+* `PENGCHENG_TEST_DATABASE_URL` set (CI): that PostgreSQL database, migrated from scratch once
+  per session, tables truncated between tests.
+* unset: a SQLite file migrated once into a template and copied per test.
+`PENGCHENG_TEST_REDIS_URL` likewise selects real Redis. With `PENGCHENG_REQUIRE_SERVICES=1`
+(CI) a test that needs PostgreSQL or Redis fails instead of skipping when they are missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlalchemy import create_engine, text
+
+from core.clock import FrozenClock
+from core.crypto import new_key_text
+
+PG_URL = os.environ.get("PENGCHENG_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("PENGCHENG_TEST_REDIS_URL")
+REQUIRE = os.environ.get("PENGCHENG_REQUIRE_SERVICES") == "1"
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+
+def need(service: str, available: bool) -> None:
+    """Skip locally when a service is not configured; fail in CI, where it is required."""
+    if available:
+        return
+    if REQUIRE:
+        pytest.fail(f"{service} is required (PENGCHENG_REQUIRE_SERVICES=1) but not configured")
+    pytest.skip(f"{service} not configured (set PENGCHENG_TEST_{service.upper()}_URL)")
+
+
+# -- identity provider ------------------------------------------------------------------------
+
+class FakeIdp:
+    """A real Ed25519 identity provider for tests: it signs assertions the app verifies."""
+
+    def __init__(self) -> None:
+        self.key = Ed25519PrivateKey.generate()
+        raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.jwks = {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "idp-1", "alg": "EdDSA",
+                               "x": base64.urlsafe_b64encode(raw).decode().rstrip("=")}]}
+
+    def assertion(self, id_number: str, name: str = "张三", *, now: datetime = T0,
+                  **overrides: Any) -> str:
+        claims = {"iss": "https://idp.sz.gov.cn", "aud": "pengcheng", "sub": f"u-{id_number}",
+                  "id_number": id_number, "name": name,
+                  "exp": int((now + timedelta(minutes=5)).timestamp()),
+                  "iat": int(now.timestamp())}
+        claims.update(overrides)
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": "idp-1"})
+
+
+@pytest.fixture(scope="session")
+def idp() -> FakeIdp:
+    return FakeIdp()
+
+
+# -- database ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Run the real migrations once: on PostgreSQL when configured, else into a SQLite template."""
+    from app.migrate import upgrade
+
+    if PG_URL:
+        engine = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        upgrade(PG_URL)
+        return {"kind": "postgresql", "url": PG_URL}
+    template = tmp_path_factory.mktemp("db") / "template.db"
+    upgrade(f"sqlite:///{template}")
+    return {"kind": "sqlite", "template": template}
+
+
+def _truncate(url: str) -> None:
+    from core.db import Base, make_engine
+
+    engine = make_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(migrated: dict[str, Any], tmp_path: Path) -> str:
+    """A clean, migrated database for one test."""
+    import app.models  # noqa: F401
+
+    if migrated["kind"] == "postgresql":
+        _truncate(migrated["url"])
+        return migrated["url"]
+    path = tmp_path / "pengcheng.db"
+    shutil.copyfile(migrated["template"], path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+@pytest.fixture
+def config(database_url: str, idp: FakeIdp, tmp_path: Path) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "ENV": "development",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": REDIS_URL,
+        "MASTER_KEY": new_key_text(),
+        "INDEX_KEY": new_key_text(),
+        "IDP_JWKS": idp.jwks,
+        "IDP_ISSUER": "https://idp.sz.gov.cn",
+        "RATE_LIMIT_LOGIN": "1000/60",
+        "RATE_LIMIT_INGEST": "1000/60",
+    }
+
+
+@pytest.fixture
+def app(config: dict[str, Any], clock: FrozenClock, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from app import create_app
+    from app.extensions import services
+
+    monkeypatch.setenv("PENGCHENG_INSTANCE_PATH", str(tmp_path / "instance"))
+    application = create_app(config, clock=clock)
+    with application.app_context():
+        with services.uow() as uow:
+            services.signer.ensure(uow.session, clock.now())
+            uow.commit()
+        if REDIS_URL:
+            services.store.client.flushdb()
+    yield application
+    application.extensions["pengcheng"]["engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def uow(app: Any) -> Iterator[Any]:
+    """A unit of work on the test app's database (for arranging and inspecting state)."""
+    from app.extensions import services
+
+    with app.app_context():
+        with services.uow() as unit:
+            yield unit
+
+
+@pytest.fixture
+def pg_url() -> str:
+    need("database", bool(PG_URL))
+    assert PG_URL
+    return PG_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    need("redis", bool(REDIS_URL))
+    assert REDIS_URL
+    return REDIS_URL
