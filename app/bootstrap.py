@@ -10,7 +10,7 @@ from app.migrate import upgrade
 from core.identity import Resident
 
 
-def bootstrap(app: Flask, revision: str = "head") -> None:
+def bootstrap(app: Flask, revision: str = "heads") -> None:
     upgrade(app.config["DATABASE_URL"], revision)
     with app.app_context():
         with services.uow() as uow:
