@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from app.extensions import services
 from app.migrate import upgrade
 from core.identity import Resident
+from scoring.service import ensure_builtin_model
 
 
 def bootstrap(app: Flask, revision: str = "heads") -> None:
@@ -16,6 +17,8 @@ def bootstrap(app: Flask, revision: str = "heads") -> None:
         with services.uow() as uow:
             services.signer.ensure(uow.session, services.clock.now())
             uow.commit()
+        with services.uow() as uow:
+            ensure_builtin_model(uow, services.clock.now())
 
 
 def seed_demo_if_empty(app: Flask, residents: int) -> list[str]:

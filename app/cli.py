@@ -22,12 +22,22 @@ main = FlaskGroup(create_app=_create_app, add_default_commands=True, add_version
                   load_dotenv=False, help="鹏城分 operator commands.")
 
 
+def _register_groups() -> None:
+    from app.cli_scoring import model, score
+
+    main.add_command(score)
+    main.add_command(model)
+
+
 def _echo_json(obj: object) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False, default=str))
 
 
 def _now():
     return services.clock.now()
+
+
+_register_groups()
 
 
 # -- database -----------------------------------------------------------------------------------

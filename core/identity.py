@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, select
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
@@ -47,6 +47,14 @@ class Resident(Base):
     status: Mapped[str] = mapped_column(String(12), default="active")  # active | erased
     created_at: Mapped[datetime]
     score_stale_at: Mapped[datetime | None]
+    # Bumped by everything a score depends on (records, consents, disputes, repairs); a stored
+    # score is current only while it was computed from this exact version.
+    score_version: Mapped[int] = mapped_column(default=0)
+
+
+@event.listens_for(Resident.score_stale_at, "set", propagate=True)
+def _bump_score_version(target: Resident, value: Any, old: Any, _initiator: Any) -> None:
+    target.score_version = (target.score_version or 0) + 1
 
 
 def _aad(resident_id: uuid.UUID, column: str) -> str:

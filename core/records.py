@@ -200,7 +200,8 @@ def ingest(uow: UnitOfWork, keyring: Keyring, *, source_id: uuid.UUID, source_cl
         touched = {r for r in inserted if r is not None}
         if touched:
             session.execute(update(Resident).where(Resident.id.in_(touched))
-                            .values(score_stale_at=now))
+                            .values(score_stale_at=now,
+                                    score_version=Resident.score_version + 1))
     audit.record(session, actor=f"source:{source_client_id}", action="records.ingested",
                  now=now, data={"accepted": result.accepted, "duplicates": result.duplicates,
                                 "rejected": len(result.rejected)})

@@ -25,6 +25,10 @@ def rotate_signing(uow: UnitOfWork, signer: Signer, purpose: str, *, now: dateti
                    ) -> dict[str, tuple[str, str]]:
     purposes = PURPOSES if purpose == "all" else (purpose,)
     signer.ensure(uow.session, now)
+    # A master-key rotation must re-wrap signing keys too, or dropping the old master would
+    # leave the promoted `next` key (and retired ones) unusable.
+    for key in signer.keys(uow.session):
+        signer.rewrap(key)
     out = {p: signer.rotate(uow.session, p, now) for p in purposes}
     audit.record(uow.session, actor="cli", action="keys.rotated", now=now,
                  data={p: {"old": o, "new": n} for p, (o, n) in out.items()})

@@ -129,6 +129,17 @@ class Signer:
             self._active.pop(purpose, None)
         return (old.kid if old else "", nxt.kid)
 
+    def rewrap(self, key: SigningKey) -> bool:
+        """Re-encrypt a private key under the current master key; False if already current."""
+        if key.master_kid == self.keyring.current_kid:
+            return False
+        raw = self._private(key).private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        nonce = os.urandom(12)
+        master = self.keyring.masters[self.keyring.current_kid]
+        key.private_ct = nonce + AESGCM(master).encrypt(nonce, raw, key.kid.encode())
+        key.master_kid = self.keyring.current_kid
+        return True
+
     def keys(self, session: Session, purpose: str | None = None) -> list[SigningKey]:
         stmt = select(SigningKey).order_by(SigningKey.created_at, SigningKey.kid)
         if purpose:

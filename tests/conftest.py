@@ -144,6 +144,10 @@ def app(config: dict[str, Any], clock: FrozenClock, tmp_path: Path,
         with services.uow() as uow:
             services.signer.ensure(uow.session, clock.now())
             uow.commit()
+        with services.uow() as uow:
+            from scoring.service import ensure_builtin_model
+
+            ensure_builtin_model(uow, clock.now())
         if REDIS_URL:
             services.store.client.flushdb()
     yield application

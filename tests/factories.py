@@ -51,3 +51,14 @@ def login(client: Any, idp: Any, number: int = 1, name: str = "张三") -> str:
                            json={"assertion": idp.assertion(id_number(number), name)})
     assert response.status_code == 201, response.get_json()
     return response.get_json()["token"]
+
+
+def cli(app: Any, *args: str) -> Any:
+    """Run a `pengcheng` command against `app`; returns click's Result."""
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from app.cli import main
+
+    return CliRunner().invoke(main, list(args), obj=ScriptInfo(create_app=lambda: app),
+                              catch_exceptions=False)

@@ -9,7 +9,7 @@ from app.config import is_development
 
 
 def register(api: Api, app: Flask) -> None:
-    from app.blueprints import demo, ingest, residents, wellknown
+    from app.blueprints import demo, ingest, residents, scores, wellknown
 
     api.spec.components.security_scheme(
         "residentSession", {"type": "http", "scheme": "bearer", "description": "resident session"})
@@ -20,7 +20,7 @@ def register(api: Api, app: Flask) -> None:
     api.spec.components.security_scheme(
         "operatorKey", {"type": "http", "scheme": "bearer", "description": "operator API key"})
     api.spec.components.schema("RecordIn", schema=ingest.RecordInSchema)
-    for blp in (wellknown.blp, residents.blp, ingest.blp):
+    for blp in (wellknown.blp, residents.blp, ingest.blp, scores.blp):
         api.register_blueprint(blp)
     if is_development(app.config):
         api.register_blueprint(demo.blp)

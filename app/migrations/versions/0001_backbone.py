@@ -136,6 +136,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('score_stale_at', core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('score_version', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['data_key_id'], ['data_keys.id'], name=op.f('fk_residents_data_key_id_data_keys')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_residents')),
     sa.UniqueConstraint('id_index', name=op.f('uq_residents_id_index'))

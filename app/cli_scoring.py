@@ -1,0 +1,148 @@
+"""`pengcheng score` and `pengcheng model …`: batch scoring and the model lifecycle."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from app.extensions import services
+
+model = AppGroup("model", help="Scoring models: validate, activate, fit, list.")
+
+
+@click.command("score")
+@click.option("--partition", default="0/1", show_default=True,
+              help="k/n: score only residents with int(id) % n == k")
+@click.option("--chunk", default=2000, show_default=True, help="Residents per transaction")
+@click.option("--verify", is_flag=True,
+              help="Instead of scoring, recompute every stored score from its stored inputs")
+@click.pass_context
+def score(ctx: click.Context, partition: str, chunk: int, verify: bool) -> None:
+    """Batch-score residents whose stored score is not current (idempotent per partition)."""
+    from scoring import batch
+    from scoring.service import verify_stored
+
+    if verify:
+        with services.uow() as uow:
+            checked, bad = verify_stored(
+                uow.session, progress=lambda n: click.echo(f"  verified {n}", err=True))
+        click.echo(json.dumps({"checked": checked, "mismatches": [str(b) for b in bad]}))
+        sys.exit(1 if bad else 0)
+    try:
+        part = batch.parse_partition(partition)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--partition") from exc
+    report = batch.run(
+        services.uow, now=services.clock.now(), partition=part, chunk=chunk,
+        progress=lambda r: click.echo(f"  seen {r.seen}, scored {r.scored}", err=True),
+    )
+    click.echo(json.dumps(report.__dict__))
+
+
+@model.command("list")
+def model_list() -> None:
+    """Every stored model and its lifecycle state."""
+    from sqlalchemy import select
+
+    from scoring.store import ScoreModel
+
+    with services.uow() as uow:
+        for row in uow.session.scalars(select(ScoreModel).order_by(ScoreModel.created_at)):
+            click.echo(json.dumps({"id": row.id, "version": row.version, "status": row.status,
+                                   "spec_hash": row.spec_hash}))
+
+
+@model.command("validate")
+@click.argument("spec_path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Also write a validation report (HTML) over a synthetic population")
+@click.option("--residents", default=20000, show_default=True,
+              help="Synthetic residents for the report")
+def model_validate(spec_path: str, report_path: str | None, residents: int) -> None:
+    """Validate a model spec; store it as `validated` (exit 1 and list problems if invalid)."""
+    from core.errors import DomainError
+    from scoring.service import register_model
+
+    try:
+        spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        click.echo(json.dumps({"valid": False, "problems": [f"not JSON: {exc}"]}))
+        sys.exit(1)
+    try:
+        with services.uow() as uow:
+            row = register_model(uow, spec, now=services.clock.now(), actor="cli")
+    except DomainError as exc:
+        click.echo(json.dumps({"valid": False, "problems": exc.extra.get("problems",
+                                                                         [exc.detail])},
+                              ensure_ascii=False))
+        sys.exit(1)
+    out = {"valid": True, "id": row.id, "status": row.status}
+    if report_path:
+        out["report"] = _report(spec, report_path, residents)
+    click.echo(json.dumps(out, ensure_ascii=False))
+
+
+def _report(spec: dict, path: str, residents: int) -> dict:
+    """KS, AUC/Gini, PSI, monotonicity and distributions on a labelled synthetic population."""
+    import numpy as np
+
+    from scoring.engine import score_batch
+    from scoring.features import compute_features
+    from scoring.report import write_report
+    from scoring.spec import parse_model
+    from scoring.synthetic import generate_batch, generate_people
+    from scoring.validation import age_bands_from_days
+
+    m = parse_model(spec)
+    people = generate_people(residents, seed=7)
+    batch = generate_batch(people, seed=7)
+    as_of = int(services.clock.now().timestamp())
+    people_asof = int(np.max(batch.occurred_at)) if len(batch) else as_of
+    x = compute_features(m, batch, people.consent, people_asof)
+    scores = score_batch(m, x).scores
+    summary = write_report(path, scores, people.label, model_id=m.id,
+                           districts=people.district,
+                           age_bands=age_bands_from_days(people.birth_day, people_asof // 86400))
+    return {"path": path, **{k: v for k, v in summary.items() if isinstance(v, int | float)}}
+
+
+@model.command("activate")
+@click.argument("model_id")
+def model_activate(model_id: str) -> None:
+    """Make a validated model the only active one (every score is recomputed on next read)."""
+    from scoring.service import activate_model
+
+    with services.uow() as uow:
+        activate_model(uow, model_id, now=services.clock.now(), actor="cli")
+    click.echo(json.dumps({"active": model_id}))
+
+
+@model.command("fit")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--residents", default=50000, show_default=True)
+@click.option("--id", "model_id", default="pengcheng-fit-draft", show_default=True)
+def model_fit(out_path: str, residents: int, model_id: str) -> None:
+    """Fit a draft model (WOE bins + logistic regression, PDO scaling) on labelled outcomes."""
+    from scoring.features import compute_features
+    from scoring.fit import fit_spec
+    from scoring.spec import load_model
+    from scoring.spec_check import validate_spec
+    from scoring.synthetic import generate_batch, generate_people
+
+    template = load_model("pengcheng-v1")
+    people = generate_people(residents, seed=11)
+    batch = generate_batch(people, seed=11)
+    import numpy as np
+
+    as_of = int(np.max(batch.occurred_at))
+    x = compute_features(template, batch, np.ones_like(people.consent), as_of)
+    spec = fit_spec(template.raw, x, people.label)
+    spec["id"] = model_id
+    problems = validate_spec(spec)
+    Path(out_path).write_text(json.dumps(spec, ensure_ascii=False, indent=2), encoding="utf-8")
+    click.echo(json.dumps({"written": out_path, "valid": not problems, "problems": problems},
+                          ensure_ascii=False))

@@ -1,0 +1,77 @@
+"""Refusals raised by the rewards package; `app/errors.py` maps them to problem+json."""
+
+from __future__ import annotations
+
+from core.errors import DomainError
+
+
+class UnknownScenario(DomainError):
+    code, status, title = "unknown_scenario", 404, "No such scenario"
+
+
+class InvalidScenario(DomainError):
+    code, status, title = "invalid_scenario", 422, "The scenario definition is invalid"
+
+
+class PartnerNotServing(DomainError):
+    code, status, title = ("partner_not_serving", 422,
+                           "That partner does not serve this scenario")
+
+
+class NotEligible(DomainError):
+    """Only ever shown to the resident (DESIGN §2.1): partners never learn why."""
+
+    code, status, title = "not_eligible", 403, "Not eligible for this scenario"
+
+
+# -- tokens --------------------------------------------------------------------------------------
+
+class TokenRejected(DomainError):
+    """A token that cannot be used. Introspection answers `{active: false}` instead."""
+
+    code, status, title = "token_invalid", 422, "The token is not valid"
+
+
+class TokenMalformed(TokenRejected):
+    code, title = "token_malformed", "The token is not a compact JWS this service issues"
+
+
+class TokenTooLarge(TokenRejected):
+    code, title = "token_too_large", "The token is larger than any token this service issues"
+
+
+class TokenAlgorithmRefused(TokenRejected):
+    code, title = "token_alg_not_allowed", "Only alg EdDSA is accepted"
+
+
+class TokenUnknownKey(TokenRejected):
+    code, title = "token_unknown_key", "The token names a key id that is not published"
+
+
+class TokenBadSignature(TokenRejected):
+    code, title = "token_bad_signature", "The token's signature does not verify"
+
+
+class TokenExpired(TokenRejected):
+    code, title = "token_expired", "The token has expired"
+
+
+class TokenNotYetValid(TokenRejected):
+    code, title = "token_not_yet_valid", "The token is not valid yet"
+
+
+class TokenWrongAudience(TokenRejected):
+    code, title = "token_wrong_audience", "The token is addressed to another partner"
+
+
+class TokenWrongScenario(TokenRejected):
+    code, title = "token_wrong_scenario", "The token is for another scenario"
+
+
+class TokenRevoked(TokenRejected):
+    code, status, title = ("token_revoked", 403,
+                           "The resident withdrew the consent this token relied on")
+
+
+class TokenReplayed(TokenRejected):
+    code, status, title = "token_replayed", 409, "The token has already been used"

@@ -1,0 +1,74 @@
+"""Tables of the rewards package.
+
+* `scenario_settings`: operator changes to the catalogue (the file is the default; a row
+  replaces its scenario as a whole, with a version that counts changes).
+* `partner_pseudonyms`: pairwise pseudonym -> resident, kept for settlement. The pseudonym is
+  an HMAC, so the table is the only way back to the resident and it never leaves the service.
+* `consumed_tokens`: one row per consumed `jti`. The primary key is the single-use guarantee;
+  Redis only pre-checks.
+* `access_log`: who looked at a resident's entitlement, when and what they learned (查询记录).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base
+
+
+class ScenarioSetting(Base):
+    __tablename__ = "scenario_settings"
+    __table_args__ = (CheckConstraint("version >= 1", name="version_positive"),)
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    spec: Mapped[dict[str, Any]]
+    version: Mapped[int]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(80))
+
+
+class PartnerPseudonym(Base):
+    __tablename__ = "partner_pseudonyms"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "resident_id", name="uq_partner_pseudonyms_pair"),
+    )
+
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partners.id"))
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), index=True)
+    created_at: Mapped[datetime]
+
+
+class ConsumedToken(Base):
+    __tablename__ = "consumed_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partners.id"))
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), index=True)
+    scenario: Mapped[str] = mapped_column(String(40))
+    consumed_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class AccessEntry(Base):
+    __tablename__ = "access_log"
+    __table_args__ = (
+        CheckConstraint("actor_kind IN ('partner','operator','system')", name="actor_kind"),
+        Index("ix_access_log_resident_at", "resident_id", "at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"))
+    at: Mapped[datetime]
+    actor_kind: Mapped[str] = mapped_column(String(10))
+    actor_id: Mapped[str] = mapped_column(String(40))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    scenario: Mapped[str | None] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(40))
+    learned: Mapped[dict[str, Any]]

@@ -1,0 +1,225 @@
+"""Scoring use cases: the current score of a resident, model lifecycle, batch runs, verification.
+
+Recomputation is triggered, not inline (DESIGN §5.4): ingestion, consent changes, disputes and
+repairs bump `residents.score_version`; the next read (or the batch job) recomputes when the
+stored score was computed from an older version, under another model, or other consents.
+A reader therefore never sees a score older than the records and consents behind it.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.db import UnitOfWork
+from core.errors import Conflict, InvalidInput, NotFound
+from core.identity import Resident
+from core.records import Record
+from scoring.explain import ScoringConsentRequired, recompute, score_resident, verify
+from scoring.spec import Model, ModelInvalid, load_model, parse_model, spec_hash
+from scoring.store import Score, ScoreModel
+
+BUILTIN = "pengcheng-v1"
+RECORD_FIELDS = ("category", "type", "occurred_at", "amount_fen", "quantity", "severity",
+                 "status", "publicity_ends_at")
+
+_models: dict[str, Model] = {}
+_models_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ScoreView:
+    score: int
+    tier: str
+    model: str
+    computed_at: datetime
+    explanation: dict[str, Any]
+    inputs_hash: str
+
+
+# -- models -----------------------------------------------------------------------------------
+
+def _parsed(row: ScoreModel) -> Model:
+    with _models_lock:
+        model = _models.get(row.spec_hash)
+    if model is None:
+        model = parse_model(row.spec)
+        with _models_lock:
+            _models[row.spec_hash] = model
+    return model
+
+
+def active_model(session: Session) -> Model:
+    row = session.scalars(select(ScoreModel).where(ScoreModel.status == "active")).first()
+    if row is None:
+        raise NotFound("no active scoring model; run `pengcheng db upgrade`")
+    return _parsed(row)
+
+
+def ensure_builtin_model(uow: UnitOfWork, now: datetime) -> None:
+    """Install and activate the shipped model when no model is active (idempotent)."""
+    session = uow.session
+    if session.scalars(select(ScoreModel).where(ScoreModel.status == "active")).first():
+        return
+    model = load_model(BUILTIN)
+    row = session.get(ScoreModel, model.id)
+    if row is None:
+        row = ScoreModel(id=model.id, version=model.version, spec=model.raw,
+                         spec_hash=spec_hash(model.raw), status="validated", created_at=now,
+                         validated_at=now)
+        session.add(row)
+    row.status, row.activated_at = "active", now
+    audit.record(session, actor="system", action="model.activated", now=now, subject=row.id,
+                 data={"spec_hash": row.spec_hash})
+    uow.commit()
+
+
+def register_model(uow: UnitOfWork, spec: dict[str, Any], *, now: datetime,
+                   actor: str) -> ScoreModel:
+    """Validate a spec and store it as `validated`; refuses with every problem listed."""
+    try:
+        model = parse_model(spec)
+    except ModelInvalid as exc:
+        raise InvalidInput("the model spec is invalid", problems=list(exc.problems)) from exc
+    session = uow.session
+    existing = session.get(ScoreModel, model.id)
+    if existing is not None:
+        if existing.spec_hash != spec_hash(spec):
+            raise Conflict(f"model {model.id} exists with a different text; bump its id")
+        return existing
+    row = ScoreModel(id=model.id, version=model.version, spec=spec, spec_hash=spec_hash(spec),
+                     status="validated", created_at=now, validated_at=now)
+    session.add(row)
+    audit.record(session, actor=actor, action="model.validated", now=now, subject=model.id,
+                 data={"spec_hash": row.spec_hash})
+    uow.commit()
+    return row
+
+
+def activate_model(uow: UnitOfWork, model_id: str, *, now: datetime, actor: str) -> None:
+    """Make a validated model the only active one; every score becomes stale by construction."""
+    session = uow.session
+    row = session.get(ScoreModel, model_id)
+    if row is None:
+        raise NotFound(f"no model {model_id}")
+    if row.status == "active":
+        return
+    if row.status not in ("validated", "retired"):
+        raise Conflict(f"model {model_id} is {row.status}; only a validated model is activated")
+    for old in session.scalars(select(ScoreModel).where(ScoreModel.status == "active")):
+        old.status, old.retired_at = "retired", now
+    session.flush()
+    row.status, row.activated_at = "active", now
+    audit.record(session, actor=actor, action="model.activated", now=now, subject=model_id,
+                 data={"spec_hash": row.spec_hash})
+    uow.commit()
+
+
+# -- scores -----------------------------------------------------------------------------------
+
+def records_of(session: Session, resident_ids: Iterable[uuid.UUID]) -> list[Any]:
+    cols = [getattr(Record, f) for f in RECORD_FIELDS]
+    return list(session.execute(
+        select(Record.resident_id, *cols).where(Record.resident_id.in_(list(resident_ids)))
+        .order_by(Record.resident_id)
+    ).mappings())
+
+
+def latest(session: Session, resident_id: uuid.UUID) -> Score | None:
+    return session.scalars(
+        select(Score).where(Score.resident_id == resident_id)
+        .order_by(Score.computed_at.desc(), Score.id).limit(1)
+    ).first()
+
+
+def _is_current(row: Score | None, resident: Resident, model: Model,
+                categories: frozenset[str]) -> bool:
+    return (
+        row is not None
+        and row.basis_version == resident.score_version
+        and row.model_id == model.id
+        and row.inputs.get("model_hash") == model.hash
+        and set(row.inputs.get("consented_categories", [])) == set(categories)
+    )
+
+
+def _view(row: Score) -> ScoreView:
+    return ScoreView(row.score, row.tier, row.model_id, row.computed_at, row.explanation,
+                     row.inputs_hash)
+
+
+def current_score(uow: UnitOfWork, resident: Resident, *, now: datetime) -> ScoreView:
+    """The resident's score, recomputed first when anything behind it changed.
+
+    Raises `ConsentRequired` without a valid scoring consent: no consent, no score.
+    """
+    from consent.gate import ConsentRequired, scoring_categories
+
+    session = uow.session
+    version = resident.score_version  # read before the records (see module docstring)
+    categories = scoring_categories(session, resident.id, now)
+    if categories is None:
+        raise ConsentRequired("scoring needs your consent", detail_zh="计算信用分需要您的授权")
+    model = active_model(session)
+    row = latest(session, resident.id)
+    if _is_current(row, resident, model, categories):
+        assert row is not None
+        return _view(row)
+    try:
+        explanation, inputs = score_resident(model, records_of(session, [resident.id]),
+                                             categories, now)
+    except ScoringConsentRequired as exc:
+        raise ConsentRequired("your consent covers no category this model reads",
+                              detail_zh="您授权的数据类别不足以计算信用分") from exc
+    row = Score(id=uuid.uuid4(), resident_id=resident.id, model_id=model.id,
+                score=explanation["score"], tier=explanation["tier"], computed_at=now,
+                basis_version=version, inputs=inputs, inputs_hash=explanation["inputs_hash"],
+                explanation=explanation, trigger="read")
+    session.add(row)
+    uow.commit()
+    return _view(row)
+
+
+def render(session: Session, view: ScoreView, lang: str) -> dict[str, Any]:
+    """The stored explanation, re-rendered in another language from the stored inputs."""
+    if view.explanation.get("lang") == lang:
+        return view.explanation
+    row = session.scalars(select(Score).where(Score.inputs_hash == view.inputs_hash)).first()
+    model_row = session.get(ScoreModel, view.model)
+    if row is None or model_row is None:
+        return view.explanation
+    return recompute(_parsed(model_row), row.inputs, lang=lang)
+
+
+def history(session: Session, resident_id: uuid.UUID, limit: int = 100) -> list[Score]:
+    return list(session.scalars(
+        select(Score).where(Score.resident_id == resident_id)
+        .order_by(Score.computed_at.desc(), Score.id).limit(limit)
+    ))
+
+
+def verify_stored(session: Session, *, progress: Callable[[int], None] | None = None
+                  ) -> tuple[int, list[uuid.UUID]]:
+    """Recompute every stored score from its stored inputs; ids of those that differ."""
+    checked, bad = 0, []
+    models = {r.id: _parsed(r) for r in session.scalars(select(ScoreModel))}
+    for row in session.scalars(select(Score).order_by(Score.id).execution_options(
+            yield_per=1000)):
+        checked += 1
+        try:
+            ok = verify(models[row.model_id], row.inputs, row.explanation)
+        except (KeyError, ValueError):
+            ok = False
+        if not ok:
+            bad.append(row.id)
+        if progress and checked % 10_000 == 0:
+            progress(checked)
+    return checked, bad

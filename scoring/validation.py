@@ -1,0 +1,146 @@
+"""Validation metrics (结果验证机制) over score arrays — pure numpy, no plotting libraries.
+
+Conventions: ``bad`` is 1/True for the adverse outcome (e.g. a 先诊后付 default); a *higher*
+score must mean *lower* risk. AUC is P(score of a good > score of a bad), ties counting half;
+Gini = 2·AUC − 1; KS is the largest gap between the cumulative score distributions of bads and
+goods. PSI compares two score runs over fixed score bands (ε-smoothed). The HTML report with
+inline SVG plots lives in `scoring.report`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+DEFAULT_BANDS: tuple[int, ...] = (0, 450, 500, 550, 600, 650, 700, 750, 800, 850, 1001)
+AGE_BANDS: tuple[tuple[int, int], ...] = ((18, 25), (25, 35), (35, 45), (45, 55), (55, 65),
+                                          (65, 200))
+
+
+def auc(scores: np.ndarray, bad: np.ndarray) -> float:
+    """Area under the ROC curve: the chance a random good outscores a random bad."""
+    s = np.asarray(scores, dtype=np.float64)
+    b = np.asarray(bad, dtype=bool)
+    n_bad, n_good = int(b.sum()), int((~b).sum())
+    if n_bad == 0 or n_good == 0:
+        raise ValueError("AUC needs both goods and bads")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(s.size, dtype=np.float64)
+    sorted_s = s[order]
+    # average ranks over ties
+    starts = np.flatnonzero(np.concatenate(([True], sorted_s[1:] != sorted_s[:-1])))
+    ends = np.concatenate((starts[1:], [s.size]))
+    avg = (starts + ends + 1) / 2.0
+    ranks[order] = np.repeat(avg, ends - starts)
+    rank_sum_good = ranks[~b].sum()
+    return float((rank_sum_good - n_good * (n_good + 1) / 2.0) / (n_good * n_bad))
+
+
+def gini(scores: np.ndarray, bad: np.ndarray) -> float:
+    """Gini coefficient (accuracy ratio) = 2·AUC − 1."""
+    return 2.0 * auc(scores, bad) - 1.0
+
+
+def ks(scores: np.ndarray, bad: np.ndarray) -> float:
+    """Kolmogorov–Smirnov statistic between the score distributions of bads and goods."""
+    s = np.asarray(scores, dtype=np.float64)
+    b = np.asarray(bad, dtype=bool)
+    grid = np.unique(s)
+    cdf_bad = np.searchsorted(np.sort(s[b]), grid, side="right") / max(1, b.sum())
+    cdf_good = np.searchsorted(np.sort(s[~b]), grid, side="right") / max(1, (~b).sum())
+    return float(np.max(np.abs(cdf_bad - cdf_good))) if grid.size else 0.0
+
+
+def psi(expected: np.ndarray, actual: np.ndarray, bands: Sequence[float] = DEFAULT_BANDS,
+        eps: float = 1e-4) -> float:
+    """Population stability index of ``actual`` against ``expected`` over score bands."""
+    e = np.histogram(np.asarray(expected, dtype=np.float64), bins=bands)[0] / max(1, len(expected))
+    a = np.histogram(np.asarray(actual, dtype=np.float64), bins=bands)[0] / max(1, len(actual))
+    e, a = np.maximum(e, eps), np.maximum(a, eps)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def default_rate_by_band(scores: np.ndarray, bad: np.ndarray,
+                         bands: Sequence[float] = DEFAULT_BANDS) -> list[dict[str, Any]]:
+    """Per score band: count and bad rate (bands with no residents are left out)."""
+    s = np.asarray(scores)
+    b = np.asarray(bad, dtype=bool)
+    idx = np.searchsorted(np.asarray(bands), s, side="right") - 1
+    rows = []
+    for k in range(len(bands) - 1):
+        hit = idx == k
+        count = int(hit.sum())
+        if count:
+            rows.append({"band": f"{bands[k]}–{bands[k + 1] - 1}", "lo": bands[k],
+                         "count": count, "bad_rate": float(b[hit].mean())})
+    return rows
+
+
+def monotonicity(scores: np.ndarray, bad: np.ndarray, bands: Sequence[float] = DEFAULT_BANDS,
+                 min_count: int = 30) -> dict[str, Any]:
+    """Whether the bad rate falls as the score band rises (bands with < min_count ignored)."""
+    rows = [r for r in default_rate_by_band(scores, bad, bands) if r["count"] >= min_count]
+    rates = [r["bad_rate"] for r in rows]
+    breaks = [rows[i + 1]["band"] for i in range(len(rates) - 1) if rates[i + 1] > rates[i]]
+    return {"monotonic": not breaks, "breaks": breaks, "bands": rows}
+
+
+def age_band(birth: date, as_of: date) -> str:
+    """The age band label ("25–34", "65+") of a birth date on a day."""
+    age = as_of.year - birth.year - ((as_of.month, as_of.day) < (birth.month, birth.day))
+    for lo, hi in AGE_BANDS:
+        if lo <= age < hi:
+            return f"{lo}+" if hi >= 200 else f"{lo}–{hi - 1}"
+    return "<18"
+
+
+def age_bands_from_days(birth_day: np.ndarray, as_of_day: int) -> np.ndarray:
+    """Age band labels for birth dates given as days since 1970-01-01 (vectorized)."""
+    age = (as_of_day - np.asarray(birth_day)) / 365.2425
+    labels = np.array(["<18"] + [f"{lo}+" if hi >= 200 else f"{lo}–{hi - 1}"
+                                 for lo, hi in AGE_BANDS])
+    edges = np.array([lo for lo, _ in AGE_BANDS])
+    return labels[np.searchsorted(edges, np.floor(age), side="right")]
+
+
+def distribution_by_group(scores: np.ndarray, groups: Sequence[Any] | np.ndarray,
+                          tier_mins: Sequence[tuple[str, int]] | None = None
+                          ) -> list[dict[str, Any]]:
+    """Per group: count, mean, p10/p50/p90 and (optionally) the share in each tier."""
+    s = np.asarray(scores, dtype=np.float64)
+    g = np.asarray(groups)
+    out = []
+    for key in sorted(set(g.tolist())):
+        v = s[g == key]
+        row: dict[str, Any] = {"group": str(key), "count": int(v.size),
+                               "mean": round(float(v.mean()), 1)}
+        for q, val in zip((10, 50, 90), np.percentile(v, [10, 50, 90]), strict=True):
+            row[f"p{q}"] = float(val)
+        if tier_mins:
+            row["tiers"] = _tier_shares(v, tier_mins)
+        out.append(row)
+    return out
+
+
+def _tier_shares(v: np.ndarray, tier_mins: Sequence[tuple[str, int]]) -> dict[str, float]:
+    ordered = sorted(tier_mins, key=lambda t: -t[1])
+    shares, upper = {}, np.inf
+    for code, lo in ordered:
+        shares[code] = round(float(((v >= lo) & (v < upper)).mean()), 4)
+        upper = lo
+    return shares
+
+
+def summary(scores: np.ndarray, bad: np.ndarray, *, previous: np.ndarray | None = None
+            ) -> dict[str, Any]:
+    """KS, AUC, Gini, monotonicity and (with a previous run) PSI in one dict."""
+    out: dict[str, Any] = {"n": int(len(scores)), "bad_rate": float(np.mean(bad)),
+                           "ks": ks(scores, bad), "auc": auc(scores, bad),
+                           "gini": gini(scores, bad),
+                           "monotonicity": monotonicity(scores, bad)}
+    if previous is not None:
+        out["psi"] = psi(previous, scores)
+    return out
