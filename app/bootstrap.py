@@ -30,5 +30,5 @@ def seed_demo_if_empty(app: Flask, residents: int) -> list[str]:
         return [f"{existing} residents already present (not reseeded)"]
     with services.uow() as uow:
         summary = seed(uow, services.keyring, residents=residents, rng_seed=20261122,
-                       now=services.clock.now())
+                       now=services.clock.now(), signer=services.signer)
     return [f"seeded {summary['residents']} residents and {summary['records']} records"]

@@ -200,7 +200,8 @@ def seed_cmd(count: int, rng_seed: int) -> None:
     from app.seed import seed
 
     with services.uow() as uow:
-        summary = seed(uow, services.keyring, residents=count, rng_seed=rng_seed, now=_now())
+        summary = seed(uow, services.keyring, residents=count, rng_seed=rng_seed, now=_now(),
+                       signer=services.signer)
     _echo_json(summary)
 
 

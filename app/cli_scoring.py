@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import services
 
@@ -20,8 +20,8 @@ model = AppGroup("model", help="Scoring models: validate, activate, fit, list.")
 @click.option("--chunk", default=2000, show_default=True, help="Residents per transaction")
 @click.option("--verify", is_flag=True,
               help="Instead of scoring, recompute every stored score from its stored inputs")
-@click.pass_context
-def score(ctx: click.Context, partition: str, chunk: int, verify: bool) -> None:
+@with_appcontext
+def score(partition: str, chunk: int, verify: bool) -> None:
     """Batch-score residents whose stored score is not current (idempotent per partition)."""
     from scoring import batch
     from scoring.service import verify_stored

@@ -2,3 +2,5 @@
 
 from core import audit, crypto, identity, records, signing  # noqa: F401
 from scoring import store  # noqa: F401
+from consent import models as consent_models  # noqa: F401
+from rewards import models as rewards_models  # noqa: F401

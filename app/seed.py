@@ -11,11 +11,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from consent.services import grant_demo_consents
 from core.crypto import Keyring
 from core.db import UnitOfWork
 from core.identity import DataSource, Person, create_resident, create_source, find_resident
 from core.records import MAX_BATCH, ingest
 from core.registry import CATEGORIES
+from core.signing import Signer
 from scoring.synthetic import generate_population
 
 SOURCE_NAME = "演示数据源 Synthetic registry"
@@ -32,17 +34,25 @@ def synthetic_source(uow: UnitOfWork, now: datetime) -> DataSource:
 
 
 def seed(uow: UnitOfWork, keyring: Keyring, *, residents: int, rng_seed: int,
-         now: datetime) -> dict[str, Any]:
-    """Create `residents` synthetic residents and their records; safe to run again."""
+         now: datetime, signer: Signer | None = None) -> dict[str, Any]:
+    """Create `residents` synthetic residents and their records; safe to run again.
+
+    Four residents in five get the demo consents (scoring and a few scenarios, with receipts
+    when `signer` is given); the fifth has none, so the demo also shows "no consent, no score".
+    """
     people, records = generate_population(residents, seed=rng_seed, as_of=now)
     source = synthetic_source(uow, now)
-    created = 0
-    for person in people:
+    created = consented = 0
+    for i, person in enumerate(people):
         if find_resident(uow.session, keyring, person["id_number"]) is None:
-            create_resident(uow.session, keyring,
-                            Person(person["name"], person["id_number"], person["phone"]),
-                            now=now, district=person["district"])
+            resident = create_resident(
+                uow.session, keyring, Person(person["name"], person["id_number"],
+                                             person["phone"]),
+                now=now, district=person["district"])
             created += 1
+            if i % 5 != 4:
+                grant_demo_consents(uow, resident, now, signer=signer)
+                consented += 1
     uow.commit()
     accepted = duplicates = 0
     for start in range(0, len(records), MAX_BATCH):
@@ -51,4 +61,5 @@ def seed(uow: UnitOfWork, keyring: Keyring, *, residents: int, rng_seed: int,
                         now=now)
         accepted += result.accepted
         duplicates += result.duplicates
-    return {"residents": created, "records": accepted, "duplicates": duplicates}
+    return {"residents": created, "consented": consented, "records": accepted,
+            "duplicates": duplicates}

@@ -71,7 +71,8 @@ _SCENARIOS: dict[str, tuple[str, str, str, str, list[dict[str, str]], list[str]]
     "deposit_waiver_bike": (
         "共享单车免押", "Bike-share deposit waiver", "租用共享单车免交押金",
         "rent shared bikes without a deposit",
-        [{"kind": "deposit_partner", "name_zh": "共享单车运营方", "name_en": "Bike-share operators"}],
+        [{"kind": "deposit_partner", "name_zh": "共享单车运营方",
+          "name_en": "Bike-share operators"}],
         ["scenario_performance"],
     ),
     "deposit_waiver_powerbank": (

@@ -108,12 +108,14 @@ def validate(raw: Any, granted: frozenset[str], now: datetime) -> dict[str, Any]
         return no("invalid_source_record_id", "source_record_id must be a string of 1-100 chars")
     if not is_valid(raw.get("id_number")):
         return no("invalid_id_number", "id_number is not a valid 18-digit ID number (GB 11643)")
-    category = CATEGORIES.get(raw.get("category"))  # type: ignore[arg-type]
+    code = raw.get("category")
+    category = CATEGORIES.get(code) if isinstance(code, str) else None
     if category is None:
         return no("unknown_category", f"unknown category {raw.get('category')!r}")
     if category.code not in granted:
         return no("category_not_granted", f"this source may not push {category.code!r} records")
-    rtype = category.types.get(raw.get("type"))  # type: ignore[arg-type]
+    type_code = raw.get("type")
+    rtype = category.types.get(type_code) if isinstance(type_code, str) else None
     if rtype is None:
         return no("unknown_type", f"unknown type {raw.get('type')!r} in {category.code!r}")
     occurred = _parse_time(raw.get("occurred_at"))
@@ -146,7 +148,12 @@ def validate(raw: Any, granted: frozenset[str], now: datetime) -> dict[str, Any]
         if banned:
             return no("banned_attribute",
                       f"attributes may never carry {', '.join(sorted(banned))}")
-        if len(json.dumps(attributes, ensure_ascii=False)) > MAX_ATTRIBUTES_BYTES:
+        try:
+            # NaN and Infinity parse from JSON bodies but PostgreSQL's json type refuses them.
+            size = len(json.dumps(attributes, ensure_ascii=False, allow_nan=False).encode())
+        except (ValueError, RecursionError):
+            return no("invalid_attributes", "attributes must be plain JSON (no NaN/Infinity)")
+        if size > MAX_ATTRIBUTES_BYTES:
             return no("attributes_too_large", f"attributes exceed {MAX_ATTRIBUTES_BYTES} bytes")
     publicity = occurred + PUBLICITY[severity][1] if severity else None
     return {

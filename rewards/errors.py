@@ -75,3 +75,7 @@ class TokenRevoked(TokenRejected):
 
 class TokenReplayed(TokenRejected):
     code, status, title = "token_replayed", 409, "The token has already been used"
+
+
+class UnknownPartner(DomainError):
+    code, status, title = "unknown_partner", 404, "No such partner"

@@ -123,7 +123,8 @@ def _score_chunk(t: _Tables, x: np.ndarray, out: BatchScores, lo: int, hi: int) 
     mask = (1 << t.shift) - 1
     reasons = out.reasons[lo:hi]
     for k in range(MAX_REASONS):
-        reasons[:, k] = np.where(top[k] >= 0, n_features - 1 - (top[k] & mask), -1)
+        tk = top[k].astype(np.int32)
+        reasons[:, k] = np.where(tk >= 0, n_features - 1 - (tk & mask), -1)
 
 
 def score_batch(model: Model, x: np.ndarray, *, chunk: int = 16_384,

@@ -87,12 +87,12 @@ def explain(model: Model, values: Sequence[float], consented: Iterable[str],
     values = [float(v) for v in values]
     s = scored or score_one(model, values)
     inputs = canonical_inputs(model, values, chosen, as_of)
-    dims = {d.code: {"code": d.code, "name": d.name[lang], "points": 0, "max_points": 0}
-            for d in model.dimensions}
+    dim_points = {d.code: 0 for d in model.dimensions}
+    dim_max = {d.code: 0 for d in model.dimensions}
     features = []
     for f, v, b, p in zip(model.features, values, s.bins, s.points, strict=True):
-        dims[f.dimension]["points"] += p
-        dims[f.dimension]["max_points"] += f.max_points
+        dim_points[f.dimension] += p
+        dim_max[f.dimension] += f.max_points
         features.append({"code": f.code, "name": f.name[lang], "value": _value_json(v),
                          "bin": b, "points": p, "max_points": f.max_points})
     reasons = [
@@ -121,7 +121,8 @@ def explain(model: Model, values: Sequence[float], consented: Iterable[str],
         "model": model.id,
         "model_hash": model.hash,
         "as_of": inputs["as_of"],
-        "dimensions": list(dims.values()),
+        "dimensions": [{"code": d.code, "name": d.name[lang], "points": dim_points[d.code],
+                        "max_points": dim_max[d.code]} for d in model.dimensions],
         "reasons": reasons,
         "positives": positives,
         "unused_categories": unused,

@@ -179,10 +179,13 @@ def _aggregate(f: Feature, batch: RecordBatch, sel: np.ndarray, n: int, as_of: i
     if agg in ("count", "exists"):
         v = np.bincount(rows, minlength=n).astype(np.float64)
         return np.minimum(v, 1.0) if agg == "exists" else v
+    # (bincount returns int64 when there are no weights at all, hence the casts)
     if agg == "sum_amount":
-        return np.bincount(rows, weights=batch.amount_fen[sel].astype(np.float64), minlength=n)
+        return np.bincount(rows, weights=batch.amount_fen[sel].astype(np.float64),
+                           minlength=n).astype(np.float64, copy=False)
     if agg == "sum_quantity":
-        return np.bincount(rows, weights=batch.quantity[sel], minlength=n)
+        return np.bincount(rows, weights=batch.quantity[sel].astype(np.float64),
+                           minlength=n).astype(np.float64, copy=False)
     if agg == "worst_severity":
         worst = np.full(n, NO_SEVERITY, dtype=np.int8)
         _group_reduce(np.maximum, rows, batch.severity[sel], worst)

@@ -136,7 +136,7 @@ def records_of(session: Session, resident_ids: Iterable[uuid.UUID]) -> list[Any]
 def latest(session: Session, resident_id: uuid.UUID) -> Score | None:
     return session.scalars(
         select(Score).where(Score.resident_id == resident_id)
-        .order_by(Score.computed_at.desc(), Score.id).limit(1)
+        .order_by(Score.computed_at.desc(), Score.basis_version.desc()).limit(1)
     ).first()
 
 
@@ -202,7 +202,7 @@ def render(session: Session, view: ScoreView, lang: str) -> dict[str, Any]:
 def history(session: Session, resident_id: uuid.UUID, limit: int = 100) -> list[Score]:
     return list(session.scalars(
         select(Score).where(Score.resident_id == resident_id)
-        .order_by(Score.computed_at.desc(), Score.id).limit(limit)
+        .order_by(Score.computed_at.desc(), Score.basis_version.desc()).limit(limit)
     ))
 
 

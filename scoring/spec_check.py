@@ -87,7 +87,7 @@ def _check_feature(f: Any, where: str, dims: set[str], problems: list[str]) -> N
         if len(set(map(str, types))) != len(types):
             problems.append(f"{where}: duplicate record types")
     window = f.get("window_days")
-    if not _is_int(window) or window <= 0:
+    if not (isinstance(window, int) and not isinstance(window, bool) and window > 0):
         problems.append(f"{where}: window_days must be a positive integer")
     if f.get("aggregate") not in AGGREGATES:
         problems.append(f"{where}: aggregate must be one of {', '.join(AGGREGATES)}")
@@ -161,10 +161,10 @@ def validate_spec(spec: Any) -> list[str]:
         problems.append("id must be a lowercase slug such as 'pengcheng-v1'")
     if not isinstance(spec.get("version"), str | int) or isinstance(spec.get("version"), bool):
         problems.append("version is required")
-    base = spec.get("base_points")
-    if not _is_int(base):
+    base_raw = spec.get("base_points")
+    base: int = base_raw if isinstance(base_raw, int) and not isinstance(base_raw, bool) else 0
+    if not _is_int(base_raw):
         problems.append("base_points must be an integer")
-        base = 0
     dims_raw = spec.get("dimensions")
     dims: set[str] = set()
     if not isinstance(dims_raw, list) or not dims_raw:

@@ -127,11 +127,14 @@ def generate_batch(people: People, seed: int = 0, as_of: datetime = AS_OF, *, lo
     n = z.shape[0]
     now = int(as_of.timestamp())
     parts: list[tuple[np.ndarray, ...]] = []
-    u = rng.random
+
+    def u(size: int | tuple[int, int]) -> np.ndarray:
+        return np.asarray(rng.random(size))
+
 
     employed = u(n) < _sig(1.6 + 0.9 * z)
-    si = np.where(employed, 24 - rng.poisson(np.exp(0.3 - 0.9 * z)).clip(0, 24),
-                  rng.poisson(2.0, n).clip(0, 24))
+    si = np.where(employed, 24 - np.asarray(rng.poisson(np.exp(0.3 - 0.9 * z))).clip(0, 24),
+                  np.asarray(rng.poisson(2.0, n)).clip(0, 24))
     _family(parts, ("social_insurance", "contribution_month"), *_monthly(rng, si, now))
     hf = np.where(employed & (u(n) < _sig(0.2 + 1.0 * z)), (si - rng.poisson(1.0, n)).clip(0), 0)
     _family(parts, ("housing_fund", "contribution_month"), *_monthly(rng, hf, now))
@@ -215,12 +218,17 @@ def generate_population(n: int, seed: int = 0, as_of: datetime = AS_OF
     people = generate_people(n, seed, as_of)
     batch = generate_batch(people, seed, as_of)
     rng = np.random.default_rng([seed, 2])
-    residents = []
+    residents: list[dict[str, Any]] = []
+    used: set[str] = set()
     for i in range(n):
         born = date(1970, 1, 1) + timedelta(days=int(people.birth_day[i]))
         code, zh, region, _ = DISTRICTS[int(people.district[i])]
+        seq = (i * 7 + seed) % 1000
+        while (id_number := make(region, born, seq)) in used:
+            seq += 1
+        used.add(id_number)
         residents.append({
-            "id_number": make(region, born, (i * 7 + seed) % 1000),
+            "id_number": id_number,
             "name": _name(rng),
             "phone": f"1{rng.choice([3, 5, 7, 8, 9])}{int(rng.integers(0, 10**9)):09d}",
             "district": code, "district_zh": zh, "birth_date": born.isoformat(),

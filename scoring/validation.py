@@ -80,11 +80,20 @@ def default_rate_by_band(scores: np.ndarray, bad: np.ndarray,
 
 
 def monotonicity(scores: np.ndarray, bad: np.ndarray, bands: Sequence[float] = DEFAULT_BANDS,
-                 min_count: int = 30) -> dict[str, Any]:
-    """Whether the bad rate falls as the score band rises (bands with < min_count ignored)."""
+                 min_count: int = 30, tolerance_se: float = 2.0) -> dict[str, Any]:
+    """Whether the bad rate falls as the score band rises.
+
+    A *break* is a band whose bad rate exceeds the previous band's by more than
+    ``tolerance_se`` standard errors of the difference (sampling noise is not a break; pass 0
+    for the strict check). Bands with fewer than ``min_count`` residents are ignored.
+    """
     rows = [r for r in default_rate_by_band(scores, bad, bands) if r["count"] >= min_count]
-    rates = [r["bad_rate"] for r in rows]
-    breaks = [rows[i + 1]["band"] for i in range(len(rates) - 1) if rates[i + 1] > rates[i]]
+    breaks = []
+    for prev, cur in zip(rows, rows[1:], strict=False):
+        p0, p1 = prev["bad_rate"], cur["bad_rate"]
+        se = float(np.sqrt(p0 * (1 - p0) / prev["count"] + p1 * (1 - p1) / cur["count"]))
+        if p1 - p0 > tolerance_se * se and p1 > p0:
+            breaks.append(cur["band"])
     return {"monotonic": not breaks, "breaks": breaks, "bands": rows}
 
 

@@ -22,5 +22,7 @@ def register(api: Api, app: Flask) -> None:
     api.spec.components.schema("RecordIn", schema=ingest.RecordInSchema)
     for blp in (wellknown.blp, residents.blp, ingest.blp, scores.blp):
         api.register_blueprint(blp)
+    api.register_blueprint(__import__("app.blueprints.consent", fromlist=["blp"]).blp)
+    __import__("app.blueprints.tokens", fromlist=["register"]).register(api, app)
     if is_development(app.config):
         api.register_blueprint(demo.blp)

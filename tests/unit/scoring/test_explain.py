@@ -30,6 +30,12 @@ RECORDS = [
      "quantity": 12},
     *[{"category": "social_insurance", "type": "contribution_month",
        "occurred_at": AS_OF - timedelta(days=30 * k + 5)} for k in range(24)],
+    *[{"category": "housing_fund", "type": "contribution_month",
+       "occurred_at": AS_OF - timedelta(days=30 * k + 5)} for k in range(24)],
+    *[{"category": "tax", "type": "filed_on_time",
+       "occurred_at": AS_OF - timedelta(days=365 * k + 90)} for k in range(3)],
+    *[{"category": "blood_donation", "type": "donation",
+       "occurred_at": AS_OF - timedelta(days=100 * k + 1)} for k in range(4)],
 ]
 SOME = [c for c in CATEGORIES if c not in ("scenario_performance", "rental")]
 

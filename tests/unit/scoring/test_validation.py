@@ -42,10 +42,17 @@ def test_psi_is_zero_for_identical_runs_and_grows_with_shift():
 
 
 def test_monotonicity_flags_a_band_where_the_bad_rate_rises():
-    scores = np.repeat([500, 600, 700], 100)
-    bad = np.concatenate([np.arange(100) < 30, np.arange(100) < 40, np.arange(100) < 5])
+    scores = np.repeat([500, 600, 700], 1000)
+    bad = np.concatenate([np.arange(1000) < 300, np.arange(1000) < 400, np.arange(1000) < 50])
     result = v.monotonicity(scores, bad)
     assert not result["monotonic"] and result["breaks"] == ["600–649"]
+
+
+def test_sampling_noise_is_not_a_monotonicity_break():
+    scores = np.repeat([500, 600], 100)
+    bad = np.concatenate([np.arange(100) < 30, np.arange(100) < 32])
+    assert v.monotonicity(scores, bad)["monotonic"]
+    assert not v.monotonicity(scores, bad, tolerance_se=0)["monotonic"]
 
 
 def test_age_bands_label_ages():

@@ -1,0 +1,79 @@
+"""The consent gate: the one answer to "may this use these data for this purpose now?".
+
+Every read path calls it — scoring (`scoring_categories`), token issuance and partner answers
+(`consent_since`, `may_use`, `require`). Each call is one query on the partial unique index of
+active consent records (resident, purpose), so it is cheap enough to call on every request, and
+it reads the database of record: a withdrawal is seen by the very next call, with no cache to
+invalidate. A consent past its `expires_at` is treated as gone even before the expiry job has
+recorded the `expired` event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from consent.models import ConsentRecord
+from core.errors import DomainError
+
+SCORING = "scoring"
+
+
+class ConsentRequired(DomainError):
+    code = "consent_required"
+    status = 403
+    title = "Consent required"
+
+
+def _valid(session: Session, resident_id: uuid.UUID, purpose: str, now: datetime
+           ) -> tuple[list[Any], datetime] | None:
+    row = session.execute(
+        select(ConsentRecord.categories, ConsentRecord.given_at).where(
+            ConsentRecord.resident_id == resident_id,
+            ConsentRecord.purpose == purpose,
+            ConsentRecord.status == "active",
+            or_(ConsentRecord.expires_at.is_(None), ConsentRecord.expires_at > now),
+        ).limit(1)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def scoring_categories(session: Session, resident_id: uuid.UUID, now: datetime
+                       ) -> frozenset[str] | None:
+    """Categories the resident's valid scoring consent covers; None if no valid scoring consent."""
+    found = _valid(session, resident_id, SCORING, now)
+    return None if found is None else frozenset(found[0])
+
+
+def consent_since(session: Session, resident_id: uuid.UUID, purpose: str, now: datetime
+                  ) -> datetime | None:
+    """When the currently valid consent for `purpose` was given; None if none is valid now.
+
+    Tokens issued before this instant are dead (a withdraw + re-grant kills old tokens).
+    """
+    found = _valid(session, resident_id, purpose, now)
+    return None if found is None else found[1]
+
+
+def may_use(session: Session, resident_id: uuid.UUID, purpose: str, now: datetime,
+            category: str | None = None) -> bool:
+    """Whether a valid consent for `purpose` exists now (and covers `category`, if given)."""
+    found = _valid(session, resident_id, purpose, now)
+    return found is not None and (category is None or category in found[0])
+
+
+def require(session: Session, resident_id: uuid.UUID, purpose: str, now: datetime,
+            category: str | None = None) -> None:
+    """Raise `ConsentRequired` unless `may_use` holds."""
+    if may_use(session, resident_id, purpose, now, category):
+        return
+    what = f"{purpose} ({category})" if category else purpose
+    raise ConsentRequired(
+        f"the resident has not consented to {what}, or has withdrawn that consent",
+        detail_zh="您尚未同意或已撤回此项授权，请先在授权中心同意",
+        purpose=purpose, category=category,
+    )

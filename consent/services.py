@@ -1,0 +1,294 @@
+"""Consent use cases: grant, withdraw, expire, invalidate — each in one unit of work.
+
+Design overview
+---------------
+* `grant` validates against the *current* notice version (categories within the notice, the
+  separate acknowledgement for sensitive scope), then either returns the identical consent
+  already in force (idempotent: same record, same receipt) or ends the one in force and records
+  a new one. Two identical grants racing both try to insert; the partial unique index on active
+  records lets one win and the loser retries and finds it — one record, never two.
+* `withdraw` is a compare-and-set from `active`, so a consent is withdrawn once; the gate sees
+  it on the next query. Any change to the scoring consent marks the resident's score stale.
+* Every event is appended to `consent_events` and to the hash-chained audit log (ids, hashes
+  and codes only — no personal fields). Grants and withdrawals carry a signed receipt.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from consent import receipts
+from consent.errors import (
+    CategoriesInvalid,
+    ConsentConflict,
+    ConsentNotActive,
+    ConsentNotFound,
+    SeparateConsentRequired,
+)
+from consent.gate import SCORING
+from consent.models import ConsentEvent, ConsentRecord, Notice
+from consent.notices import current, expiry, grantable
+from core import audit
+from core.db import UnitOfWork
+from core.identity import Resident
+from core.signing import Signer
+
+DEFAULT_ISSUER = "https://pengcheng.sz.gov.cn"
+DEMO_SCENARIOS = ("medical_credit", "deposit_waiver_bike", "deposit_waiver_powerbank",
+                  "library_no_deposit", "points_redemption", "fewer_documents")
+
+
+@dataclass(frozen=True)
+class Signing:
+    """How receipts are signed: the signer (None: no receipt, e.g. bulk jobs) and our issuer."""
+
+    signer: Signer | None
+    issuer: str = DEFAULT_ISSUER
+
+
+@dataclass(frozen=True)
+class Outcome:
+    record: ConsentRecord
+    event: ConsentEvent | None
+    receipt: str | None
+    created: bool
+
+
+def _event(session: Session, record: ConsentRecord, notice: Notice, kind: str, *,
+           now: datetime, actor: str, channel: str, language: str = "zh",
+           reason: str | None = None, signing: Signing | None = None) -> ConsentEvent:
+    """Append one consent event (with its receipt) and its audit entry."""
+    event = ConsentEvent(
+        id=uuid.uuid4(), consent_id=record.id, resident_id=record.resident_id,
+        purpose=record.purpose, event=kind, at=now, actor=actor, channel=channel,
+        notice_id=notice.id, notice_hash=notice.hash, language=language,
+        categories=list(record.categories), reason=reason,
+    )
+    if signing is not None and signing.signer is not None:
+        body = receipts.claims(issuer=signing.issuer, record=record, notice=notice, event=event)
+        event.receipt = receipts.sign(session, signing.signer, body)
+    session.add(event)
+    session.flush()
+    audit.record(session, actor=actor, action=f"consent.{kind}", now=now,
+                 subject=str(record.resident_id),
+                 data={"consent_id": str(record.id), "event_id": str(event.id),
+                       "purpose": record.purpose, "notice_hash": notice.hash,
+                       "categories": list(record.categories), "channel": channel})
+    return event
+
+
+def _end(session: Session, record: ConsentRecord, status: str, now: datetime) -> bool:
+    """Move `record` from active to `status` once (compare-and-set); False if already ended."""
+    done = session.execute(
+        update(ConsentRecord)
+        .where(ConsentRecord.id == record.id, ConsentRecord.status == "active")
+        .values(status=status, ended_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done:
+        record.status, record.ended_at = status, now
+    return bool(done)
+
+
+def _mark_stale(session: Session, resident_id: uuid.UUID, purpose: str, now: datetime) -> None:
+    if purpose == SCORING:
+        resident = session.get(Resident, resident_id)
+        if resident is not None:
+            resident.score_stale_at = now
+
+
+def _chosen(notice: Notice, categories: Iterable[str] | None) -> list[str]:
+    """The categories a grant covers: chosen for scoring, fixed by the notice otherwise."""
+    offered = set(notice.categories)
+    if notice.purpose != SCORING:
+        if categories is not None and set(categories) != offered:
+            raise CategoriesInvalid(
+                f"the {notice.purpose} notice covers exactly {sorted(offered) or 'no categories'}"
+                "; omit `categories`", detail_zh="该场景授权的数据类别由告知书确定，请勿指定")
+        return sorted(offered)
+    chosen = sorted(set(categories or []))
+    unknown = sorted(set(chosen) - offered)
+    if not chosen or unknown:
+        raise CategoriesInvalid(
+            f"choose one or more categories from the notice; not in it: {unknown}" if unknown
+            else "choose at least one category to consent to scoring",
+            detail_zh="请从告知书列出的数据类别中选择至少一项", invalid=unknown or None)
+    return chosen
+
+
+def _receipt_of(session: Session, record: ConsentRecord) -> tuple[ConsentEvent | None, str | None]:
+    event = session.scalars(
+        select(ConsentEvent).where(ConsentEvent.consent_id == record.id,
+                                   ConsentEvent.receipt.is_not(None))
+        .order_by(ConsentEvent.seq.desc()).limit(1)).first()
+    return event, (event.receipt if event else None)
+
+
+def _grant(session: Session, resident: Resident, notice_id: uuid.UUID, *,
+           categories: Iterable[str] | None, separate_consent: bool, now: datetime,
+           signing: Signing, channel: str, language: str, actor: str) -> Outcome:
+    notice = grantable(session, notice_id)
+    chosen = _chosen(notice, categories)
+    sensitive = sorted(set(chosen) & set(notice.separate_consent_categories))
+    if (notice.requires_separate_consent or sensitive) and not separate_consent:
+        what = f"the sensitive categories {sensitive}" if sensitive else notice.purpose
+        raise SeparateConsentRequired(
+            f"{what} need a separate acknowledgement: send `separate_consent: true` once the "
+            "resident has confirmed it on its own screen",
+            detail_zh="该授权涉及敏感个人信息或向第三方提供，需要您单独同意",
+            purpose=notice.purpose)
+    in_force = session.scalars(
+        select(ConsentRecord).where(ConsentRecord.resident_id == resident.id,
+                                    ConsentRecord.purpose == notice.purpose,
+                                    ConsentRecord.status == "active")
+        .with_for_update()).first()
+    if in_force is not None:
+        live = in_force.expires_at is None or in_force.expires_at > now
+        if live and in_force.notice_id == notice.id and list(in_force.categories) == chosen:
+            event, receipt = _receipt_of(session, in_force)
+            return Outcome(in_force, event, receipt, created=False)
+        old_notice = session.get(Notice, in_force.notice_id)
+        assert old_notice is not None
+        if live:
+            if _end(session, in_force, "withdrawn", now):
+                _event(session, in_force, old_notice, "withdrawn", now=now, actor=actor,
+                       channel=channel, language=language, reason="replaced by a new consent",
+                       signing=signing)
+        elif _end(session, in_force, "expired", now):
+            _event(session, in_force, old_notice, "expired", now=now, actor="system",
+                   channel="system", language=language)
+    before = session.scalar(select(exists().where(
+        ConsentRecord.resident_id == resident.id, ConsentRecord.purpose == notice.purpose)))
+    record = ConsentRecord(
+        id=uuid.uuid4(), resident_id=resident.id, purpose=notice.purpose, notice_id=notice.id,
+        categories=chosen, separate_consent=bool(separate_consent), status="active",
+        given_at=now, expires_at=expiry(notice, now), ended_at=None)
+    session.add(record)
+    session.flush()  # the partial unique index refuses a second active record here
+    event = _event(session, record, notice, "renewed" if before else "given", now=now,
+                   actor=actor, channel=channel, language=language, signing=signing)
+    _mark_stale(session, resident.id, notice.purpose, now)
+    return Outcome(record, event, event.receipt, created=True)
+
+
+def grant(uow: UnitOfWork, resident: Resident, notice_id: uuid.UUID, *, now: datetime,
+          signing: Signing, categories: Iterable[str] | None = None,
+          separate_consent: bool = False, channel: str = "api", language: str = "zh",
+          actor: str | None = None) -> Outcome:
+    """Record the resident's explicit consent to the current notice `notice_id` (idempotent)."""
+    resident_id = resident.id
+    actor = actor or f"resident:{resident_id}"
+    for attempt in range(2):
+        try:
+            outcome = _grant(uow.session, resident, notice_id, categories=categories,
+                             separate_consent=separate_consent, now=now, signing=signing,
+                             channel=channel, language=language, actor=actor)
+            if outcome.created:
+                uow.commit()
+            return outcome
+        except IntegrityError:
+            # A concurrent grant for the same purpose committed first; look again.
+            uow.session.rollback()
+            resident = uow.session.get(Resident, resident_id) or resident
+            if attempt:
+                raise ConsentConflict(
+                    "another change to this consent happened at the same time; retry",
+                    detail_zh="授权正在被同时修改，请重试") from None
+    raise AssertionError("unreachable")
+
+
+def withdraw(uow: UnitOfWork, resident: Resident, consent_id: uuid.UUID, *, now: datetime,
+             signing: Signing, channel: str = "api", language: str = "zh",
+             actor: str | None = None) -> Outcome:
+    """Withdraw the resident's consent `consent_id`: effective at once, receipt returned."""
+    session = uow.session
+    record = session.get(ConsentRecord, consent_id)
+    if record is None or record.resident_id != resident.id:
+        raise ConsentNotFound(f"you have no consent {consent_id}", detail_zh="未找到该授权记录")
+    if record.status != "active" or (record.expires_at is not None and record.expires_at <= now):
+        state = record.status if record.status != "active" else "expired"
+        raise ConsentNotActive(f"this consent is already {state}; nothing to withdraw",
+                               detail_zh="该授权已失效或已撤回，无需再次撤回", consent_status=state)
+    if not _end(session, record, "withdrawn", now):
+        raise ConsentNotActive("this consent was withdrawn a moment ago",
+                               detail_zh="该授权已撤回", consent_status="withdrawn")
+    notice = session.get(Notice, record.notice_id)
+    assert notice is not None
+    event = _event(session, record, notice, "withdrawn", now=now,
+                   actor=actor or f"resident:{resident.id}", channel=channel,
+                   language=language, signing=signing)
+    _mark_stale(session, resident.id, record.purpose, now)
+    uow.commit()
+    return Outcome(record, event, event.receipt, created=True)
+
+
+def invalidate_outdated(session: Session, notice: Notice, *, now: datetime, actor: str) -> int:
+    """Invalidate consents in force under older versions of `notice`'s purpose (no commit)."""
+    stale = list(session.scalars(
+        select(ConsentRecord).where(ConsentRecord.purpose == notice.purpose,
+                                    ConsentRecord.status == "active",
+                                    ConsentRecord.notice_id != notice.id)
+        .with_for_update()))
+    count = 0
+    for record in stale:
+        old = session.get(Notice, record.notice_id)
+        assert old is not None
+        if _end(session, record, "invalidated", now):
+            _event(session, record, old, "invalidated", now=now, actor=actor, channel="system",
+                   reason=f"notice version {notice.version} changed the scope")
+            _mark_stale(session, record.resident_id, record.purpose, now)
+            count += 1
+    return count
+
+
+def expire_due(uow: UnitOfWork, now: datetime, *, limit: int = 1000) -> int:
+    """Record `expired` for consents past their validity (a periodic job; safe to repeat)."""
+    session = uow.session
+    due = list(session.scalars(
+        select(ConsentRecord).where(ConsentRecord.status == "active",
+                                    ConsentRecord.expires_at <= now)
+        .order_by(ConsentRecord.expires_at).limit(limit).with_for_update(skip_locked=True)))
+    count = 0
+    for record in due:
+        notice = session.get(Notice, record.notice_id)
+        assert notice is not None
+        if _end(session, record, "expired", now):
+            _event(session, record, notice, "expired", now=now, actor="system",
+                   channel="system", reason="validity period ended")
+            _mark_stale(session, record.resident_id, record.purpose, now)
+            count += 1
+    uow.commit()
+    return count
+
+
+def grant_demo_consents(uow: UnitOfWork, resident: Resident, now: datetime, *,
+                        signer: Signer | None = None, issuer: str = DEFAULT_ISSUER) -> int:
+    """Demo seed: scoring for every normal category plus a few scenarios; safe to repeat.
+
+    Pass `signer` to give the demo grants receipts. Returns how many consents were created.
+    """
+    session = uow.session
+    signing = Signing(signer, issuer)
+    created = 0
+    for purpose in ("scoring", *(f"scenario:{code}" for code in DEMO_SCENARIOS)):
+        notice = current(session, purpose)
+        if notice is None:
+            continue
+        categories = None
+        if purpose == SCORING:
+            categories = [c for c in notice.categories
+                          if c not in notice.separate_consent_categories]
+        outcome = _grant(session, resident, notice.id, categories=categories,
+                         separate_consent=notice.requires_separate_consent, now=now,
+                         signing=signing, channel="demo", language="zh",
+                         actor=f"resident:{resident.id}")
+        created += outcome.created
+    uow.commit()
+    return created

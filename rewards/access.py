@@ -1,0 +1,41 @@
+"""The access log (查询记录): every partner verification of a resident, visible to that resident.
+
+An entry says who (partner client id and name), when, what they did (introspect, consume),
+for which scenario, the outcome and exactly what they learned (the `ent` and `sub` they saw, or
+nothing). It holds no score, tier or personal field.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rewards.models import AccessEntry
+
+MAX_PAGE = 200
+
+
+def record_access(session: Session, *, resident_id: uuid.UUID, actor_kind: str, actor_id: str,
+                  actor_name: str, action: str, outcome: str, now: datetime,
+                  scenario: str | None = None, learned: dict[str, Any] | None = None
+                  ) -> AccessEntry:
+    """Add one entry in the caller's transaction."""
+    entry = AccessEntry(id=uuid.uuid4(), resident_id=resident_id, at=now, actor_kind=actor_kind,
+                        actor_id=actor_id, actor_name=actor_name, action=action,
+                        scenario=scenario, outcome=outcome, learned=learned or {})
+    session.add(entry)
+    return entry
+
+
+def entries(session: Session, resident_id: uuid.UUID, *, limit: int = 50,
+            before: datetime | None = None) -> list[AccessEntry]:
+    """The resident's entries, newest first."""
+    stmt = select(AccessEntry).where(AccessEntry.resident_id == resident_id)
+    if before is not None:
+        stmt = stmt.where(AccessEntry.at < before)
+    stmt = stmt.order_by(AccessEntry.at.desc(), AccessEntry.id).limit(min(limit, MAX_PAGE))
+    return list(session.scalars(stmt))

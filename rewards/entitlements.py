@@ -1,0 +1,122 @@
+"""Entitlements: what the resident's score unlocks in every scenario, and tokens to use them.
+
+The resident sees everything about their own standing — eligible or not, why, the limits, which
+consent is missing. Partners only ever see the token's `ent` (rewards.tokens).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consent.gate import ConsentRequired, consent_since, require
+from core.db import UnitOfWork
+from core.identity import Partner, Resident
+from rewards import errors
+from rewards.eligibility import Decision, decide
+from rewards.exclusions import active_exclusions
+from rewards.scenarios import Scenario, catalogue, get
+from rewards.tokens import Issued, issue
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    scenario: Scenario
+    decision: Decision
+    consent_given: bool
+
+    @property
+    def usable(self) -> bool:
+        """Eligible and consented: a token can be issued now."""
+        return self.decision.eligible and self.consent_given
+
+    @property
+    def missing_consent(self) -> list[str]:
+        missing = [] if self.consent_given else [self.scenario.purpose]
+        if any(r.code == "scoring_consent_missing" for r in self.decision.reasons):
+            missing.insert(0, "scoring")
+        return missing
+
+
+def standing(uow: UnitOfWork, resident: Resident, now: datetime) -> tuple[int | None, str | None]:
+    """(score, tier), or (None, None) without a scoring consent."""
+    from scoring.service import current_score
+
+    try:
+        view = current_score(uow, resident, now=now)
+    except ConsentRequired:
+        return None, None
+    return view.score, view.tier
+
+
+def entitlements(uow: UnitOfWork, resident: Resident, *, now: datetime) -> list[Entitlement]:
+    """Every active scenario with the resident's decision and consent state."""
+    score, tier = standing(uow, resident, now)
+    session = uow.session
+    scenarios = catalogue(session)
+    excluded = active_exclusions(session, resident.id, now) if score is not None else set()
+    return [
+        Entitlement(s, decide(s, score=score, tier=tier, exclusions=excluded),
+                    consent_since(session, resident.id, s.purpose, now) is not None)
+        for s in scenarios.values()
+    ]
+
+
+def partner_by_client_id(session: Session, client_id: str) -> Partner:
+    found = session.scalars(select(Partner).where(Partner.client_id == client_id)).first()
+    if found is None or not found.active:
+        raise errors.UnknownPartner(f"no active partner {client_id!r}", detail_zh="没有该合作机构")
+    return found
+
+
+def serving_partners(session: Session, scenario: Scenario) -> list[Partner]:
+    """Active partners registered for `scenario` (the list the mini-program shows)."""
+    partners = session.scalars(
+        select(Partner).where(Partner.active.is_(True),
+                              Partner.kind.in_(scenario.partner_kinds)).order_by(Partner.name))
+    return [p for p in partners if scenario.code in (p.scenarios or [])]
+
+
+def issue_token(uow: UnitOfWork, resident: Resident, *, scenario: str, partner: str,
+                now: datetime) -> Issued:
+    """A token for `scenario` addressed to the partner `partner` (a client id), if the resident
+    is eligible, has consented, and the partner serves the scenario."""
+    session = uow.session
+    found = get(session, scenario)
+    at = partner_by_client_id(session, partner)
+    if at.kind not in found.partner_kinds or found.code not in (at.scenarios or []):
+        raise errors.PartnerNotServing(f"{at.client_id} does not serve {found.code}",
+                                       detail_zh="该机构未开通此场景")
+    require(session, resident.id, found.purpose, now)
+    score, tier = standing(uow, resident, now)
+    if score is None:
+        raise ConsentRequired("entitlements need your consent to scoring",
+                              detail_zh="使用信用权益需要您授权计算信用分", purpose="scoring")
+    decision = decide(found, score=score, tier=tier,
+                      exclusions=active_exclusions(session, resident.id, now,
+                                                   set(found.exclusions)))
+    if not decision.eligible:
+        raise errors.NotEligible(
+            "; ".join(r.en for r in decision.reasons),
+            detail_zh="；".join(r.zh for r in decision.reasons),
+            reasons=[r.code for r in decision.reasons])
+    issued = issue(session, resident_id=resident.id, partner=at, scenario=found,
+                   ent=decision.ent(found), now=now)
+    uow.commit()
+    return issued
+
+
+def describe(e: Entitlement) -> dict[str, Any]:
+    """The resident's view of one entitlement."""
+    s = e.scenario
+    return {
+        "scenario": s.code, "name": s.name, "domain": s.domain,
+        "eligible": e.decision.eligible, "consent_given": e.consent_given, "usable": e.usable,
+        "reasons": [{"code": r.code, "zh": r.zh, "en": r.en} for r in e.decision.reasons],
+        "limits": e.decision.limits, "missing_consent": e.missing_consent,
+        "min_tier": s.min_tier, "token_ttl_seconds": s.token_ttl_seconds,
+    }

@@ -1,0 +1,48 @@
+"""Pairwise pseudonyms: the `sub` a partner sees, and the mapping kept for settlement.
+
+`sub = keyring.pseudonym(sector, resident_id)` is an HMAC under a key derived from the index key:
+stable for one partner (its sector is its client id), unlinkable across partners, and not
+reversible without the service's key. The `partner_pseudonyms` table maps it back to the
+resident, scoped to the partner it was issued to.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.crypto import Keyring
+from core.identity import Partner
+from rewards.models import PartnerPseudonym
+
+
+def sector(partner: Partner) -> str:
+    """The sector a pseudonym is pairwise to: one per partner."""
+    return f"partner:{partner.client_id}"
+
+
+def pseudonym_for(session: Session, keyring: Keyring, partner: Partner,
+                  resident_id: uuid.UUID, now: datetime) -> str:
+    """The resident's pseudonym at `partner`, recording the mapping the first time."""
+    value = keyring.pseudonym(sector(partner), resident_id)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(insert(PartnerPseudonym).values(
+        pseudonym=value, partner_id=partner.id, resident_id=resident_id, created_at=now,
+    ).on_conflict_do_nothing())
+    return value
+
+
+def resident_for(session: Session, partner_id: uuid.UUID, pseudonym: str) -> uuid.UUID | None:
+    """Settlement: the resident behind `pseudonym`, only for the partner it was issued to."""
+    return session.scalar(select(PartnerPseudonym.resident_id).where(
+        PartnerPseudonym.pseudonym == pseudonym, PartnerPseudonym.partner_id == partner_id))
+
+
+def resident_of(session: Session, pseudonym: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(resident_id, partner_id) behind `pseudonym` whoever it was issued to (access log)."""
+    row = session.get(PartnerPseudonym, pseudonym)
+    return None if row is None else (row.resident_id, row.partner_id)

@@ -1,0 +1,196 @@
+"""The scenario catalogue: data, not code (DESIGN §5.5).
+
+The defaults ship in `catalogue.json`. Operators change a scenario without a deploy (admin API
+or `pengcheng scenarios set`): the new definition is validated as a whole, stored in
+`scenario_settings` with a version, and audited. The effective catalogue is the file overlaid
+with those rows.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.db import UnitOfWork
+from core.identity import PARTNER_KINDS
+from rewards.errors import InvalidScenario, UnknownScenario
+from rewards.models import ScenarioSetting
+
+CATALOGUE = Path(__file__).with_name("catalogue.json")
+TIERS = ("building", "fair", "good", "very_good", "excellent")  # lowest first
+EXCLUSIONS = ("dishonest_debtor", "overdue_bill")
+MAX_TOKEN_TTL = 300
+CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+# What a partner may ever learn from a token: never the score, the tier or who the person is.
+NEVER_DISCLOSED = frozenset({"score", "tier", "name", "id_number", "phone", "resident_id"})
+FIELDS = frozenset({"code", "domain", "name", "description", "partner_kinds", "min_tier",
+                    "min_score", "limits", "exclusions", "discloses", "token_ttl_seconds",
+                    "active"})
+
+
+@dataclass(frozen=True)
+class Scenario:
+    code: str
+    domain: str
+    name: dict[str, str]
+    description: dict[str, str]
+    partner_kinds: tuple[str, ...]
+    min_tier: str
+    min_score: int | None
+    limits: dict[str, dict[str, Any]]  # tier -> limit fields
+    exclusions: tuple[str, ...]
+    discloses: tuple[str, ...]  # the `ent` claim's keys
+    token_ttl_seconds: int
+    active: bool
+    version: int = 0  # 0: the shipped default
+
+    @property
+    def purpose(self) -> str:
+        """The consent purpose a token for this scenario needs."""
+        return f"scenario:{self.code}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code, "domain": self.domain, "name": dict(self.name),
+            "description": dict(self.description), "partner_kinds": list(self.partner_kinds),
+            "min_tier": self.min_tier, "min_score": self.min_score,
+            "limits": copy.deepcopy(self.limits), "exclusions": list(self.exclusions),
+            "discloses": list(self.discloses), "token_ttl_seconds": self.token_ttl_seconds,
+            "active": self.active,
+        }
+
+
+def _lang(value: Any, field: str) -> dict[str, str]:
+    if (not isinstance(value, dict) or set(value) != {"zh", "en"}
+            or not all(isinstance(v, str) and 0 < len(v) <= 200 for v in value.values())):
+        raise InvalidScenario(f"{field} must be {{zh, en}} non-empty strings")
+    return dict(value)
+
+
+def parse(spec: Any, version: int = 0) -> Scenario:
+    """Validate one scenario definition; raises InvalidScenario naming what is wrong."""
+    if not isinstance(spec, dict):
+        raise InvalidScenario("a scenario is a JSON object")
+    unknown, missing = set(spec) - FIELDS, FIELDS - {"description"} - set(spec)
+    if unknown or missing:
+        raise InvalidScenario(f"unknown fields: {sorted(unknown)}; missing: {sorted(missing)}")
+    code = spec["code"]
+    if not isinstance(code, str) or not CODE.match(code):
+        raise InvalidScenario("code must be lower_snake_case, 2-40 characters")
+    kinds = spec["partner_kinds"]
+    if not isinstance(kinds, list) or not kinds or not set(kinds) <= set(PARTNER_KINDS):
+        raise InvalidScenario(f"partner_kinds must be a non-empty subset of {PARTNER_KINDS}")
+    if spec["min_tier"] not in TIERS:
+        raise InvalidScenario(f"min_tier must be one of {TIERS}")
+    min_score = spec["min_score"]
+    if min_score is not None and (type(min_score) is not int or not 0 <= min_score <= 1000):
+        raise InvalidScenario("min_score must be null or an integer 0-1000")
+    exclusions = spec["exclusions"]
+    if not isinstance(exclusions, list) or not set(exclusions) <= set(EXCLUSIONS):
+        raise InvalidScenario(f"exclusions must be a subset of {EXCLUSIONS}")
+    discloses = spec["discloses"]
+    if (not isinstance(discloses, list) or "eligible" not in discloses
+            or not all(isinstance(d, str) for d in discloses)):
+        raise InvalidScenario("discloses must list `eligible` and the limit fields to share")
+    if NEVER_DISCLOSED & set(discloses):
+        raise InvalidScenario(f"a partner may never learn {sorted(NEVER_DISCLOSED)}")
+    limits = spec["limits"]
+    eligible_tiers = TIERS[TIERS.index(spec["min_tier"]):]
+    if not isinstance(limits, dict) or set(limits) != set(eligible_tiers):
+        raise InvalidScenario(f"limits must name exactly the eligible tiers {eligible_tiers}")
+    for tier, fields in limits.items():
+        if not isinstance(fields, dict) or not all(
+            isinstance(k, str) and type(v) in (int, bool) and (type(v) is bool or v >= 0)
+            for k, v in fields.items()
+        ):
+            raise InvalidScenario(f"limits.{tier} must map names to non-negative integers")
+        hidden = set(discloses) - {"eligible"} - set(fields)
+        if hidden:
+            raise InvalidScenario(f"limits.{tier} lacks disclosed fields {sorted(hidden)}")
+    ttl = spec["token_ttl_seconds"]
+    if type(ttl) is not int or not 30 <= ttl <= MAX_TOKEN_TTL:
+        raise InvalidScenario(f"token_ttl_seconds must be 30-{MAX_TOKEN_TTL}")
+    if type(spec["active"]) is not bool:
+        raise InvalidScenario("active must be true or false")
+    if not isinstance(spec["domain"], str) or not CODE.match(spec["domain"]):
+        raise InvalidScenario("domain must be lower_snake_case")
+    name = _lang(spec["name"], "name")
+    return Scenario(
+        code=code, domain=spec["domain"], name=name,
+        description=_lang(spec.get("description") or name, "description"),
+        partner_kinds=tuple(kinds), min_tier=spec["min_tier"], min_score=min_score,
+        limits={t: dict(limits[t]) for t in eligible_tiers}, exclusions=tuple(exclusions),
+        discloses=tuple(discloses), token_ttl_seconds=ttl, active=spec["active"],
+        version=version,
+    )
+
+
+@lru_cache(maxsize=1)
+def defaults() -> dict[str, Scenario]:
+    """The shipped catalogue (validated)."""
+    data = json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    return {s["code"]: parse(s) for s in data["scenarios"]}
+
+
+def catalogue(session: Session, *, include_inactive: bool = False) -> dict[str, Scenario]:
+    """The effective catalogue: shipped defaults overlaid with operators' changes."""
+    out = dict(defaults())
+    for row in session.scalars(select(ScenarioSetting)):
+        out[row.code] = parse(row.spec, row.version)
+    return {c: s for c, s in sorted(out.items()) if include_inactive or s.active}
+
+
+def get(session: Session, code: str) -> Scenario:
+    """One active scenario, or UnknownScenario."""
+    row = session.get(ScenarioSetting, code)
+    found = parse(row.spec, row.version) if row else defaults().get(code)
+    if found is None or not found.active:
+        raise UnknownScenario(f"no active scenario {code!r}", detail_zh="没有该场景")
+    return found
+
+
+def _digest(spec: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def put(uow: UnitOfWork, code: str, spec: dict[str, Any], *, actor: str, now: datetime,
+        merge: bool = False) -> Scenario:
+    """Create or change a scenario (whole definition, or `merge` onto the current one); audited."""
+    session = uow.session
+    current = catalogue(session, include_inactive=True).get(code)
+    if merge:
+        if current is None:
+            raise UnknownScenario(f"no scenario {code!r} to change")
+        spec = {**current.as_dict(), **spec}
+    spec = {**spec, "code": spec.get("code", code)}
+    if spec["code"] != code:
+        raise InvalidScenario("the code in the body must match the code in the path")
+    row = session.get(ScenarioSetting, code, with_for_update=True)
+    version = (row.version if row else current.version if current else 0) + 1
+    scenario = parse(spec, version)
+    stored = scenario.as_dict()
+    before = current.as_dict() if current else {}
+    changed = sorted(k for k in stored if before.get(k) != stored[k])
+    if row is None:
+        row = ScenarioSetting(code=code, spec=stored, version=version, updated_at=now,
+                              updated_by=actor)
+        session.add(row)
+    else:
+        row.spec, row.version, row.updated_at, row.updated_by = stored, version, now, actor
+    session.flush()
+    audit.record(session, actor=actor, action="scenario.changed", now=now, subject=code,
+                 data={"version": version, "changed": changed, "spec_sha256": _digest(stored),
+                       "before_sha256": _digest(before) if before else None})
+    uow.commit()
+    return scenario

@@ -1,0 +1,343 @@
+"""Partner tokens (信用码): issue, verify, introspect, consume.
+
+Design overview
+---------------
+* A token is a compact JWS, `alg: EdDSA`, header `typ: pc-entitlement+jwt` and `kid`, signed with
+  the active `token` key (core.signing). Claims: `iss aud sub scn ent iat exp jti` and nothing
+  else — no score, tier, name or ID number. `sub` is the resident's pairwise pseudonym at the
+  audience partner (rewards.pseudonyms); `exp - iat` is the scenario's lifetime (≤ 300 s).
+* Verification is strict and answers one named reason per failure: size, shape, `alg` (only
+  EdDSA: `none` and HS256-with-the-public-key never reach a verifier), `typ`, a published `kid`
+  of purpose `token`, the signature, the claim types, `iss`, lifetime, `exp`, `iat`, `aud`.
+* A token dies with the consent it relied on: it is revoked when no consent to `scenario:<scn>`
+  is valid now, or the valid one was given after `iat` (withdraw + re-grant kills old tokens).
+* Single use: `consume` is the one place a token is used up. Redis (`store.add` on the jti)
+  turns replays away fast; the `consumed_tokens` primary key is the guarantee. If the caller's
+  transaction rolls back, the pre-check mark is released, so a failed attempt does not burn the
+  token.
+* Introspection (RFC 7662) never consumes and answers `{active: false}` for every failure.
+* Every introspection and consumption of an identifiable token is written to the access log
+  the resident sees.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+
+from consent.gate import consent_since
+from core.crypto import Keyring
+from core.db import UnitOfWork
+from core.fast import FastStore
+from core.identity import Partner
+from core.signing import Signer, SigningKey
+from rewards import errors
+from rewards.access import record_access
+from rewards.models import ConsumedToken
+from rewards.pseudonyms import pseudonym_for, resident_for
+from rewards.scenarios import MAX_TOKEN_TTL, Scenario
+
+TYP = "pc-entitlement+jwt"
+ALG = "EdDSA"
+MAX_TOKEN_CHARS = 2048  # an issued token is ~450 characters
+JTI_BYTES = 16  # 128 bits
+IAT_LEEWAY = 5  # seconds of clock skew tolerated between our own instances
+SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
+CONTEXT_KEY = "rewards.tokens"
+INACTIVE: dict[str, Any] = {"active": False}
+
+
+@dataclass
+class TokenContext:
+    """What token code needs beyond a session: keys, the fast store and our issuer name."""
+
+    signer: Signer
+    keyring: Keyring
+    store: FastStore
+    issuer: str
+    key_cache_seconds: float = 30.0
+    _keys: dict[str, tuple[float, Ed25519PublicKey | None]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def public_key(self, session: Session, kid: str, now: datetime) -> Ed25519PublicKey | None:
+        """The published `token` key named `kid` (cached briefly), or None."""
+        with self._lock:
+            cached = self._keys.get(kid)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        row = session.get(SigningKey, kid)
+        key = None
+        if row is not None and row.purpose == "token" and (
+            row.status != "retired" or (row.retire_after is not None and row.retire_after > now)
+        ):
+            key = Ed25519PublicKey.from_public_bytes(row.public_raw)
+        ttl = self.key_cache_seconds
+        if row is not None and row.retire_after is not None:
+            ttl = min(ttl, max(0.0, (row.retire_after - now).total_seconds()))
+        with self._lock:
+            if len(self._keys) > 1000:
+                self._keys.clear()  # unknown kids must not grow this without bound
+            self._keys[kid] = (time.monotonic() + ttl, key)
+        return key
+
+
+def bind(factory: sessionmaker[Session], ctx: TokenContext) -> None:
+    """Make `ctx` reachable from every session of `factory` (done once per app)."""
+    info = dict(factory.kw.get("info") or {})
+    info[CONTEXT_KEY] = ctx
+    factory.configure(info=info)
+
+
+def context_of(session: Session) -> TokenContext:
+    try:
+        return session.info[CONTEXT_KEY]
+    except KeyError as exc:
+        raise RuntimeError("rewards.tokens.bind() was not called for this app") from exc
+
+
+@dataclass(frozen=True)
+class Claims:
+    iss: str
+    aud: str
+    sub: str
+    scn: str
+    ent: dict[str, Any]
+    iat: int
+    exp: int
+    jti: str
+    resident_id: uuid.UUID | None = None  # resolved by consume/introspect, never in the token
+
+    def public(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("resident_id")
+        return out
+
+
+@dataclass(frozen=True)
+class Issued:
+    token: str
+    expires_at: datetime
+    claims: Claims
+
+
+def _ts(value: datetime) -> int:
+    return int(value.timestamp())
+
+
+# -- issue --------------------------------------------------------------------------------------
+
+def issue(session: Session, *, resident_id: uuid.UUID, partner: Partner, scenario: Scenario,
+          ent: dict[str, Any], now: datetime, ctx: TokenContext | None = None) -> Issued:
+    """Sign a token for `partner` (eligibility and consent are the caller's to check)."""
+    ctx = ctx or context_of(session)
+    iat = _ts(now)
+    claims = Claims(
+        iss=ctx.issuer, aud=partner.client_id,
+        sub=pseudonym_for(session, ctx.keyring, partner, resident_id, now),
+        scn=scenario.code, ent=dict(ent), iat=iat,
+        exp=iat + min(scenario.token_ttl_seconds, MAX_TOKEN_TTL),
+        jti=secrets.token_urlsafe(JTI_BYTES),
+    )
+    token = ctx.signer.sign(session, "token", claims.public(), typ=TYP)
+    return Issued(token, datetime.fromtimestamp(claims.exp, UTC), claims)
+
+
+# -- verify -------------------------------------------------------------------------------------
+
+def _b64json(segment: str) -> Any:
+    try:
+        return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise errors.TokenMalformed("a token segment is not base64url JSON") from exc
+
+
+def authentic(session: Session, ctx: TokenContext, token: Any, now: datetime) -> Claims:
+    """Shape, header, key and signature checked; the claims typed. No time or audience yet."""
+    if not isinstance(token, str):
+        raise errors.TokenMalformed("the token must be a string")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise errors.TokenTooLarge(f"tokens are at most {MAX_TOKEN_CHARS} characters")
+    parts = token.split(".")
+    if len(parts) != 3 or not SEGMENT.match(parts[0]):
+        raise errors.TokenMalformed("not a compact JWS (three base64url segments)")
+    header = _b64json(parts[0])
+    if not isinstance(header, dict):
+        raise errors.TokenMalformed("the JWS header is not an object")
+    if header.get("alg") != ALG:  # before the signature: `none` has an empty one
+        raise errors.TokenAlgorithmRefused(f"alg {header.get('alg')!r} is refused; only EdDSA")
+    if not (SEGMENT.match(parts[1]) and SEGMENT.match(parts[2])):
+        raise errors.TokenMalformed("not a compact JWS (three base64url segments)")
+    if header.get("typ") != TYP:
+        raise errors.TokenMalformed(f"typ must be {TYP}")
+    if "crit" in header:
+        raise errors.TokenMalformed("no critical header extensions are understood")
+    kid = header.get("kid")
+    key = ctx.public_key(session, kid, now) if isinstance(kid, str) and len(kid) <= 40 else None
+    if key is None:
+        raise errors.TokenUnknownKey("the kid is not a published token key (see the JWKS)")
+    try:
+        signature = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+        key.verify(signature, f"{parts[0]}.{parts[1]}".encode())
+    except (InvalidSignature, ValueError, binascii.Error) as exc:
+        raise errors.TokenBadSignature("the signature does not verify") from exc
+    body = _b64json(parts[1])
+    try:
+        claims = Claims(**{k: body[k] for k in ("iss", "aud", "sub", "scn", "ent", "iat",
+                                                "exp", "jti")})
+    except (KeyError, TypeError) as exc:
+        raise errors.TokenMalformed("the token lacks a required claim") from exc
+    strings = (claims.iss, claims.aud, claims.sub, claims.scn, claims.jti)
+    if (not all(isinstance(s, str) for s in strings) or not isinstance(claims.ent, dict)
+            or type(claims.iat) is not int or type(claims.exp) is not int):
+        raise errors.TokenMalformed("a claim has the wrong type")
+    return claims
+
+
+def check_time_and_audience(ctx: TokenContext, claims: Claims, *, audience: str,
+                            now: datetime) -> None:
+    if claims.iss != ctx.issuer:
+        raise errors.TokenMalformed("the token was not issued by this service")
+    if not 0 < claims.exp - claims.iat <= MAX_TOKEN_TTL:
+        raise errors.TokenMalformed("the token's lifetime is out of bounds")
+    t = now.timestamp()
+    if t >= claims.exp:
+        raise errors.TokenExpired("the token has expired; ask the resident to refresh it")
+    if claims.iat > t + IAT_LEEWAY:
+        raise errors.TokenNotYetValid("the token is not valid yet")
+    if claims.aud != audience:
+        raise errors.TokenWrongAudience("the token is addressed to another partner")
+
+
+def verify(session: Session, token: Any, *, audience: str, now: datetime,
+           ctx: TokenContext | None = None) -> Claims:
+    """A cryptographically valid, current token addressed to `audience` (no state checked)."""
+    ctx = ctx or context_of(session)
+    claims = authentic(session, ctx, token, now)
+    check_time_and_audience(ctx, claims, audience=audience, now=now)
+    return claims
+
+
+def _live(session: Session, claims: Claims, partner: Partner, now: datetime) -> Claims:
+    """The resident behind the token, if the token is neither revoked nor consumed."""
+    if claims.scn not in (partner.scenarios or []):
+        raise errors.TokenWrongScenario("this partner no longer serves the token's scenario")
+    resident_id = resident_for(session, partner.id, claims.sub)
+    if resident_id is None:
+        raise errors.TokenRevoked("the token's subject is not known to this service")
+    since = consent_since(session, resident_id, f"scenario:{claims.scn}", now)
+    if since is None or claims.iat < int(since.timestamp()):
+        raise errors.TokenRevoked("the resident withdrew the consent this token relied on")
+    if session.get(ConsumedToken, claims.jti) is not None:
+        raise errors.TokenReplayed("the token has already been used")
+    return Claims(**{**asdict(claims), "resident_id": resident_id})
+
+
+def _log(session: Session, claims: Claims | None, partner: Partner, *, action: str,
+         outcome: str, now: datetime, learned: dict[str, Any] | None = None) -> None:
+    """Log for the resident if the token is authentic enough to say whose it is."""
+    if claims is None:
+        return
+    resident_id = claims.resident_id or _any_resident(session, claims.sub)
+    if resident_id is None:
+        return
+    record_access(session, resident_id=resident_id, actor_kind="partner",
+                  actor_id=partner.client_id, actor_name=partner.name, action=action,
+                  outcome=outcome, scenario=claims.scn, now=now, learned=learned)
+
+
+def _any_resident(session: Session, sub: str) -> uuid.UUID | None:
+    from rewards.pseudonyms import resident_of
+
+    found = resident_of(session, sub)
+    return None if found is None else found[0]
+
+
+# -- introspect ---------------------------------------------------------------------------------
+
+def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
+               ctx: TokenContext | None = None) -> dict[str, Any]:
+    """RFC 7662: `{active: true, scn, sub, ent, exp}` for a live token addressed to `partner`,
+    `{active: false}` for anything else. Never consumes; logged for the resident."""
+    session = uow.session
+    ctx = ctx or context_of(session)
+    claims: Claims | None = None
+    try:
+        claims = authentic(session, ctx, token, now)
+        check_time_and_audience(ctx, claims, audience=partner.client_id, now=now)
+        claims = _live(session, claims, partner, now)
+    except errors.TokenRejected as exc:
+        _log(session, claims, partner, action="introspect", outcome=exc.code, now=now)
+        uow.commit()
+        return dict(INACTIVE)
+    answer = {"active": True, "scn": claims.scn, "sub": claims.sub, "ent": claims.ent,
+              "exp": claims.exp}
+    _log(session, claims, partner, action="introspect", outcome="active", now=now,
+         learned={k: answer[k] for k in ("sub", "scn", "ent")})
+    uow.commit()
+    return answer
+
+
+# -- consume ------------------------------------------------------------------------------------
+
+def _release_on_rollback(uow: UnitOfWork, store: FastStore, key: str) -> None:
+    """Forget the pre-check mark unless the caller's transaction commits."""
+    session, state = uow.session, {"committed": False}
+
+    def committed(_session: Session) -> None:
+        state["committed"] = True
+
+    def ended(_session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None and not state.get("done"):
+            state["done"] = True
+            if not state["committed"]:
+                store.delete(key)
+
+    event.listen(session, "after_commit", committed)
+    event.listen(session, "after_transaction_end", ended)
+
+
+def consume(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str,
+            now: datetime, ctx: TokenContext | None = None) -> Claims:
+    """Use a token up, once: verified, addressed to `partner`, for `scenario`, consent still
+    valid, never used before. Raises a `TokenRejected` subclass (`TokenReplayed` on a replay).
+
+    Runs in the caller's unit of work; the consumption and its access-log entry commit with the
+    caller's effect (an authorization, a waiver, a redemption) or not at all.
+    """
+    session = uow.session
+    ctx = ctx or context_of(session)
+    claims = verify(session, token, audience=partner.client_id, now=now, ctx=ctx)
+    if claims.scn != scenario:
+        raise errors.TokenWrongScenario(f"the token is for {claims.scn!r}, not {scenario!r}")
+    claims = _live(session, claims, partner, now)
+    assert claims.resident_id is not None
+    mark = f"jti:{claims.jti}"
+    if not ctx.store.add(mark, max(1.0, claims.exp - now.timestamp() + 60)):
+        raise errors.TokenReplayed("the token has already been used")
+    _release_on_rollback(uow, ctx.store, mark)
+    session.add(ConsumedToken(jti=claims.jti, partner_id=partner.id,
+                              resident_id=claims.resident_id, scenario=claims.scn,
+                              consumed_at=now,
+                              expires_at=datetime.fromtimestamp(claims.exp, UTC)))
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise errors.TokenReplayed("the token has already been used") from exc
+    _log(session, claims, partner, action="consume", outcome="consumed", now=now,
+         learned={"sub": claims.sub, "scn": claims.scn, "ent": claims.ent})
+    return claims

@@ -1,0 +1,239 @@
+"""The audit log: hash chain, tamper detection, signed checkpoints, insert-only tables."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from app.extensions import services
+from core import audit
+from core.audit import AuditCheckpoint, AuditEntry
+from tests.factories import cli, id_number, login, new_source
+
+
+def append(app, n: int, start: int = 0) -> None:
+    with app.app_context(), services.uow() as uow:
+        for i in range(start, start + n):
+            audit.record(uow.session, actor="test", action="thing.done", subject=f"s{i}",
+                         now=services.clock.now(), data={"i": i, "nested": {"k": [1, "二"]}})
+        uow.commit()
+
+
+def verdict(app) -> audit.Verdict:
+    with app.app_context(), services.uow() as uow:
+        return audit.verify(uow.session, services.signer, services.clock.now())
+
+
+@contextmanager
+def tampering(app) -> Iterator:
+    """A transaction with the insert-only triggers off (as an attacker with DDL rights would)."""
+    with app.app_context(), services.uow() as uow:
+        conn = uow.session.connection()
+        pg = conn.dialect.name == "postgresql"
+        if pg:
+            for table in ("audit_log", "audit_checkpoints"):
+                conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+        else:
+            for name in ("audit_log", "audit_checkpoints"):
+                for verb in ("update", "delete"):
+                    conn.execute(text(f"DROP TRIGGER IF EXISTS {name}_no_{verb}"))
+        yield conn
+        if pg:
+            for table in ("audit_log", "audit_checkpoints"):
+                conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+        uow.commit()
+
+
+def cli_verify(app) -> tuple[int, dict]:
+    result = cli(app, "audit", "verify")
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_an_untouched_chain_verifies(app):
+    append(app, 5)
+    v = verdict(app)
+    assert v.ok and v.entries >= 5 and v.problems == []
+    code, report = cli_verify(app)
+    assert code == 0 and report["ok"] is True
+
+
+def test_an_edited_entry_is_reported(app):
+    append(app, 5)
+    with tampering(app) as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3"))
+    v = verdict(app)
+    assert not v.ok and any("entry 3" in p and "edited" in p for p in v.problems)
+    code, report = cli_verify(app)
+    assert code == 1 and report["ok"] is False and report["problems"] == v.problems
+
+
+def test_an_edit_that_recomputes_its_own_hash_breaks_the_next_link(app):
+    append(app, 5)
+    with app.app_context(), services.uow() as uow:
+        e = uow.session.get(AuditEntry, 3)
+        forged = audit._hash(e.prev_hash, e.seq, e.at, e.actor, e.action, e.subject, {"i": 99})
+    with tampering(app) as conn:
+        conn.execute(text("UPDATE audit_log SET data = :d, entry_hash = :h WHERE seq = 3"),
+                     {"d": json.dumps({"i": 99}), "h": forged})
+    v = verdict(app)
+    assert not v.ok and any("entry 4" in p and "chain broken" in p for p in v.problems)
+    assert cli_verify(app)[0] == 1
+
+
+def test_a_deleted_entry_is_reported(app):
+    append(app, 5)
+    with tampering(app) as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE seq = 2"))
+    v = verdict(app)
+    assert not v.ok and any("missing" in p for p in v.problems)
+    assert cli_verify(app)[0] == 1
+
+
+def test_two_reordered_entries_are_reported(app):
+    append(app, 5)
+    cols = "at, actor, action, subject, data, prev_hash, entry_hash"
+    with tampering(app) as conn:
+        a = conn.execute(text(f"SELECT {cols} FROM audit_log WHERE seq = 2")).one()
+        b = conn.execute(text(f"SELECT {cols} FROM audit_log WHERE seq = 3")).one()
+        # entry_hash is unique: park one row's hash while swapping
+        conn.execute(text("UPDATE audit_log SET entry_hash = 'parked' WHERE seq = 2"))
+        for seq, row in ((3, a), (2, b)):
+            conn.execute(text(
+                "UPDATE audit_log SET at=:at, actor=:actor, action=:action, subject=:subject, "
+                "data=:data, prev_hash=:prev_hash, entry_hash=:entry_hash WHERE seq=:seq"),
+                {**row._asdict(), "data": json.dumps(row.data) if not isinstance(row.data, str)
+                 else row.data, "seq": seq})
+    v = verdict(app)
+    assert not v.ok and any("chain broken" in p or "edited" in p for p in v.problems)
+    assert cli_verify(app)[0] == 1
+
+
+def test_a_deleted_tail_is_caught_by_the_checkpoint(app):
+    append(app, 5)
+    assert cli(app, "audit", "checkpoint").exit_code == 0
+    assert verdict(app).ok and verdict(app).checkpoints == 1
+    with tampering(app) as conn:
+        head = conn.execute(text("SELECT max(seq) FROM audit_log")).scalar()
+        conn.execute(text("DELETE FROM audit_log WHERE seq = :s"), {"s": head})
+    v = verdict(app)
+    assert not v.ok and any("no longer matches" in p for p in v.problems)
+
+
+def test_checkpoints_verify_and_export(app):
+    append(app, 3)
+    first = json.loads(cli(app, "audit", "checkpoint").stdout)
+    assert json.loads(cli(app, "audit", "checkpoint").stdout) is None  # head already signed
+    append(app, 2, start=3)
+    cli(app, "audit", "checkpoint")
+    exported = [json.loads(line) for line in
+                cli(app, "audit", "export-checkpoints").stdout.splitlines()]
+    assert [c["seq"] for c in exported] == [first["seq"], first["seq"] + 2]
+    jwks = app.test_client().get("/.well-known/jwks.json").get_json()["keys"]
+    for cp in exported:
+        kid = jwt.get_unverified_header(cp["signature"])["kid"]
+        jwk = next(k for k in jwks if k["kid"] == kid)
+        claims = jwt.decode(cp["signature"], jwt.PyJWK(jwk).key, algorithms=["EdDSA"])
+        assert (claims["seq"], claims["entry_hash"]) == (cp["seq"], cp["entry_hash"])
+    assert verdict(app).ok
+
+
+def test_a_forged_checkpoint_is_reported(app):
+    append(app, 3)
+    with app.app_context(), services.uow() as uow:
+        head = uow.session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
+        kid, _ = services.signer.active(uow.session, "audit")
+        forged = jwt.encode({"seq": head.seq, "entry_hash": head.entry_hash, "at": 0},
+                            Ed25519PrivateKey.generate(), algorithm="EdDSA",
+                            headers={"kid": kid})
+        uow.session.add(AuditCheckpoint(seq=head.seq, entry_hash=head.entry_hash,
+                                        at=services.clock.now(), signature=forged))
+        uow.commit()
+    v = verdict(app)
+    assert not v.ok and any("signature invalid" in p for p in v.problems)
+    assert cli_verify(app)[0] == 1
+
+
+def test_a_checkpoint_whose_stored_hash_was_changed_is_reported(app):
+    append(app, 3)
+    cli(app, "audit", "checkpoint")
+    with tampering(app) as conn:
+        conn.execute(text("UPDATE audit_checkpoints SET entry_hash = :h"), {"h": "0" * 64})
+    v = verdict(app)
+    assert not v.ok and any("signed content differs" in p for p in v.problems)
+
+
+def test_the_database_refuses_updates_and_deletes_of_the_audit_log(app):
+    append(app, 2)
+    cli(app, "audit", "checkpoint")
+    for stmt in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log",
+                 "UPDATE audit_checkpoints SET entry_hash = 'x'", "DELETE FROM audit_checkpoints"):
+        with app.app_context(), services.uow() as uow:
+            with pytest.raises(DBAPIError, match="insert-only"):
+                uow.session.execute(text(stmt))
+    assert verdict(app).ok
+
+
+@pytest.mark.services
+def test_on_postgresql_the_insert_only_trigger_is_installed(app, pg_url):
+    with app.app_context(), services.uow() as uow:
+        if uow.dialect != "postgresql":
+            pytest.fail("PENGCHENG_TEST_DATABASE_URL must point at PostgreSQL")
+        names = set(uow.session.scalars(text(
+            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
+        assert {"audit_log_insert_only", "audit_checkpoints_insert_only"} <= names
+        with pytest.raises(DBAPIError) as err:
+            uow.session.execute(text("DELETE FROM audit_log"))
+        assert getattr(err.value.orig, "sqlstate", None) == "42501"
+
+
+def test_entries_never_hold_personal_fields(app):
+    with app.app_context(), services.uow() as uow:
+        for field in ("name", "id_number", "phone", "address"):
+            with pytest.raises(ValueError, match="personal"):
+                audit.record(uow.session, actor="t", action="a", now=services.clock.now(),
+                             data={field: "x"})
+
+
+def test_real_flows_leave_no_plaintext_in_the_log(app, client, idp):
+    login(client, idp, 4, "孙八")
+    _src, key = new_source(app, ["utilities"])
+    client.post("/ingest/v1/records", headers={"Authorization": f"Bearer {key}"}, json={
+        "records": [{"source_record_id": "1", "id_number": id_number(4), "category": "utilities",
+                     "type": "payment_on_time", "occurred_at": "2026-10-01T00:00:00Z"}]})
+    with app.app_context(), services.uow() as uow:
+        dump = json.dumps([[e.actor, e.action, e.subject, e.data]
+                           for e in uow.session.scalars(select(AuditEntry))], ensure_ascii=False)
+    assert "records.ingested" in dump and "session.opened" in dump
+    for plain in ("孙八", id_number(4), id_number(4)[6:14]):
+        assert plain not in dump
+
+
+@pytest.mark.services
+def test_concurrent_appends_keep_the_chain_linear(app, pg_url):
+    errors: list[BaseException] = []
+    before = verdict(app).entries
+
+    def worker(k: int) -> None:
+        try:
+            for j in range(10):
+                append(app, 2, start=k * 100 + j * 2)
+        except BaseException as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors
+    v = verdict(app)
+    assert v.ok, v.problems
+    assert v.entries == before + 6 * 10 * 2

@@ -1,0 +1,65 @@
+"""Eligibility is a pure function of the scenario, the score, the tier and the exclusions."""
+
+from __future__ import annotations
+
+import pytest
+
+from rewards.eligibility import decide
+from rewards.scenarios import TIERS, defaults, parse
+
+MEDICAL = defaults()["medical_credit"]
+
+
+def codes(decision):
+    return [r.code for r in decision.reasons]
+
+
+@pytest.mark.parametrize("tier, limit", [("excellent", 500000), ("very_good", 300000),
+                                         ("good", 200000)])
+def test_an_eligible_tier_gets_its_limit(tier, limit):
+    decision = decide(MEDICAL, score=700, tier=tier)
+    assert decision.eligible
+    assert decision.ent(MEDICAL) == {"eligible": True, "limit_fen": limit}
+
+
+@pytest.mark.parametrize("tier", ["fair", "building"])
+def test_a_tier_below_the_minimum_is_not_eligible_and_says_why(tier):
+    decision = decide(MEDICAL, score=560, tier=tier)
+    assert not decision.eligible
+    assert codes(decision) == ["tier_too_low"]
+    assert decision.reasons[0].zh and decision.reasons[0].en
+    with pytest.raises(ValueError):
+        decision.ent(MEDICAL)
+
+
+def test_exclusions_apply_whatever_the_score():
+    decision = decide(MEDICAL, score=900, tier="excellent",
+                      exclusions={"dishonest_debtor", "overdue_bill"})
+    assert codes(decision) == ["dishonest_debtor", "overdue_bill"]
+
+
+def test_an_exclusion_the_scenario_does_not_name_does_not_apply():
+    library = defaults()["library_no_deposit"]
+    assert decide(library, score=600, tier="good", exclusions={"overdue_bill"}).eligible
+
+
+def test_without_a_score_nothing_is_eligible():
+    assert codes(decide(MEDICAL, score=None, tier=None)) == ["scoring_consent_missing"]
+
+
+def test_a_minimum_score_is_checked_besides_the_tier():
+    strict = parse({**MEDICAL.as_dict(), "min_score": 720})
+    assert codes(decide(strict, score=705, tier="very_good")) == ["score_too_low"]
+    assert decide(strict, score=720, tier="very_good").eligible
+
+
+def test_ent_holds_only_what_the_scenario_discloses():
+    library = defaults()["library_no_deposit"]
+    ent = decide(library, score=800, tier="excellent").ent(library)
+    assert set(ent) == set(library.discloses)
+    assert "max_active" not in ent  # a limit kept for the service, not told to the partner
+
+
+def test_points_redemption_is_open_to_every_tier():
+    points = defaults()["points_redemption"]
+    assert all(decide(points, score=400, tier=t).eligible for t in TIERS)
