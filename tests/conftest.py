@@ -82,19 +82,40 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
         upgrade(PG_URL)
-        return {"kind": "postgresql", "url": PG_URL}
+        return {"kind": "postgresql", "url": PG_URL, "reference": _snapshot(PG_URL)}
     template = tmp_path_factory.mktemp("db") / "template.db"
     upgrade(f"sqlite:///{template}")
     return {"kind": "sqlite", "template": template}
 
 
-def _truncate(url: str) -> None:
+# Rows the migrations seed (reference data); restored after each truncation.
+REFERENCE_TABLES = ("consent_notices",)
+
+
+def _snapshot(url: str) -> dict[str, list[dict[str, Any]]]:
+    from core.db import Base, make_engine
+
+    import app.models  # noqa: F401
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = {name: [dict(r) for r in conn.execute(
+            Base.metadata.tables[name].select()).mappings()]
+            for name in REFERENCE_TABLES if name in Base.metadata.tables}
+    engine.dispose()
+    return rows
+
+
+def _truncate(url: str, reference: dict[str, list[dict[str, Any]]]) -> None:
     from core.db import Base, make_engine
 
     engine = make_engine(url)
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for name, rows in reference.items():
+            if rows:
+                conn.execute(Base.metadata.tables[name].insert(), rows)
     engine.dispose()
 
 
@@ -104,7 +125,7 @@ def database_url(migrated: dict[str, Any], tmp_path: Path) -> str:
     import app.models  # noqa: F401
 
     if migrated["kind"] == "postgresql":
-        _truncate(migrated["url"])
+        _truncate(migrated["url"], migrated["reference"])
         return migrated["url"]
     path = tmp_path / "pengcheng.db"
     shutil.copyfile(migrated["template"], path)
