@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 
 import click
 from flask import current_app
@@ -27,6 +28,17 @@ def _register_groups() -> None:
 
     main.add_command(score)
     main.add_command(model)
+
+
+@contextmanager
+def _refusals():
+    """A domain refusal (unknown category, empty name) is a one-line error, not a traceback."""
+    from core.errors import DomainError
+
+    try:
+        yield
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
 
 
 def _echo_json(obj: object) -> None:
@@ -73,7 +85,7 @@ def partners_create(name: str, kind: str, scenarios: tuple[str, ...]) -> None:
     """Register a partner; prints {client_id, api_key} (the key is shown once)."""
     from core.identity import create_partner
 
-    with services.uow() as uow:
+    with _refusals(), services.uow() as uow:
         partner, key = create_partner(uow.session, name=name, kind=kind,
                                       scenarios=list(scenarios), now=_now())
         uow.commit()
@@ -94,7 +106,7 @@ def sources_create(name: str, categories: tuple[str, ...]) -> None:
     """Register a data source; prints {client_id, api_key} (the key is shown once)."""
     from core.identity import create_source
 
-    with services.uow() as uow:
+    with _refusals(), services.uow() as uow:
         source, key = create_source(uow.session, name=name, categories=list(categories),
                                     now=_now())
         uow.commit()
@@ -113,7 +125,7 @@ def operators_create(name: str, role: str) -> None:
     """Register an operator; prints {client_id, api_key} (the key is shown once)."""
     from core.identity import create_operator
 
-    with services.uow() as uow:
+    with _refusals(), services.uow() as uow:
         operator, key = create_operator(uow.session, name=name, role=role, now=_now())
         uow.commit()
     _echo_json({"client_id": operator.client_id, "api_key": key, "role": operator.role})
@@ -226,3 +238,48 @@ def demo(host: str, port: int, count: int) -> None:
     for line in info:
         click.echo(f"  {line}")
     app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+# -- scenarios ------------------------------------------------------------------------------------
+
+@main.group()
+def scenarios() -> None:
+    """The scenario catalogue (changes take effect at once and are audited)."""
+
+
+@scenarios.command("list")
+@click.option("--all", "include_inactive", is_flag=True, help="Include inactive scenarios")
+def scenarios_list(include_inactive: bool) -> None:
+    """Print each scenario as one JSON line."""
+    from rewards.scenarios import catalogue
+
+    with services.uow() as uow:
+        for s in catalogue(uow.session, include_inactive=include_inactive).values():
+            _echo_json({**s.as_dict(), "version": s.version})
+
+
+@scenarios.command("set")
+@click.argument("code")
+@click.option("--json", "changes", default=None,
+              help='Fields to change, e.g. \'{"min_tier":"fair"}\'')
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False),
+              help="A whole scenario definition (JSON) replacing the current one")
+@click.option("--active/--inactive", default=None, help="Switch the scenario on or off")
+def scenarios_set(code: str, changes: str | None, path: str | None, active: bool | None) -> None:
+    """Change scenario CODE (merge --json / --active, or replace with --file); prints it."""
+    from core.errors import DomainError
+    from rewards.scenarios import put
+
+    if path:
+        with open(path, encoding="utf-8") as fh:
+            body, merge = json.load(fh), False
+    else:
+        body, merge = json.loads(changes) if changes else {}, True
+    if active is not None:
+        body["active"] = active
+    try:
+        with services.uow() as uow:
+            scenario = put(uow, code, body, actor="cli", now=_now(), merge=merge)
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
+    _echo_json({**scenario.as_dict(), "version": scenario.version})

@@ -19,8 +19,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 from sqlalchemy import exists, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -86,12 +88,13 @@ def _event(session: Session, record: ConsentRecord, notice: Notice, kind: str, *
 
 def _end(session: Session, record: ConsentRecord, status: str, now: datetime) -> bool:
     """Move `record` from active to `status` once (compare-and-set); False if already ended."""
-    done = session.execute(
+    result = cast(CursorResult[Any], session.execute(
         update(ConsentRecord)
         .where(ConsentRecord.id == record.id, ConsentRecord.status == "active")
         .values(status=status, ended_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
+    done = result.rowcount
     if done:
         record.status, record.ended_at = status, now
     return bool(done)

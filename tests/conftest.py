@@ -93,9 +93,8 @@ REFERENCE_TABLES = ("consent_notices",)
 
 
 def _snapshot(url: str) -> dict[str, list[dict[str, Any]]]:
-    from core.db import Base, make_engine
-
     import app.models  # noqa: F401
+    from core.db import Base, make_engine
 
     engine = make_engine(url)
     with engine.connect() as conn:

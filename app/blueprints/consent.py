@@ -267,8 +267,9 @@ class ConsentOne(MethodView):
             resident = auth.resident(uow)
             record = history.own_record(uow.session, resident.id, consent_id)
             events = history.events_for(uow.session, resident.id, consent_id)
-            return {**ConsentSchema().dump(record),
-                    "events": ConsentEventSchema(many=True).dump(events)}
+            fields = ("id", "purpose", "status", "categories", "separate_consent", "notice_id",
+                      "given_at", "expires_at", "ended_at")
+            return {**{f: getattr(record, f) for f in fields}, "events": events}
 
 
 @blp.route("/api/v1/me/consents/<uuid:consent_id>/withdraw")

@@ -196,3 +196,29 @@ def test_stored_records_hold_the_blind_index_not_the_id_number(client, source_ke
     assert row.resident_id is None
     assert row.publicity_ends_at is None and row.severity is None
     assert row.status == "active" and row.attributes == {"meter": "A-1"}
+
+
+def test_with_redis_down_the_service_still_logs_in_and_ingests(config, clock, idp, tmp_path,
+                                                               monkeypatch):
+    from app import create_app
+    from app.extensions import services
+
+    monkeypatch.setenv("PENGCHENG_INSTANCE_PATH", str(tmp_path / "inst"))
+    app = create_app({**config, "REDIS_URL": "redis://127.0.0.1:1/0",
+                      "RATE_LIMIT_INGEST": "3/60"}, clock=clock)
+    try:
+        with app.app_context(), services.uow() as uow:
+            services.signer.ensure(uow.session, clock.now())
+            uow.commit()
+        client = app.test_client()
+        token = login(client, idp, 1)
+        assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+        key = new_source(app, GRANTED)[1]
+        assert push(client, key, [rec()]).get_json()["accepted"] == 1
+        assert push(client, key, [rec()]).get_json()["duplicates"] == 1
+        push(client, key, [rec()])
+        assert push(client, key, [rec()]).status_code == 429  # limits hold in the fallback
+        health = client.get("/healthz").get_json()
+        assert health["database"] == "ok" and health["fast_store"].startswith("degraded")
+    finally:
+        app.extensions["pengcheng"]["engine"].dispose()

@@ -11,14 +11,19 @@ from sqlalchemy import select
 from rewards.errors import TokenReplayed, TokenRevoked
 from rewards.models import ConsumedToken, PartnerPseudonym
 from tests.api.test_tokens_support import (
+    World,
     ask_token,
     consume_as,
     grant,
     introspect,
     withdraw,
-    world,  # noqa: F401  (fixture)
 )
 from tests.factories import bearer, id_number, login, new_partner
+
+
+@pytest.fixture
+def world(app, client, idp) -> World:
+    return World(app, client, idp)
 
 
 def segments(token: str) -> tuple[dict, dict]:

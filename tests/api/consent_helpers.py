@@ -1,0 +1,33 @@
+"""Shared arrangements for the consent API tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.extensions import services
+from consent.models import ConsentEvent, ConsentRecord
+from core.audit import AuditEntry
+from tests.factories import bearer
+
+NORMAL = ["blood_donation", "housing_fund", "judicial", "public_credit", "rental",
+          "social_insurance", "tax", "traffic", "utilities", "volunteer"]
+
+
+def notice(client: Any, purpose: str) -> dict:
+    found = client.get(f"/api/v1/notices?purpose={purpose}").get_json()
+    assert len(found) == 1, found
+    return found[0]
+
+
+def give(client: Any, token: str, purpose: str = "scoring", **body: Any):
+    payload = {"notice_id": notice(client, purpose)["id"], **body}
+    return client.post("/api/v1/me/consents", headers=bearer(token), json=payload)
+
+
+def counts(app: Any) -> tuple[int, int, int]:
+    """(consent records, consent events, audit entries) in the database now."""
+    with app.app_context(), services.uow() as uow:
+        return tuple(uow.session.scalar(select(func.count()).select_from(m))  # type: ignore
+                     for m in (ConsentRecord, ConsentEvent, AuditEntry))
