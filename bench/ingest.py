@@ -5,7 +5,7 @@ owner lookup and "mark stale" paths run), starts gunicorn on 127.0.0.1, then pos
 1000 fresh synthetic records from client *processes* for a bounded time and prints records/s.
 The server is stopped at the end; the database is dropped unless --keep-db.
 
-    .venv/bin/python bench/ingest.py [--seconds 20] [--workers 2] [--threads 4] [--clients 4]
+    .venv/bin/python bench/ingest.py [--seconds 20] [--workers 2] [--threads 2] [--clients 3]
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=3.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=3)
     parser.add_argument("--residents", type=int, default=1000,
                         help="residents registered before the run (their records mark them stale)")
     parser.add_argument("--people", type=int, default=20000, help="distinct ID numbers in records")

@@ -37,7 +37,10 @@ from core.crypto import Keyring
 from core.db import Base
 
 PURPOSES = ("token", "receipt", "audit", "report")
-RETIRED_GRACE = timedelta(days=1)
+# How long a retired key stays published: past the life of anything it signed. Tokens live
+# minutes; receipts, reports and audit checkpoints must stay verifiable for years.
+RETIRED_GRACE = {"token": timedelta(days=1), "receipt": timedelta(days=3650),
+                 "audit": timedelta(days=3650), "report": timedelta(days=3650)}
 
 
 class SigningKey(Base):
@@ -120,7 +123,7 @@ class Signer:
             nxt = self._create(session, purpose, "next", now)
         if old is not None:
             old.status = "retired"
-            old.retire_after = now + RETIRED_GRACE
+            old.retire_after = now + RETIRED_GRACE[purpose]
         nxt.status = "active"
         nxt.activated_at = now
         self._create(session, purpose, "next", now)

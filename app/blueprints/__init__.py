@@ -9,7 +9,16 @@ from app.config import is_development
 
 
 def register(api: Api, app: Flask) -> None:
-    from app.blueprints import demo, ingest, residents, scores, wellknown
+    from app.blueprints import (
+        consent,
+        demo,
+        ingest,
+        residents,
+        scenarios,
+        scores,
+        tokens,
+        wellknown,
+    )
 
     api.spec.components.security_scheme(
         "residentSession", {"type": "http", "scheme": "bearer", "description": "resident session"})
@@ -20,9 +29,9 @@ def register(api: Api, app: Flask) -> None:
     api.spec.components.security_scheme(
         "operatorKey", {"type": "http", "scheme": "bearer", "description": "operator API key"})
     api.spec.components.schema("RecordIn", schema=ingest.RecordInSchema)
-    for blp in (wellknown.blp, residents.blp, ingest.blp, scores.blp):
+    tokens.bind_context(app)
+    for blp in (wellknown.blp, residents.blp, ingest.blp, scores.blp, consent.blp,
+                scenarios.blp, scenarios.admin, tokens.blp, tokens.partner_blp):
         api.register_blueprint(blp)
-    api.register_blueprint(__import__("app.blueprints.consent", fromlist=["blp"]).blp)
-    __import__("app.blueprints.tokens", fromlist=["register"]).register(api, app)
     if is_development(app.config):
         api.register_blueprint(demo.blp)

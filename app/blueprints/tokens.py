@@ -7,7 +7,7 @@ import marshmallow as ma
 import segno
 from flask import Flask, after_this_request
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint
+from flask_smorest import Blueprint
 
 from app import auth
 from app.blueprints import scenarios
@@ -21,14 +21,12 @@ partner_blp = Blueprint("tokens", __name__, url_prefix="/partner/v1/tokens",
                         description="Partners check a resident's token")
 
 
-def register(api: Api, app: Flask) -> None:
-    """Register the rewards blueprints and give token code its keys, store and issuer."""
+def bind_context(app: Flask) -> None:
+    """Give token code (which never imports Flask) this app's keys, store and issuer."""
     state = app.extensions["pengcheng"]
     tokens.bind(state["session_factory"], tokens.TokenContext(
         signer=state["signer"], keyring=state["keyring"], store=state["store"],
         issuer=app.config["ISSUER"]))
-    for one in (scenarios.blp, scenarios.admin, blp, partner_blp):
-        api.register_blueprint(one)
 
 
 def _no_store() -> None:

@@ -222,3 +222,24 @@ def test_with_redis_down_the_service_still_logs_in_and_ingests(config, clock, id
         assert health["database"] == "ok" and health["fast_store"].startswith("degraded")
     finally:
         app.extensions["pengcheng"]["engine"].dispose()
+
+
+def test_records_of_a_known_resident_are_stored_with_every_field(app, client, idp, source_key,
+                                                                 uow):
+    login(client, idp, 1)
+    push(client, source_key, [
+        rec(source_record_id="q", category="volunteer", type="service_hours", quantity=1.5,
+            amount_fen=None, attributes={"org": "义工联", "n": [1, 2]}),
+        rec(source_record_id="s", type="payment_overdue", severity="general", amount_fen=7),
+    ])
+    resident = uow.session.scalars(select(Resident)).one()
+    rows = {r.source_record_id: r for r in uow.session.scalars(select(Record))}
+    assert {r.resident_id for r in rows.values()} == {resident.id}
+    q, s = rows["q"], rows["s"]
+    assert (q.quantity, q.amount_fen, q.severity, q.attributes) == (
+        1.5, None, None, {"org": "义工联", "n": [1, 2]})
+    assert (s.amount_fen, s.severity, s.category, s.type) == (7, "general", "utilities",
+                                                              "payment_overdue")
+    assert s.publicity_ends_at - s.occurred_at == __import__("core.registry").registry.PUBLICITY[
+        "general"][1]
+    assert s.occurred_at.isoformat() == "2026-10-01T00:00:00+00:00"
