@@ -8,7 +8,8 @@
    in the same run: requests/s, p50 and p99.
 
 Creates its own database (dropped at the end unless --keep-db), binds 127.0.0.1 only, runs for a
-bounded time, prints JSON and writes docs/BENCHMARKS-tokens.md.
+bounded time and prints JSON (with --out FILE, also a Markdown table to paste into
+docs/BENCHMARKS.md).
 
     .venv/bin/python bench/tokens.py [--seconds 15] [--workers 2] [--threads 16]
 """
@@ -300,7 +301,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--tokens", type=int, default=50)
-    parser.add_argument("--out", default=str(ROOT / "docs" / "BENCHMARKS-tokens.md"))
+    parser.add_argument("--out", default=None, help="also write a Markdown table here")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
     args.seconds = min(args.seconds, 120.0)  # bounded
@@ -341,7 +342,8 @@ def main() -> None:
     figures.update(cpus=os.cpu_count(), clients=args.clients, seconds=args.seconds,
                    server=f"gunicorn gthread -w {args.workers} --threads {args.threads}")
     print(json.dumps(figures, indent=2))
-    write(figures, Path(args.out))
+    if args.out:
+        write(figures, Path(args.out))
     if not args.keep_db:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))

@@ -237,7 +237,7 @@ def create_operator(session: Session, *, name: str, role: str, now: datetime,
     return operator, api_key
 
 
-def by_api_key(session: Session, model: type, api_key: str):
+def by_api_key(session: Session, model: Any, api_key: str) -> Any:
     """The active principal of `model` holding `api_key`, or None."""
     principal = session.scalars(
         select(model).where(model.api_key_hash == hash_key(api_key))

@@ -12,7 +12,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    Table,
     UniqueConstraint,
     Uuid,
     any_,
@@ -182,7 +183,7 @@ def _insert_portable(session: Session, rows: list[dict[str, Any]], *, source_id:
                    resident_id=owners.get(row["subject_index"]))
     # A Core insert of the table, not the ORM entity: the ORM's bulk path groups rows by
     # which keys are None and sends a batch mixing record kinds nearly row by row.
-    table = Record.__table__
+    table = cast(Table, Record.__table__)
     stmt = sqlite.insert(table).on_conflict_do_nothing(
         index_elements=["source_id", "source_record_id"]
     ).returning(table.c.resident_id)
