@@ -237,7 +237,10 @@ def demo(host: str, port: int, count: int) -> None:
                '{"resident_id": "<id from the list>"}')
     for line in info:
         click.echo(f"  {line}")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # Flask's app.run() refuses to serve from inside the flask CLI; serve with werkzeug directly.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 # -- scenarios ------------------------------------------------------------------------------------
