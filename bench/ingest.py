@@ -11,14 +11,11 @@ The server is stopped at the end; the database is dropped unless --keep-db.
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
 import multiprocessing as mp
 import os
 import random
-import signal
-import subprocess
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -27,14 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.common import drop_database, gunicorn, recreate_database  # noqa: E402
 from core.crypto import new_key_text  # noqa: E402
 from core.db import normalize_url  # noqa: E402
 from core.idnumber import make  # noqa: E402
+from tests.factories import FakeIdp  # noqa: E402
 
 BATCH = 1000
 KINDS = [  # (category, type, extra fields)
@@ -46,12 +42,6 @@ KINDS = [  # (category, type, extra fields)
     ("volunteer", "service_hours", {"quantity": 2.5}),
     ("rental", "rent_on_time", {"amount_fen": 450000, "attributes": {"district": "南山"}}),
 ]
-
-
-def _jwks() -> dict:
-    raw = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "bench", "alg": "EdDSA",
-                      "x": base64.urlsafe_b64encode(raw).decode().rstrip("=")}]}
 
 
 def _id_numbers(n: int, seed: int) -> list[str]:
@@ -109,22 +99,6 @@ def _client(port: int, key: str, template: bytes, prefix: str, deadline: float,
              "latencies": latencies})
 
 
-def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("gunicorn did not become ready")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/pc_bench")
@@ -142,16 +116,11 @@ def main() -> None:
     args = parser.parse_args()
     args.seconds = min(args.seconds, 300.0)  # bounded
 
-    url = make_url(args.pg)
-    admin = create_engine(normalize_url(args.pg).replace(f"/{url.database}", "/postgres"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin = recreate_database(args.pg)
 
     env = {**os.environ, "PENGCHENG_ENV": "production", "PENGCHENG_DATABASE_URL": args.pg,
            "PENGCHENG_REDIS_URL": args.redis, "PENGCHENG_MASTER_KEY": new_key_text(),
-           "PENGCHENG_INDEX_KEY": new_key_text(), "PENGCHENG_IDP_JWKS": json.dumps(_jwks()),
+           "PENGCHENG_INDEX_KEY": new_key_text(), "PENGCHENG_IDP_JWKS": json.dumps(FakeIdp().jwks),
            "PENGCHENG_RATE_LIMIT_INGEST": "1000000/60",
            "PENGCHENG_DB_POOL_SIZE": str(max(2, args.threads)),
            "PENGCHENG_INSTANCE_PATH": "/tmp/pc_bench_instance"}
@@ -175,13 +144,8 @@ def main() -> None:
         uow.commit()
     app.extensions["pengcheng"]["engine"].dispose()
 
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-b", f"127.0.0.1:{args.port}",
-         "-w", str(args.workers), "-k", "gthread", "--threads", str(args.threads),
-         "--log-level", "warning", "app:create_app()"],
-        cwd=ROOT, env=env, start_new_session=True)
-    try:
-        _wait_ready(args.port, server)
+    with gunicorn("app:create_app()", args.port, workers=args.workers, threads=args.threads,
+                  env=env):
         template = _template(numbers, 2)
         ctx = mp.get_context("fork")
         results: mp.Queue = ctx.Queue()
@@ -202,12 +166,6 @@ def main() -> None:
         for p in procs:
             p.join(timeout=30)
         elapsed = time.monotonic() - started
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
 
     accepted = sum(o["accepted"] for o in outs)
     batches = sum(o["batches"] for o in outs)
@@ -229,10 +187,10 @@ def main() -> None:
         "server": f"gunicorn gthread -w {args.workers} --threads {args.threads}",
         "clients": args.clients, "cpus": os.cpu_count(),
     }, indent=2))
-    if not args.keep_db:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-    admin.dispose()
+    if args.keep_db:
+        admin.dispose()
+    else:
+        drop_database(admin, args.pg)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
-from core.clock import FrozenClock
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import recreate_database  # noqa: E402
+from core.clock import FrozenClock  # noqa: E402
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -26,9 +30,7 @@ def main() -> None:
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/pc_bench_score")
     parser.add_argument("--chunk", type=int, default=2000)
     args = parser.parse_args()
-    db = args.url.rsplit("/", 1)[1]
-    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", db], check=True)
-    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", db], check=True)
+    recreate_database(args.url).dispose()
 
     from app import create_app
     from app.bootstrap import bootstrap

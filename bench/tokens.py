@@ -22,24 +22,20 @@ import http.client
 import json
 import multiprocessing as mp
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import jwt  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.common import drop_database, gunicorn, recreate_database  # noqa: E402
 from core.crypto import new_key_text  # noqa: E402
-from core.db import normalize_url  # noqa: E402
+from tests.factories import FakeIdp  # noqa: E402
 
 CONNECTIONS = 32
 
@@ -60,21 +56,6 @@ def bare_app():
         return "ok"
 
     return app
-
-
-class Idp:
-    def __init__(self) -> None:
-        self.key = Ed25519PrivateKey.generate()
-        raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self.jwks = {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "bench", "alg": "EdDSA",
-                               "x": base64.urlsafe_b64encode(raw).decode().rstrip("=")}]}
-
-    def assertion(self, id_number: str) -> str:
-        now = int(time.time())
-        return jwt.encode({"iss": "https://idp.bench", "aud": "pengcheng", "sub": id_number,
-                           "id_number": id_number, "name": "测试", "iat": now,
-                           "exp": now + 300}, self.key, algorithm="EdDSA",
-                          headers={"kid": "bench"})
 
 
 def rate(fn, seconds: float) -> float:
@@ -150,30 +131,9 @@ def _client(port: int, path: str, key: str, bodies: list[bytes], threads: int,
     out.put({"latencies": lat, "errors": errors[0]})
 
 
-def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("gunicorn did not become ready")
-
-
 def load(target: str, port: int, path: str, key: str, bodies: list[bytes], args, env) -> dict:
     """Serve `target` with gunicorn, drive it with 32 connections for a bounded time."""
-    server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-b", f"127.0.0.1:{port}", "-w", str(args.workers),
-         "-k", "gthread", "--threads", str(args.threads), "--log-level", "warning", target],
-        cwd=ROOT, env=env, start_new_session=True)
-    try:
-        _wait_ready(port, server)
+    with gunicorn(target, port, workers=args.workers, threads=args.threads, env=env):
         ctx = mp.get_context("fork")
         per = CONNECTIONS // args.clients
         results: mp.Queue = ctx.Queue()
@@ -189,12 +149,6 @@ def load(target: str, port: int, path: str, key: str, bodies: list[bytes], args,
             for p in procs:
                 p.join(timeout=30)
             runs.append((time.monotonic() - started, outs))
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
     elapsed, outs = runs[-1]
     lat = sorted(x for o in outs for x in o["latencies"])
     return {"requests_per_s": round(len(lat) / elapsed),
@@ -212,7 +166,7 @@ def arrange(app, tokens: int) -> tuple[str, list[str], str]:
     from core.registry import CATEGORIES
     from tests.api.test_tokens_support import good_history, grant, push
 
-    idp: Idp = app.config["BENCH_IDP"]
+    idp: FakeIdp = app.config["BENCH_IDP"]
     client = app.test_client()
     with app.app_context(), services.uow() as uow:
         now = services.clock.now()
@@ -228,7 +182,8 @@ def arrange(app, tokens: int) -> tuple[str, list[str], str]:
     number = make("440305", date(1990, 5, 17), 7)
     assert number == factories.id_number(7)
     push(client, source_key, good_history(7))
-    login = client.post("/api/v1/auth/session", json={"assertion": idp.assertion(number)})
+    login = client.post("/api/v1/auth/session",
+                        json={"assertion": idp.assertion(number, now=datetime.now(UTC))})
     session = login.get_json()["token"]
     grant(client, session, "scoring")
     grant(client, session, "scenario:medical_credit")
@@ -307,17 +262,12 @@ def main() -> None:
     args.seconds = min(args.seconds, 120.0)  # bounded
     args.clients = max(1, min(args.clients, CONNECTIONS))
 
-    url = make_url(args.pg)
-    admin = create_engine(normalize_url(args.pg).replace(f"/{url.database}", "/postgres"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-    idp = Idp()
+    admin = recreate_database(args.pg)
+    idp = FakeIdp()
     env = {**os.environ, "PENGCHENG_ENV": "production", "PENGCHENG_DATABASE_URL": args.pg,
            "PENGCHENG_REDIS_URL": args.redis, "PENGCHENG_MASTER_KEY": new_key_text(),
            "PENGCHENG_INDEX_KEY": new_key_text(), "PENGCHENG_IDP_JWKS": json.dumps(idp.jwks),
-           "PENGCHENG_IDP_ISSUER": "https://idp.bench",
+           "PENGCHENG_IDP_ISSUER": FakeIdp.ISSUER,
            "PENGCHENG_RATE_LIMIT_LOGIN": "1000000/60",
            "PENGCHENG_DB_POOL_SIZE": str(args.threads),
            "PENGCHENG_INSTANCE_PATH": "/tmp/pc_c_bench_instance"}
@@ -344,10 +294,10 @@ def main() -> None:
     print(json.dumps(figures, indent=2))
     if args.out:
         write(figures, Path(args.out))
-    if not args.keep_db:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-    admin.dispose()
+    if args.keep_db:
+        admin.dispose()
+    else:
+        drop_database(admin, args.pg)
 
 
 if __name__ == "__main__":

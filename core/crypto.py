@@ -31,7 +31,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import LargeBinary, String, select
+from sqlalchemy import LargeBinary, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base
@@ -153,10 +153,6 @@ class Keyring:
         self._remember(key_id, aead)
         return aead
 
-    def forget(self, key_id: uuid.UUID) -> None:
-        with self._lock:
-            self._cache.pop(key_id, None)
-
     # -- fields ------------------------------------------------------------------------------
     def encrypt(self, session: Session, key_id: uuid.UUID, value: str, aad: str) -> bytes:
         nonce = os.urandom(12)
@@ -173,10 +169,6 @@ class Keyring:
         except InvalidTag as exc:
             raise CryptoError("ciphertext failed authentication (tampered or moved)") from exc
 
-    @staticmethod
-    def key_id_of(blob: bytes) -> uuid.UUID:
-        return uuid.UUID(bytes=bytes(blob[1:17]))
-
     # -- indexes and pseudonyms --------------------------------------------------------------
     def blind_index(self, value: str) -> str:
         return hmac.new(self.blind_key, value.encode(), hashlib.sha256).hexdigest()
@@ -185,6 +177,3 @@ class Keyring:
         mac = hmac.new(self.pseudonym_key, f"{sector}|{resident_id}".encode(), hashlib.sha256)
         return "ps_" + base64.urlsafe_b64encode(mac.digest()[:24]).decode().rstrip("=")
 
-
-def all_data_keys(session: Session) -> list[DataKey]:
-    return list(session.scalars(select(DataKey)))

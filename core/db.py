@@ -125,6 +125,3 @@ class UnitOfWork:
         """Run `callback` once this unit of work has committed (never if it rolls back)."""
         self._after_commit.append(callback)
 
-
-def new_id() -> uuid.UUID:
-    return uuid.uuid4()

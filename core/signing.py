@@ -80,7 +80,7 @@ class Signer:
     def __init__(self, keyring: Keyring):
         self.keyring = keyring
         self._active: dict[str, tuple[float, str, Ed25519PrivateKey]] = {}
-        self._public: dict[str, tuple[float, Ed25519PublicKey]] = {}
+        self._public: dict[str, tuple[float, Ed25519PublicKey | None, str | None]] = {}
         self._lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -181,21 +181,31 @@ class Signer:
             self._active[purpose] = (time.monotonic() + self.CACHE_SECONDS, key.kid, private)
         return key.kid, private
 
-    def public(self, session: Session, kid: str, now: datetime) -> Ed25519PublicKey | None:
-        """The public key for `kid` if it is currently published, else None."""
+    def public(self, session: Session, kid: str, now: datetime,
+               purpose: str | None = None) -> Ed25519PublicKey | None:
+        """The public key for `kid` while it is published (for `purpose`, if given), else None.
+
+        Answers, misses included, are cached briefly and never past a retired key's end, so a
+        flood of unknown kids costs one query each per cache period, not one per request.
+        """
         with self._lock:
             cached = self._public.get(kid)
         if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        key = session.get(SigningKey, kid)
-        if key is None or (
-            key.status == "retired" and (key.retire_after is None or key.retire_after <= now)
+            return cached[1] if purpose is None or cached[2] == purpose else None
+        row = session.get(SigningKey, kid)
+        pub = None
+        if row is not None and (
+            row.status != "retired" or (row.retire_after is not None and row.retire_after > now)
         ):
-            return None
-        pub = Ed25519PublicKey.from_public_bytes(key.public_raw)
+            pub = Ed25519PublicKey.from_public_bytes(row.public_raw)
+        ttl = self.CACHE_SECONDS
+        if row is not None and row.retire_after is not None:
+            ttl = min(ttl, max(0.0, (row.retire_after - now).total_seconds()))
         with self._lock:
-            self._public[kid] = (time.monotonic() + self.CACHE_SECONDS, pub)
-        return pub
+            if len(self._public) > 1000:
+                self._public.clear()  # unknown kids must not grow the cache without bound
+            self._public[kid] = (time.monotonic() + ttl, pub, row.purpose if row else None)
+        return pub if purpose is None or (row is not None and row.purpose == purpose) else None
 
     def sign(
         self, session: Session, purpose: str, claims: dict[str, Any], typ: str = "JWT"

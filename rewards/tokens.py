@@ -27,10 +27,8 @@ import binascii
 import json
 import re
 import secrets
-import threading
-import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,7 +43,7 @@ from core.crypto import Keyring
 from core.db import UnitOfWork
 from core.fast import FastStore
 from core.identity import Partner
-from core.signing import Signer, SigningKey
+from core.signing import Signer
 from rewards import errors
 from rewards.access import record_access
 from rewards.models import ConsumedToken
@@ -70,30 +68,10 @@ class TokenContext:
     keyring: Keyring
     store: FastStore
     issuer: str
-    key_cache_seconds: float = 30.0
-    _keys: dict[str, tuple[float, Ed25519PublicKey | None]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def public_key(self, session: Session, kid: str, now: datetime) -> Ed25519PublicKey | None:
-        """The published `token` key named `kid` (cached briefly), or None."""
-        with self._lock:
-            cached = self._keys.get(kid)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
-        row = session.get(SigningKey, kid)
-        key = None
-        if row is not None and row.purpose == "token" and (
-            row.status != "retired" or (row.retire_after is not None and row.retire_after > now)
-        ):
-            key = Ed25519PublicKey.from_public_bytes(row.public_raw)
-        ttl = self.key_cache_seconds
-        if row is not None and row.retire_after is not None:
-            ttl = min(ttl, max(0.0, (row.retire_after - now).total_seconds()))
-        with self._lock:
-            if len(self._keys) > 1000:
-                self._keys.clear()  # unknown kids must not grow this without bound
-            self._keys[kid] = (time.monotonic() + ttl, key)
-        return key
+        """The published `token` key named `kid`, or None (the signer caches it briefly)."""
+        return self.signer.public(session, kid, now, purpose="token")
 
 
 def bind(factory: sessionmaker[Session], ctx: TokenContext) -> None:

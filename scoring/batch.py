@@ -17,12 +17,13 @@ from datetime import datetime
 import numpy as np
 from sqlalchemy import insert, select
 
+from consent.gate import scoring_categories
 from core.db import UnitOfWork
 from core.identity import Resident
 from scoring.engine import score_batch, scored_row
 from scoring.explain import canonical_inputs, explain
 from scoring.features import RecordBatch, batch_from_records, compute_features, consent_row
-from scoring.service import _is_current, active_model, latest, records_of
+from scoring.service import active_model, is_current, latest, records_of
 from scoring.store import Score
 
 
@@ -76,8 +77,6 @@ def run(uow_factory: Callable[[], UnitOfWork], *, now: datetime,
 
 def _score_chunk(uow: UnitOfWork, residents: list[Resident], now: datetime,
                  report: BatchReport) -> None:
-    from consent.gate import scoring_categories
-
     session = uow.session
     model = active_model(session)
     todo: list[tuple[Resident, frozenset[str]]] = []
@@ -87,7 +86,7 @@ def _score_chunk(uow: UnitOfWork, residents: list[Resident], now: datetime,
         if categories is None or not set(categories) & set(model.category_codes):
             report.no_consent += 1
             continue
-        if _is_current(latest(session, resident.id), resident, model, categories):
+        if is_current(latest(session, resident.id), resident, model, categories):
             report.skipped_current += 1
             continue
         todo.append((resident, categories))

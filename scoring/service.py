@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent.gate import ConsentRequired, scoring_categories
 from core import audit
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput, NotFound
@@ -42,7 +43,7 @@ class ScoreView:
     model: str
     computed_at: datetime
     explanation: dict[str, Any]
-    inputs_hash: str
+    inputs: dict[str, Any]
 
 
 # -- models -----------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ def latest(session: Session, resident_id: uuid.UUID) -> Score | None:
     ).first()
 
 
-def _is_current(row: Score | None, resident: Resident, model: Model,
+def is_current(row: Score | None, resident: Resident, model: Model,
                 categories: frozenset[str]) -> bool:
     return (
         row is not None
@@ -153,7 +154,7 @@ def _is_current(row: Score | None, resident: Resident, model: Model,
 
 def _view(row: Score) -> ScoreView:
     return ScoreView(row.score, row.tier, row.model_id, row.computed_at, row.explanation,
-                     row.inputs_hash)
+                     row.inputs)
 
 
 def current_score(uow: UnitOfWork, resident: Resident, *, now: datetime) -> ScoreView:
@@ -161,8 +162,6 @@ def current_score(uow: UnitOfWork, resident: Resident, *, now: datetime) -> Scor
 
     Raises `ConsentRequired` without a valid scoring consent: no consent, no score.
     """
-    from consent.gate import ConsentRequired, scoring_categories
-
     session = uow.session
     version = resident.score_version  # read before the records (see module docstring)
     categories = scoring_categories(session, resident.id, now)
@@ -170,7 +169,7 @@ def current_score(uow: UnitOfWork, resident: Resident, *, now: datetime) -> Scor
         raise ConsentRequired("scoring needs your consent", detail_zh="计算信用分需要您的授权")
     model = active_model(session)
     row = latest(session, resident.id)
-    if _is_current(row, resident, model, categories):
+    if is_current(row, resident, model, categories):
         assert row is not None
         return _view(row)
     try:
@@ -192,11 +191,10 @@ def render(session: Session, view: ScoreView, lang: str) -> dict[str, Any]:
     """The stored explanation, re-rendered in another language from the stored inputs."""
     if view.explanation.get("lang") == lang:
         return view.explanation
-    row = session.scalars(select(Score).where(Score.inputs_hash == view.inputs_hash)).first()
     model_row = session.get(ScoreModel, view.model)
-    if row is None or model_row is None:
+    if model_row is None:
         return view.explanation
-    return recompute(_parsed(model_row), row.inputs, lang=lang)
+    return recompute(_parsed(model_row), view.inputs, lang=lang)
 
 
 def history(session: Session, resident_id: uuid.UUID, limit: int = 100) -> list[Score]:

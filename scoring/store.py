@@ -60,6 +60,6 @@ class Score(Base):
     computed_at: Mapped[datetime]
     basis_version: Mapped[int]
     inputs: Mapped[dict[str, Any]]
-    inputs_hash: Mapped[str] = mapped_column(String(64), index=True)
+    inputs_hash: Mapped[str] = mapped_column(String(64))
     explanation: Mapped[dict[str, Any]]
     trigger: Mapped[str] = mapped_column(String(16))  # read | batch

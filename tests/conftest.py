@@ -10,27 +10,22 @@ Which database the integration and API tiers use:
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import create_engine, text
 
 from core.clock import FrozenClock
 from core.crypto import new_key_text
+from tests.factories import T0, FakeIdp
 
 PG_URL = os.environ.get("PENGCHENG_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("PENGCHENG_TEST_REDIS_URL")
 REQUIRE = os.environ.get("PENGCHENG_REQUIRE_SERVICES") == "1"
-T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
 
 def need(service: str, available: bool) -> None:
@@ -42,26 +37,7 @@ def need(service: str, available: bool) -> None:
     pytest.skip(f"{service} not configured (set PENGCHENG_TEST_{service.upper()}_URL)")
 
 
-# -- identity provider ------------------------------------------------------------------------
-
-class FakeIdp:
-    """A real Ed25519 identity provider for tests: it signs assertions the app verifies."""
-
-    def __init__(self) -> None:
-        self.key = Ed25519PrivateKey.generate()
-        raw = self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self.jwks = {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "idp-1", "alg": "EdDSA",
-                               "x": base64.urlsafe_b64encode(raw).decode().rstrip("=")}]}
-
-    def assertion(self, id_number: str, name: str = "张三", *, now: datetime = T0,
-                  **overrides: Any) -> str:
-        claims = {"iss": "https://idp.sz.gov.cn", "aud": "pengcheng", "sub": f"u-{id_number}",
-                  "id_number": id_number, "name": name,
-                  "exp": int((now + timedelta(minutes=5)).timestamp()),
-                  "iat": int(now.timestamp())}
-        claims.update(overrides)
-        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": "idp-1"})
-
+# -- identity provider ---------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
 def idp() -> FakeIdp:
@@ -146,7 +122,7 @@ def config(database_url: str, idp: FakeIdp, tmp_path: Path) -> dict[str, Any]:
         "MASTER_KEY": new_key_text(),
         "INDEX_KEY": new_key_text(),
         "IDP_JWKS": idp.jwks,
-        "IDP_ISSUER": "https://idp.sz.gov.cn",
+        "IDP_ISSUER": FakeIdp.ISSUER,
         "RATE_LIMIT_LOGIN": "1000/60",
         "RATE_LIMIT_INGEST": "1000/60",
     }

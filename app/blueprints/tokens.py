@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 import segno
-from flask import Flask, after_this_request
+from flask import Flask
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -27,13 +27,6 @@ def bind_context(app: Flask) -> None:
     tokens.bind(state["session_factory"], tokens.TokenContext(
         signer=state["signer"], keyring=state["keyring"], store=state["store"],
         issuer=app.config["ISSUER"]))
-
-
-def _no_store() -> None:
-    @after_this_request
-    def _header(response):
-        response.headers["Cache-Control"] = "no-store"
-        return response
 
 
 class EntitlementReasonSchema(ma.Schema):
@@ -131,7 +124,6 @@ class Tokens(MethodView):
     @blp.doc(security=[{"residentSession": []}])
     def post(self, body):
         """A short-lived token (and its QR code) to show the partner you are at."""
-        _no_store()
         with services.uow() as uow:
             resident = auth.resident(uow)
             issued = issue_token(uow, resident, scenario=body["scenario"],
@@ -167,7 +159,6 @@ class Introspect(MethodView):
     def post(self, body):
         """RFC 7662: {active, scn, sub, ent, exp} for a live token addressed to you; else
         {active: false}. Does not use the token up."""
-        _no_store()
         with services.uow() as uow:
             partner = auth.partner(uow)
             return tokens.introspect(uow, body["token"], partner=partner,

@@ -54,11 +54,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scores")),
     )
     op.create_index("ix_scores_resident_computed", "scores", ["resident_id", "computed_at"])
-    op.create_index("ix_scores_inputs_hash", "scores", ["inputs_hash"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_scores_inputs_hash", table_name="scores")
     op.drop_index("ix_scores_resident_computed", table_name="scores")
     op.drop_table("scores")
     op.drop_index("uq_score_models_one_active", table_name="score_models")

@@ -1,0 +1,75 @@
+"""What the benchmarks share: a throw-away PostgreSQL database and a gunicorn server on loopback.
+
+Benchmarks run as scripts (`.venv/bin/python bench/x.py`); each puts the repository root on
+`sys.path` before importing this module.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+
+from core.db import normalize_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def recreate_database(pg_url: str) -> Engine:
+    """Drop and create the database `pg_url` names; returns an engine on `postgres`."""
+    name = make_url(pg_url).database
+    admin = create_engine(normalize_url(pg_url).replace(f"/{name}", "/postgres"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return admin
+
+
+def drop_database(admin: Engine, pg_url: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(pg_url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("gunicorn did not become ready")
+
+
+@contextmanager
+def gunicorn(target: str, port: int, *, workers: int, threads: int,
+             env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    """Serve `target` on 127.0.0.1:`port` (gthread) until the block ends; then stop it."""
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-b", f"127.0.0.1:{port}", "-w", str(workers),
+         "-k", "gthread", "--threads", str(threads), "--log-level", "warning", target],
+        cwd=ROOT, env=env, start_new_session=True)
+    try:
+        wait_ready(port, server)
+        yield server
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
