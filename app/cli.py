@@ -286,3 +286,35 @@ def scenarios_set(code: str, changes: str | None, path: str | None, active: bool
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
     _echo_json({**scenario.as_dict(), "version": scenario.version})
+
+
+# -- jobs -----------------------------------------------------------------------------------------
+
+@main.group()
+def jobs() -> None:
+    """Periodic jobs (overdue bills, hold expiry, points earning and expiry, consent expiry)."""
+
+
+@jobs.command("list")
+def jobs_list() -> None:
+    """The registered jobs."""
+    from core.jobs import load
+
+    for name, fn in load().items():
+        click.echo(f"{name}\t{(fn.__doc__ or '').strip().splitlines()[0]}")
+
+
+@jobs.command("run")
+@click.option("--only", multiple=True, help="Run only this job (repeatable)")
+def jobs_run(only: tuple[str, ...]) -> None:
+    """Run the periodic jobs once (safe to run repeatedly and concurrently); prints counts."""
+    from core import jobs as registry
+
+    ctx = registry.JobContext(uow=services.uow, now=_now(), services={
+        "keyring": services.keyring, "signer": services.signer, "store": services.store,
+        "config": current_app.config})
+    with _refusals():
+        unknown = set(only) - set(registry.load())
+        if unknown:
+            raise click.UsageError(f"unknown job(s): {', '.join(sorted(unknown))}")
+        _echo_json(registry.run(services.engine, ctx, list(only) or None))

@@ -13,6 +13,7 @@ def register(api: Api, app: Flask) -> None:
         consent,
         demo,
         ingest,
+        notifications,
         residents,
         scenarios,
         scores,
@@ -31,7 +32,8 @@ def register(api: Api, app: Flask) -> None:
     api.spec.components.schema("RecordIn", schema=ingest.RecordInSchema)
     tokens.bind_context(app)
     for blp in (wellknown.blp, residents.blp, ingest.blp, scores.blp, consent.blp,
-                scenarios.blp, scenarios.admin, tokens.blp, tokens.partner_blp):
+                scenarios.blp, scenarios.admin, tokens.blp, tokens.partner_blp,
+                notifications.blp):
         api.register_blueprint(blp)
     if is_development(app.config):
         api.register_blueprint(demo.blp)

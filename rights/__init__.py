@@ -1,0 +1,1 @@
+"""Residents' rights: disputes, credit repair, human review, export and erasure (DESIGN §5.10)."""
