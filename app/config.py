@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_LOGIN": "20/60",  # attempts per client address per window (seconds)
     "RATE_LIMIT_INGEST": "600/60",  # batches per source per window
     "DB_POOL_SIZE": 10,
+    "AUTH_CACHE_SECONDS": 5,  # partner/source/operator key lookups cached per process
     "JSON_AS_ASCII": False,
     "API_TITLE": "鹏城分 Pengcheng Score",
     "API_VERSION": "v1",

@@ -59,6 +59,7 @@ class Services:
             "limiter": RateLimiter(store),
             "clock": clock or SystemClock(),
             "idp": IdentityProvider.from_config(cfg.get("IDP_JWKS"), cfg.get("IDP_ISSUER")),
+            "principal_cache": {},
         }
 
     @staticmethod

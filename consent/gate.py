@@ -11,10 +11,11 @@ recorded the `expired` event.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, or_, select
 from sqlalchemy.orm import Session
 
 from consent.models import ConsentRecord
@@ -29,17 +30,28 @@ class ConsentRequired(DomainError):
     title = "Consent required"
 
 
+def _criteria(resident_id: Any, purpose: Any, now: Any) -> tuple[ColumnElement[bool], ...]:
+    """What "a valid consent for `purpose` now" means, for a resident id or a column."""
+    return (ConsentRecord.resident_id == resident_id,
+            ConsentRecord.purpose == purpose,
+            ConsentRecord.status == "active",
+            or_(ConsentRecord.expires_at.is_(None), ConsentRecord.expires_at > now))
+
+
 def _valid(session: Session, resident_id: uuid.UUID, purpose: str, now: datetime
            ) -> tuple[list[Any], datetime] | None:
     row = session.execute(
-        select(ConsentRecord.categories, ConsentRecord.given_at).where(
-            ConsentRecord.resident_id == resident_id,
-            ConsentRecord.purpose == purpose,
-            ConsentRecord.status == "active",
-            or_(ConsentRecord.expires_at.is_(None), ConsentRecord.expires_at > now),
-        ).limit(1)
+        select(ConsentRecord.categories, ConsentRecord.given_at)
+        .where(*_criteria(resident_id, purpose, now)).limit(1)
     ).first()
     return None if row is None else (row[0], row[1])
+
+
+def consent_since_column(resident_id: ColumnElement[Any], purpose: Any, now: Any
+                         ) -> ScalarSelect[Any]:
+    """`consent_since` as a scalar subquery, for a query that answers more in one round trip."""
+    return (select(ConsentRecord.given_at).where(*_criteria(resident_id, purpose, now))
+            .limit(1).scalar_subquery())
 
 
 def scoring_categories(session: Session, resident_id: uuid.UUID, now: datetime
@@ -47,6 +59,23 @@ def scoring_categories(session: Session, resident_id: uuid.UUID, now: datetime
     """Categories the resident's valid scoring consent covers; None if no valid scoring consent."""
     found = _valid(session, resident_id, SCORING, now)
     return None if found is None else frozenset(found[0])
+
+
+def scoring_categories_many(session: Session, resident_ids: Collection[uuid.UUID],
+                            now: datetime) -> dict[uuid.UUID, frozenset[str]]:
+    """`scoring_categories` for many residents in one query (the batch path).
+
+    Residents without a valid scoring consent are absent from the answer.
+    """
+    if not resident_ids:
+        return {}
+    rows = session.execute(
+        select(ConsentRecord.resident_id, ConsentRecord.categories).where(
+            ConsentRecord.resident_id.in_(list(resident_ids)),
+            # the same criteria as one resident's; their resident test is trivially true here
+            *_criteria(ConsentRecord.resident_id, SCORING, now))
+    )
+    return {resident_id: frozenset(categories) for resident_id, categories in rows}
 
 
 def consent_since(session: Session, resident_id: uuid.UUID, purpose: str, now: datetime

@@ -84,7 +84,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.close()
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping round trip on every checkout: when PostgreSQL restarts, the first statement
+    # on a dead connection fails (the request gets 503 + Retry-After) and SQLAlchemy then
+    # invalidates the whole pool, so the service heals by itself on the next request.
+    kwargs.setdefault("pool_pre_ping", False)
+    kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, event, select
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, bindparam, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
@@ -237,11 +237,15 @@ def create_operator(session: Session, *, name: str, role: str, now: datetime,
     return operator, api_key
 
 
+_BY_KEY: dict[Any, Any] = {}
+
+
 def by_api_key(session: Session, model: Any, api_key: str) -> Any:
     """The active principal of `model` holding `api_key`, or None."""
-    principal = session.scalars(
-        select(model).where(model.api_key_hash == hash_key(api_key))
-    ).first()
+    stmt = _BY_KEY.get(model)
+    if stmt is None:  # built once per model: cheaper than building it per request
+        stmt = _BY_KEY[model] = select(model).where(model.api_key_hash == bindparam("h"))
+    principal = session.scalars(stmt, {"h": hash_key(api_key)}).first()
     return principal if principal is not None and principal.active else None
 
 

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from rewards.models import AccessEntry
@@ -22,13 +22,14 @@ MAX_PAGE = 200
 def record_access(session: Session, *, resident_id: uuid.UUID, actor_kind: str, actor_id: str,
                   actor_name: str, action: str, outcome: str, now: datetime,
                   scenario: str | None = None, learned: dict[str, Any] | None = None
-                  ) -> AccessEntry:
-    """Add one entry in the caller's transaction."""
-    entry = AccessEntry(id=uuid.uuid4(), resident_id=resident_id, at=now, actor_kind=actor_kind,
-                        actor_id=actor_id, actor_name=actor_name, action=action,
-                        scenario=scenario, outcome=outcome, learned=learned or {})
-    session.add(entry)
-    return entry
+                  ) -> uuid.UUID:
+    """Add one entry in the caller's transaction (a plain INSERT, no ORM flush); its id."""
+    entry_id = uuid.uuid4()
+    session.execute(insert(AccessEntry), [{
+        "id": entry_id, "resident_id": resident_id, "at": now, "actor_kind": actor_kind,
+        "actor_id": actor_id, "actor_name": actor_name, "action": action,
+        "scenario": scenario, "outcome": outcome, "learned": learned or {}}])
+    return entry_id
 
 
 def entries(session: Session, resident_id: uuid.UUID, *, limit: int = 50,
