@@ -53,6 +53,10 @@ class Services:
         app.extensions["pengcheng"] = {
             "engine": engine,
             "session_factory": sessionmaker(engine, expire_on_commit=False),
+            # For read paths that write at most one independent row (introspection): no
+            # BEGIN/COMMIT round trips. Never for anything that must be atomic.
+            "autocommit_factory": sessionmaker(
+                engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False),
             "keyring": keyring,
             "signer": Signer(keyring),
             "store": store,
@@ -70,8 +74,10 @@ class Services:
     def app_config(key: str) -> Any:
         return current_app.config[key]
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self._state()["session_factory"])
+    def uow(self, *, autocommit: bool = False) -> UnitOfWork:
+        """A unit of work; `autocommit=True` only where each statement may stand alone."""
+        return UnitOfWork(self._state()["autocommit_factory" if autocommit else
+                                        "session_factory"])
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

@@ -34,7 +34,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import bindparam, event, exists, select, text
+from sqlalchemy import bindparam, event, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
@@ -243,17 +243,18 @@ def _live(session: Session, claims: Claims, partner: Partner, now: datetime) -> 
 
 
 def _log(session: Session, claims: Claims | None, partner: Partner, *, action: str,
-         outcome: str, now: datetime, learned: dict[str, Any] | None = None) -> bool:
+         outcome: str, now: datetime, learned: dict[str, Any] | None = None,
+         durable: bool = True) -> None:
     """Log for the resident if the token is authentic enough to say whose it is."""
     if claims is None:
-        return False
+        return
     resident_id = claims.resident_id or _any_resident(session, claims.sub)
     if resident_id is None:
-        return False
+        return
     record_access(session, resident_id=resident_id, actor_kind="partner",
                   actor_id=partner.client_id, actor_name=partner.name, action=action,
-                  outcome=outcome, scenario=claims.scn, now=now, learned=learned)
-    return True
+                  outcome=outcome, scenario=claims.scn, now=now, learned=learned,
+                  durable=durable)
 
 
 def _any_resident(session: Session, sub: str) -> uuid.UUID | None:
@@ -268,7 +269,12 @@ def _any_resident(session: Session, sub: str) -> uuid.UUID | None:
 def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
                ctx: TokenContext | None = None) -> dict[str, Any]:
     """RFC 7662: `{active: true, scn, sub, ent, exp}` for a live token addressed to `partner`,
-    `{active: false}` for anything else. Never consumes; logged for the resident."""
+    `{active: false}` for anything else. Never consumes; logged for the resident.
+
+    Changes nothing but the access log, so it may run on an autocommit unit of work (one read,
+    one insert, no BEGIN/COMMIT round trips); the log entry is not `durable` (see
+    `rewards.access.record_access`).
+    """
     session = uow.session
     ctx = ctx or context_of(session)
     claims: Claims | None = None
@@ -277,29 +283,16 @@ def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
         check_time_and_audience(ctx, claims, audience=partner.client_id, now=now)
         claims = _live(session, claims, partner, now)
     except errors.TokenRejected as exc:
-        _commit_log(uow, _log(session, claims, partner, action="introspect",
-                              outcome=exc.code, now=now))
+        _log(session, claims, partner, action="introspect", outcome=exc.code, now=now,
+             durable=False)
+        uow.commit()
         return dict(INACTIVE)
     answer = {"active": True, "scn": claims.scn, "sub": claims.sub, "ent": claims.ent,
               "exp": claims.exp}
-    _commit_log(uow, _log(session, claims, partner, action="introspect", outcome="active",
-                          now=now, learned={k: answer[k] for k in ("sub", "scn", "ent")}))
-    return answer
-
-
-def _commit_log(uow: UnitOfWork, logged: bool) -> None:
-    """Commit an introspection's access-log entry without waiting for the WAL flush.
-
-    Nothing but the log entry is written here. PostgreSQL keeps the database consistent either
-    way; what `synchronous_commit = off` risks is losing the last fraction of a second of
-    introspection log entries if the database server itself crashes. Consumptions (money) commit
-    with the caller's effect, fully synchronously.
-    """
-    if not logged:
-        return
-    if uow.dialect == "postgresql":
-        uow.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    _log(session, claims, partner, action="introspect", outcome="active", now=now,
+         learned={k: answer[k] for k in ("sub", "scn", "ent")}, durable=False)
     uow.commit()
+    return answer
 
 
 # -- consume ------------------------------------------------------------------------------------

@@ -24,9 +24,10 @@ partner_blp = Blueprint("tokens", __name__, url_prefix="/partner/v1/tokens",
 def bind_context(app: Flask) -> None:
     """Give token code (which never imports Flask) this app's keys, store and issuer."""
     state = app.extensions["pengcheng"]
-    tokens.bind(state["session_factory"], tokens.TokenContext(
-        signer=state["signer"], keyring=state["keyring"], store=state["store"],
-        issuer=app.config["ISSUER"]))
+    ctx = tokens.TokenContext(signer=state["signer"], keyring=state["keyring"],
+                              store=state["store"], issuer=app.config["ISSUER"])
+    for factory in ("session_factory", "autocommit_factory"):
+        tokens.bind(state[factory], ctx)
 
 
 class EntitlementReasonSchema(ma.Schema):
@@ -159,7 +160,7 @@ class Introspect(MethodView):
     def post(self, body):
         """RFC 7662: {active, scn, sub, ent, exp} for a live token addressed to you; else
         {active: false}. Does not use the token up."""
-        with services.uow() as uow:
+        with services.uow(autocommit=True) as uow:
             partner = auth.partner(uow)
             return tokens.introspect(uow, body["token"], partner=partner,
                                      now=services.clock.now())
