@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from app import auth
 from app.blueprints import scenarios
 from app.extensions import services
+from app.ratelimit import enforce
 from rewards import access, tokens
 from rewards.entitlements import describe, entitlements, issue_token
 
@@ -127,6 +128,7 @@ class Tokens(MethodView):
         """A short-lived token (and its QR code) to show the partner you are at."""
         with services.uow() as uow:
             resident = auth.resident(uow)
+            enforce(f"tokens:{resident.id}", services.app_config("RATE_LIMIT_TOKENS"))
             issued = issue_token(uow, resident, scenario=body["scenario"],
                                  partner=body["partner"], now=services.clock.now())
         qr = segno.make(issued.token, error="m").svg_inline(scale=3)

@@ -1,0 +1,224 @@
+"""Load on the partner and resident endpoints, against a bare Flask endpoint in the same run.
+
+For each endpoint: requests/s, p50 and p99 at 32 connections, and the ratio to the bare
+endpoint (`bench/tokens.py:bare_app`, parse JSON and answer JSON) served by the same gunicorn
+settings on the same machine in the same run — ratios hold on a noisy machine, absolute
+times do not. Endpoints: resident score read, token issue, introspection, authorization,
+capture, points redemption.
+
+Creates its own PostgreSQL database (dropped at the end unless --keep-db), Redis db 11,
+binds 127.0.0.1 only, bounded runs. Needs `wrk` (apt-get install -y wrk).
+
+    .venv/bin/python bench/load/run.py [--seconds 10] [--workers 2] [--threads 8]
+        [--only introspect,authorize] [--out docs/load.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import drop_database, gunicorn, recreate_database  # noqa: E402
+from bench.load import wrk  # noqa: E402
+from core.crypto import new_key_text  # noqa: E402
+from tests.factories import FakeIdp  # noqa: E402
+
+CONNECTIONS = 32
+SCENARIOS = ("score", "token_issue", "introspect", "authorize", "capture", "redeem")
+
+
+class World:
+    """Residents with good scores and consents, the partners they visit, keys and sessions."""
+
+    def __init__(self, app, residents: int) -> None:
+        from app.extensions import services
+        from core.identity import create_partner, create_source
+        from core.registry import CATEGORIES
+        from tests.api.test_tokens_support import good_history, grant, push
+        from tests.factories import id_number
+
+        self.app, self.client = app, app.test_client()
+        idp: FakeIdp = app.config["BENCH_IDP"]
+        with app.app_context(), services.uow() as uow:
+            now = services.clock.now()
+            _src, source_key = create_source(uow.session, name="bench", now=now,
+                                             categories=sorted(CATEGORIES))
+            self.hospital, self.hospital_key = create_partner(
+                uow.session, name="基准医院", kind="hospital", scenarios=["medical_credit"],
+                now=now)
+            self.merchant, self.merchant_key = create_partner(
+                uow.session, name="基准商户", kind="merchant", scenarios=["points_redemption"],
+                now=now)
+            uow.commit()
+        self.sessions: list[str] = []
+        self.resident_ids: list[str] = []
+        for n in range(1, residents + 1):
+            push(self.client, source_key, good_history(n))
+            login = self.client.post("/api/v1/auth/session", json={
+                "assertion": idp.assertion(id_number(n), now=datetime.now(UTC))})
+            assert login.status_code == 201, login.get_json()
+            session = login.get_json()["token"]
+            self.resident_ids.append(login.get_json()["resident_id"])
+            for purpose in ("scoring", "scenario:medical_credit", "scenario:points_redemption"):
+                grant(self.client, session, purpose)
+            assert self.client.get("/api/v1/me/score", headers=self._auth(session)).status_code \
+                == 200
+            self.sessions.append(session)
+
+    @staticmethod
+    def _auth(secret: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {secret}"}
+
+    def tokens(self, scenario: str, partner, count: int) -> list[str]:
+        out = []
+        for i in range(count):
+            session = self.sessions[i % len(self.sessions)]
+            response = self.client.post("/api/v1/me/tokens", headers=self._auth(session),
+                                        json={"scenario": scenario,
+                                              "partner": partner.client_id})
+            assert response.status_code == 201, response.get_json()
+            out.append(response.get_json()["token"])
+        return out
+
+    def give_points(self, points: int) -> None:
+        """Credit every resident's points account through the ledger's own issuance."""
+        from app.extensions import services
+        from rewards.points import ledger
+
+        with self.app.app_context(), services.uow() as uow:
+            for rid in self.resident_ids:
+                ledger.award(uow.session, resident_id=rid, points=points, rule="bench",
+                             period="bench", now=services.clock.now())
+            uow.commit()
+
+
+def requests_for(scenario: str, world: World, count: int) -> list[tuple[str, str, str, str]]:
+    bearer = "Bearer "
+    if scenario == "bare":
+        return [("POST", "/bare", "", json.dumps({"token": "x" * 400}))]
+    if scenario == "score":
+        return [("GET", "/api/v1/me/score", bearer + s, "") for s in world.sessions]
+    if scenario == "token_issue":
+        body = json.dumps({"scenario": "medical_credit", "partner": world.hospital.client_id})
+        return [("POST", "/api/v1/me/tokens", bearer + s, body) for s in world.sessions]
+    if scenario == "introspect":
+        return [("POST", "/partner/v1/tokens/introspect", bearer + world.hospital_key,
+                 json.dumps({"token": t}))
+                for t in world.tokens("medical_credit", world.hospital, 200)]
+    if scenario == "authorize":
+        return [("POST", "/partner/v1/medical-credit/authorizations",
+                 bearer + world.hospital_key,
+                 json.dumps({"token": t, "out_request_no": f"bench-{i}", "amount_fen": 100}))
+                for i, t in enumerate(world.tokens("medical_credit", world.hospital, count))]
+    if scenario == "capture":
+        from sqlalchemy import text
+
+        from app.extensions import services
+
+        with world.app.app_context(), services.uow() as uow:
+            ids = uow.session.execute(text(
+                "SELECT id FROM credit_authorizations WHERE status = 'held'")).scalars().all()
+        return [("POST", f"/partner/v1/medical-credit/authorizations/{i}/capture",
+                 bearer + world.hospital_key,
+                 json.dumps({"amount_fen": 80, "out_bill_no": f"bill-{i}"})) for i in ids]
+    if scenario == "redeem":
+        world.give_points(count)
+        return [("POST", "/partner/v1/points/redemptions", bearer + world.merchant_key,
+                 json.dumps({"token": t, "out_order_no": f"order-{i}", "points": 1}))
+                for i, t in enumerate(world.tokens("points_redemption", world.merchant, count))]
+    raise ValueError(scenario)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/pc_load_bench")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
+    parser.add_argument("--port", type=int, default=8891)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--residents", type=int, default=20)
+    parser.add_argument("--single-use", type=int, default=6000,
+                        help="single-use tokens prepared per write scenario")
+    parser.add_argument("--only", default=",".join(SCENARIOS))
+    parser.add_argument("--out", default=None, help="also write a Markdown table here")
+    parser.add_argument("--keep-db", action="store_true")
+    args = parser.parse_args()
+    args.seconds = min(args.seconds, 60.0)  # bounded
+    only = [s for s in args.only.split(",") if s]
+
+    admin = recreate_database(args.pg)
+    idp = FakeIdp()
+    env = {**os.environ, "PENGCHENG_ENV": "production", "PENGCHENG_DATABASE_URL": args.pg,
+           "PENGCHENG_REDIS_URL": args.redis, "PENGCHENG_MASTER_KEY": new_key_text(),
+           "PENGCHENG_INDEX_KEY": new_key_text(), "PENGCHENG_IDP_JWKS": json.dumps(idp.jwks),
+           "PENGCHENG_IDP_ISSUER": FakeIdp.ISSUER,
+           "PENGCHENG_RATE_LIMIT_LOGIN": "1000000/60",
+           "PENGCHENG_RATE_LIMIT_TOKENS": "1000000/60",
+           "PENGCHENG_DB_POOL_SIZE": str(args.threads),
+           "PENGCHENG_INSTANCE_PATH": tempfile.mkdtemp(prefix="pc_load_")}
+    os.environ.update(env)
+
+    from app import create_app
+    from app.bootstrap import bootstrap
+
+    app = create_app({"BENCH_IDP": idp})
+    bootstrap(app)
+    world = World(app, args.residents)
+    work = Path(tempfile.mkdtemp(prefix="pc_load_req_"))
+    server = f"gunicorn gthread -w {args.workers} --threads {args.threads}"
+    figures: dict = {"server": server, "cpus": os.cpu_count(), "connections": CONNECTIONS,
+                     "seconds": args.seconds, "results": {}}
+
+    def measure(name: str, target: str, port: int) -> dict:
+        lines = requests_for(name, world, args.single_use)
+        path = wrk.write_requests(work / f"{name}.tsv", lines)
+        app.extensions["pengcheng"]["engine"].dispose()
+        with gunicorn(target, port, workers=args.workers, threads=args.threads, env=env):
+            result = wrk.run(port, path, connections=CONNECTIONS, seconds=args.seconds)
+        result["prepared"] = len(lines)
+        print(name, json.dumps(result), file=sys.stderr, flush=True)
+        return result
+
+    bare = measure("bare", "bench.tokens:bare_app()", args.port + 1)
+    figures["results"]["bare"] = bare
+    for name in only:
+        started = time.monotonic()
+        result = measure(name, "app:create_app()", args.port)
+        result["ratio_to_bare"] = round(result["requests_per_s"] / bare["requests_per_s"], 3)
+        result["wall_s"] = round(time.monotonic() - started, 1)
+        figures["results"][name] = result
+    print(json.dumps(figures, indent=2))
+    if args.out:
+        write(figures, Path(args.out))
+    app.extensions["pengcheng"]["engine"].dispose()
+    if args.keep_db:
+        admin.dispose()
+    else:
+        drop_database(admin, args.pg)
+
+
+def write(figures: dict, path: Path) -> None:
+    rows = ["| endpoint | requests/s | p50 ms | p99 ms | non-2xx | vs bare |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for name, r in figures["results"].items():
+        rows.append(f"| {name} | {r['requests_per_s']:,} | {r['p50_ms']} | {r['p99_ms']} | "
+                    f"{r['non_2xx']} | {r.get('ratio_to_bare', 1.0):.2f} |")
+    path.write_text(
+        f"`bench/load/run.py`: {figures['server']}, {figures['connections']} connections "
+        f"(wrk, 2 threads), {figures['seconds']:.0f} s per endpoint, "
+        f"{figures['cpus']} CPUs shared by server, PostgreSQL, Redis and wrk.\n\n"
+        + "\n".join(rows) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
