@@ -30,7 +30,20 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "RATE_LIMIT_LOGIN": "20/60",  # attempts per client address per window (seconds)
     "RATE_LIMIT_INGEST": "600/60",  # batches per source per window
+    "RATE_LIMIT_TOKENS": "30/60",  # partner tokens (QR codes) a resident may ask per window
+    "RATE_LIMIT_RIGHTS": "10/3600",  # disputes, repairs, review requests per resident
+    "DISPUTE_DAYS": 15,  # days an operator has to resolve a dispute
     "DB_POOL_SIZE": 10,
+    "REPORT_DAYS": 30,  # a credit report / no-violation certificate is valid this many days
+    "RATE_LIMIT_REPORTS": "10/3600",  # reports a resident may generate per window
+    "RATE_LIMIT_REPORT_VERIFY": "600/60",  # verifications per client address per window
+    "REPORT_BASE_URL": None,  # public address printed in reports' QR codes (default: request's)
+    "MEDICAL_CREDIT_HOLD_HOURS": 24,  # an uncaptured authorization is released after this
+    "MEDICAL_CREDIT_DUE_DAYS": 7,  # a bill is due this many days after capture (pilots: 2-10)
+    "MEDICAL_CREDIT_REMIND_DAYS": 2,  # remind the resident this many days before the due date
+    "MEDICAL_CREDIT_GRACE_DAYS": 7,  # an overdue bill becomes a record after this many days
+    "DEPOSIT_WAIVER_GRACE_DAYS": 7,  # a waiver default becomes a record after this many days
+    "POINTS_RULES": None,  # earning rules + expiry: a JSON file path or JSON (None: packaged)
     "AUTH_CACHE_SECONDS": 5,  # partner/source/operator key lookups cached per process
     "JSON_AS_ASCII": False,
     "API_TITLE": "鹏城分 Pengcheng Score",

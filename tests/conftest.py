@@ -125,6 +125,7 @@ def config(database_url: str, idp: FakeIdp, tmp_path: Path) -> dict[str, Any]:
         "IDP_ISSUER": FakeIdp.ISSUER,
         "RATE_LIMIT_LOGIN": "1000/60",
         "RATE_LIMIT_INGEST": "1000/60",
+        "RATE_LIMIT_TOKENS": "1000/60",
     }
 
 
