@@ -28,6 +28,9 @@ def _register_groups() -> None:
 
     main.add_command(score)
     main.add_command(model)
+    from app.cli_rights import disputes, repairs, reviews
+    for group in (disputes, repairs, reviews):
+        main.add_command(group)
 
 
 @contextmanager

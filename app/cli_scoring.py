@@ -16,13 +16,17 @@ model = AppGroup("model", help="Scoring models: validate, activate, fit, list.")
 
 @click.command("score")
 @click.option("--partition", default="0/1", show_default=True,
-              help="k/n: score only residents with int(id) % n == k")
-@click.option("--chunk", default=2000, show_default=True, help="Residents per transaction")
+              help="k/n (0 <= k < n): score only the residents whose id's last 32 bits % n == k")
+@click.option("--chunk", default=5000, show_default=True,
+              help="Residents per chunk (one transaction; bounds memory)")
 @click.option("--verify", is_flag=True,
               help="Instead of scoring, recompute every stored score from its stored inputs")
 @with_appcontext
 def score(partition: str, chunk: int, verify: bool) -> None:
-    """Batch-score residents whose stored score is not current (idempotent per partition)."""
+    """Batch-score residents whose stored score is not current (idempotent per partition).
+
+    Progress goes to stderr after every chunk; the summary (JSON) to stdout.
+    """
     from scoring import batch
     from scoring.service import verify_stored
 
@@ -36,11 +40,18 @@ def score(partition: str, chunk: int, verify: bool) -> None:
         part = batch.parse_partition(partition)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--partition") from exc
-    report = batch.run(
-        services.uow, now=services.clock.now(), partition=part, chunk=chunk,
-        progress=lambda r: click.echo(f"  seen {r.seen}, scored {r.scored}", err=True),
-    )
-    click.echo(json.dumps(report.__dict__))
+    if chunk < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--chunk")
+
+    def progress(report: batch.BatchReport) -> None:
+        r = report.as_dict()
+        click.echo(f"  [{partition}] seen {r['seen']}, scored {r['scored']}, "
+                   f"current {r['skipped_current']}, no consent {r['no_consent']} "
+                   f"({r['residents_per_s']}/s, {r['seconds']} s)", err=True)
+
+    report = batch.run(services.uow, now=services.clock.now(), partition=part, chunk=chunk,
+                       progress=progress)
+    click.echo(json.dumps({"partition": partition, **report.as_dict()}))
 
 
 @model.command("list")

@@ -40,6 +40,10 @@ class FieldErrorSchema(ma.Schema):
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details with a stable machine `code`."""
 
+    class Meta:
+        # RFC 9457 extension members (`field`, `redemption_id`, …) are part of the contract.
+        unknown = ma.INCLUDE
+
     type = ma.fields.String(metadata={"example": "about:blank"})
     title = ma.fields.String()
     status = ma.fields.Integer()

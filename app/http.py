@@ -1,4 +1,4 @@
-"""Request plumbing: request ids, content-type checks, security headers."""
+"""Request plumbing: request ids, content-type and NUL checks, security headers."""
 
 from __future__ import annotations
 
@@ -8,16 +8,36 @@ import uuid
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import UnsupportedMediaType
 
+from app.errors import problem
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# `\u0000` in JSON text, unless its backslash is itself escaped (`\\u0000` is six characters).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000|\x00")
+BASELINE_CSP = "frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
 
 
-def _begin() -> None:
+def _begin() -> Response | None:
     incoming = request.headers.get("X-Request-Id", "")
     g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
     if request.method in _BODY_METHODS and (request.content_length or 0) > 0:
         if request.mimetype not in ("application/json", "application/merge-patch+json"):
             raise UnsupportedMediaType("Send the request body as application/json")
+    if _has_nul():
+        return problem(422, "validation_failed", "Text must not contain NUL (U+0000) characters",
+                       detail_zh="请求内容含有非法字符")
+    return None
+
+
+def _has_nul() -> bool:
+    """NUL in the path, query or JSON body: PostgreSQL text cannot store it (SQLite can), so it
+    is refused up front instead of failing deep inside a handler."""
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v
+                                      for k, v in request.args.items(multi=True)):
+        return True
+    if request.method in _BODY_METHODS and (request.content_length or 0) > 0:
+        return bool(_JSON_NUL.search(request.get_data(cache=True)))
+    return False
 
 
 def _finish(response: Response) -> Response:
@@ -25,6 +45,9 @@ def _finish(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    if response.mimetype == "text/html":
+        # Pages set their own strict policy; any other HTML (the API docs) gets this floor.
+        response.headers.setdefault("Content-Security-Policy", BASELINE_CSP)
     if not request.path.startswith(("/static/", "/.well-known/", "/docs", "/openapi.json")):
         # Personal data must never be cached by a browser or an intermediary.
         response.headers["Cache-Control"] = "no-store"

@@ -2,5 +2,10 @@
 
 from consent import models as consent_models  # noqa: F401
 from core import audit, crypto, idempotency, identity, notifications, records, signing  # noqa: F401
+from reports import models as reports_models  # noqa: F401
 from rewards import models as rewards_models  # noqa: F401
+from rewards.credit import models as credit_models  # noqa: F401
+from rewards.points import models as points_models  # noqa: F401
+from rewards.waivers import models as waivers_models  # noqa: F401
+from rights import models as rights_models  # noqa: F401
 from scoring import store  # noqa: F401

@@ -232,6 +232,26 @@ def withdraw(uow: UnitOfWork, resident: Resident, consent_id: uuid.UUID, *, now:
     return Outcome(record, event, event.receipt, created=True)
 
 
+def withdraw_all(session: Session, resident: Resident, *, now: datetime, signing: Signing,
+                 reason: str, channel: str = "api", actor: str | None = None) -> list[Outcome]:
+    """Withdraw every consent in force (account erasure), with receipts; no commit."""
+    outcomes = []
+    for record in session.scalars(
+            select(ConsentRecord).where(ConsentRecord.resident_id == resident.id,
+                                        ConsentRecord.status == "active")
+            .order_by(ConsentRecord.given_at).with_for_update()).all():
+        if not _end(session, record, "withdrawn", now):
+            continue
+        notice = session.get(Notice, record.notice_id)
+        assert notice is not None
+        event = _event(session, record, notice, "withdrawn", now=now,
+                       actor=actor or f"resident:{resident.id}", channel=channel, reason=reason,
+                       signing=signing)
+        _mark_stale(session, resident.id, record.purpose, now)
+        outcomes.append(Outcome(record, event, event.receipt, created=True))
+    return outcomes
+
+
 def invalidate_outdated(session: Session, notice: Notice, *, now: datetime, actor: str) -> int:
     """Invalidate consents in force under older versions of `notice`'s purpose (no commit)."""
     stale = list(session.scalars(

@@ -27,6 +27,11 @@ from core.db import UnitOfWork
 
 JOB_MODULES: tuple[str, ...] = (
     "consent.jobs",
+    "reports.jobs",
+    "rewards.credit.jobs",
+    "rewards.points.jobs",
+    "rewards.waivers.jobs",
+    "rights.jobs",
 )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from core.records import Record
+from rewards.credit.models import CreditBill
 
 
 def dishonest_debtor(session: Session, resident_id: uuid.UUID, now: datetime) -> bool:
@@ -23,8 +24,13 @@ def dishonest_debtor(session: Session, resident_id: uuid.UUID, now: datetime) ->
 
 
 def overdue_bill(session: Session, resident_id: uuid.UUID, now: datetime) -> bool:
-    """An unpaid overdue 先诊后付 bill. Hook: bills arrive with the medical-credit issue."""
-    return False
+    """An unpaid 先诊后付 bill past its due date (whether or not the overdue job has run yet:
+    paying it in full lifts the exclusion at once)."""
+    return bool(session.scalar(select(exists().where(
+        CreditBill.resident_id == resident_id,
+        CreditBill.status.in_(("open", "overdue")),
+        CreditBill.due_at <= now,
+    ))))
 
 
 CHECKS = {"dishonest_debtor": dishonest_debtor, "overdue_bill": overdue_bill}

@@ -58,7 +58,8 @@ class ConsumedToken(Base):
 class AccessEntry(Base):
     __tablename__ = "access_log"
     __table_args__ = (
-        CheckConstraint("actor_kind IN ('partner','operator','system')", name="actor_kind"),
+        CheckConstraint("actor_kind IN ('partner','operator','system','public')",
+                        name="actor_kind"),
         Index("ix_access_log_resident_at", "resident_id", "at"),
     )
 

@@ -1,30 +1,79 @@
-"""The batch path: score every resident of a partition from the database in chunks.
+"""The batch path: score every resident of a partition from the database, chunk by chunk.
 
-Residents stream by id (server-side cursor, bounded memory); each chunk's records come in one
-query, become one columnar `RecordBatch`, go through the same `compute_features` as the single
-path and the vectorized `score_batch`, and the new scores are written in bulk. A resident whose
-stored score is already current is skipped, so re-running a partition writes nothing new.
-Partitions are `int(resident_id) % n == k`, so any scheduler can fan `k/n` out.
+Design overview
+---------------
+* **Stream.** One read-only session streams ``(id, score_version)`` of the partition's active
+  residents through a server-side cursor (``yield_per``: a named cursor on psycopg 3), so memory
+  is bounded by the chunk size whatever the population. Its snapshot is taken once, at the start.
+* **Chunk.** Each chunk is handled in its own unit of work with a constant number of queries:
+  the scoring consents of the whole chunk (`consent.gate.scoring_categories_many`, the gate's
+  own criteria), the latest stored score of each resident (``DISTINCT ON`` on PostgreSQL, a
+  window function elsewhere) and the records of the residents whose score is not current
+  (active records only, times as epoch seconds computed by the database). The records become
+  one columnar `RecordBatch` and go through the same `compute_features` and the vectorized
+  `score_batch` as everything else; explanations are the single path's `explain`.
+* **Write.** New scores are written in bulk: ``COPY`` on PostgreSQL, one multi-row INSERT
+  elsewhere; one commit per chunk.
+* **Idempotent.** A resident whose latest score is current (`scoring.service.is_current`: same
+  basis version, model and consented categories — the read path's rule) is skipped, so
+  re-running a partition writes nothing new. The version is read from the stream's snapshot,
+  before the records: a record arriving meanwhile leaves the new score stale, never wrong.
+* **Partitions.** Resident ``r`` is in partition ``k/n`` when ``partition_of(r.id, n) == k``:
+  the last 32 bits of the UUID (random in a UUID4) modulo ``n``, computed by the database on
+  PostgreSQL, so ``n`` processes on any scheduler share the residents out without overlap.
 """
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import (
+    ColumnElement,
+    func,
+    insert,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.orm import Session
 
-from consent.gate import scoring_categories
+from consent.gate import scoring_categories_many
 from core.db import UnitOfWork
 from core.identity import Resident
+from core.records import Record
+from core.registry import record_type
+from scoring.codes import (
+    ACTIVE,
+    NO_END,
+    NO_SEVERITY,
+    SEVERITY_INDEX,
+    TYPE_CATEGORY,
+    TYPE_INDEX,
+    TYPE_KEYS,
+)
 from scoring.engine import score_batch, scored_row
 from scoring.explain import canonical_inputs, explain
-from scoring.features import RecordBatch, batch_from_records, compute_features, consent_row
-from scoring.service import active_model, is_current, latest, records_of
+from scoring.features import (
+    RecordBatch,
+    compute_features,
+    consent_row,
+    publicity_seconds,
+    to_epoch,
+)
+from scoring.service import active_model, is_current
+from scoring.spec import Model
 from scoring.store import Score
+
+NULL_TIME = np.iinfo(np.int64).min  # "no publicity end stored" in the fetched epoch column
+SCORE_COLUMNS = ("id", "resident_id", "model_id", "score", "tier", "computed_at",
+                 "basis_version", "inputs", "inputs_hash", "explanation", "trigger")
 
 
 @dataclass
@@ -33,16 +82,19 @@ class BatchReport:
     scored: int = 0
     skipped_current: int = 0
     no_consent: int = 0
+    records: int = 0
+    started: float = field(default_factory=time.monotonic, repr=False)
 
-
-def concat(batches: list[RecordBatch]) -> RecordBatch:
-    if not batches:
-        return RecordBatch.empty()
-    fields = RecordBatch.__dataclass_fields__
-    return RecordBatch(**{f: np.concatenate([getattr(b, f) for b in batches]) for f in fields})
+    def as_dict(self) -> dict[str, int | float]:
+        elapsed = time.monotonic() - self.started
+        return {"seen": self.seen, "scored": self.scored, "skipped_current": self.skipped_current,
+                "no_consent": self.no_consent, "records": self.records,
+                "seconds": round(elapsed, 2),
+                "residents_per_s": round(self.seen / elapsed) if elapsed > 0 else 0}
 
 
 def parse_partition(text: str) -> tuple[int, int]:
+    """``"k/n"`` → (k, n), with 0 <= k < n."""
     k, _, n = text.partition("/")
     part, total = int(k), int(n or 1)
     if total < 1 or not 0 <= part < total:
@@ -50,69 +102,234 @@ def parse_partition(text: str) -> tuple[int, int]:
     return part, total
 
 
+def partition_of(resident_id: uuid.UUID, n: int) -> int:
+    """The partition (0 … n-1) of a resident: the id's last 32 bits modulo n."""
+    return (resident_id.int & 0xFFFF_FFFF) % n
+
+
 def run(uow_factory: Callable[[], UnitOfWork], *, now: datetime,
-        partition: tuple[int, int] = (0, 1), chunk: int = 2000,
+        partition: tuple[int, int] = (0, 1), chunk: int = 5000,
         progress: Callable[[BatchReport], None] | None = None) -> BatchReport:
     """Score every active resident of partition k/n whose stored score is not current."""
     report = BatchReport()
-    k, n = partition
-    last: uuid.UUID | None = None
-    while True:
-        with uow_factory() as uow:
-            session = uow.session
-            stmt = select(Resident).where(Resident.status == "active").order_by(Resident.id)
-            if last is not None:
-                stmt = stmt.where(Resident.id > last)
-            page = list(session.scalars(stmt.limit(chunk * n)))
-            if not page:
-                break
-            last = page[-1].id
-            mine = [r for r in page if r.id.int % n == k]
-            _score_chunk(uow, mine, now, report)
-            uow.commit()
-        if progress:
-            progress(report)
+    with uow_factory() as reader:
+        model = active_model(reader.session)
+        stream = reader.session.execute(_residents(reader.session, partition),
+                                        execution_options={"yield_per": chunk})
+        k, n = partition
+        postgres = reader.dialect == "postgresql"
+        try:
+            for rows in stream.partitions():
+                # elsewhere (SQLite, the embedded default) the partition is filtered here
+                page = [(r.id, r.score_version) for r in rows
+                        if postgres or partition_of(r.id, n) == k]
+                if page:
+                    with uow_factory() as uow:
+                        _score_chunk(uow, model, page, now, report)
+                        uow.commit()
+                if progress:
+                    progress(report)
+        finally:
+            stream.close()
     return report
 
 
-def _score_chunk(uow: UnitOfWork, residents: list[Resident], now: datetime,
-                 report: BatchReport) -> None:
+def _residents(session: Session, partition: tuple[int, int]) -> Any:
+    k, n = partition
+    stmt = (select(Resident.id, Resident.score_version).where(Resident.status == "active")
+            .order_by(Resident.id))
+    if n > 1 and session.get_bind().dialect.name == "postgresql":
+        low32: ColumnElement[int] = literal_column(
+            "('x' || right(residents.id::text, 8))::bit(32)::bigint")
+        stmt = stmt.where(low32 % n == k)
+    return stmt
+
+
+def _score_chunk(uow: UnitOfWork, model: Model, page: Sequence[tuple[uuid.UUID, int]],
+                 now: datetime, report: BatchReport) -> None:
     session = uow.session
-    model = active_model(session)
-    todo: list[tuple[Resident, frozenset[str]]] = []
-    for resident in residents:
-        report.seen += 1
-        categories = scoring_categories(session, resident.id, now)
-        if categories is None or not set(categories) & set(model.category_codes):
-            report.no_consent += 1
-            continue
-        if is_current(latest(session, resident.id), resident, model, categories):
-            report.skipped_current += 1
-            continue
-        todo.append((resident, categories))
+    report.seen += len(page)
+    consents = scoring_categories_many(session, [rid for rid, _ in page], now)
+    read = set(model.category_codes)
+    eligible = [(rid, v) for rid, v in page if consents.get(rid, frozenset()) & read]
+    report.no_consent += len(page) - len(eligible)
+    stored = latest_many(session, [rid for rid, _ in eligible])
+    todo = [(rid, v, consents[rid]) for rid, v in eligible
+            if not is_current(stored.get(rid), _Version(v), model, consents[rid])]
+    report.skipped_current += len(eligible) - len(todo)
     if not todo:
         return
-    index = {r.id: i for i, (r, _) in enumerate(todo)}
-    by_resident: dict[uuid.UUID, list] = {}
-    for rec in records_of(session, index):
-        by_resident.setdefault(rec["resident_id"], []).append(rec)
-    batch = concat([batch_from_records(by_resident.get(r.id, []), index[r.id])
-                    for r, _ in todo])
-    mask = np.vstack([consent_row(c) for _, c in todo])
+    batch = records_batch(session, [rid for rid, _, _ in todo])
+    report.records += len(batch)
+    mask = np.vstack([consent_row(c) for _, _, c in todo])
     as_of = int(now.timestamp())
     x = compute_features(model, batch, mask, as_of)
     scores = score_batch(model, x)
     rows = []
-    for i, (resident, categories) in enumerate(todo):
+    for i, (rid, version, categories) in enumerate(todo):
         values = x[i].tolist()
         explanation = explain(model, values, categories, as_of, scored=scored_row(scores, i))
-        inputs = canonical_inputs(model, values, categories, as_of)
-        rows.append({
-            "id": uuid.uuid4(), "resident_id": resident.id, "model_id": model.id,
-            "score": explanation["score"], "tier": explanation["tier"], "computed_at": now,
-            "basis_version": resident.score_version, "inputs": inputs,
-            "inputs_hash": explanation["inputs_hash"], "explanation": explanation,
-            "trigger": "batch",
-        })
-    session.execute(insert(Score), rows)
+        rows.append((uuid.uuid4(), rid, model.id, explanation["score"], explanation["tier"], now,
+                     version, canonical_inputs(model, values, categories, as_of),
+                     explanation["inputs_hash"], explanation, "batch"))
+    write_scores(session, rows)
     report.scored += len(rows)
+
+
+@dataclass(frozen=True)
+class _Version:
+    score_version: int
+
+
+# -- chunk-level reads and writes ------------------------------------------------------------
+
+def latest_many(session: Session, resident_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """The latest stored score (basis_version, model_id, inputs) of each resident, one query.
+
+    "Latest" is `scoring.service.latest`'s order: computed_at, then basis_version, descending.
+    """
+    if not resident_ids:
+        return {}
+    cols = (Score.resident_id, Score.basis_version, Score.model_id, Score.inputs)
+    order = (Score.computed_at.desc(), Score.basis_version.desc())
+    which = Score.resident_id.in_(list(resident_ids))
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = (select(*cols).where(which).ext(distinct_on(Score.resident_id))
+                .order_by(Score.resident_id, *order))
+    else:
+        rank = func.row_number().over(partition_by=Score.resident_id, order_by=order)
+        ranked = select(*cols, rank.label("rank")).where(which).subquery()
+        stmt = select(*(ranked.c[c.key] for c in cols)).where(ranked.c.rank == 1)
+    return {row.resident_id: row for row in session.execute(stmt)}
+
+
+def _default_severity(category: str, type_: str) -> int:
+    rt = record_type(category, type_)
+    assert rt is not None
+    return SEVERITY_INDEX[rt.default_severity] if rt.default_severity else NO_SEVERITY
+
+
+# Lookup tables: default severity by type index, publicity period by severity, category by type.
+_DEFAULT_SEVERITY = np.array([_default_severity(c, t) for c, t in TYPE_KEYS], dtype=np.int8)
+_PUBLICITY = np.array([publicity_seconds(s) for s in SEVERITY_INDEX], dtype=np.int64)
+_TYPE_CATEGORY = np.array(TYPE_CATEGORY, dtype=np.int8)
+_SEVERITY_CODE: dict[str | None, int] = {None: NO_SEVERITY}
+_SEVERITY_CODE.update(SEVERITY_INDEX)
+
+# PostgreSQL: the chunk's active records as fixed-width binary COPY rows, parsed by numpy in one
+# go. The database computes small numbers: the resident's row in the chunk, the type index (a
+# hash join on the registry's (category, type) pairs; -1 if unregistered), the severity index,
+# and epoch seconds as float8 (`date_part`: the correctly rounded microseconds / 10^6, the same
+# double as `datetime.timestamp()`), truncated below like `int(dt.timestamp())`.
+_PG_RECORDS = """
+COPY (
+  SELECT t.i - 1, coalesce(k.i - 1, -1)::int8,
+         date_part('epoch', r.occurred_at),
+         coalesce(r.amount_fen, 0)::int8, coalesce(r.quantity, 0)::float8,
+         CASE r.severity WHEN 'minor' THEN 0 WHEN 'general' THEN 1 WHEN 'serious' THEN 2
+              ELSE -1 END::int8,
+         coalesce(date_part('epoch', r.publicity_ends_at), 'NaN')
+  FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS t(id, i)
+  JOIN records r ON r.resident_id = t.id
+  LEFT JOIN unnest(%(categories)s::text[], %(types)s::text[]) WITH ORDINALITY AS k(c, t, i)
+         ON k.c = r.category AND k.t = r.type
+  WHERE r.status = 'active'
+) TO STDOUT (FORMAT binary)
+"""
+_PG_FIELDS = (("row", ">i8"), ("type", ">i8"), ("occurred_at", ">f8"), ("amount_fen", ">i8"),
+              ("quantity", ">f8"), ("severity", ">i8"), ("publicity_ends_at", ">f8"))
+_PG_ROW = np.dtype([("n", ">i2")] + [x for i, (name, t) in enumerate(_PG_FIELDS)
+                                     for x in ((f"len{i}", ">i4"), (name, t))])
+_PG_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"  # then int32 flags, int32 header extension length
+
+
+def records_batch(session: Session, resident_ids: Sequence[uuid.UUID]) -> RecordBatch:
+    """The active records of these residents as one `RecordBatch` (row i = resident_ids[i]).
+
+    The same values `scoring.features.batch_from_records` builds for one resident: a missing
+    severity is the type's default, a missing publicity end is the severity's maximum period
+    after the record (or none without a severity), missing amounts and quantities are 0.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        cols = _fetch_postgresql(session, resident_ids)
+    else:
+        cols = _fetch_portable(session, resident_ids)
+    if cols is None:
+        return RecordBatch.empty()
+    row, types, occ, amount, quantity, sev, end = cols
+    if np.any(types < 0):
+        raise ValueError("a record has an unregistered category/type")
+    sev = np.where(sev == NO_SEVERITY, _DEFAULT_SEVERITY[types], sev).astype(np.int8)
+    missing = end == NULL_TIME
+    end[missing] = np.where(sev[missing] >= 0, occ[missing] + _PUBLICITY[sev[missing]], NO_END)
+    order = np.argsort(row, kind="stable")
+    return RecordBatch(
+        resident=row[order], category=_TYPE_CATEGORY[types][order],
+        type=types[order].astype(np.int16), occurred_at=occ[order], amount_fen=amount[order],
+        quantity=quantity[order], severity=sev[order],
+        status=np.full(len(row), ACTIVE, dtype=np.int8), publicity_ends_at=end[order])
+
+
+def _fetch_postgresql(session: Session, resident_ids: Sequence[uuid.UUID]
+                      ) -> tuple[np.ndarray, ...] | None:
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    params = {"ids": list(resident_ids), "categories": [c for c, _ in TYPE_KEYS],
+              "types": [t for _, t in TYPE_KEYS]}
+    buf = bytearray()
+    with raw.cursor() as cur, cur.copy(_PG_RECORDS, params) as copy:
+        for block in copy:
+            buf += block
+    if buf[:11] != _PG_SIGNATURE:
+        raise ValueError("not a binary COPY stream")
+    start = 19 + int.from_bytes(buf[15:19], "big")
+    body = memoryview(buf)[start:len(buf) - 2]  # the trailer is a field count of -1
+    if not len(body):
+        return None
+    rows = np.frombuffer(body, dtype=_PG_ROW)
+    if np.any(rows["n"] != len(_PG_FIELDS)) or any(
+            np.any(rows[f"len{i}"] != 8) for i in range(len(_PG_FIELDS))):
+        raise ValueError("unexpected binary COPY layout")
+    occurred, ends = rows["occurred_at"], rows["publicity_ends_at"]
+    return (rows["row"].astype(np.int64), rows["type"].astype(np.int64),
+            np.trunc(occurred).astype(np.int64), rows["amount_fen"].astype(np.int64),
+            rows["quantity"].astype(np.float64), rows["severity"].astype(np.int64),
+            np.where(np.isnan(ends), NULL_TIME, np.trunc(np.nan_to_num(ends))).astype(np.int64))
+
+
+def _fetch_portable(session: Session, resident_ids: Sequence[uuid.UUID]
+                    ) -> tuple[np.ndarray, ...] | None:
+    """Elsewhere (SQLite, the embedded default): plain rows, converted like the single path."""
+    stmt = select(
+        Record.resident_id, Record.category, Record.type, Record.occurred_at,
+        func.coalesce(Record.amount_fen, 0), func.coalesce(Record.quantity, 0.0),
+        Record.severity, Record.publicity_ends_at,
+    ).where(Record.resident_id.in_(list(resident_ids)), Record.status == "active")
+    rows = session.connection().execute(stmt).all()
+    if not rows:
+        return None
+    owner, cat, typ, occurred, amount, quantity, severity, ends = zip(*rows, strict=True)
+    index = {rid: i for i, rid in enumerate(resident_ids)}
+    return (np.array([index[r] for r in owner], dtype=np.int64),
+            np.array([TYPE_INDEX.get(k, -1) for k in zip(cat, typ, strict=True)], np.int64),
+            np.array([to_epoch(t) for t in occurred], dtype=np.int64),
+            np.array(amount, dtype=np.int64), np.array(quantity, dtype=np.float64),
+            np.array([_SEVERITY_CODE[s] for s in severity], dtype=np.int64),
+            np.array([NULL_TIME if t is None else to_epoch(t) for t in ends], dtype=np.int64))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def write_scores(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """Insert score rows (values in `SCORE_COLUMNS` order): COPY on PostgreSQL."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(Score), [dict(zip(SCORE_COLUMNS, r, strict=True)) for r in rows])
+        return
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(
+            f"COPY scores ({', '.join(SCORE_COLUMNS)}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row((*r[:7], _json(r[7]), r[8], _json(r[9]), r[10]))

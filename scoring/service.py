@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -141,7 +141,23 @@ def latest(session: Session, resident_id: uuid.UUID) -> Score | None:
     ).first()
 
 
-def is_current(row: Score | None, resident: Resident, model: Model,
+class StoredBasis(Protocol):
+    """What `is_current` reads of a stored score (a `Score`, or a row with these columns)."""
+
+    @property
+    def basis_version(self) -> int: ...
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def inputs(self) -> dict[str, Any]: ...
+
+
+class Versioned(Protocol):
+    @property
+    def score_version(self) -> int: ...
+
+
+def is_current(row: StoredBasis | None, resident: Versioned, model: Model,
                 categories: frozenset[str]) -> bool:
     return (
         row is not None

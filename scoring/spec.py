@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -68,12 +69,13 @@ class Feature:
     tip: dict[str, str]
     positive: dict[str, str]
 
-    @property
+    # cached (the dataclass is frozen): explanations read these for every resident scored
+    @cached_property
     def max_points(self) -> int:
         """The most this feature can contribute (over all bins and the unknown case)."""
         return max(max(self.points), self.unknown_points)
 
-    @property
+    @cached_property
     def min_points(self) -> int:
         """The least this feature can contribute."""
         return min(min(self.points), self.unknown_points)
@@ -112,16 +114,16 @@ class Model:
                 return tier
         return self.tiers[-1]
 
-    @property
+    @cached_property
     def feature_codes(self) -> tuple[str, ...]:
         return tuple(f.code for f in self.features)
 
-    @property
+    @cached_property
     def category_codes(self) -> tuple[str, ...]:
         """Categories the model reads, in first-use order."""
         return tuple(dict.fromkeys(f.category for f in self.features))
 
-    @property
+    @cached_property
     def score_range(self) -> tuple[int, int]:
         """The lowest and highest achievable score."""
         lo = self.base_points + sum(f.min_points for f in self.features)

@@ -10,14 +10,21 @@ from app.config import is_development
 
 def register(api: Api, app: Flask) -> None:
     from app.blueprints import (
+        admin_rights,
         consent,
         demo,
         ingest,
+        medical,
         notifications,
+        pages,
+        points,
+        reports,
         residents,
+        rights,
         scenarios,
         scores,
         tokens,
+        waivers,
         wellknown,
     )
 
@@ -33,7 +40,11 @@ def register(api: Api, app: Flask) -> None:
     tokens.bind_context(app)
     for blp in (wellknown.blp, residents.blp, ingest.blp, scores.blp, consent.blp,
                 scenarios.blp, scenarios.admin, tokens.blp, tokens.partner_blp,
-                notifications.blp):
+                notifications.blp, rights.blp, admin_rights.blp, medical.partner_blp,
+                medical.blp, waivers.partner_blp, waivers.blp, points.partner_blp,
+                points.blp, points.admin, reports.blp, reports.public):
         api.register_blueprint(blp)
+    app.register_blueprint(pages.blp)  # the H5 pages (HTML, not in the OpenAPI document)
     if is_development(app.config):
         api.register_blueprint(demo.blp)
+        api.register_blueprint(medical.demo_blp)

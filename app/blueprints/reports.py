@@ -1,0 +1,343 @@
+"""Credit reports and no-violation certificates: the resident's `/api/v1/me/reports` and the
+public `/reports/verify` (no authentication: anyone holding a code or a document may check it)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from typing import Any
+
+import marshmallow as ma
+from flask import Response, current_app, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app import auth
+from app.extensions import services
+from app.ratelimit import enforce
+from core.errors import RateLimited
+from reports import build, html, service, verify
+from reports.models import KINDS
+
+blp = Blueprint("reports", __name__, url_prefix="/api/v1/me/reports",
+                description="The resident's signed credit reports and no-violation certificates")
+public = Blueprint("report_verify", __name__, url_prefix="/reports",
+                   description="Anyone checks a report: genuine, valid, revoked, and its content")
+
+RESIDENT = [{"residentSession": []}]
+MAX_PDF_BASE64 = 1_400_000
+
+
+# -- schemas ------------------------------------------------------------------------------------
+
+class PeriodSchema(ma.Schema):
+    start = ma.fields.Date(data_key="from", load_default=None,
+                           metadata={"description": "first day (China time); default 3 years "
+                                                    "before `to`"})
+    end = ma.fields.Date(data_key="to", load_default=None,
+                         metadata={"description": "last day, not after today; default today"})
+
+
+class ReportRequestSchema(ma.Schema):
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
+    sections = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(build.SECTIONS)),
+                              load_default=None, metadata={
+                                  "description": "credit_report only; default all four"})
+    categories = ma.fields.List(ma.fields.String(validate=ma.validate.Length(1, 40)),
+                                load_default=None, validate=ma.validate.Length(max=32),
+                                metadata={"description": "records section / certificate scope"})
+    period = ma.fields.Nested(PeriodSchema, load_default=None)
+    lang = ma.fields.String(load_default="zh", validate=ma.validate.OneOf(build.LANGS))
+
+
+class ReportIssuedSchema(ma.Schema):
+    report_id = ma.fields.UUID()
+    code = ma.fields.String(metadata={"description": "verification code (≥128 bits)"})
+    html_url = ma.fields.String()
+    pdf_url = ma.fields.String()
+    verify_url = ma.fields.String()
+    signed_url = ma.fields.String()
+    kind = ma.fields.String()
+    sections = ma.fields.List(ma.fields.String())
+    issued_at = ma.fields.DateTime()
+    expires_at = ma.fields.DateTime()
+
+
+class ReportSummarySchema(ma.Schema):
+    report_id = ma.fields.UUID()
+    kind = ma.fields.String()
+    sections = ma.fields.List(ma.fields.String())
+    categories = ma.fields.List(ma.fields.String())
+    period = ma.fields.Dict()
+    issued_at = ma.fields.DateTime()
+    expires_at = ma.fields.DateTime()
+    revoked_at = ma.fields.DateTime(allow_none=True)
+    status = ma.fields.String(metadata={"description": "active | expired | revoked"})
+    available = ma.fields.Boolean(metadata={"description": "the document is still kept"})
+    html_url = ma.fields.String()
+    pdf_url = ma.fields.String()
+
+
+class ReportListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ReportSummarySchema))
+
+
+class ReportDetailSchema(ReportSummarySchema):
+    code = ma.fields.String()
+    verify_url = ma.fields.String()
+    signed_url = ma.fields.String()
+    content = ma.fields.Dict()
+
+
+class SignedSchema(ma.Schema):
+    jws = ma.fields.String(metadata={"description": "compact JWS (EdDSA) over `report`"})
+    report = ma.fields.Dict(metadata={"description": "the signed payload (canonical JSON)"})
+
+
+class VerifyQuerySchema(ma.Schema):
+    code = ma.fields.String(load_default=None)
+    format = ma.fields.String(load_default=None, validate=ma.validate.OneOf(("json", "html")))
+
+
+class VerifyDocumentSchema(ma.Schema):
+    jws = ma.fields.String(validate=ma.validate.Length(1, 262144), metadata={
+        "description": "the signed document (compact JWS)"})
+    report = ma.fields.Dict(metadata={"description": "the report JSON, without its signature"})
+    pdf_base64 = ma.fields.String(validate=ma.validate.Length(1, MAX_PDF_BASE64), metadata={
+        "description": "the PDF file, base64"})
+
+    @ma.validates_schema
+    def _one(self, data: dict[str, Any], **_: Any) -> None:
+        if len(data) != 1:
+            raise ma.ValidationError("send exactly one of jws, report, pdf_base64")
+
+
+class VerdictSchema(ma.Schema):
+    genuine = ma.fields.Boolean(required=True)
+    revoked = ma.fields.Boolean()
+    expired = ma.fields.Boolean()
+    kind = ma.fields.String(allow_none=True)
+    issued_at = ma.fields.String(allow_none=True)
+    valid_until = ma.fields.String(allow_none=True)
+    sections = ma.fields.List(ma.fields.String())
+    content = ma.fields.Dict(allow_none=True, metadata={
+        "description": "exactly the sections the resident shared; null unless genuine and valid"})
+    reason = ma.fields.String(metadata={"description": "genuine, revoked, expired, "
+                                        "unknown_code, signature_invalid, tampered, "
+                                        "unknown_document, unavailable"})
+    message_zh = ma.fields.String()
+    message_en = ma.fields.String()
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def _verify_base() -> str:
+    base = services.app_config("REPORT_BASE_URL") or request.url_root
+    return base.rstrip("/") + "/reports/verify"
+
+
+def _issuing() -> service.Issuing:
+    return service.Issuing(keyring=services.keyring, signer=services.signer,
+                           issuer=services.app_config("ISSUER"), verify_base=_verify_base(),
+                           days=int(services.app_config("REPORT_DAYS")))
+
+
+def _checking() -> verify.Checking:
+    return verify.Checking(keyring=services.keyring, signer=services.signer)
+
+
+def _links(report_id: Any) -> dict[str, str]:
+    return {"html_url": url_for("reports.ReportHtml", report_id=report_id),
+            "pdf_url": url_for("reports.ReportPdf", report_id=report_id),
+            "signed_url": url_for("reports.ReportSigned", report_id=report_id)}
+
+
+def _pages() -> Any:
+    return html.environment(os.path.join(current_app.root_path, "templates", "reports"))
+
+
+def _css() -> str:
+    return url_for("static", filename="reports/report.css")
+
+
+def _page(body: str, status: int = 200) -> Response:
+    response = Response(body, status=status, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = html.CSP
+    return response
+
+
+def _wants_json(fmt: str | None) -> bool:
+    if fmt:
+        return fmt == "json"
+    accept = request.accept_mimetypes
+    return accept.best_match(["text/html", "application/json"]) == "application/json"
+
+
+# -- the resident -------------------------------------------------------------------------------
+
+@blp.route("")
+class Reports(MethodView):
+    @blp.response(200, ReportListSchema)
+    @blp.doc(security=RESIDENT)
+    def get(self):
+        """My reports, newest first: kind, sections shared, validity and status."""
+        with services.uow() as uow:
+            resident = auth.resident(uow)
+            now = services.clock.now()
+            found = service.listing(uow.session, resident.id)
+            return {"items": [{**service.summary(r, now), **_links(r.id)} for r in found]}
+
+    @blp.arguments(ReportRequestSchema)
+    @blp.response(201, ReportIssuedSchema)
+    @blp.doc(security=RESIDENT)
+    def post(self, body):
+        """Issue a signed report (PDF and printable HTML) with a verification code and QR code."""
+        with services.uow() as uow:
+            resident = auth.resident(uow)
+            now = services.clock.now()
+            period = body["period"]
+            wanted = build.parse_request(
+                body["kind"], sections=body["sections"], categories=body["categories"],
+                period=None if period is None else {"from": period["start"],
+                                                    "to": period["end"]},
+                now=now, lang=body["lang"])
+            enforce(f"reports:{resident.id}", services.app_config("RATE_LIMIT_REPORTS"))
+            issued = service.generate(uow, resident, wanted, issuing=_issuing(), now=now)
+        return {"report_id": issued.report.id, "code": issued.code,
+                "verify_url": issued.payload["verify_url"], "kind": issued.report.kind,
+                "sections": issued.report.sections, "issued_at": issued.report.issued_at,
+                "expires_at": issued.report.expires_at, **_links(issued.report.id)}
+
+
+@blp.route("/<uuid:report_id>")
+class ReportOne(MethodView):
+    @blp.response(200, ReportDetailSchema)
+    @blp.doc(security=RESIDENT)
+    def get(self, report_id):
+        """One of my reports with its code and exactly the content it shares."""
+        with services.uow() as uow:
+            resident = auth.resident(uow)
+            now = services.clock.now()
+            report = service.own(uow.session, resident.id, report_id)
+            out = {**service.summary(report, now), **_links(report.id)}
+            if report.document_ct is not None:
+                _jws, payload = service.signed_document(uow.session, services.keyring,
+                                                        services.signer, report, now)
+                out.update(code=payload["code"], verify_url=payload["verify_url"],
+                           content=payload["content"])
+            return out
+
+
+@blp.route("/<uuid:report_id>/pdf")
+class ReportPdf(MethodView):
+    @blp.response(200, content_type="application/pdf")
+    @blp.doc(security=RESIDENT)
+    def get(self, report_id):
+        """The report as issued, as a PDF (signed JWS in its document information)."""
+        with services.uow() as uow:
+            resident = auth.resident(uow)
+            report = service.own(uow.session, resident.id, report_id)
+            data = service.pdf_bytes(uow.session, services.keyring, report)
+        name = f"pengcheng-{report.kind}-{report.issued_at:%Y%m%d}.pdf"
+        return Response(data, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@blp.route("/<uuid:report_id>/html")
+class ReportHtml(MethodView):
+    @blp.response(200, content_type="text/html")
+    @blp.doc(security=RESIDENT)
+    def get(self, report_id):
+        """The report as issued, as a printable page."""
+        with services.uow() as uow:
+            resident = auth.resident(uow)
+            report = service.own(uow.session, resident.id, report_id)
+            _jws, payload = service.signed_document(uow.session, services.keyring,
+                                                    services.signer, report,
+                                                    services.clock.now())
+        return _page(html.document(_pages(), payload, css_url=_css()))
+
+
+@blp.route("/<uuid:report_id>/signed")
+class ReportSigned(MethodView):
+    @blp.response(200, SignedSchema)
+    @blp.doc(security=RESIDENT)
+    def get(self, report_id):
+        """The signed document: the JWS and its payload, for offline or upload verification."""
+        with services.uow() as uow:
+            resident = auth.resident(uow)
+            report = service.own(uow.session, resident.id, report_id)
+            jws, payload = service.signed_document(uow.session, services.keyring,
+                                                   services.signer, report,
+                                                   services.clock.now())
+        return {"jws": jws, "report": payload}
+
+
+@blp.route("/<uuid:report_id>/revoke")
+class ReportRevoke(MethodView):
+    @blp.response(200, ReportSummarySchema)
+    @blp.doc(security=RESIDENT)
+    def post(self, report_id):
+        """Revoke a report at once: every later verification answers "revoked"."""
+        with services.uow() as uow:
+            resident = auth.resident(uow)
+            now = services.clock.now()
+            report = service.revoke(uow, resident, report_id, now=now)
+            return {**service.summary(report, now), **_links(report.id)}
+
+
+# -- anyone -------------------------------------------------------------------------------------
+
+@public.route("/verify")
+class Verify(MethodView):
+    @public.arguments(VerifyQuerySchema, location="query")
+    @public.response(200, VerdictSchema)
+    @public.doc(responses={"200": {"description": "The verdict: JSON, or the page", "content": {
+        "application/json": {"schema": VerdictSchema},
+        "text/html": {"schema": {"type": "string",
+                                 "description": "the verification page (no Accept: JSON)"}}}}})
+    def get(self, query):
+        """Check a verification code: JSON with `Accept: application/json`, a page otherwise."""
+        as_json = _wants_json(query["format"])
+        code = query["code"]
+        if not code and not as_json:
+            return _page(html.verification(_pages(), {}, code=None, verify_url=None,
+                                           report_id=None, css_url=_css()))
+        try:
+            enforce(f"report-verify:{request.remote_addr}",
+                    services.app_config("RATE_LIMIT_REPORT_VERIFY"))
+        except RateLimited:
+            if as_json:
+                raise
+            return _page(html.verification(_pages(), {}, code=code, verify_url=None,
+                                           report_id=None, css_url=_css(), busy=True), 429)
+        with services.uow() as uow:
+            verdict = verify.by_code(uow, code, checking=_checking(), now=services.clock.now(),
+                                     channel="api" if as_json else "page")
+        answer = verdict.as_json()
+        if as_json:
+            return answer
+        return _page(html.verification(
+            _pages(), answer, code=code, verify_url=service.verify_url(_verify_base(), code),
+            report_id=str(verdict.report_id) if verdict.report_id else None, css_url=_css()))
+
+    @public.arguments(VerifyDocumentSchema)
+    @public.response(200, VerdictSchema)
+    def post(self, body):
+        """Check a document: the signed JWS, the report JSON, or the PDF file (base64)."""
+        enforce(f"report-verify:{request.remote_addr}",
+                services.app_config("RATE_LIMIT_REPORT_VERIFY"))
+        checking, now = _checking(), services.clock.now()
+        with services.uow() as uow:
+            if "jws" in body:
+                verdict = verify.by_jws(uow, body["jws"], checking=checking, now=now)
+            elif "report" in body:
+                verdict = verify.by_json(uow, body["report"], checking=checking, now=now)
+            else:
+                try:
+                    data = base64.b64decode(body["pdf_base64"], validate=True)
+                except (binascii.Error, ValueError):
+                    data = b""
+                verdict = verify.by_pdf(uow, data, checking=checking, now=now)
+        return verdict.as_json()

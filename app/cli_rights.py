@@ -1,0 +1,145 @@
+"""`pengcheng disputes|repairs|reviews …`: the operator queues from the command line.
+
+Listings print one JSON object per line (no personal detail). A decision names the operator
+who makes it (`--operator op_…`, an active reviewer or admin): it is audited under that name
+and shown in the resident's access log, exactly as through `/admin/v1`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.extensions import services
+from core.errors import DomainError
+from core.identity import Operator
+from core.records import Record
+from rights import disputes as dispute_cases
+from rights import repair as repair_cases
+from rights import reviews as review_cases
+from rights.models import DISPUTE_OUTCOMES, REPAIR_DECISIONS, REVIEW_OUTCOMES
+
+disputes = AppGroup("disputes", help="Disputes (异议): list the queue, resolve one.")
+repairs = AppGroup("repairs", help="Credit repair (信用修复) applications: list, decide.")
+reviews = AppGroup("reviews", help="Human review requests (PIPL art. 24): list, decide.")
+
+OPERATOR_OPTION = click.option("--operator", "operator_id", required=True,
+                               help="client_id of the reviewer or admin deciding")
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    try:
+        yield
+    except DomainError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
+
+
+def _echo(obj: object) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+def _decider(session, client_id: str) -> Operator:
+    found = session.scalars(select(Operator).where(Operator.client_id == client_id)).first()
+    if found is None or not found.active:
+        raise click.ClickException(f"no active operator {client_id}")
+    if found.role not in ("reviewer", "admin"):
+        raise click.ClickException(f"{client_id} is {found.role}; deciding needs reviewer or "
+                                   "admin")
+    return found
+
+
+@disputes.command("list")
+@click.option("--status", type=click.Choice(["open", "resolved", "all"]), default="open",
+              show_default=True)
+@click.option("--overdue", is_flag=True, help="Only open disputes past their deadline")
+@click.option("--limit", default=100, show_default=True)
+def disputes_list(status: str, overdue: bool, limit: int) -> None:
+    """The dispute queue, earliest deadline first (overdue ones flagged)."""
+    now = services.clock.now()
+    with services.uow() as uow:
+        found = dispute_cases.queue(uow.session, now=now,
+                                    status=None if status == "all" else status,
+                                    overdue=True if overdue else None, limit=limit)
+        for d in found:
+            _echo(dispute_cases.queue_item(d, uow.session.get(Record, d.record_id), now))
+
+
+@disputes.command("resolve")
+@click.argument("dispute_id", type=click.UUID)
+@click.option("--outcome", type=click.Choice(DISPUTE_OUTCOMES), required=True)
+@click.option("--note", required=True, help="Shown to the resident")
+@click.option("--correction", default=None,
+              help='With --outcome corrected: JSON, e.g. \'{"type": "payment_on_time"}\'')
+@OPERATOR_OPTION
+def disputes_resolve(dispute_id: uuid.UUID, outcome: str, note: str, correction: str | None,
+                     operator_id: str) -> None:
+    """Resolve a dispute; the resident is notified and their score recomputes."""
+    try:
+        changes = json.loads(correction) if correction else None
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--correction") from exc
+    now = services.clock.now()
+    with services.uow() as uow, _refusals():
+        found = dispute_cases.resolve(uow, dispute_id, outcome=outcome, note=note,
+                                      correction=changes,
+                                      operator=_decider(uow.session, operator_id), now=now)
+        _echo(dispute_cases.view(found, now))
+
+
+@repairs.command("list")
+@click.option("--status", type=click.Choice(["pending", "approved", "rejected", "all"]),
+              default="pending", show_default=True)
+@click.option("--limit", default=100, show_default=True)
+def repairs_list(status: str, limit: int) -> None:
+    """Credit repair applications, oldest first."""
+    with services.uow() as uow:
+        for r in repair_cases.queue(uow.session, status=None if status == "all" else status,
+                                    limit=limit):
+            _echo(repair_cases.queue_item(r))
+
+
+@repairs.command("decide")
+@click.argument("repair_id", type=click.UUID)
+@click.option("--decision", type=click.Choice(REPAIR_DECISIONS), required=True)
+@click.option("--note", required=True, help="Shown to the resident")
+@OPERATOR_OPTION
+def repairs_decide(repair_id: uuid.UUID, decision: str, note: str, operator_id: str) -> None:
+    """Approve or reject a repair application; the resident is notified."""
+    with services.uow() as uow, _refusals():
+        found = repair_cases.decide(uow, repair_id, decision=decision, note=note,
+                                    operator=_decider(uow.session, operator_id),
+                                    now=services.clock.now())
+        _echo(repair_cases.view(found))
+
+
+@reviews.command("list")
+@click.option("--status", type=click.Choice(["open", "decided", "all"]), default="open",
+              show_default=True)
+@click.option("--limit", default=100, show_default=True)
+def reviews_list(status: str, limit: int) -> None:
+    """Human review requests, oldest first."""
+    with services.uow() as uow:
+        for r in review_cases.queue(uow.session, status=None if status == "all" else status,
+                                    limit=limit):
+            _echo(review_cases.queue_item(r))
+
+
+@reviews.command("decide")
+@click.argument("review_id", type=click.UUID)
+@click.option("--outcome", type=click.Choice(REVIEW_OUTCOMES), required=True)
+@click.option("--note", required=True, help="Shown to the resident")
+@OPERATOR_OPTION
+def reviews_decide(review_id: uuid.UUID, outcome: str, note: str, operator_id: str) -> None:
+    """Record the outcome of a human review; the resident is notified."""
+    with services.uow() as uow, _refusals():
+        found = review_cases.decide(uow, review_id, outcome=outcome, note=note,
+                                    operator=_decider(uow.session, operator_id),
+                                    now=services.clock.now())
+        _echo(review_cases.view(found))

@@ -1,0 +1,282 @@
+"""Disputes (异议): a resident objects to a record; an operator resolves it within a deadline.
+
+Design overview
+---------------
+* Opening a dispute marks the record `disputed` (through `core.recordops.set_status`, which
+  marks the score stale): it stops counting at once, and the next score read recomputes.
+* Only an active record can be disputed, and only once at a time: the partial unique index
+  `uq_disputes_open_record` guarantees it even for two requests racing; the Python check gives
+  the friendly message.
+* Every dispute has a deadline (`DISPUTE_DAYS` after it was opened) the resident sees; past it,
+  the operator queue flags it overdue (and the `disputes.overdue` job records that once).
+* Resolution: `upheld` (the record was right: it counts again), `corrected` (the operator fixes
+  named fields in place — type, severity, amount, quantity, occurred_at — keeping the values
+  before and after on the dispute; the corrected record counts again) or `removed` (status
+  removed: it never counts again). The resident is notified; the score recomputes on next read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.db import UnitOfWork
+from core.idempotency import iso
+from core.identity import Operator, Resident
+from core.notifications import notify
+from core.recordops import mark_stale, set_status
+from core.records import Record
+from core.registry import PUBLICITY, SEVERITIES, record_type
+from rights.errors import (
+    AlreadyDecided,
+    AlreadyDisputed,
+    DisputeNotFound,
+    InvalidCorrection,
+    NotDisputable,
+)
+from rights.models import DISPUTE_OUTCOMES, Dispute
+from rights.view import clean_text, operator_read, own_record, record_summary
+
+MAX_REASON = 1000
+MAX_EVIDENCE = 4000
+MAX_NOTE = 1000
+CORRECTABLE = ("type", "severity", "amount_fen", "quantity", "occurred_at")
+
+_OUTCOME_TEXT = {
+    "upheld": ("经核查，该记录准确，已恢复计入信用分。",
+               "The record was found accurate and counts again."),
+    "corrected": ("经核查，该记录已更正，按更正后的内容计入信用分。",
+                  "The record was corrected and counts as corrected."),
+    "removed": ("经核查，该记录已删除，不再计入信用分。",
+                "The record was removed and no longer counts."),
+}
+
+
+def open_dispute(uow: UnitOfWork, resident: Resident, *, record_id: uuid.UUID, reason: str,
+                 evidence: str | None, now: datetime, days: int) -> Dispute:
+    """Dispute one of the resident's own records; it stops counting at once."""
+    session = uow.session
+    reason_text = clean_text(reason, field="reason", max_len=MAX_REASON)
+    evidence_text = clean_text(evidence, field="evidence", max_len=MAX_EVIDENCE, required=False)
+    record = own_record(session, resident.id, record_id, lock=True)
+    if record.status == "disputed":
+        raise AlreadyDisputed("this record is already under dispute",
+                              detail_zh="该记录正在异议处理中，请勿重复提交")
+    if record.status != "active":
+        raise NotDisputable(f"a {record.status} record does not count and cannot be disputed",
+                            detail_zh="该记录已不计入信用分，无需提出异议",
+                            record_status=record.status)
+    dispute = Dispute(id=uuid.uuid4(), resident_id=resident.id, record_id=record.id,
+                      reason=reason_text, evidence=evidence_text, status="open",
+                      opened_at=now, due_at=now + timedelta(days=days))
+    try:
+        with session.begin_nested():
+            session.add(dispute)
+            session.flush()
+    except IntegrityError:
+        raise AlreadyDisputed("this record is already under dispute",
+                              detail_zh="该记录正在异议处理中，请勿重复提交") from None
+    actor = f"resident:{resident.id}"
+    set_status(session, record, "disputed", actor=actor, now=now, reason=f"dispute {dispute.id}")
+    audit.record(session, actor=actor, action="dispute.opened", now=now, subject=str(dispute.id),
+                 data={"record_id": str(record.id), "due_at": iso(dispute.due_at)})
+    uow.commit()
+    return dispute
+
+
+def for_resident(session: Session, resident_id: uuid.UUID) -> list[Dispute]:
+    """The resident's disputes, newest first."""
+    return list(session.scalars(select(Dispute).where(Dispute.resident_id == resident_id)
+                                .order_by(Dispute.opened_at.desc(), Dispute.id)))
+
+
+def queue(session: Session, *, now: datetime, status: str | None = "open",
+          overdue: bool | None = None, limit: int = 100) -> list[Dispute]:
+    """The operator queue, oldest deadline first."""
+    stmt = select(Dispute)
+    if status:
+        stmt = stmt.where(Dispute.status == status)
+    if overdue is True:
+        stmt = stmt.where(Dispute.status == "open", Dispute.due_at <= now)
+    elif overdue is False:
+        stmt = stmt.where(Dispute.due_at > now)
+    return list(session.scalars(stmt.order_by(Dispute.due_at, Dispute.id).limit(limit)))
+
+
+def queue_item(d: Dispute, record: Record | None, now: datetime) -> dict[str, Any]:
+    """One line of the operator queue: no reason, evidence or record detail (not logged)."""
+    return {"id": str(d.id), "resident_id": str(d.resident_id), "record_id": str(d.record_id),
+            "category": record.category if record else None, "status": d.status,
+            "outcome": d.outcome, "opened_at": iso(d.opened_at), "due_at": iso(d.due_at),
+            "overdue": d.status == "open" and d.due_at <= now,
+            "resolved_at": iso(d.resolved_at)}
+
+
+def view(d: Dispute, now: datetime) -> dict[str, Any]:
+    """The whole dispute (the resident's own view, and the operator's detail)."""
+    return {"id": str(d.id), "record_id": str(d.record_id), "status": d.status,
+            "reason": d.reason, "evidence": d.evidence, "opened_at": iso(d.opened_at),
+            "due_at": iso(d.due_at), "overdue": d.status == "open" and d.due_at <= now,
+            "outcome": d.outcome, "note": d.note, "correction": d.correction,
+            "resolved_at": iso(d.resolved_at)}
+
+
+def _get(session: Session, dispute_id: uuid.UUID, *, lock: bool = False) -> Dispute:
+    stmt = select(Dispute).where(Dispute.id == dispute_id)
+    found = session.scalars(stmt.with_for_update() if lock else stmt).first()
+    if found is None:
+        raise DisputeNotFound(f"no dispute {dispute_id}")
+    return found
+
+
+def read(uow: UnitOfWork, dispute_id: uuid.UUID, *, operator: Operator,
+         now: datetime) -> dict[str, Any]:
+    """An operator reads a dispute with its record; logged in the resident's access log."""
+    session = uow.session
+    d = _get(session, dispute_id)
+    record = session.get(Record, d.record_id)
+    operator_read(session, resident_id=d.resident_id, operator=operator, action="dispute_read",
+                  learned={"dispute_id": str(d.id), "record_id": str(d.record_id),
+                           "seen": ["dispute reason and evidence", "the disputed record"]},
+                  now=now)
+    audit.record(session, actor=f"operator:{operator.client_id}", action="dispute.read",
+                 now=now, subject=str(d.id))
+    uow.commit()
+    return {**view(d, now), "resident_id": str(d.resident_id),
+            "record": record_summary(record) if record else None}
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else None
+    if isinstance(value, str) and len(value) <= 40:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else None
+    return None
+
+
+def _snapshot(record: Record) -> dict[str, Any]:
+    return {"type": record.type, "severity": record.severity, "amount_fen": record.amount_fen,
+            "quantity": record.quantity, "occurred_at": iso(record.occurred_at),
+            "publicity_ends_at": iso(record.publicity_ends_at)}
+
+
+def _correct(record: Record, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Apply an operator's correction in place; the values before and after."""
+    unknown = sorted(set(changes) - set(CORRECTABLE))
+    if not changes or unknown:
+        raise InvalidCorrection(
+            f"a correction changes one or more of {', '.join(CORRECTABLE)}"
+            + (f"; not correctable: {', '.join(unknown)}" if unknown else ""))
+    before = _snapshot(record)
+    type_code = changes.get("type", record.type)
+    rtype = record_type(record.category, type_code) if isinstance(type_code, str) else None
+    if rtype is None:
+        raise InvalidCorrection(f"{type_code!r} is not a type of {record.category}")
+    occurred: datetime | None = record.occurred_at
+    if "occurred_at" in changes:
+        occurred = _parse_time(changes["occurred_at"])
+    if occurred is None or occurred > now:
+        raise InvalidCorrection("occurred_at must be an ISO 8601 time with a timezone, "
+                                "not in the future")
+    amount = changes.get("amount_fen", record.amount_fen)
+    if amount is not None and (type(amount) is not int or not 0 <= amount < 10**13):
+        raise InvalidCorrection("amount_fen must be a non-negative integer or null")
+    quantity = changes.get("quantity", record.quantity)
+    if quantity is not None and (type(quantity) not in (int, float) or not 0 <= quantity <= 1e6):
+        raise InvalidCorrection("quantity must be a non-negative number or null")
+    if rtype.polarity == "negative":
+        severity = changes.get("severity") or (
+            record.severity if record.type == rtype.code else None) or rtype.default_severity
+        if severity not in SEVERITIES:
+            raise InvalidCorrection("severity must be minor, general or serious")
+    elif changes.get("severity") is not None:
+        raise InvalidCorrection("only negative records carry a severity")
+    else:
+        severity = None
+    record.type, record.severity, record.occurred_at = rtype.code, severity, occurred
+    record.amount_fen = amount
+    record.quantity = None if quantity is None else float(quantity)
+    record.publicity_ends_at = occurred + PUBLICITY[severity][1] if severity else None
+    return {"before": before, "after": _snapshot(record)}
+
+
+def resolve(uow: UnitOfWork, dispute_id: uuid.UUID, *, outcome: str, note: str,
+            operator: Operator, now: datetime,
+            correction: dict[str, Any] | None = None) -> Dispute:
+    """Resolve an open dispute (reviewer or admin); the resident is notified."""
+    if outcome not in DISPUTE_OUTCOMES:
+        raise InvalidCorrection(f"outcome must be one of {', '.join(DISPUTE_OUTCOMES)}")
+    note_text = clean_text(note, field="note", max_len=MAX_NOTE)
+    if (outcome == "corrected") != bool(correction):
+        raise InvalidCorrection("a correction is given with, and only with, outcome corrected")
+    session = uow.session
+    d = _get(session, dispute_id, lock=True)
+    if d.status != "open":
+        raise AlreadyDecided(f"this dispute was already resolved ({d.outcome})")
+    record = session.scalars(select(Record).where(Record.id == d.record_id)
+                             .with_for_update()).one()
+    actor = f"operator:{operator.client_id}"
+    if outcome == "corrected":
+        assert correction is not None
+        d.correction = _correct(record, correction, now)
+    new_status = "removed" if outcome == "removed" else "active"
+    set_status(session, record, new_status, actor=actor, now=now,
+               reason=f"dispute {d.id} {outcome}")
+    if record.resident_id is not None:
+        mark_stale(session, record.resident_id, now)
+    d.status, d.outcome, d.note = "resolved", outcome, note_text
+    d.resolved_at, d.resolved_by = now, actor
+    zh, en = _OUTCOME_TEXT[outcome]
+    notify(session, resident_id=d.resident_id, kind="dispute_resolved",
+           dedupe_key=f"dispute:{d.id}:resolved",
+           title=("异议处理结果", "Your dispute was resolved"),
+           body=(f"{zh} 说明：{note_text}", f"{en} Note: {note_text}"), now=now,
+           data={"dispute_id": str(d.id), "record_id": str(d.record_id), "outcome": outcome})
+    operator_read(session, resident_id=d.resident_id, operator=operator,
+                  action="dispute_resolved",
+                  learned={"dispute_id": str(d.id), "record_id": str(d.record_id),
+                           "seen": ["dispute reason and evidence", "the disputed record"]},
+                  now=now)
+    audit.record(session, actor=actor, action="dispute.resolved", now=now, subject=str(d.id),
+                 data={"record_id": str(d.record_id), "outcome": outcome,
+                       "corrected": sorted(correction) if correction else None})
+    uow.commit()
+    return d
+
+
+def flag_overdue(uow: UnitOfWork, now: datetime, *, limit: int = 1000) -> int:
+    """Record, once, that open disputes passed their deadline; the resident is told."""
+    session = uow.session
+    due = list(session.scalars(
+        select(Dispute).where(Dispute.status == "open", Dispute.due_at <= now,
+                              Dispute.overdue_flagged_at.is_(None))
+        .order_by(Dispute.due_at).limit(limit)))
+    flagged = 0
+    for d in due:
+        done = session.execute(
+            update(Dispute).where(Dispute.id == d.id, Dispute.overdue_flagged_at.is_(None))
+            .values(overdue_flagged_at=now).execution_options(synchronize_session=False))
+        if not done.rowcount:  # type: ignore[attr-defined]
+            continue  # another runner flagged it
+        flagged += 1
+        notify(session, resident_id=d.resident_id, kind="dispute_overdue",
+               dedupe_key=f"dispute:{d.id}:overdue",
+               title=("异议处理已超期", "Your dispute is overdue"),
+               body=("您的异议处理已超过期限，我们正在督办；处理完成前该记录不计入信用分。",
+                     "Your dispute passed its deadline and has been escalated; until it is "
+                     "resolved the record does not count."), now=now,
+               data={"dispute_id": str(d.id), "due_at": iso(d.due_at)})
+        audit.record(session, actor="system", action="dispute.overdue", now=now,
+                     subject=str(d.id), data={"due_at": iso(d.due_at)})
+    uow.commit()
+    return flagged

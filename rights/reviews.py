@@ -1,0 +1,152 @@
+"""Human review of automated decisions (PIPL art. 24).
+
+A resident asks a person to review their score or an eligibility decision. The request stores
+a snapshot of the decision as the resident saw it at that moment — the score with its whole
+explanation, or the scenario's decision with its reasons — so the reviewer judges exactly that.
+A reviewer records the outcome (`confirmed`: the automated decision stands; `changed`: it was
+changed, e.g. a record was corrected) with a note the resident reads; the resident is notified.
+Every operator read of a request is in the resident's access log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.db import UnitOfWork
+from core.errors import InvalidInput
+from core.idempotency import iso
+from core.identity import Operator, Resident
+from core.notifications import notify
+from rights.errors import AlreadyDecided, ReviewNotFound
+from rights.models import REVIEW_OUTCOMES, REVIEW_SUBJECTS, ReviewRequest
+from rights.view import clean_text, operator_read
+
+MAX_REASON = 1000
+MAX_NOTE = 1000
+
+
+def snapshot(uow: UnitOfWork, resident: Resident, subject: str, scenario: str | None,
+             now: datetime) -> dict[str, Any]:
+    """The decision as the resident sees it now (computing the score first if it is stale)."""
+    if subject == "score":
+        from scoring.service import current_score
+
+        view = current_score(uow, resident, now=now)
+        return {"score": view.score, "tier": view.tier, "model": view.model,
+                "computed_at": iso(view.computed_at), "explanation": view.explanation}
+    from rewards.entitlements import describe, entitlements
+    from rewards.scenarios import get
+
+    code = get(uow.session, scenario or "").code  # an unknown scenario is refused here
+    found = next(e for e in entitlements(uow, resident, now=now) if e.scenario.code == code)
+    return {"scenario": code, "decision": describe(found), "decided_at": iso(now)}
+
+
+def request_review(uow: UnitOfWork, resident: Resident, *, subject: str, reason: str,
+                   now: datetime, scenario: str | None = None) -> ReviewRequest:
+    """Ask for a person to review the score or a scenario decision; the decision is attached."""
+    if subject not in REVIEW_SUBJECTS:
+        raise InvalidInput(f"subject must be one of {', '.join(REVIEW_SUBJECTS)}")
+    if subject == "eligibility" and not scenario:
+        raise InvalidInput("an eligibility review names the scenario",
+                           detail_zh="请指明需要复核的场景")
+    reason_text = clean_text(reason, field="reason", max_len=MAX_REASON)
+    attached = snapshot(uow, resident, subject, scenario, now)
+    session = uow.session
+    review = ReviewRequest(id=uuid.uuid4(), resident_id=resident.id, subject=subject,
+                           scenario=attached.get("scenario"), reason=reason_text,
+                           snapshot=attached, status="open", requested_at=now)
+    session.add(review)
+    session.flush()
+    audit.record(session, actor=f"resident:{resident.id}", action="review.requested", now=now,
+                 subject=str(review.id), data={"subject": subject, "scenario": review.scenario})
+    uow.commit()
+    return review
+
+
+def for_resident(session: Session, resident_id: uuid.UUID) -> list[ReviewRequest]:
+    return list(session.scalars(
+        select(ReviewRequest).where(ReviewRequest.resident_id == resident_id)
+        .order_by(ReviewRequest.requested_at.desc(), ReviewRequest.id)))
+
+
+def queue(session: Session, *, status: str | None = "open",
+          limit: int = 100) -> list[ReviewRequest]:
+    stmt = select(ReviewRequest)
+    if status:
+        stmt = stmt.where(ReviewRequest.status == status)
+    return list(session.scalars(stmt.order_by(ReviewRequest.requested_at, ReviewRequest.id)
+                                .limit(limit)))
+
+
+def view(r: ReviewRequest) -> dict[str, Any]:
+    return {"id": str(r.id), "subject": r.subject, "scenario": r.scenario, "reason": r.reason,
+            "snapshot": r.snapshot, "status": r.status, "outcome": r.outcome, "note": r.note,
+            "requested_at": iso(r.requested_at), "decided_at": iso(r.decided_at)}
+
+
+def queue_item(r: ReviewRequest) -> dict[str, Any]:
+    return {"id": str(r.id), "resident_id": str(r.resident_id), "subject": r.subject,
+            "scenario": r.scenario, "status": r.status, "outcome": r.outcome,
+            "requested_at": iso(r.requested_at), "decided_at": iso(r.decided_at)}
+
+
+def _get(session: Session, review_id: uuid.UUID, *, lock: bool = False) -> ReviewRequest:
+    stmt = select(ReviewRequest).where(ReviewRequest.id == review_id)
+    found = session.scalars(stmt.with_for_update() if lock else stmt).first()
+    if found is None:
+        raise ReviewNotFound(f"no review request {review_id}")
+    return found
+
+
+def _learned(r: ReviewRequest) -> dict[str, Any]:
+    seen = ["your reason", "your score and its explanation" if r.subject == "score"
+            else f"your eligibility decision for {r.scenario}"]
+    return {"review_id": str(r.id), "subject": r.subject, "seen": seen}
+
+
+def read(uow: UnitOfWork, review_id: uuid.UUID, *, operator: Operator,
+         now: datetime) -> dict[str, Any]:
+    """An operator reads a request with the attached explanation; logged for the resident."""
+    session = uow.session
+    r = _get(session, review_id)
+    operator_read(session, resident_id=r.resident_id, operator=operator, action="review_read",
+                  learned=_learned(r), now=now)
+    audit.record(session, actor=f"operator:{operator.client_id}", action="review.read",
+                 now=now, subject=str(r.id))
+    uow.commit()
+    return {**view(r), "resident_id": str(r.resident_id)}
+
+
+def decide(uow: UnitOfWork, review_id: uuid.UUID, *, outcome: str, note: str,
+           operator: Operator, now: datetime) -> ReviewRequest:
+    """Record the reviewer's outcome; the resident sees it and is notified."""
+    if outcome not in REVIEW_OUTCOMES:
+        raise InvalidInput(f"outcome must be one of {', '.join(REVIEW_OUTCOMES)}")
+    note_text = clean_text(note, field="note", max_len=MAX_NOTE)
+    session = uow.session
+    r = _get(session, review_id, lock=True)
+    if r.status != "open":
+        raise AlreadyDecided(f"this review was already decided ({r.outcome})")
+    actor = f"operator:{operator.client_id}"
+    r.status, r.outcome, r.note, r.decided_at, r.decided_by = (
+        "decided", outcome, note_text, now, actor)
+    changed = outcome == "changed"
+    notify(session, resident_id=r.resident_id, kind="review_decided",
+           dedupe_key=f"review:{r.id}:decided", title=("人工复核结果", "Human review outcome"),
+           body=(("复核后已调整。" if changed else "复核后维持原结果。") + f" 说明：{note_text}",
+                 ("The decision was changed." if changed else "The decision stands.")
+                 + f" Note: {note_text}"),
+           now=now, data={"review_id": str(r.id), "outcome": outcome})
+    operator_read(session, resident_id=r.resident_id, operator=operator,
+                  action="review_decided", learned=_learned(r), now=now)
+    audit.record(session, actor=actor, action="review.decided", now=now, subject=str(r.id),
+                 data={"outcome": outcome, "subject": r.subject})
+    uow.commit()
+    return r

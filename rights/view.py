@@ -1,0 +1,141 @@
+"""The resident's own records as they see them, and the checks every rights use case shares.
+
+A record *counts* toward the score now when it is active, has occurred, its publicity period
+has not ended, the resident's scoring consent covers its category, and the active model reads
+its type within the feature's window — the same rules `scoring/features.py` applies.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consent.gate import scoring_categories
+from core.errors import NotFound
+from core.idempotency import iso
+from core.identity import DataSource
+from core.records import Record
+from rights.errors import InvalidText, RecordNotFound
+from rights.models import Dispute, Repair
+from scoring.spec import Model
+
+
+def clean_text(value: str | None, *, field: str, max_len: int, required: bool = True
+               ) -> str | None:
+    """Trimmed text, or a refusal when it is required but blank, or longer than `max_len`."""
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise InvalidText(f"{field} must not be empty", detail_zh="请填写内容", field=field)
+        return None
+    if len(text) > max_len:
+        raise InvalidText(f"{field} is longer than {max_len} characters",
+                          detail_zh=f"内容不能超过 {max_len} 个字", field=field)
+    return text
+
+
+def own_record(session: Session, resident_id: uuid.UUID, record_id: uuid.UUID,
+               *, lock: bool = False) -> Record:
+    """The resident's record `record_id`; someone else's is 'not found' (not 'forbidden')."""
+    stmt = select(Record).where(Record.id == record_id, Record.resident_id == resident_id)
+    record = session.scalars(stmt.with_for_update() if lock else stmt).first()
+    if record is None:
+        raise RecordNotFound(f"you have no record {record_id}", detail_zh="未找到该记录")
+    return record
+
+
+def _model(session: Session) -> Model | None:
+    from scoring.service import active_model
+
+    try:
+        return active_model(session)
+    except NotFound:  # no active model: nothing counts
+        return None
+
+
+def counts(record: Record, now: datetime, consented: frozenset[str] | None,
+           model: Model | None) -> bool:
+    """Whether `record` counts toward the resident's score now."""
+    if record.status != "active" or record.occurred_at > now or model is None:
+        return False
+    if record.publicity_ends_at is not None and record.publicity_ends_at <= now:
+        return False
+    if consented is None or record.category not in consented:
+        return False
+    return any(f.category == record.category and record.type in f.types
+               and record.occurred_at > now - timedelta(days=f.window_days)
+               for f in model.features)
+
+
+def dispute_brief(d: Dispute, now: datetime) -> dict[str, Any]:
+    return {"id": str(d.id), "status": d.status, "outcome": d.outcome, "due_at": iso(d.due_at),
+            "overdue": d.status == "open" and d.due_at <= now}
+
+
+def repair_brief(r: Repair) -> dict[str, Any]:
+    return {"id": str(r.id), "status": r.status, "requested_at": iso(r.requested_at),
+            "decided_at": iso(r.decided_at)}
+
+
+def record_item(record: Record, source_name: str, *, counting: bool,
+                dispute: dict[str, Any] | None = None,
+                repair: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One record in the resident's list (JSON-ready)."""
+    return {
+        "id": str(record.id), "category": record.category, "type": record.type,
+        "occurred_at": iso(record.occurred_at), "status": record.status,
+        "severity": record.severity, "publicity_ends_at": iso(record.publicity_ends_at),
+        "source": source_name, "amount_fen": record.amount_fen, "quantity": record.quantity,
+        "counts": counting, "dispute": dispute, "repair": repair,
+    }
+
+
+def _latest_by_record(rows: list[Any]) -> dict[uuid.UUID, Any]:
+    latest: dict[uuid.UUID, Any] = {}
+    for row in rows:  # oldest first, so the newest wins
+        latest[row.record_id] = row
+    return latest
+
+
+def records_for(session: Session, resident_id: uuid.UUID, now: datetime) -> list[dict[str, Any]]:
+    """Every record held about the resident, newest first, with its dispute and repair."""
+    rows = session.execute(
+        select(Record, DataSource.name).join(DataSource, DataSource.id == Record.source_id)
+        .where(Record.resident_id == resident_id)
+        .order_by(Record.occurred_at.desc(), Record.id)).all()
+    disputes = _latest_by_record(list(session.scalars(
+        select(Dispute).where(Dispute.resident_id == resident_id).order_by(Dispute.opened_at))))
+    repairs = _latest_by_record(list(session.scalars(
+        select(Repair).where(Repair.resident_id == resident_id).order_by(Repair.requested_at))))
+    consented = scoring_categories(session, resident_id, now)
+    model = _model(session)
+    out = []
+    for record, source_name in rows:
+        d, r = disputes.get(record.id), repairs.get(record.id)
+        out.append(record_item(
+            record, source_name, counting=counts(record, now, consented, model),
+            dispute=dispute_brief(d, now) if d else None, repair=repair_brief(r) if r else None))
+    return out
+
+
+def record_summary(record: Record) -> dict[str, Any]:
+    """What an operator sees of a record (no personal fields: those live on the resident)."""
+    return {"id": str(record.id), "category": record.category, "type": record.type,
+            "occurred_at": iso(record.occurred_at), "status": record.status,
+            "severity": record.severity, "amount_fen": record.amount_fen,
+            "quantity": record.quantity, "publicity_ends_at": iso(record.publicity_ends_at),
+            "source_record_id": record.source_record_id, "attributes": record.attributes}
+
+
+def operator_read(session: Session, *, resident_id: uuid.UUID, operator: Any, action: str,
+                  learned: dict[str, Any], now: datetime) -> None:
+    """Put an operator's read of the resident's data in the resident's access log (查询记录)."""
+    from rewards.access import record_access
+
+    record_access(session, resident_id=resident_id, actor_kind="operator",
+                  actor_id=operator.client_id, actor_name=operator.name, action=action,
+                  outcome="read", learned=learned, now=now)

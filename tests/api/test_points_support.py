@@ -1,0 +1,97 @@
+"""Arrangements for the points tests (no tests here): a resident with a good score who consented
+to points redemption, merchants serving it, and points given through the earning service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from tests.api.test_tokens_support import World, ask_token, grant
+from tests.factories import bearer, id_number, new_operator, new_partner
+
+SCENARIO = "points_redemption"
+
+
+class PointsWorld(World):
+    def __init__(self, app: Any, client: Any, idp: Any) -> None:
+        super().__init__(app, client, idp)
+        self.consents[SCENARIO] = grant(client, self.resident, f"scenario:{SCENARIO}")
+        self.shop, self.shop_key = new_partner(app, "merchant", [SCENARIO])
+        self.other_shop, self.other_shop_key = new_partner(app, "merchant", [SCENARIO])
+        self.resident_id = self._resident_id()
+        self.idp = idp
+        self.awards = 0
+
+    def relogin(self) -> None:
+        """A fresh session after the test clock moved past the old one's expiry."""
+        from app.extensions import services
+
+        with self.app.app_context():
+            now = services.clock.now()
+        response = self.client.post("/api/v1/auth/session", json={
+            "assertion": self.idp.assertion(id_number(7), "王五", now=now)})
+        assert response.status_code == 201, response.get_json()
+        self.resident = response.get_json()["token"]
+
+    def _resident_id(self) -> uuid.UUID:
+        from app.extensions import services
+        from core.identity import find_resident
+
+        with self.app.app_context(), services.uow() as uow:
+            found = find_resident(uow.session, services.keyring, id_number(7))
+            assert found is not None
+            return found.id
+
+    def give(self, points: int, *, expires_in: timedelta = timedelta(days=730)) -> None:
+        """Award points through the earning service (as a rule would)."""
+        from app.extensions import services
+        from rewards.points.earning import award
+
+        self.awards += 1
+        with self.app.app_context(), services.uow() as uow:
+            now = services.clock.now()
+            assert award(uow.session, resident_id=self.resident_id, points=points,
+                         key=f"earn:test:{self.resident_id.hex}:{self.awards}", rule="test",
+                         now=now, expires_at=now + expires_in)
+            uow.commit()
+
+    def points_token(self, partner: Any = None) -> str:
+        response = ask_token(self.client, self.resident, SCENARIO,
+                             (partner or self.shop).client_id)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["token"]
+
+    def redeem(self, points: Any, out_order_no: str = "order-1", *, token: str | None = None,
+               key: str | None = None) -> Any:
+        return self.client.post("/partner/v1/points/redemptions",
+                                headers=bearer(key or self.shop_key),
+                                json={"token": token or self.points_token(),
+                                      "out_order_no": out_order_no, "points": points})
+
+    def refund(self, redemption_id: str, out_refund_no: str, points: Any = None, *,
+               key: str | None = None) -> Any:
+        body: dict[str, Any] = {"out_refund_no": out_refund_no}
+        if points is not None:
+            body["points"] = points
+        return self.client.post(f"/partner/v1/points/redemptions/{redemption_id}/refund",
+                                headers=bearer(key or self.shop_key), json=body)
+
+    def mine(self) -> dict[str, Any]:
+        response = self.client.get("/api/v1/me/points", headers=bearer(self.resident))
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def balance(self) -> int:
+        return self.mine()["balance"]
+
+    def reconciliation(self) -> dict[str, Any]:
+        from app.extensions import services
+        from rewards.points.ledger import reconcile
+
+        with self.app.app_context(), services.uow() as uow:
+            return reconcile(uow.session).as_dict()
+
+    def operator(self, role: str = "admin") -> str:
+        return new_operator(self.app, role)[1]
+

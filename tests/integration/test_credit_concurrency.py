@@ -1,0 +1,168 @@
+"""先诊后付 and deposit waivers under real parallel connections on PostgreSQL.
+
+Each thread has its own Flask test client, so its own requests, units of work and database
+connections; a barrier releases them together.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import services
+from core import jobs
+from core.records import Record
+from rewards.credit.models import CreditAccount, CreditBill, CreditHold, CreditPayment
+from rewards.models import ConsumedToken
+from rewards.waivers.models import DepositWaiver
+from tests.api.test_medical_credit_support import BASE, Credit
+from tests.factories import bearer
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture
+def credit(pg_url, app, client, idp) -> Credit:
+    return Credit(app, client, idp)
+
+
+def together(app: Any, calls: list[Callable[[Any], Any]]) -> list[Any]:
+    """Run each call with its own test client, all released at once; their responses."""
+    barrier = threading.Barrier(len(calls))
+    out: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        client = app.test_client()
+        barrier.wait()
+        out[i] = calls[i](client)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert all(r is not None for r in out), "a thread did not finish"
+    return out
+
+
+def post(url: str, key: str, body: dict) -> Callable[[Any], Any]:
+    return lambda client: client.post(url, headers=bearer(key), json=body)
+
+
+def account(app: Any) -> CreditAccount:
+    with app.app_context(), services.uow() as uow:
+        return uow.session.scalars(select(CreditAccount)).one()
+
+
+def count(app: Any, model: Any, *where: Any) -> int:
+    with app.app_context(), services.uow() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(model).where(*where)))
+
+
+def test_counters_authorizing_at_once_never_exceed_the_line(credit, app):
+    line = credit.mine()["line_fen"]
+    share = line // 3
+    tokens = [credit.token() for _ in range(4)] + [credit.token(partner=credit.other)
+                                                   for _ in range(4)]
+    keys = [credit.hospital_key] * 4 + [credit.other_key] * 4
+    responses = together(app, [
+        post(f"{BASE}/authorizations", key, {"token": token, "out_request_no": uuid.uuid4().hex,
+                                              "amount_fen": share})
+        for token, key in zip(tokens, keys, strict=True)])
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] * 3 + [422] * 5, [r.get_json() for r in responses]
+    assert {r.get_json()["code"] for r in responses if r.status_code == 422} == {
+        "insufficient_credit"}
+    acct = account(app)
+    assert acct.held_fen == 3 * share <= acct.line_fen == line
+    assert count(app, CreditHold) == 3
+    assert count(app, ConsumedToken) == 3  # a refused authorization does not burn its token
+
+
+def test_fifty_concurrent_retries_of_one_authorization_hold_once_and_agree(credit, app):
+    body = {"token": credit.token(), "out_request_no": "REG-50", "amount_fen": 12345}
+    responses = together(app, [post(f"{BASE}/authorizations", credit.hospital_key, body)] * 50)
+    assert {r.status_code for r in responses} == {201}
+    answers = [r.get_json() for r in responses]
+    assert all(a == answers[0] for a in answers)
+    assert count(app, CreditHold) == 1
+    assert account(app).held_fen == 12345
+
+
+def test_capture_and_void_racing_on_one_hold_settle_it_exactly_once(credit, app):
+    held = credit.hold(9000)
+    url = f"{BASE}/authorizations/{held['authorization_id']}"
+    calls = []
+    for i in range(10):
+        if i % 2:
+            calls.append(post(f"{url}/void", credit.hospital_key, {}))
+        else:
+            calls.append(post(f"{url}/capture", credit.hospital_key,
+                              {"amount_fen": 7000, "out_bill_no": f"B-{i}"}))
+    responses = together(app, calls)
+    captured = [r for r in responses if r.status_code == 201]
+    acct = account(app)
+    if captured:
+        assert len(captured) == 1 and count(app, CreditBill) == 1
+        assert (acct.held_fen, acct.owed_fen) == (0, 7000)
+    else:
+        assert count(app, CreditBill) == 0 and (acct.held_fen, acct.owed_fen) == (0, 0)
+    assert all(r.status_code in (200, 201, 409) for r in responses)
+
+
+def test_concurrent_payments_never_pay_more_than_is_owed(credit, app):
+    bill = credit.bill(10000)
+    url = f"{BASE}/bills/{bill['bill_id']}/payments"
+    responses = together(app, [post(url, credit.channel_key, {"out_payment_no": f"P-{i}",
+                                                               "amount_fen": 3000})
+                               for i in range(8)])
+    assert sorted(r.status_code for r in responses) == [201] * 3 + [422] * 5
+    assert count(app, CreditPayment) == 3
+    with app.app_context(), services.uow() as uow:
+        stored = uow.session.get(CreditBill, uuid.UUID(bill["bill_id"]))
+        assert (stored.paid_fen, stored.status) == (9000, "open")
+    assert account(app).owed_fen == 1000
+
+
+def test_concurrent_waivers_never_exceed_max_active(credit, app):
+    max_active = credit.entitlement("deposit_waiver_bike")["limits"]["max_active"]
+    tokens = [credit.token("deposit_waiver_bike", credit.bikes) for _ in range(max_active + 4)]
+    responses = together(app, [
+        post("/partner/v1/deposit-waivers", credit.bikes_key, {
+            "token": token, "out_order_no": uuid.uuid4().hex, "deposit_fen": 100,
+            "due_at": "2026-11-02T08:00:00Z", "item": "单车"}) for token in tokens])
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] * max_active + [409] * 4
+    assert count(app, DepositWaiver, DepositWaiver.status == "active") == max_active
+
+
+def run_jobs_twice_at_once(app: Any) -> list[dict]:
+    def run(_client: Any) -> dict:
+        with app.app_context():
+            ctx = jobs.JobContext(uow=services.uow, now=services.clock.now(),
+                                  services={"config": app.config})
+            return jobs.run(services.engine, ctx, ["medical_credit.expire_holds",
+                                                    "medical_credit.bills"])
+    return together(app, [run, run])
+
+
+def test_jobs_run_twice_at_once_do_their_work_once(credit, app):
+    for _ in range(3):
+        credit.hold(1000)
+    bills = [credit.bill(2000) for _ in range(2)]
+    credit.advance(days=15)
+    results = run_jobs_twice_at_once(app)
+    expired = sum(r["medical_credit.expire_holds"].get("expired", 0) for r in results)
+    assert expired == 3
+    assert count(app, CreditHold, CreditHold.status == "expired") == 3
+    assert count(app, Record, Record.type == "medical_credit_overdue") == 2
+    acct = account(app)
+    assert (acct.held_fen, acct.owed_fen) == (0, 4000)
+    again = run_jobs_twice_at_once(app)
+    assert all(r["medical_credit.expire_holds"].get("expired", 0) == 0 for r in again)
+    assert count(app, Record, Record.type == "medical_credit_overdue") == len(bills)

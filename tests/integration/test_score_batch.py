@@ -1,0 +1,192 @@
+"""The batch path (`pengcheng score`): same answers as the single path, chunk-level reads that
+agree with their per-resident counterparts, partitions, idempotent re-runs, bit-for-bit verify."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+
+import pytest
+from flask.cli import ScriptInfo
+from sqlalchemy import select, update
+
+from app.cli import main
+from app.extensions import services
+from app.seed import seed
+from consent.gate import scoring_categories, scoring_categories_many
+from consent.models import ConsentRecord
+from consent.notices import current
+from consent.services import Signing, grant, withdraw
+from core.identity import Resident
+from core.records import Record
+from scoring import batch
+from scoring.explain import score_resident
+from scoring.service import active_model, latest, records_of
+from scoring.store import Score
+from tests.factories import T0
+
+POPULATION = 36
+
+
+def cli(app, *args):
+    return app.test_cli_runner().invoke(main, list(args), obj=ScriptInfo(create_app=lambda: app))
+
+
+def summary(result) -> dict:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def population(app, uow):
+    """Seeded residents with varied records and consents, including the awkward cases."""
+    seed(uow, services.keyring, residents=POPULATION, rng_seed=5, now=T0)
+    session = uow.session
+    everyone = list(session.scalars(select(Resident).order_by(Resident.id)))
+    # the consented ones first: the cases below change their consents
+    residents = sorted(everyone, key=lambda r: scoring_categories(session, r.id, T0) is None)
+    signing = Signing(None, "https://test")
+    notice = current(session, "scoring")
+    # narrower consents, one with the sensitive category; a withdrawal; an expired consent
+    grant(uow, residents[0], notice.id, now=T0, signing=signing,
+          categories=["utilities", "social_insurance"])
+    grant(uow, residents[1], notice.id, now=T0, signing=signing, separate_consent=True,
+          categories=["judicial", "tax", "scenario_performance", "traffic"])
+    withdrawn = session.scalars(select(ConsentRecord).where(
+        ConsentRecord.resident_id == residents[2].id, ConsentRecord.purpose == "scoring")).one()
+    withdraw(uow, residents[2], withdrawn.id, now=T0, signing=signing)
+    session.execute(update(ConsentRecord).where(
+        ConsentRecord.resident_id == residents[3].id, ConsentRecord.purpose == "scoring")
+        .values(expires_at=T0 - timedelta(days=1)))
+    # records the ingestion path never writes but the tables allow: no severity or publicity
+    # end (defaults apply), fractional seconds, disputed and repaired records
+    records = list(session.scalars(select(Record).where(Record.severity.is_not(None))
+                                   .order_by(Record.id).limit(40)))
+    for i, rec in enumerate(records):
+        if i % 4 == 0:
+            rec.severity, rec.publicity_ends_at = None, None
+        elif i % 4 == 1:
+            rec.publicity_ends_at = None
+        elif i % 4 == 2:
+            rec.status = "disputed" if i % 8 == 2 else "repaired"
+        rec.occurred_at = rec.occurred_at.replace(microsecond=999_999)
+    uow.commit()
+    return residents
+
+
+def test_chunk_consents_agree_with_the_per_resident_gate(app, uow, population):
+    ids = [r.id for r in population] + [uuid.uuid4()]
+    for now in (T0, T0 + timedelta(days=3650)):
+        many = scoring_categories_many(uow.session, ids, now)
+        single = {rid: scoring_categories(uow.session, rid, now) for rid in ids}
+        assert many == {rid: cats for rid, cats in single.items() if cats is not None}
+    assert population[2].id not in many and population[3].id not in many
+    assert scoring_categories_many(uow.session, [], T0) == {}
+
+
+def test_batch_scores_and_explanations_equal_the_single_path(app, uow, population):
+    report = summary(cli(app, "score", "--chunk", "7"))
+    session = uow.session
+    stored = {s.resident_id: s for s in session.scalars(select(Score))}
+    consented = {rid for rid in (r.id for r in population)
+                 if scoring_categories(session, rid, T0) is not None}
+    assert set(stored) == consented and report["scored"] == len(consented)
+    assert report["no_consent"] == POPULATION - len(consented) >= 2
+    model = active_model(session)
+    for rid, row in stored.items():
+        assert row.trigger == "batch"
+        assert row.basis_version == session.get(Resident, rid).score_version
+        explanation, inputs = score_resident(model, records_of(session, [rid]),
+                                             row.inputs["consented_categories"], T0)
+        assert explanation == row.explanation
+        assert inputs == row.inputs
+    assert {tuple(s.inputs["consented_categories"]) for s in stored.values()} >= {
+        ("social_insurance", "utilities")}
+    verified = cli(app, "score", "--verify")
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.output.strip().splitlines()[-1]) == {
+        "checked": len(stored), "mismatches": []}
+
+
+def test_chunk_records_are_the_single_path_records(app, uow, population):
+    from scoring.features import batch_from_records
+
+    ids = [r.id for r in population[:9]]
+    chunk = batch.records_batch(uow.session, ids)
+    for row, rid in enumerate(ids):
+        active = [r for r in records_of(uow.session, [rid]) if r["status"] == "active"]
+        one = batch_from_records(active)
+        mine = chunk.resident == row
+        for field in ("type", "category", "occurred_at", "amount_fen", "quantity", "severity",
+                      "publicity_ends_at"):
+            assert sorted(getattr(chunk, field)[mine].tolist()) == sorted(
+                getattr(one, field).tolist()), field
+
+
+def test_partitions_share_out_the_residents_and_reruns_write_nothing(app, uow, population):
+    parts = [summary(cli(app, "score", "--partition", f"{k}/3", "--chunk", "5"))
+             for k in range(3)]
+    session = uow.session
+    rows = list(session.scalars(select(Score)))
+    assert sum(p["scored"] for p in parts) == len(rows)
+    assert sum(p["seen"] for p in parts) == POPULATION
+    assert len({s.resident_id for s in rows}) == len(rows)
+    for k, part in enumerate(parts):
+        assert part["partition"] == f"{k}/3"
+    assert all(batch.partition_of(s.resident_id, 3) in range(3) for s in rows)
+    for k in range(3):
+        summary(cli(app, "score", "--partition", f"{k}/3"))  # re-run each partition
+    again = summary(cli(app, "score"))
+    assert again["scored"] == 0 and again["skipped_current"] == len(rows)
+    assert session.scalar(select(Score.id).order_by(Score.id).offset(len(rows))) is None
+
+
+def test_a_partition_holds_exactly_the_residents_its_hash_names(app, uow, population):
+    for k in range(4):
+        summary(cli(app, "score", "--partition", f"{k}/4"))
+        scored = set(uow.session.scalars(select(Score.resident_id)))
+        uow.session.execute(Score.__table__.delete())
+        uow.commit()
+        assert scored and all(batch.partition_of(rid, 4) == k for rid in scored)
+
+
+def test_a_changed_resident_is_the_only_one_rescored(app, uow, population):
+    summary(cli(app, "score"))
+    target = population[10]
+    uow.session.execute(update(Resident).where(Resident.id == target.id)
+                        .values(score_version=Resident.score_version + 1))
+    uow.commit()
+    again = summary(cli(app, "score"))
+    assert again["scored"] == 1
+    newest = latest(uow.session, target.id)
+    assert newest.basis_version == uow.session.get(Resident, target.id).score_version
+
+
+def test_latest_of_a_chunk_is_each_residents_latest(app, uow, population):
+    summary(cli(app, "score"))
+    session = uow.session
+    rows = list(session.scalars(select(Score).order_by(Score.resident_id).limit(3)))
+    # a newer score for one resident, and a same-instant score with a higher basis for another
+    for row, delta, basis in ((rows[0], timedelta(hours=1), 0), (rows[1], timedelta(0), 1)):
+        session.add(Score(id=uuid.uuid4(), resident_id=row.resident_id, model_id=row.model_id,
+                          score=row.score, tier=row.tier, computed_at=row.computed_at + delta,
+                          basis_version=row.basis_version + basis, inputs=row.inputs,
+                          inputs_hash=row.inputs_hash, explanation=row.explanation,
+                          trigger="read"))
+    uow.commit()
+    ids = [r.id for r in population]
+    chunk = batch.latest_many(session, ids)
+    for rid in ids:
+        one = latest(session, rid)
+        if one is None:
+            assert rid not in chunk
+        else:
+            assert (chunk[rid].basis_version, chunk[rid].model_id, chunk[rid].inputs) == (
+                one.basis_version, one.model_id, one.inputs)
+
+
+def test_a_bad_partition_is_refused(app):
+    for bad in ("3/3", "-1/2", "1/0", "x"):
+        result = cli(app, "score", "--partition", bad)
+        assert result.exit_code == 2, (bad, result.output)
