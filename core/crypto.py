@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import os
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from datetime import datetime
@@ -82,6 +83,8 @@ def master_kid(master: bytes) -> str:
 class Keyring:
     """Wraps and unwraps data keys; encrypts and decrypts fields. Thread-safe, cached."""
 
+    CACHE_SECONDS = 60.0
+
     def __init__(self, master_keys: list[bytes], index_key: bytes):
         if not master_keys:
             raise ValueError("at least one master key is required")
@@ -91,7 +94,9 @@ class Keyring:
         # a blind index or a partner's pseudonym.
         self.blind_key = derive(index_key, "blind-index/v1")
         self.pseudonym_key = derive(index_key, "pairwise-pseudonym/v1")
-        self._cache: OrderedDict[uuid.UUID, AESGCM] = OrderedDict()
+        # Unwrapped keys, each for CACHE_SECONDS: a key destroyed by another process (an
+        # erasure served by another worker) stops opening anything here within that time.
+        self._cache: OrderedDict[uuid.UUID, tuple[float, AESGCM]] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- data keys ---------------------------------------------------------------------------
@@ -136,16 +141,16 @@ class Keyring:
 
     def _remember(self, key_id: uuid.UUID, aead: AESGCM) -> None:
         with self._lock:
-            self._cache[key_id] = aead
+            self._cache[key_id] = (time.monotonic() + self.CACHE_SECONDS, aead)
             self._cache.move_to_end(key_id)
             while len(self._cache) > 10_000:
                 self._cache.popitem(last=False)
 
     def _aead(self, session: Session, key_id: uuid.UUID) -> AESGCM:
         with self._lock:
-            aead = self._cache.get(key_id)
-        if aead is not None:
-            return aead
+            hit = self._cache.get(key_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
         key = session.get(DataKey, key_id)
         if key is None or key.wrapped is None:
             raise CryptoError("the data key for this value has been destroyed")
