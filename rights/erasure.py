@@ -146,9 +146,11 @@ def erase(uow: UnitOfWork, resident: Resident, *, keyring: Keyring, signing: Sig
                  data={"deleted": deleted, "records_kept": len(keep),
                        "consents_withdrawn": len(withdrawn),
                        "retained": [item["what"] for item in kept]})
-    key = session.get(DataKey, resident.data_key_id)
-    if key is not None:
-        keyring.destroy(key, now)  # last: a failure before this leaves the key intact
+    # Last: a failure before this leaves the keys intact. Every key the resident owns, not
+    # only the current one, so nothing encrypted for them under an older key survives.
+    for key in session.scalars(select(DataKey).where(
+            (DataKey.owner == str(rid)) | (DataKey.id == resident.data_key_id))):
+        keyring.destroy(key, now)
     uow.commit()
     return statement
 

@@ -5,9 +5,10 @@ every invariant (Hypothesis, against the configured database: SQLite locally, Po
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections import Counter
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -25,11 +26,19 @@ from rewards.points.models import Account, Leg, Redemption, Transfer
 from rewards.points.redemption import refund, take
 from tests.factories import T0, id_number
 
+PEOPLE = itertools.count(1)
 
-def _resident(app: Any, n: int) -> uuid.UUID:
+
+def _resident(app: Any, n: int | None = None) -> uuid.UUID:
+    """A new resident: ID number sequence `n`, or the next unused one (born 1950 onwards)."""
+    if n is None:
+        k = next(PEOPLE)
+        number = id_number(k % 1000, born=date(1950, 1, 1) + timedelta(days=k // 1000))
+    else:
+        number = id_number(n)
     with app.app_context(), services.uow() as uow:
         resident = create_resident(uow.session, services.keyring,
-                                   Person("测试", id_number(n), None), now=T0)
+                                   Person("测试", number, None), now=T0)
         uow.commit()
         return resident.id
 
@@ -144,8 +153,7 @@ class Sequence:
 
     def __init__(self, app: Any, seen: Counter[str]) -> None:
         self.app, self.seen, self.now = app, seen, T0
-        base = 1000 + uuid.uuid4().int % 10_000_000
-        self.residents = [_resident(app, base), _resident(app, base + 1)]
+        self.residents = [_resident(app), _resident(app)]
         with app.app_context(), services.uow() as uow:
             self.partners = [create_partner(uow.session, name=f"shop {i}", kind="merchant",
                                             scenarios=["points_redemption"], now=T0)[0]
