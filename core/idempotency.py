@@ -4,9 +4,10 @@ Design overview
 ---------------
 * A partner's retry of a write (an authorization, a waiver, a redemption, a payment) carries its
   own key (`out_request_no`, `out_order_no`, …). `run_once` claims `(partner, operation, key)`
-  by inserting a row *before* doing the work, in the same transaction as the work. The primary
-  key makes a concurrent retry wait on that insert (PostgreSQL blocks on the unique index) until
-  the first transaction ends; it then reads the stored answer instead of doing the work again.
+  by inserting a row *before* doing the work, in the same transaction as the work
+  (`INSERT … ON CONFLICT DO NOTHING`, one statement). The primary key makes a concurrent retry
+  wait on that insert (PostgreSQL blocks on the unique index) until the first transaction ends;
+  it then reads the stored answer instead of doing the work again.
   50 concurrent retries therefore make one effect and 50 identical answers.
 * The same key with a different body is `409 idempotency_conflict`.
 * A refusal (a domain error) rolls the claim back with everything else: nothing is remembered,
@@ -24,8 +25,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ForeignKey, String, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.clock import utc
@@ -69,6 +70,16 @@ def _stored(session: Session, partner_id: uuid.UUID, operation: str, key: str,
     return found.response
 
 
+def _claim(session: Session, row: dict[str, Any]) -> bool:
+    """Insert the claim unless the key exists; one statement. On PostgreSQL a concurrent
+    in-flight claim makes this wait until that transaction ends (then: False if it committed)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else \
+        sqlite.insert
+    stmt = insert(PartnerRequest).values(**row).on_conflict_do_nothing() \
+        .returning(PartnerRequest.key)
+    return session.execute(stmt).first() is not None
+
+
 def run_once(new_uow: Callable[[], UnitOfWork], *, partner_id: uuid.UUID, operation: str,
              key: str, body: Any, now: datetime, effect: Callable[[UnitOfWork], Answer]
              ) -> Answer:
@@ -77,25 +88,17 @@ def run_once(new_uow: Callable[[], UnitOfWork], *, partner_id: uuid.UUID, operat
     `effect` runs in the unit of work it is given and must not commit; it returns plain JSON.
     """
     digest = body_hash(body)
+    where = {"partner_id": partner_id, "operation": operation, "key": key}
     with new_uow() as uow:
-        found = _stored(uow.session, partner_id, operation, key, digest)
-        if found is not None:
-            return found
-        claim = PartnerRequest(partner_id=partner_id, operation=operation, key=key,
-                               body_hash=digest, response=None, created_at=now)
-        uow.session.add(claim)
-        try:
-            uow.session.flush()  # waits here while a concurrent first attempt is in flight
-        except IntegrityError:
-            uow.session.rollback()
-        else:
+        if _claim(uow.session, {**where, "body_hash": digest, "response": None,
+                                "created_at": now}):
             answer = json.loads(json.dumps(effect(uow), default=str))
-            claim.response = answer
+            uow.session.execute(update(PartnerRequest).filter_by(**where)
+                                .values(response=answer))
             uow.commit()
             return answer
-    with new_uow() as uow:  # the concurrent first attempt committed: answer as it did
         found = _stored(uow.session, partner_id, operation, key, digest)
-        if found is None:
+        if found is None:  # only if the first attempt is still being answered (SQLite)
             raise IdempotencyConflict(f"{operation}: key {key!r} is being processed; retry",
                                       detail_zh="该业务单号正在处理中，请稍后重试")
         return found

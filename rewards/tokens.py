@@ -34,7 +34,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import bindparam, event, exists, select
+from sqlalchemy import bindparam, event, exists, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
@@ -333,12 +333,11 @@ def consume(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str,
     if not ctx.store.add(mark, max(1.0, claims.exp - now.timestamp() + 60)):
         raise errors.TokenReplayed("the token has already been used")
     _release_on_rollback(uow, ctx.store, mark)
-    session.add(ConsumedToken(jti=claims.jti, partner_id=partner.id,
-                              resident_id=claims.resident_id, scenario=claims.scn,
-                              consumed_at=now,
-                              expires_at=datetime.fromtimestamp(claims.exp, UTC)))
-    try:
-        session.flush()
+    try:  # a plain INSERT (no ORM flush): the primary key is the single-use guarantee
+        session.execute(insert(ConsumedToken), [{
+            "jti": claims.jti, "partner_id": partner.id, "resident_id": claims.resident_id,
+            "scenario": claims.scn, "consumed_at": now,
+            "expires_at": datetime.fromtimestamp(claims.exp, UTC)}])
     except IntegrityError as exc:
         raise errors.TokenReplayed("the token has already been used") from exc
     _log(session, claims, partner, action="consume", outcome="consumed", now=now,
