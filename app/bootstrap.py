@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -27,8 +30,44 @@ def seed_demo_if_empty(app: Flask, residents: int) -> list[str]:
     with services.uow() as uow:
         existing = uow.session.scalar(select(func.count()).select_from(Resident)) or 0
     if existing:
-        return [f"{existing} residents already present (not reseeded)"]
+        return [f"{existing} residents already present (not reseeded)", *_demo_partners(app)]
     with services.uow() as uow:
         summary = seed(uow, services.keyring, residents=residents, rng_seed=20261122,
                        now=services.clock.now(), signer=services.signer)
-    return [f"seeded {summary['residents']} residents and {summary['records']} records"]
+    return [f"seeded {summary['residents']} residents and {summary['records']} records",
+            *_demo_partners(app)]
+
+
+DEMO_PARTNERS = (  # name, kind, scenarios
+    ("演示医院 Demo Hospital", "hospital", ["medical_credit"]),
+    ("演示单车 Demo Bikes", "deposit_partner", ["deposit_waiver_bike", "deposit_waiver_powerbank"]),
+    ("演示商户 Demo Shop", "merchant", ["points_redemption"]),
+    ("演示支付 Demo Pay", "payment_channel", []),
+)
+
+
+def _demo_partners(app: Flask) -> list[str]:
+    """Development only: partners to try the counter page and the partner API with.
+
+    Their keys are kept in `instance/demo-partners.json` (the database stores only hashes) so
+    every `pengcheng demo` can print them again.
+    """
+    from core.identity import create_partner
+
+    path = Path(app.instance_path) / "demo-partners.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        made = []
+        with services.uow() as uow:
+            for name, kind, scenarios in DEMO_PARTNERS:
+                partner, key = create_partner(uow.session, name=name, kind=kind,
+                                              scenarios=scenarios, now=services.clock.now(),
+                                              actor="demo")
+                made.append({"name": name, "kind": kind, "client_id": partner.client_id,
+                             "api_key": key})
+            uow.commit()
+        path.write_text(json.dumps(made, ensure_ascii=False, indent=2), encoding="utf-8")
+        path.chmod(0o600)
+    partners = json.loads(path.read_text(encoding="utf-8"))
+    return [f"demo partner {p['kind']:<16} {p['client_id']}  key {p['api_key']}"
+            for p in partners]

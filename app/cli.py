@@ -234,6 +234,8 @@ def demo(host: str, port: int, count: int) -> None:
         info = seed_demo_if_empty(app, count)
     url = f"http://{host}:{port}"
     click.echo(f"鹏城分 demo on {url}  (database: {app.config['DATABASE_URL']})")
+    click.echo(f"  resident pages: {url}/h5/   (sign in with a demo resident)")
+    click.echo(f"  hospital counter: {url}/counter/   (sign in with the demo hospital's key)")
     click.echo(f"  API docs:       {url}/docs")
     click.echo(f"  demo residents: GET {url}/api/v1/auth/demo/residents")
     click.echo(f"  sign in:        POST {url}/api/v1/auth/demo "
