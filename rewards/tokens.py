@@ -213,7 +213,7 @@ def verify(session: Session, token: Any, *, audience: str, now: datetime,
 # Built once: constructing the statement per call costs more than running it.
 _LIVE = (
     select(PartnerPseudonym.resident_id,
-           consent_since_column(PartnerPseudonym.resident_id, bindparam("purpose"),
+           consent_since_column(PartnerPseudonym.__table__.c.resident_id, bindparam("purpose"),
                                 bindparam("now")),
            exists().where(ConsumedToken.jti == bindparam("jti")))
     .where(PartnerPseudonym.pseudonym == bindparam("sub"),

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from rewards.credit.models import CreditAccount
 
-ACCOUNTS = CreditAccount.__table__
+ACCOUNTS = cast(Table, CreditAccount.__table__)
 
 
 class LedgerBroken(RuntimeError):

@@ -22,9 +22,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, literal, select, update
+from sqlalchemy import Table, case, literal, select, update
 from sqlalchemy.orm import Session
 
 from core import notifications, recordops
@@ -250,7 +250,7 @@ def expire_holds(session: Session, now: datetime, *, resident_id: uuid.UUID | No
 
 # -- pay ----------------------------------------------------------------------------------------
 
-BILLS = CreditBill.__table__
+BILLS = cast(Table, CreditBill.__table__)
 
 
 def payment_answer(payment: CreditPayment, bill: CreditBill) -> dict[str, Any]:

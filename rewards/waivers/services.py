@@ -22,9 +22,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -42,7 +42,7 @@ from rewards.waivers.models import DepositWaiver, WaiverSlots
 
 MAX_DEPOSIT_FEN = 10**10
 MAX_TERM = timedelta(days=3 * 366)  # the longest a waiver may run (rental leases)
-SLOTS = WaiverSlots.__table__
+SLOTS = cast(Table, WaiverSlots.__table__)
 
 
 def is_waiver_scenario(scenario: scenarios.Scenario) -> bool:
