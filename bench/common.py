@@ -73,3 +73,25 @@ def gunicorn(target: str, port: int, *, workers: int, threads: int,
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+
+
+UNLIMITED = "1000000/60"
+
+
+def service_env(pg_url: str, redis_url: str | None, idp, *, pool: int, instance: str,
+                **extra: str) -> dict[str, str]:
+    """A production-mode environment for the app and gunicorn: fresh keys, the bench's IdP,
+    rate limits out of the way of the load generator. `extra` adds or overrides variables."""
+    import json
+
+    from core.crypto import new_key_text
+
+    env = {**os.environ, "PENGCHENG_ENV": "production", "PENGCHENG_DATABASE_URL": pg_url,
+           "PENGCHENG_MASTER_KEY": new_key_text(), "PENGCHENG_INDEX_KEY": new_key_text(),
+           "PENGCHENG_IDP_JWKS": json.dumps(idp.jwks), "PENGCHENG_IDP_ISSUER": idp.ISSUER,
+           "PENGCHENG_RATE_LIMIT_LOGIN": UNLIMITED, "PENGCHENG_RATE_LIMIT_INGEST": UNLIMITED,
+           "PENGCHENG_RATE_LIMIT_TOKENS": UNLIMITED, "PENGCHENG_DB_POOL_SIZE": str(pool),
+           "PENGCHENG_INSTANCE_PATH": instance, **extra}
+    if redis_url:
+        env["PENGCHENG_REDIS_URL"] = redis_url
+    return env

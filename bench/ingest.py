@@ -26,8 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench.common import drop_database, gunicorn, recreate_database  # noqa: E402
-from core.crypto import new_key_text  # noqa: E402
+from bench.common import drop_database, gunicorn, recreate_database, service_env  # noqa: E402
 from core.db import normalize_url  # noqa: E402
 from core.idnumber import make  # noqa: E402
 from tests.factories import FakeIdp  # noqa: E402
@@ -118,12 +117,8 @@ def main() -> None:
 
     admin = recreate_database(args.pg)
 
-    env = {**os.environ, "PENGCHENG_ENV": "production", "PENGCHENG_DATABASE_URL": args.pg,
-           "PENGCHENG_REDIS_URL": args.redis, "PENGCHENG_MASTER_KEY": new_key_text(),
-           "PENGCHENG_INDEX_KEY": new_key_text(), "PENGCHENG_IDP_JWKS": json.dumps(FakeIdp().jwks),
-           "PENGCHENG_RATE_LIMIT_INGEST": "1000000/60",
-           "PENGCHENG_DB_POOL_SIZE": str(max(2, args.threads)),
-           "PENGCHENG_INSTANCE_PATH": "/tmp/pc_bench_instance"}
+    env = service_env(args.pg, args.redis, FakeIdp(), pool=max(2, args.threads),
+                      instance="/tmp/pc_bench_instance")
     os.environ.update(env)
 
     from app import create_app

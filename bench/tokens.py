@@ -33,8 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import jwt  # noqa: E402
 
-from bench.common import drop_database, gunicorn, recreate_database  # noqa: E402
-from core.crypto import new_key_text  # noqa: E402
+from bench.common import drop_database, gunicorn, recreate_database, service_env  # noqa: E402
 from tests.factories import FakeIdp  # noqa: E402
 
 CONNECTIONS = 32
@@ -264,13 +263,8 @@ def main() -> None:
 
     admin = recreate_database(args.pg)
     idp = FakeIdp()
-    env = {**os.environ, "PENGCHENG_ENV": "production", "PENGCHENG_DATABASE_URL": args.pg,
-           "PENGCHENG_REDIS_URL": args.redis, "PENGCHENG_MASTER_KEY": new_key_text(),
-           "PENGCHENG_INDEX_KEY": new_key_text(), "PENGCHENG_IDP_JWKS": json.dumps(idp.jwks),
-           "PENGCHENG_IDP_ISSUER": FakeIdp.ISSUER,
-           "PENGCHENG_RATE_LIMIT_LOGIN": "1000000/60",
-           "PENGCHENG_DB_POOL_SIZE": str(args.threads),
-           "PENGCHENG_INSTANCE_PATH": "/tmp/pc_c_bench_instance"}
+    env = service_env(args.pg, args.redis, idp, pool=args.threads,
+                      instance="/tmp/pc_c_bench_instance")
     os.environ.update(env)
 
     from app import create_app

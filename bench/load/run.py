@@ -27,9 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import drop_database, gunicorn, recreate_database  # noqa: E402
+from bench.common import drop_database, gunicorn, recreate_database, service_env  # noqa: E402
 from bench.load import wrk  # noqa: E402
-from core.crypto import new_key_text  # noqa: E402
 from tests.factories import FakeIdp  # noqa: E402
 
 CONNECTIONS = 32
@@ -91,13 +90,18 @@ class World:
 
     def give_points(self, points: int) -> None:
         """Credit every resident's points account through the ledger's own issuance."""
+        import uuid
+        from datetime import timedelta
+
         from app.extensions import services
-        from rewards.points import ledger
+        from rewards.points.earning import award
 
         with self.app.app_context(), services.uow() as uow:
+            now = services.clock.now()
             for rid in self.resident_ids:
-                ledger.award(uow.session, resident_id=rid, points=points, rule="bench",
-                             period="bench", now=services.clock.now())
+                award(uow.session, resident_id=uuid.UUID(rid), points=points, rule="bench",
+                      key=f"earn:bench:{rid}:{points}", now=now,
+                      expires_at=now + timedelta(days=730))
             uow.commit()
 
 
@@ -126,7 +130,7 @@ def requests_for(scenario: str, world: World, count: int) -> list[tuple[str, str
 
         with world.app.app_context(), services.uow() as uow:
             ids = uow.session.execute(text(
-                "SELECT id FROM credit_authorizations WHERE status = 'held'")).scalars().all()
+                "SELECT id FROM credit_holds WHERE status = 'held'")).scalars().all()
         return [("POST", f"/partner/v1/medical-credit/authorizations/{i}/capture",
                  bearer + world.hospital_key,
                  json.dumps({"amount_fen": 80, "out_bill_no": f"bill-{i}"})) for i in ids]
@@ -158,14 +162,8 @@ def main() -> None:
 
     admin = recreate_database(args.pg)
     idp = FakeIdp()
-    env = {**os.environ, "PENGCHENG_ENV": "production", "PENGCHENG_DATABASE_URL": args.pg,
-           "PENGCHENG_REDIS_URL": args.redis, "PENGCHENG_MASTER_KEY": new_key_text(),
-           "PENGCHENG_INDEX_KEY": new_key_text(), "PENGCHENG_IDP_JWKS": json.dumps(idp.jwks),
-           "PENGCHENG_IDP_ISSUER": FakeIdp.ISSUER,
-           "PENGCHENG_RATE_LIMIT_LOGIN": "1000000/60",
-           "PENGCHENG_RATE_LIMIT_TOKENS": "1000000/60",
-           "PENGCHENG_DB_POOL_SIZE": str(args.threads),
-           "PENGCHENG_INSTANCE_PATH": tempfile.mkdtemp(prefix="pc_load_")}
+    env = service_env(args.pg, args.redis, idp, pool=args.threads,
+                      instance=tempfile.mkdtemp(prefix="pc_load_"))
     os.environ.update(env)
 
     from app import create_app
