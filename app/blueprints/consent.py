@@ -178,7 +178,7 @@ class ConsentExportQuerySchema(ma.Schema):
     format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(("json", "csv")))
     since = ma.fields.AwareDateTime(default_timezone=None)
     until = ma.fields.AwareDateTime(default_timezone=None)
-    after_seq = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    after_seq = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=2**63 - 1))
 
 
 def _notice_out(notice, language: str) -> dict:
@@ -346,11 +346,16 @@ def _export(query: dict, resident_id=None):
         return history.export_json(uow.session, after_seq=query["after_seq"], **window)
 
 
+EXPORT_FORMATS = {"200": {"description": "the events: JSON (format=json) or CSV (format=csv)",
+                          "content": {"application/json": {"schema": {"type": "object"}},
+                                      "text/csv": {"schema": {"type": "string"}}}}}
+
+
 @blp.route("/admin/v1/consents/export")
 class ExportAll(MethodView):
     @blp.arguments(ConsentExportQuerySchema, location="query")
     @blp.response(200)
-    @blp.doc(security=OPERATOR)
+    @blp.doc(security=OPERATOR, responses=EXPORT_FORMATS)
     def get(self, query):
         """Auditor: every consent event (JSON with notice documents, or CSV), with notice hashes."""
         return _export(query)
@@ -360,7 +365,7 @@ class ExportAll(MethodView):
 class ExportResident(MethodView):
     @blp.arguments(ConsentExportQuerySchema, location="query")
     @blp.response(200)
-    @blp.doc(security=OPERATOR)
+    @blp.doc(security=OPERATOR, responses=EXPORT_FORMATS)
     def get(self, query, resident_id):
         """Auditor: one resident's consent events (JSON or CSV), with notice hashes."""
         return _export(query, resident_id)

@@ -182,11 +182,17 @@ class Refunds(MethodView):
                                       points=body["points"], now=services.clock.now())
 
 
+# format=csv answers the same statement as CSV (documented next to the JSON one).
+CSV_TOO = {"200": {"description": "the statement: JSON, or CSV with format=csv",
+                   "content": {"application/json": {"schema": PointsStatementSchema},
+                               "text/csv": {"schema": {"type": "string"}}}}}
+
+
 @partner_blp.route("/statement")
 class PartnerStatement(MethodView):
     @partner_blp.arguments(PointsPeriodSchema, location="query")
     @partner_blp.response(200, PointsStatementSchema)
-    @partner_blp.doc(security=PARTNER)
+    @partner_blp.doc(security=PARTNER, responses=CSV_TOO)
     def get(self, query):
         """Your clearing statement for [from, to): redemptions, refunds, balances (JSON/CSV)."""
         with services.uow() as uow:
@@ -216,7 +222,7 @@ class MyPoints(MethodView):
 class OperatorStatement(MethodView):
     @admin.arguments(PointsPeriodSchema, location="query")
     @admin.response(200, PointsStatementSchema)
-    @admin.doc(security=[{"operatorKey": []}])
+    @admin.doc(security=[{"operatorKey": []}], responses=CSV_TOO)
     def get(self, query, client_id):
         """Any partner's clearing statement for [from, to) (admin or auditor; audited)."""
         with services.uow() as uow:

@@ -94,17 +94,26 @@ class Estate(Cast):
     def _give_points(self, points: int) -> None:
         """Points as an earning rule would award them (there is no HTTP API for earning)."""
         from app.extensions import services
-        from core.identity import find_resident
         from rewards.points.earning import award
 
+        resident = resident_id(self.app, 7)
         with self.app.app_context(), services.uow() as uow:
             now = services.clock.now()
-            resident = find_resident(uow.session, services.keyring, id_number(7))
-            assert resident is not None
-            award(uow.session, resident_id=resident.id, points=points,
-                  key=f"earn:security:{resident.id.hex}", rule="test", now=now,
+            award(uow.session, resident_id=resident, points=points,
+                  key=f"earn:security:{resident.hex}", rule="test", now=now,
                   expires_at=now.replace(year=now.year + 2))
             uow.commit()
+
+
+def resident_id(application: Any, n: int) -> uuid.UUID:
+    """The internal id of the resident with ID number sequence `n`."""
+    from app.extensions import services
+    from core.identity import find_resident
+
+    with application.app_context(), services.uow() as uow:
+        found = find_resident(uow.session, services.keyring, id_number(n))
+        assert found is not None
+        return found.id
 
 
 def fingerprint(application: Any) -> dict[str, str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.factories import bearer
 from tests.security.estate import Estate, fingerprint
 
@@ -39,3 +41,15 @@ def test_an_escaped_backslash_before_u0000_is_ordinary_text(estate: Estate) -> N
                                   data=text, content_type="application/json")
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["reason"] == "C:\\u0000 不是我"
+
+
+@pytest.mark.parametrize("path", ["/admin/v1/consents/export",
+                                  "/admin/v1/residents/{resident}/consents"])
+def test_an_out_of_range_sequence_number_is_a_validation_error(estate: Estate,
+                                                              path: str) -> None:
+    from tests.security.estate import resident_id
+
+    url = path.format(resident=resident_id(estate.app, 7))
+    response = estate.client.get(url, query_string={"after_seq": str(2**70)},
+                                 headers=bearer(estate.operator_key("auditor")))
+    assert response.status_code == 422, response.status_code
