@@ -14,7 +14,7 @@ Design overview
 * Single use: `consume` is the one place a token is used up. Redis (`store.add` on the jti)
   turns replays away fast; the `consumed_tokens` primary key is the guarantee. If the caller's
   transaction rolls back, the pre-check mark is released, so a failed attempt does not burn the
-  token.
+  token; a mark without a committed consumption (its process died) is not trusted.
 * Introspection (RFC 7662) never consumes and answers `{active: false}` for every failure.
 * Every introspection and consumption of an identifiable token is written to the access log
   the resident sees.
@@ -330,9 +330,12 @@ def consume(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str,
     claims = _live(session, claims, partner, now)
     assert claims.resident_id is not None
     mark = f"jti:{claims.jti}"
-    if not ctx.store.add(mark, max(1.0, claims.exp - now.timestamp() + 60)):
+    if ctx.store.add(mark, max(1.0, claims.exp - now.timestamp() + 60)):
+        _release_on_rollback(uow, ctx.store, mark)
+    elif session.scalar(select(exists().where(ConsumedToken.jti == claims.jti))):
         raise errors.TokenReplayed("the token has already been used")
-    _release_on_rollback(uow, ctx.store, mark)
+    # else the mark is a concurrent attempt's (the primary key below waits for it) or outlived
+    # a process killed mid-request (its rollback never released it): the database decides.
     try:  # a plain INSERT (no ORM flush): the primary key is the single-use guarantee
         session.execute(insert(ConsumedToken), [{
             "jti": claims.jti, "partner_id": partner.id, "resident_id": claims.resident_id,

@@ -1,0 +1,308 @@
+"""Shared by the fault tests that write money-like state (no tests here).
+
+* `add_points`: a merchant (CLI), the arranged resident's consent to 信用积分兑换 (HTTP) and an
+  award of points (the earning service, as a rule would).
+* `Writes`: threads that redeem points and hold credit through the partner API, each with a fresh
+  token and its own `out_*_no`, recording every answer — acknowledged (201), refused, or
+  interrupted (no answer at all: the connection died with the server).
+* `Database`: the verdicts, read straight from the private cluster with SQL: every acknowledged
+  write present and whole, the points ledger balanced, no credit line overspent.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core.db import make_engine
+from tests.faults.conftest import Arranged, call, pengcheng
+
+REDEEM = "/partner/v1/points/redemptions"
+AUTHORIZE = "/partner/v1/medical-credit/authorizations"
+ANSWER_ID = {REDEEM: "redemption_id", AUTHORIZE: "authorization_id"}
+
+
+# -- arranging ----------------------------------------------------------------------------------
+
+def add_points(arranged: Arranged, pg_url: str, points: int) -> dict[str, Any]:
+    """A merchant serving points_redemption; the resident consents to it and earns `points`."""
+    merchant = pengcheng(arranged.env, "partners", "create", "--name", "fault-merchant",
+                         "--kind", "merchant", "--scenario", "points_redemption")
+    port = arranged.server.port
+    notice = next(n for n in call(port, "GET", "/api/v1/notices")[2]
+                  if n["purpose"] == "scenario:points_redemption")
+    status, _, body = call(port, "POST", "/api/v1/me/consents",
+                           {"notice_id": notice["id"], "separate_consent": True},
+                           arranged.session)
+    assert status in (200, 201), body
+    give_points(pg_url, points)
+    return merchant
+
+
+def give_points(pg_url: str, points: int) -> None:
+    """Award points to the (only) resident through the earning service."""
+    import app.models  # noqa: F401  (every table, for the foreign keys)
+    from rewards.points.earning import award
+
+    engine = make_engine(pg_url)
+    try:
+        with Session(engine) as session:
+            resident_id = session.scalars(text("SELECT id FROM residents")).one()
+            now = datetime.now(UTC)
+            assert award(session, resident_id=resident_id, points=points,
+                         key=f"earn:fault:{uuid.uuid4().hex}", rule="fault", now=now,
+                         expires_at=now + timedelta(days=365))
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def token(arranged: Arranged, scenario: str, partner: dict[str, Any], port: int | None = None
+          ) -> str:
+    status, _, body = call(port or arranged.server.port, "POST", "/api/v1/me/tokens",
+                           {"scenario": scenario, "partner": partner["client_id"]},
+                           arranged.session)
+    assert status == 201, body
+    return body["token"]
+
+
+def limit_fen(arranged: Arranged) -> int:
+    """The resident's credit line, as the hospital learns it from a token."""
+    status, _, body = call(arranged.server.port, "POST", "/partner/v1/tokens/introspect",
+                           {"token": token(arranged, "medical_credit", arranged.hospital)},
+                           arranged.hospital["api_key"])
+    assert status == 200 and body["active"], body
+    return int(body["ent"]["limit_fen"])
+
+
+# -- load ---------------------------------------------------------------------------------------
+
+@dataclass
+class Write:
+    """One partner write: what was sent, and what came back (status None: no answer)."""
+
+    path: str
+    api_key: str
+    body: dict[str, Any]
+    status: int | None = None
+    answer: Any = None
+
+    @property
+    def key(self) -> str:
+        return self.body.get("out_order_no") or self.body["out_request_no"]
+
+    @property
+    def id(self) -> str:
+        return self.answer[ANSWER_ID[self.path]]
+
+    def send(self, port: int) -> Write:
+        """Send it (again) on `port`; a dead connection leaves status None."""
+        try:
+            self.status, _, self.answer = call(port, "POST", self.path, self.body, self.api_key)
+        except (OSError, http.client.HTTPException) as exc:
+            self.status, self.answer = None, repr(exc)
+        return self
+
+
+class Writes:
+    """`threads` clients that alternate a redemption of 1 point and a hold of `hold_fen`, each
+    with a fresh token and a unique `out_*_no`, until `stop()`. Asking a token while the server
+    is down is simply tried again; a write without an answer is *interrupted*."""
+
+    def __init__(self, arranged: Arranged, merchant: dict[str, Any], *, threads: int = 6,
+                 hold_fen: int = 100) -> None:
+        self.arranged, self.merchant, self.hold_fen = arranged, merchant, hold_fen
+        self.writes: list[Write] = []
+        self.token_errors: list[Any] = []  # a token refused (not a dead connection)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True)
+                         for n in range(threads)]
+
+    def start(self) -> Writes:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=60)
+            assert not t.is_alive(), "a load thread hung"
+
+    def _token(self, scenario: str, partner: dict[str, Any]) -> str | None:
+        try:
+            status, _, body = call(self.arranged.server.port, "POST", "/api/v1/me/tokens",
+                                   {"scenario": scenario, "partner": partner["client_id"]},
+                                   self.arranged.session)
+        except (OSError, http.client.HTTPException):
+            status, body = None, None
+        if status == 201:
+            return body["token"]
+        if status is not None:
+            with self._lock:
+                self.token_errors.append((status, body))
+        time.sleep(0.05)
+        return None
+
+    def _run(self, n: int) -> None:
+        i = 0
+        while not self._stop.is_set():
+            i += 1
+            if i % 2:
+                jwt = self._token("points_redemption", self.merchant)
+                write = Write(REDEEM, self.merchant["api_key"],
+                              {"token": jwt, "out_order_no": f"o-{n}-{i}", "points": 1})
+            else:
+                jwt = self._token("medical_credit", self.arranged.hospital)
+                write = Write(AUTHORIZE, self.arranged.hospital["api_key"],
+                              {"token": jwt, "out_request_no": f"r-{n}-{i}",
+                               "amount_fen": self.hold_fen})
+            if jwt is None:
+                continue
+            write.send(self.arranged.server.port)
+            with self._lock:
+                self.writes.append(write)
+
+    def acknowledged(self, path: str | None = None) -> list[Write]:
+        return [w for w in self.writes if w.status == 201 and path in (None, w.path)]
+
+    def interrupted(self) -> list[Write]:
+        return [w for w in self.writes if w.status is None or w.status >= 500]
+
+    def refused(self) -> list[Write]:
+        return [w for w in self.writes if w.status is not None and 201 != w.status < 500]
+
+
+# -- verdicts -----------------------------------------------------------------------------------
+
+class Database:
+    """Read-only SQL on the private cluster (what the service stored, not what it answered)."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.engine = url, make_engine(url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def rows(self, sql: str, **params: Any) -> list[Any]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(text(sql), params))
+
+    def value(self, sql: str, **params: Any) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+
+    def redemptions(self) -> dict[str, Any]:
+        """out_order_no -> (id, points) of every stored redemption."""
+        return {r.out_order_no: r for r in self.rows(
+            "SELECT id::text AS id, out_order_no, points FROM points_redemptions")}
+
+    def holds(self) -> dict[str, Any]:
+        """out_request_no -> (id, amount_fen, status) of every stored hold."""
+        return {r.out_request_no: r for r in self.rows(
+            "SELECT id::text AS id, out_request_no, amount_fen, status FROM credit_holds")}
+
+    def half_applied_redemptions(self) -> list[Any]:
+        """Redemptions without their whole transfer: two legs (resident −n, clearing +n), draws
+        adding up to n, and the stored partner answer naming them."""
+        return self.rows("""
+            SELECT r.out_order_no FROM points_redemptions r
+            JOIN points_transfers t ON t.id = r.transfer_id
+            WHERE t.kind <> 'redeem'
+               OR (SELECT count(*) FROM points_legs l WHERE l.transfer_id = t.id) <> 2
+               OR NOT EXISTS (SELECT 1 FROM points_legs l WHERE l.transfer_id = t.id
+                              AND l.account_id = r.account_id AND l.amount = -r.points)
+               OR NOT EXISTS (SELECT 1 FROM points_legs l JOIN points_accounts a
+                              ON a.id = l.account_id WHERE l.transfer_id = t.id
+                              AND a.kind = 'clearing' AND a.partner_id = r.partner_id
+                              AND l.amount = r.points)
+               OR (SELECT coalesce(sum(d.points), 0) FROM points_draws d
+                   WHERE d.redemption_id = r.id) <> r.points
+               OR NOT EXISTS (SELECT 1 FROM partner_requests q
+                              WHERE q.partner_id = r.partner_id AND q.operation = 'points.redeem'
+                              AND q.key = r.out_order_no
+                              AND q.response->>'redemption_id' = r.id::text)
+            UNION ALL
+            SELECT t.key FROM points_transfers t WHERE t.kind = 'redeem'
+               AND NOT EXISTS (SELECT 1 FROM points_redemptions r WHERE r.transfer_id = t.id)
+        """)
+
+    def unanswered_claims(self) -> int:
+        """Idempotency claims committed without their answer (a write half done)."""
+        return int(self.value("SELECT count(*) FROM partner_requests WHERE response IS NULL"))
+
+    def ledger(self) -> dict[str, int]:
+        """The points ledger's invariants as counts that must all be 0."""
+        return {
+            "legs_total": int(self.value("SELECT coalesce(sum(amount), 0) FROM points_legs")),
+            "unbalanced_transfers": int(self.value("""
+                SELECT count(*) FROM points_transfers t WHERE
+                (SELECT coalesce(sum(amount), 0) FROM points_legs l WHERE l.transfer_id = t.id)
+                <> 0 OR (SELECT count(*) FROM points_legs l WHERE l.transfer_id = t.id) < 2""")),
+            "balances_off_legs": int(self.value("""
+                SELECT count(*) FROM points_accounts a WHERE a.kind = 'resident' AND a.balance
+                <> (SELECT coalesce(sum(amount), 0) FROM points_legs l
+                    WHERE l.account_id = a.id)""")),
+            "balances_off_lots": int(self.value("""
+                SELECT count(*) FROM points_accounts a WHERE a.kind = 'resident' AND a.balance
+                <> (SELECT coalesce(sum(remaining), 0) FROM points_lots o
+                    WHERE o.account_id = a.id)""")),
+            "negative_balances": int(self.value(
+                "SELECT count(*) FROM points_accounts WHERE kind = 'resident' AND balance < 0")),
+        }
+
+    def balance(self) -> int:
+        """The (only) resident's spendable points."""
+        return int(self.value("SELECT balance FROM points_accounts WHERE kind = 'resident'"))
+
+    def credit_lines(self) -> dict[str, int]:
+        """Credit invariants as counts that must all be 0: held+owed within the line, held =
+        the open holds, owed = the unpaid bills."""
+        return {
+            "overspent": int(self.value(
+                "SELECT count(*) FROM credit_accounts WHERE held_fen + owed_fen > line_fen")),
+            "held_off_holds": int(self.value("""
+                SELECT count(*) FROM credit_accounts a WHERE a.held_fen <>
+                (SELECT coalesce(sum(amount_fen), 0) FROM credit_holds h
+                 WHERE h.resident_id = a.resident_id AND h.status = 'held')""")),
+            "owed_off_bills": int(self.value("""
+                SELECT count(*) FROM credit_accounts a WHERE a.owed_fen <>
+                (SELECT coalesce(sum(amount_fen - paid_fen), 0) FROM credit_bills b
+                 WHERE b.resident_id = a.resident_id AND b.status <> 'paid')""")),
+            "holds_without_answer": int(self.value("""
+                SELECT count(*) FROM credit_holds h WHERE NOT EXISTS (
+                  SELECT 1 FROM partner_requests q WHERE q.partner_id = h.partner_id
+                  AND q.operation = 'medical_credit.authorize' AND q.key = h.out_request_no
+                  AND q.response->>'authorization_id' = h.id::text)""")),
+        }
+
+    def credit_account(self) -> tuple[int, int, int]:
+        """(line, held, owed) of the (only) resident."""
+        row = self.rows("SELECT line_fen, held_fen, owed_fen FROM credit_accounts")
+        assert len(row) == 1, row
+        return int(row[0][0]), int(row[0][1]), int(row[0][2])
+
+
+def at_once(sends: list[tuple[Write, int]]) -> list[Write]:
+    """Send every write on its port at the same moment (a barrier), one thread each."""
+    gate = threading.Barrier(len(sends))
+
+    def send(write: Write, port: int) -> None:
+        gate.wait(timeout=30)
+        write.send(port)
+
+    threads = [threading.Thread(target=send, args=pair) for pair in sends]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return [write for write, _ in sends]
