@@ -56,6 +56,9 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
+            # A throw-away test database need not wait for the disk on every commit.
+            name = conn.execute(text("SELECT current_database()")).scalar_one()
+            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
         engine.dispose()
         upgrade(PG_URL)
         return {"kind": "postgresql", "url": PG_URL, "reference": _snapshot(PG_URL)}
@@ -82,12 +85,23 @@ def _snapshot(url: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def _truncate(url: str, reference: dict[str, list[dict[str, Any]]]) -> None:
+    """Empty every table and restart every sequence; then put the reference rows back.
+
+    DELETE with triggers switched off (`session_replication_role = replica`: the insert-only
+    guards and foreign keys stay out of the way) is ~15x faster than TRUNCATE on this many
+    small tables, which dominated the suite's time on PostgreSQL.
+    """
     from core.db import Base, make_engine
 
     engine = make_engine(url)
-    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+        for (sequence,) in conn.execute(text(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) "
+                "FROM pg_sequences WHERE schemaname = 'public'")):
+            conn.execute(text("SELECT setval(:s, 1, false)"), {"s": sequence})
         for name, rows in reference.items():
             if rows:
                 conn.execute(Base.metadata.tables[name].insert(), rows)
