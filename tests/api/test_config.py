@@ -43,7 +43,8 @@ def test_the_environment_variable_selects_production_mode(clean_env, monkeypatch
         create_app()
 
 
-@pytest.mark.parametrize("bad", ["short", "zz" * 32, new_key_text() + ",nope"])
+@pytest.mark.parametrize("bad", ["short", "zz" * 32, new_key_text() + ",nope"],
+                         ids=["too-short", "not-base64", "second-key-bad"])
 def test_a_malformed_master_key_is_a_config_error(clean_env, idp, bad):
     with pytest.raises(ConfigError, match="not a valid key"):
         create_app(production(idp, MASTER_KEY=bad))
