@@ -108,12 +108,12 @@ class World:
 def requests_for(scenario: str, world: World, count: int) -> list[tuple[str, str, str, str]]:
     bearer = "Bearer "
     if scenario == "bare":
-        return [("POST", "/bare", "", json.dumps({"token": "x" * 400}))]
+        return [("POST", "/bare", "", json.dumps({"token": "x" * 400}))] * 64
     if scenario == "score":
-        return [("GET", "/api/v1/me/score", bearer + s, "") for s in world.sessions]
+        return [("GET", "/api/v1/me/score", bearer + s, "") for s in world.sessions] * 8
     if scenario == "token_issue":
         body = json.dumps({"scenario": "medical_credit", "partner": world.hospital.client_id})
-        return [("POST", "/api/v1/me/tokens", bearer + s, body) for s in world.sessions]
+        return [("POST", "/api/v1/me/tokens", bearer + s, body) for s in world.sessions] * 8
     if scenario == "introspect":
         return [("POST", "/partner/v1/tokens/introspect", bearer + world.hospital_key,
                  json.dumps({"token": t}))

@@ -32,7 +32,7 @@ def run(port: int, requests: Path, *, connections: int, seconds: float,
          "--latency", "-s", str(LUA), f"http://127.0.0.1:{port}", "--", str(requests),
          str(threads)],
         capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
-    latency = dict(re.findall(r"^\s+(50|99)\.000%\s+(\S+)$", out, re.M))
+    latency = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)$", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket = re.search(r"Socket errors: (.*)$", out, re.M)
     total = re.search(r"(\d+) requests in", out)
