@@ -33,6 +33,8 @@ def run(port: int, requests: Path, *, connections: int, seconds: float,
          str(threads)],
         capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     latency = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)$", out, re.M))
+    if set(latency) != {"50", "99"}:
+        raise SystemExit(f"wrk gave no latency figures:\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket = re.search(r"Socket errors: (.*)$", out, re.M)
     total = re.search(r"(\d+) requests in", out)
