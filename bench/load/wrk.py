@@ -32,7 +32,7 @@ def run(port: int, requests: Path, *, connections: int, seconds: float,
          "--latency", "-s", str(LUA), f"http://127.0.0.1:{port}", "--", str(requests),
          str(threads)],
         capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
-    latency = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)$", out, re.M))
+    latency = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)\s*$", out, re.M))
     if set(latency) != {"50", "99"}:
         raise SystemExit(f"wrk gave no latency figures:\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
