@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import marshmallow as ma
-import segno
 from flask import Flask
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -13,6 +12,7 @@ from app import auth
 from app.blueprints import scenarios
 from app.extensions import services
 from app.ratelimit import enforce
+from core.qr import svg as qr_svg
 from rewards import access, tokens
 from rewards.entitlements import describe, entitlements, issue_token
 
@@ -131,7 +131,7 @@ class Tokens(MethodView):
             enforce(f"tokens:{resident.id}", services.app_config("RATE_LIMIT_TOKENS"))
             issued = issue_token(uow, resident, scenario=body["scenario"],
                                  partner=body["partner"], now=services.clock.now())
-        qr = segno.make(issued.token, error="m").svg_inline(scale=3)
+        qr = qr_svg(issued.token)
         return {"token": issued.token, "expires_at": issued.expires_at, "qr_svg": qr,
                 "scenario": issued.claims.scn, "partner": issued.claims.aud}
 
