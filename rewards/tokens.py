@@ -34,11 +34,12 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import bindparam, event, exists, insert, select
+from sqlalchemy import bindparam, event, exists, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from consent.gate import consent_since_column
+from core import pgcall
 from core.crypto import Keyring
 from core.db import UnitOfWork
 from core.fast import FastStore
@@ -227,19 +228,32 @@ def _live(session: Session, claims: Claims, partner: Partner, now: datetime) -> 
     One round trip: the pseudonym's resident, when their consent to the scenario was given
     (the consent gate's own criteria) and whether the jti was consumed.
     """
-    if claims.scn not in (partner.scenarios or []):
-        raise errors.TokenWrongScenario("this partner no longer serves the token's scenario")
     row = session.execute(_LIVE, {"purpose": f"scenario:{claims.scn}", "now": now,
                                   "jti": claims.jti, "sub": claims.sub,
                                   "partner_id": partner.id}).first()
     if row is None:
-        raise errors.TokenRevoked("the token's subject is not known to this service")
+        raise REFUSALS["token_revoked"]({"reason": "subject"})
     resident_id, since, used = row
     if since is None or claims.iat < int(since.timestamp()):
-        raise errors.TokenRevoked("the resident withdrew the consent this token relied on")
+        raise REFUSALS["token_revoked"]({"reason": "consent"})
     if used:
-        raise errors.TokenReplayed("the token has already been used")
+        raise REFUSALS["token_replayed"]({})
     return Claims(**{**asdict(claims), "resident_id": resident_id})
+
+
+def _serves(claims: Claims, partner: Partner) -> None:
+    if claims.scn not in (partner.scenarios or []):
+        raise errors.TokenWrongScenario("this partner no longer serves the token's scenario")
+
+
+_REVOKED = {"subject": "the token's subject is not known to this service",
+            "consent": "the resident withdrew the consent this token relied on"}
+
+# What the database's refusals (rewards.tokens here, pc_token_state in migration 0010) mean.
+REFUSALS: dict[str, pgcall.Refusal] = {
+    "token_revoked": lambda f: errors.TokenRevoked(_REVOKED[f.get("reason") or "consent"]),
+    "token_replayed": lambda f: errors.TokenReplayed("the token has already been used"),
+}
 
 
 def _log(session: Session, claims: Claims | None, partner: Partner, *, action: str,
@@ -266,33 +280,66 @@ def _any_resident(session: Session, sub: str) -> uuid.UUID | None:
 
 # -- introspect ---------------------------------------------------------------------------------
 
+# PostgreSQL: the live check and the access-log entry in one statement (migration 0010).
+_INTROSPECT = text(
+    "SELECT pc_introspect(:jti, :sub, :scn, :iat, CAST(:ent AS json), :partner_id, :client_id,"
+    " :partner_name, :outcome, :log_id, :now)")
+
+
 def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
                ctx: TokenContext | None = None) -> dict[str, Any]:
     """RFC 7662: `{active: true, scn, sub, ent, exp}` for a live token addressed to `partner`,
     `{active: false}` for anything else. Never consumes; logged for the resident.
 
-    Changes nothing but the access log, so it may run on an autocommit unit of work (one read,
-    one insert, no BEGIN/COMMIT round trips); the log entry is not `durable` (see
-    `rewards.access.record_access`).
+    Changes nothing but the access log, so it runs on an autocommit unit of work; on
+    PostgreSQL the live check and the log entry are one statement (`pc_introspect`), whose
+    entry is not durable (see `rewards.access.record_access`).
     """
     session = uow.session
     ctx = ctx or context_of(session)
-    claims: Claims | None = None
     try:
         claims = authentic(session, ctx, token, now)
+    except errors.TokenRejected:
+        return dict(INACTIVE)  # whose token it is cannot be told: nothing to log
+    on_pg = pgcall.on_postgresql(uow)
+    outcome = "active"
+    try:
         check_time_and_audience(ctx, claims, audience=partner.client_id, now=now)
-        claims = _live(session, claims, partner, now)
+        _serves(claims, partner)
+        if not on_pg:
+            claims = _live(session, claims, partner, now)
     except errors.TokenRejected as exc:
-        _log(session, claims, partner, action="introspect", outcome=exc.code, now=now,
-             durable=False)
-        uow.commit()
-        return dict(INACTIVE)
-    answer = {"active": True, "scn": claims.scn, "sub": claims.sub, "ent": claims.ent,
-              "exp": claims.exp}
-    _log(session, claims, partner, action="introspect", outcome="active", now=now,
-         learned={k: answer[k] for k in ("sub", "scn", "ent")}, durable=False)
+        outcome = exc.code
+    if on_pg:
+        args = {**db_args(claims, partner, now),
+                "outcome": None if outcome == "active" else outcome}
+        outcome = session.execute(_INTROSPECT, args).scalar_one().split(":")[0]
+    else:
+        _log(session, claims, partner, action="introspect", outcome=outcome, now=now,
+             learned=_learned(claims) if outcome == "active" else None, durable=False)
     uow.commit()
-    return answer
+    if outcome != "active":
+        return dict(INACTIVE)
+    return {**_learned(claims), "active": True, "exp": claims.exp}
+
+
+def _learned(claims: Claims) -> dict[str, Any]:
+    """What a partner learns from a live token: its pseudonym, scenario and entitlement."""
+    return {"sub": claims.sub, "scn": claims.scn, "ent": claims.ent}
+
+
+def db_args(claims: Claims, partner: Partner, now: datetime) -> dict[str, Any]:
+    """The token and partner as the database functions take them (`:jti … :now`; see
+    `CONSUME_ARGS`)."""
+    return {"jti": claims.jti, "sub": claims.sub, "scn": claims.scn, "iat": claims.iat,
+            "exp": datetime.fromtimestamp(claims.exp, UTC), "ent": json.dumps(claims.ent),
+            "partner_id": partner.id, "client_id": partner.client_id,
+            "partner_name": partner.name, "log_id": uuid.uuid4(), "now": now}
+
+
+# The arguments of pc_consume_token in order, for the functions that consume a token first.
+CONSUME_ARGS = (":jti, :sub, :scn, :iat, :exp, CAST(:ent AS json), :partner_id, :client_id,"
+                " :partner_name, :log_id, :now")
 
 
 # -- consume ------------------------------------------------------------------------------------
@@ -314,6 +361,19 @@ def _release_on_rollback(uow: UnitOfWork, store: FastStore, key: str) -> None:
     event.listen(session, "after_transaction_end", ended)
 
 
+def admit(session: Session, token: Any, *, partner: Partner, scenario: str, now: datetime,
+          ctx: TokenContext | None = None) -> Claims:
+    """What is checked before the database: signature, times, audience and `scenario`.
+
+    The database's part (subject, consent, single use) is `_live` + the insert below, or
+    `pc_consume_token` inside a PostgreSQL hot-path function (with `db_args`)."""
+    claims = verify(session, token, audience=partner.client_id, now=now, ctx=ctx)
+    if claims.scn != scenario:
+        raise errors.TokenWrongScenario(f"the token is for {claims.scn!r}, not {scenario!r}")
+    _serves(claims, partner)
+    return claims
+
+
 def consume(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str,
             now: datetime, ctx: TokenContext | None = None) -> Claims:
     """Use a token up, once: verified, addressed to `partner`, for `scenario`, consent still
@@ -324,10 +384,8 @@ def consume(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str,
     """
     session = uow.session
     ctx = ctx or context_of(session)
-    claims = verify(session, token, audience=partner.client_id, now=now, ctx=ctx)
-    if claims.scn != scenario:
-        raise errors.TokenWrongScenario(f"the token is for {claims.scn!r}, not {scenario!r}")
-    claims = _live(session, claims, partner, now)
+    claims = _live(session, admit(session, token, partner=partner, scenario=scenario, now=now,
+                                  ctx=ctx), partner, now)
     assert claims.resident_id is not None
     mark = f"jti:{claims.jti}"
     if ctx.store.add(mark, max(1.0, claims.exp - now.timestamp() + 60)):
@@ -344,5 +402,5 @@ def consume(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str,
     except IntegrityError as exc:
         raise errors.TokenReplayed("the token has already been used") from exc
     _log(session, claims, partner, action="consume", outcome="consumed", now=now,
-         learned={"sub": claims.sub, "scn": claims.scn, "ent": claims.ent})
+         learned=_learned(claims))
     return claims
