@@ -24,7 +24,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import TextClause
+from sqlalchemy import Connection, TextClause
 from sqlalchemy.exc import DBAPIError
 
 from core.db import UnitOfWork
@@ -40,6 +40,18 @@ class PortablePath(Exception):  # noqa: N818 - a signal, not an error
     """The function left this case to the portable implementation (nothing was written)."""
 
 
+_DRIVER_SQL: dict[str, str] = {}
+
+
+def _driver_sql(connection: Connection, statement: TextClause) -> str:
+    """The statement as the driver takes it, compiled once per process: a hot path spends
+    no time on SQLAlchemy's per-call statement handling."""
+    found = _DRIVER_SQL.get(statement.text)
+    if found is None:
+        found = _DRIVER_SQL[statement.text] = str(statement.compile(dialect=connection.dialect))
+    return found
+
+
 def on_postgresql(uow: UnitOfWork) -> bool:
     return uow.dialect == "postgresql"
 
@@ -51,7 +63,9 @@ def call(uow: UnitOfWork, statement: TextClause, params: Mapping[str, Any],
     A `PC400` refusal becomes `refusals[code](fields)`; `PC409` becomes `PortablePath`.
     """
     try:
-        return uow.session.execute(statement, params).scalar_one()
+        connection = uow.session.connection()
+        return connection.exec_driver_sql(_driver_sql(connection, statement),
+                                          params).scalar_one()
     except DBAPIError as exc:
         state = getattr(exc.orig, "sqlstate", None)
         if state == PORTABLE:

@@ -313,7 +313,7 @@ def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
     if on_pg:
         args = {**db_args(claims, partner, now),
                 "outcome": None if outcome == "active" else outcome}
-        outcome = session.execute(_INTROSPECT, args).scalar_one().split(":")[0]
+        outcome = pgcall.call(uow, _INTROSPECT, args, {}).split(":")[0]
     else:
         _log(session, claims, partner, action="introspect", outcome=outcome, now=now,
              learned=_learned(claims) if outcome == "active" else None, durable=False)

@@ -33,6 +33,7 @@ from tests.factories import FakeIdp  # noqa: E402
 
 CONNECTIONS = 32
 SCENARIOS = ("score", "token_issue", "introspect", "authorize", "capture", "redeem")
+SINGLE_USE = ("authorize", "capture", "redeem")
 
 
 class World:
@@ -78,14 +79,37 @@ class World:
         return {"Authorization": f"Bearer {secret}"}
 
     def tokens(self, scenario: str, partner, count: int) -> list[str]:
-        out = []
-        for i in range(count):
-            session = self.sessions[i % len(self.sessions)]
+        """`count` single-use tokens, round-robin over the residents: each resident's first
+        through the API (which decides the entitlement), the rest signed in bulk with the same
+        entitlement (`rewards.tokens.issue`; the QR code the API adds is not what is measured)."""
+        import base64
+        import uuid
+
+        from app.extensions import services
+        from core.identity import Partner
+        from rewards import scenarios
+        from rewards.tokens import issue
+
+        ents = []
+        for session in self.sessions:
             response = self.client.post("/api/v1/me/tokens", headers=self._auth(session),
                                         json={"scenario": scenario,
                                               "partner": partner.client_id})
             assert response.status_code == 201, response.get_json()
-            out.append(response.get_json()["token"])
+            payload = response.get_json()["token"].split(".")[1]
+            ents.append(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+                        ["ent"])
+        out = []
+        with self.app.app_context(), services.uow() as uow:
+            now = services.clock.now()
+            found = uow.session.get(Partner, partner.id)
+            definition = scenarios.get(uow.session, scenario)
+            for i in range(count):
+                k = i % len(self.sessions)
+                out.append(issue(uow.session, resident_id=uuid.UUID(self.resident_ids[k]),
+                                 partner=found, scenario=definition, ent=ents[k],
+                                 now=now).token)
+            uow.commit()
         return out
 
     def give_points(self, points: int) -> None:
@@ -128,9 +152,21 @@ def requests_for(scenario: str, world: World, count: int) -> list[tuple[str, str
 
         from app.extensions import services
 
-        with world.app.app_context(), services.uow() as uow:
-            ids = uow.session.execute(text(
-                "SELECT id FROM credit_holds WHERE status = 'held'")).scalars().all()
+        def held() -> list:
+            with world.app.app_context(), services.uow() as uow:
+                return list(uow.session.execute(text(
+                    "SELECT id FROM credit_holds WHERE status = 'held'")).scalars())
+
+        ids = held()
+        if len(ids) < count:  # top up through the API, so that no capture is a replay
+            for i, t in enumerate(world.tokens("medical_credit", world.hospital,
+                                               count - len(ids))):
+                response = world.client.post(
+                    "/partner/v1/medical-credit/authorizations",
+                    headers=world._auth(world.hospital_key),
+                    json={"token": t, "out_request_no": f"top-up-{i}", "amount_fen": 100})
+                assert response.status_code == 201, response.get_json()
+            ids = held()
         return [("POST", f"/partner/v1/medical-credit/authorizations/{i}/capture",
                  bearer + world.hospital_key,
                  json.dumps({"amount_fen": 80, "out_bill_no": f"bill-{i}"})) for i in ids]
@@ -150,7 +186,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--residents", type=int, default=20)
+    parser.add_argument("--residents", type=int, default=32)
     parser.add_argument("--single-use", type=int, default=6000,
                         help="single-use tokens prepared per write scenario")
     parser.add_argument("--only", default=",".join(SCENARIOS))
@@ -182,7 +218,8 @@ def main() -> None:
         path = wrk.write_requests(work / f"{name}.tsv", lines)
         app.extensions["pengcheng"]["engine"].dispose()
         with gunicorn(target, port, workers=args.workers, threads=args.threads, env=env):
-            result = wrk.run(port, path, connections=CONNECTIONS, seconds=args.seconds)
+            result = wrk.run(port, path, connections=CONNECTIONS, seconds=args.seconds,
+                             repeat=name not in SINGLE_USE)
         result["prepared"] = len(lines)
         print(name, json.dumps(result), file=sys.stderr, flush=True)
         return result
