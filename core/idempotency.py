@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.clock import utc
 from core.db import Base, UnitOfWork
 from core.errors import IdempotencyConflict
+from core.pgcall import Refusal
 
 Answer = dict[str, Any]
 
@@ -58,15 +59,25 @@ def body_hash(body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def conflict(operation: str, key: str) -> IdempotencyConflict:
+    """The key was first used with a different body (here, or in `pc_claim_request`)."""
+    return IdempotencyConflict(f"{operation}: key {key!r} was first used with a different body",
+                               detail_zh="同一业务单号已用于不同的请求内容")
+
+
+# What `pc_claim_request`'s refusal means (migration 0010; see `core.pgcall`).
+REFUSALS: dict[str, Refusal] = {
+    "idempotency_conflict": lambda f: conflict(f["operation"], f["key"]),
+}
+
+
 def _stored(session: Session, partner_id: uuid.UUID, operation: str, key: str,
             digest: str) -> Answer | None:
     found = session.get(PartnerRequest, (partner_id, operation, key))
     if found is None:
         return None
     if found.body_hash != digest:
-        raise IdempotencyConflict(
-            f"{operation}: key {key!r} was first used with a different body",
-            detail_zh="同一业务单号已用于不同的请求内容")
+        raise conflict(operation, key)
     return found.response
 
 

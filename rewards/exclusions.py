@@ -1,4 +1,8 @@
-"""Exclusions: facts that bar a resident from a scenario whatever their score (DESIGN §5.5)."""
+"""Exclusions: facts that bar a resident from a scenario whatever their score (DESIGN §5.5).
+
+`pc_credit_authorize` (migration 0012) checks the same two conditions in SQL; a change here
+needs a migration that changes it there too.
+"""
 
 from __future__ import annotations
 

@@ -46,3 +46,40 @@ class BillNotFound(DomainError):
 class PaymentExceedsDebt(DomainError):
     code, status, title = ("payment_exceeds_debt", 422,
                            "The payment is larger than what is owed on the bill")
+
+
+# -- the messages, written once: the portable path raises these, and the PostgreSQL functions'
+# refusals (`rewards.credit.fastpath`, migration 0012) are built from their fields by them.
+
+def yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def credit_declined() -> CreditDeclined:
+    return CreditDeclined(
+        "the resident cannot use credit care now; ask them to check their entitlements",
+        detail_zh="该市民暂不能使用先诊后付")
+
+
+def insufficient_credit(available_fen: int) -> InsufficientCredit:
+    return InsufficientCredit(
+        f"at most {available_fen} fen can be held for this resident now",
+        detail_zh=f"可用额度不足，当前最多 {yuan(available_fen)} 元", available_fen=available_fen)
+
+
+def authorization_not_found() -> AuthorizationNotFound:
+    return AuthorizationNotFound("no such authorization of yours", detail_zh="没有该预授权")
+
+
+def authorization_closed(status: str, *, lapsed: bool = False) -> AuthorizationClosed:
+    """`lapsed`: still `held` but past its expiry (the expiry job has not closed it yet)."""
+    if lapsed:
+        return AuthorizationClosed("the authorization expired before capture",
+                                   detail_zh="预授权已过期", authorization_status="expired")
+    return AuthorizationClosed(f"the authorization is {status}", detail_zh="预授权已结束",
+                               authorization_status=status)
+
+
+def amount_exceeds_hold(amount_fen: int, hold_fen: int) -> AmountExceedsHold:
+    return AmountExceedsHold(f"the bill ({amount_fen} fen) exceeds the hold ({hold_fen} fen)",
+                             detail_zh="账单金额超过预授权金额", hold_fen=hold_fen)

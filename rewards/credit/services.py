@@ -15,6 +15,9 @@ Design overview
   `core.idempotency.run_once` keyed by `out_request_no`, `out_bill_no`, `out_payment_no`;
   `void` is idempotent by its state (voiding a voided hold answers the same).
 * A refusal rolls everything back, including the token's consumption: nothing is half done.
+* **One round trip on PostgreSQL.** `authorize` and `capture` first try `fastpath` (the same
+  use case as one function call); the functions below are the portable path, which serves
+  SQLite and every case the functions hand back.
 """
 
 from __future__ import annotations
@@ -34,17 +37,15 @@ from core.identity import Partner, Resident
 from core.records import Record
 from rewards import scenarios, tokens
 from rewards.access import record_access
-from rewards.credit import account, errors, standing
+from rewards.credit import account, errors, fastpath, notices, standing
+from rewards.credit.errors import yuan
+from rewards.credit.fastpath import NewUnitOfWork
 from rewards.credit.models import CreditBill, CreditHold, CreditPayment
 from rewards.credit.standing import Standing
 from rewards.credit.terms import SCENARIO, Terms
 from rewards.exclusions import active_exclusions
 
 MAX_FEN = 10**11  # ¥1 billion: far above any line; keeps amounts sane
-
-
-def yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def _amount(value: Any, field: str = "amount_fen") -> int:
@@ -59,8 +60,8 @@ def _amount(value: Any, field: str = "amount_fen") -> int:
 def _line(claims: tokens.Claims, fallback: Standing | None) -> int:
     """The token's `ent.limit_fen`; if the scenario no longer discloses it, the line by the
     resident's current tier (computed before the write began)."""
-    line = claims.ent.get("limit_fen")
-    if type(line) is int and line >= 0:
+    line = standing.token_line(claims)
+    if line is not None:
         return line
     if (fallback is None or fallback.resident_id != claims.resident_id
             or not fallback.decision.eligible):
@@ -91,9 +92,7 @@ def _authorize(uow: UnitOfWork, token: Any, *, partner: Partner, amount_fen: int
     assert resident_id is not None
     scenario = scenarios.get(session, SCENARIO)
     if active_exclusions(session, resident_id, now, set(scenario.exclusions)):
-        raise errors.CreditDeclined(
-            "the resident cannot use credit care now; ask them to check their entitlements",
-            detail_zh="该市民暂不能使用先诊后付")
+        raise errors.credit_declined()
     line = _line(claims, fallback)
     after = account.reserve(session, resident_id, amount_fen, line, now)
     if after is None:  # no account yet, or holds past their expiry still count: tidy, retry
@@ -102,10 +101,7 @@ def _authorize(uow: UnitOfWork, token: Any, *, partner: Partner, amount_fen: int
         after = account.reserve(session, resident_id, amount_fen, line, now)
     if after is None:
         _line_now, held, owed = account.balances(session, resident_id)
-        available = max(0, line - held - owed)
-        raise errors.InsufficientCredit(
-            f"at most {available} fen can be held for this resident now",
-            detail_zh=f"可用额度不足，当前最多 {yuan(available)} 元", available_fen=available)
+        raise errors.insufficient_credit(max(0, line - held - owed))
     hold = CreditHold(id=uuid.uuid4(), resident_id=resident_id, partner_id=partner.id,
                       out_request_no=out_request_no, amount_fen=amount_fen, line_fen=line,
                       status="held", created_at=now, expires_at=now + terms.hold_ttl,
@@ -121,17 +117,20 @@ def _authorize(uow: UnitOfWork, token: Any, *, partner: Partner, amount_fen: int
     return hold_answer(hold, sub=claims.sub, available_fen=available)
 
 
-def authorize(new_uow: Callable[[], UnitOfWork], token: Any, *, partner: Partner,
-              amount_fen: int, out_request_no: str, now: datetime,
-              terms: Terms) -> dict[str, Any]:
+def authorize(new_uow: NewUnitOfWork, token: Any, *, partner: Partner, amount_fen: int,
+              out_request_no: str, now: datetime, terms: Terms) -> dict[str, Any]:
     """Hold `amount_fen` of the resident's line for `partner` (a hospital); idempotent by
-    `out_request_no`. Consumes the token."""
+    `out_request_no`. Consumes the token. One statement on PostgreSQL (`fastpath`)."""
     _amount(amount_fen)
+    body = {"token": token, "amount_fen": amount_fen}
+    answer = fastpath.authorize(new_uow, token, partner=partner, amount_fen=amount_fen,
+                                out_request_no=out_request_no, body=body, now=now, terms=terms)
+    if answer is not None:
+        return answer
     fallback = None if _discloses_line(new_uow) else standing.for_token(
         new_uow, token, partner=partner, now=now)
     return run_once(new_uow, partner_id=partner.id, operation="medical_credit.authorize",
-                    key=out_request_no, body={"token": token, "amount_fen": amount_fen},
-                    now=now, effect=lambda uow: _authorize(
+                    key=out_request_no, body=body, now=now, effect=lambda uow: _authorize(
                         uow, token, partner=partner, amount_fen=amount_fen,
                         out_request_no=out_request_no, now=now, terms=terms,
                         fallback=fallback))
@@ -147,8 +146,7 @@ def _discloses_line(new_uow: Callable[[], UnitOfWork]) -> bool:
 def _own_hold(session: Session, authorization_id: uuid.UUID, partner: Partner) -> CreditHold:
     hold = session.get(CreditHold, authorization_id, with_for_update=True)
     if hold is None or hold.partner_id != partner.id:  # another's looks like none at all
-        raise errors.AuthorizationNotFound("no such authorization of yours",
-                                           detail_zh="没有该预授权")
+        raise errors.authorization_not_found()
     return hold
 
 
@@ -175,16 +173,11 @@ def _capture(uow: UnitOfWork, authorization_id: uuid.UUID, *, partner: Partner,
     session = uow.session
     hold = _own_hold(session, authorization_id, partner)
     if hold.status == "held" and hold.expires_at <= now:
-        raise errors.AuthorizationClosed("the authorization expired before capture",
-                                         detail_zh="预授权已过期", authorization_status="expired")
+        raise errors.authorization_closed(hold.status, lapsed=True)
     if hold.status != "held":
-        raise errors.AuthorizationClosed(f"the authorization is {hold.status}",
-                                         detail_zh="预授权已结束",
-                                         authorization_status=hold.status)
+        raise errors.authorization_closed(hold.status)
     if amount_fen > hold.amount_fen:
-        raise errors.AmountExceedsHold(
-            f"the bill ({amount_fen} fen) exceeds the hold ({hold.amount_fen} fen)",
-            detail_zh="账单金额超过预授权金额", hold_fen=hold.amount_fen)
+        raise errors.amount_exceeds_hold(amount_fen, hold.amount_fen)
     hold.status, hold.closed_at = "captured", now
     bill = CreditBill(id=uuid.uuid4(), hold_id=hold.id, resident_id=hold.resident_id,
                       partner_id=partner.id, out_bill_no=out_bill_no, amount_fen=amount_fen,
@@ -193,27 +186,25 @@ def _capture(uow: UnitOfWork, authorization_id: uuid.UUID, *, partner: Partner,
     session.add(bill)
     session.flush()
     account.post(session, hold.resident_id, hold.amount_fen, amount_fen, now)
-    day = bill.due_at.date().isoformat()
-    notifications.notify(
-        session, resident_id=hold.resident_id, kind="medical_credit_bill",
-        dedupe_key=f"credit-bill:{bill.id}", now=now,
-        title=("先诊后付账单已生成", "A credit care bill was posted"),
-        body=(f"{partner.name} 账单 {yuan(amount_fen)} 元，请于 {day} 前还款。",
-              f"{partner.name} posted a bill of ¥{yuan(amount_fen)}; please pay by {day}."),
-        data={"bill_id": str(bill.id), "amount_fen": amount_fen, "due_at": iso(bill.due_at)})
+    notice = notices.bill_posted(partner.name, bill.id, amount_fen, bill.due_at)
+    notifications.notify(session, resident_id=hold.resident_id, kind=notice.kind,
+                         dedupe_key=notice.dedupe_key, now=now, title=notice.title,
+                         body=notice.body, data=notice.data)
     return bill_answer(bill, hold)
 
 
-def capture(new_uow: Callable[[], UnitOfWork], authorization_id: uuid.UUID, *,
-            partner: Partner, amount_fen: int, out_bill_no: str, now: datetime,
-            terms: Terms) -> dict[str, Any]:
+def capture(new_uow: NewUnitOfWork, authorization_id: uuid.UUID, *, partner: Partner,
+            amount_fen: int, out_bill_no: str, now: datetime, terms: Terms) -> dict[str, Any]:
     """Turn a hold into a bill of `amount_fen` (≤ the hold; the rest is released), due in
-    `terms.due_days`; idempotent by `out_bill_no`."""
+    `terms.due_days`; idempotent by `out_bill_no`. One statement on PostgreSQL (`fastpath`)."""
     _amount(amount_fen)
+    body = {"authorization_id": str(authorization_id), "amount_fen": amount_fen}
+    answer = fastpath.capture(new_uow, authorization_id, partner=partner, amount_fen=amount_fen,
+                              out_bill_no=out_bill_no, body=body, now=now, terms=terms)
+    if answer is not None:
+        return answer
     return run_once(new_uow, partner_id=partner.id, operation="medical_credit.capture",
-                    key=out_bill_no, body={"authorization_id": str(authorization_id),
-                                           "amount_fen": amount_fen},
-                    now=now, effect=lambda uow: _capture(
+                    key=out_bill_no, body=body, now=now, effect=lambda uow: _capture(
                         uow, authorization_id, partner=partner, amount_fen=amount_fen,
                         out_bill_no=out_bill_no, now=now, terms=terms))
 

@@ -5,6 +5,12 @@ and debits the points in the same transaction: one conditional UPDATE on the res
 then the lots that expire first are drawn from. A refusal (a bad token, not enough points, over
 the entitlement's per-order limit) rolls back everything, the token included.
 
+On PostgreSQL `redeem_once` does all of that in one statement, `pc_redeem` (`redeem_pg`,
+migration 0011), whose refusals are this module's errors (`REFUSALS`). The code here is the
+portable path: SQLite runs it, and so does PostgreSQL for what the function leaves to it (lots
+due to expire, a partner's first redemption, a token failing its checks while a retry may be
+owed its stored answer).
+
 `refund` gives points back, in whole or in part, never more than was redeemed in total (a
 conditional UPDATE on the redemption, backed by a CHECK). Points go back to the lots they came
 from, newest first; the part whose lot has expired meanwhile goes to the `expiry` account in the
@@ -19,18 +25,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import idempotency, pgcall
 from core.db import UnitOfWork
 from core.errors import Conflict
-from core.idempotency import iso, run_once
+from core.idempotency import body_hash, iso, run_once
 from core.identity import Partner
 from rewards import tokens
-from rewards.points import expiry, ledger
+from rewards.errors import TokenRejected
+from rewards.points import expiry, ledger, redeem_pg
 from rewards.points.errors import (
     InsufficientPoints,
     PointsOverLimit,
@@ -54,6 +62,19 @@ SCENARIO = "points_redemption"
 def _insufficient() -> InsufficientPoints:
     return InsufficientPoints("the resident does not have enough points for this order",
                               detail_zh="积分不足")
+
+
+def _over_limit(limit: int) -> PointsOverLimit:
+    return PointsOverLimit(f"at most {limit} points per order for this resident",
+                           detail_zh=f"每单最多可兑换 {limit} 积分", limit=limit)
+
+
+# What pc_redeem's refusals mean (migration 0011): the portable path's own errors.
+REFUSALS: dict[str, pgcall.Refusal] = {
+    **idempotency.REFUSALS, **tokens.REFUSALS,
+    "points_over_limit": lambda f: _over_limit(f["limit"]),
+    "insufficient_points": lambda f: _insufficient(),
+}
 
 
 def _debit_resident(session: Session, resident_id: uuid.UUID, points: int) -> uuid.UUID:
@@ -100,8 +121,7 @@ def redeem(uow: UnitOfWork, token: Any, *, partner: Partner, out_order_no: str, 
     assert claims.resident_id is not None
     limit = claims.ent.get("max_points_per_order")
     if isinstance(limit, int) and points > limit:
-        raise PointsOverLimit(f"at most {limit} points per order for this resident",
-                              detail_zh=f"每单最多可兑换 {limit} 积分", limit=limit)
+        raise _over_limit(limit)
     found = take(uow.session, resident_id=claims.resident_id, partner_id=partner.id,
                  sub=claims.sub, out_order_no=out_order_no, points=points, now=now)
     return redemption_view(found)
@@ -241,14 +261,45 @@ def refund(uow: UnitOfWork, *, partner: Partner, redemption_id: Any, out_refund_
 
 # -- idempotent entry points (what the partner API calls) ----------------------------------------
 
-def redeem_once(new_uow: Callable[[], UnitOfWork], token: Any, *, partner: Partner,
-                out_order_no: str, points: int, now: datetime) -> dict[str, Any]:
-    """`redeem`, once per `(partner, out_order_no)`: a retry gets the first answer."""
+class UnitsOfWork(Protocol):
+    """Opens a unit of work (`services.uow`); an autocommit one for a single statement."""
+
+    def __call__(self, *, autocommit: bool = False) -> UnitOfWork: ...
+
+
+def redeem_once(new_uow: UnitsOfWork, token: Any, *, partner: Partner, out_order_no: str,
+                points: int, now: datetime) -> dict[str, Any]:
+    """`redeem`, once per `(partner, out_order_no)`: a retry gets the first answer.
+
+    On PostgreSQL, after the token's own checks, one statement (`redeem_pg`); the portable
+    path (`run_once` + `redeem`) runs on SQLite, when the function leaves the case to it, and
+    when the token fails those checks (a retry may still be owed its stored answer).
+    """
     ledger.check_points(points)
+    body = {"token": token, "points": points}
+    with new_uow(autocommit=True) as uow:
+        if pgcall.on_postgresql(uow):
+            try:
+                return _redeem_pg(uow, token, partner=partner, out_order_no=out_order_no,
+                                  points=points, digest=body_hash(body), now=now)
+            except pgcall.PortablePath:
+                pass
     return run_once(new_uow, partner_id=partner.id, operation="points.redeem", key=out_order_no,
-                    body={"token": token, "points": points}, now=now,
+                    body=body, now=now,
                     effect=lambda uow: redeem(uow, token, partner=partner,
                                               out_order_no=out_order_no, points=points, now=now))
+
+
+def _redeem_pg(uow: UnitOfWork, token: Any, *, partner: Partner, out_order_no: str,
+               points: int, digest: str, now: datetime) -> dict[str, Any]:
+    try:
+        claims = tokens.admit(uow.session, token, partner=partner, scenario=SCENARIO, now=now)
+    except TokenRejected:
+        raise pgcall.PortablePath() from None
+    found = Redemption(id=uuid.uuid4(), partner_id=partner.id, out_order_no=out_order_no,
+                       sub=claims.sub, points=points, refunded=0, created_at=now)
+    return redeem_pg.redeem(uow, claims, found, partner=partner, digest=digest,
+                            answer=redemption_view(found), refusals=REFUSALS)
 
 
 def refund_once(new_uow: Callable[[], UnitOfWork], *, partner: Partner, redemption_id: Any,

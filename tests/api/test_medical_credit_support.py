@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.api.test_tokens_support import World
 from tests.factories import bearer, cli, id_number, new_partner
@@ -124,6 +126,33 @@ class Credit(World):
         with self.app.app_context(), services.uow() as uow:
             return int(uow.session.scalar(select(func.count()).select_from(model)))
 
+    def rows(self, model: Any) -> list[Any]:
+        from app.extensions import services
+
+        with self.app.app_context(), services.uow() as uow:
+            return list(uow.session.scalars(select(model)))
+
+    def row(self, model: Any, key: Any) -> Any:
+        from app.extensions import services
+
+        with self.app.app_context(), services.uow() as uow:
+            return uow.session.get(model, key)
+
+    def snapshot(self) -> tuple[int, ...]:
+        """The account's balances and the count of every row a partner write could add."""
+        from core.idempotency import PartnerRequest
+        from core.notifications import Notification
+        from rewards.credit.models import CreditBill, CreditHold
+        from rewards.models import AccessEntry, ConsumedToken
+
+        return (*self.balances(), *(self.count(m) for m in (
+            CreditHold, CreditBill, ConsumedToken, AccessEntry, Notification, PartnerRequest)))
+
+    def opened(self) -> None:
+        """Give the resident an account (their first authorization takes the portable path)."""
+        held = self.hold(100)
+        assert self.void(held["authorization_id"]).status_code == 200
+
     def balances(self) -> tuple[int, int, int]:
         from app.extensions import services
         from rewards.credit.models import CreditAccount
@@ -139,3 +168,19 @@ def problem(response: Any, status: int, code: str) -> dict:
     body = response.get_json()
     assert body["code"] == code, body
     return body
+
+
+@contextmanager
+def statements(app: Any) -> Iterator[list[str]]:
+    """The SQL statements the app sends while the block runs (every connection and thread)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    engine = app.extensions["pengcheng"]["engine"]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

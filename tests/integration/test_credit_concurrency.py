@@ -20,7 +20,7 @@ from core.records import Record
 from rewards.credit.models import CreditAccount, CreditBill, CreditHold, CreditPayment
 from rewards.models import ConsumedToken
 from rewards.waivers.models import DepositWaiver
-from tests.api.test_medical_credit_support import BASE, Credit
+from tests.api.test_medical_credit_support import BASE, Credit, statements
 from tests.factories import bearer
 
 pytestmark = pytest.mark.services
@@ -82,6 +82,50 @@ def test_counters_authorizing_at_once_never_exceed_the_line(credit, app):
     assert acct.held_fen == 3 * share <= acct.line_fen == line
     assert count(app, CreditHold) == 3
     assert count(app, ConsumedToken) == 3  # a refused authorization does not burn its token
+
+
+def test_counters_authorizing_at_once_on_an_open_account_never_exceed_the_line(credit, app):
+    """The account exists, so each authorization is one call of `pc_credit_authorize`; those
+    that do not fit fall back to the portable path, which refuses them."""
+    line = credit.mine()["line_fen"]
+    first = credit.hold(line)  # opens the account; the line is taken until voided
+    assert credit.void(first["authorization_id"]).status_code == 200
+    share = line // 3
+    tokens = [credit.token() for _ in range(4)] + [credit.token(partner=credit.other)
+                                                   for _ in range(4)]
+    keys = [credit.hospital_key] * 4 + [credit.other_key] * 4
+    with statements(app) as sent:
+        responses = together(app, [
+            post(f"{BASE}/authorizations", key, {
+                "token": token, "out_request_no": uuid.uuid4().hex, "amount_fen": share})
+            for token, key in zip(tokens, keys, strict=True)])
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] * 3 + [422] * 5, [r.get_json() for r in responses]
+    assert sum("pc_credit_authorize" in s for s in sent) == 8
+    assert not any(s.startswith("INSERT INTO credit_holds") for s in sent)  # none portable
+    available = sorted(r.get_json()["available_fen"] for r in responses)
+    assert available[:5] == [line - 3 * share] * 5  # the refusals name what is left
+    assert available[5:] == [line - 3 * share, line - 2 * share, line - share]
+    acct = account(app)
+    assert acct.held_fen == 3 * share <= acct.line_fen == line
+    assert count(app, CreditHold, CreditHold.status == "held") == 3
+    assert count(app, ConsumedToken) == 4
+
+
+def test_fifty_concurrent_retries_of_one_authorization_on_an_open_account_hold_once(credit, app):
+    first = credit.hold(100)
+    assert credit.void(first["authorization_id"]).status_code == 200
+    body = {"token": credit.token(), "out_request_no": "REG-50", "amount_fen": 12345}
+    with statements(app) as sent:
+        responses = together(app, [post(f"{BASE}/authorizations", credit.hospital_key,
+                                        body)] * 50)
+    assert {r.status_code for r in responses} == {201}
+    answers = [r.get_json() for r in responses]
+    assert all(a == answers[0] for a in answers)
+    assert sum("pc_credit_authorize" in s for s in sent) == 50
+    assert not any(s.startswith("INSERT INTO partner_requests") for s in sent)  # none portable
+    assert count(app, CreditHold, CreditHold.status == "held") == 1
+    assert account(app).held_fen == 12345
 
 
 def test_fifty_concurrent_retries_of_one_authorization_hold_once_and_agree(credit, app):

@@ -1,5 +1,8 @@
 """Concurrent redemptions on PostgreSQL (real parallel connections): one transfer per
-`out_order_no`, and never an overdraft however many orders race for the same points."""
+`out_order_no`, and never an overdraft however many orders race for the same points.
+
+The partner has redeemed before (its clearing account exists), so every call is one `pc_redeem`
+statement (migration 0011): the races are the function's."""
 
 from __future__ import annotations
 
@@ -8,12 +11,12 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.extensions import services
 from core.errors import DomainError
 from core.identity import Partner
-from rewards.points.ledger import reconcile
+from rewards.points.ledger import clearing_account, reconcile
 from rewards.points.models import Redemption, Transfer
 from rewards.points.redemption import redeem_once
 from tests.api.test_points_support import PointsWorld
@@ -23,35 +26,59 @@ THREADS = 50
 
 @pytest.fixture
 def world(app, client, idp) -> PointsWorld:
-    return PointsWorld(app, client, idp)
+    w = PointsWorld(app, client, idp)
+    with app.app_context(), services.uow() as uow:  # as after the shop's first redemption
+        clearing_account(uow.session, w.shop.id, services.clock.now())
+        uow.commit()
+    return w
 
 
 def race(app: Any, partner_id: Any, calls: list[tuple[str, str, int]]) -> list[Any]:
-    """Run `redeem_once` for each (token, out_order_no, points) at the same moment."""
+    """Run `redeem_once` for each (token, out_order_no, points) at the same moment; check
+    that each was one call of the PostgreSQL function (never the portable path)."""
     barrier = threading.Barrier(len(calls))
     outcomes: list[Any] = []
+    sent: list[str] = []
+    racing = threading.local()
     lock = threading.Lock()
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if getattr(racing, "on", False):
+            with lock:
+                sent.append(statement)
 
     def counter(token: str, order: str, points: int) -> None:
         with app.app_context():
             with services.uow() as uow:
                 partner = uow.session.get(Partner, partner_id)
             barrier.wait()
+            racing.on = True
             try:
                 result: Any = redeem_once(services.uow, token, partner=partner,
                                           out_order_no=order, points=points,
                                           now=services.clock.now())
             except DomainError as exc:
                 result = exc.code
+            finally:
+                racing.on = False
         with lock:
             outcomes.append(result)
 
-    threads = [threading.Thread(target=counter, args=call) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    with app.app_context():
+        engine = services.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        threads = [threading.Thread(target=counter, args=call) for call in calls]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
     assert len(outcomes) == len(calls)
+    # one function call each (a cold cache may also look the signing key up)
+    assert sum("pc_redeem" in s for s in sent) == len(calls), Counter(sent)
+    assert not [s for s in sent if "points_" in s or "partner_requests" in s], Counter(sent)
     return outcomes
 
 

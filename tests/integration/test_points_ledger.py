@@ -1,6 +1,9 @@
 """The database guards the ledger: insert-only journal, non-negative balances, unique keys,
 zero-sum transfers (PostgreSQL); and random sequences of earn / redeem / refund / expire keep
-every invariant (Hypothesis, against the configured database: SQLite locally, PostgreSQL in CI).
+every invariant (Hypothesis, against the configured database: SQLite locally, PostgreSQL in CI),
+redeeming through the ledger core (`take`) or the partner service (`redeem_once`: on
+PostgreSQL one `pc_redeem` statement, or its portable path when lots are due or a partner
+redeems for the first time).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.extensions import services
@@ -23,7 +26,7 @@ from rewards.points import expiry, ledger
 from rewards.points.earning import award
 from rewards.points.errors import InsufficientPoints, RefundExceedsRedemption
 from rewards.points.models import Account, Leg, Redemption, Transfer
-from rewards.points.redemption import refund, take
+from rewards.points.redemption import redeem_once, refund, take
 from tests.factories import T0, id_number
 
 PEOPLE = itertools.count(1)
@@ -151,14 +154,17 @@ class Sequence:
     each checked against what the ledger must answer, and the whole ledger reconciled after
     every step."""
 
-    def __init__(self, app: Any, seen: Counter[str]) -> None:
-        self.app, self.seen, self.now = app, seen, T0
+    def __init__(self, app: Any, seen: Counter[str], via: str = "take") -> None:
+        self.app, self.seen, self.now, self.via = app, seen, T0, via
         self.residents = [_resident(app), _resident(app)]
         with app.app_context(), services.uow() as uow:
             self.partners = [create_partner(uow.session, name=f"shop {i}", kind="merchant",
                                             scenarios=["points_redemption"], now=T0)[0]
                              for i in range(2)]
             uow.commit()
+        if via == "redeem_once":
+            for resident_id in self.residents:
+                _consent_to_redemption(app, resident_id)
         self.redemptions: list[tuple[uuid.UUID, int]] = []
         self.earned = self.taken = self.returned = 0
 
@@ -180,19 +186,41 @@ class Sequence:
     def redeem(self, who: int, at: int, points: int) -> None:
         with self.app.app_context(), services.uow() as uow:
             spendable = self.spendable(uow.session, self.residents[who])
-            try:
-                found = take(uow.session, resident_id=self.residents[who],
-                             partner_id=self.partners[at].id, sub="ps_test",
-                             out_order_no=uuid.uuid4().hex, points=points, now=self.now)
-                uow.commit()
-            except InsufficientPoints:
-                assert points > spendable
-                self.seen["redeem refused"] += 1
-                return
+        try:
+            found = self._redeem(self.residents[who], self.partners[at], points)
+        except InsufficientPoints:
+            assert points > spendable
+            self.seen["redeem refused"] += 1
+            return
         assert points <= spendable
         self.seen["redeem"] += 1
         self.taken += points
-        self.redemptions.append((found.id, at))
+        self.redemptions.append((found, at))
+
+    def _redeem(self, resident_id: uuid.UUID, partner: Any, points: int) -> uuid.UUID:
+        order = uuid.uuid4().hex
+        with self.app.app_context():
+            if self.via == "take":
+                with services.uow() as uow:
+                    found = take(uow.session, resident_id=resident_id, partner_id=partner.id,
+                                 sub="ps_test", out_order_no=order, points=points, now=self.now)
+                    uow.commit()
+                    return found.id
+            token = _token(self.app, resident_id, partner, self.now)
+            sent: list[str] = []
+
+            def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+                sent.append(statement)
+
+            event.listen(services.engine, "before_cursor_execute", record)
+            try:
+                answer = redeem_once(services.uow, token, partner=partner, out_order_no=order,
+                                     points=points, now=self.now)
+            finally:
+                event.remove(services.engine, "before_cursor_execute", record)
+                if len(sent) == 1:
+                    self.seen["redeemed in one statement"] += 1
+            return uuid.UUID(answer["redemption_id"])
 
     def refund(self, index: int, points: int | None) -> None:
         if not self.redemptions:
@@ -240,17 +268,45 @@ class Sequence:
         assert self.earned - self.taken + self.returned - held >= 0
 
 
-def test_random_sequences_of_earn_redeem_refund_and_expire_keep_every_invariant(app):
+def _consent_to_redemption(app: Any, resident_id: uuid.UUID) -> None:
+    from consent.notices import current
+    from consent.services import Signing, grant
+    from core.identity import Resident
+
+    with app.app_context(), services.uow() as uow:
+        notice = current(uow.session, "scenario:points_redemption")
+        assert notice is not None
+        grant(uow, uow.session.get(Resident, resident_id), notice.id, now=T0,
+              separate_consent=True, signing=Signing(services.signer, app.config["ISSUER"]))
+
+
+def _token(app: Any, resident_id: uuid.UUID, partner: Any, now: Any) -> str:
+    from rewards.scenarios import get
+    from rewards.tokens import issue
+
+    with services.uow() as uow:
+        issued = issue(uow.session, resident_id=resident_id, partner=partner,
+                       scenario=get(uow.session, "points_redemption"), now=now,
+                       ent={"eligible": True, "max_points_per_order": 5000})
+        uow.commit()
+    return issued.token
+
+
+@pytest.mark.parametrize("via", ["take", "redeem_once"])
+def test_random_sequences_of_earn_redeem_refund_and_expire_keep_every_invariant(app, via):
     seen: Counter[str] = Counter()
 
     @settings(max_examples=12, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(OPS)
     def run(ops: list[tuple[Any, ...]]) -> None:
-        sequence = Sequence(app, seen)
+        sequence = Sequence(app, seen, via)
         for name, *args in ops:
             getattr(sequence, name)(*args)
             sequence.check()
 
     run()
     assert {"redeem", "redeem refused", "refund", "expired"} <= set(seen), seen
+    with app.app_context():
+        fast = via == "redeem_once" and services.engine.dialect.name == "postgresql"
+    assert ("redeemed in one statement" in seen) == fast, seen
