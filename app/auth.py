@@ -53,8 +53,10 @@ def _cached_principal(uow: UnitOfWork, model: type, api_key: str) -> Any:
     """`by_api_key`, remembered for AUTH_CACHE_SECONDS per process (0 turns it off).
 
     Partners call many times a second; their key and registration change rarely. A cached
-    principal is attached to this request's session without a query (`merge(load=False)`).
-    Deactivating a key therefore takes effect within AUTH_CACHE_SECONDS on every instance.
+    principal is a detached, read-only instance shared by the process's requests (principals
+    have no relationships to load; nothing writes to them); taking it costs no query and no
+    session work. Deactivating a key therefore takes effect within AUTH_CACHE_SECONDS on every
+    instance.
     """
     ttl = float(services.app_config("AUTH_CACHE_SECONDS"))
     if ttl <= 0:
@@ -63,9 +65,10 @@ def _cached_principal(uow: UnitOfWork, model: type, api_key: str) -> Any:
     slot = (model, hash_key(api_key))
     hit = cache.get(slot)
     if hit is not None and hit[0] > time.monotonic():
-        return uow.session.merge(hit[1], load=False)
+        return hit[1]
     found = by_api_key(uow.session, model, api_key)
     if found is not None:
+        uow.session.expunge(found)  # out of this session: its rollback cannot expire it
         if len(cache) >= MAX_CACHED_PRINCIPALS:
             cache.clear()
         cache[slot] = (time.monotonic() + ttl, found)

@@ -53,8 +53,9 @@ class Services:
         app.extensions["pengcheng"] = {
             "engine": engine,
             "session_factory": sessionmaker(engine, expire_on_commit=False),
-            # For read paths that write at most one independent row (introspection): no
-            # BEGIN/COMMIT round trips. Never for anything that must be atomic.
+            # For paths whose writes are one statement (introspection, the PostgreSQL
+            # functions of core.pgcall): no BEGIN/COMMIT round trips. Never for anything
+            # that needs two statements to be atomic.
             "autocommit_factory": sessionmaker(
                 engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False),
             "keyring": keyring,
@@ -77,7 +78,7 @@ class Services:
     def uow(self, *, autocommit: bool = False) -> UnitOfWork:
         """A unit of work; `autocommit=True` only where each statement may stand alone."""
         return UnitOfWork(self._state()["autocommit_factory" if autocommit else
-                                        "session_factory"])
+                                        "session_factory"], autocommit=autocommit)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from app.errors import problem
@@ -18,39 +18,39 @@ BASELINE_CSP = "frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
 
 
 def _begin() -> Response | None:
-    incoming = request.headers.get("X-Request-Id", "")
+    req = request._get_current_object()  # type: ignore[attr-defined] # once, not per access
+    incoming = req.headers.get("X-Request-Id", "")
     g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-    if request.method in _BODY_METHODS and (request.content_length or 0) > 0:
-        if request.mimetype not in ("application/json", "application/merge-patch+json"):
-            raise UnsupportedMediaType("Send the request body as application/json")
-    if _has_nul():
+    has_body = req.method in _BODY_METHODS and (req.content_length or 0) > 0
+    if has_body and req.mimetype not in ("application/json", "application/merge-patch+json"):
+        raise UnsupportedMediaType("Send the request body as application/json")
+    if _has_nul(req, has_body):
         return problem(422, "validation_failed", "Text must not contain NUL (U+0000) characters",
                        detail_zh="请求内容含有非法字符")
     return None
 
 
-def _has_nul() -> bool:
+def _has_nul(req: Request, has_body: bool) -> bool:
     """NUL in the path, query or JSON body: PostgreSQL text cannot store it (SQLite can), so it
     is refused up front instead of failing deep inside a handler."""
-    if "\x00" in request.path or any("\x00" in k or "\x00" in v
-                                      for k, v in request.args.items(multi=True)):
+    if "\x00" in req.path or (req.query_string and any(
+            "\x00" in k or "\x00" in v for k, v in req.args.items(multi=True))):
         return True
-    if request.method in _BODY_METHODS and (request.content_length or 0) > 0:
-        return bool(_JSON_NUL.search(request.get_data(cache=True)))
-    return False
+    return has_body and bool(_JSON_NUL.search(req.get_data(cache=True)))
 
 
 def _finish(response: Response) -> Response:
-    response.headers["X-Request-Id"] = getattr(g, "request_id", "")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    headers, path = response.headers, request.path
+    headers["X-Request-Id"] = getattr(g, "request_id", "")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
     if response.mimetype == "text/html":
         # Pages set their own strict policy; any other HTML (the API docs) gets this floor.
-        response.headers.setdefault("Content-Security-Policy", BASELINE_CSP)
-    if not request.path.startswith(("/static/", "/.well-known/", "/docs", "/openapi.json")):
+        headers.setdefault("Content-Security-Policy", BASELINE_CSP)
+    if not path.startswith(("/static/", "/.well-known/", "/docs", "/openapi.json")):
         # Personal data must never be cached by a browser or an intermediary.
-        response.headers["Cache-Control"] = "no-store"
+        headers["Cache-Control"] = "no-store"
     return response
 
 

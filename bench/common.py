@@ -95,3 +95,41 @@ def service_env(pg_url: str, redis_url: str | None, idp, *, pool: int, instance:
     if redis_url:
         env["PENGCHENG_REDIS_URL"] = redis_url
     return env
+
+
+# -- where the CPU goes (the database runs on this host) ----------------------------------------
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of processes (all their threads), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def named(name: str) -> list[int]:
+    """Every process whose command name is `name` (e.g. all of PostgreSQL's)."""
+    out = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == name:
+                out.append(int(comm.parent.name))
+        except (OSError, ValueError):
+            continue
+    return out

@@ -25,7 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import drop_database, gunicorn, recreate_database, service_env  # noqa: E402
+from bench.common import (  # noqa: E402
+    children,
+    cpu_seconds,
+    drop_database,
+    gunicorn,
+    recreate_database,
+    service_env,
+)
 from tests.factories import FakeIdp  # noqa: E402
 
 SCENARIO = "points_redemption"
@@ -79,30 +86,6 @@ def arrange(app, residents: int, tokens: int) -> tuple[str, list[str]]:
                 out.append(issued.token)
             uow.commit()
     return key, out
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of processes (all their threads), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / tick
-
-
-def children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(stat.parent.name))
-        except (OSError, ValueError):
-            continue
-    return out
 
 
 def backends(pg_url: str) -> list[int]:

@@ -97,9 +97,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 class UnitOfWork:
     """One transaction. Use as a context manager; call `commit()` once; rollback otherwise."""
 
-    def __init__(self, session_factory: sessionmaker[Session]):
+    def __init__(self, session_factory: sessionmaker[Session], *, autocommit: bool = False):
         self._factory = session_factory
+        self._autocommit = autocommit  # the factory's connections commit every statement
         self._after_commit: list[Callable[[], None]] = []
+        self._driver: Any = None
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
@@ -111,6 +113,24 @@ class UnitOfWork:
         # close() rolls back anything uncommitted and detaches objects without expiring them,
         # so handlers can still read what the service returned.
         self.session.close()
+        if self._driver is not None:
+            pooled, self._driver = self._driver, None
+            dbapi = pooled.driver_connection
+            try:
+                if dbapi is not None and not dbapi.closed:
+                    dbapi.autocommit = False  # as the pool's other users expect it
+            finally:
+                pooled.close()
+
+    def driver_connection(self) -> Any:
+        """A pooled DB-API connection of this unit's own, in autocommit mode, for the
+        one-statement calls of `core.pgcall` (PostgreSQL): no session or statement machinery
+        on a hot path. Back to the pool, as it was, when the unit ends."""
+        if self._driver is None:
+            pooled = self._factory.kw["bind"].raw_connection()
+            pooled.driver_connection.autocommit = True
+            self._driver = pooled
+        return self._driver
 
     @property
     def dialect(self) -> str:
@@ -120,7 +140,10 @@ class UnitOfWork:
         self.session.flush()
 
     def commit(self) -> None:
-        self.session.commit()
+        if self._autocommit:  # each statement committed as it ran: only send what is pending
+            self.session.flush()
+        else:
+            self.session.commit()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()

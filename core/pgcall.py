@@ -24,7 +24,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, TextClause
+from sqlalchemy import TextClause
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
 from core.db import UnitOfWork
@@ -43,12 +44,11 @@ class PortablePath(Exception):  # noqa: N818 - a signal, not an error
 _DRIVER_SQL: dict[str, str] = {}
 
 
-def _driver_sql(connection: Connection, statement: TextClause) -> str:
-    """The statement as the driver takes it, compiled once per process: a hot path spends
-    no time on SQLAlchemy's per-call statement handling."""
+def _driver_sql(dialect: Dialect, statement: TextClause) -> str:
+    """The statement as the driver takes it, compiled once per process."""
     found = _DRIVER_SQL.get(statement.text)
     if found is None:
-        found = _DRIVER_SQL[statement.text] = str(statement.compile(dialect=connection.dialect))
+        found = _DRIVER_SQL[statement.text] = str(statement.compile(dialect=dialect))
     return found
 
 
@@ -60,21 +60,32 @@ def call(uow: UnitOfWork, statement: TextClause, params: Mapping[str, Any],
          refusals: Mapping[str, Refusal]) -> Any:
     """Run `statement` (one function call) and return its single value.
 
-    A `PC400` refusal becomes `refusals[code](fields)`; `PC409` becomes `PortablePath`.
+    It goes straight to the driver on the unit's own autocommit connection
+    (`UnitOfWork.driver_connection`): a hot path spends no time in session or statement
+    machinery. A `PC400` refusal becomes `refusals[code](fields)`; `PC409` becomes
+    `PortablePath`; any other database error is raised as SQLAlchemy's, as if SQLAlchemy had
+    run the statement (a lost connection is invalidated, so the pool heals itself).
     """
+    dialect = uow.session.get_bind().dialect
+    sql = _driver_sql(dialect, statement)
+    pooled = uow.driver_connection()
+    cursor = pooled.cursor()
     try:
-        connection = uow.session.connection()
-        return connection.exec_driver_sql(_driver_sql(connection, statement),
-                                          params).scalar_one()
-    except DBAPIError as exc:
-        state = getattr(exc.orig, "sqlstate", None)
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    except dialect.loaded_dbapi.Error as exc:
+        state = getattr(exc, "sqlstate", None)
         if state == PORTABLE:
             raise PortablePath() from None
-        if state != REFUSED:
-            raise
-        diag = exc.orig.diag  # type: ignore[union-attr]
-        code = diag.message_primary or ""
-        fields = json.loads(diag.message_detail or "{}")
-        if code not in refusals:
-            raise
-        raise refusals[code](fields) from None
+        if state == REFUSED:
+            code = exc.diag.message_primary or ""
+            if code in refusals:
+                raise refusals[code](json.loads(exc.diag.message_detail or "{}")) from None
+        lost = dialect.is_disconnect(exc, pooled.driver_connection, cursor)
+        if lost:
+            pooled.invalidate(exc)
+        raise DBAPIError.instance(sql, dict(params), exc, dialect.loaded_dbapi.Error,
+                                  connection_invalidated=lost, dialect=dialect) from exc
+    finally:
+        cursor.close()
+    return row[0]

@@ -68,7 +68,7 @@ def _status(value: str | None, default: str | None) -> str | None:
 
 @blp.route("/disputes")
 class DisputeQueue(MethodView):
-    @blp.arguments(DisputeQuerySchema, location="query")
+    @blp.arguments(DisputeQuerySchema(), location="query")
     @blp.response(200, RightsQueueSchema)
     @blp.doc(security=OPERATOR)
     def get(self, query):
@@ -95,7 +95,7 @@ class DisputeDetail(MethodView):
 
 @blp.route("/disputes/<uuid:dispute_id>/resolve")
 class DisputeResolve(MethodView):
-    @blp.arguments(ResolveSchema)
+    @blp.arguments(ResolveSchema())
     @blp.response(200)
     @blp.doc(security=OPERATOR)
     def post(self, body, dispute_id):
@@ -112,7 +112,7 @@ class DisputeResolve(MethodView):
 
 @blp.route("/repairs")
 class RepairQueue(MethodView):
-    @blp.arguments(RightsQueueQuerySchema, location="query")
+    @blp.arguments(RightsQueueQuerySchema(), location="query")
     @blp.response(200, RightsQueueSchema)
     @blp.doc(security=OPERATOR)
     def get(self, query):
@@ -137,7 +137,7 @@ class RepairDetail(MethodView):
 
 @blp.route("/repairs/<uuid:repair_id>/decide")
 class RepairDecide(MethodView):
-    @blp.arguments(RepairDecisionSchema)
+    @blp.arguments(RepairDecisionSchema())
     @blp.response(200)
     @blp.doc(security=OPERATOR)
     def post(self, body, repair_id):
@@ -153,7 +153,7 @@ class RepairDecide(MethodView):
 
 @blp.route("/reviews")
 class ReviewQueue(MethodView):
-    @blp.arguments(RightsQueueQuerySchema, location="query")
+    @blp.arguments(RightsQueueQuerySchema(), location="query")
     @blp.response(200, RightsQueueSchema)
     @blp.doc(security=OPERATOR)
     def get(self, query):
@@ -178,7 +178,7 @@ class ReviewDetail(MethodView):
 
 @blp.route("/reviews/<uuid:review_id>/decide")
 class ReviewDecide(MethodView):
-    @blp.arguments(ReviewDecisionSchema)
+    @blp.arguments(ReviewDecisionSchema())
     @blp.response(200)
     @blp.doc(security=OPERATOR)
     def post(self, body, review_id):

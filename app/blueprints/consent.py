@@ -203,7 +203,7 @@ def _answer(outcome) -> dict:
 
 @blp.route("/api/v1/notices")
 class Notices(MethodView):
-    @blp.arguments(NoticeQuerySchema, location="query")
+    @blp.arguments(NoticeQuerySchema(), location="query")
     @blp.response(200, NoticeSchema(many=True))
     def get(self, query):
         """The current notice of every purpose (or every version), in zh and en."""
@@ -215,7 +215,7 @@ class Notices(MethodView):
 
 @blp.route("/api/v1/notices/<uuid:notice_id>")
 class NoticeOne(MethodView):
-    @blp.arguments(NoticeLanguageQuerySchema, location="query")
+    @blp.arguments(NoticeLanguageQuerySchema(), location="query")
     @blp.response(200, NoticeSchema)
     def get(self, query, notice_id):
         """One notice version, current or superseded: the exact text behind a hash."""
@@ -227,7 +227,7 @@ class NoticeOne(MethodView):
 
 @blp.route("/api/v1/me/consents")
 class Consents(MethodView):
-    @blp.arguments(ConsentQuerySchema, location="query")
+    @blp.arguments(ConsentQuerySchema(), location="query")
     @blp.response(200, ConsentListSchema)
     @blp.doc(security=RESIDENT)
     def get(self, query):
@@ -241,7 +241,7 @@ class Consents(MethodView):
             return {"items": items,
                     "reconsent": history.reconsent_needed(uow.session, resident.id, now)}
 
-    @blp.arguments(ConsentGrantSchema)
+    @blp.arguments(ConsentGrantSchema())
     @blp.response(201, ConsentReceiptOutSchema)
     @blp.alt_response(200, schema=ConsentReceiptOutSchema,
                       description="The identical consent, already in force")
@@ -274,7 +274,7 @@ class ConsentOne(MethodView):
 
 @blp.route("/api/v1/me/consents/<uuid:consent_id>/withdraw")
 class Withdraw(MethodView):
-    @blp.arguments(ConsentWithdrawSchema)
+    @blp.arguments(ConsentWithdrawSchema())
     @blp.response(200, ConsentReceiptOutSchema)
     @blp.doc(security=RESIDENT)
     def post(self, body, consent_id):
@@ -317,7 +317,7 @@ class ConsentHistory(MethodView):
 
 @blp.route("/api/v1/receipts/verify")
 class ReceiptVerify(MethodView):
-    @blp.arguments(ReceiptVerifyInSchema)
+    @blp.arguments(ReceiptVerifyInSchema())
     @blp.response(200, ReceiptVerifyOutSchema)
     def post(self, body):
         """Verify a consent receipt: signature, key, and whether it matches our records."""
@@ -353,7 +353,7 @@ EXPORT_FORMATS = {"200": {"description": "the events: JSON (format=json) or CSV 
 
 @blp.route("/admin/v1/consents/export")
 class ExportAll(MethodView):
-    @blp.arguments(ConsentExportQuerySchema, location="query")
+    @blp.arguments(ConsentExportQuerySchema(), location="query")
     @blp.response(200)
     @blp.doc(security=OPERATOR, responses=EXPORT_FORMATS)
     def get(self, query):
@@ -363,7 +363,7 @@ class ExportAll(MethodView):
 
 @blp.route("/admin/v1/residents/<uuid:resident_id>/consents")
 class ExportResident(MethodView):
-    @blp.arguments(ConsentExportQuerySchema, location="query")
+    @blp.arguments(ConsentExportQuerySchema(), location="query")
     @blp.response(200)
     @blp.doc(security=OPERATOR, responses=EXPORT_FORMATS)
     def get(self, query, resident_id):

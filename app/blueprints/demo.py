@@ -35,7 +35,7 @@ class DemoResidents(MethodView):
 
 @blp.route("")
 class DemoLogin(MethodView):
-    @blp.arguments(DemoLoginSchema)
+    @blp.arguments(DemoLoginSchema())
     @blp.response(201, SessionSchema)
     def post(self, body):
         """Sign in as a seeded demo resident without the identity provider."""

@@ -52,7 +52,7 @@ class IngestResultSchema(ma.Schema):
 
 @blp.route("/records")
 class Records(MethodView):
-    @blp.arguments(BatchSchema)
+    @blp.arguments(BatchSchema())
     @blp.response(200, IngestResultSchema)
     @blp.doc(security=[{"sourceKey": []}])
     def post(self, body):

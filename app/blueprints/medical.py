@@ -164,7 +164,7 @@ class MedicalCreditSchema(ma.Schema):
 
 @partner_blp.route("/authorizations")
 class Authorizations(MethodView):
-    @partner_blp.arguments(CreditAuthorizeSchema)
+    @partner_blp.arguments(CreditAuthorizeSchema())
     @partner_blp.response(201, CreditAuthorizationSchema)
     @partner_blp.doc(security=[{"partnerKey": []}])
     def post(self, body):
@@ -180,7 +180,7 @@ class Authorizations(MethodView):
 
 @partner_blp.route("/authorizations/<uuid:authorization_id>/capture")
 class Capture(MethodView):
-    @partner_blp.arguments(CreditCaptureSchema)
+    @partner_blp.arguments(CreditCaptureSchema())
     @partner_blp.response(201, CreditBillSchema)
     @partner_blp.doc(security=[{"partnerKey": []}])
     def post(self, body, authorization_id):
@@ -205,7 +205,7 @@ class Void(MethodView):
 
 @partner_blp.route("/bills/<uuid:bill_id>/payments")
 class Payments(MethodView):
-    @partner_blp.arguments(CreditPaymentInSchema)
+    @partner_blp.arguments(CreditPaymentInSchema())
     @partner_blp.response(201, CreditPaymentSchema)
     @partner_blp.doc(security=[{"partnerKey": []}])
     def post(self, body, bill_id):
@@ -232,7 +232,7 @@ class MyMedicalCredit(MethodView):
 
 @demo_blp.route("/bills/<uuid:bill_id>/demo-payment")
 class DemoPayment(MethodView):
-    @demo_blp.arguments(CreditDemoPaymentInSchema)
+    @demo_blp.arguments(CreditDemoPaymentInSchema())
     @demo_blp.response(201, CreditPaymentSchema)
     @demo_blp.doc(security=[{"residentSession": []}])
     def post(self, body, bill_id):

@@ -57,7 +57,7 @@ def _view(n: notifications.Notification) -> dict:
 
 @blp.route("/notifications")
 class Notifications(MethodView):
-    @blp.arguments(NotificationQuerySchema, location="query")
+    @blp.arguments(NotificationQuerySchema(), location="query")
     @blp.response(200, NotificationListSchema)
     @blp.doc(security=[{"residentSession": []}])
     def get(self, query):
@@ -74,7 +74,7 @@ class Notifications(MethodView):
 
 @blp.route("/notifications/read")
 class MarkRead(MethodView):
-    @blp.arguments(MarkReadSchema)
+    @blp.arguments(MarkReadSchema())
     @blp.response(200, MarkedSchema)
     @blp.doc(security=[{"residentSession": []}])
     def post(self, body):

@@ -144,7 +144,7 @@ def _statement(body: dict, partner) -> dict | Response:
 
 @partner_blp.route("/redemptions")
 class Redemptions(MethodView):
-    @partner_blp.arguments(PointsRedeemSchema)
+    @partner_blp.arguments(PointsRedeemSchema())
     @partner_blp.response(201, PointsRedemptionSchema)
     @partner_blp.doc(security=PARTNER)
     def post(self, body):
@@ -170,7 +170,7 @@ class RedemptionItem(MethodView):
 
 @partner_blp.route("/redemptions/<string:redemption_id>/refund")
 class Refunds(MethodView):
-    @partner_blp.arguments(PointsRefundInSchema)
+    @partner_blp.arguments(PointsRefundInSchema())
     @partner_blp.response(201, PointsRefundSchema)
     @partner_blp.doc(security=PARTNER)
     def post(self, body, redemption_id):
@@ -190,7 +190,7 @@ CSV_TOO = {"200": {"description": "the statement: JSON, or CSV with format=csv",
 
 @partner_blp.route("/statement")
 class PartnerStatement(MethodView):
-    @partner_blp.arguments(PointsPeriodSchema, location="query")
+    @partner_blp.arguments(PointsPeriodSchema(), location="query")
     @partner_blp.response(200, PointsStatementSchema)
     @partner_blp.doc(security=PARTNER, responses=CSV_TOO)
     def get(self, query):
@@ -204,7 +204,7 @@ class PartnerStatement(MethodView):
 
 @blp.route("/points")
 class MyPoints(MethodView):
-    @blp.arguments(PointsHistoryQuerySchema, location="query")
+    @blp.arguments(PointsHistoryQuerySchema(), location="query")
     @blp.response(200, MyPointsSchema)
     @blp.doc(security=[{"residentSession": []}])
     def get(self, query):
@@ -220,7 +220,7 @@ class MyPoints(MethodView):
 
 @admin.route("/statements/<string:client_id>")
 class OperatorStatement(MethodView):
-    @admin.arguments(PointsPeriodSchema, location="query")
+    @admin.arguments(PointsPeriodSchema(), location="query")
     @admin.response(200, PointsStatementSchema)
     @admin.doc(security=[{"operatorKey": []}], responses=CSV_TOO)
     def get(self, query, client_id):

@@ -188,7 +188,7 @@ class Reports(MethodView):
             found = service.listing(uow.session, resident.id)
             return {"items": [{**service.summary(r, now), **_links(r.id)} for r in found]}
 
-    @blp.arguments(ReportRequestSchema)
+    @blp.arguments(ReportRequestSchema())
     @blp.response(201, ReportIssuedSchema)
     @blp.doc(security=RESIDENT)
     def post(self, body):
@@ -291,7 +291,7 @@ class ReportRevoke(MethodView):
 
 @public.route("/verify")
 class Verify(MethodView):
-    @public.arguments(VerifyQuerySchema, location="query")
+    @public.arguments(VerifyQuerySchema(), location="query")
     @public.response(200, VerdictSchema)
     @public.doc(responses={"200": {"description": "The verdict: JSON, or the page", "content": {
         "application/json": {"schema": VerdictSchema},
@@ -322,7 +322,7 @@ class Verify(MethodView):
             _pages(), answer, code=code, verify_url=service.verify_url(_verify_base(), code),
             report_id=str(verdict.report_id) if verdict.report_id else None, css_url=_css()))
 
-    @public.arguments(VerifyDocumentSchema)
+    @public.arguments(VerifyDocumentSchema())
     @public.response(200, VerdictSchema)
     def post(self, body):
         """Check a document: the signed JWS, the report JSON, or the PDF file (base64)."""

@@ -48,7 +48,7 @@ def open_session_for(claims: dict, channel: str) -> dict:
 
 @blp.route("/auth/session")
 class Session(MethodView):
-    @blp.arguments(AssertionSchema)
+    @blp.arguments(AssertionSchema())
     @blp.response(201, SessionSchema)
     def post(self, body):
         """Exchange an identity-provider assertion for a session token (first login registers)."""

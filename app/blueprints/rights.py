@@ -215,7 +215,7 @@ class Disputes(MethodView):
             return {"items": [disputes.view(d, now)
                               for d in disputes.for_resident(uow.session, resident.id)]}
 
-    @blp.arguments(DisputeInSchema)
+    @blp.arguments(DisputeInSchema())
     @blp.response(201, DisputeSchema)
     @blp.doc(security=RESIDENT)
     def post(self, body):
@@ -242,7 +242,7 @@ class Repairs(MethodView):
             return {"items": [repair.view(r)
                               for r in repair.for_resident(uow.session, resident.id)]}
 
-    @blp.arguments(RepairInSchema)
+    @blp.arguments(RepairInSchema())
     @blp.response(201, RepairSchema)
     @blp.doc(security=RESIDENT)
     def post(self, body):
@@ -267,7 +267,7 @@ class ReviewRequests(MethodView):
             return {"items": [reviews.view(r)
                               for r in reviews.for_resident(uow.session, resident.id)]}
 
-    @blp.arguments(ReviewInSchema)
+    @blp.arguments(ReviewInSchema())
     @blp.response(201, ReviewSchema)
     @blp.doc(security=RESIDENT)
     def post(self, body):

@@ -124,7 +124,7 @@ class AdminScenarios(MethodView):
 
 @admin.route("/<string:code>")
 class AdminScenario(MethodView):
-    @admin.arguments(ScenarioInSchema)
+    @admin.arguments(ScenarioInSchema())
     @admin.response(200, ScenarioSchema)
     @admin.doc(security=[{"operatorKey": []}])
     def put(self, body, code):
@@ -134,7 +134,7 @@ class AdminScenario(MethodView):
             return _out(scenarios.put(uow, code, body, actor=f"operator:{operator.client_id}",
                                       now=services.clock.now()))
 
-    @admin.arguments(ScenarioPatchSchema)
+    @admin.arguments(ScenarioPatchSchema())
     @admin.response(200, ScenarioSchema)
     @admin.doc(security=[{"operatorKey": []}])
     def patch(self, body, code):

@@ -82,7 +82,7 @@ class HistorySchema(ma.Schema):
 
 @blp.route("/score")
 class MyScore(MethodView):
-    @blp.arguments(LangSchema, location="query")
+    @blp.arguments(LangSchema(), location="query")
     @blp.response(200, ScoreSchema)
     @blp.doc(security=[{"residentSession": []}])
     def get(self, args):

@@ -121,7 +121,7 @@ class Entitlements(MethodView):
 
 @blp.route("/tokens")
 class Tokens(MethodView):
-    @blp.arguments(TokenRequestSchema)
+    @blp.arguments(TokenRequestSchema())
     @blp.response(201, TokenSchema)
     @blp.doc(security=[{"residentSession": []}])
     def post(self, body):
@@ -138,7 +138,7 @@ class Tokens(MethodView):
 
 @blp.route("/access-log")
 class AccessLog(MethodView):
-    @blp.arguments(AccessQuerySchema, location="query")
+    @blp.arguments(AccessQuerySchema(), location="query")
     @blp.response(200, AccessLogSchema)
     @blp.doc(security=[{"residentSession": []}])
     def get(self, query):
@@ -156,7 +156,7 @@ class AccessLog(MethodView):
 
 @partner_blp.route("/introspect")
 class Introspect(MethodView):
-    @partner_blp.arguments(IntrospectSchema)
+    @partner_blp.arguments(IntrospectSchema())
     @partner_blp.response(200, IntrospectionSchema)
     @partner_blp.doc(security=[{"partnerKey": []}])
     def post(self, body):

@@ -58,7 +58,7 @@ class DepositMyWaiversSchema(ma.Schema):
 
 @partner_blp.route("")
 class Waivers(MethodView):
-    @partner_blp.arguments(DepositWaiverInSchema)
+    @partner_blp.arguments(DepositWaiverInSchema())
     @partner_blp.response(201, DepositWaiverSchema)
     @partner_blp.doc(security=[{"partnerKey": []}])
     def post(self, body):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -27,7 +28,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import drop_database, gunicorn, recreate_database, service_env  # noqa: E402
+from bench.common import (  # noqa: E402
+    children,
+    cpu_seconds,
+    drop_database,
+    gunicorn,
+    named,
+    recreate_database,
+    service_env,
+)
 from bench.load import wrk  # noqa: E402
 from tests.factories import FakeIdp  # noqa: E402
 
@@ -217,9 +226,17 @@ def main() -> None:
         lines = requests_for(name, world, args.single_use)
         path = wrk.write_requests(work / f"{name}.tsv", lines)
         app.extensions["pengcheng"]["engine"].dispose()
-        with gunicorn(target, port, workers=args.workers, threads=args.threads, env=env):
+        with gunicorn(target, port, workers=args.workers, threads=args.threads,
+                      env=env) as server:
+            app_pids, db_pids = [server.pid, *children(server.pid)], named("postgres")
+            before = cpu_seconds(app_pids), cpu_seconds(db_pids), _wrk_cpu()
             result = wrk.run(port, path, connections=CONNECTIONS, seconds=args.seconds,
                              repeat=name not in SINGLE_USE)
+            after = cpu_seconds(app_pids), cpu_seconds(db_pids), _wrk_cpu()
+        per = 1000 / max(1, result["requests"])
+        result["cpu_ms_per_request"] = {
+            part: round((after[i] - before[i]) * per, 3)
+            for i, part in enumerate(("server", "postgres", "wrk"))}
         result["prepared"] = len(lines)
         print(name, json.dumps(result), file=sys.stderr, flush=True)
         return result
@@ -240,6 +257,12 @@ def main() -> None:
         admin.dispose()
     else:
         drop_database(admin, args.pg)
+
+
+def _wrk_cpu() -> float:
+    """CPU seconds of finished child processes (wrk)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def write(figures: dict, path: Path) -> None:

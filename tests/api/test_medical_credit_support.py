@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from tests.api.test_tokens_support import World
 from tests.factories import bearer, cli, id_number, new_partner
@@ -170,17 +168,3 @@ def problem(response: Any, status: int, code: str) -> dict:
     return body
 
 
-@contextmanager
-def statements(app: Any) -> Iterator[list[str]]:
-    """The SQL statements the app sends while the block runs (every connection and thread)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    engine = app.extensions["pengcheng"]["engine"]
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)

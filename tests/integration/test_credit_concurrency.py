@@ -20,8 +20,9 @@ from core.records import Record
 from rewards.credit.models import CreditAccount, CreditBill, CreditHold, CreditPayment
 from rewards.models import ConsumedToken
 from rewards.waivers.models import DepositWaiver
-from tests.api.test_medical_credit_support import BASE, Credit, statements
+from tests.api.test_medical_credit_support import BASE, Credit
 from tests.factories import bearer
+from tests.statements import statements
 
 pytestmark = pytest.mark.services
 

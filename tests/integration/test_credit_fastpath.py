@@ -9,7 +9,8 @@ import uuid
 
 import pytest
 
-from tests.api.test_medical_credit_support import Credit, problem, statements
+from tests.api.test_medical_credit_support import Credit, problem
+from tests.statements import statements
 
 pytestmark = pytest.mark.services
 

@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.extensions import services
 from core.errors import DomainError
@@ -20,6 +20,7 @@ from rewards.points.ledger import clearing_account, reconcile
 from rewards.points.models import Redemption, Transfer
 from rewards.points.redemption import redeem_once
 from tests.api.test_points_support import PointsWorld
+from tests.statements import statements
 
 THREADS = 50
 
@@ -38,43 +39,28 @@ def race(app: Any, partner_id: Any, calls: list[tuple[str, str, int]]) -> list[A
     that each was one call of the PostgreSQL function (never the portable path)."""
     barrier = threading.Barrier(len(calls))
     outcomes: list[Any] = []
-    sent: list[str] = []
-    racing = threading.local()
     lock = threading.Lock()
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if getattr(racing, "on", False):
-            with lock:
-                sent.append(statement)
 
     def counter(token: str, order: str, points: int) -> None:
         with app.app_context():
             with services.uow() as uow:
                 partner = uow.session.get(Partner, partner_id)
             barrier.wait()
-            racing.on = True
             try:
                 result: Any = redeem_once(services.uow, token, partner=partner,
                                           out_order_no=order, points=points,
                                           now=services.clock.now())
             except DomainError as exc:
                 result = exc.code
-            finally:
-                racing.on = False
         with lock:
             outcomes.append(result)
 
-    with app.app_context():
-        engine = services.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements(app) as sent:
         threads = [threading.Thread(target=counter, args=call) for call in calls]
         for t in threads:
             t.start()
         for t in threads:
             t.join(60)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert len(outcomes) == len(calls)
     # one function call each (a cold cache may also look the signing key up)
     assert sum("pc_redeem" in s for s in sent) == len(calls), Counter(sent)

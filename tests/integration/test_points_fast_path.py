@@ -9,13 +9,11 @@ counts are checked on PostgreSQL only.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.extensions import services
 from core import pgcall
@@ -24,6 +22,7 @@ from rewards.models import AccessEntry, ConsumedToken
 from rewards.points import redemption
 from rewards.points.models import Account, Draw, Leg, Lot, Redemption, Transfer
 from tests.api.test_points_support import PointsWorld
+from tests.statements import on_pg, statements
 
 WRITTEN = (PartnerRequest, ConsumedToken, AccessEntry, Transfer, Leg, Redemption, Draw)
 
@@ -40,28 +39,6 @@ def _leave(*_args: Any, **_kwargs: Any) -> Any:
 def portable(monkeypatch: pytest.MonkeyPatch) -> None:
     """From now on `redeem_once` takes the portable path, as on SQLite."""
     monkeypatch.setattr(redemption, "_redeem_pg", _leave)
-
-
-def on_pg(app: Any) -> bool:
-    with app.app_context():
-        return services.engine.dialect.name == "postgresql"
-
-
-@contextmanager
-def statements(app: Any) -> Iterator[list[str]]:
-    """The SQL statements sent to the database meanwhile."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    with app.app_context():
-        engine = services.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def redeemed(w: PointsWorld, points: int, order: str, token: str | None = None

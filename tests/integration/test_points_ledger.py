@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.extensions import services
@@ -28,6 +28,7 @@ from rewards.points.errors import InsufficientPoints, RefundExceedsRedemption
 from rewards.points.models import Account, Leg, Redemption, Transfer
 from rewards.points.redemption import redeem_once, refund, take
 from tests.factories import T0, id_number
+from tests.statements import statements
 
 PEOPLE = itertools.count(1)
 
@@ -207,19 +208,11 @@ class Sequence:
                     uow.commit()
                     return found.id
             token = _token(self.app, resident_id, partner, self.now)
-            sent: list[str] = []
-
-            def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-                sent.append(statement)
-
-            event.listen(services.engine, "before_cursor_execute", record)
-            try:
+            with statements(self.app) as sent:
                 answer = redeem_once(services.uow, token, partner=partner, out_order_no=order,
                                      points=points, now=self.now)
-            finally:
-                event.remove(services.engine, "before_cursor_execute", record)
-                if len(sent) == 1:
-                    self.seen["redeemed in one statement"] += 1
+            if len(sent) == 1:
+                self.seen["redeemed in one statement"] += 1
             return uuid.UUID(answer["redemption_id"])
 
     def refund(self, index: int, points: int | None) -> None:
