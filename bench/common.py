@@ -58,11 +58,11 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 @contextmanager
 def gunicorn(target: str, port: int, *, workers: int, threads: int,
-             env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    """Serve `target` on 127.0.0.1:`port` (gthread) until the block ends; then stop it."""
+             env: dict[str, str], worker_class: str = "gthread") -> Iterator[subprocess.Popen]:
+    """Serve `target` on 127.0.0.1:`port` until the block ends; then stop it."""
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-b", f"127.0.0.1:{port}", "-w", str(workers),
-         "-k", "gthread", "--threads", str(threads), "--log-level", "warning", target],
+         "-k", worker_class, "--threads", str(threads), "--log-level", "warning", target],
         cwd=ROOT, env=env, start_new_session=True)
     try:
         wait_ready(port, server)

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, Uuid, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -102,17 +103,26 @@ class UnitOfWork:
         self._autocommit = autocommit  # the factory's connections commit every statement
         self._after_commit: list[Callable[[], None]] = []
         self._driver: Any = None
-        self.session: Session
+        self._session: Session | None = None
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._factory()
+        self._session = None
         self._after_commit = []
         return self
+
+    @property
+    def session(self) -> Session:
+        """The unit's session, made on first use (a request answered from caches or by one
+        driver-level call never builds one)."""
+        if self._session is None:
+            self._session = self._factory()
+        return self._session
 
     def __exit__(self, *exc: object) -> None:
         # close() rolls back anything uncommitted and detaches objects without expiring them,
         # so handlers can still read what the service returned.
-        self.session.close()
+        if self._session is not None:
+            self._session.close()
         if self._driver is not None:
             pooled, self._driver = self._driver, None
             dbapi = pooled.driver_connection
@@ -127,14 +137,28 @@ class UnitOfWork:
         one-statement calls of `core.pgcall` (PostgreSQL): no session or statement machinery
         on a hot path. Back to the pool, as it was, when the unit ends."""
         if self._driver is None:
-            pooled = self._factory.kw["bind"].raw_connection()
+            bind = self.bind
+            try:
+                pooled: Any = bind.raw_connection()
+            except bind.dialect.loaded_dbapi.Error as exc:
+                # The pool hands back the driver's own error (`engine.connect()` wraps it):
+                # wrap it the same way, so a database that is away is a 503, not a 500.
+                raise DBAPIError.instance(
+                    None, None, exc, bind.dialect.loaded_dbapi.Error,
+                    connection_invalidated=bind.dialect.is_disconnect(exc, None, None),
+                    dialect=bind.dialect) from exc
             pooled.driver_connection.autocommit = True
             self._driver = pooled
         return self._driver
 
     @property
+    def bind(self) -> Engine:
+        """The engine (with this unit's execution options) its connections come from."""
+        return self._factory.kw["bind"]
+
+    @property
     def dialect(self) -> str:
-        return self.session.get_bind().dialect.name
+        return self.bind.dialect.name
 
     def flush(self) -> None:
         self.session.flush()

@@ -66,7 +66,7 @@ def call(uow: UnitOfWork, statement: TextClause, params: Mapping[str, Any],
     `PortablePath`; any other database error is raised as SQLAlchemy's, as if SQLAlchemy had
     run the statement (a lost connection is invalidated, so the pool heals itself).
     """
-    dialect = uow.session.get_bind().dialect
+    dialect = uow.bind.dialect
     sql = _driver_sql(dialect, statement)
     pooled = uow.driver_connection()
     cursor = pooled.cursor()

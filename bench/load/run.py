@@ -195,6 +195,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
     parser.add_argument("--residents", type=int, default=32)
     parser.add_argument("--single-use", type=int, default=6000,
                         help="single-use tokens prepared per write scenario")
@@ -218,7 +219,8 @@ def main() -> None:
     bootstrap(app)
     world = World(app, args.residents)
     work = Path(tempfile.mkdtemp(prefix="pc_load_req_"))
-    server = f"gunicorn gthread -w {args.workers} --threads {args.threads}"
+    server = (f"gunicorn {args.worker_class} -w {args.workers}"
+              + (f" --threads {args.threads}" if args.worker_class == "gthread" else ""))
     figures: dict = {"server": server, "cpus": os.cpu_count(), "connections": CONNECTIONS,
                      "seconds": args.seconds, "results": {}}
 
@@ -226,8 +228,8 @@ def main() -> None:
         lines = requests_for(name, world, args.single_use)
         path = wrk.write_requests(work / f"{name}.tsv", lines)
         app.extensions["pengcheng"]["engine"].dispose()
-        with gunicorn(target, port, workers=args.workers, threads=args.threads,
-                      env=env) as server:
+        with gunicorn(target, port, workers=args.workers, threads=args.threads, env=env,
+                      worker_class=args.worker_class) as server:
             app_pids, db_pids = [server.pid, *children(server.pid)], named("postgres")
             before = cpu_seconds(app_pids), cpu_seconds(db_pids), _wrk_cpu()
             result = wrk.run(port, path, connections=CONNECTIONS, seconds=args.seconds,

@@ -196,6 +196,18 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 
 @pytest.fixture
+def db(private_pg: PrivatePostgres) -> Iterator[Any]:
+    """`support.Database`: read-only SQL on the private cluster, for the verdicts."""
+    from tests.faults.support import Database
+
+    found = Database(private_pg.url)
+    try:
+        yield found
+    finally:
+        found.close()
+
+
+@pytest.fixture
 def server_env(private_pg: PrivatePostgres, private_redis: PrivateRedis,
                tmp_path: Path) -> dict[str, Any]:
     """Production-like settings for gunicorn, migrated and bootstrapped; the IdP to sign in."""

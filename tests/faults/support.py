@@ -4,9 +4,12 @@
   award of points (the earning service, as a rule would).
 * `Writes`: threads that redeem points and hold credit through the partner API, each with a fresh
   token and its own `out_*_no`, recording every answer — acknowledged (201), refused, or
-  interrupted (no answer at all: the connection died with the server).
+  interrupted (no answer at all: the connection died with the server; or a 5xx).
+* `Answered` and `undocumented`: every answer a load saw, and the ones no fault may cause.
 * `Database`: the verdicts, read straight from the private cluster with SQL: every acknowledged
   write present and whole, the points ledger balanced, no credit line overspent.
+* `stored_exactly` and `settled`: those verdicts over one load, before and after retrying
+  every interrupted write with its own `out_*_no`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ import http.client
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -28,6 +31,7 @@ from tests.faults.conftest import Arranged, call, pengcheng
 REDEEM = "/partner/v1/points/redemptions"
 AUTHORIZE = "/partner/v1/medical-credit/authorizations"
 ANSWER_ID = {REDEEM: "redemption_id", AUTHORIZE: "authorization_id"}
+ANSWER_PATHS = (REDEEM, AUTHORIZE)
 
 
 # -- arranging ----------------------------------------------------------------------------------
@@ -85,6 +89,44 @@ def limit_fen(arranged: Arranged) -> int:
 
 # -- load ---------------------------------------------------------------------------------------
 
+class Answered(NamedTuple):
+    """One answer a load got: when (monotonic), to what, and what (status None: no answer)."""
+
+    at: float
+    what: str
+    status: int | None
+    headers: dict[str, str]
+    body: Any
+
+
+def ask(port: int, what: str, method: str, path: str, body: Any = None,
+        token: str | None = None) -> Answered:
+    """`call`, recording a dead connection (no answer) instead of raising."""
+    try:
+        status, headers, answer = call(port, method, path, body, token)
+    except (OSError, http.client.HTTPException) as exc:
+        return Answered(time.monotonic(), what, None, {}, repr(exc))
+    return Answered(time.monotonic(), what, status, headers, answer)
+
+
+def unavailable(a: Answered) -> bool:
+    """The documented answer while PostgreSQL is away: 503 problem+json, code
+    `database_unavailable`, `Retry-After` of at least one second."""
+    retry = a.headers.get("retry-after", "")
+    return (a.status == 503
+            and a.headers.get("content-type", "").startswith("application/problem+json")
+            and isinstance(a.body, dict) and a.body.get("code") == "database_unavailable"
+            and retry.isdigit() and int(retry) >= 1)
+
+
+def undocumented(answers: list[Answered], *, database_down: bool = False) -> list[Answered]:
+    """Answers no fault may cause: anything but a 2xx (no answer at all: a connection our
+    server reset; a 500; a refusal) — except, if `database_down`, the documented 503."""
+    return [a for a in answers if not (
+        (a.status is not None and 200 <= a.status < 300)
+        or (database_down and unavailable(a)))]
+
+
 @dataclass
 class Write:
     """One partner write: what was sent, and what came back (status None: no answer)."""
@@ -94,6 +136,8 @@ class Write:
     body: dict[str, Any]
     status: int | None = None
     answer: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    at: float = 0.0  # when the (last) answer came, monotonic
 
     @property
     def key(self) -> str:
@@ -105,22 +149,29 @@ class Write:
 
     def send(self, port: int) -> Write:
         """Send it (again) on `port`; a dead connection leaves status None."""
-        try:
-            self.status, _, self.answer = call(port, "POST", self.path, self.body, self.api_key)
-        except (OSError, http.client.HTTPException) as exc:
-            self.status, self.answer = None, repr(exc)
+        got = ask(port, self.path, "POST", self.path, self.body, self.api_key)
+        self.at, self.status, self.headers, self.answer = got.at, got.status, got.headers, got.body
         return self
+
+    def answered(self) -> Answered:
+        return Answered(self.at, self.path, self.status, self.headers, self.answer)
 
 
 class Writes:
     """`threads` clients that alternate a redemption of 1 point and a hold of `hold_fen`, each
-    with a fresh token and a unique `out_*_no`, until `stop()`. Asking a token while the server
-    is down is simply tried again; a write without an answer is *interrupted*."""
+    with a fresh token and a unique `out_*_no`, until `stop()`, pausing `pause` seconds after
+    each write. Asking a token while the server is down is simply tried again; a write without
+    an answer (or with a 5xx) is *interrupted*.
+
+    With `ahead` > 0 each thread keeps that many tokens of each kind in stock, so it can still
+    send writes when token requests fail (PostgreSQL away): the writes meet the fault too."""
 
     def __init__(self, arranged: Arranged, merchant: dict[str, Any], *, threads: int = 6,
-                 hold_fen: int = 100) -> None:
+                 hold_fen: int = 100, ahead: int = 0, pause: float = 0.0) -> None:
         self.arranged, self.merchant, self.hold_fen = arranged, merchant, hold_fen
+        self.ahead, self.pause = ahead, pause
         self.writes: list[Write] = []
+        self.tokens: list[Answered] = []  # every answer to a token request
         self.token_errors: list[Any] = []  # a token refused (not a dead connection)
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -139,30 +190,39 @@ class Writes:
             assert not t.is_alive(), "a load thread hung"
 
     def _token(self, scenario: str, partner: dict[str, Any]) -> str | None:
-        try:
-            status, _, body = call(self.arranged.server.port, "POST", "/api/v1/me/tokens",
-                                   {"scenario": scenario, "partner": partner["client_id"]},
-                                   self.arranged.session)
-        except (OSError, http.client.HTTPException):
-            status, body = None, None
-        if status == 201:
-            return body["token"]
-        if status is not None:
-            with self._lock:
-                self.token_errors.append((status, body))
+        got = ask(self.arranged.server.port, "token", "POST", "/api/v1/me/tokens",
+                  {"scenario": scenario, "partner": partner["client_id"]},
+                  self.arranged.session)
+        with self._lock:
+            self.tokens.append(got)
+            if got.status is not None and got.status != 201:
+                self.token_errors.append((got.status, got.body))
+        if got.status == 201:
+            return got.body["token"]
         time.sleep(0.05)
         return None
 
+    def _take(self, scenario: str, partner: dict[str, Any], stock: list[str]) -> str | None:
+        """The oldest token in `stock`, after topping it up to `ahead` + 1 while token
+        requests succeed; None if there is none."""
+        while len(stock) <= self.ahead and not self._stop.is_set():
+            jwt = self._token(scenario, partner)
+            if jwt is None:
+                break
+            stock.append(jwt)
+        return stock.pop(0) if stock else None
+
     def _run(self, n: int) -> None:
+        stock: dict[str, list[str]] = {REDEEM: [], AUTHORIZE: []}
         i = 0
         while not self._stop.is_set():
             i += 1
             if i % 2:
-                jwt = self._token("points_redemption", self.merchant)
+                jwt = self._take("points_redemption", self.merchant, stock[REDEEM])
                 write = Write(REDEEM, self.merchant["api_key"],
                               {"token": jwt, "out_order_no": f"o-{n}-{i}", "points": 1})
             else:
-                jwt = self._token("medical_credit", self.arranged.hospital)
+                jwt = self._take("medical_credit", self.arranged.hospital, stock[AUTHORIZE])
                 write = Write(AUTHORIZE, self.arranged.hospital["api_key"],
                               {"token": jwt, "out_request_no": f"r-{n}-{i}",
                                "amount_fen": self.hold_fen})
@@ -171,6 +231,12 @@ class Writes:
             write.send(self.arranged.server.port)
             with self._lock:
                 self.writes.append(write)
+            if self.pause:
+                self._stop.wait(self.pause)
+
+    def answers(self) -> list[Answered]:
+        """Every answer this load got: token requests and writes."""
+        return self.tokens + [w.answered() for w in self.writes]
 
     def acknowledged(self, path: str | None = None) -> list[Write]:
         return [w for w in self.writes if w.status == 201 and path in (None, w.path)]
@@ -236,6 +302,17 @@ class Database:
                AND NOT EXISTS (SELECT 1 FROM points_redemptions r WHERE r.transfer_id = t.id)
         """)
 
+    def count(self, table: str) -> int:
+        return int(self.value(f"SELECT count(*) FROM {table}"))
+
+    def reconcile(self) -> Any:
+        """The points ledger's own audit (`rewards.points.ledger.reconcile`)."""
+        import app.models  # noqa: F401  (every table, for the foreign keys)
+        from rewards.points.ledger import reconcile
+
+        with Session(self.engine) as session:
+            return reconcile(session)
+
     def unanswered_claims(self) -> int:
         """Idempotency claims committed without their answer (a write half done)."""
         return int(self.value("SELECT count(*) FROM partner_requests WHERE response IS NULL"))
@@ -290,6 +367,65 @@ class Database:
         row = self.rows("SELECT line_fen, held_fen, owed_fen FROM credit_accounts")
         assert len(row) == 1, row
         return int(row[0][0]), int(row[0][1]), int(row[0][2])
+
+
+def stored_exactly(db: Database, writes: Writes, keys: dict[str, set[str]], *,
+                   awarded: int) -> None:
+    """The database holds the writes named by `keys` (path -> out_*_no), each once, and every
+    acknowledged answer names the row stored for its key; nothing is half applied; the points
+    ledger reconciles (`awarded` points, one spent per redemption); no credit line overspent."""
+    stored = {REDEEM: db.redemptions(), AUTHORIZE: db.holds()}
+    assert db.count("points_redemptions") == len(stored[REDEEM])  # one merchant: each key once
+    assert db.count("credit_holds") == len(stored[AUTHORIZE])  # one hospital: each key once
+    for path, expected in keys.items():
+        assert set(stored[path]) == expected, (path, set(stored[path]) ^ expected)
+    for w in writes.acknowledged():
+        row = stored[w.path][w.key]
+        assert row.id == w.id, (w.key, row, w.answer)
+    assert all(r.points == 1 for r in stored[REDEEM].values())
+    assert all(h.status == "held" and h.amount_fen == writes.hold_fen
+               for h in stored[AUTHORIZE].values())
+    assert db.half_applied_redemptions() == []
+    assert db.unanswered_claims() == 0
+    assert db.ledger() == dict.fromkeys(db.ledger(), 0)
+    reconciled = db.reconcile()
+    assert reconciled.ok, reconciled
+    assert db.balance() == awarded - len(stored[REDEEM])  # each redemption debited once
+    assert db.credit_lines() == dict.fromkeys(db.credit_lines(), 0)
+    line, held, owed = db.credit_account()
+    assert held == writes.hold_fen * len(stored[AUTHORIZE]) and owed == 0
+    assert held + owed <= line
+
+
+def settled(db: Database, writes: Writes, port: int, *, awarded: int) -> dict[str, int]:
+    """After a load (stopped) met a fault: the database holds every acknowledged write and
+    those interrupted writes that committed, each once and whole (`stored_exactly`). Then each
+    interrupted write is retried on `port` with its own `out_*_no` and token: 201, naming the
+    stored row if it had committed, else written once. Sending the interrupted writes and 20
+    acknowledged ones once more gives the same answers and writes nothing. The counts."""
+    interrupted = writes.interrupted()
+    acknowledged = {path: {w.key for w in writes.acknowledged(path)} for path in ANSWER_PATHS}
+    stored = {REDEEM: set(db.redemptions()), AUTHORIZE: set(db.holds())}
+    committed_unanswered = {w.key for w in interrupted if w.key in stored[w.path]}
+    stored_exactly(db, writes, {
+        path: acknowledged[path] | (stored[path] & committed_unanswered)
+        for path in ANSWER_PATHS}, awarded=awarded)
+
+    before = {REDEEM: db.redemptions(), AUTHORIZE: db.holds()}
+    for w in interrupted:
+        w.send(port)
+        assert w.status == 201, (w.key, w.status, w.answer)
+        if w.key in before[w.path]:
+            assert w.id == before[w.path][w.key].id, (w.key, w.answer)
+    keys = {path: acknowledged[path] | {w.key for w in interrupted if w.path == path}
+            for path in ANSWER_PATHS}
+    stored_exactly(db, writes, keys, awarded=awarded)
+    for w in interrupted + writes.acknowledged()[:20]:  # and again: the same answer, no write
+        answer = w.answer
+        assert w.send(port).status == 201 and w.answer == answer, (w.key, w.status, w.answer)
+    stored_exactly(db, writes, keys, awarded=awarded)
+    return {"acknowledged": sum(map(len, acknowledged.values())), "interrupted": len(interrupted),
+            "committed_but_unanswered": len(committed_unanswered)}
 
 
 def at_once(sends: list[tuple[Write, int]]) -> list[Write]:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.faults.conftest import Arranged, PrivatePostgres, Server
+from tests.faults.conftest import Arranged, Server
 from tests.faults.support import (
     AUTHORIZE,
     REDEEM,
@@ -24,15 +24,6 @@ from tests.faults.support import (
 pytestmark = pytest.mark.services
 
 N = 8  # concurrent requests per check, half to each instance
-
-
-@pytest.fixture
-def db(private_pg: PrivatePostgres) -> Iterator[Database]:
-    found = Database(private_pg.url)
-    try:
-        yield found
-    finally:
-        found.close()
 
 
 @pytest.fixture
