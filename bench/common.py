@@ -101,15 +101,26 @@ def service_env(pg_url: str, redis_url: str | None, idp, *, pool: int, instance:
 
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU of processes (all their threads), from /proc."""
+    return sum(cpu_by_pid(pids).values())
+
+
+def cpu_by_pid(pids: list[int]) -> dict[int, float]:
+    """Each live process's user + system CPU seconds (all its threads), from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    out = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / tick
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two `cpu_by_pid` samples, by old and new processes alike
+    (a process started meanwhile, such as a new database backend, counts from zero)."""
+    return sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
 
 
 def children(pid: int) -> list[int]:

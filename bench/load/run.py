@@ -9,7 +9,7 @@ capture, points redemption.
 Creates its own PostgreSQL database (dropped at the end unless --keep-db), Redis db 11,
 binds 127.0.0.1 only, bounded runs. Needs `wrk` (apt-get install -y wrk).
 
-    .venv/bin/python bench/load/run.py [--seconds 10] [--workers 2] [--threads 8]
+    .venv/bin/python bench/load/run.py [--seconds 10] [--workers 4] [--threads 8] [--worker-class sync]
         [--only introspect,authorize] [--out docs/load.md]
 """
 
@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
     children,
-    cpu_seconds,
+    cpu_by_pid,
+    cpu_used,
     drop_database,
     gunicorn,
     named,
@@ -193,11 +194,11 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
     parser.add_argument("--port", type=int, default=8891)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
     parser.add_argument("--residents", type=int, default=32)
-    parser.add_argument("--single-use", type=int, default=6000,
+    parser.add_argument("--single-use", type=int, default=12000,
                         help="single-use tokens prepared per write scenario")
     parser.add_argument("--only", default=",".join(SCENARIOS))
     parser.add_argument("--out", default=None, help="also write a Markdown table here")
@@ -230,15 +231,16 @@ def main() -> None:
         app.extensions["pengcheng"]["engine"].dispose()
         with gunicorn(target, port, workers=args.workers, threads=args.threads, env=env,
                       worker_class=args.worker_class) as server:
-            app_pids, db_pids = [server.pid, *children(server.pid)], named("postgres")
-            before = cpu_seconds(app_pids), cpu_seconds(db_pids), _wrk_cpu()
+            app_pids = [server.pid, *children(server.pid)]
+            before = cpu_by_pid(app_pids), cpu_by_pid(named("postgres")), _wrk_cpu()
             result = wrk.run(port, path, connections=CONNECTIONS, seconds=args.seconds,
                              repeat=name not in SINGLE_USE)
-            after = cpu_seconds(app_pids), cpu_seconds(db_pids), _wrk_cpu()
+            spent = (cpu_used(before[0], cpu_by_pid(app_pids)),
+                     cpu_used(before[1], cpu_by_pid(named("postgres"))),
+                     _wrk_cpu() - before[2])
         per = 1000 / max(1, result["requests"])
         result["cpu_ms_per_request"] = {
-            part: round((after[i] - before[i]) * per, 3)
-            for i, part in enumerate(("server", "postgres", "wrk"))}
+            part: round(spent[i] * per, 3) for i, part in enumerate(("server", "postgres", "wrk"))}
         result["prepared"] = len(lines)
         print(name, json.dumps(result), file=sys.stderr, flush=True)
         return result
