@@ -1,38 +1,37 @@
 """QR codes as compact SVG, fast enough to draw on every token request.
 
-segno encodes (a fixed mask skips its search over eight masks, the slow part in pure Python);
-the SVG is one path of horizontal runs of dark modules, written here in one pass.
+zxing-cpp encodes (C++, error correction M, its own best mask: ~2.5 ms for a 450-character
+token, against ~20 ms for segno's pure-Python encoder with a fixed mask); the SVG is one path of
+horizontal runs of dark modules, found with numpy.
 """
 
 from __future__ import annotations
 
-import segno
+import numpy as np
+import zxingcpp
 
-MASK = 4  # any valid mask scans; searching for the best one costs ~4x the whole encoding
 BORDER = 4  # the quiet zone the QR specification asks for, in modules
 
 
+def modules(data: str) -> np.ndarray:
+    """The code's modules without the quiet zone: True where dark."""
+    code = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
+    return np.asarray(code.to_image(scale=1, add_quiet_zones=False)) < 128
+
+
 def svg(data: str, *, scale: int = 3, title: str | None = None) -> str:
-    """An inline `<svg>` of `data` (error correction M)."""
-    rows = segno.make(data, error="m", mask=MASK, micro=False).matrix_iter(border=BORDER)
-    path, size = [], 0
-    for y, row in enumerate(rows):
-        cells = list(row)
-        size = len(cells)
-        x = 0
-        while x < size:
-            if cells[x]:
-                start = x
-                while x < size and cells[x]:
-                    x += 1
-                path.append(f"M{start} {y}h{x - start}")
-            else:
-                x += 1
+    """An inline `<svg>` of `data` (error correction M, quiet zone included)."""
+    dark = modules(data)
+    size = dark.shape[0] + 2 * BORDER
+    edges = np.diff(np.pad(dark, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    starts, ends = np.argwhere(edges == 1), np.argwhere(edges == -1)  # row-major: they pair up
+    path = "".join(f"M{x + BORDER} {y + BORDER}h{end - x}"
+                   for (y, x), (_y, end) in zip(starts.tolist(), ends.tolist(), strict=True))
     label = f"<title>{_escape(title)}</title>" if title else ""
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
             f'width="{size * scale}" height="{size * scale}" shape-rendering="crispEdges" '
             f'role="img">{label}<path fill="#fff" d="M0 0h{size}v{size}h-{size}z"/>'
-            f'<path stroke="#000" transform="translate(0 .5)" d="{"".join(path)}"/></svg>')
+            f'<path stroke="#000" transform="translate(0 .5)" d="{path}"/></svg>')
 
 
 def _escape(text: str) -> str:
