@@ -9,8 +9,8 @@ capture, points redemption.
 Creates its own PostgreSQL database (dropped at the end unless --keep-db), Redis db 11,
 binds 127.0.0.1 only, bounded runs. Needs `wrk` (apt-get install -y wrk).
 
-    .venv/bin/python bench/load/run.py [--seconds 10] [--workers 4] [--threads 8] [--worker-class sync]
-        [--only introspect,authorize] [--out docs/load.md]
+    .venv/bin/python bench/load/run.py [--seconds 10] [--workers 4] [--threads 8]
+        [--worker-class sync] [--only introspect,authorize] [--out docs/load.md]
 """
 
 from __future__ import annotations

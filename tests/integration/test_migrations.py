@@ -60,7 +60,14 @@ def test_migrations_round_trip_on_postgresql(scratch_pg):
         with engine.connect() as conn:
             triggers = set(conn.scalars(text(
                 "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
+            functions = set(conn.scalars(text(
+                "SELECT proname FROM pg_proc WHERE proname LIKE 'pc\\_%'")))
+            heads = list(conn.scalars(text("SELECT version_num FROM alembic_version")))
         assert {"audit_log_insert_only", "audit_checkpoints_insert_only"} <= triggers
+        # the partner hot paths (core.pgcall) come back with the schema
+        assert {"pc_introspect", "pc_consume_token", "pc_claim_request", "pc_redeem",
+                "pc_credit_authorize", "pc_credit_capture"} <= functions
+        assert heads == ["0013"]
     finally:
         engine.dispose()
 
