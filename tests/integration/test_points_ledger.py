@@ -166,6 +166,10 @@ class Sequence:
         if via == "redeem_once":
             for resident_id in self.residents:
                 _consent_to_redemption(app, resident_id)
+            with app.app_context(), services.uow() as uow:  # as after each shop's first sale,
+                for partner in self.partners:  # so redemptions can take the one-call path
+                    ledger.clearing_account(uow.session, partner.id, T0)
+                uow.commit()
         self.redemptions: list[tuple[uuid.UUID, int]] = []
         self.earned = self.taken = self.returned = 0
 
@@ -211,8 +215,10 @@ class Sequence:
             with statements(self.app) as sent:
                 answer = redeem_once(services.uow, token, partner=partner, out_order_no=order,
                                      points=points, now=self.now)
-            if len(sent) == 1:
-                self.seen["redeemed in one statement"] += 1
+            # the function alone (a cold key cache may add a lookup, never a points statement)
+            if any("pc_redeem" in q for q in sent) and not any(
+                    "points_" in q for q in sent if "pc_redeem" not in q):
+                self.seen["redeemed by pc_redeem alone"] += 1
             return uuid.UUID(answer["redemption_id"])
 
     def refund(self, index: int, points: int | None) -> None:
@@ -289,7 +295,7 @@ def _token(app: Any, resident_id: uuid.UUID, partner: Any, now: Any) -> str:
 def test_random_sequences_of_earn_redeem_refund_and_expire_keep_every_invariant(app, via):
     seen: Counter[str] = Counter()
 
-    @settings(max_examples=12, deadline=None, database=None,
+    @settings(max_examples=12, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(OPS)
     def run(ops: list[tuple[Any, ...]]) -> None:
@@ -302,4 +308,4 @@ def test_random_sequences_of_earn_redeem_refund_and_expire_keep_every_invariant(
     assert {"redeem", "redeem refused", "refund", "expired"} <= set(seen), seen
     with app.app_context():
         fast = via == "redeem_once" and services.engine.dialect.name == "postgresql"
-    assert ("redeemed in one statement" in seen) == fast, seen
+    assert ("redeemed by pc_redeem alone" in seen) == fast, seen
