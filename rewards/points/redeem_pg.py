@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -27,22 +28,22 @@ from core import pgcall
 from core.db import UnitOfWork
 from core.identity import Partner
 from rewards import tokens
-from rewards.points.models import Redemption
 
 _REDEEM = text(
     f"SELECT pc_redeem({tokens.CONSUME_ARGS}, :out_order_no, :body_hash, :points,"
     " :redemption_id, :transfer_id, CAST(:answer AS json))")
 
 
-def redeem(uow: UnitOfWork, claims: tokens.Claims, found: Redemption, *, partner: Partner,
+def redeem(uow: UnitOfWork, claims: tokens.Claims, *, partner: Partner,
+           redemption_id: uuid.UUID, out_order_no: str, points: int, now: datetime,
            digest: str, answer: dict[str, Any], refusals: Mapping[str, pgcall.Refusal]
            ) -> dict[str, Any]:
-    """Claim, consume, debit, draw and post `found` (not yet written) in one statement; the
-    answer, or the stored one on a retry. Refusals become `refusals[code](fields)`."""
-    params = {**tokens.db_args(claims, partner, found.created_at),
-              "out_order_no": found.out_order_no, "body_hash": digest, "points": found.points,
-              "redemption_id": found.id, "transfer_id": uuid.uuid4(),
-              "answer": json.dumps(answer)}
+    """Claim (storing `answer` with the claim), consume, debit, draw and post the redemption
+    `redemption_id` in one statement; the answer, or the stored one on a retry. Refusals become
+    `refusals[code](fields)`."""
+    params = {**tokens.db_args(claims, partner, now), "out_order_no": out_order_no,
+              "body_hash": digest, "points": points, "redemption_id": redemption_id,
+              "transfer_id": uuid.uuid4(), "answer": json.dumps(answer)}
     try:
         result: dict[str, Any] = pgcall.call(uow, _REDEEM, params, refusals)
     except IntegrityError as exc:

@@ -106,9 +106,16 @@ def _draw(lots: list[Any], points: int, account_id: uuid.UUID) -> list[tuple[uui
 
 def redemption_view(r: Redemption) -> dict[str, Any]:
     """What the partner sees of a redemption (never the resident's balance)."""
-    return {"redemption_id": str(r.id), "sub": r.sub, "points": r.points,
-            "out_order_no": r.out_order_no, "refunded": r.refunded,
-            "refundable": r.points - r.refunded, "created_at": iso(r.created_at)}
+    return view(r.id, sub=r.sub, points=r.points, out_order_no=r.out_order_no,
+                refunded=r.refunded, created_at=r.created_at)
+
+
+def view(redemption_id: uuid.UUID, *, sub: str, points: int, out_order_no: str, refunded: int,
+         created_at: datetime) -> dict[str, Any]:
+    """`redemption_view` from its fields (a redemption about to be written has no row yet)."""
+    return {"redemption_id": str(redemption_id), "sub": sub, "points": points,
+            "out_order_no": out_order_no, "refunded": refunded,
+            "refundable": points - refunded, "created_at": iso(created_at)}
 
 
 def redeem(uow: UnitOfWork, token: Any, *, partner: Partner, out_order_no: str, points: int,
@@ -296,10 +303,12 @@ def _redeem_pg(uow: UnitOfWork, token: Any, *, partner: Partner, out_order_no: s
         claims = tokens.admit(uow.session, token, partner=partner, scenario=SCENARIO, now=now)
     except TokenRejected:
         raise pgcall.PortablePath() from None
-    found = Redemption(id=uuid.uuid4(), partner_id=partner.id, out_order_no=out_order_no,
-                       sub=claims.sub, points=points, refunded=0, created_at=now)
-    return redeem_pg.redeem(uow, claims, found, partner=partner, digest=digest,
-                            answer=redemption_view(found), refusals=REFUSALS)
+    redemption_id = uuid.uuid4()
+    answer = view(redemption_id, sub=claims.sub, points=points, out_order_no=out_order_no,
+                  refunded=0, created_at=now)
+    return redeem_pg.redeem(uow, claims, partner=partner, redemption_id=redemption_id,
+                            out_order_no=out_order_no, points=points, now=now, digest=digest,
+                            answer=answer, refusals=REFUSALS)
 
 
 def refund_once(new_uow: Callable[[], UnitOfWork], *, partner: Partner, redemption_id: Any,

@@ -31,8 +31,10 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'PC400', MESSAGE = p_code, DETAIL = p_extra::text;
 END $$;
 
+-- p_answer: a caller that knows its answer before doing the work stores it with the claim (one
+-- write instead of two); if the work is refused, the statement rolls the claim back with it.
 CREATE FUNCTION pc_claim_request(p_partner uuid, p_operation text, p_key text, p_hash text,
-                                 p_now timestamptz) RETURNS json
+                                 p_now timestamptz, p_answer json DEFAULT NULL) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
     found_hash text;
@@ -40,7 +42,7 @@ DECLARE
 BEGIN
     -- A concurrent claim of the same key makes this wait until that transaction ends.
     INSERT INTO partner_requests (partner_id, operation, key, body_hash, response, created_at)
-    VALUES (p_partner, p_operation, p_key, p_hash, NULL, p_now)
+    VALUES (p_partner, p_operation, p_key, p_hash, p_answer, p_now)
     ON CONFLICT DO NOTHING;
     IF FOUND THEN
         RETURN NULL;
@@ -178,7 +180,7 @@ DROP FUNCTION IF EXISTS pc_log_access(uuid, uuid, timestamptz, text, text, text,
 DROP FUNCTION IF EXISTS pc_token_state(uuid, text, text, bigint, timestamptz);
 DROP FUNCTION IF EXISTS pc_consent_since(uuid, text, timestamptz);
 DROP FUNCTION IF EXISTS pc_store_answer(uuid, text, text, json);
-DROP FUNCTION IF EXISTS pc_claim_request(uuid, text, text, text, timestamptz);
+DROP FUNCTION IF EXISTS pc_claim_request(uuid, text, text, text, timestamptz, json);
 DROP FUNCTION IF EXISTS pc_refuse(text, jsonb);
 """
 

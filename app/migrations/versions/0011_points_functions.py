@@ -6,14 +6,15 @@ Revises: 0007, 0010
 `pc_redeem(...)` is `rewards.points.redemption.redeem_once` after the token's signature (see
 `core/pgcall.py` and `rewards/points/redeem_pg.py`), in the portable path's order:
 
-1. the idempotency claim (`pc_claim_request`): a retry gets the stored answer;
+1. the idempotency claim (`pc_claim_request`), which stores the answer the caller built with
+   it (a refusal rolls both back): a retry gets the stored answer;
 2. the token's consumption (`pc_consume_token`: subject, consent, single use, access log);
 3. the entitlement's per-order limit (`points_over_limit`);
 4. the debit: one conditional UPDATE of the resident's account (`insufficient_points`), which
    takes the account's row lock before any lot is touched (lock order: account, then lots);
 5. the draw from the open lots, soonest to expire first (`expiry.open_lots`' order);
 6. the transfer `redeem:<partner hex>:<out_order_no>` and its two legs, the redemption and its
-   draws, and the stored answer (built by the caller: ids and times come from Python).
+   draws (ids and times come from Python).
 
 A lot past its expiry with points left (the portable path expires it first), a partner without
 a clearing account yet (the portable path creates it) or lots that do not cover the balance (the
@@ -46,7 +47,9 @@ DECLARE
     lot_ids uuid[] := '{}';
     amounts bigint[] := '{}';
 BEGIN
-    stored := pc_claim_request(p_partner, 'points.redeem', p_out_order_no, p_hash, p_now);
+    -- The answer is known before the work (Python made it): stored with the claim.
+    stored := pc_claim_request(p_partner, 'points.redeem', p_out_order_no, p_hash, p_now,
+                               p_answer);
     IF stored IS NOT NULL THEN
         RETURN stored;
     END IF;
@@ -106,7 +109,7 @@ BEGIN
     SELECT p_redemption_id, drawn.lot_id, drawn.points, 0
       FROM unnest(lot_ids, amounts) AS drawn(lot_id, points);
 
-    RETURN pc_store_answer(p_partner, 'points.redeem', p_out_order_no, p_answer);
+    RETURN p_answer;
 END $$;
 """
 
