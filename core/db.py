@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, DateTime, MetaData, Uuid, create_engine, event
 from sqlalchemy.engine import Engine
@@ -176,3 +176,9 @@ class UnitOfWork:
         """Run `callback` once this unit of work has committed (never if it rolls back)."""
         self._after_commit.append(callback)
 
+
+class NewUnitOfWork(Protocol):
+    """Opens a unit of work (`services.uow`); `autocommit=True` for a single-statement call
+    (`core.pgcall`)."""
+
+    def __call__(self, *, autocommit: bool = False) -> UnitOfWork: ...

@@ -25,12 +25,12 @@ import json
 import uuid
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import text
 
 from core import idempotency, pgcall
-from core.db import UnitOfWork
+from core.db import NewUnitOfWork, UnitOfWork
 from core.identity import Partner
 from rewards import scenarios, tokens
 from rewards.credit import errors, notices, standing
@@ -39,11 +39,6 @@ from rewards.errors import TokenRejected
 
 Answer = dict[str, Any]
 
-
-class NewUnitOfWork(Protocol):
-    """`services.uow`: a unit of work, optionally on an autocommit connection."""
-
-    def __call__(self, *, autocommit: bool = False) -> UnitOfWork: ...
 
 
 _AUTHORIZE = text(

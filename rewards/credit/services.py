@@ -31,7 +31,7 @@ from sqlalchemy import Table, case, literal, select, update
 from sqlalchemy.orm import Session
 
 from core import notifications, recordops
-from core.db import UnitOfWork
+from core.db import NewUnitOfWork, UnitOfWork
 from core.idempotency import iso, run_once
 from core.identity import Partner, Resident
 from core.records import Record
@@ -39,7 +39,6 @@ from rewards import scenarios, tokens
 from rewards.access import record_access
 from rewards.credit import account, errors, fastpath, notices, standing
 from rewards.credit.errors import yuan
-from rewards.credit.fastpath import NewUnitOfWork
 from rewards.credit.models import CreditBill, CreditHold, CreditPayment
 from rewards.credit.standing import Standing
 from rewards.credit.terms import SCENARIO, Terms

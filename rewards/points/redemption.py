@@ -25,14 +25,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import idempotency, pgcall
-from core.db import UnitOfWork
+from core.db import NewUnitOfWork, UnitOfWork
 from core.errors import Conflict
 from core.idempotency import body_hash, iso, run_once
 from core.identity import Partner
@@ -268,13 +268,7 @@ def refund(uow: UnitOfWork, *, partner: Partner, redemption_id: Any, out_refund_
 
 # -- idempotent entry points (what the partner API calls) ----------------------------------------
 
-class UnitsOfWork(Protocol):
-    """Opens a unit of work (`services.uow`); an autocommit one for a single statement."""
-
-    def __call__(self, *, autocommit: bool = False) -> UnitOfWork: ...
-
-
-def redeem_once(new_uow: UnitsOfWork, token: Any, *, partner: Partner, out_order_no: str,
+def redeem_once(new_uow: NewUnitOfWork, token: Any, *, partner: Partner, out_order_no: str,
                 points: int, now: datetime) -> dict[str, Any]:
     """`redeem`, once per `(partner, out_order_no)`: a retry gets the first answer.
 
