@@ -10,7 +10,10 @@ Creates its own PostgreSQL database (dropped at the end unless --keep-db), Redis
 binds 127.0.0.1 only, bounded runs. Needs `wrk` (apt-get install -y wrk).
 
     .venv/bin/python bench/load/run.py [--seconds 10] [--workers 4] [--threads 8]
-        [--worker-class sync] [--only introspect,authorize] [--out docs/load.md]
+        [--worker-class sync] [--only introspect,authorize] [--out docs/load.md] [--floor]
+
+`--floor` adds two lower bounds served the same way (bench/load/floor.py): the bare endpoint
+without Flask, and an introspection with no framework at all.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ from tests.factories import FakeIdp  # noqa: E402
 CONNECTIONS = 32
 SCENARIOS = ("score", "token_issue", "introspect", "authorize", "capture", "redeem")
 SINGLE_USE = ("authorize", "capture", "redeem")
+# Lower bounds without Flask (bench/load/floor.py): name, gunicorn target, requests used.
+FLOORS = (("wsgi_bare", "bench.load.floor:wsgi_bare()", "bare"),
+          ("introspect_floor", "bench.load.floor:introspection_floor()", "introspect"))
 
 
 class World:
@@ -203,6 +209,9 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(SCENARIOS))
     parser.add_argument("--out", default=None, help="also write a Markdown table here")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--floor", action="store_true",
+                        help="also measure bench/load/floor.py: the bare endpoint and an "
+                             "introspection without Flask (lower bounds, not services)")
     args = parser.parse_args()
     args.seconds = min(args.seconds, 60.0)  # bounded
     only = [s for s in args.only.split(",") if s]
@@ -225,8 +234,8 @@ def main() -> None:
     figures: dict = {"server": server, "cpus": os.cpu_count(), "connections": CONNECTIONS,
                      "seconds": args.seconds, "results": {}}
 
-    def measure(name: str, target: str, port: int) -> dict:
-        lines = requests_for(name, world, args.single_use)
+    def measure(name: str, target: str, port: int, kind: str | None = None) -> dict:
+        lines = requests_for(kind or name, world, args.single_use)
         path = wrk.write_requests(work / f"{name}.tsv", lines)
         app.extensions["pengcheng"]["engine"].dispose()
         with gunicorn(target, port, workers=args.workers, threads=args.threads, env=env,
@@ -234,7 +243,7 @@ def main() -> None:
             app_pids = [server.pid, *children(server.pid)]
             before = cpu_by_pid(app_pids), cpu_by_pid(named("postgres")), _wrk_cpu()
             result = wrk.run(port, path, connections=CONNECTIONS, seconds=args.seconds,
-                             repeat=name not in SINGLE_USE)
+                             repeat=(kind or name) not in SINGLE_USE)
             spent = (cpu_used(before[0], cpu_by_pid(app_pids)),
                      cpu_used(before[1], cpu_by_pid(named("postgres"))),
                      _wrk_cpu() - before[2])
@@ -247,6 +256,11 @@ def main() -> None:
 
     bare = measure("bare", "bench.tokens:bare_app()", args.port + 1)
     figures["results"]["bare"] = bare
+    floors = FLOORS if args.floor else ()
+    for name, target, kind in floors:
+        result = measure(name, target, args.port + 2, kind)
+        result["ratio_to_bare"] = round(result["requests_per_s"] / bare["requests_per_s"], 3)
+        figures["results"][name] = result
     for name in only:
         started = time.monotonic()
         result = measure(name, "app:create_app()", args.port)
