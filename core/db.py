@@ -152,6 +152,12 @@ class UnitOfWork:
         return self._driver
 
     @property
+    def info(self) -> dict[str, Any]:
+        """The `info` every session of this unit carries (bound contexts), without making one."""
+        info: dict[str, Any] = self._factory.kw.get("info") or {}
+        return info
+
+    @property
     def bind(self) -> Engine:
         """The engine (with this unit's execution options) its connections come from."""
         return self._factory.kw["bind"]
@@ -165,7 +171,8 @@ class UnitOfWork:
 
     def commit(self) -> None:
         if self._autocommit:  # each statement committed as it ran: only send what is pending
-            self.session.flush()
+            if self._session is not None:
+                self._session.flush()
         else:
             self.session.commit()
         callbacks, self._after_commit = self._after_commit, []

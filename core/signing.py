@@ -15,6 +15,7 @@ import base64
 import os
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.crypto import Keyring
 from core.db import Base
+
+# A session, or a way to get one only when it is needed (a hot path answered from the key cache
+# then never makes one).
+OnDemand = Session | Callable[[], Session]
 
 PURPOSES = ("token", "receipt", "audit", "report")
 # How long a retired key stays published: past the life of anything it signed. Tokens live
@@ -181,7 +186,7 @@ class Signer:
             self._active[purpose] = (time.monotonic() + self.CACHE_SECONDS, key.kid, private)
         return key.kid, private
 
-    def public(self, session: Session, kid: str, now: datetime,
+    def public(self, session: OnDemand, kid: str, now: datetime,
                purpose: str | None = None) -> Ed25519PublicKey | None:
         """The public key for `kid` while it is published (for `purpose`, if given), else None.
 
@@ -192,7 +197,7 @@ class Signer:
             cached = self._public.get(kid)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1] if purpose is None or cached[2] == purpose else None
-        row = session.get(SigningKey, kid)
+        row = (session if isinstance(session, Session) else session()).get(SigningKey, kid)
         pub = None
         if row is not None and (
             row.status != "retired" or (row.retire_after is not None and row.retire_after > now)

@@ -44,7 +44,7 @@ from core.crypto import Keyring
 from core.db import UnitOfWork
 from core.fast import FastStore
 from core.identity import Partner
-from core.signing import Signer
+from core.signing import OnDemand, Signer
 from rewards import errors
 from rewards.access import record_access
 from rewards.models import ConsumedToken, PartnerPseudonym
@@ -70,8 +70,9 @@ class TokenContext:
     store: FastStore
     issuer: str
 
-    def public_key(self, session: Session, kid: str, now: datetime) -> Ed25519PublicKey | None:
-        """The published `token` key named `kid`, or None (the signer caches it briefly)."""
+    def public_key(self, session: OnDemand, kid: str, now: datetime) -> Ed25519PublicKey | None:
+        """The published `token` key named `kid`, or None. The signer caches keys briefly;
+        `session()` is asked for only when it must read the key."""
         return self.signer.public(session, kid, now, purpose="token")
 
 
@@ -82,9 +83,10 @@ def bind(factory: sessionmaker[Session], ctx: TokenContext) -> None:
     factory.configure(info=info)
 
 
-def context_of(session: Session) -> TokenContext:
+def context_of(source: Session | UnitOfWork) -> TokenContext:
+    """The bound context, from a session or a unit of work (which then makes no session)."""
     try:
-        return session.info[CONTEXT_KEY]
+        return source.info[CONTEXT_KEY]
     except KeyError as exc:
         raise RuntimeError("rewards.tokens.bind() was not called for this app") from exc
 
@@ -145,8 +147,9 @@ def _b64json(segment: str) -> Any:
         raise errors.TokenMalformed("a token segment is not base64url JSON") from exc
 
 
-def authentic(session: Session, ctx: TokenContext, token: Any, now: datetime) -> Claims:
-    """Shape, header, key and signature checked; the claims typed. No time or audience yet."""
+def authentic(session: OnDemand, ctx: TokenContext, token: Any, now: datetime) -> Claims:
+    """Shape, header, key and signature checked; the claims typed. No time or audience yet.
+    `session` is needed only to read a key the signer has not cached."""
     if not isinstance(token, str):
         raise errors.TokenMalformed("the token must be a string")
     if len(token) > MAX_TOKEN_CHARS:
@@ -205,7 +208,11 @@ def check_time_and_audience(ctx: TokenContext, claims: Claims, *, audience: str,
 def verify(session: Session, token: Any, *, audience: str, now: datetime,
            ctx: TokenContext | None = None) -> Claims:
     """A cryptographically valid, current token addressed to `audience` (no state checked)."""
-    ctx = ctx or context_of(session)
+    return _verified(session, token, audience=audience, now=now, ctx=ctx or context_of(session))
+
+
+def _verified(session: OnDemand, token: Any, *, audience: str, now: datetime,
+              ctx: TokenContext) -> Claims:
     claims = authentic(session, ctx, token, now)
     check_time_and_audience(ctx, claims, audience=audience, now=now)
     return claims
@@ -295,10 +302,9 @@ def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
     PostgreSQL the live check and the log entry are one statement (`pc_introspect`), whose
     entry is not durable (see `rewards.access.record_access`).
     """
-    session = uow.session
-    ctx = ctx or context_of(session)
+    ctx = ctx or context_of(uow)
     try:
-        claims = authentic(session, ctx, token, now)
+        claims = authentic(lambda: uow.session, ctx, token, now)
     except errors.TokenRejected:
         return dict(INACTIVE)  # whose token it is cannot be told: nothing to log
     on_pg = pgcall.on_postgresql(uow)
@@ -307,7 +313,7 @@ def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
         check_time_and_audience(ctx, claims, audience=partner.client_id, now=now)
         _serves(claims, partner)
         if not on_pg:
-            claims = _live(session, claims, partner, now)
+            claims = _live(uow.session, claims, partner, now)
     except errors.TokenRejected as exc:
         outcome = exc.code
     if on_pg:
@@ -315,7 +321,7 @@ def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
                 "outcome": None if outcome == "active" else outcome}
         outcome = pgcall.call(uow, _INTROSPECT, args, {}).split(":")[0]
     else:
-        _log(session, claims, partner, action="introspect", outcome=outcome, now=now,
+        _log(uow.session, claims, partner, action="introspect", outcome=outcome, now=now,
              learned=_learned(claims) if outcome == "active" else None, durable=False)
     uow.commit()
     if outcome != "active":
@@ -361,13 +367,15 @@ def _release_on_rollback(uow: UnitOfWork, store: FastStore, key: str) -> None:
     event.listen(session, "after_transaction_end", ended)
 
 
-def admit(session: Session, token: Any, *, partner: Partner, scenario: str, now: datetime,
+def admit(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str, now: datetime,
           ctx: TokenContext | None = None) -> Claims:
     """What is checked before the database: signature, times, audience and `scenario`.
 
     The database's part (subject, consent, single use) is `_live` + the insert below, or
-    `pc_consume_token` inside a PostgreSQL hot-path function (with `db_args`)."""
-    claims = verify(session, token, audience=partner.client_id, now=now, ctx=ctx)
+    `pc_consume_token` inside a PostgreSQL hot-path function (with `db_args`). Makes no
+    session unless a key must be read."""
+    claims = _verified(lambda: uow.session, token, audience=partner.client_id, now=now,
+                       ctx=ctx or context_of(uow))
     if claims.scn != scenario:
         raise errors.TokenWrongScenario(f"the token is for {claims.scn!r}, not {scenario!r}")
     _serves(claims, partner)
@@ -384,7 +392,7 @@ def consume(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str,
     """
     session = uow.session
     ctx = ctx or context_of(session)
-    claims = _live(session, admit(session, token, partner=partner, scenario=scenario, now=now,
+    claims = _live(session, admit(uow, token, partner=partner, scenario=scenario, now=now,
                                   ctx=ctx), partner, now)
     assert claims.resident_id is not None
     mark = f"jti:{claims.jti}"

@@ -83,7 +83,7 @@ def authorize(new_uow: NewUnitOfWork, token: Any, *, partner: Partner, amount_fe
         if not pgcall.on_postgresql(uow):
             return None
         try:
-            claims = tokens.admit(uow.session, token, partner=partner, scenario=SCENARIO,
+            claims = tokens.admit(uow, token, partner=partner, scenario=SCENARIO,
                                   now=now)
         except TokenRejected:
             return None

@@ -294,7 +294,7 @@ def redeem_once(new_uow: NewUnitOfWork, token: Any, *, partner: Partner, out_ord
 def _redeem_pg(uow: UnitOfWork, token: Any, *, partner: Partner, out_order_no: str,
                points: int, digest: str, now: datetime) -> dict[str, Any]:
     try:
-        claims = tokens.admit(uow.session, token, partner=partner, scenario=SCENARIO, now=now)
+        claims = tokens.admit(uow, token, partner=partner, scenario=SCENARIO, now=now)
     except TokenRejected:
         raise pgcall.PortablePath() from None
     redemption_id = uuid.uuid4()
