@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import contextmanager
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
+from app.cli_support import echo_json, now, refusals
 from app.extensions import services
 
 
@@ -31,25 +31,9 @@ def _register_groups() -> None:
     from app.cli_rights import disputes, repairs, reviews
     for group in (disputes, repairs, reviews):
         main.add_command(group)
-
-
-@contextmanager
-def _refusals():
-    """A domain refusal (unknown category, empty name) is a one-line error, not a traceback."""
-    from core.errors import DomainError
-
-    try:
-        yield
-    except DomainError as exc:
-        raise click.ClickException(exc.detail) from exc
-
-
-def _echo_json(obj: object) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
-
-
-def _now():
-    return services.clock.now()
+    from app.cli_identities import operators, partners, sources
+    for group in (partners, sources, operators):
+        main.add_command(group)
 
 
 _register_groups()
@@ -72,68 +56,6 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
-# -- identities ---------------------------------------------------------------------------------
-
-@main.group()
-def partners() -> None:
-    """Partners: hospitals, deposit partners, merchants, payment channels."""
-
-
-@partners.command("create")
-@click.option("--name", required=True)
-@click.option("--kind", required=True,
-              type=click.Choice(["hospital", "deposit_partner", "merchant", "payment_channel"]))
-@click.option("--scenario", "scenarios", multiple=True, help="Scenario code (repeatable)")
-def partners_create(name: str, kind: str, scenarios: tuple[str, ...]) -> None:
-    """Register a partner; prints {client_id, api_key} (the key is shown once)."""
-    from core.identity import create_partner
-
-    with _refusals(), services.uow() as uow:
-        partner, key = create_partner(uow.session, name=name, kind=kind,
-                                      scenarios=list(scenarios), now=_now())
-        uow.commit()
-    _echo_json({"client_id": partner.client_id, "api_key": key, "kind": partner.kind,
-                "scenarios": partner.scenarios})
-
-
-@main.group()
-def sources() -> None:
-    """Data sources that push records."""
-
-
-@sources.command("create")
-@click.option("--name", required=True)
-@click.option("--category", "categories", multiple=True, required=True,
-              help="Category code (repeatable)")
-def sources_create(name: str, categories: tuple[str, ...]) -> None:
-    """Register a data source; prints {client_id, api_key} (the key is shown once)."""
-    from core.identity import create_source
-
-    with _refusals(), services.uow() as uow:
-        source, key = create_source(uow.session, name=name, categories=list(categories),
-                                    now=_now())
-        uow.commit()
-    _echo_json({"client_id": source.client_id, "api_key": key, "categories": source.categories})
-
-
-@main.group()
-def operators() -> None:
-    """Operators (市信用办) with roles admin, reviewer, auditor."""
-
-
-@operators.command("create")
-@click.option("--name", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "reviewer", "auditor"]))
-def operators_create(name: str, role: str) -> None:
-    """Register an operator; prints {client_id, api_key} (the key is shown once)."""
-    from core.identity import create_operator
-
-    with _refusals(), services.uow() as uow:
-        operator, key = create_operator(uow.session, name=name, role=role, now=_now())
-        uow.commit()
-    _echo_json({"client_id": operator.client_id, "api_key": key, "role": operator.role})
-
-
 # -- keys -----------------------------------------------------------------------------------------
 
 @main.group()
@@ -152,11 +74,11 @@ def keys_rotate(purpose: str, data_keys: bool, batch: int) -> None:
     from core.rotation import rotate_data_keys, rotate_signing
 
     with services.uow() as uow:
-        rotated = rotate_signing(uow, services.signer, purpose, now=_now())
+        rotated = rotate_signing(uow, services.signer, purpose, now=now())
     for p, (old, new) in rotated.items():
         click.echo(f"{p}: {old or '-'} -> {new} (old key stays published until its tokens expire)")
     if data_keys:
-        total = rotate_data_keys(services.uow, services.keyring, now=_now(), batch=batch,
+        total = rotate_data_keys(services.uow, services.keyring, now=now(), batch=batch,
                                  progress=lambda n: click.echo(f"  re-encrypted {n} residents"))
         click.echo(f"data keys: {total} residents re-encrypted")
 
@@ -174,8 +96,8 @@ def audit_verify() -> None:
     from core import audit as log
 
     with services.uow() as uow:
-        verdict = log.verify(uow.session, services.signer, _now())
-    _echo_json({"ok": verdict.ok, "entries": verdict.entries,
+        verdict = log.verify(uow.session, services.signer, now())
+    echo_json({"ok": verdict.ok, "entries": verdict.entries,
                 "checkpoints": verdict.checkpoints, "problems": verdict.problems})
     sys.exit(0 if verdict.ok else 1)
 
@@ -186,9 +108,9 @@ def audit_checkpoint() -> None:
     from core import audit as log
 
     with services.uow() as uow:
-        cp = log.checkpoint(uow.session, services.signer, _now())
+        cp = log.checkpoint(uow.session, services.signer, now())
         uow.commit()
-    _echo_json(None if cp is None else {"seq": cp.seq, "entry_hash": cp.entry_hash,
+    echo_json(None if cp is None else {"seq": cp.seq, "entry_hash": cp.entry_hash,
                                         "signature": cp.signature})
 
 
@@ -201,7 +123,7 @@ def audit_export() -> None:
 
     with services.uow() as uow:
         for cp in uow.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)):
-            _echo_json({"seq": cp.seq, "entry_hash": cp.entry_hash, "at": cp.at.isoformat(),
+            echo_json({"seq": cp.seq, "entry_hash": cp.entry_hash, "at": cp.at.isoformat(),
                         "signature": cp.signature})
 
 
@@ -215,9 +137,9 @@ def seed_cmd(count: int, rng_seed: int) -> None:
     from app.seed import seed
 
     with services.uow() as uow:
-        summary = seed(uow, services.keyring, residents=count, rng_seed=rng_seed, now=_now(),
+        summary = seed(uow, services.keyring, residents=count, rng_seed=rng_seed, now=now(),
                        signer=services.signer)
-    _echo_json(summary)
+    echo_json(summary)
 
 
 @main.command("demo")
@@ -263,7 +185,7 @@ def scenarios_list(include_inactive: bool) -> None:
 
     with services.uow() as uow:
         for s in catalogue(uow.session, include_inactive=include_inactive).values():
-            _echo_json({**s.as_dict(), "version": s.version})
+            echo_json({**s.as_dict(), "version": s.version})
 
 
 @scenarios.command("set")
@@ -287,10 +209,10 @@ def scenarios_set(code: str, changes: str | None, path: str | None, active: bool
         body["active"] = active
     try:
         with services.uow() as uow:
-            scenario = put(uow, code, body, actor="cli", now=_now(), merge=merge)
+            scenario = put(uow, code, body, actor="cli", now=now(), merge=merge)
     except DomainError as exc:
         raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
-    _echo_json({**scenario.as_dict(), "version": scenario.version})
+    echo_json({**scenario.as_dict(), "version": scenario.version})
 
 
 # -- jobs -----------------------------------------------------------------------------------------
@@ -315,11 +237,11 @@ def jobs_run(only: tuple[str, ...]) -> None:
     """Run the periodic jobs once (safe to run repeatedly and concurrently); prints counts."""
     from core import jobs as registry
 
-    ctx = registry.JobContext(uow=services.uow, now=_now(), services={
+    ctx = registry.JobContext(uow=services.uow, now=now(), services={
         "keyring": services.keyring, "signer": services.signer, "store": services.store,
         "config": current_app.config})
-    with _refusals():
+    with refusals():
         unknown = set(only) - set(registry.load())
         if unknown:
             raise click.UsageError(f"unknown job(s): {', '.join(sorted(unknown))}")
-        _echo_json(registry.run(services.engine, ctx, list(only) or None))
+        echo_json(registry.run(services.engine, ctx, list(only) or None))

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from app.cli_support import echo_json, refusals
 from app.extensions import services
-from core.errors import DomainError
 from core.identity import Operator
 from core.records import Record
 from rights import disputes as dispute_cases
@@ -31,18 +29,6 @@ reviews = AppGroup("reviews", help="Human review requests (PIPL art. 24): list, 
 
 OPERATOR_OPTION = click.option("--operator", "operator_id", required=True,
                                help="client_id of the reviewer or admin deciding")
-
-
-@contextmanager
-def _refusals() -> Iterator[None]:
-    try:
-        yield
-    except DomainError as exc:
-        raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
-
-
-def _echo(obj: object) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
 
 
 def _decider(session, client_id: str) -> Operator:
@@ -68,7 +54,7 @@ def disputes_list(status: str, overdue: bool, limit: int) -> None:
                                     status=None if status == "all" else status,
                                     overdue=True if overdue else None, limit=limit)
         for d in found:
-            _echo(dispute_cases.queue_item(d, uow.session.get(Record, d.record_id), now))
+            echo_json(dispute_cases.queue_item(d, uow.session.get(Record, d.record_id), now))
 
 
 @disputes.command("resolve")
@@ -86,11 +72,11 @@ def disputes_resolve(dispute_id: uuid.UUID, outcome: str, note: str, correction:
     except ValueError as exc:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--correction") from exc
     now = services.clock.now()
-    with services.uow() as uow, _refusals():
+    with services.uow() as uow, refusals(with_code=True):
         found = dispute_cases.resolve(uow, dispute_id, outcome=outcome, note=note,
                                       correction=changes,
                                       operator=_decider(uow.session, operator_id), now=now)
-        _echo(dispute_cases.view(found, now))
+        echo_json(dispute_cases.view(found, now))
 
 
 @repairs.command("list")
@@ -102,7 +88,7 @@ def repairs_list(status: str, limit: int) -> None:
     with services.uow() as uow:
         for r in repair_cases.queue(uow.session, status=None if status == "all" else status,
                                     limit=limit):
-            _echo(repair_cases.queue_item(r))
+            echo_json(repair_cases.queue_item(r))
 
 
 @repairs.command("decide")
@@ -112,11 +98,11 @@ def repairs_list(status: str, limit: int) -> None:
 @OPERATOR_OPTION
 def repairs_decide(repair_id: uuid.UUID, decision: str, note: str, operator_id: str) -> None:
     """Approve or reject a repair application; the resident is notified."""
-    with services.uow() as uow, _refusals():
+    with services.uow() as uow, refusals(with_code=True):
         found = repair_cases.decide(uow, repair_id, decision=decision, note=note,
                                     operator=_decider(uow.session, operator_id),
                                     now=services.clock.now())
-        _echo(repair_cases.view(found))
+        echo_json(repair_cases.view(found))
 
 
 @reviews.command("list")
@@ -128,7 +114,7 @@ def reviews_list(status: str, limit: int) -> None:
     with services.uow() as uow:
         for r in review_cases.queue(uow.session, status=None if status == "all" else status,
                                     limit=limit):
-            _echo(review_cases.queue_item(r))
+            echo_json(review_cases.queue_item(r))
 
 
 @reviews.command("decide")
@@ -138,8 +124,8 @@ def reviews_list(status: str, limit: int) -> None:
 @OPERATOR_OPTION
 def reviews_decide(review_id: uuid.UUID, outcome: str, note: str, operator_id: str) -> None:
     """Record the outcome of a human review; the resident is notified."""
-    with services.uow() as uow, _refusals():
+    with services.uow() as uow, refusals(with_code=True):
         found = review_cases.decide(uow, review_id, outcome=outcome, note=note,
                                     operator=_decider(uow.session, operator_id),
                                     now=services.clock.now())
-        _echo(review_cases.view(found))
+        echo_json(review_cases.view(found))

@@ -7,7 +7,10 @@ Design overview
   lookups. Destroying the data key erases the person (crypto-shredding).
 * Partners, data sources and operators authenticate with API keys of 256 random bits. Only the
   SHA-256 of a key is stored (a slow hash adds nothing at that entropy) and the key is shown
-  once, at creation.
+  once, at creation or rotation. A principal holds one key: rotating replaces it, so the old key
+  stops working at once; `active = false` refuses the principal whatever its key. Both changes
+  are audited (`partner.key_rotated`, `source.deactivated`, …). Callers that cache principals
+  (`app/auth.py`) see them within their cache lifetime.
 * Resident sessions are opaque random tokens, stored hashed, with an expiry and a revocation.
 """
 
@@ -18,7 +21,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, bindparam, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -26,7 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core import audit
 from core.crypto import Keyring
 from core.db import Base, UnitOfWork
-from core.errors import InvalidInput, Unauthorized
+from core.errors import InvalidInput, NotFound, Unauthorized
 from core.idnumber import birth_date, is_valid, normalize
 
 PARTNER_KINDS = ("hospital", "deposit_partner", "merchant", "payment_channel")
@@ -235,6 +238,56 @@ def create_operator(session: Session, *, name: str, role: str, now: datetime,
     audit.record(session, actor=actor, action="operator.created", now=now,
                  subject=operator.client_id, data={"role": role})
     return operator, api_key
+
+
+Principal = TypeVar("Principal", Partner, DataSource, Operator)
+
+# What each kind of principal is called in audit actions, and its key prefix.
+_NOUN_AND_PREFIX: dict[type[Base], tuple[str, str]] = {
+    Partner: ("partner", "pk"), DataSource: ("source", "sk"), Operator: ("operator", "ok")}
+
+
+def principals(session: Session, model: type[Principal]) -> list[Principal]:
+    """Every partner, source or operator (`model`), oldest first."""
+    return list(session.scalars(select(model).order_by(model.created_at, model.client_id)))
+
+
+def principal(session: Session, model: type[Principal], client_id: str) -> Principal:
+    """The partner, source or operator with `client_id`, active or not; NotFound otherwise."""
+    found = session.scalars(select(model).where(model.client_id == client_id)).first()
+    if found is None:
+        raise NotFound(f"no {_NOUN_AND_PREFIX[model][0]} with client_id {client_id}")
+    return found
+
+
+def rotate_key(session: Session, model: type[Principal], client_id: str, *, now: datetime,
+               actor: str = "cli") -> tuple[Principal, str]:
+    """Give the principal a new API key (returned, shown once); the old key stops working."""
+    noun, prefix = _NOUN_AND_PREFIX[model]
+    found = principal(session, model, client_id)
+    api_key = new_api_key(prefix)
+    found.api_key_hash = hash_key(api_key)
+    session.flush()
+    audit.record(session, actor=actor, action=f"{noun}.key_rotated", now=now, subject=client_id,
+                 data={"active": found.active})
+    return found, api_key
+
+
+def set_active(session: Session, model: type[Principal], client_id: str, active: bool, *,
+               now: datetime, actor: str = "cli") -> tuple[Principal, bool]:
+    """Deactivate or reactivate the principal; returns it and whether anything changed.
+
+    Asking for the state it is already in changes nothing and writes no audit entry.
+    """
+    noun = _NOUN_AND_PREFIX[model][0]
+    found = principal(session, model, client_id)
+    if found.active == active:
+        return found, False
+    found.active = active
+    session.flush()
+    audit.record(session, actor=actor, now=now, subject=client_id, data={"active": active},
+                 action=f"{noun}.{'reactivated' if active else 'deactivated'}")
+    return found, True
 
 
 _BY_KEY: dict[Any, Any] = {}
