@@ -317,15 +317,21 @@ def open_session(session: Session, resident: Resident, *, now: datetime, ttl: ti
     return token, expires
 
 
+# The session and its resident in one round trip (every resident request starts here).
+_SESSION_RESIDENT = (
+    select(Resident, SessionToken.expires_at, SessionToken.revoked_at)
+    .join(SessionToken, SessionToken.resident_id == Resident.id)
+    .where(SessionToken.token_hash == bindparam("h"))
+)
+
+
 def resident_for_session(session: Session, token: str, now: datetime) -> Resident:
-    row = session.get(SessionToken, hash_key(token))
-    if row is None or row.revoked_at is not None or row.expires_at <= now:
+    row = session.execute(_SESSION_RESIDENT, {"h": hash_key(token)}).first()
+    if (row is None or row.revoked_at is not None or row.expires_at <= now
+            or row.Resident.status != "active"):
         raise Unauthorized("session token is missing, expired or revoked",
                            detail_zh="登录已失效，请重新登录")
-    resident = session.get(Resident, row.resident_id)
-    if resident is None or resident.status != "active":
-        raise Unauthorized("session token is missing, expired or revoked",
-                           detail_zh="登录已失效，请重新登录")
+    resident: Resident = row.Resident
     return resident
 
 
