@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from consent.gate import ConsentRequired, consent_since, require
@@ -66,8 +66,11 @@ def entitlements(uow: UnitOfWork, resident: Resident, *, now: datetime) -> list[
     ]
 
 
+_PARTNER = select(Partner).where(Partner.client_id == bindparam("client_id"))
+
+
 def partner_by_client_id(session: Session, client_id: str) -> Partner:
-    found = session.scalars(select(Partner).where(Partner.client_id == client_id)).first()
+    found = session.scalars(_PARTNER, {"client_id": client_id}).first()
     if found is None or not found.active:
         raise errors.UnknownPartner(f"no active partner {client_id!r}", detail_zh="没有该合作机构")
     return found

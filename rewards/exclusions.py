@@ -9,39 +9,39 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from core.records import Record
 from rewards.credit.models import CreditBill
 
-
-def dishonest_debtor(session: Session, resident_id: uuid.UUID, now: datetime) -> bool:
-    """An active 失信被执行人 record still within its publicity period."""
-    return bool(session.scalar(select(exists().where(
-        Record.resident_id == resident_id,
+# Each exclusion as an EXISTS over bound `:resident` and `:now`, all answered by one statement.
+_CONDITIONS = {
+    # An active 失信被执行人 record still within its publicity period.
+    "dishonest_debtor": exists().where(
+        Record.resident_id == bindparam("resident"),
         Record.category == "judicial",
         Record.type == "dishonest_debtor",
         Record.status == "active",
-        or_(Record.publicity_ends_at.is_(None), Record.publicity_ends_at > now),
-    ))))
-
-
-def overdue_bill(session: Session, resident_id: uuid.UUID, now: datetime) -> bool:
-    """An unpaid 先诊后付 bill past its due date (whether or not the overdue job has run yet:
-    paying it in full lifts the exclusion at once)."""
-    return bool(session.scalar(select(exists().where(
-        CreditBill.resident_id == resident_id,
+        or_(Record.publicity_ends_at.is_(None), Record.publicity_ends_at > bindparam("now")),
+    ),
+    # An unpaid 先诊后付 bill past its due date (whether or not the overdue job has run yet:
+    # paying it in full lifts the exclusion at once).
+    "overdue_bill": exists().where(
+        CreditBill.resident_id == bindparam("resident"),
         CreditBill.status.in_(("open", "overdue")),
-        CreditBill.due_at <= now,
-    ))))
-
-
-CHECKS = {"dishonest_debtor": dishonest_debtor, "overdue_bill": overdue_bill}
+        CreditBill.due_at <= bindparam("now"),
+    ),
+}
+CODES = tuple(_CONDITIONS)
+_ALL = select(*(condition.label(code) for code, condition in _CONDITIONS.items()))
 
 
 def active_exclusions(session: Session, resident_id: uuid.UUID, now: datetime,
                       codes: set[str] | None = None) -> set[str]:
-    """Which of `codes` (default: all) currently apply to the resident."""
-    return {code for code, check in CHECKS.items()
-            if (codes is None or code in codes) and check(session, resident_id, now)}
+    """Which of `codes` (default: all) currently apply to the resident (one round trip)."""
+    wanted = CODES if codes is None else [c for c in CODES if c in codes]
+    if not wanted:
+        return set()
+    row = session.execute(_ALL, {"resident": resident_id, "now": now}).one()
+    return {code for code in wanted if row._mapping[code]}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from consent.gate import ConsentRequired, scoring_categories
@@ -58,8 +58,11 @@ def _parsed(row: ScoreModel) -> Model:
     return model
 
 
+_ACTIVE_MODEL = select(ScoreModel).where(ScoreModel.status == "active")
+
+
 def active_model(session: Session) -> Model:
-    row = session.scalars(select(ScoreModel).where(ScoreModel.status == "active")).first()
+    row = session.scalars(_ACTIVE_MODEL).first()
     if row is None:
         raise NotFound("no active scoring model; run `pengcheng db upgrade`")
     return _parsed(row)
@@ -68,7 +71,7 @@ def active_model(session: Session) -> Model:
 def ensure_builtin_model(uow: UnitOfWork, now: datetime) -> None:
     """Install and activate the shipped model when no model is active (idempotent)."""
     session = uow.session
-    if session.scalars(select(ScoreModel).where(ScoreModel.status == "active")).first():
+    if session.scalars(_ACTIVE_MODEL).first():
         return
     model = load_model(BUILTIN)
     row = session.get(ScoreModel, model.id)
@@ -115,7 +118,7 @@ def activate_model(uow: UnitOfWork, model_id: str, *, now: datetime, actor: str)
         return
     if row.status not in ("validated", "retired"):
         raise Conflict(f"model {model_id} is {row.status}; only a validated model is activated")
-    for old in session.scalars(select(ScoreModel).where(ScoreModel.status == "active")):
+    for old in session.scalars(_ACTIVE_MODEL):
         old.status, old.retired_at = "retired", now
     session.flush()
     row.status, row.activated_at = "active", now
@@ -134,11 +137,12 @@ def records_of(session: Session, resident_ids: Iterable[uuid.UUID]) -> list[Any]
     ).mappings())
 
 
+_LATEST = (select(Score).where(Score.resident_id == bindparam("resident"))
+           .order_by(Score.computed_at.desc(), Score.basis_version.desc()).limit(1))
+
+
 def latest(session: Session, resident_id: uuid.UUID) -> Score | None:
-    return session.scalars(
-        select(Score).where(Score.resident_id == resident_id)
-        .order_by(Score.computed_at.desc(), Score.basis_version.desc()).limit(1)
-    ).first()
+    return session.scalars(_LATEST, {"resident": resident_id}).first()
 
 
 class StoredBasis(Protocol):
