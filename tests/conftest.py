@@ -6,6 +6,7 @@ Which database the integration and API tiers use:
 * unset: a SQLite file migrated once into a template and copied per test.
 `PENGCHENG_TEST_REDIS_URL` likewise selects real Redis. With `PENGCHENG_REQUIRE_SERVICES=1`
 (CI) a test that needs PostgreSQL or Redis fails instead of skipping when they are missing.
+Under pytest-xdist each worker gets its own database and Redis db (`_for_this_worker`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,25 @@ from core.clock import FrozenClock
 from core.crypto import new_key_text
 from tests.factories import T0, FakeIdp
 
-PG_URL = os.environ.get("PENGCHENG_TEST_DATABASE_URL")
-REDIS_URL = os.environ.get("PENGCHENG_TEST_REDIS_URL")
+
+def _for_this_worker(pg_url: str | None, redis_url: str | None) -> tuple[str | None, str | None]:
+    """Under pytest-xdist (`-n 2`) every worker has a database and a Redis db of its own: gw0
+    the configured ones, gwN the database `<name>_gwN` (created when missing) and the Redis db
+    N below the configured one. Tests of one worker never see another's rows or keys."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    n = int(worker[2:]) if worker[2:].isdigit() else 0
+    if n == 0:
+        return pg_url, redis_url
+    if pg_url:
+        pg_url = f"{pg_url}_gw{n}"
+    if redis_url:
+        base, _, db = redis_url.rpartition("/")
+        redis_url = f"{base}/{(int(db or 0) - n) % 16}"
+    return pg_url, redis_url
+
+
+PG_URL, REDIS_URL = _for_this_worker(os.environ.get("PENGCHENG_TEST_DATABASE_URL"),
+                                     os.environ.get("PENGCHENG_TEST_REDIS_URL"))
 REQUIRE = os.environ.get("PENGCHENG_REQUIRE_SERVICES") == "1"
 
 
@@ -52,6 +70,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from app.migrate import upgrade
 
     if PG_URL:
+        _create_database(PG_URL)
         engine = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
@@ -65,6 +84,18 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     template = tmp_path_factory.mktemp("db") / "template.db"
     upgrade(f"sqlite:///{template}")
     return {"kind": "sqlite", "template": template}
+
+
+def _create_database(url: str) -> None:
+    """Create the test database named by `url` if it does not exist (an xdist worker's)."""
+    base, _, name = url.rpartition("/")
+    server = create_engine(f"{base}/postgres".replace("postgresql://", "postgresql+psycopg://", 1),
+                           isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+                        ).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
 
 
 # Rows the migrations seed (reference data); restored after each truncation.
