@@ -197,7 +197,6 @@ def scenarios_list(include_inactive: bool) -> None:
 @click.option("--active/--inactive", default=None, help="Switch the scenario on or off")
 def scenarios_set(code: str, changes: str | None, path: str | None, active: bool | None) -> None:
     """Change scenario CODE (merge --json / --active, or replace with --file); prints it."""
-    from core.errors import DomainError
     from rewards.scenarios import put
 
     if path:
@@ -207,11 +206,8 @@ def scenarios_set(code: str, changes: str | None, path: str | None, active: bool
         body, merge = json.loads(changes) if changes else {}, True
     if active is not None:
         body["active"] = active
-    try:
-        with services.uow() as uow:
-            scenario = put(uow, code, body, actor="cli", now=now(), merge=merge)
-    except DomainError as exc:
-        raise click.ClickException(f"{exc.code}: {exc.detail}") from exc
+    with refusals(with_code=True), services.uow() as uow:
+        scenario = put(uow, code, body, actor="cli", now=now(), merge=merge)
     echo_json({**scenario.as_dict(), "version": scenario.version})
 
 

@@ -189,13 +189,20 @@ def _client_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
+Principal = TypeVar("Principal", Partner, DataSource, Operator)
+
+# What each kind of principal is called in audit actions, and its key prefix.
+_NOUN_AND_PREFIX: dict[type[Base], tuple[str, str]] = {
+    Partner: ("partner", "pk"), DataSource: ("source", "sk"), Operator: ("operator", "ok")}
+
+
 def create_partner(session: Session, *, name: str, kind: str, scenarios: list[str],
                    now: datetime, actor: str = "cli") -> tuple[Partner, str]:
     if kind not in PARTNER_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(PARTNER_KINDS)}")
     if not name.strip():
         raise InvalidInput("name must not be empty")
-    api_key = new_api_key("pk")
+    api_key = new_api_key(_NOUN_AND_PREFIX[Partner][1])
     partner = Partner(id=uuid.uuid4(), client_id=_client_id("ptn"), name=name.strip(), kind=kind,
                       scenarios=sorted(set(scenarios)), api_key_hash=hash_key(api_key),
                       created_at=now)
@@ -215,7 +222,7 @@ def create_source(session: Session, *, name: str, categories: list[str], now: da
         raise InvalidInput(f"unknown or missing categories: {', '.join(unknown) or '(none)'}")
     if not name.strip():
         raise InvalidInput("name must not be empty")
-    api_key = new_api_key("sk")
+    api_key = new_api_key(_NOUN_AND_PREFIX[DataSource][1])
     source = DataSource(id=uuid.uuid4(), client_id=_client_id("src"), name=name.strip(),
                         categories=sorted(set(categories)), api_key_hash=hash_key(api_key),
                         created_at=now)
@@ -230,7 +237,7 @@ def create_operator(session: Session, *, name: str, role: str, now: datetime,
                     actor: str = "cli") -> tuple[Operator, str]:
     if role not in OPERATOR_ROLES:
         raise InvalidInput(f"role must be one of {', '.join(OPERATOR_ROLES)}")
-    api_key = new_api_key("ok")
+    api_key = new_api_key(_NOUN_AND_PREFIX[Operator][1])
     operator = Operator(id=uuid.uuid4(), client_id=_client_id("op"), name=name.strip(),
                         role=role, api_key_hash=hash_key(api_key), created_at=now)
     session.add(operator)
@@ -238,13 +245,6 @@ def create_operator(session: Session, *, name: str, role: str, now: datetime,
     audit.record(session, actor=actor, action="operator.created", now=now,
                  subject=operator.client_id, data={"role": role})
     return operator, api_key
-
-
-Principal = TypeVar("Principal", Partner, DataSource, Operator)
-
-# What each kind of principal is called in audit actions, and its key prefix.
-_NOUN_AND_PREFIX: dict[type[Base], tuple[str, str]] = {
-    Partner: ("partner", "pk"), DataSource: ("source", "sk"), Operator: ("operator", "ok")}
 
 
 def principals(session: Session, model: type[Principal]) -> list[Principal]:

@@ -109,6 +109,18 @@ def ask(port: int, what: str, method: str, path: str, body: Any = None,
     return Answered(time.monotonic(), what, status, headers, answer)
 
 
+def token_and_introspection(arranged: Arranged) -> list[Answered]:
+    """The resident asks a 先诊后付 token; if one is issued, the hospital introspects it."""
+    port = arranged.server.port
+    got = ask(port, "token", "POST", "/api/v1/me/tokens", {
+        "scenario": "medical_credit", "partner": arranged.hospital["client_id"]},
+        arranged.session)
+    if got.status != 201:
+        return [got]
+    return [got, ask(port, "introspect", "POST", "/partner/v1/tokens/introspect",
+                     {"token": got.body["token"]}, arranged.hospital["api_key"])]
+
+
 def unavailable(a: Answered) -> bool:
     """The documented answer while PostgreSQL is away: 503 problem+json, code
     `database_unavailable`, `Retry-After` of at least one second."""

@@ -20,6 +20,7 @@ from tests.faults.support import (
     add_points,
     ask,
     settled,
+    token_and_introspection,
     undocumented,
 )
 
@@ -30,16 +31,10 @@ CRASH_AT_S, DOWN_S, AFTER_S = 3, 3, 5  # load before the crash, outage, load onc
 
 
 def _load(arranged: Arranged, stop: threading.Event, out: list[Answered]) -> None:
-    port, key = arranged.server.port, arranged.hospital["api_key"]
     while not stop.is_set():
-        out.append(ask(port, "score", "GET", "/api/v1/me/score", token=arranged.session))
-        got = ask(port, "token", "POST", "/api/v1/me/tokens", {
-            "scenario": "medical_credit", "partner": arranged.hospital["client_id"]},
-            arranged.session)
-        out.append(got)
-        if got.status == 201:
-            out.append(ask(port, "introspect", "POST", "/partner/v1/tokens/introspect",
-                           {"token": got.body["token"]}, key))
+        out.append(ask(arranged.server.port, "score", "GET", "/api/v1/me/score",
+                       token=arranged.session))
+        out.extend(token_and_introspection(arranged))
         time.sleep(0.02)
 
 

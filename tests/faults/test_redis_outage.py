@@ -23,6 +23,7 @@ from tests.faults.support import (
     ask,
     settled,
     token,
+    token_and_introspection,
     undocumented,
 )
 
@@ -34,15 +35,8 @@ LOAD_S, STOP_AT_S, DOWN_S = 9, 3, 3
 
 def _load(arranged: Arranged, until: float, out: list[Answered]) -> None:
     """Ask a token and introspect it, again and again: both must keep working."""
-    port, key = arranged.server.port, arranged.hospital["api_key"]
     while time.monotonic() < until:
-        got = ask(port, "token", "POST", "/api/v1/me/tokens", {
-            "scenario": "medical_credit", "partner": arranged.hospital["client_id"]},
-            arranged.session)
-        out.append(got)
-        if got.status == 201:
-            out.append(ask(port, "introspect", "POST", "/partner/v1/tokens/introspect",
-                           {"token": got.body["token"]}, key))
+        out.extend(token_and_introspection(arranged))
 
 
 def test_stopping_redis_mid_load_changes_no_answer_and_it_is_used_again_on_return(
