@@ -187,6 +187,7 @@ class Writes:
         self.token_errors: list[Any] = []  # a token refused (not a dead connection)
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._sending = 0  # writes sent and not yet answered
         self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True)
                          for n in range(threads)]
 
@@ -240,11 +241,24 @@ class Writes:
                                "amount_fen": self.hold_fen})
             if jwt is None:
                 continue
+            with self._lock:
+                self._sending += 1
             write.send(self.arranged.server.port)
             with self._lock:
+                self._sending -= 1
                 self.writes.append(write)
             if self.pause:
                 self._stop.wait(self.pause)
+
+    def in_flight(self, timeout: float = 10) -> bool:
+        """Wait until some write has been sent and not yet answered (most of a thread's time
+        goes to asking tokens, so a fault thrown at random may catch no write)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._sending:
+                return True
+            time.sleep(0.0005)
+        return False
 
     def answers(self) -> list[Answered]:
         """Every answer this load got: token requests and writes."""
