@@ -9,6 +9,7 @@ Design overview
 * Verification is strict and answers one named reason per failure: size, shape, `alg` (only
   EdDSA: `none` and HS256-with-the-public-key never reach a verifier), `typ`, a published `kid`
   of purpose `token`, the signature, the claim types, `iss`, lifetime, `exp`, `iat`, `aud`.
+  Those checks need no database and live in `rewards.token_format`.
 * A token dies with the consent it relied on: it is revoked when no consent to `scenario:<scn>`
   is valid now, or the valid one was given after `iat` (withdraw + re-grant kills old tokens).
 * Single use: `consume` is the one place a token is used up. Redis (`store.add` on the jti)
@@ -22,91 +23,39 @@ Design overview
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import re
 import secrets
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import bindparam, event, exists, insert, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
 
 from consent.gate import consent_since_column
 from core import pgcall
-from core.crypto import Keyring
 from core.db import UnitOfWork
 from core.fast import FastStore
 from core.identity import Partner
-from core.signing import OnDemand, Signer
+from core.signing import OnDemand
 from rewards import errors
 from rewards.access import record_access
 from rewards.models import ConsumedToken, PartnerPseudonym
 from rewards.pseudonyms import pseudonym_for
 from rewards.scenarios import MAX_TOKEN_TTL, Scenario
+from rewards.token_format import (
+    TYP,
+    Claims,
+    TokenContext,
+    authentic,
+    check_time_and_audience,
+    context_of,
+)
 
-TYP = "pc-entitlement+jwt"
-ALG = "EdDSA"
-MAX_TOKEN_CHARS = 2048  # an issued token is ~450 characters
 JTI_BYTES = 16  # 128 bits
-IAT_LEEWAY = 5  # seconds of clock skew tolerated between our own instances
-SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
-CONTEXT_KEY = "rewards.tokens"
 INACTIVE: dict[str, Any] = {"active": False}
-
-
-@dataclass
-class TokenContext:
-    """What token code needs beyond a session: keys, the fast store and our issuer name."""
-
-    signer: Signer
-    keyring: Keyring
-    store: FastStore
-    issuer: str
-
-    def public_key(self, session: OnDemand, kid: str, now: datetime) -> Ed25519PublicKey | None:
-        """The published `token` key named `kid`, or None. The signer caches keys briefly;
-        `session()` is asked for only when it must read the key."""
-        return self.signer.public(session, kid, now, purpose="token")
-
-
-def bind(factory: sessionmaker[Session], ctx: TokenContext) -> None:
-    """Make `ctx` reachable from every session of `factory` (done once per app)."""
-    info = dict(factory.kw.get("info") or {})
-    info[CONTEXT_KEY] = ctx
-    factory.configure(info=info)
-
-
-def context_of(source: Session | UnitOfWork) -> TokenContext:
-    """The bound context, from a session or a unit of work (which then makes no session)."""
-    try:
-        return source.info[CONTEXT_KEY]
-    except KeyError as exc:
-        raise RuntimeError("rewards.tokens.bind() was not called for this app") from exc
-
-
-@dataclass(frozen=True)
-class Claims:
-    iss: str
-    aud: str
-    sub: str
-    scn: str
-    ent: dict[str, Any]
-    iat: int
-    exp: int
-    jti: str
-    resident_id: uuid.UUID | None = None  # resolved by consume/introspect, never in the token
-
-    def public(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("resident_id")
-        return out
 
 
 @dataclass(frozen=True)
@@ -139,70 +88,6 @@ def issue(session: Session, *, resident_id: uuid.UUID, partner: Partner, scenari
 
 
 # -- verify -------------------------------------------------------------------------------------
-
-def _b64json(segment: str) -> Any:
-    try:
-        return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise errors.TokenMalformed("a token segment is not base64url JSON") from exc
-
-
-def authentic(session: OnDemand, ctx: TokenContext, token: Any, now: datetime) -> Claims:
-    """Shape, header, key and signature checked; the claims typed. No time or audience yet.
-    `session` is needed only to read a key the signer has not cached."""
-    if not isinstance(token, str):
-        raise errors.TokenMalformed("the token must be a string")
-    if len(token) > MAX_TOKEN_CHARS:
-        raise errors.TokenTooLarge(f"tokens are at most {MAX_TOKEN_CHARS} characters")
-    parts = token.split(".")
-    if len(parts) != 3 or not SEGMENT.match(parts[0]):
-        raise errors.TokenMalformed("not a compact JWS (three base64url segments)")
-    header = _b64json(parts[0])
-    if not isinstance(header, dict):
-        raise errors.TokenMalformed("the JWS header is not an object")
-    if header.get("alg") != ALG:  # before the signature: `none` has an empty one
-        raise errors.TokenAlgorithmRefused(f"alg {header.get('alg')!r} is refused; only EdDSA")
-    if not (SEGMENT.match(parts[1]) and SEGMENT.match(parts[2])):
-        raise errors.TokenMalformed("not a compact JWS (three base64url segments)")
-    if header.get("typ") != TYP:
-        raise errors.TokenMalformed(f"typ must be {TYP}")
-    if "crit" in header:
-        raise errors.TokenMalformed("no critical header extensions are understood")
-    kid = header.get("kid")
-    key = ctx.public_key(session, kid, now) if isinstance(kid, str) and len(kid) <= 40 else None
-    if key is None:
-        raise errors.TokenUnknownKey("the kid is not a published token key (see the JWKS)")
-    try:
-        signature = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
-        key.verify(signature, f"{parts[0]}.{parts[1]}".encode())
-    except (InvalidSignature, ValueError, binascii.Error) as exc:
-        raise errors.TokenBadSignature("the signature does not verify") from exc
-    body = _b64json(parts[1])
-    try:
-        claims = Claims(**{k: body[k] for k in ("iss", "aud", "sub", "scn", "ent", "iat",
-                                                "exp", "jti")})
-    except (KeyError, TypeError) as exc:
-        raise errors.TokenMalformed("the token lacks a required claim") from exc
-    strings = (claims.iss, claims.aud, claims.sub, claims.scn, claims.jti)
-    if (not all(isinstance(s, str) for s in strings) or not isinstance(claims.ent, dict)
-            or type(claims.iat) is not int or type(claims.exp) is not int):
-        raise errors.TokenMalformed("a claim has the wrong type")
-    return claims
-
-
-def check_time_and_audience(ctx: TokenContext, claims: Claims, *, audience: str,
-                            now: datetime) -> None:
-    if claims.iss != ctx.issuer:
-        raise errors.TokenMalformed("the token was not issued by this service")
-    if not 0 < claims.exp - claims.iat <= MAX_TOKEN_TTL:
-        raise errors.TokenMalformed("the token's lifetime is out of bounds")
-    t = now.timestamp()
-    if t >= claims.exp:
-        raise errors.TokenExpired("the token has expired; ask the resident to refresh it")
-    if claims.iat > t + IAT_LEEWAY:
-        raise errors.TokenNotYetValid("the token is not valid yet")
-    if claims.aud != audience:
-        raise errors.TokenWrongAudience("the token is addressed to another partner")
 
 
 def verify(session: Session, token: Any, *, audience: str, now: datetime,

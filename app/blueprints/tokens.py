@@ -13,7 +13,7 @@ from app.blueprints import scenarios
 from app.extensions import services
 from app.ratelimit import enforce
 from core.qr import svg as qr_svg
-from rewards import access, tokens
+from rewards import access, token_format, tokens
 from rewards.entitlements import describe, entitlements, issue_token
 
 blp = Blueprint("entitlements", __name__, url_prefix="/api/v1/me",
@@ -25,10 +25,10 @@ partner_blp = Blueprint("tokens", __name__, url_prefix="/partner/v1/tokens",
 def bind_context(app: Flask) -> None:
     """Give token code (which never imports Flask) this app's keys, store and issuer."""
     state = app.extensions["pengcheng"]
-    ctx = tokens.TokenContext(signer=state["signer"], keyring=state["keyring"],
-                              store=state["store"], issuer=app.config["ISSUER"])
+    ctx = token_format.TokenContext(signer=state["signer"], keyring=state["keyring"],
+                                    store=state["store"], issuer=app.config["ISSUER"])
     for factory in ("session_factory", "autocommit_factory"):
-        tokens.bind(state[factory], ctx)
+        token_format.bind(state[factory], ctx)
 
 
 class EntitlementReasonSchema(ma.Schema):
