@@ -197,8 +197,8 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 @pytest.fixture
 def db(private_pg: PrivatePostgres) -> Iterator[Any]:
-    """`support.Database`: read-only SQL on the private cluster, for the verdicts."""
-    from tests.faults.support import Database
+    """`verdicts.Database`: read-only SQL on the private cluster, for the verdicts."""
+    from tests.faults.verdicts import Database
 
     found = Database(private_pg.url)
     try:

@@ -15,14 +15,13 @@ from tests.faults.conftest import Arranged, PrivatePostgres, call, pengcheng
 from tests.faults.support import (
     ANSWER_PATHS,
     Answered,
-    Database,
     Writes,
     add_points,
     ask,
-    settled,
     token_and_introspection,
     undocumented,
 )
+from tests.faults.verdicts import Database, settled
 
 pytestmark = pytest.mark.services
 

@@ -17,15 +17,14 @@ from tests.faults.support import (
     AUTHORIZE,
     REDEEM,
     Answered,
-    Database,
     Writes,
     add_points,
     ask,
-    settled,
     token,
     token_and_introspection,
     undocumented,
 )
+from tests.faults.verdicts import Database, settled
 
 pytestmark = pytest.mark.services
 

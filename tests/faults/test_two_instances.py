@@ -10,16 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.faults.conftest import Arranged, Server
-from tests.faults.support import (
-    AUTHORIZE,
-    REDEEM,
-    Database,
-    Write,
-    add_points,
-    at_once,
-    limit_fen,
-    token,
-)
+from tests.faults.support import AUTHORIZE, REDEEM, Write, add_points, at_once, limit_fen, token
+from tests.faults.verdicts import Database
 
 pytestmark = pytest.mark.services
 

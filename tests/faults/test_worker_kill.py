@@ -14,7 +14,8 @@ from collections.abc import Callable
 import pytest
 
 from tests.faults.conftest import Arranged, call
-from tests.faults.support import ANSWER_PATHS, Database, Writes, add_points, settled
+from tests.faults.support import ANSWER_PATHS, Writes, add_points
+from tests.faults.verdicts import Database, settled
 
 pytestmark = pytest.mark.services
 
