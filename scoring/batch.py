@@ -15,7 +15,8 @@ Design overview
 * **Write.** New scores are written in bulk: ``COPY`` on PostgreSQL, one multi-row INSERT
   elsewhere; one commit per chunk.
 * **Idempotent.** A resident whose latest score is current (`scoring.service.is_current`: same
-  basis version, model and consented categories — the read path's rule) is skipped, so
+  basis version, model and consented categories, and before its `valid_until` — the read
+  path's rule) is skipped, so
   re-running a partition writes nothing new. The version is read from the stream's snapshot,
   before the records: a record arriving meanwhile leaves the new score stale, never wrong.
 * **Partitions.** Resident ``r`` is in partition ``k/n`` when ``partition_of(r.id, n) == k``:
@@ -64,6 +65,8 @@ from scoring.features import (
     RecordBatch,
     compute_features,
     consent_row,
+    from_epoch,
+    next_change,
     publicity_seconds,
     to_epoch,
 )
@@ -73,7 +76,8 @@ from scoring.store import Score
 
 NULL_TIME = np.iinfo(np.int64).min  # "no publicity end stored" in the fetched epoch column
 SCORE_COLUMNS = ("id", "resident_id", "model_id", "score", "tier", "computed_at",
-                 "basis_version", "inputs", "inputs_hash", "explanation", "trigger")
+                 "basis_version", "inputs", "inputs_hash", "explanation", "trigger",
+                 "valid_until")
 
 
 @dataclass
@@ -155,7 +159,7 @@ def _score_chunk(uow: UnitOfWork, model: Model, page: Sequence[tuple[uuid.UUID, 
     report.no_consent += len(page) - len(eligible)
     stored = latest_many(session, [rid for rid, _ in eligible])
     todo = [(rid, v, consents[rid]) for rid, v in eligible
-            if not is_current(stored.get(rid), _Version(v), model, consents[rid])]
+            if not is_current(stored.get(rid), _Version(v), model, consents[rid], now)]
     report.skipped_current += len(eligible) - len(todo)
     if not todo:
         return
@@ -165,13 +169,15 @@ def _score_chunk(uow: UnitOfWork, model: Model, page: Sequence[tuple[uuid.UUID, 
     as_of = int(now.timestamp())
     x = compute_features(model, batch, mask, as_of)
     scores = score_batch(model, x)
+    until = next_change(model, batch, mask, as_of)
     rows = []
     for i, (rid, version, categories) in enumerate(todo):
         values = x[i].tolist()
         explanation = explain(model, values, categories, as_of, scored=scored_row(scores, i))
         rows.append((uuid.uuid4(), rid, model.id, explanation["score"], explanation["tier"], now,
                      version, canonical_inputs(model, values, categories, as_of),
-                     explanation["inputs_hash"], explanation, "batch"))
+                     explanation["inputs_hash"], explanation, "batch",
+                     None if until[i] >= NO_END else from_epoch(int(until[i]))))
     write_scores(session, rows)
     report.scored += len(rows)
 
@@ -184,13 +190,15 @@ class _Version:
 # -- chunk-level reads and writes ------------------------------------------------------------
 
 def latest_many(session: Session, resident_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    """The latest stored score (basis_version, model_id, inputs) of each resident, one query.
+    """The latest stored score (basis_version, model_id, inputs, valid_until) of each resident,
+    one query.
 
     "Latest" is `scoring.service.latest`'s order: computed_at, then basis_version, descending.
     """
     if not resident_ids:
         return {}
-    cols = (Score.resident_id, Score.basis_version, Score.model_id, Score.inputs)
+    cols = (Score.resident_id, Score.basis_version, Score.model_id, Score.inputs,
+            Score.valid_until)
     order = (Score.computed_at.desc(), Score.basis_version.desc())
     which = Score.resident_id.in_(list(resident_ids))
     if session.get_bind().dialect.name == "postgresql":
@@ -332,4 +340,4 @@ def write_scores(session: Session, rows: list[tuple[Any, ...]]) -> None:
     with raw.cursor() as cur, cur.copy(
             f"COPY scores ({', '.join(SCORE_COLUMNS)}) FROM STDIN") as copy:
         for r in rows:
-            copy.write_row((*r[:7], _json(r[7]), r[8], _json(r[9]), r[10]))
+            copy.write_row((*r[:7], _json(r[7]), r[8], _json(r[9]), *r[10:]))

@@ -161,6 +161,44 @@ def counting_mask(batch: RecordBatch, consent: np.ndarray, as_of: int) -> np.nda
     return ok
 
 
+def next_change(model: Model, batch: RecordBatch, consent: np.ndarray, as_of: int
+                ) -> np.ndarray:
+    """Per resident (int64 epoch seconds), the first instant after ``as_of`` at which
+    `compute_features` may answer differently for the same records and consents; `NO_END`
+    when time alone changes nothing.
+
+    Every time condition has its edge at a known instant: a record starts counting at its
+    ``occurred_at``, stops when its publicity ends and when it leaves a feature's window, and
+    ``months_since_last`` steps at each whole month after a record. The bound is conservative
+    (every window and every record's month steps, whether or not that record decides a
+    feature): a score may be recomputed to the same value, never kept past a change."""
+    consent = np.asarray(consent, dtype=bool)
+    out = np.full(consent.shape[0], NO_END, dtype=np.int64)
+    live = batch.status.copy() if batch.status.dtype == np.bool_ else batch.status == ACTIVE
+    live &= consent[batch.resident, batch.category]
+    if not live.any():
+        return out
+    t = batch.occurred_at[live]
+    edges = [t, batch.publicity_ends_at[live]]
+    edges += [t + w * SECONDS_PER_DAY for w in sorted({f.window_days for f in model.features})]
+    if any(f.aggregate == "months_since_last" for f in model.features):
+        steps = (np.maximum(as_of - t, -1) // SECONDS_PER_MONTH + 1) * SECONDS_PER_MONTH
+        edges.append(np.where(t <= as_of, t + steps, NO_END))
+    first = np.full(t.shape, NO_END, dtype=np.int64)
+    for edge in edges:
+        np.minimum(first, np.where(edge > as_of, edge, NO_END), out=first)
+    _group_reduce(np.minimum, batch.resident[live], first, out)
+    return out
+
+
+def valid_until(model: Model, records: Iterable[Any], consented: Iterable[str],
+                as_of: int | datetime) -> datetime | None:
+    """`next_change` for one resident's plain records (None: time alone changes nothing)."""
+    edge = int(next_change(model, batch_from_records(records), consent_row(consented),
+                           to_epoch(as_of))[0])
+    return None if edge >= NO_END else from_epoch(edge)
+
+
 def _never_months(window_days: int) -> float:
     return float(math.ceil(window_days * SECONDS_PER_DAY / SECONDS_PER_MONTH))
 

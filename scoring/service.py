@@ -2,7 +2,9 @@
 
 Recomputation is triggered, not inline (DESIGN §5.4): ingestion, consent changes, disputes and
 repairs bump `residents.score_version`; the next read (or the batch job) recomputes when the
-stored score was computed from an older version, under another model, or other consents.
+stored score was computed from an older version, under another model, or other consents, or
+when time alone may have changed it since (its `valid_until`: a record's publicity ended, a
+record left a feature's window, a "months since" feature stepped).
 A reader therefore never sees a score older than the records and consents behind it.
 """
 
@@ -25,6 +27,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.identity import Resident
 from core.records import Record
 from scoring.explain import ScoringConsentRequired, recompute, score_resident, verify
+from scoring.features import valid_until
 from scoring.spec import Model, ModelInvalid, load_model, parse_model, spec_hash
 from scoring.store import Score, ScoreModel
 
@@ -154,6 +157,8 @@ class StoredBasis(Protocol):
     def model_id(self) -> str: ...
     @property
     def inputs(self) -> dict[str, Any]: ...
+    @property
+    def valid_until(self) -> datetime | None: ...
 
 
 class Versioned(Protocol):
@@ -162,13 +167,14 @@ class Versioned(Protocol):
 
 
 def is_current(row: StoredBasis | None, resident: Versioned, model: Model,
-                categories: frozenset[str]) -> bool:
+               categories: frozenset[str], now: datetime) -> bool:
     return (
         row is not None
         and row.basis_version == resident.score_version
         and row.model_id == model.id
         and row.inputs.get("model_hash") == model.hash
         and set(row.inputs.get("consented_categories", [])) == set(categories)
+        and (row.valid_until is None or now < row.valid_until)
     )
 
 
@@ -189,19 +195,20 @@ def current_score(uow: UnitOfWork, resident: Resident, *, now: datetime) -> Scor
         raise ConsentRequired("scoring needs your consent", detail_zh="计算信用分需要您的授权")
     model = active_model(session)
     row = latest(session, resident.id)
-    if is_current(row, resident, model, categories):
+    if is_current(row, resident, model, categories, now):
         assert row is not None
         return _view(row)
+    records = records_of(session, [resident.id])
     try:
-        explanation, inputs = score_resident(model, records_of(session, [resident.id]),
-                                             categories, now)
+        explanation, inputs = score_resident(model, records, categories, now)
     except ScoringConsentRequired as exc:
         raise ConsentRequired("your consent covers no category this model reads",
                               detail_zh="您授权的数据类别不足以计算信用分") from exc
     row = Score(id=uuid.uuid4(), resident_id=resident.id, model_id=model.id,
                 score=explanation["score"], tier=explanation["tier"], computed_at=now,
                 basis_version=version, inputs=inputs, inputs_hash=explanation["inputs_hash"],
-                explanation=explanation, trigger="read")
+                explanation=explanation, trigger="read",
+                valid_until=valid_until(model, records, categories, now))
     session.add(row)
     uow.commit()
     return _view(row)

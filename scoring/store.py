@@ -8,7 +8,9 @@ Design overview
 * `scores` is append-only history: each row stores the canonical inputs (feature vector,
   consented categories, model id and hash, as-of time) and the explanation, so any score can be
   recomputed bit for bit (`pengcheng score --verify`). A row is current while its
-  `basis_version` equals the resident's `score_version` and its model is the active one.
+  `basis_version` equals the resident's `score_version`, its model is the active one, and it
+  is before its `valid_until`: the first instant at which time alone may change the score (a
+  record's publicity ends, it leaves a feature's window, a "months since" steps; NULL: never).
 """
 
 from __future__ import annotations
@@ -63,3 +65,4 @@ class Score(Base):
     inputs_hash: Mapped[str] = mapped_column(String(64))
     explanation: Mapped[dict[str, Any]]
     trigger: Mapped[str] = mapped_column(String(16))  # read | batch
+    valid_until: Mapped[datetime | None]  # see the module docstring

@@ -73,10 +73,12 @@ def new_operator(app: Any, role: str = "admin") -> tuple[Any, str]:
     return operator, key
 
 
-def login(client: Any, idp: Any, number: int = 1, name: str = "张三") -> str:
-    """Sign in through the identity provider; returns the session token."""
+def login(client: Any, idp: Any, number: int = 1, name: str = "张三", *,
+          now: datetime = T0) -> str:
+    """Sign in through the identity provider (its assertion made at `now`, valid for
+    minutes); returns the session token."""
     response = client.post("/api/v1/auth/session",
-                           json={"assertion": idp.assertion(id_number(number), name)})
+                           json={"assertion": idp.assertion(id_number(number), name, now=now)})
     assert response.status_code == 201, response.get_json()
     return response.get_json()["token"]
 

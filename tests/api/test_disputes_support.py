@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.test_tokens_support import good_history, grant, push, rec
-from tests.factories import bearer, id_number, new_operator, new_source
+from tests.factories import bearer, login, new_operator, new_source
 
 A, B = 21, 22
 
@@ -28,10 +28,7 @@ def negatives(n: int) -> list[dict]:
 
 def sign_in(client: Any, idp: Any, clock: Any, n: int, name: str) -> str:
     """Log in at the clock's current time (the assertion is only valid for minutes)."""
-    response = client.post("/api/v1/auth/session", json={
-        "assertion": idp.assertion(id_number(n), name, now=clock.now())})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["token"]
+    return login(client, idp, n, name, now=clock.now())
 
 
 class Residents:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from flask.cli import ScriptInfo
@@ -94,6 +95,33 @@ def test_an_unchanged_resident_reads_the_stored_score_without_recomputing(client
     assert first == second
     history = client.get("/api/v1/me/score/history", headers=bearer(resident["token"]))
     assert len(history.get_json()["items"]) == 1
+
+
+def test_a_record_whose_publicity_ends_stops_counting_without_any_new_data(
+        app, client, resident, idp, clock):
+    """DESIGN §5.2/§5.4: a record stops counting past its publicity period, and no reader sees
+    a score older than the records behind it — even when nothing was ingested since."""
+    grant_scoring(client, resident["token"])
+    # a minor traffic violation: 90 days of publicity, of which 80 have passed
+    push(client, resident["source_key"],
+         rec(1, "t1", "traffic", "violation", when=(clock.now() - timedelta(days=80)).isoformat()))
+    before = client.get("/api/v1/me/score", headers=bearer(resident["token"])).get_json()
+    clock.advance(minutes=5)
+    assert client.get("/api/v1/me/score",
+                      headers=bearer(resident["token"])).get_json() == before  # still current
+
+    clock.advance(days=10)  # the publicity has ended
+    token = login(client, idp, 1, now=clock.now())
+    after = client.get("/api/v1/me/score", headers=bearer(token)).get_json()
+    assert after["computed_at"] != before["computed_at"]
+    assert after["score"] > before["score"]
+    violations = {f["code"]: f["value"] for f in after["features"]}["traffic_violations_1y"]
+    assert violations == 0
+    with app.app_context(), services.uow() as uow:
+        stored = uow.session.scalars(select(Score).order_by(Score.computed_at)).all()
+        assert [s.trigger for s in stored] == ["read", "read"]
+        assert stored[0].valid_until is not None and stored[0].valid_until <= clock.now()
+        assert stored[1].valid_until is None or stored[1].valid_until > clock.now()
 
 
 def test_narrower_consent_lists_the_unused_categories(client, resident):

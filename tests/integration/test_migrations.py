@@ -67,7 +67,7 @@ def test_migrations_round_trip_on_postgresql(scratch_pg):
         # the partner hot paths (core.pgcall) come back with the schema
         assert {"pc_introspect", "pc_consume_token", "pc_claim_request", "pc_redeem",
                 "pc_credit_authorize", "pc_credit_capture"} <= functions
-        assert heads == ["0013"]
+        assert heads == ["0014"]
     finally:
         engine.dispose()
 

@@ -22,6 +22,7 @@ from core.identity import Resident
 from core.records import Record
 from scoring import batch
 from scoring.explain import score_resident
+from scoring.features import valid_until
 from scoring.service import active_model, latest, records_of
 from scoring.store import Score
 from tests.factories import T0
@@ -97,10 +98,12 @@ def test_batch_scores_and_explanations_equal_the_single_path(app, uow, populatio
     for rid, row in stored.items():
         assert row.trigger == "batch"
         assert row.basis_version == session.get(Resident, rid).score_version
-        explanation, inputs = score_resident(model, records_of(session, [rid]),
-                                             row.inputs["consented_categories"], T0)
+        records = records_of(session, [rid])
+        categories = row.inputs["consented_categories"]
+        explanation, inputs = score_resident(model, records, categories, T0)
         assert explanation == row.explanation
         assert inputs == row.inputs
+        assert row.valid_until == valid_until(model, records, categories, T0)
     assert {tuple(s.inputs["consented_categories"]) for s in stored.values()} >= {
         ("social_insurance", "utilities")}
     verified = cli(app, "score", "--verify")
@@ -163,6 +166,26 @@ def test_a_changed_resident_is_the_only_one_rescored(app, uow, population):
     assert newest.basis_version == uow.session.get(Resident, target.id).score_version
 
 
+def test_residents_whose_score_time_ran_out_are_the_only_ones_rescored(
+        app, uow, population, clock):
+    """A record's publicity ending, a record leaving a window or a "months since" stepping
+    changes a score with no new data: the batch rescores exactly those residents."""
+    summary(cli(app, "score"))
+    session = uow.session
+    until = {s.resident_id: s.valid_until for s in session.scalars(select(Score))}
+    soonest = min(t for t in until.values() if t is not None)
+    clock.advance(seconds=(soonest - clock.now()).total_seconds())
+    due = {rid for rid, t in until.items() if t is not None and t <= clock.now()}
+    assert due and len(due) < len(until)
+    again = summary(cli(app, "score"))
+    assert again["scored"] == len(due)
+    rescored = {s.resident_id: s for s in session.scalars(select(Score).where(
+        Score.computed_at == clock.now()))}
+    assert set(rescored) == due
+    assert all(s.valid_until is None or s.valid_until > clock.now() for s in rescored.values())
+    assert summary(cli(app, "score"))["scored"] == 0
+
+
 def test_latest_of_a_chunk_is_each_residents_latest(app, uow, population):
     summary(cli(app, "score"))
     session = uow.session
@@ -182,8 +205,9 @@ def test_latest_of_a_chunk_is_each_residents_latest(app, uow, population):
         if one is None:
             assert rid not in chunk
         else:
-            assert (chunk[rid].basis_version, chunk[rid].model_id, chunk[rid].inputs) == (
-                one.basis_version, one.model_id, one.inputs)
+            assert (chunk[rid].basis_version, chunk[rid].model_id, chunk[rid].inputs,
+                    chunk[rid].valid_until) == (
+                one.basis_version, one.model_id, one.inputs, one.valid_until)
 
 
 def test_a_bad_partition_is_refused(app):
