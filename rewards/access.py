@@ -1,8 +1,9 @@
-"""The access log (查询记录): every partner verification of a resident, visible to that resident.
+"""The access log (查询记录): every partner verification of a resident and every operator read of
+their data, visible to that resident.
 
-An entry says who (partner client id and name), when, what they did (introspect, consume),
-for which scenario, the outcome and exactly what they learned (the `ent` and `sub` they saw, or
-nothing). It holds no score, tier or personal field.
+An entry says who (partner, operator, or the public verifying a report: client id and name),
+when, what they did (one of `ACTIONS`), for which scenario, the outcome and exactly what they
+learned (the `ent` and `sub` they saw, or nothing). It holds no score, tier or personal field.
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ from sqlalchemy.orm import Session
 from rewards.models import AccessEntry
 
 MAX_PAGE = 200
+# What an entry may say was done; the resident's page names each one (`action.<code>` in
+# app/static/h5/i18n.json). The database functions write `introspect`, `consume`, `credit_hold`.
+ACTIONS = frozenset({
+    "introspect", "consume", "credit_hold",  # partners
+    "report_verify",  # anyone holding a report's code
+    "dispute_read", "dispute_resolved", "repair_read", "repair_decided",  # operators
+    "review_read", "review_decided", "consent_history_read",
+})
 
 
 # The same row, committed without waiting for the WAL flush (see `record_access(durable=…)`).
@@ -40,6 +49,8 @@ def record_access(session: Session, *, resident_id: uuid.UUID, actor_kind: str, 
     waiting for the WAL flush, in the same statement: the database stays consistent, and what a
     crash of the database server could lose is the last fraction of a second of such entries.
     """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown access-log action {action!r}: add it to ACTIONS")
     entry_id = uuid.uuid4()
     row = {"id": entry_id, "resident_id": resident_id, "at": now, "actor_kind": actor_kind,
            "actor_id": actor_id, "actor_name": actor_name, "action": action,

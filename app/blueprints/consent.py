@@ -14,6 +14,8 @@ from consent.models import LANGUAGES
 from consent.services import Signing, grant, withdraw
 from core import audit
 from core.errors import NotFound
+from core.identity import Resident
+from rights.view import operator_read
 
 blp = Blueprint("consent", __name__, url_prefix="",
                 description="Notices, consent, withdrawal, receipts and auditor exports")
@@ -335,6 +337,11 @@ def _export(query: dict, resident_id=None):
                      action="consent.exported", now=now,
                      subject=str(resident_id) if resident_id else "all",
                      data={"format": query["format"]})
+        if resident_id and uow.session.get(Resident, resident_id) is not None:
+            # one resident's consents: a read of their data, in their access log (查询记录)
+            operator_read(uow.session, resident_id=resident_id, operator=operator,
+                          action="consent_history_read", now=now,
+                          learned={"seen": ["your consents and every event of them"]})
         uow.commit()
         window = {"resident_id": resident_id, "since": query.get("since"),
                   "until": query.get("until")}

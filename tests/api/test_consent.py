@@ -181,6 +181,10 @@ def test_auditors_export_consent_history_as_json_and_csv_with_the_notice_text(ap
 
     assert notice_hash(shown) == shown["hash"] == data["events"][0]["notice_hash"]
     assert text_hash(shown["text_zh"]) == data["events"][0]["text_sha256"]
+    # the resident sees that an auditor read their consent history (查询记录)
+    log = client.get("/api/v1/me/access-log", headers=bearer(token)).get_json()["items"]
+    assert [(e["actor"]["kind"], e["action"]) for e in log] == [
+        ("operator", "consent_history_read")]
 
     csv = client.get("/admin/v1/consents/export?format=csv", headers=bearer(key))
     assert csv.mimetype == "text/csv"

@@ -108,6 +108,13 @@ def test_every_registered_category_and_record_type_has_a_name_in_both_languages(
             assert (table["zh"][key], table["en"][key]) == (kind.name_zh, kind.name_en)
 
 
+def test_every_access_log_action_has_a_name_in_both_languages():
+    from rewards.access import ACTIONS
+
+    table = texts()
+    assert [a for a in sorted(ACTIONS) if f"action.{a}" not in table["zh"]] == []
+
+
 @pytest.mark.parametrize(("path", "types"), [
     ("/static/h5/js/core.js", ("text/javascript", "application/javascript")),
     ("/static/h5/app.css", ("text/css",)),
