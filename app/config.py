@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "DEPOSIT_WAIVER_GRACE_DAYS": 7,  # a waiver default becomes a record after this many days
     "POINTS_RULES": None,  # earning rules + expiry: a JSON file path or JSON (None: packaged)
     "AUTH_CACHE_SECONDS": 5,  # partner/source/operator key lookups cached per process
+    "AUDIT_CHECKPOINT_MINUTES": 60,  # `jobs run` signs the audit chain's head this often
     "JSON_AS_ASCII": False,
     "API_TITLE": "鹏城分 Pengcheng Score",
     "API_VERSION": "v1",

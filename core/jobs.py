@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from core.db import UnitOfWork
 
 JOB_MODULES: tuple[str, ...] = (
+    "core.audit_jobs",
     "consent.jobs",
     "reports.jobs",
     "rewards.credit.jobs",

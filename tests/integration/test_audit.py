@@ -145,6 +145,28 @@ def test_checkpoints_verify_and_export(app):
     assert verdict(app).ok
 
 
+def test_the_jobs_runner_makes_periodic_checkpoints(app, clock):
+    """`pengcheng jobs run` (every few minutes in production) signs the head at most every
+    AUDIT_CHECKPOINT_MINUTES, and only when the chain has grown."""
+    def run() -> int:
+        result = cli(app, "jobs", "run", "--only", "audit.checkpoint")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["audit.checkpoint"]["checkpoints"]
+
+    append(app, 3)
+    assert run() == 1
+    append(app, 2, start=3)
+    clock.advance(minutes=59)
+    assert run() == 0  # too soon
+    clock.advance(minutes=1)
+    assert run() == 1
+    clock.advance(minutes=60)
+    assert run() == 0  # nothing new to sign
+    exported = [json.loads(line) for line in
+                cli(app, "audit", "export-checkpoints").stdout.splitlines()]
+    assert len(exported) == 2 and verdict(app).ok and verdict(app).checkpoints == 2
+
+
 def test_a_forged_checkpoint_is_reported(app):
     append(app, 3)
     with app.app_context(), services.uow() as uow:
