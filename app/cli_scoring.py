@@ -11,7 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import services
 
-model = AppGroup("model", help="Scoring models: validate, activate, fit, list.")
+model = AppGroup("model", help="Scoring models: validate, activate, fit, list, monitor.")
 
 
 @click.command("score")
@@ -119,6 +119,24 @@ def _report(spec: dict, path: str, residents: int) -> dict:
                            districts=people.district,
                            age_bands=age_bands_from_days(people.birth_day, people_asof // 86400))
     return {"path": path, **{k: v for k, v in summary.items() if isinstance(v, int | float)}}
+
+
+@model.command("monitor")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(min=1),
+              help="Compare the scores served now with those served this many days ago")
+@click.option("--min-group", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Smaller districts / age bands are reported by count only")
+def model_monitor(days: int, min_group: int) -> None:
+    """PSI of the scores served now against N days ago; distribution by district and age band."""
+    from datetime import timedelta
+
+    from scoring.monitor import drift
+
+    now = services.clock.now()
+    with services.uow() as uow:
+        report = drift(uow.session, now=now, baseline=now - timedelta(days=days),
+                       min_group=min_group)
+    click.echo(json.dumps(report, ensure_ascii=False))
 
 
 @model.command("activate")

@@ -186,6 +186,48 @@ def test_residents_whose_score_time_ran_out_are_the_only_ones_rescored(
     assert summary(cli(app, "score"))["scored"] == 0
 
 
+def test_monitoring_compares_the_scores_served_now_with_a_past_day(
+        app, uow, population, clock):
+    summary(cli(app, "score"))
+    served = {s.resident_id: s.score for s in uow.session.scalars(select(Score))}
+
+    def monitor(*args: str) -> dict:
+        result = cli(app, "model", "monitor", *args)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    clock.advance(days=10)
+    none_then = monitor("--days", "30")  # nothing was served 30 days ago
+    assert none_then["residents"] == len(served) and none_then["baseline_residents"] == 0
+    assert none_then["psi"] is None
+    same = monitor("--days", "5")
+    assert same["baseline_residents"] == same["residents"] == len(served)
+    assert same["psi"] == 0 and same["reading"] == "stable"
+
+    # a serious penalty for most residents: the scores served shift
+    for rid in list(served)[: len(served) * 3 // 4]:
+        some = uow.session.scalars(select(Record).where(Record.resident_id == rid)).first()
+        uow.session.add(Record(
+            id=uuid.uuid4(), resident_id=rid, source_id=some.source_id,
+            subject_index=some.subject_index, source_record_id=f"m-{rid}",
+            category="judicial", type="dishonest_debtor", occurred_at=clock.now(),
+            severity="serious", publicity_ends_at=clock.now() + timedelta(days=1000),
+            status="active", received_at=clock.now()))
+        uow.session.execute(update(Resident).where(Resident.id == rid)
+                            .values(score_version=Resident.score_version + 1))
+    uow.commit()
+    summary(cli(app, "score"))
+    shifted = monitor("--days", "5", "--min-group", "3")
+    assert shifted["psi"] > 0.25 and shifted["reading"] == "shifted"
+    for key in ("by_district", "by_age_band"):
+        groups = shifted[key]
+        assert sum(g["count"] for g in groups) == len(served)
+        assert all("mean" in g for g in groups if g["count"] >= 3)
+        assert all(set(g) == {"group", "count", "suppressed"} for g in groups if g["count"] < 3)
+    everything_small = monitor("--min-group", "1000")
+    assert all(g.get("suppressed") for g in everything_small["by_district"])
+
+
 def test_latest_of_a_chunk_is_each_residents_latest(app, uow, population):
     summary(cli(app, "score"))
     session = uow.session
