@@ -152,26 +152,78 @@ def model_activate(model_id: str) -> None:
 
 @model.command("fit")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
-@click.option("--residents", default=50000, show_default=True)
+@click.option("--outcomes", "outcomes_path", type=click.Path(exists=True, dir_okay=False),
+              help="CSV resident_id,bad: fit on these residents (see docs/model-card.md); "
+                   "without it, on a synthetic population")
+@click.option("--observed-at", default=None,
+              help="ISO 8601 instant the outcomes are observed from: features use the records "
+                   "as they stood then (default: now)")
+@click.option("--residents", default=50000, show_default=True,
+              help="Size of the synthetic population (without --outcomes)")
 @click.option("--id", "model_id", default="pengcheng-fit-draft", show_default=True)
-def model_fit(out_path: str, residents: int, model_id: str) -> None:
+@click.option("--target-score", default=600, show_default=True, type=click.IntRange(1, 999),
+              help="The score at --target-odds")
+@click.option("--target-odds", default=50.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True), help="Odds good:bad at --target-score")
+@click.option("--pdo", default=40.0, show_default=True,
+              type=click.FloatRange(min=0, min_open=True), help="Points to double the odds")
+def model_fit(out_path: str, outcomes_path: str | None, observed_at: str | None, residents: int,
+              model_id: str, target_score: int, target_odds: float, pdo: float) -> None:
     """Fit a draft model (WOE bins + logistic regression, PDO scaling) on labelled outcomes."""
-    from scoring.features import compute_features
+    import numpy as np
+
     from scoring.fit import fit_spec
     from scoring.spec import load_model
     from scoring.spec_check import validate_spec
-    from scoring.synthetic import generate_batch, generate_people
 
     template = load_model("pengcheng-v1")
-    people = generate_people(residents, seed=11)
-    batch = generate_batch(people, seed=11)
-    import numpy as np
+    summary: dict = {}
+    if outcomes_path:
+        x, bad, summary = _real_outcomes(template, outcomes_path, observed_at)
+    else:
+        from scoring.features import compute_features
+        from scoring.synthetic import generate_batch, generate_people
 
-    as_of = int(np.max(batch.occurred_at))
-    x = compute_features(template, batch, np.ones_like(people.consent), as_of)
-    spec = fit_spec(template.raw, x, people.label)
+        people = generate_people(residents, seed=11)
+        batch = generate_batch(people, seed=11)
+        as_of = int(np.max(batch.occurred_at))
+        x = compute_features(template, batch, np.ones_like(people.consent), as_of)
+        bad = people.label
+    spec = fit_spec(template.raw, x, bad, target_score=target_score, target_odds=target_odds,
+                    pdo=pdo)
     spec["id"] = model_id
     problems = validate_spec(spec)
     Path(out_path).write_text(json.dumps(spec, ensure_ascii=False, indent=2), encoding="utf-8")
-    click.echo(json.dumps({"written": out_path, "valid": not problems, "problems": problems},
-                          ensure_ascii=False))
+    click.echo(json.dumps({"written": out_path, **summary, "valid": not problems,
+                           "problems": problems}, ensure_ascii=False))
+
+
+def _real_outcomes(template, path: str, observed_at: str | None) -> tuple:
+    """Features and labels of the residents an outcome file names (exits 1 when unusable)."""
+    from datetime import datetime
+
+    from scoring.outcomes import OutcomesInvalid, labelled, parse
+
+    now = services.clock.now()
+    try:
+        when = now if observed_at is None else datetime.fromisoformat(observed_at)
+    except ValueError as exc:
+        raise click.BadParameter("not an ISO 8601 instant", param_hint="--observed-at") from exc
+    if when.tzinfo is None or when > now:
+        raise click.BadParameter("must carry a timezone and not be in the future",
+                                 param_hint="--observed-at")
+    try:
+        outcomes = parse(Path(path).read_text(encoding="utf-8-sig"))
+    except (OutcomesInvalid, UnicodeDecodeError) as exc:
+        click.echo(json.dumps({"valid": False, "problems": getattr(exc, "problems", [str(exc)])},
+                              ensure_ascii=False))
+        sys.exit(1)
+    with services.uow() as uow:
+        found = labelled(uow.session, template, outcomes, observed_at=when, now=now)
+    if len(set(found.bad.tolist())) < 2:
+        click.echo(json.dumps({"valid": False, "problems": [
+            "after leaving out residents without a scoring consent, one outcome is missing"]}))
+        sys.exit(1)
+    return found.x, found.bad, {"residents": int(len(found.bad)), "left_out": found.left_out,
+                                "bad_rate": round(float(found.bad.mean()), 4),
+                                "observed_at": when.isoformat()}

@@ -228,6 +228,43 @@ def test_monitoring_compares_the_scores_served_now_with_a_past_day(
     assert all(g.get("suppressed") for g in everything_small["by_district"])
 
 
+def test_a_model_is_fitted_on_real_residents_outcomes(app, uow, tmp_path, clock):
+    import numpy as np
+
+    seed(uow, services.keyring, residents=500, rng_seed=9, now=T0)
+    summary(cli(app, "score"))
+    session = uow.session
+    served = {s.resident_id: s.score for s in session.scalars(select(Score))}
+    everyone = list(session.scalars(select(Resident.id)))
+    # outcomes a year on: the lower the score, the likelier a default; the draw is a fixed
+    # function of the score (resident ids are random, so a seeded generator would not be)
+    bad = {rid: int((score * 0.6180339887) % 1 < 1 / (1 + np.exp((score - 480) / 80)))
+           for rid, score in served.items()}
+    outcomes = tmp_path / "outcomes.csv"
+    outcomes.write_text("resident_id,bad\n" + "".join(
+        f"{rid},{bad.get(rid, 0)}\n" for rid in [*everyone, uuid.uuid4()]))
+    clock.advance(days=365)
+    out = tmp_path / "fitted.json"
+    fitted = summary(cli(app, "model", "fit", "--out", str(out), "--outcomes", str(outcomes),
+                         "--observed-at", T0.isoformat()))
+    assert fitted["valid"] is True, fitted
+    assert fitted["residents"] == len(served)  # only residents consenting to scoring
+    assert fitted["left_out"] == len(everyone) + 1 - len(served)
+    spec = json.loads(out.read_text())
+    assert spec["id"] == "pengcheng-fit-draft" and spec["features"]
+    assert summary(cli(app, "model", "validate", str(out)))["valid"] is True
+
+    for text_, problem in (("resident_id,label\n", "header"),
+                           (f"resident_id,bad\n{everyone[0]},2\n{everyone[1]},0\n", "line 2"),
+                           (f"resident_id,bad\n{everyone[0]},0\n{everyone[1]},0\n", "both")):
+        outcomes.write_text(text_)
+        refused = cli(app, "model", "fit", "--out", str(out), "--outcomes", str(outcomes))
+        assert refused.exit_code == 1 and problem in refused.output, refused.output
+    future = cli(app, "model", "fit", "--out", str(out), "--outcomes", str(outcomes),
+                 "--observed-at", (clock.now() + timedelta(days=1)).isoformat())
+    assert future.exit_code == 2 and "future" in future.output
+
+
 def test_latest_of_a_chunk_is_each_residents_latest(app, uow, population):
     summary(cli(app, "score"))
     session = uow.session
