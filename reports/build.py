@@ -28,6 +28,9 @@ from reports.models import KINDS
 
 CST = timezone(timedelta(hours=8), "CST")
 SECTIONS = ("score", "records", "scenario_performance", "commendations")
+# Without a choice: neither the score (it leaves the resident's own view only when they choose
+# to show it) nor the sensitive 先诊后付 section.
+DEFAULT_SECTIONS = ("records", "commendations")
 SENSITIVE = "scenario_performance"  # its own section, never part of "records" by default
 RECORD_CATEGORIES = tuple(c for c in CATEGORIES if c != SENSITIVE)
 NEGATIVE_CATEGORIES = tuple(
@@ -119,7 +122,7 @@ def parse_request(kind: str, *, sections: list[str] | None, categories: list[str
                            f"certify: {', '.join(without)}", "所选类别不含负面记录，无法出具证明")
         ordered = tuple(c for c in CATEGORIES if c in chosen)
         return ReportRequest(kind, ("no_violation",), ordered, start, end, lang)
-    picked = SECTIONS if sections is None else sections
+    picked = DEFAULT_SECTIONS if sections is None else sections
     unknown = sorted(set(picked) - set(SECTIONS))
     if unknown or not picked or len(set(picked)) != len(picked):
         raise _invalid("sections", f"choose one or more of {', '.join(SECTIONS)}, each once",

@@ -42,8 +42,9 @@ class PeriodSchema(ma.Schema):
 class ReportRequestSchema(ma.Schema):
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
     sections = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(build.SECTIONS)),
-                              load_default=None, metadata={
-                                  "description": "credit_report only; default all four"})
+                              load_default=None, metadata={"description": (
+                                  "credit_report only; default records and commendations "
+                                  "(the score and 先诊后付 only when chosen)")})
     categories = ma.fields.List(ma.fields.String(validate=ma.validate.Length(1, 40)),
                                 load_default=None, validate=ma.validate.Length(max=32),
                                 metadata={"description": "records section / certificate scope"})

@@ -133,7 +133,8 @@ def test_the_database_refuses_unknown_kinds_and_access_log_actors(uow, ctx, cloc
     uow.commit()
     with pytest.raises(IntegrityError):
         record_access(uow.session, resident_id=ctx["resident"].id, actor_kind="stranger",
-                      actor_id="x", actor_name="x", action="x", outcome="x", now=clock.now())
+                      actor_id="x", actor_name="x", action="report_verify", outcome="x",
+                      now=clock.now())
         uow.session.flush()
     uow.session.rollback()
     issued = _issue(uow, ctx, clock.now())

@@ -20,11 +20,13 @@ from reports.errors import ReportInvalid
 NOW = datetime(2026, 11, 1, 20, 0, tzinfo=UTC)  # 2 November in Shenzhen
 
 
-def test_a_credit_report_defaults_to_every_section_and_the_normal_categories():
+def test_a_credit_report_defaults_to_records_and_commendations_and_the_normal_categories():
+    """Minimal disclosure (DESIGN §2.3): the score and the sensitive section only when chosen."""
     wanted = parse_request("credit_report", sections=None, categories=None, period=None,
                            now=NOW)
 
-    assert wanted.sections == SECTIONS
+    assert wanted.sections == ("records", "commendations")
+    assert set(SECTIONS) - set(wanted.sections) == {"score", "scenario_performance"}
     assert wanted.categories == RECORD_CATEGORIES
     assert "scenario_performance" not in wanted.categories
     assert wanted.end == date(2026, 11, 2)  # today in China Standard Time
