@@ -143,7 +143,7 @@ def read(uow: UnitOfWork, dispute_id: uuid.UUID, *, operator: Operator,
     record = session.get(Record, d.record_id)
     operator_read(session, resident_id=d.resident_id, operator=operator, action="dispute_read",
                   learned={"dispute_id": str(d.id), "record_id": str(d.record_id),
-                           "seen": ["dispute reason and evidence", "the disputed record"]},
+                           "seen": ["dispute", "disputed_record"]},
                   now=now)
     audit.record(session, actor=f"operator:{operator.client_id}", action="dispute.read",
                  now=now, subject=str(d.id))
@@ -245,7 +245,7 @@ def resolve(uow: UnitOfWork, dispute_id: uuid.UUID, *, outcome: str, note: str,
     operator_read(session, resident_id=d.resident_id, operator=operator,
                   action="dispute_resolved",
                   learned={"dispute_id": str(d.id), "record_id": str(d.record_id),
-                           "seen": ["dispute reason and evidence", "the disputed record"]},
+                           "seen": ["dispute", "disputed_record"]},
                   now=now)
     audit.record(session, actor=actor, action="dispute.resolved", now=now, subject=str(d.id),
                  data={"record_id": str(d.record_id), "outcome": outcome,

@@ -218,7 +218,7 @@ def read(uow: UnitOfWork, repair_id: uuid.UUID, *, operator: Operator,
     record = session.get(Record, r.record_id)
     operator_read(session, resident_id=r.resident_id, operator=operator, action="repair_read",
                   learned={"repair_id": str(r.id), "record_id": str(r.record_id),
-                           "seen": ["repair statement", "the record"]}, now=now)
+                           "seen": ["repair_statement", "record"]}, now=now)
     detail = describe(eligibility(session, record, now, pending_ok=True)) if record else None
     audit.record(session, actor=f"operator:{operator.client_id}", action="repair.read",
                  now=now, subject=str(r.id))
@@ -261,7 +261,7 @@ def decide(uow: UnitOfWork, repair_id: uuid.UUID, *, decision: str, note: str,
     operator_read(session, resident_id=r.resident_id, operator=operator,
                   action="repair_decided",
                   learned={"repair_id": str(r.id), "record_id": str(r.record_id),
-                           "seen": ["repair statement", "the record"]}, now=now)
+                           "seen": ["repair_statement", "record"]}, now=now)
     audit.record(session, actor=actor, action="repair.decided", now=now, subject=str(r.id),
                  data={"record_id": str(r.record_id), "status": r.status})
     uow.commit()

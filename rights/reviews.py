@@ -106,9 +106,10 @@ def _get(session: Session, review_id: uuid.UUID, *, lock: bool = False) -> Revie
 
 
 def _learned(r: ReviewRequest) -> dict[str, Any]:
-    seen = ["your reason", "your score and its explanation" if r.subject == "score"
-            else f"your eligibility decision for {r.scenario}"]
-    return {"review_id": str(r.id), "subject": r.subject, "seen": seen}
+    seen = ["review_reason",
+            "score_explanation" if r.subject == "score" else "eligibility_decision"]
+    scenario = {"scenario": r.scenario} if r.scenario else {}
+    return {"review_id": str(r.id), "subject": r.subject, **scenario, "seen": seen}
 
 
 def read(uow: UnitOfWork, review_id: uuid.UUID, *, operator: Operator,

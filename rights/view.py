@@ -131,11 +131,19 @@ def record_summary(record: Record) -> dict[str, Any]:
             "source_record_id": record.source_record_id, "attributes": record.attributes}
 
 
+# What an operator saw, as `learned.seen` in the access log: codes the resident's page names
+# (`seen.<code>` in app/static/h5/i18n.json).
+SEEN = frozenset({"dispute", "disputed_record", "repair_statement", "record", "review_reason",
+                  "score_explanation", "eligibility_decision", "consent_history"})
+
+
 def operator_read(session: Session, *, resident_id: uuid.UUID, operator: Any, action: str,
                   learned: dict[str, Any], now: datetime) -> None:
     """Put an operator's read of the resident's data in the resident's access log (查询记录)."""
     from rewards.access import record_access
 
+    if not set(learned.get("seen", ())) <= SEEN:
+        raise ValueError(f"unregistered `seen` in {learned!r}: add it to SEEN")
     record_access(session, resident_id=resident_id, actor_kind="operator",
                   actor_id=operator.client_id, actor_name=operator.name, action=action,
                   outcome="read", learned=learned, now=now)

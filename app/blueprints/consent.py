@@ -341,7 +341,7 @@ def _export(query: dict, resident_id=None):
             # one resident's consents: a read of their data, in their access log (查询记录)
             operator_read(uow.session, resident_id=resident_id, operator=operator,
                           action="consent_history_read", now=now,
-                          learned={"seen": ["your consents and every event of them"]})
+                          learned={"seen": ["consent_history"]})
         uow.commit()
         window = {"resident_id": resident_id, "since": query.get("since"),
                   "until": query.get("until")}

@@ -108,11 +108,15 @@ def test_every_registered_category_and_record_type_has_a_name_in_both_languages(
             assert (table["zh"][key], table["en"][key]) == (kind.name_zh, kind.name_en)
 
 
-def test_every_access_log_action_has_a_name_in_both_languages():
+def test_every_access_log_action_and_what_operators_saw_has_a_name_in_both_languages():
     from rewards.access import ACTIONS
+    from rights.models import REVIEW_SUBJECTS
+    from rights.view import SEEN
 
     table = texts()
     assert [a for a in sorted(ACTIONS) if f"action.{a}" not in table["zh"]] == []
+    assert [s for s in sorted(SEEN) if f"seen.{s}" not in table["zh"]] == []
+    assert [s for s in REVIEW_SUBJECTS if f"subject.{s}" not in table["zh"]] == []
 
 
 @pytest.mark.parametrize(("path", "types"), [

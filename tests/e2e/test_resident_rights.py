@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from tests.api.test_tokens_support import ask_token, grant
 from tests.e2e.conftest import DESKTOP
 from tests.e2e.support import resident_without_consent
-from tests.factories import T0, bearer, cli, new_partner
+from tests.factories import T0, bearer, cli, new_operator, new_partner
 
 pytestmark = pytest.mark.e2e
 
@@ -59,6 +59,17 @@ def test_points_waivers_records_disputes_and_the_export_are_shown_and_usable(
     expect(disputed).to_have_attribute("data-status", "disputed")
     expect(disputed).to_contain_text("当前不计入分数")
     tab.shot("records", full_page=False)
+
+    # a reviewer opens the dispute: the resident sees who, and what they saw, in Chinese
+    _op, reviewer_key = new_operator(app, "reviewer")
+    dispute_id = client.get("/api/v1/me/disputes",
+                            headers=bearer(session)).get_json()["items"][0]["id"]
+    assert client.get(f"/admin/v1/disputes/{dispute_id}",
+                      headers=bearer(reviewer_key)).status_code == 200
+    page.get_by_role("navigation").get_by_role("link", name="查询记录").click()
+    read = page.locator("#access-log li[data-action='dispute_read']")
+    expect(read).to_contain_text("查阅您的异议")
+    expect(read).to_contain_text("异议理由和证据、被异议的记录")
 
     page.get_by_role("navigation").get_by_role("link", name="消息").click()
     expect(page.locator("#content")).to_have_attribute("data-ready", "true")

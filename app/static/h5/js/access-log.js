@@ -8,6 +8,10 @@ function label(prefix, code) {
 
 function shown(key, value) {
   if (typeof value === 'boolean') return value ? t('app.yes') : t('app.no');
+  if (key === 'seen' && Array.isArray(value)) {
+    return value.map((code) => label('seen', code)).join(getLang() === 'zh' ? '、' : ', ');
+  }
+  if (key === 'subject') return label('subject', value);
   if (key.endsWith('_fen') && typeof value === 'number') return yuan(value);
   if (Array.isArray(value)) return value.join(', ');
   if (value && typeof value === 'object') return JSON.stringify(value);
