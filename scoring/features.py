@@ -19,7 +19,7 @@ single-resident path runs exactly this code with n_residents = 1.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -167,28 +167,30 @@ def next_change(model: Model, batch: RecordBatch, consent: np.ndarray, as_of: in
     `compute_features` may answer differently for the same records and consents; `NO_END`
     when time alone changes nothing.
 
-    Every time condition has its edge at a known instant: a record starts counting at its
-    ``occurred_at``, stops when its publicity ends and when it leaves a feature's window, and
-    ``months_since_last`` steps at each whole month after a record. The bound is conservative
-    (every window and every record's month steps, whether or not that record decides a
-    feature): a score may be recomputed to the same value, never kept past a change."""
+    Every time condition has its edge at a known instant: a record not yet counting starts at
+    its ``occurred_at``; a record inside a feature stops counting there when its publicity ends
+    or it leaves the feature's window; a ``months_since_last`` feature steps a whole month
+    after the latest record it counts. Records that count in no feature are no edge (a
+    resident with years of records would otherwise be rescored every few hours)."""
     consent = np.asarray(consent, dtype=bool)
-    out = np.full(consent.shape[0], NO_END, dtype=np.int64)
+    n = consent.shape[0]
+    out = np.full(n, NO_END, dtype=np.int64)
     live = batch.status.copy() if batch.status.dtype == np.bool_ else batch.status == ACTIVE
     live &= consent[batch.resident, batch.category]
-    if not live.any():
-        return out
-    t = batch.occurred_at[live]
-    edges = [t, batch.publicity_ends_at[live]]
-    edges += [t + w * SECONDS_PER_DAY for w in sorted({f.window_days for f in model.features})]
-    if any(f.aggregate == "months_since_last" for f in model.features):
-        steps = (np.maximum(as_of - t, -1) // SECONDS_PER_MONTH + 1) * SECONDS_PER_MONTH
-        edges.append(np.where(t <= as_of, t + steps, NO_END))
-    first = np.full(t.shape, NO_END, dtype=np.int64)
-    for edge in edges:
-        np.minimum(first, np.where(edge > as_of, edge, NO_END), out=first)
-    _group_reduce(np.minimum, batch.resident[live], first, out)
-    return out
+    first = np.where(live & (batch.occurred_at > as_of), batch.occurred_at, NO_END)
+    for f, sel in _feature_selections(model, batch, counting_mask(batch, consent, as_of),
+                                      as_of):
+        leaves = np.minimum(batch.occurred_at[sel] + f.window_days * SECONDS_PER_DAY,
+                            batch.publicity_ends_at[sel])
+        first[sel] = np.minimum(first[sel], leaves)
+        if f.aggregate == "months_since_last":
+            last = _latest(batch, sel, n)
+            seen = last != NO_LAST
+            steps = ((as_of - last[seen]) // SECONDS_PER_MONTH + 1) * SECONDS_PER_MONTH
+            out[seen] = np.minimum(out[seen], last[seen] + steps)
+    by_record = np.full(n, NO_END, dtype=np.int64)
+    _group_reduce(np.minimum, batch.resident, first, by_record)
+    return np.minimum(out, by_record)
 
 
 def valid_until(model: Model, records: Iterable[Any], consented: Iterable[str],
@@ -197,6 +199,9 @@ def valid_until(model: Model, records: Iterable[Any], consented: Iterable[str],
     edge = int(next_change(model, batch_from_records(records), consent_row(consented),
                            to_epoch(as_of))[0])
     return None if edge >= NO_END else from_epoch(edge)
+
+
+NO_LAST = np.iinfo(np.int64).min  # "no record" in a per-resident latest-record column
 
 
 def _never_months(window_days: int) -> float:
@@ -229,12 +234,31 @@ def _aggregate(f: Feature, batch: RecordBatch, sel: np.ndarray, n: int, as_of: i
         _group_reduce(np.maximum, rows, batch.severity[sel], worst)
         return worst.astype(np.float64)
     # months_since_last
-    last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-    _group_reduce(np.maximum, rows, batch.occurred_at[sel], last)
+    last = _latest(batch, sel, n)
     months = np.full(n, _never_months(f.window_days))
-    seen = last != np.iinfo(np.int64).min
+    seen = last != NO_LAST
     months[seen] = ((as_of - last[seen]) // SECONDS_PER_MONTH).astype(np.float64)
     return months
+
+
+def _latest(batch: RecordBatch, sel: np.ndarray, n: int) -> np.ndarray:
+    """Per resident, the latest ``occurred_at`` among the selected records (`NO_LAST`: none)."""
+    last = np.full(n, NO_LAST, dtype=np.int64)
+    _group_reduce(np.maximum, batch.resident[sel], batch.occurred_at[sel], last)
+    return last
+
+
+def _feature_selections(model: Model, batch: RecordBatch, ok: np.ndarray, as_of: int
+                        ) -> Iterator[tuple[Feature, np.ndarray]]:
+    """Each feature, and which of the counting records `ok` it counts at ``as_of``: its types,
+    inside its window."""
+    type_table = np.zeros(len(TYPE_KEYS), dtype=bool)
+    for f in model.features:
+        type_table[:] = False
+        type_table[list(f.type_indices)] = True
+        sel = ok & type_table[batch.type]
+        sel &= batch.occurred_at > as_of - f.window_days * SECONDS_PER_DAY
+        yield f, sel
 
 
 def compute_features(model: Model, batch: RecordBatch, consent: np.ndarray,
@@ -244,14 +268,9 @@ def compute_features(model: Model, batch: RecordBatch, consent: np.ndarray,
     n = consent.shape[0]
     if len(batch) and np.any(batch.resident[1:] < batch.resident[:-1]):
         raise ValueError("records must be sorted by resident")
-    ok = counting_mask(batch, consent, as_of)
     out = np.empty((n, len(model.features)), dtype=np.float64)
-    type_table = np.zeros(len(TYPE_KEYS), dtype=bool)
-    for f in model.features:
-        type_table[:] = False
-        type_table[list(f.type_indices)] = True
-        sel = ok & type_table[batch.type]
-        sel &= batch.occurred_at > as_of - f.window_days * SECONDS_PER_DAY
+    for f, sel in _feature_selections(model, batch, counting_mask(batch, consent, as_of),
+                                      as_of):
         col = _aggregate(f, batch, sel, n, as_of)
         col[~consent[:, f.category_index]] = np.nan
         out[:, f.index] = col
