@@ -70,7 +70,7 @@ from scoring.features import (
     publicity_seconds,
     to_epoch,
 )
-from scoring.service import active_model, is_current
+from scoring.service import LATEST_FIRST, active_model, is_current
 from scoring.spec import Model
 from scoring.store import Score
 
@@ -193,19 +193,18 @@ def latest_many(session: Session, resident_ids: Sequence[uuid.UUID]) -> dict[uui
     """The latest stored score (basis_version, model_id, inputs, valid_until) of each resident,
     one query.
 
-    "Latest" is `scoring.service.latest`'s order: computed_at, then basis_version, descending.
+    "Latest" is `scoring.service.LATEST_FIRST`, the single path's order.
     """
     if not resident_ids:
         return {}
     cols = (Score.resident_id, Score.basis_version, Score.model_id, Score.inputs,
             Score.valid_until)
-    order = (Score.computed_at.desc(), Score.basis_version.desc())
     which = Score.resident_id.in_(list(resident_ids))
     if session.get_bind().dialect.name == "postgresql":
         stmt = (select(*cols).where(which).ext(distinct_on(Score.resident_id))
-                .order_by(Score.resident_id, *order))
+                .order_by(Score.resident_id, *LATEST_FIRST))
     else:
-        rank = func.row_number().over(partition_by=Score.resident_id, order_by=order)
+        rank = func.row_number().over(partition_by=Score.resident_id, order_by=LATEST_FIRST)
         ranked = select(*cols, rank.label("rank")).where(which).subquery()
         stmt = select(*(ranked.c[c.key] for c in cols)).where(ranked.c.rank == 1)
     return {row.resident_id: row for row in session.execute(stmt)}

@@ -21,17 +21,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.identity import Resident
-from scoring.service import active_model
+from scoring.service import LATEST_FIRST, active_model
 from scoring.store import Score
-from scoring.validation import AGE_BANDS, distribution_by_group, psi
+from scoring.validation import band_of_age, distribution_by_group, psi
 
 UNKNOWN = "unknown"
 
 
 def latest_as_of(session: Session, at: datetime) -> list[Any]:
     """(score, district, birth_year) of each active resident's latest score computed by `at`."""
-    order = (Score.computed_at.desc(), Score.basis_version.desc())
-    rank = func.row_number().over(partition_by=Score.resident_id, order_by=order)
+    rank = func.row_number().over(partition_by=Score.resident_id, order_by=LATEST_FIRST)
     ranked = (select(Score.resident_id, Score.score, rank.label("rank"))
               .where(Score.computed_at <= at).subquery())
     return list(session.execute(
@@ -42,13 +41,7 @@ def latest_as_of(session: Session, at: datetime) -> list[Any]:
 
 def age_band_of(birth_year: int | None, year: int) -> str:
     """The age band a resident born in `birth_year` is in during `year` (birth year only)."""
-    if birth_year is None:
-        return UNKNOWN
-    age = year - birth_year
-    for lo, hi in AGE_BANDS:
-        if lo <= age < hi:
-            return f"{lo}+" if hi >= 200 else f"{lo}–{hi - 1}"
-    return "<18"
+    return UNKNOWN if birth_year is None else band_of_age(year - birth_year)
 
 
 def _reading(value: float) -> str:

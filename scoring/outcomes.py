@@ -42,7 +42,6 @@ class OutcomesInvalid(ValueError):
 class Labelled:
     x: np.ndarray  # residents × model features (NaN: category not consented)
     bad: np.ndarray  # 0/1 per row of x
-    given: int  # rows in the file
     left_out: int  # unknown, inactive or without a scoring consent
 
 
@@ -91,4 +90,4 @@ def labelled(session: Session, model: Model, outcomes: dict[uuid.UUID, int], *,
     else:
         x = np.zeros((0, len(model.features)))
     bad = np.array([outcomes[rid] for rid in ids], dtype=np.float64)
-    return Labelled(x=x, bad=bad, given=len(outcomes), left_out=len(outcomes) - len(ids))
+    return Labelled(x=x, bad=bad, left_out=len(outcomes) - len(ids))

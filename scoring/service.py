@@ -140,8 +140,10 @@ def records_of(session: Session, resident_ids: Iterable[uuid.UUID]) -> list[Any]
     ).mappings())
 
 
+# A resident's scores, latest first: by when computed, then by the data version behind them.
+LATEST_FIRST = (Score.computed_at.desc(), Score.basis_version.desc())
 _LATEST = (select(Score).where(Score.resident_id == bindparam("resident"))
-           .order_by(Score.computed_at.desc(), Score.basis_version.desc()).limit(1))
+           .order_by(*LATEST_FIRST).limit(1))
 
 
 def latest(session: Session, resident_id: uuid.UUID) -> Score | None:
@@ -227,7 +229,7 @@ def render(session: Session, view: ScoreView, lang: str) -> dict[str, Any]:
 def history(session: Session, resident_id: uuid.UUID, limit: int = 100) -> list[Score]:
     return list(session.scalars(
         select(Score).where(Score.resident_id == resident_id)
-        .order_by(Score.computed_at.desc(), Score.basis_version.desc()).limit(limit)
+        .order_by(*LATEST_FIRST).limit(limit)
     ))
 
 

@@ -97,22 +97,26 @@ def monotonicity(scores: np.ndarray, bad: np.ndarray, bands: Sequence[float] = D
     return {"monotonic": not breaks, "breaks": breaks, "bands": rows}
 
 
+# "<18", then one label per band ("25–34", "65+"): index i + 1 is AGE_BANDS[i].
+_AGE_LABELS = ("<18", *(f"{lo}+" if hi >= 200 else f"{lo}–{hi - 1}" for lo, hi in AGE_BANDS))
+_AGE_EDGES = np.array([lo for lo, _ in AGE_BANDS])
+
+
+def band_of_age(age: int) -> str:
+    """The age band label of an age in whole years."""
+    return _AGE_LABELS[int(np.searchsorted(_AGE_EDGES, age, side="right"))]
+
+
 def age_band(birth: date, as_of: date) -> str:
     """The age band label ("25–34", "65+") of a birth date on a day."""
-    age = as_of.year - birth.year - ((as_of.month, as_of.day) < (birth.month, birth.day))
-    for lo, hi in AGE_BANDS:
-        if lo <= age < hi:
-            return f"{lo}+" if hi >= 200 else f"{lo}–{hi - 1}"
-    return "<18"
+    return band_of_age(
+        as_of.year - birth.year - ((as_of.month, as_of.day) < (birth.month, birth.day)))
 
 
 def age_bands_from_days(birth_day: np.ndarray, as_of_day: int) -> np.ndarray:
     """Age band labels for birth dates given as days since 1970-01-01 (vectorized)."""
     age = (as_of_day - np.asarray(birth_day)) / 365.2425
-    labels = np.array(["<18"] + [f"{lo}+" if hi >= 200 else f"{lo}–{hi - 1}"
-                                 for lo, hi in AGE_BANDS])
-    edges = np.array([lo for lo, _ in AGE_BANDS])
-    return labels[np.searchsorted(edges, np.floor(age), side="right")]
+    return np.array(_AGE_LABELS)[np.searchsorted(_AGE_EDGES, np.floor(age), side="right")]
 
 
 def distribution_by_group(scores: np.ndarray, groups: Sequence[Any] | np.ndarray,
