@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from typing import Any
 
 import click
 from flask import current_app
@@ -149,13 +151,18 @@ def seed_cmd(count: int, rng_seed: int) -> None:
 def demo(host: str, port: int, count: int) -> None:
     """Create the embedded database, seed demo residents and serve."""
     from app.bootstrap import bootstrap, seed_demo_if_empty
+    from app.demo_lock import DemoRunning, hold_demo_lock
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    url = f"http://{host}:{port}"
+    try:
+        hold_demo_lock(app.instance_path, url)
+    except DemoRunning as exc:
+        raise click.ClickException(str(exc)) from None
     bootstrap(app)
     with app.app_context():
         info = seed_demo_if_empty(app, count)
-    url = f"http://{host}:{port}"
-    click.echo(f"鹏城分 demo on {url}  (database: {app.config['DATABASE_URL']})")
+    click.echo(f"鹏城分 demo on {url}")
     click.echo(f"  resident pages: {url}/h5/   (sign in with a demo resident)")
     click.echo(f"  hospital counter: {url}/counter/   (sign in with the demo hospital's key)")
     click.echo(f"  API docs:       {url}/docs")
@@ -164,10 +171,28 @@ def demo(host: str, port: int, count: int) -> None:
                '{"resident_id": "<id from the list>"}')
     for line in info:
         click.echo(f"  {line}")
+    for line in _database_lines(app):
+        click.echo(f"  {line}")
+    # Stop on SIGTERM as on Ctrl-C, so the embedded PostgreSQL is stopped cleanly (atexit).
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # Flask's app.run() refuses to serve from inside the flask CLI; serve with werkzeug directly.
     from werkzeug.serving import run_simple
 
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+def _database_lines(app: Any) -> list[str]:
+    """Where the demo's database lives and how to reset it."""
+    if os.environ.get("PENGCHENG_DATABASE_URL"):
+        return [f"database:       {app.config['DATABASE_URL']} (PENGCHENG_DATABASE_URL)"]
+    from core import embedded
+
+    cluster = embedded.for_instance(app.instance_path)
+    return [f"database:       embedded PostgreSQL in {cluster.root} "
+            f"(psql -h {cluster.socket_dir} -U postgres {embedded.DATABASE})",
+            f"reset it:       stop the demo, delete {cluster.root}, start it again"]
 
 
 # -- scenarios ------------------------------------------------------------------------------------

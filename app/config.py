@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from core import embedded
 from core.crypto import new_key_text, parse_key
 
 
@@ -19,7 +20,7 @@ class ConfigError(RuntimeError):
 
 DEFAULTS: dict[str, Any] = {
     "ENV": "development",
-    "DATABASE_URL": None,  # default: sqlite:///<instance>/pengcheng.db
+    "DATABASE_URL": None,  # default: the embedded PostgreSQL under <instance>/postgres
     "REDIS_URL": None,  # unset: in-process fallbacks
     "MASTER_KEY": None,  # comma-separated, newest first; generated into instance/ in development
     "INDEX_KEY": None,  # blind indexes and pseudonyms; generated into instance/ in development
@@ -76,9 +77,6 @@ def resolve(config: dict[str, Any], instance_path: str) -> None:
     """Fill derived defaults and refuse unsafe production configurations."""
     instance = Path(instance_path)
     dev = is_development(config)
-    if not config.get("DATABASE_URL"):
-        instance.mkdir(parents=True, exist_ok=True)
-        config["DATABASE_URL"] = f"sqlite:///{instance / 'pengcheng.db'}"
     for key, filename in (("MASTER_KEY", "master.key"), ("INDEX_KEY", "index.key")):
         if not config.get(key):
             if not dev:
@@ -98,3 +96,11 @@ def resolve(config: dict[str, Any], instance_path: str) -> None:
             "PENGCHENG_IDP_JWKS is required when PENGCHENG_ENV is not 'development': "
             "residents can only log in with the identity provider's signed assertions"
         )
+    # Last: a configuration refused above never starts a database.
+    if not config.get("DATABASE_URL"):
+        instance.mkdir(parents=True, exist_ok=True)
+        try:
+            config["DATABASE_URL"] = embedded.default_url(instance)
+        except embedded.EmbeddedError as exc:
+            raise ConfigError(f"the embedded PostgreSQL under {instance} cannot be used: {exc}"
+                              ) from exc

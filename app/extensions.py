@@ -45,8 +45,7 @@ class Services:
     def init_app(self, app: Flask, clock: Clock | None = None) -> None:
         cfg = app.config
         url = cfg["DATABASE_URL"]
-        engine = make_engine(url, **({} if url.startswith("sqlite") else
-                                     {"pool_size": int(cfg["DB_POOL_SIZE"])}))
+        engine = make_engine(url, pool_size=int(cfg["DB_POOL_SIZE"]))
         masters = [parse_key(k) for k in str(cfg["MASTER_KEY"]).split(",")]
         keyring = Keyring(masters, parse_key(str(cfg["INDEX_KEY"])))
         store = make_store(cfg.get("REDIS_URL"))

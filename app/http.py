@@ -31,7 +31,7 @@ def _begin() -> Response | None:
 
 
 def _has_nul(req: Request, has_body: bool) -> bool:
-    """NUL in the path, query or JSON body: PostgreSQL text cannot store it (SQLite can), so it
+    """NUL in the path, query or JSON body: PostgreSQL text cannot store it, so it
     is refused up front instead of failing deep inside a handler."""
     if "\x00" in req.path or (req.query_string and any(
             "\x00" in k or "\x00" in v for k, v in req.args.items(multi=True))):

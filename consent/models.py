@@ -72,7 +72,6 @@ class ConsentRecord(Base):
         CheckConstraint("(status = 'active') = (ended_at IS NULL)", name="ended_when_inactive"),
         # At most one consent in force per resident and purpose; the gate reads this index.
         Index("uq_consent_records_active", "resident_id", "purpose", unique=True,
-              sqlite_where=text("status = 'active'"),
               postgresql_where=text("status = 'active'")),
         Index("ix_consent_records_resident_given", "resident_id", "given_at"),
     )
@@ -99,7 +98,7 @@ class ConsentEvent(Base):
     )
 
     seq: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+        BigInteger(), primary_key=True, autoincrement=True)
     id: Mapped[uuid.UUID] = mapped_column(unique=True)  # the receipt id (jti)
     consent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consent_records.id"), index=True)
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"))

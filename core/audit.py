@@ -86,8 +86,7 @@ def record(
     leaked = PERSONAL_FIELDS.intersection(data)
     if leaked:
         raise ValueError(f"audit entries never hold personal fields: {sorted(leaked)}")
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK})
     last = session.execute(
         select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
     ).first()

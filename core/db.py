@@ -1,10 +1,10 @@
-"""Persistence base: the declarative Base, portable column types, engines and the unit of work.
+"""Persistence base: the declarative Base, column types, engines and the unit of work.
 
 Design overview
 ---------------
 * One `Base` for every table in every domain package, so Alembic sees one metadata.
-* Ids are UUIDs, times are timezone-aware UTC, money is integer fen — portable between
-  SQLite (the embedded default) and PostgreSQL (production).
+* Ids are UUIDs, times are timezone-aware UTC, money is integer fen. PostgreSQL is the only
+  database (embedded by default, `core.embedded`; a server in production).
 * A `UnitOfWork` owns one session and commits once; callbacks registered with
   `after_commit` run only once the transaction is durable (side effects leave the process
   only after commit — Indico's rule).
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, DateTime, MetaData, Uuid, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, Uuid, create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -35,7 +35,7 @@ NAMING = {
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite stores naive UTC)."""
+    """A timezone-aware UTC datetime; a naive one is refused rather than guessed at."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -45,8 +45,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = utc(value)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        return utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return None if value is None else utc(value)
@@ -71,20 +70,10 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for the configured URL; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for the configured PostgreSQL URL."""
     url = normalize_url(url)
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        return engine
+    if not url.startswith("postgresql+psycopg://"):
+        raise ValueError(f"PENGCHENG_DATABASE_URL must be a postgresql:// URL, not {url!r}")
     # No pre-ping round trip on every checkout: when PostgreSQL restarts, the first statement
     # on a dead connection fails (the request gets 503 + Retry-After) and SQLAlchemy then
     # invalidates the whole pool, so the service heals by itself on the next request.
@@ -161,10 +150,6 @@ class UnitOfWork:
     def bind(self) -> Engine:
         """The engine (with this unit's execution options) its connections come from."""
         return self._factory.kw["bind"]
-
-    @property
-    def dialect(self) -> str:
-        return self.bind.dialect.name
 
     def flush(self) -> None:
         self.session.flush()

@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.clock import utc
@@ -82,11 +82,9 @@ def _stored(session: Session, partner_id: uuid.UUID, operation: str, key: str,
 
 
 def _claim(session: Session, row: dict[str, Any]) -> bool:
-    """Insert the claim unless the key exists; one statement. On PostgreSQL a concurrent
-    in-flight claim makes this wait until that transaction ends (then: False if it committed)."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else \
-        sqlite.insert
-    stmt = insert(PartnerRequest).values(**row).on_conflict_do_nothing() \
+    """Insert the claim unless the key exists; one statement. A concurrent in-flight claim
+    makes this wait until that transaction ends (then: False if it committed)."""
+    stmt = postgresql.insert(PartnerRequest).values(**row).on_conflict_do_nothing() \
         .returning(PartnerRequest.key)
     return session.execute(stmt).first() is not None
 

@@ -72,9 +72,6 @@ def run(engine: Engine, ctx: JobContext, only: list[str] | None = None
     for name, fn in load().items():
         if only and name not in only:
             continue
-        if engine.dialect.name != "postgresql":
-            results[name] = dict(fn(ctx))
-            continue
         with engine.connect() as lock_conn:
             key = _lock_key(name)
             if not lock_conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):

@@ -52,8 +52,8 @@ def _driver_sql(dialect: Dialect, statement: TextClause) -> str:
     return found
 
 
-def on_postgresql(uow: UnitOfWork) -> bool:
-    return uow.dialect == "postgresql"
+def on_postgresql(uow: UnitOfWork) -> bool:  # to go with the last caller (issue 17)
+    return True
 
 
 def call(uow: UnitOfWork, statement: TextClause, params: Mapping[str, Any],

@@ -12,7 +12,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -20,15 +20,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
-    Table,
     UniqueConstraint,
     Uuid,
     any_,
     bindparam,
-    select,
     update,
 )
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -169,27 +166,6 @@ def validate(raw: Any, granted: frozenset[str], now: datetime) -> dict[str, Any]
     }
 
 
-def _insert_portable(session: Session, rows: list[dict[str, Any]], *, source_id: uuid.UUID,
-                     now: datetime) -> list[uuid.UUID | None]:
-    """Look up owners, then one multi-row INSERT … ON CONFLICT DO NOTHING (SQLite)."""
-    from core.identity import Resident
-
-    indexes = {r["subject_index"] for r in rows}
-    owners: dict[str, uuid.UUID] = dict(session.execute(
-        select(Resident.id_index, Resident.id).where(Resident.id_index.in_(indexes))
-    ).all())
-    for row in rows:
-        row.update(id=uuid.uuid4(), source_id=source_id, status="active", received_at=now,
-                   resident_id=owners.get(row["subject_index"]))
-    # A Core insert of the table, not the ORM entity: the ORM's bulk path groups rows by
-    # which keys are None and sends a batch mixing record kinds nearly row by row.
-    table = cast(Table, Record.__table__)
-    stmt = sqlite.insert(table).on_conflict_do_nothing(
-        index_elements=["source_id", "source_record_id"]
-    ).returning(table.c.resident_id)
-    return list(session.execute(stmt, rows).scalars().all())
-
-
 # One statement, one round trip, a short query text (psycopg caches its parse): the batch goes
 # as one array per column, owners are joined from the blind index in the same statement.
 _PG_INSERT = """
@@ -210,7 +186,7 @@ RETURNING resident_id
 """
 
 
-def _insert_postgresql(session: Session, rows: list[dict[str, Any]], *, source_id: uuid.UUID,
+def _insert(session: Session, rows: list[dict[str, Any]], *, source_id: uuid.UUID,
                        now: datetime) -> list[uuid.UUID | None]:
     def column(key: str) -> list[Any]:
         return [r[key] for r in rows]
@@ -251,17 +227,12 @@ def ingest(uow: UnitOfWork, keyring: Keyring, *, source_id: uuid.UUID, source_cl
     if rows:
         from core.identity import Resident
 
-        postgres = session.get_bind().dialect.name == "postgresql"
-        if postgres:
-            inserted = _insert_postgresql(session, rows, source_id=source_id, now=now)
-        else:
-            inserted = _insert_portable(session, rows, source_id=source_id, now=now)
+        inserted = _insert(session, rows, source_id=source_id, now=now)
         result.accepted = len(inserted)
         result.duplicates += len(rows) - len(inserted)
         touched = sorted({r for r in inserted if r is not None})
         if touched:
-            which = (Resident.id == any_(bindparam("touched", touched, type_=ARRAY(Uuid())))
-                     if postgres else Resident.id.in_(touched))
+            which = Resident.id == any_(bindparam("touched", touched, type_=ARRAY(Uuid())))
             session.execute(update(Resident).where(which)
                             .values(score_stale_at=now,
                                     score_version=Resident.score_version + 1))

@@ -8,12 +8,11 @@ learned (the `ent` and `sub` they saw, or nothing). It holds no score, tier or p
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from rewards.models import AccessEntry
@@ -29,25 +28,14 @@ ACTIONS = frozenset({
 })
 
 
-# The same row, committed without waiting for the WAL flush (see `record_access(durable=…)`).
-_RELAXED_PG = text("""
-INSERT INTO access_log (id, resident_id, at, actor_kind, actor_id, actor_name, action, scenario,
-                        outcome, learned)
-SELECT :id, :resident_id, :at, :actor_kind, :actor_id, :actor_name, :action, :scenario,
-       :outcome, CAST(:learned AS json)
-FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed
-""")
-
-
 def record_access(session: Session, *, resident_id: uuid.UUID, actor_kind: str, actor_id: str,
                   actor_name: str, action: str, outcome: str, now: datetime,
-                  scenario: str | None = None, learned: dict[str, Any] | None = None,
-                  durable: bool = True) -> uuid.UUID:
+                  scenario: str | None = None, learned: dict[str, Any] | None = None
+                  ) -> uuid.UUID:
     """Add one entry in the caller's transaction (a plain INSERT, no ORM flush); its id.
 
-    `durable=False` (introspections, which change nothing else) lets PostgreSQL commit without
-    waiting for the WAL flush, in the same statement: the database stays consistent, and what a
-    crash of the database server could lose is the last fraction of a second of such entries.
+    Partners' introspections and token consumptions are logged by the database functions that
+    decide them (`pc_log_access`, migration 0010; see `rewards.tokens`), not through here.
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown access-log action {action!r}: add it to ACTIONS")
@@ -55,10 +43,7 @@ def record_access(session: Session, *, resident_id: uuid.UUID, actor_kind: str, 
     row = {"id": entry_id, "resident_id": resident_id, "at": now, "actor_kind": actor_kind,
            "actor_id": actor_id, "actor_name": actor_name, "action": action,
            "scenario": scenario, "outcome": outcome, "learned": learned or {}}
-    if not durable and session.get_bind().dialect.name == "postgresql":
-        session.execute(_RELAXED_PG, {**row, "learned": json.dumps(row["learned"])})
-    else:
-        session.execute(insert(AccessEntry), [row])
+    session.execute(insert(AccessEntry), [row])
     return entry_id
 
 

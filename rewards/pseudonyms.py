@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from core.crypto import Keyring
@@ -29,8 +29,7 @@ def pseudonym_for(session: Session, keyring: Keyring, partner: Partner,
                   resident_id: uuid.UUID, now: datetime) -> str:
     """The resident's pseudonym at `partner`, recording the mapping the first time."""
     value = keyring.pseudonym(sector(partner), resident_id)
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(insert(PartnerPseudonym).values(
+    session.execute(postgresql.insert(PartnerPseudonym).values(
         pseudonym=value, partner_id=partner.id, resident_id=resident_id, created_at=now,
     ).on_conflict_do_nothing())
     return value

@@ -41,7 +41,7 @@ class Dispute(Base):
         CheckConstraint("(status = 'open') = (outcome IS NULL)", name="outcome_when_resolved"),
         # One open dispute per record.
         Index("uq_disputes_open_record", "record_id", unique=True,
-              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+              postgresql_where=text("status = 'open'")),
         Index("ix_disputes_resident_opened", "resident_id", "opened_at"),
         Index("ix_disputes_status_due", "status", "due_at"),
     )
@@ -68,8 +68,7 @@ class Repair(Base):
         CheckConstraint("status IN ('pending','approved','rejected')", name="status"),
         CheckConstraint("(status = 'pending') = (decided_at IS NULL)", name="decided"),
         Index("uq_repairs_pending_record", "record_id", unique=True,
-              postgresql_where=text("status = 'pending'"),
-              sqlite_where=text("status = 'pending'")),
+              postgresql_where=text("status = 'pending'")),
         Index("ix_repairs_resident_requested", "resident_id", "requested_at"),
     )
 

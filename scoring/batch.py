@@ -37,8 +37,6 @@ from typing import Any
 import numpy as np
 from sqlalchemy import (
     ColumnElement,
-    func,
-    insert,
     literal_column,
     select,
 )
@@ -48,7 +46,6 @@ from sqlalchemy.orm import Session
 from consent.gate import scoring_categories_many
 from core.db import UnitOfWork
 from core.identity import Resident
-from core.records import Record
 from core.registry import record_type
 from scoring.codes import (
     ACTIVE,
@@ -56,7 +53,6 @@ from scoring.codes import (
     NO_SEVERITY,
     SEVERITY_INDEX,
     TYPE_CATEGORY,
-    TYPE_INDEX,
     TYPE_KEYS,
 )
 from scoring.engine import score_batch, scored_row
@@ -68,7 +64,6 @@ from scoring.features import (
     from_epoch,
     next_change,
     publicity_seconds,
-    to_epoch,
 )
 from scoring.service import LATEST_FIRST, active_model, is_current
 from scoring.spec import Model
@@ -121,12 +116,9 @@ def run(uow_factory: Callable[[], UnitOfWork], *, now: datetime,
         stream = reader.session.execute(_residents(reader.session, partition),
                                         execution_options={"yield_per": chunk})
         k, n = partition
-        postgres = reader.dialect == "postgresql"
         try:
             for rows in stream.partitions():
-                # elsewhere (SQLite, the embedded default) the partition is filtered here
-                page = [(r.id, r.score_version) for r in rows
-                        if postgres or partition_of(r.id, n) == k]
+                page = [(r.id, r.score_version) for r in rows]
                 if page:
                     with uow_factory() as uow:
                         _score_chunk(uow, model, page, now, report)
@@ -142,7 +134,7 @@ def _residents(session: Session, partition: tuple[int, int]) -> Any:
     k, n = partition
     stmt = (select(Resident.id, Resident.score_version).where(Resident.status == "active")
             .order_by(Resident.id))
-    if n > 1 and session.get_bind().dialect.name == "postgresql":
+    if n > 1:
         low32: ColumnElement[int] = literal_column(
             "('x' || right(residents.id::text, 8))::bit(32)::bigint")
         stmt = stmt.where(low32 % n == k)
@@ -200,13 +192,8 @@ def latest_many(session: Session, resident_ids: Sequence[uuid.UUID]) -> dict[uui
     cols = (Score.resident_id, Score.basis_version, Score.model_id, Score.inputs,
             Score.valid_until)
     which = Score.resident_id.in_(list(resident_ids))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = (select(*cols).where(which).ext(distinct_on(Score.resident_id))
-                .order_by(Score.resident_id, *LATEST_FIRST))
-    else:
-        rank = func.row_number().over(partition_by=Score.resident_id, order_by=LATEST_FIRST)
-        ranked = select(*cols, rank.label("rank")).where(which).subquery()
-        stmt = select(*(ranked.c[c.key] for c in cols)).where(ranked.c.rank == 1)
+    stmt = (select(*cols).where(which).ext(distinct_on(Score.resident_id))
+            .order_by(Score.resident_id, *LATEST_FIRST))
     return {row.resident_id: row for row in session.execute(stmt)}
 
 
@@ -257,10 +244,7 @@ def records_batch(session: Session, resident_ids: Sequence[uuid.UUID]) -> Record
     severity is the type's default, a missing publicity end is the severity's maximum period
     after the record (or none without a severity), missing amounts and quantities are 0.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        cols = _fetch_postgresql(session, resident_ids)
-    else:
-        cols = _fetch_portable(session, resident_ids)
+    cols = _fetch(session, resident_ids)
     if cols is None:
         return RecordBatch.empty()
     row, types, occ, amount, quantity, sev, end = cols
@@ -277,7 +261,7 @@ def records_batch(session: Session, resident_ids: Sequence[uuid.UUID]) -> Record
         status=np.full(len(row), ACTIVE, dtype=np.int8), publicity_ends_at=end[order])
 
 
-def _fetch_postgresql(session: Session, resident_ids: Sequence[uuid.UUID]
+def _fetch(session: Session, resident_ids: Sequence[uuid.UUID]
                       ) -> tuple[np.ndarray, ...] | None:
     raw = session.connection().connection.driver_connection
     assert raw is not None
@@ -304,36 +288,12 @@ def _fetch_postgresql(session: Session, resident_ids: Sequence[uuid.UUID]
             np.where(np.isnan(ends), NULL_TIME, np.trunc(np.nan_to_num(ends))).astype(np.int64))
 
 
-def _fetch_portable(session: Session, resident_ids: Sequence[uuid.UUID]
-                    ) -> tuple[np.ndarray, ...] | None:
-    """Elsewhere (SQLite, the embedded default): plain rows, converted like the single path."""
-    stmt = select(
-        Record.resident_id, Record.category, Record.type, Record.occurred_at,
-        func.coalesce(Record.amount_fen, 0), func.coalesce(Record.quantity, 0.0),
-        Record.severity, Record.publicity_ends_at,
-    ).where(Record.resident_id.in_(list(resident_ids)), Record.status == "active")
-    rows = session.connection().execute(stmt).all()
-    if not rows:
-        return None
-    owner, cat, typ, occurred, amount, quantity, severity, ends = zip(*rows, strict=True)
-    index = {rid: i for i, rid in enumerate(resident_ids)}
-    return (np.array([index[r] for r in owner], dtype=np.int64),
-            np.array([TYPE_INDEX.get(k, -1) for k in zip(cat, typ, strict=True)], np.int64),
-            np.array([to_epoch(t) for t in occurred], dtype=np.int64),
-            np.array(amount, dtype=np.int64), np.array(quantity, dtype=np.float64),
-            np.array([_SEVERITY_CODE[s] for s in severity], dtype=np.int64),
-            np.array([NULL_TIME if t is None else to_epoch(t) for t in ends], dtype=np.int64))
-
-
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def write_scores(session: Session, rows: list[tuple[Any, ...]]) -> None:
-    """Insert score rows (values in `SCORE_COLUMNS` order): COPY on PostgreSQL."""
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(insert(Score), [dict(zip(SCORE_COLUMNS, r, strict=True)) for r in rows])
-        return
+    """Insert score rows (values in `SCORE_COLUMNS` order) with COPY."""
     raw = session.connection().connection.driver_connection
     assert raw is not None
     with raw.cursor() as cur, cur.copy(

@@ -32,8 +32,7 @@ class ScoreModel(Base):
     __table_args__ = (
         CheckConstraint("status IN ('draft','validated','active','retired')", name="status"),
         Index("uq_score_models_one_active", "status", unique=True,
-              postgresql_where=text("status = 'active'"),
-              sqlite_where=text("status = 'active'")),
+              postgresql_where=text("status = 'active'")),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

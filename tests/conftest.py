@@ -1,18 +1,19 @@
 """Shared fixtures.
 
-Which database the integration and API tiers use:
-* `PENGCHENG_TEST_DATABASE_URL` set (CI): that PostgreSQL database, migrated from scratch once
-  per session, tables truncated between tests.
-* unset: a SQLite file migrated once into a template and copied per test.
-`PENGCHENG_TEST_REDIS_URL` likewise selects real Redis. With `PENGCHENG_REQUIRE_SERVICES=1`
-(CI) a test that needs PostgreSQL or Redis fails instead of skipping when they are missing.
+Every tier that needs a database runs on PostgreSQL, migrated from scratch once per session,
+tables emptied between tests:
+* `PENGCHENG_TEST_DATABASE_URL` set: that server database (CI may point at one).
+* unset: the embedded PostgreSQL (`core.embedded`) in `.test-postgres/` at the repository root
+  (override with `PENGCHENG_TEST_EMBEDDED_DIR`), started by the first worker that needs it and
+  stopped by the last to leave; it keeps no data worth having (fsync off).
+`PENGCHENG_TEST_REDIS_URL` selects real Redis. With `PENGCHENG_REQUIRE_SERVICES=1` (CI) a test
+that needs Redis fails instead of skipping when it is missing.
 Under pytest-xdist each worker gets its own database and Redis db (`_for_this_worker`).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,25 +25,38 @@ from core.clock import FrozenClock
 from core.crypto import new_key_text
 from tests.factories import T0, FakeIdp
 
-
-def _for_this_worker(pg_url: str | None, redis_url: str | None) -> tuple[str | None, str | None]:
-    """Under pytest-xdist (`-n 2`) every worker has a database and a Redis db of its own: gw0
-    the configured ones, gwN the database `<name>_gwN` (created when missing) and the Redis db
-    N below the configured one. Tests of one worker never see another's rows or keys."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    n = int(worker[2:]) if worker[2:].isdigit() else 0
-    if n == 0:
-        return pg_url, redis_url
-    if pg_url:
-        pg_url = f"{pg_url}_gw{n}"
-    if redis_url:
-        base, _, db = redis_url.rpartition("/")
-        redis_url = f"{base}/{(int(db or 0) - n) % 16}"
-    return pg_url, redis_url
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+WORKER_N = int(WORKER[2:]) if WORKER[2:].isdigit() else 0
+# Server settings of the embedded test cluster: a throw-away database need not wait for disks.
+TEST_CLUSTER_SETTINGS = {"fsync": "off", "synchronous_commit": "off",
+                         "full_page_writes": "off", "max_connections": "300"}
 
 
-PG_URL, REDIS_URL = _for_this_worker(os.environ.get("PENGCHENG_TEST_DATABASE_URL"),
-                                     os.environ.get("PENGCHENG_TEST_REDIS_URL"))
+def _redis_for_this_worker(redis_url: str | None) -> str | None:
+    """gw0 uses the configured Redis db, gwN the db N below it."""
+    if not redis_url or WORKER_N == 0:
+        return redis_url
+    base, _, db = redis_url.rpartition("/")
+    return f"{base}/{(int(db or 0) - WORKER_N) % 16}"
+
+
+def _database_for_this_worker() -> str:
+    """The URL of this worker's database: gw0 the configured (or `pengcheng_test`), gwN
+    `<name>_gwN` on the same server. Tests of one worker never see another's rows."""
+    configured = os.environ.get("PENGCHENG_TEST_DATABASE_URL")
+    if configured:
+        return configured if WORKER_N == 0 else f"{configured}_gw{WORKER_N}"
+    from core.embedded import Cluster
+
+    root = os.environ.get("PENGCHENG_TEST_EMBEDDED_DIR") or ROOT / ".test-postgres"
+    cluster = Cluster(root, settings=TEST_CLUSTER_SETTINGS)
+    cluster.attach()  # the last worker to finish stops it (atexit)
+    name = "pengcheng_test" if WORKER_N == 0 else f"pengcheng_test_gw{WORKER_N}"
+    return cluster.url(name)
+
+
+REDIS_URL = _redis_for_this_worker(os.environ.get("PENGCHENG_TEST_REDIS_URL"))
 REQUIRE = os.environ.get("PENGCHENG_REQUIRE_SERVICES") == "1"
 
 
@@ -65,32 +79,31 @@ def idp() -> FakeIdp:
 # -- database ---------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Run the real migrations once: on PostgreSQL when configured, else into a SQLite template."""
+def migrated() -> dict[str, Any]:
+    """Run the real migrations once, on this worker's PostgreSQL database."""
     from app.migrate import upgrade
 
-    if PG_URL:
-        _create_database(PG_URL)
-        engine = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-            # A throw-away test database need not wait for the disk on every commit.
-            name = conn.execute(text("SELECT current_database()")).scalar_one()
-            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
-        engine.dispose()
-        upgrade(PG_URL)
-        return {"kind": "postgresql", "url": PG_URL, "reference": _snapshot(PG_URL)}
-    template = tmp_path_factory.mktemp("db") / "template.db"
-    upgrade(f"sqlite:///{template}")
-    return {"kind": "sqlite", "template": template}
+    url = _database_for_this_worker()
+    _create_database(url)
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+        # A throw-away test database need not wait for the disk on every commit.
+        name = conn.execute(text("SELECT current_database()")).scalar_one()
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    engine.dispose()
+    upgrade(url)
+    return {"url": url, "reference": _snapshot(url)}
 
 
 def _create_database(url: str) -> None:
     """Create the test database named by `url` if it does not exist (an xdist worker's)."""
-    base, _, name = url.rpartition("/")
-    server = create_engine(f"{base}/postgres".replace("postgresql://", "postgresql+psycopg://", 1),
-                           isolation_level="AUTOCOMMIT")
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = parsed.database
+    server = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with server.connect() as conn:
         if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
                         ).first() is None:
@@ -140,16 +153,12 @@ def _truncate(url: str, reference: dict[str, list[dict[str, Any]]]) -> None:
 
 
 @pytest.fixture
-def database_url(migrated: dict[str, Any], tmp_path: Path) -> str:
+def database_url(migrated: dict[str, Any]) -> str:
     """A clean, migrated database for one test."""
     import app.models  # noqa: F401
 
-    if migrated["kind"] == "postgresql":
-        _truncate(migrated["url"], migrated["reference"])
-        return migrated["url"]
-    path = tmp_path / "pengcheng.db"
-    shutil.copyfile(migrated["template"], path)
-    return f"sqlite:///{path}"
+    _truncate(migrated["url"], migrated["reference"])
+    return str(migrated["url"])
 
 
 @pytest.fixture
@@ -212,10 +221,9 @@ def uow(app: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def pg_url() -> str:
-    need("database", bool(PG_URL))
-    assert PG_URL
-    return PG_URL
+def pg_url(migrated: dict[str, Any]) -> str:
+    """This worker's PostgreSQL database (migrated)."""
+    return str(migrated["url"])
 
 
 @pytest.fixture
@@ -223,3 +231,25 @@ def redis_url() -> str:
     need("redis", bool(REDIS_URL))
     assert REDIS_URL
     return REDIS_URL
+
+
+@pytest.fixture
+def scratch_database(migrated: dict[str, Any]) -> Iterator[str]:
+    """An empty database beside this worker's (the session's stays untouched); dropped after."""
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    from core.db import normalize_url
+
+    url = str(migrated["url"])
+    name = f"{make_url(url).database}_scratch_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(normalize_url(url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -1,4 +1,4 @@
-"""Alembic environment: one metadata for every package; batch mode on SQLite."""
+"""Alembic environment: one metadata for every package, PostgreSQL only."""
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ def _configure(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
     with context.begin_transaction():

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from core import notifications, recordops
@@ -67,8 +67,7 @@ def answer(waiver: DepositWaiver, *, sub: str | None = None) -> dict[str, Any]:
 
 def _take_slot(session: Session, resident_id: uuid.UUID, scenario: str, max_active: int,
                now: datetime) -> bool:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(SLOTS).values(
+    session.execute(postgresql.insert(SLOTS).values(
         resident_id=resident_id, scenario=scenario, used=0, updated_at=now)
         .on_conflict_do_nothing(index_elements=["resident_id", "scenario"]))
     c = SLOTS.c

@@ -81,11 +81,12 @@ def test_bad_arguments_fail_cleanly_without_a_traceback(app, uow):
 
 
 def test_db_upgrade_migrates_a_fresh_database_and_creates_signing_keys(config, clock, tmp_path,
-                                                                      monkeypatch):
+                                                                      monkeypatch,
+                                                                      scratch_database):
     from app import create_app
 
     monkeypatch.setenv("PENGCHENG_INSTANCE_PATH", str(tmp_path / "inst"))
-    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    url = scratch_database
     fresh = create_app({**config, "DATABASE_URL": url}, clock=clock)
     result = cli(fresh, "db", "upgrade")
     assert result.exit_code == 0, result.output

@@ -10,6 +10,7 @@ import pytest
 
 from app import create_app
 from app.config import ConfigError
+from core import embedded
 from core.crypto import new_key_text
 from tests.factories import bearer, login
 
@@ -25,7 +26,9 @@ def clean_env(monkeypatch, tmp_path):
 
 def production(idp, **overrides):
     config = {"ENV": "production", "MASTER_KEY": new_key_text(), "INDEX_KEY": new_key_text(),
-              "IDP_JWKS": idp.jwks, "DATABASE_URL": "sqlite://"}
+              "IDP_JWKS": idp.jwks,
+              # a server address that is never reached: these tests only build the app
+              "DATABASE_URL": "postgresql://postgres@127.0.0.1:9/unused"}
     config.update(overrides)
     return config
 
@@ -64,7 +67,18 @@ def test_development_generates_keys_into_the_instance_folder_once(clean_env):
     assert master.read_text() != index.read_text()
     second = create_app({"ENV": "development"})
     assert first.config["MASTER_KEY"] == second.config["MASTER_KEY"] == master.read_text().strip()
-    assert first.config["DATABASE_URL"] == f"sqlite:///{clean_env / 'pengcheng.db'}"
+    # No PENGCHENG_DATABASE_URL: the embedded PostgreSQL under the instance path, shared by
+    # both apps of this process (one cluster, one user), a real server that answers.
+    cluster = clean_env / "postgres"
+    assert first.config["DATABASE_URL"] == second.config["DATABASE_URL"] == (
+        f"postgresql://postgres@/pengcheng?host={cluster}")
+    engine = first.extensions["pengcheng"]["engine"]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW data_directory").scalar() == str(cluster / "data")
+    engine.dispose()
+    second.extensions["pengcheng"]["engine"].dispose()
+    embedded.for_instance(clean_env).detach()  # the last user: it stops
+    assert not embedded.for_instance(clean_env).running()
 
 
 def test_the_idp_jwks_may_be_a_path_to_a_file(clean_env, idp, tmp_path):

@@ -21,17 +21,10 @@ SEEDED_AT = datetime(2026, 11, 1, tzinfo=UTC)
 
 def insert_only(table: str) -> None:
     """Refuse UPDATE and DELETE on `table` in the database itself (as in 0001)."""
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"CREATE TRIGGER {table}_insert_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION pc_refuse_change()"
-        )
-    else:
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is insert-only'); END"
-            )
+    op.execute(
+        f"CREATE TRIGGER {table}_insert_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION pc_refuse_change()"
+    )
 
 
 def upgrade() -> None:
@@ -81,7 +74,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_consent_records")),
     )
     op.create_index("uq_consent_records_active", "consent_records", ["resident_id", "purpose"],
-                    unique=True, sqlite_where=sa.text("status = 'active'"),
+                    unique=True,
                     postgresql_where=sa.text("status = 'active'"))
     op.create_index("ix_consent_records_resident_given", "consent_records",
                     ["resident_id", "given_at"])
@@ -89,7 +82,7 @@ def upgrade() -> None:
 
     op.create_table(
         "consent_events",
-        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        sa.Column("seq", sa.BigInteger(),
                   autoincrement=True, nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("consent_id", sa.Uuid(), nullable=False),
@@ -133,13 +126,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    dialect = op.get_bind().dialect.name
     for table in INSERT_ONLY:
-        if dialect == "postgresql":
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_insert_only ON {table}")
-        else:
-            for verb in ("update", "delete"):
-                op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_insert_only ON {table}")
     op.drop_table("consent_events")
     op.drop_table("consent_records")
     op.drop_table("consent_notices")

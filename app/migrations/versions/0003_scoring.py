@@ -31,8 +31,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_score_models")),
     )
     op.create_index("uq_score_models_one_active", "score_models", ["status"], unique=True,
-                    postgresql_where=sa.text("status = 'active'"),
-                    sqlite_where=sa.text("status = 'active'"))
+                    postgresql_where=sa.text("status = 'active'"))
     op.create_table(
         "scores",
         sa.Column("id", sa.Uuid(), nullable=False),

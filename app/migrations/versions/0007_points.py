@@ -39,17 +39,10 @@ END $$
 
 def insert_only(table: str) -> None:
     """Refuse UPDATE and DELETE on `table` in the database itself."""
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"CREATE TRIGGER {table}_insert_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION pc_refuse_change()"
-        )
-    else:
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is insert-only'); END"
-            )
+    op.execute(
+        f"CREATE TRIGGER {table}_insert_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION pc_refuse_change()"
+    )
 
 
 def upgrade() -> None:
@@ -87,7 +80,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('resident_id', name=op.f('uq_points_accounts_resident_id'))
     )
     op.create_table('points_legs',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=True, nullable=False),
     sa.Column('transfer_id', sa.Uuid(), nullable=False),
     sa.Column('account_id', sa.Uuid(), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
@@ -162,14 +155,13 @@ def upgrade() -> None:
     op.create_index(op.f('ix_points_refunds_redemption_id'), 'points_refunds', ['redemption_id'], unique=False)
     for table in INSERT_ONLY:
         insert_only(table)
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(ZERO_SUM)
-        for table in ("points_transfers", "points_legs"):
-            op.execute(
-                f"CREATE CONSTRAINT TRIGGER {table}_zero_sum AFTER INSERT ON {table} "
-                "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
-                "EXECUTE FUNCTION pc_points_transfer_balanced()"
-            )
+    op.execute(ZERO_SUM)
+    for table in ("points_transfers", "points_legs"):
+        op.execute(
+            f"CREATE CONSTRAINT TRIGGER {table}_zero_sum AFTER INSERT ON {table} "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+            "EXECUTE FUNCTION pc_points_transfer_balanced()"
+        )
 
 
 def downgrade() -> None:
@@ -186,5 +178,4 @@ def downgrade() -> None:
     op.drop_table('points_accounts')
     op.drop_index(op.f('ix_points_transfers_at'), table_name='points_transfers')
     op.drop_table('points_transfers')
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION IF EXISTS pc_points_transfer_balanced() CASCADE")
+    op.execute("DROP FUNCTION IF EXISTS pc_points_transfer_balanced() CASCADE")

@@ -48,7 +48,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_disputes")),
     )
     op.create_index("uq_disputes_open_record", "disputes", ["record_id"], unique=True,
-                    sqlite_where=sa.text("status = 'open'"),
                     postgresql_where=sa.text("status = 'open'"))
     op.create_index("ix_disputes_resident_opened", "disputes", ["resident_id", "opened_at"])
     op.create_index("ix_disputes_status_due", "disputes", ["status", "due_at"])
@@ -74,7 +73,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_repairs")),
     )
     op.create_index("uq_repairs_pending_record", "repairs", ["record_id"], unique=True,
-                    sqlite_where=sa.text("status = 'pending'"),
                     postgresql_where=sa.text("status = 'pending'"))
     op.create_index("ix_repairs_resident_requested", "repairs", ["resident_id", "requested_at"])
 

@@ -186,10 +186,8 @@ DROP FUNCTION IF EXISTS pc_refuse(text, jsonb);
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(FUNCTIONS)
+    op.execute(FUNCTIONS)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(DROP)
+    op.execute(DROP)

@@ -120,10 +120,8 @@ DROP FUNCTION IF EXISTS pc_redeem(text, text, text, bigint, timestamptz, json, u
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(FUNCTIONS)
+    op.execute(FUNCTIONS)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(DROP)
+    op.execute(DROP)

@@ -187,10 +187,8 @@ DROP FUNCTION IF EXISTS pc_credit_authorize(text, text, text, bigint, timestampt
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(FUNCTIONS)
+    op.execute(FUNCTIONS)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(DROP)
+    op.execute(DROP)
