@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
-
 from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
 
 from app.migrate import alembic_config, downgrade, upgrade
 from core.db import Base, normalize_url
