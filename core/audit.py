@@ -7,10 +7,9 @@ Design overview
   its hash; deleting or reordering entries breaks the chain (`verify` reports which).
 * Entries hold identifiers, hashes or ciphertext — never plaintext personal data; `record`
   refuses data keys that name personal fields.
-* Appends are serialized so the chain is linear: a transaction-scoped advisory lock on
-  PostgreSQL, SQLite's single writer on the embedded default. Callers append last in their unit
-  of work, so the lock is held only until commit.
-* On PostgreSQL a trigger refuses UPDATE and DELETE (migration 0001).
+* Appends are serialized so the chain is linear: a transaction-scoped advisory lock. Callers
+  append last in their unit of work, so the lock is held only until commit.
+* A trigger refuses UPDATE and DELETE (migration 0001).
 * Checkpoints sign `{seq, entry_hash, at}` with the `audit` Ed25519 key; exported checkpoints
   let anyone holding the log prove it has not been rewritten since.
 """
@@ -25,7 +24,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import BigInteger, Integer, String, select, text
+from sqlalchemy import BigInteger, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.clock import utc
@@ -41,7 +40,7 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
 
     seq: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        BigInteger(), primary_key=True, autoincrement=True
     )
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(80))
@@ -55,7 +54,7 @@ class AuditEntry(Base):
 class AuditCheckpoint(Base):
     __tablename__ = "audit_checkpoints"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger(), primary_key=True)
     entry_hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     signature: Mapped[str] = mapped_column(String(1000))

@@ -107,7 +107,7 @@ def run_once(new_uow: Callable[[], UnitOfWork], *, partner_id: uuid.UUID, operat
             uow.commit()
             return answer
         found = _stored(uow.session, partner_id, operation, key, digest)
-        if found is None:  # only if the first attempt is still being answered (SQLite)
+        if found is None:  # the first attempt committed its claim without an answer
             raise IdempotencyConflict(f"{operation}: key {key!r} is being processed; retry",
                                       detail_zh="该业务单号正在处理中，请稍后重试")
         return found

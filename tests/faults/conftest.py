@@ -1,14 +1,13 @@
 """Fault injection: a private PostgreSQL cluster and Redis the tests may stop, and gunicorn.
 
-These tests start their own PostgreSQL cluster (initdb, a free port) and their own redis-server,
-so stopping or restarting them never disturbs the shared services or the rest of the suite.
-They need the PostgreSQL server binaries and `redis-server` (installed by `.ci/run`); without
-them they skip, except in CI (PENGCHENG_REQUIRE_SERVICES=1) where that is a failure.
+These tests start their own PostgreSQL cluster (the embedded PostgreSQL's binaries, a free port)
+and their own redis-server, so stopping or restarting them never disturbs the shared services or
+the rest of the suite. They need `redis-server` (installed by `.ci/run`); without it they skip,
+except in CI (PENGCHENG_REQUIRE_SERVICES=1) where that is a failure.
 """
 
 from __future__ import annotations
 
-import glob
 import http.client
 import json
 import os
@@ -26,6 +25,7 @@ from typing import Any
 import pytest
 
 from core.crypto import new_key_text
+from core.embedded import Cluster, EmbeddedError
 from tests.factories import FakeIdp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,43 +46,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _as_postgres(args: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
 class PrivatePostgres:
-    """A throw-away cluster on 127.0.0.1:`port` that a test may stop and start."""
+    """A throw-away cluster on 127.0.0.1:`port` that a test may stop and start: the embedded
+    PostgreSQL's own binaries (`core.embedded.Cluster`), durable as production is (fsync on)."""
 
     def __init__(self) -> None:
-        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-        _need("PostgreSQL server binaries (initdb)", bool(bins))
-        self.bin = Path(bins[-1]).parent
         self.dir = Path(tempfile.mkdtemp(prefix="pc_fault_pg_"))
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres")
         self.port = free_port()
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        subprocess.run(_as_postgres([str(self.bin / "initdb"), "-D", str(self.dir / "data"),
-                                     "-A", "trust", "-U", "postgres", "--no-sync", "-E",
-                                     "UTF8"]), check=True, capture_output=True)
+        self.cluster = Cluster(self.dir / "pg", port=self.port,
+                               settings={"max_connections": "200", "fsync": "on"})
+        self.url = self.cluster.url("postgres")
         self.start()
 
-    def _ctl(self, *args: str) -> None:
-        subprocess.run(_as_postgres([
-            str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l",
-            str(self.dir / "log"), "-w", *args]), check=True, capture_output=True, timeout=60)
-
     def start(self) -> None:
-        self._ctl("-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                        "-c max_connections=200 -c fsync=on", "start")
+        self.cluster.start()
 
     def stop(self, mode: str = "fast") -> None:
-        self._ctl("-m", mode, "stop")
+        self.cluster.stop(mode)
 
     def close(self) -> None:
         try:
             self.stop("immediate")
-        except subprocess.CalledProcessError:
+        except EmbeddedError:
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
 

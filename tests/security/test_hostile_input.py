@@ -1,6 +1,6 @@
-"""Input that the databases disagree on is refused at the door, the same way on both.
+"""Input PostgreSQL cannot store is refused at the door.
 
-PostgreSQL text cannot hold NUL (U+0000); SQLite can. Found by fuzzing on PostgreSQL (a 500 on
+PostgreSQL text cannot hold NUL (U+0000). Found by fuzzing on PostgreSQL (a 500 on
 `out_payment_no`); now every NUL in a path, query or JSON body is a 422 before any handler.
 """
 
