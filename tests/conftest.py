@@ -253,3 +253,24 @@ def scratch_database(migrated: dict[str, Any]) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def cluster_home() -> Iterator[Path]:
+    """A directory for an embedded cluster of the test's own, removed afterwards.
+
+    Not under pytest's `tmp_path`: pytest keeps its base directory private (0700, reset by every
+    xdist worker), and as root the cluster runs as another user who must reach its directory.
+    """
+    import shutil
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="pc-embedded-"))
+    try:
+        yield home
+    finally:
+        from core.embedded import Cluster
+
+        for data in home.glob("**/PG_VERSION"):
+            Cluster(data.parent.parent).stop("immediate")
+        shutil.rmtree(home, ignore_errors=True)

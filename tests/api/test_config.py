@@ -16,12 +16,12 @@ from tests.factories import bearer, login
 
 
 @pytest.fixture
-def clean_env(monkeypatch, tmp_path):
+def clean_env(monkeypatch, cluster_home):
     for name in list(os.environ):
         if name.startswith("PENGCHENG_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("PENGCHENG_INSTANCE_PATH", str(tmp_path / "instance"))
-    return tmp_path / "instance"
+    monkeypatch.setenv("PENGCHENG_INSTANCE_PATH", str(cluster_home / "instance"))
+    return cluster_home / "instance"
 
 
 def production(idp, **overrides):
