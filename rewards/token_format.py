@@ -4,7 +4,8 @@ A token is a compact JWS, `alg: EdDSA`, header `typ: pc-entitlement+jwt` and a `
 the JWKS; its claims are `iss aud sub scn ent iat exp jti` (`Claims`). `authentic` checks the
 shape, the header, the key and the signature and types the claims, answering one named reason
 per failure; `check_time_and_audience` checks issuer, lifetime, times and audience. What needs
-the database (subject, consent, single use) is `rewards.tokens`.
+the database (subject, consent, single use) is decided by PostgreSQL (`pc_token_state`), called
+by `rewards.tokens`.
 
 `TokenContext` is what token code needs beyond a session (keys, the fast store, our issuer
 name); `bind` makes it reachable from every session of an app.

@@ -1,4 +1,5 @@
-"""Many counters consume the same token at once on PostgreSQL: exactly one wins."""
+"""Many counters consume the same token at once: exactly one wins, decided by PostgreSQL
+(`pc_consume_token` in each caller's transaction; the `consumed_tokens` primary key)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import services
 from core.identity import Partner
-from rewards.errors import TokenReplayed
+from rewards.errors import TokenReplayed, TokenRevoked
 from rewards.models import AccessEntry, ConsumedToken
 from rewards.tokens import consume, context_of
 from tests.api.test_tokens_support import World
@@ -49,6 +50,13 @@ def race(app, partner_id, token) -> list[str]:
     return outcomes
 
 
+def consume_once(app, partner_id, token) -> None:
+    with app.app_context(), services.uow() as uow:
+        consume(uow, token, partner=uow.session.get(Partner, partner_id),
+                scenario="medical_credit", now=services.clock.now())
+        uow.commit()
+
+
 def consumed(app) -> tuple[int, int]:
     with app.app_context(), services.uow() as uow:
         return (uow.session.scalar(select(func.count()).select_from(ConsumedToken)),
@@ -64,11 +72,47 @@ def test_concurrent_consumers_of_one_token_exactly_one_wins(pg_url, world, app):
 
 
 @pytest.mark.services
-def test_without_the_fast_store_the_database_alone_lets_exactly_one_win(pg_url, world, app,
-                                                                       monkeypatch):
+@pytest.mark.parametrize("mark", [True, False], ids=["every-mark-first", "every-mark-taken"])
+def test_the_fast_store_marks_change_no_outcome(pg_url, world, app, monkeypatch, mark):
+    """Every pre-check saying "first", or every one saying "taken" (marks left by killed
+    processes): still exactly one consumer wins, and the token is not burned."""
     with app.app_context(), services.uow() as uow:
         store = context_of(uow.session).store
-    monkeypatch.setattr(store, "add", lambda key, ttl: True)  # every pre-check says "first"
+    monkeypatch.setattr(store, "add", lambda key, ttl: mark)
     outcomes = race(app, world.hospital.id, world.token())
     assert sorted(outcomes) == ["replayed"] * (THREADS - 1) + ["won"]
     assert consumed(app) == (1, 1)
+
+
+@pytest.mark.services
+def test_a_consumer_racing_a_withdrawal_either_wins_first_or_is_refused(pg_url, world, app,
+                                                                        client):
+    """The withdrawal and the consumptions race: whatever the order, no token is consumed
+    after its consent is gone, and every attempt has an answer."""
+    from tests.api.test_tokens_support import withdraw
+
+    token = world.token()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def counter() -> None:
+        with app.app_context(), services.uow() as uow:
+            partner = uow.session.get(Partner, world.hospital.id)
+            barrier.wait()
+            try:
+                consume(uow, token, partner=partner, scenario="medical_credit",
+                        now=services.clock.now())
+                uow.commit()
+                outcomes.append("won")
+            except TokenRevoked:
+                outcomes.append("revoked")
+
+    thread = threading.Thread(target=counter)
+    thread.start()
+    barrier.wait()
+    withdraw(client, world.resident, world.consents["medical_credit"])
+    thread.join(30)
+    assert outcomes in (["won"], ["revoked"])
+    assert consumed(app) == ((1, 1) if outcomes == ["won"] else (0, 0))
+    with pytest.raises(TokenRevoked):  # and after the withdrawal, never again
+        consume_once(app, world.hospital.id, token)
