@@ -12,16 +12,17 @@ instead), an expiry `resident → expiry`.
 Invariants, and what guarantees each:
 
 1. Every transfer's legs sum to zero, and it has at least two legs — `post()` refuses anything
-   else; on PostgreSQL a deferred constraint trigger re-checks every transfer at commit.
+   else; a deferred constraint trigger re-checks every transfer at commit.
    Hence the sum of all legs is zero: points are never created or lost, only moved.
-2. Transfers and legs are insert-only — triggers refuse UPDATE and DELETE (PostgreSQL and
-   SQLite). A correction is a new, reversing transfer.
+2. Transfers and legs are insert-only — triggers refuse UPDATE and DELETE. A correction is a
+   new, reversing transfer.
 3. Every effect happens once: each transfer has a unique `key` (`earn:<rule>:…`,
    `redeem:<partner>:<out_order_no>`, `refund:<partner>:<out_refund_no>`, `expire:<lot>`);
    redemptions and refunds are also unique per partner and order / refund number.
 4. A resident's balance never goes negative — the `balance` column has a CHECK (≥ 0), and
    every debit is one conditional `UPDATE … SET balance = balance - :n WHERE balance >= :n`
-   (never read-then-write), so concurrent redemptions cannot overdraw.
+   (never read-then-write; `pc_redeem` and `pc_points_expire`), so concurrent redemptions
+   cannot overdraw.
 5. A resident account's `balance` equals the sum of its legs and the sum of its lots'
    `remaining`: the balance, the legs and the lots change in the same transaction, and every
    change to a resident's lots happens while that transaction holds the account's row lock
@@ -31,7 +32,8 @@ Invariants, and what guarantees each:
 
 Lock order (no deadlocks): redemption row → resident account row → lots.
 System and clearing accounts keep no balance column (theirs is the sum of their legs), so
-redemptions at one partner do not queue on a single row.
+redemptions at one partner do not queue on a single row. Every account is created on first use
+by `pc_points_account` (migration 0016), which the redemption function calls too.
 """
 
 from __future__ import annotations
@@ -42,8 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Uuid, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from rewards.points.errors import InvalidPoints, LedgerError
@@ -72,22 +73,14 @@ def check_points(points: Any) -> int:
 
 # -- accounts -------------------------------------------------------------------------------------
 
-def _insert_ignore(session: Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def _account(session: Session, code: str, kind: str, now: datetime, *,
              resident_id: uuid.UUID | None = None, partner_id: uuid.UUID | None = None,
              create: bool = True) -> uuid.UUID | None:
     """The id of the account `code`, created on first use (concurrent creators agree)."""
-    found = session.scalar(select(Account.id).where(Account.code == code))
-    if found is not None or not create:
-        return found
-    session.execute(_insert_ignore(session)(Account).values(
-        id=uuid.uuid4(), code=code, kind=kind, resident_id=resident_id, partner_id=partner_id,
-        balance=0 if kind == "resident" else None, created_at=now,
-    ).on_conflict_do_nothing())
-    return session.scalar(select(Account.id).where(Account.code == code))
+    if not create:
+        return session.scalar(select(Account.id).where(Account.code == code))
+    return session.scalar(select(func.pc_points_account(
+        code, kind, resident_id, partner_id, now, type_=Uuid)))
 
 
 def system_account(session: Session, kind: str, now: datetime) -> uuid.UUID:
@@ -132,15 +125,6 @@ def credit(session: Session, account_id: uuid.UUID, points: int) -> None:
         raise LedgerError(f"no resident account {account_id}")
 
 
-def debit(session: Session, account_id: uuid.UUID, points: int) -> bool:
-    """Take `points` from a resident's balance if it covers them; False (nothing changed) if
-    not. One conditional UPDATE: concurrent debits queue on the row and each re-checks."""
-    done = session.connection().execute(
-        update(ACCOUNTS).where(ACCOUNTS.c.id == account_id, ACCOUNTS.c.balance >= points)
-        .values(balance=ACCOUNTS.c.balance - points))
-    return done.rowcount == 1
-
-
 def lock(session: Session, account_id: uuid.UUID) -> int:
     """Take a resident account's row lock (before touching its lots); returns the balance."""
     balance = session.connection().scalar(
@@ -156,7 +140,7 @@ def lock(session: Session, account_id: uuid.UUID) -> int:
 def post(session: Session, *, key: str, kind: str, legs: Sequence[tuple[uuid.UUID, int]],
          now: datetime, rule: str | None = None, reference: str | None = None,
          reverses_id: uuid.UUID | None = None) -> uuid.UUID:
-    """Write one transfer and its legs (balances are the caller's: see `credit`/`debit`)."""
+    """Write one transfer and its legs (balances are the caller's: see `credit`)."""
     legs = [(account, amount) for account, amount in legs if amount != 0]
     if len(legs) < 2 or sum(amount for _, amount in legs) != 0:
         raise LedgerError(f"transfer {key!r} does not balance: {legs}")

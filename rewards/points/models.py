@@ -6,7 +6,7 @@
   row.
 * `points_transfers` / `points_legs`: the journal. Insert-only (triggers), one unique `key` per
   transfer (the idempotency of every earning, redemption, refund and expiry), legs that sum to
-  zero (a deferred constraint trigger on PostgreSQL).
+  zero (a deferred constraint trigger).
 * `points_lots`: what each earning added, how much of it is left and how much expired, for
   oldest-first spending and expiry (a lot past its expiry never takes points back).
   `remaining` of a resident's lots always adds up to the account's balance.
@@ -25,7 +25,6 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
-    Integer,
     String,
     Table,
     UniqueConstraint,
@@ -36,7 +35,6 @@ from core.db import Base
 
 ACCOUNT_KINDS = ("resident", "issuance", "clearing", "expiry")
 TRANSFER_KINDS = ("earn", "redeem", "refund", "expire")
-Id = BigInteger().with_variant(Integer(), "sqlite")  # an autoincrement key on both backends
 
 
 class Account(Base):
@@ -81,7 +79,7 @@ class Leg(Base):
         Index("ix_points_legs_account_id", "account_id", "id"),
     )
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     transfer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("points_transfers.id"), index=True)
     account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("points_accounts.id"))
     amount: Mapped[int] = mapped_column(BigInteger)

@@ -1,34 +1,42 @@
 """Redemption of points by partners (信用积分兑换) and refunds as reversing transfers.
 
-`redeem` uses up the resident's token (`rewards.tokens.consume`, scenario `points_redemption`)
-and debits the points in the same transaction: one conditional UPDATE on the resident's account,
-then the lots that expire first are drawn from. A refusal (a bad token, not enough points, over
-the entitlement's per-order limit) rolls back everything, the token included.
+A redemption is written once, in PostgreSQL: `pc_redeem` (migrations 0011 and 0016) does the
+whole use case in one statement on an autocommit connection, and `redeem_once` is its only
+caller. Python checks what needs no database (the token's signature, times, audience and
+scenario: `tokens.admit`) and builds the ids, the time and the answer; the function claims
+`(partner, out_order_no)` and stores that answer with the claim (a retry gets the first answer,
+another body `idempotency_conflict`), uses the token up (`pc_consume_token`), applies the
+entitlement's per-order limit, debits the resident in one conditional UPDATE (which takes the
+account's row lock), expires the lots past their expiry first (`pc_points_expire`, the expiry
+job's function too), draws from the lots that expire soonest, creates the partner's clearing
+account on its first redemption, and posts the transfer. A refusal rolls all of it back, the
+token included.
 
-On PostgreSQL `redeem_once` does all of that in one statement, `pc_redeem` (`redeem_pg`,
-migration 0011), whose refusals are this module's errors (`REFUSALS`). The code here is the
-portable path: SQLite runs it, and so does PostgreSQL for what the function leaves to it (lots
-due to expire, a partner's first redemption, a token failing its checks while a retry may be
-owed its stored answer).
+Why the rule lives in SQL: a redemption is a partner hot path (it must keep its ratio to the
+bare endpoint in `bench/load/run.py --floor`), and one round trip is the least it can cost.
+The rare cases (a first clearing account, lots to expire, a broken invariant) are a few more
+lines of the same function rather than a second implementation in Python; none of them adds a
+statement to the common case.
+
+A token that `admit` refuses may still belong to a retry of an order already redeemed (it
+expired since): `pc_redeemed_answer` gives the stored answer, or the refusal stands.
 
 `refund` gives points back, in whole or in part, never more than was redeemed in total (a
 conditional UPDATE on the redemption, backed by a CHECK). Points go back to the lots they came
 from, newest first; the part whose lot has expired meanwhile goes to the `expiry` account in the
-same transfer, so a refund never revives expired points.
-
-Partners name their writes (`out_order_no`, `out_refund_no`); the HTTP layer runs both through
+same transfer, so a refund never revives expired points. Refunds are rare: plain Python through
 `core.idempotency.run_once`, and the ledger's unique keys back it up.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from core import idempotency, pgcall
@@ -38,28 +46,22 @@ from core.idempotency import body_hash, iso, run_once
 from core.identity import Partner
 from rewards import tokens
 from rewards.errors import TokenRejected
-from rewards.points import expiry, ledger, redeem_pg
+from rewards.points import ledger
 from rewards.points.errors import (
     InsufficientPoints,
     PointsOverLimit,
     RedemptionNotFound,
     RefundExceedsRedemption,
 )
-from rewards.points.models import (
-    ACCOUNTS,
-    DRAWS,
-    LOTS,
-    REDEMPTIONS,
-    Draw,
-    Lot,
-    Redemption,
-    Refund,
-)
+from rewards.points.models import Draw, Lot, Redemption, Refund
 
 SCENARIO = "points_redemption"
 
 
-def _insufficient() -> InsufficientPoints:
+def _insufficient(reason: str | None = None) -> InsufficientPoints:
+    if reason == "unexpired":  # the balance covers the order, its unexpired lots do not
+        return InsufficientPoints("the resident does not have enough unexpired points",
+                                  detail_zh="可用积分不足")
     return InsufficientPoints("the resident does not have enough points for this order",
                               detail_zh="积分不足")
 
@@ -69,39 +71,18 @@ def _over_limit(limit: int) -> PointsOverLimit:
                            detail_zh=f"每单最多可兑换 {limit} 积分", limit=limit)
 
 
-# What pc_redeem's refusals mean (migration 0011): the portable path's own errors.
+# What pc_redeem's refusals mean (migrations 0011 and 0016).
 REFUSALS: dict[str, pgcall.Refusal] = {
     **idempotency.REFUSALS, **tokens.REFUSALS,
     "points_over_limit": lambda f: _over_limit(f["limit"]),
-    "insufficient_points": lambda f: _insufficient(),
+    "insufficient_points": lambda f: _insufficient(f.get("reason")),
+    "conflict": lambda f: Conflict(f"out_order_no {f['out_order_no']!r} was already redeemed"),
 }
 
-
-def _debit_resident(session: Session, resident_id: uuid.UUID, points: int) -> uuid.UUID:
-    """Take `points` from the resident in one conditional UPDATE (which also takes the
-    account's row lock); the account id."""
-    accounts = ACCOUNTS
-    account_id = session.connection().scalar(
-        update(accounts).where(accounts.c.resident_id == resident_id,
-                               accounts.c.balance >= points)
-        .values(balance=accounts.c.balance - points).returning(accounts.c.id))
-    if account_id is None:
-        raise _insufficient()
-    return account_id
-
-
-def _draw(lots: list[Any], points: int, account_id: uuid.UUID) -> list[tuple[uuid.UUID, int]]:
-    """Which unexpired lots give `points`, the soonest to expire first."""
-    taken: list[tuple[uuid.UUID, int]] = []
-    left = points
-    for lot in lots:
-        n = min(left, int(lot.remaining))
-        taken.append((lot.id, n))
-        left -= n
-        if not left:
-            return taken
-    # the balance said yes but the lots say no: never spend what is not there
-    raise ledger.LedgerError(f"lots of account {account_id} do not cover its balance")
+_REDEEM = text(
+    f"SELECT pc_redeem({tokens.CONSUME_ARGS}, :out_order_no, :body_hash, :points,"
+    " :redemption_id, :transfer_id, CAST(:answer AS json))")
+_REDEEMED = text("SELECT pc_redeemed_answer(:partner_id, :out_order_no, :body_hash, :now)")
 
 
 def redemption_view(r: Redemption) -> dict[str, Any]:
@@ -116,57 +97,6 @@ def view(redemption_id: uuid.UUID, *, sub: str, points: int, out_order_no: str, 
     return {"redemption_id": str(redemption_id), "sub": sub, "points": points,
             "out_order_no": out_order_no, "refunded": refunded,
             "refundable": points - refunded, "created_at": iso(created_at)}
-
-
-def redeem(uow: UnitOfWork, token: Any, *, partner: Partner, out_order_no: str, points: int,
-           now: datetime) -> dict[str, Any]:
-    """Use the resident's token and take `points` from them for the partner's order.
-
-    Does not commit (the caller's unit of work does, once)."""
-    points = ledger.check_points(points)
-    claims = tokens.consume(uow, token, partner=partner, scenario=SCENARIO, now=now)
-    assert claims.resident_id is not None
-    limit = claims.ent.get("max_points_per_order")
-    if isinstance(limit, int) and points > limit:
-        raise _over_limit(limit)
-    found = take(uow.session, resident_id=claims.resident_id, partner_id=partner.id,
-                 sub=claims.sub, out_order_no=out_order_no, points=points, now=now)
-    return redemption_view(found)
-
-
-def take(session: Session, *, resident_id: uuid.UUID, partner_id: uuid.UUID, sub: str,
-         out_order_no: str, points: int, now: datetime) -> Redemption:
-    """The ledger side of a redemption (after the token): debit, expire, draw, post."""
-    points = ledger.check_points(points)
-    account_id = _debit_resident(session, resident_id, points)  # the account's lock from here
-    lots = expiry.open_lots(session, account_id)
-    expiry.expire_locked(session, account_id, now,  # never spend points already expired
-                         lots=[lot for lot in lots if lot.expires_at <= now])
-    taken = _draw([lot for lot in lots if lot.expires_at > now], points, account_id)
-    conn, lots_table = session.connection(), LOTS
-    for lot_id, n in taken:
-        conn.execute(update(lots_table).where(lots_table.c.id == lot_id)
-                     .values(remaining=lots_table.c.remaining - n))
-    clearing = ledger.clearing_account(session, partner_id, now)
-    assert clearing is not None
-    found = Redemption(id=uuid.uuid4(), partner_id=partner_id, account_id=account_id,
-                       out_order_no=out_order_no, sub=sub, points=points, refunded=0,
-                       created_at=now)
-    try:
-        found.transfer_id = ledger.post(
-            session, key=f"redeem:{partner_id.hex}:{out_order_no}", kind="redeem", now=now,
-            reference=out_order_no, legs=[(account_id, -points), (clearing, points)])
-    except IntegrityError as exc:  # run_once answers retries; this is the ledger's backstop
-        if "points_transfers" in str(exc.orig) and "key" in str(exc.orig):
-            raise Conflict(f"out_order_no {out_order_no!r} was already redeemed") from exc
-        raise
-    conn.execute(insert(REDEMPTIONS).values(
-        id=found.id, partner_id=partner_id, account_id=account_id,
-        transfer_id=found.transfer_id, out_order_no=out_order_no, sub=sub, points=points,
-        refunded=0, created_at=now))
-    conn.execute(insert(DRAWS), [{"redemption_id": found.id, "lot_id": lot_id,
-                                           "points": n, "refunded": 0} for lot_id, n in taken])
-    return found
 
 
 def redemption_of(session: Session, partner: Partner, redemption_id: Any) -> Redemption:
@@ -270,39 +200,36 @@ def refund(uow: UnitOfWork, *, partner: Partner, redemption_id: Any, out_refund_
 
 def redeem_once(new_uow: NewUnitOfWork, token: Any, *, partner: Partner, out_order_no: str,
                 points: int, now: datetime) -> dict[str, Any]:
-    """`redeem`, once per `(partner, out_order_no)`: a retry gets the first answer.
-
-    On PostgreSQL, after the token's own checks, one statement (`redeem_pg`); the portable
-    path (`run_once` + `redeem`) runs on SQLite, when the function leaves the case to it, and
-    when the token fails those checks (a retry may still be owed its stored answer).
-    """
-    ledger.check_points(points)
-    body = {"token": token, "points": points}
+    """Use the resident's token and take `points` from them for the partner's order, once per
+    `(partner, out_order_no)`: a retry gets the first answer. One statement, committed."""
+    points = ledger.check_points(points)
+    digest = body_hash({"token": token, "points": points})
     with new_uow(autocommit=True) as uow:
-        if pgcall.on_postgresql(uow):
-            try:
-                return _redeem_pg(uow, token, partner=partner, out_order_no=out_order_no,
-                                  points=points, digest=body_hash(body), now=now)
-            except pgcall.PortablePath:
-                pass
-    return run_once(new_uow, partner_id=partner.id, operation="points.redeem", key=out_order_no,
-                    body=body, now=now,
-                    effect=lambda uow: redeem(uow, token, partner=partner,
-                                              out_order_no=out_order_no, points=points, now=now))
+        try:
+            claims = tokens.admit(uow, token, partner=partner, scenario=SCENARIO, now=now)
+        except TokenRejected as refused:
+            return _first_answer(uow, refused, partner=partner, out_order_no=out_order_no,
+                                 digest=digest, now=now)
+        redemption_id = uuid.uuid4()
+        answer = view(redemption_id, sub=claims.sub, points=points, out_order_no=out_order_no,
+                      refunded=0, created_at=now)
+        params = {**tokens.db_args(claims, partner, now), "out_order_no": out_order_no,
+                  "body_hash": digest, "points": points, "redemption_id": redemption_id,
+                  "transfer_id": uuid.uuid4(), "answer": json.dumps(answer)}
+        result: dict[str, Any] = pgcall.call(uow, _REDEEM, params, REFUSALS)
+        return result
 
 
-def _redeem_pg(uow: UnitOfWork, token: Any, *, partner: Partner, out_order_no: str,
-               points: int, digest: str, now: datetime) -> dict[str, Any]:
-    try:
-        claims = tokens.admit(uow, token, partner=partner, scenario=SCENARIO, now=now)
-    except TokenRejected:
-        raise pgcall.PortablePath() from None
-    redemption_id = uuid.uuid4()
-    answer = view(redemption_id, sub=claims.sub, points=points, out_order_no=out_order_no,
-                  refunded=0, created_at=now)
-    return redeem_pg.redeem(uow, claims, partner=partner, redemption_id=redemption_id,
-                            out_order_no=out_order_no, points=points, now=now, digest=digest,
-                            answer=answer, refusals=REFUSALS)
+def _first_answer(uow: UnitOfWork, refused: TokenRejected, *, partner: Partner,
+                  out_order_no: str, digest: str, now: datetime) -> dict[str, Any]:
+    """The stored answer to this very request (a retry whose token has expired since), or
+    `refused`; another body with the same `out_order_no` is `idempotency_conflict`."""
+    refusals: dict[str, pgcall.Refusal] = {**idempotency.REFUSALS,
+                                           "not_redeemed": lambda _f: refused}
+    result: dict[str, Any] = pgcall.call(
+        uow, _REDEEMED, {"partner_id": partner.id, "out_order_no": out_order_no,
+                         "body_hash": digest, "now": now}, refusals)
+    return result
 
 
 def refund_once(new_uow: Callable[[], UnitOfWork], *, partner: Partner, redemption_id: Any,

@@ -1,5 +1,7 @@
 """Arrangements for the points tests (no tests here): a resident with a good score who consented
-to points redemption, merchants serving it, and points given through the earning service."""
+to points redemption, merchants serving it, and points given through the earning service; for
+residents made directly in the database, their consent and a token (`consent_to_redemption`,
+`token_for`)."""
 
 from __future__ import annotations
 
@@ -95,3 +97,31 @@ class PointsWorld(World):
     def operator(self, role: str = "admin") -> str:
         return new_operator(self.app, role)[1]
 
+
+
+def consent_to_redemption(app: Any, resident_id: uuid.UUID, now: Any) -> None:
+    """The resident's consent to points redemption (inside the app context)."""
+    from app.extensions import services
+    from consent.notices import current
+    from consent.services import Signing, grant
+    from core.identity import Resident
+
+    with services.uow() as uow:
+        notice = current(uow.session, f"scenario:{SCENARIO}")
+        assert notice is not None
+        grant(uow, uow.session.get(Resident, resident_id), notice.id, now=now,
+              separate_consent=True, signing=Signing(services.signer, app.config["ISSUER"]))
+
+
+def token_for(resident_id: uuid.UUID, partner: Any, now: Any) -> str:
+    """A points-redemption token for `partner` (inside the app context), limit 5000 an order."""
+    from app.extensions import services
+    from rewards.scenarios import get
+    from rewards.tokens import issue
+
+    with services.uow() as uow:
+        issued = issue(uow.session, resident_id=resident_id, partner=partner,
+                       scenario=get(uow.session, SCENARIO), now=now,
+                       ent={"eligible": True, "max_points_per_order": 5000})
+        uow.commit()
+    return issued.token

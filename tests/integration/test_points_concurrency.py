@@ -1,13 +1,14 @@
-"""Concurrent redemptions on PostgreSQL (real parallel connections): one transfer per
-`out_order_no`, and never an overdraft however many orders race for the same points.
-
-The partner has redeemed before (its clearing account exists), so every call is one `pc_redeem`
-statement (migration 0011): the races are the function's."""
+"""Concurrent redemptions (real parallel connections): one transfer per `out_order_no`, never
+an overdraft however many orders race for the same points, with lots falling due and at a
+partner that has never redeemed before; and one clearing account however many residents make
+a partner's first redemption at once. Every call is one `pc_redeem` statement (migrations 0011,
+0016): the races are the function's."""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,11 +16,13 @@ from sqlalchemy import func, select
 
 from app.extensions import services
 from core.errors import DomainError
-from core.identity import Partner
-from rewards.points.ledger import clearing_account, reconcile
-from rewards.points.models import Redemption, Transfer
+from core.identity import Partner, Person, create_resident
+from rewards.points.earning import award
+from rewards.points.ledger import reconcile
+from rewards.points.models import Account, Redemption, Transfer
 from rewards.points.redemption import redeem_once
-from tests.api.test_points_support import PointsWorld
+from tests.api.test_points_support import PointsWorld, consent_to_redemption, token_for
+from tests.factories import id_number
 from tests.statements import statements
 
 THREADS = 50
@@ -27,16 +30,12 @@ THREADS = 50
 
 @pytest.fixture
 def world(app, client, idp) -> PointsWorld:
-    w = PointsWorld(app, client, idp)
-    with app.app_context(), services.uow() as uow:  # as after the shop's first redemption
-        clearing_account(uow.session, w.shop.id, services.clock.now())
-        uow.commit()
-    return w
+    return PointsWorld(app, client, idp)  # the shop has never redeemed: no clearing account
 
 
 def race(app: Any, partner_id: Any, calls: list[tuple[str, str, int]]) -> list[Any]:
     """Run `redeem_once` for each (token, out_order_no, points) at the same moment; check
-    that each was one call of the PostgreSQL function (never the portable path)."""
+    that each was one call of the PostgreSQL function and nothing else touched the ledger."""
     barrier = threading.Barrier(len(calls))
     outcomes: list[Any] = []
     lock = threading.Lock()
@@ -76,6 +75,12 @@ def ledger_state(app: Any) -> tuple[int, int, dict]:
                 reconcile(uow.session).as_dict())
 
 
+def clearing_accounts(app: Any) -> int:
+    with app.app_context(), services.uow() as uow:
+        return uow.session.scalar(select(func.count()).select_from(Account)
+                                  .where(Account.kind == "clearing")) or 0
+
+
 @pytest.mark.services
 def test_fifty_concurrent_retries_of_one_order_make_one_transfer(pg_url, world, app):
     world.give(1000)
@@ -102,3 +107,53 @@ def test_fifty_concurrent_orders_that_exceed_the_balance_never_overdraw(pg_url, 
     assert redemptions == transfers == len(won)
     assert check["ok"], check
     assert world.balance() == 1000 - 70 * len(won)
+
+
+@pytest.mark.services
+def test_two_orders_that_together_exceed_the_balance_while_a_lot_falls_due(pg_url, world, app,
+                                                                             clock):
+    world.give(100, expires_in=timedelta(days=1))
+    world.give(100, expires_in=timedelta(days=100))
+    clock.advance(days=1)  # the first lot is due now; the balance still says 200
+    world.relogin()
+    tokens = [world.points_token() for _ in range(2)]
+    outcomes = race(app, world.shop.id, [(t, f"order-{i}", 60) for i, t in enumerate(tokens)])
+    assert Counter(o if isinstance(o, str) else "redeemed" for o in outcomes) == {
+        "redeemed": 1, "insufficient_points": 1}
+    redemptions, transfers, check = ledger_state(app)
+    assert (redemptions, transfers) == (1, 1)
+    assert check["ok"], check
+    with app.app_context(), services.uow() as uow:  # expired once, by whichever came first
+        assert uow.session.scalar(select(func.count()).select_from(Transfer)
+                                  .where(Transfer.kind == "expire")) == 1
+    assert world.balance() == 40
+    assert clearing_accounts(app) == 1
+
+
+RESIDENTS = 8
+
+
+@pytest.mark.services
+def test_residents_racing_to_a_partners_first_redemption_make_one_clearing_account(
+        pg_url, world, app):
+    with app.app_context():
+        now = services.clock.now()
+        residents = []
+        for n in range(RESIDENTS):
+            with services.uow() as uow:
+                resident = create_resident(uow.session, services.keyring,
+                                           Person("测试", id_number(100 + n), None), now=now)
+                award(uow.session, resident_id=resident.id, points=100, key=f"earn:t:{n}",
+                      rule="t", now=now, expires_at=now + timedelta(days=30))
+                uow.commit()
+            consent_to_redemption(app, resident.id, now)
+            residents.append(resident.id)
+        with services.uow() as uow:
+            shop = uow.session.get(Partner, world.shop.id)
+        tokens = [token_for(resident_id, shop, now) for resident_id in residents]
+    outcomes = race(app, world.shop.id, [(t, f"order-{i}", 30) for i, t in enumerate(tokens)])
+    assert all(isinstance(o, dict) for o in outcomes), Counter(map(str, outcomes))
+    assert clearing_accounts(app) == 1
+    redemptions, transfers, check = ledger_state(app)
+    assert redemptions == transfers == RESIDENTS
+    assert check["ok"], check

@@ -9,8 +9,9 @@ from datetime import timedelta
 from app.extensions import services
 from core.identity import Person, create_partner, create_resident
 from rewards.points.earning import award
-from rewards.points.redemption import take
+from rewards.points.redemption import redeem_once
 from rewards.points.rights import export_section, retention
+from tests.api.test_points_support import consent_to_redemption, token_for
 from tests.factories import T0, id_number
 
 
@@ -22,9 +23,10 @@ def test_the_export_holds_the_account_transfers_lots_and_redemptions_as_json(app
                                     scenarios=["points_redemption"], now=T0)
         award(uow.session, resident_id=resident.id, points=500, key="earn:t:1", rule="t",
               now=T0, expires_at=T0 + timedelta(days=30))
-        take(uow.session, resident_id=resident.id, partner_id=shop.id, sub="ps_x",
-             out_order_no="o-1", points=200, now=T0)
         uow.commit()
+        consent_to_redemption(app, resident.id, T0)
+        redeem_once(services.uow, token_for(resident.id, shop, T0), partner=shop,
+                    out_order_no="o-1", points=200, now=T0)
         section = export_section(uow.session, resident.id)
         kept = retention(uow.session, resident.id, T0)
     json.dumps(section)  # JSON-ready as it is

@@ -1,19 +1,322 @@
-"""points redemption, one implementation
+"""points redemption, one implementation: pc_redeem handles every case itself
 
 Revision ID: 0016
 Revises: 0015
+
+`pc_redeem` (migration 0011) handed some cases back to a Python "portable path" with SQLSTATE
+PC409. It now handles all of them, so a redemption is written once, in SQL:
+
+* the partner's first redemption creates its clearing account (`pc_points_account`: INSERT …
+  ON CONFLICT DO NOTHING, so concurrent first redemptions agree on one account);
+* lots past their expiry that still hold points are expired first (`pc_points_expire`, which
+  the expiry job calls too: expiry is written once as well); if the debit then leaves less than
+  the due points, the refusal is `insufficient_points` (reason `unexpired`);
+* an order already in the ledger without an idempotency claim is refused `conflict`;
+* lots that do not cover the balance are a broken invariant: a real error, not a hand-back.
+
+`pc_redeemed_answer` serves a retry whose token `tokens.admit` refuses (it expired since the
+first attempt): the stored answer, `idempotency_conflict` for another body, else a refusal the
+caller turns back into the token's. It claims the key to read it, so it waits for a first
+attempt still in flight, and the refusal rolls the claim back.
+
+`pc_points_due` is what a resident cannot spend any more (past expiry, not yet moved); the
+points statement reads it too. `pc_points_account` is how every points account is made.
 """
-from alembic import op  # noqa: F401
+from alembic import op
 
 revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
 
+FUNCTIONS = r"""
+-- The id of the points account `p_code`, created on first use. A concurrent creator's insert
+-- makes this one wait; if that one commits, this one inserts nothing and reads its row.
+CREATE FUNCTION pc_points_account(p_code text, p_kind text, p_resident uuid, p_partner uuid,
+                                  p_now timestamptz) RETURNS uuid
+LANGUAGE plpgsql AS $$
+DECLARE
+    found_id uuid;
+BEGIN
+    SELECT id INTO found_id FROM points_accounts WHERE code = p_code;
+    IF found_id IS NULL THEN
+        INSERT INTO points_accounts (id, code, kind, resident_id, partner_id, balance,
+                                     created_at)
+        VALUES (gen_random_uuid(), p_code, p_kind, p_resident, p_partner,
+                CASE WHEN p_kind = 'resident' THEN 0 END, p_now)
+        ON CONFLICT DO NOTHING
+        RETURNING id INTO found_id;
+        IF found_id IS NULL THEN
+            SELECT id INTO found_id FROM points_accounts WHERE code = p_code;
+        END IF;
+    END IF;
+    RETURN found_id;
+END $$;
+
+-- Points of the account past their expiry that are not yet moved to `expiry` (not spendable).
+CREATE FUNCTION pc_points_due(p_account uuid, p_now timestamptz) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(sum(remaining), 0)::bigint FROM points_lots
+     WHERE account_id = p_account AND expires_at <= p_now AND remaining > 0;
+$$;
+
+-- Expire the account's due lots: what remains of each moves to the `expiry` account in a
+-- transfer keyed expire:<lot> (once per lot). Takes the account's row lock first (a redemption
+-- holds it already; lock order: account, then lots). The points expired.
+-- Refuses insufficient_points (reason unexpired) when the caller's transaction has already
+-- taken more than the unexpired points: it must roll back.
+CREATE FUNCTION pc_points_expire(p_account uuid, p_now timestamptz) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    total bigint;
+    sink uuid;
+    lot record;
+    transfer uuid;
+BEGIN
+    PERFORM 1 FROM points_accounts WHERE id = p_account FOR NO KEY UPDATE;
+    total := pc_points_due(p_account, p_now);
+    IF total = 0 THEN
+        RETURN 0;
+    END IF;
+    UPDATE points_accounts SET balance = balance - total
+     WHERE id = p_account AND balance >= total;
+    IF NOT FOUND THEN
+        PERFORM pc_refuse('insufficient_points', '{"reason": "unexpired"}');
+    END IF;
+    sink := pc_points_account('expiry', 'expiry', NULL, NULL, p_now);
+    FOR lot IN SELECT id, remaining FROM points_lots
+                WHERE account_id = p_account AND expires_at <= p_now AND remaining > 0
+                ORDER BY expires_at, id LOOP
+        UPDATE points_lots SET remaining = 0, expired = expired + lot.remaining
+         WHERE id = lot.id;
+        transfer := gen_random_uuid();
+        INSERT INTO points_transfers (id, key, kind, at, rule, reference, reverses_id)
+        VALUES (transfer, 'expire:' || replace(lot.id::text, '-', ''), 'expire', p_now, NULL,
+                replace(lot.id::text, '-', ''), NULL);
+        INSERT INTO points_legs (transfer_id, account_id, amount)
+        VALUES (transfer, p_account, -lot.remaining), (transfer, sink, lot.remaining);
+    END LOOP;
+    RETURN total;
+END $$;
+
+-- The whole redemption, every case: claim (storing the answer Python built), consume the
+-- token, the per-order limit, debit, expire what is due, draw, post. A refusal rolls it all
+-- back, claim and token included.
+CREATE OR REPLACE FUNCTION pc_redeem(p_jti text, p_sub text, p_scn text, p_iat bigint,
+                                     p_exp timestamptz, p_ent json, p_partner uuid,
+                                     p_client_id text, p_partner_name text, p_log_id uuid,
+                                     p_now timestamptz, p_out_order_no text, p_hash text,
+                                     p_points bigint, p_redemption_id uuid,
+                                     p_transfer_id uuid, p_answer json) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    stored json;
+    resident uuid;
+    cap text;
+    account uuid;
+    clearing text := 'clearing:' || replace(p_partner::text, '-', '');
+    clearing_id uuid;
+    lot record;
+    due_expired boolean := false;
+    left_over bigint := p_points;
+    taken bigint;
+    lot_ids uuid[] := '{}';
+    amounts bigint[] := '{}';
+BEGIN
+    -- The answer is known before the work (Python made it): stored with the claim.
+    stored := pc_claim_request(p_partner, 'points.redeem', p_out_order_no, p_hash, p_now,
+                               p_answer);
+    IF stored IS NOT NULL THEN
+        RETURN stored;
+    END IF;
+    resident := pc_consume_token(p_jti, p_sub, p_scn, p_iat, p_exp, p_ent, p_partner,
+                                 p_client_id, p_partner_name, p_log_id, p_now);
+
+    -- Python's isinstance(limit, int): a JSON number written without fraction or exponent.
+    cap := p_ent ->> 'max_points_per_order';
+    IF json_typeof(p_ent -> 'max_points_per_order') = 'number' AND cap ~ '^-?[0-9]+$'
+       AND p_points > cap::numeric THEN
+        PERFORM pc_refuse('points_over_limit', jsonb_build_object('limit', cap::numeric));
+    END IF;
+
+    -- Never read-then-write: concurrent debits queue on the row and each re-checks. The
+    -- account's row lock is held from here: its lots change under it only.
+    UPDATE points_accounts SET balance = balance - p_points
+     WHERE resident_id = resident AND balance >= p_points
+    RETURNING id INTO account;
+    IF account IS NULL THEN
+        PERFORM pc_refuse('insufficient_points');
+    END IF;
+
+    -- Found at once after the partner's first redemption, which creates it. (Before the
+    -- expiry sink, as in a refund: first-use inserts wait on each other in one order.)
+    SELECT id INTO clearing_id FROM points_accounts WHERE code = clearing;
+    IF clearing_id IS NULL THEN
+        clearing_id := pc_points_account(clearing, 'clearing', NULL, p_partner, p_now);
+    END IF;
+
+    FOR lot IN SELECT id, remaining, expires_at FROM points_lots
+                WHERE account_id = account AND remaining > 0
+                ORDER BY expires_at, earned_at, id LOOP
+        IF lot.expires_at <= p_now THEN
+            -- Due lots come first in this order: never spend them; expire them all, as the
+            -- job would, and draw from the rest.
+            IF NOT due_expired THEN
+                PERFORM pc_points_expire(account, p_now);
+                due_expired := true;
+            END IF;
+            CONTINUE;
+        END IF;
+        taken := least(left_over, lot.remaining);
+        UPDATE points_lots SET remaining = remaining - taken WHERE id = lot.id;
+        lot_ids := lot_ids || lot.id;
+        amounts := amounts || taken;
+        left_over := left_over - taken;
+        EXIT WHEN left_over = 0;
+    END LOOP;
+    IF left_over > 0 THEN  -- the balance said yes but the lots say no: a broken invariant
+        RAISE EXCEPTION 'points ledger: the lots of account % do not cover its balance',
+            account;
+    END IF;
+
+    INSERT INTO points_transfers (id, key, kind, at, rule, reference, reverses_id)
+    VALUES (p_transfer_id,
+            'redeem:' || replace(p_partner::text, '-', '') || ':' || p_out_order_no,
+            'redeem', p_now, NULL, p_out_order_no, NULL)
+    ON CONFLICT (key) DO NOTHING;
+    IF NOT FOUND THEN  -- the order is in the ledger without a claim (written by other means)
+        PERFORM pc_refuse('conflict', jsonb_build_object('out_order_no', p_out_order_no));
+    END IF;
+    INSERT INTO points_legs (transfer_id, account_id, amount)
+    VALUES (p_transfer_id, account, -p_points), (p_transfer_id, clearing_id, p_points);
+    INSERT INTO points_redemptions (id, partner_id, account_id, transfer_id, out_order_no, sub,
+                                    points, refunded, created_at)
+    VALUES (p_redemption_id, p_partner, account, p_transfer_id, p_out_order_no, p_sub,
+            p_points, 0, p_now);
+    INSERT INTO points_draws (redemption_id, lot_id, points, refunded)
+    SELECT p_redemption_id, drawn.lot_id, drawn.points, 0
+      FROM unnest(lot_ids, amounts) AS drawn(lot_id, points);
+
+    RETURN p_answer;
+END $$;
+
+-- A retry whose token the caller refused before the database (it expired since the first
+-- attempt): the first answer for the same body, idempotency_conflict for another, else
+-- not_redeemed (the caller raises the token's refusal). Claiming rather than reading waits for
+-- a first attempt still in flight; the refusal rolls this claim back.
+CREATE FUNCTION pc_redeemed_answer(p_partner uuid, p_out_order_no text, p_hash text,
+                                   p_now timestamptz) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    stored json;
+BEGIN
+    stored := pc_claim_request(p_partner, 'points.redeem', p_out_order_no, p_hash, p_now);
+    IF stored IS NULL THEN
+        PERFORM pc_refuse('not_redeemed');
+    END IF;
+    RETURN stored;
+END $$;
+"""
+
+# pc_redeem as migration 0011 made it (PC409 hands the cases above back to Python).
+PC_REDEEM_0011 = r"""
+CREATE OR REPLACE FUNCTION pc_redeem(p_jti text, p_sub text, p_scn text, p_iat bigint,
+                                     p_exp timestamptz, p_ent json, p_partner uuid,
+                                     p_client_id text, p_partner_name text, p_log_id uuid,
+                                     p_now timestamptz, p_out_order_no text, p_hash text,
+                                     p_points bigint, p_redemption_id uuid,
+                                     p_transfer_id uuid, p_answer json) RETURNS json
+LANGUAGE plpgsql AS $$
+DECLARE
+    stored json;
+    resident uuid;
+    cap text;
+    account uuid;
+    clearing uuid;
+    lot record;
+    left_over bigint := p_points;
+    taken bigint;
+    lot_ids uuid[] := '{}';
+    amounts bigint[] := '{}';
+BEGIN
+    -- The answer is known before the work (Python made it): stored with the claim.
+    stored := pc_claim_request(p_partner, 'points.redeem', p_out_order_no, p_hash, p_now,
+                               p_answer);
+    IF stored IS NOT NULL THEN
+        RETURN stored;
+    END IF;
+    resident := pc_consume_token(p_jti, p_sub, p_scn, p_iat, p_exp, p_ent, p_partner,
+                                 p_client_id, p_partner_name, p_log_id, p_now);
+
+    -- Python's isinstance(limit, int): a JSON number written without fraction or exponent.
+    cap := p_ent ->> 'max_points_per_order';
+    IF json_typeof(p_ent -> 'max_points_per_order') = 'number' AND cap ~ '^-?[0-9]+$'
+       AND p_points > cap::numeric THEN
+        PERFORM pc_refuse('points_over_limit', jsonb_build_object('limit', cap::numeric));
+    END IF;
+
+    -- Never read-then-write: concurrent debits queue on the row and each re-checks.
+    UPDATE points_accounts SET balance = balance - p_points
+     WHERE resident_id = resident AND balance >= p_points
+    RETURNING id INTO account;
+    IF account IS NULL THEN
+        PERFORM pc_refuse('insufficient_points');
+    END IF;
+
+    SELECT id INTO clearing FROM points_accounts
+     WHERE code = 'clearing:' || replace(p_partner::text, '-', '');
+    IF clearing IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'PC409', MESSAGE = 'no clearing account yet';
+    END IF;
+
+    -- The account's row lock is held: its lots change under it only.
+    FOR lot IN SELECT id, remaining, expires_at FROM points_lots
+                WHERE account_id = account AND remaining > 0
+                ORDER BY expires_at, earned_at, id LOOP
+        IF lot.expires_at <= p_now THEN  -- the first in this order: none is due if it is not
+            RAISE EXCEPTION USING ERRCODE = 'PC409', MESSAGE = 'lots to expire first';
+        END IF;
+        taken := least(left_over, lot.remaining);
+        UPDATE points_lots SET remaining = remaining - taken WHERE id = lot.id;
+        lot_ids := lot_ids || lot.id;
+        amounts := amounts || taken;
+        left_over := left_over - taken;
+        EXIT WHEN left_over = 0;
+    END LOOP;
+    IF left_over > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'PC409', MESSAGE = 'lots do not cover the balance';
+    END IF;
+
+    INSERT INTO points_transfers (id, key, kind, at, rule, reference, reverses_id)
+    VALUES (p_transfer_id,
+            'redeem:' || replace(p_partner::text, '-', '') || ':' || p_out_order_no,
+            'redeem', p_now, NULL, p_out_order_no, NULL);
+    INSERT INTO points_legs (transfer_id, account_id, amount)
+    VALUES (p_transfer_id, account, -p_points), (p_transfer_id, clearing, p_points);
+    INSERT INTO points_redemptions (id, partner_id, account_id, transfer_id, out_order_no, sub,
+                                    points, refunded, created_at)
+    VALUES (p_redemption_id, p_partner, account, p_transfer_id, p_out_order_no, p_sub,
+            p_points, 0, p_now);
+    INSERT INTO points_draws (redemption_id, lot_id, points, refunded)
+    SELECT p_redemption_id, drawn.lot_id, drawn.points, 0
+      FROM unnest(lot_ids, amounts) AS drawn(lot_id, points);
+
+    RETURN p_answer;
+END $$;
+"""
+
+DROP = """
+DROP FUNCTION IF EXISTS pc_redeemed_answer(uuid, text, text, timestamptz);
+DROP FUNCTION IF EXISTS pc_points_expire(uuid, timestamptz);
+DROP FUNCTION IF EXISTS pc_points_due(uuid, timestamptz);
+DROP FUNCTION IF EXISTS pc_points_account(text, text, uuid, uuid, timestamptz);
+"""
+
 
 def upgrade() -> None:
-    pass
+    op.execute(FUNCTIONS)
 
 
 def downgrade() -> None:
-    pass
+    op.execute(PC_REDEEM_0011)
+    op.execute(DROP)
