@@ -1,8 +1,10 @@
 """The resident's credit account: every movement is one conditional UPDATE on its row.
 
-Holds add to `held_fen` only while `held_fen + owed_fen` stays within the line; capture moves
-a hold into `owed_fen` (at most the hold); release and repayment only ever subtract. The
-database CHECKs (`rewards.credit.models`) are the guarantee behind these WHERE clauses.
+Holds add to `held_fen` only while `held_fen + owed_fen` stays within the line, and capture
+moves a hold into `owed_fen` (at most the hold): both inside `pc_credit_authorize` /
+`pc_credit_capture` (`rewards.credit.services`). Release and repayment, here, only ever
+subtract. The database CHECKs (`rewards.credit.models`) are the guarantee behind these WHERE
+clauses.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from rewards.credit.models import CreditAccount
@@ -22,32 +23,6 @@ ACCOUNTS = cast(Table, CreditAccount.__table__)
 
 class LedgerBroken(RuntimeError):
     """An account does not hold what its holds and bills say (never expected)."""
-
-
-def ensure(session: Session, resident_id: uuid.UUID, line_fen: int, now: datetime) -> None:
-    """Create the resident's account (an empty line of `line_fen`) unless it exists."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(ACCOUNTS).values(
-        resident_id=resident_id, line_fen=line_fen, held_fen=0, owed_fen=0, created_at=now,
-        updated_at=now).on_conflict_do_nothing(index_elements=["resident_id"]))
-
-
-def reserve(session: Session, resident_id: uuid.UUID, amount_fen: int, line_fen: int,
-            now: datetime) -> tuple[int, int] | None:
-    """Hold `amount_fen` against a line of `line_fen` (the line in force from now on); the
-    account's (held, owed) afterwards.
-
-    None, and nothing changed, when the hold does not fit. The WHERE clause is evaluated on
-    the latest committed row: a concurrent counter's hold is always seen.
-    """
-    c = ACCOUNTS.c
-    row = session.execute(
-        update(ACCOUNTS)
-        .where(c.resident_id == resident_id,
-               c.held_fen + c.owed_fen + amount_fen <= line_fen)
-        .values(held_fen=c.held_fen + amount_fen, line_fen=line_fen, updated_at=now)
-        .returning(c.held_fen, c.owed_fen)).first()
-    return None if row is None else (int(row[0]), int(row[1]))
 
 
 def _change(session: Session, resident_id: uuid.UUID, *, held: int = 0, owed: int = 0,
@@ -65,14 +40,6 @@ def _change(session: Session, resident_id: uuid.UUID, *, held: int = 0, owed: in
 def release(session: Session, resident_id: uuid.UUID, hold_fen: int, now: datetime) -> None:
     """A hold voided or expired: its amount is available again."""
     _change(session, resident_id, held=-hold_fen, now=now)
-
-
-def post(session: Session, resident_id: uuid.UUID, hold_fen: int, bill_fen: int,
-         now: datetime) -> None:
-    """A hold captured: the bill (≤ the hold) becomes owed, the rest is released."""
-    if not 0 < bill_fen <= hold_fen:
-        raise LedgerBroken("a bill must be positive and at most its hold")
-    _change(session, resident_id, held=-hold_fen, owed=bill_fen, now=now)
 
 
 def repay(session: Session, resident_id: uuid.UUID, amount_fen: int, now: datetime) -> None:

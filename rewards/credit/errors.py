@@ -48,8 +48,8 @@ class PaymentExceedsDebt(DomainError):
                            "The payment is larger than what is owed on the bill")
 
 
-# -- the messages, written once: the portable path raises these, and the PostgreSQL functions'
-# refusals (`rewards.credit.fastpath`, migration 0012) are built from their fields by them.
+# -- the messages, written once: Python raises these, and the PostgreSQL functions' refusals
+# (`rewards.credit.services.REFUSALS`) are built from their fields by them.
 
 def yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"

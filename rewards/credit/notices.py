@@ -1,5 +1,5 @@
-"""What 先诊后付 tells the resident when a bill is posted, written once for both paths (the
-portable `services._capture` and the PostgreSQL function behind `fastpath.capture`)."""
+"""What 先诊后付 tells the resident when a bill is posted (`services.capture` passes it to the
+PostgreSQL function that posts the bill)."""
 
 from __future__ import annotations
 

@@ -4,47 +4,62 @@ Design overview
 ---------------
 * **The line.** A hold is taken against the line in the resident's token: `ent.limit_fen`,
   which this service signed at most five minutes earlier after deciding the resident's tier
-  and eligibility (the score is not recomputed at the counter). If an operator stopped
-  disclosing `limit_fen`, the line is recomputed from the current score instead. Exclusions
-  (an overdue bill, a dishonest-debtor record) are re-checked at authorization, so a bill that
-  fell overdue after the token was shown still suspends credit care.
+  and eligibility (the score is not recomputed at the counter). A token without it (the
+  operator stopped disclosing `limit_fen`) is held against the resident's current line,
+  computed here before the write (`rewards.credit.standing`). Exclusions (an overdue bill, a
+  dishonest-debtor record) are re-checked at authorization, so a bill that fell overdue after
+  the token was shown still suspends credit care.
 * **Money never overspent.** All amounts move by conditional UPDATEs on the resident's account
-  row (`rewards.credit.account`) under CHECK constraints; holds, bills and payments are rows
-  with status CHECKs and `(partner, out_*_no)` unique keys.
-* **Idempotent partner writes.** `authorize`, `capture` and `pay` run through
-  `core.idempotency.run_once` keyed by `out_request_no`, `out_bill_no`, `out_payment_no`;
-  `void` is idempotent by its state (voiding a voided hold answers the same).
-* A refusal rolls everything back, including the token's consumption: nothing is half done.
-* **One round trip on PostgreSQL.** `authorize` and `capture` first try `fastpath` (the same
-  use case as one function call); the functions below are the portable path, which serves
-  SQLite and every case the functions hand back.
+  row under CHECK constraints (`rewards.credit.models`); holds, bills and payments are rows with
+  status CHECKs and `(partner, out_*_no)` unique keys.
+* **Idempotent partner writes.** `authorize`, `capture` and `pay` give the first answer to a
+  retry with the same `out_request_no`, `out_bill_no`, `out_payment_no` and body (another body:
+  `409 idempotency_conflict`); `void` is idempotent by its state. A refusal writes nothing, not
+  even the token's consumption.
+* **Authorization and capture are PostgreSQL functions** (`pc_credit_authorize`,
+  `pc_credit_capture`, `pc_credit_expire_holds`; migrations 0012 and 0017), one call each on an
+  autocommit unit of work (`core.pgcall`): the idempotency claim, the token's consumption, the
+  exclusions, the reserve (opening the resident's first account and releasing their holds past
+  their expiry when it does not fit), the hold or bill, the access-log entry or notification and
+  the stored answer are one implicit transaction. Why there: they are the counter's hot path
+  (one round trip keeps their throughput), and the overspending guarantee is a conditional
+  UPDATE that must see a concurrent counter's committed hold, which the database decides best.
+  Python does what needs Python: the token's signature (`tokens.admit`), the line when the
+  token has none (the score is computed in Python), the ids, times and texts. A token `admit`
+  refuses still goes to the function, without the token: a retry is owed its stored answer,
+  and otherwise the function refuses and the token's own refusal is raised. The function's
+  refusals are the builders of `rewards.credit.errors`, `rewards.tokens.REFUSALS` and
+  `core.idempotency.REFUSALS`, so each message is written once.
+* `void` and `pay` are Python (SQLAlchemy) in one unit of work: partners call them rarely.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, case, literal, select, update
+from sqlalchemy import Integer, Table, Uuid, case, func, literal, null, select, text, update
 from sqlalchemy.orm import Session
 
-from core import notifications, recordops
+from core import idempotency, notifications, pgcall, recordops
 from core.db import NewUnitOfWork, UnitOfWork
 from core.idempotency import iso, run_once
 from core.identity import Partner, Resident
 from core.records import Record
 from rewards import scenarios, tokens
-from rewards.access import record_access
-from rewards.credit import account, errors, fastpath, notices, standing
+from rewards.credit import account, errors, notices, standing
 from rewards.credit.errors import yuan
 from rewards.credit.models import CreditBill, CreditHold, CreditPayment
-from rewards.credit.standing import Standing
 from rewards.credit.terms import SCENARIO, Terms
-from rewards.exclusions import active_exclusions
+from rewards.errors import TokenRejected, UnknownScenario
 
 MAX_FEN = 10**11  # ¥1 billion: far above any line; keeps amounts sane
+
+Answer = dict[str, Any]
 
 
 def _amount(value: Any, field: str = "amount_fen") -> int:
@@ -54,23 +69,40 @@ def _amount(value: Any, field: str = "amount_fen") -> int:
     return value
 
 
+# What the functions' refusals mean (migrations 0010, 0012 and 0017).
+REFUSALS: dict[str, pgcall.Refusal] = {
+    **tokens.REFUSALS,
+    **idempotency.REFUSALS,
+    # as `scenarios.get` refuses a scenario switched off
+    "unknown_scenario": lambda f: UnknownScenario(f"no active scenario {f['code']!r}",
+                                                  detail_zh="没有该场景"),
+    "credit_declined": lambda f: errors.credit_declined(),
+    "insufficient_credit": lambda f: errors.insufficient_credit(f["available_fen"]),
+    "authorization_not_found": lambda f: errors.authorization_not_found(),
+    "authorization_closed": lambda f: errors.authorization_closed(
+        f["authorization_status"], lapsed=bool(f.get("lapsed"))),
+    "amount_exceeds_hold": lambda f: errors.amount_exceeds_hold(f["amount_fen"], f["hold_fen"]),
+}
+
+
+@lru_cache(maxsize=1)
+def _default_scenario() -> str:
+    """The shipped definition of the scenario, for a database without an operator's change."""
+    return json.dumps(scenarios.defaults()[SCENARIO].as_dict())
+
+
 # -- authorize ----------------------------------------------------------------------------------
 
-def _line(claims: tokens.Claims, fallback: Standing | None) -> int:
-    """The token's `ent.limit_fen`; if the scenario no longer discloses it, the line by the
-    resident's current tier (computed before the write began)."""
-    line = standing.token_line(claims)
-    if line is not None:
-        return line
-    if (fallback is None or fallback.resident_id != claims.resident_id
-            or not fallback.decision.eligible):
-        return 0
-    return int(fallback.decision.limits.get("limit_fen", 0))
+_AUTHORIZE = text(
+    f"SELECT pc_credit_authorize({tokens.CONSUME_ARGS}, :out_request_no, :hash, :amount_fen,"
+    " :line, CAST(:default_scenario AS json), :hold_id, :expires_at, :created_iso,"
+    " :expires_iso, :hold_log_id)")
 
 
 def hold_answer(hold: CreditHold, *, sub: str | None = None,
-                available_fen: int | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
+                available_fen: int | None = None) -> Answer:
+    """What `pc_credit_authorize` answers about `hold` (and `void` without `sub`)."""
+    out: Answer = {
         "authorization_id": str(hold.id), "out_request_no": hold.out_request_no,
         "amount_fen": hold.amount_fen, "status": hold.status,
         "created_at": iso(hold.created_at), "expires_at": iso(hold.expires_at),
@@ -82,65 +114,96 @@ def hold_answer(hold: CreditHold, *, sub: str | None = None,
     return out
 
 
-def _authorize(uow: UnitOfWork, token: Any, *, partner: Partner, amount_fen: int,
-               out_request_no: str, now: datetime, terms: Terms,
-               fallback: Standing | None) -> dict[str, Any]:
-    session = uow.session
-    claims = tokens.consume(uow, token, partner=partner, scenario=SCENARIO, now=now)
-    resident_id = claims.resident_id
-    assert resident_id is not None
-    scenario = scenarios.get(session, SCENARIO)
-    if active_exclusions(session, resident_id, now, set(scenario.exclusions)):
-        raise errors.credit_declined()
-    line = _line(claims, fallback)
-    after = account.reserve(session, resident_id, amount_fen, line, now)
-    if after is None:  # no account yet, or holds past their expiry still count: tidy, retry
-        account.ensure(session, resident_id, line, now)
-        expire_holds(session, now, resident_id=resident_id)
-        after = account.reserve(session, resident_id, amount_fen, line, now)
-    if after is None:
-        _line_now, held, owed = account.balances(session, resident_id)
-        raise errors.insufficient_credit(max(0, line - held - owed))
-    hold = CreditHold(id=uuid.uuid4(), resident_id=resident_id, partner_id=partner.id,
-                      out_request_no=out_request_no, amount_fen=amount_fen, line_fen=line,
-                      status="held", created_at=now, expires_at=now + terms.hold_ttl,
-                      closed_at=None)
-    session.add(hold)
-    session.flush()
-    available = line - after[0] - after[1]
-    record_access(session, resident_id=resident_id, actor_kind="partner",
-                  actor_id=partner.client_id, actor_name=partner.name, action="credit_hold",
-                  outcome="held", scenario=SCENARIO, now=now,
-                  learned={"sub": claims.sub, "amount_fen": amount_fen,
-                           "available_fen": available})
-    return hold_answer(hold, sub=claims.sub, available_fen=available)
+def _line(new_uow: NewUnitOfWork, token: Any, claims: tokens.Claims, *, partner: Partner,
+          now: datetime) -> int:
+    """The token's `ent.limit_fen`; without it, the line of the resident's current tier
+    (computed in a unit of work of its own: reading a score may commit it)."""
+    line = standing.token_line(claims)
+    if line is not None:
+        return line
+    found = standing.for_token(new_uow, token, partner=partner, now=now)
+    if found is None or not found.decision.eligible:
+        return 0
+    return int(found.decision.limits.get("limit_fen", 0))
+
+
+def _no_token(partner: Partner, now: datetime) -> dict[str, Any]:
+    """`tokens.db_args` for a token `admit` refused: only the partner and the clock."""
+    return {"jti": None, "sub": None, "scn": SCENARIO, "iat": None, "exp": None, "ent": None,
+            "partner_id": partner.id, "client_id": partner.client_id,
+            "partner_name": partner.name, "log_id": None, "now": now}
 
 
 def authorize(new_uow: NewUnitOfWork, token: Any, *, partner: Partner, amount_fen: int,
-              out_request_no: str, now: datetime, terms: Terms) -> dict[str, Any]:
+              out_request_no: str, now: datetime, terms: Terms) -> Answer:
     """Hold `amount_fen` of the resident's line for `partner` (a hospital); idempotent by
-    `out_request_no`. Consumes the token. One statement on PostgreSQL (`fastpath`)."""
+    `out_request_no`. Consumes the token. One call of `pc_credit_authorize`."""
     _amount(amount_fen)
     body = {"token": token, "amount_fen": amount_fen}
-    answer = fastpath.authorize(new_uow, token, partner=partner, amount_fen=amount_fen,
-                                out_request_no=out_request_no, body=body, now=now, terms=terms)
-    if answer is not None:
+    refusals = REFUSALS
+    with new_uow(autocommit=True) as uow:
+        try:
+            claims = tokens.admit(uow, token, partner=partner, scenario=SCENARIO, now=now)
+        except TokenRejected as refused:
+            # No hold without the token, but a retry is owed its stored answer: the function
+            # gives it, or refuses `token_refused` and the token's own refusal is raised.
+            refusal: TokenRejected = refused
+            token_args, line = _no_token(partner, now), 0
+            refusals = {**REFUSALS, "token_refused": lambda _fields: refusal}
+        else:
+            token_args = tokens.db_args(claims, partner, now)
+            line = _line(new_uow, token, claims, partner=partner, now=now)
+        expires_at = now + terms.hold_ttl
+        answer: Answer = pgcall.call(uow, _AUTHORIZE, {
+            **token_args, "out_request_no": out_request_no,
+            "hash": idempotency.body_hash(body), "amount_fen": amount_fen, "line": line,
+            "default_scenario": _default_scenario(), "hold_id": uuid.uuid4(),
+            "expires_at": expires_at, "created_iso": iso(now), "expires_iso": iso(expires_at),
+            "hold_log_id": uuid.uuid4()}, refusals)
         return answer
-    fallback = None if _discloses_line(new_uow) else standing.for_token(
-        new_uow, token, partner=partner, now=now)
-    return run_once(new_uow, partner_id=partner.id, operation="medical_credit.authorize",
-                    key=out_request_no, body=body, now=now, effect=lambda uow: _authorize(
-                        uow, token, partner=partner, amount_fen=amount_fen,
-                        out_request_no=out_request_no, now=now, terms=terms,
-                        fallback=fallback))
-
-
-def _discloses_line(new_uow: Callable[[], UnitOfWork]) -> bool:
-    with new_uow() as uow:
-        return "limit_fen" in scenarios.get(uow.session, SCENARIO).discloses
 
 
 # -- capture and void ---------------------------------------------------------------------------
+
+_CAPTURE = text(
+    "SELECT pc_credit_capture(:partner_id, :out_bill_no, :hash, :hold_id, :amount_fen,"
+    " :bill_id, :now, :due_at, :created_iso, :due_iso, :note_id, :note_kind, :note_key,"
+    " :note_title_zh, :note_title_en, :note_body_zh, :note_body_en, CAST(:note_data AS json))")
+
+
+def bill_answer(bill: CreditBill, hold: CreditHold | None = None) -> Answer:
+    """What `pc_credit_capture` answers about `bill` (with `released_fen` from its hold)."""
+    out: Answer = {
+        "bill_id": str(bill.id), "authorization_id": str(bill.hold_id),
+        "out_bill_no": bill.out_bill_no, "amount_fen": bill.amount_fen,
+        "paid_fen": bill.paid_fen, "owed_fen": bill.owed_fen, "status": bill.status,
+        "created_at": iso(bill.created_at), "due_at": iso(bill.due_at),
+        "overdue_at": iso(bill.overdue_at), "paid_at": iso(bill.paid_at)}
+    if hold is not None:
+        out["released_fen"] = hold.amount_fen - bill.amount_fen
+    return out
+
+
+def capture(new_uow: NewUnitOfWork, authorization_id: uuid.UUID, *, partner: Partner,
+            amount_fen: int, out_bill_no: str, now: datetime, terms: Terms) -> Answer:
+    """Turn a hold into a bill of `amount_fen` (≤ the hold; the rest is released), due in
+    `terms.due_days`; idempotent by `out_bill_no`. One call of `pc_credit_capture`."""
+    _amount(amount_fen)
+    body = {"authorization_id": str(authorization_id), "amount_fen": amount_fen}
+    bill_id, due_at = uuid.uuid4(), now + terms.due
+    notice = notices.bill_posted(partner.name, bill_id, amount_fen, due_at)
+    with new_uow(autocommit=True) as uow:
+        answer: Answer = pgcall.call(uow, _CAPTURE, {
+            "partner_id": partner.id, "out_bill_no": out_bill_no,
+            "hash": idempotency.body_hash(body), "hold_id": authorization_id,
+            "amount_fen": amount_fen, "bill_id": bill_id, "now": now, "due_at": due_at,
+            "created_iso": iso(now), "due_iso": iso(due_at), "note_id": uuid.uuid4(),
+            "note_kind": notice.kind, "note_key": notice.dedupe_key,
+            "note_title_zh": notice.title[0], "note_title_en": notice.title[1],
+            "note_body_zh": notice.body[0], "note_body_en": notice.body[1],
+            "note_data": json.dumps(notice.data)}, REFUSALS)
+        return answer
+
 
 def _own_hold(session: Session, authorization_id: uuid.UUID, partner: Partner) -> CreditHold:
     hold = session.get(CreditHold, authorization_id, with_for_update=True)
@@ -153,59 +216,6 @@ def _close(session: Session, hold: CreditHold, status: str, now: datetime) -> No
     hold.status, hold.closed_at = status, now
     session.flush()
     account.release(session, hold.resident_id, hold.amount_fen, now)
-
-
-def bill_answer(bill: CreditBill, hold: CreditHold | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "bill_id": str(bill.id), "authorization_id": str(bill.hold_id),
-        "out_bill_no": bill.out_bill_no, "amount_fen": bill.amount_fen,
-        "paid_fen": bill.paid_fen, "owed_fen": bill.owed_fen, "status": bill.status,
-        "created_at": iso(bill.created_at), "due_at": iso(bill.due_at),
-        "overdue_at": iso(bill.overdue_at), "paid_at": iso(bill.paid_at)}
-    if hold is not None:
-        out["released_fen"] = hold.amount_fen - bill.amount_fen
-    return out
-
-
-def _capture(uow: UnitOfWork, authorization_id: uuid.UUID, *, partner: Partner,
-             amount_fen: int, out_bill_no: str, now: datetime, terms: Terms) -> dict[str, Any]:
-    session = uow.session
-    hold = _own_hold(session, authorization_id, partner)
-    if hold.status == "held" and hold.expires_at <= now:
-        raise errors.authorization_closed(hold.status, lapsed=True)
-    if hold.status != "held":
-        raise errors.authorization_closed(hold.status)
-    if amount_fen > hold.amount_fen:
-        raise errors.amount_exceeds_hold(amount_fen, hold.amount_fen)
-    hold.status, hold.closed_at = "captured", now
-    bill = CreditBill(id=uuid.uuid4(), hold_id=hold.id, resident_id=hold.resident_id,
-                      partner_id=partner.id, out_bill_no=out_bill_no, amount_fen=amount_fen,
-                      paid_fen=0, status="open", created_at=now, due_at=now + terms.due,
-                      reminded_at=None, overdue_at=None, paid_at=None, record_id=None)
-    session.add(bill)
-    session.flush()
-    account.post(session, hold.resident_id, hold.amount_fen, amount_fen, now)
-    notice = notices.bill_posted(partner.name, bill.id, amount_fen, bill.due_at)
-    notifications.notify(session, resident_id=hold.resident_id, kind=notice.kind,
-                         dedupe_key=notice.dedupe_key, now=now, title=notice.title,
-                         body=notice.body, data=notice.data)
-    return bill_answer(bill, hold)
-
-
-def capture(new_uow: NewUnitOfWork, authorization_id: uuid.UUID, *, partner: Partner,
-            amount_fen: int, out_bill_no: str, now: datetime, terms: Terms) -> dict[str, Any]:
-    """Turn a hold into a bill of `amount_fen` (≤ the hold; the rest is released), due in
-    `terms.due_days`; idempotent by `out_bill_no`. One statement on PostgreSQL (`fastpath`)."""
-    _amount(amount_fen)
-    body = {"authorization_id": str(authorization_id), "amount_fen": amount_fen}
-    answer = fastpath.capture(new_uow, authorization_id, partner=partner, amount_fen=amount_fen,
-                              out_bill_no=out_bill_no, body=body, now=now, terms=terms)
-    if answer is not None:
-        return answer
-    return run_once(new_uow, partner_id=partner.id, operation="medical_credit.capture",
-                    key=out_bill_no, body=body, now=now, effect=lambda uow: _capture(
-                        uow, authorization_id, partner=partner, amount_fen=amount_fen,
-                        out_bill_no=out_bill_no, now=now, terms=terms))
 
 
 def void(uow: UnitOfWork, authorization_id: uuid.UUID, *, partner: Partner,
@@ -225,17 +235,13 @@ def void(uow: UnitOfWork, authorization_id: uuid.UUID, *, partner: Partner,
     return answer
 
 
-def expire_holds(session: Session, now: datetime, *, resident_id: uuid.UUID | None = None,
-                 limit: int = 500) -> int:
-    """Release holds past their expiry (rows another transaction has locked are skipped)."""
-    stmt = select(CreditHold).where(CreditHold.status == "held", CreditHold.expires_at <= now)
-    if resident_id is not None:
-        stmt = stmt.where(CreditHold.resident_id == resident_id)
-    stmt = stmt.order_by(CreditHold.expires_at).limit(limit).with_for_update(skip_locked=True)
-    found = list(session.scalars(stmt))
-    for hold in found:
-        _close(session, hold, "expired", now)
-    return len(found)
+def expire_holds(session: Session, now: datetime, *, limit: int = 500) -> int:
+    """Release up to `limit` holds past their expiry, oldest first; how many. Rows another
+    transaction has locked are skipped. `pc_credit_expire_holds`: the authorization releases
+    a resident's own the same way when a hold does not fit."""
+    released = session.scalar(select(func.pc_credit_expire_holds(
+        now, null().cast(Uuid), literal(limit, Integer))))
+    return int(released or 0)
 
 
 # -- pay ----------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
-"""先诊后付 answers and refusals, word for word, on both databases: on PostgreSQL an
-authorization and a capture are one function call (`rewards.credit.fastpath`), elsewhere and
-in the cases the functions hand back the portable path answers; nothing is written on a
-refusal."""
+"""先诊后付 answers and refusals, word for word: an authorization and a capture are one
+function call each (`rewards.credit.services`), whose answers describe the rows written;
+nothing is written on a refusal."""
 
 from __future__ import annotations
 

@@ -147,7 +147,7 @@ class Credit(World):
             CreditHold, CreditBill, ConsumedToken, AccessEntry, Notification, PartnerRequest)))
 
     def opened(self) -> None:
-        """Give the resident an account (their first authorization takes the portable path)."""
+        """Give the resident an account (their first authorization opens it), nothing held."""
         held = self.hold(100)
         assert self.void(held["authorization_id"]).status_code == 200
 

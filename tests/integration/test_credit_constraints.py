@@ -1,5 +1,5 @@
 """The database itself refuses an overspent line, an overpaid bill and unknown states — not
-only the Python checks in front of it (both SQLite and PostgreSQL)."""
+only the checks in front of it."""
 
 from __future__ import annotations
 
@@ -49,8 +49,7 @@ def test_the_database_refuses_unknown_hold_states_and_a_reused_request_number(cr
                         amount_fen, line_fen, status, created_at, expires_at)
                     SELECT :id, resident_id, partner_id, out_request_no, 1, line_fen, 'held',
                            created_at, expires_at FROM credit_holds""",
-            id=uuid.uuid4().hex if app.config["DATABASE_URL"].startswith("sqlite")
-            else uuid.uuid4())
+            id=uuid.uuid4())
     assert credit.void(held["authorization_id"]).get_json()["status"] == "voided"
 
 
