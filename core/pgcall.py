@@ -3,19 +3,16 @@
 Design overview
 ---------------
 * The partner writes that run many times a second (introspection, 先诊后付 authorization and
-  capture, points redemption) are, on PostgreSQL, one call to a function kept in the
-  migrations: the idempotency claim, the token's consumption, the effect, the access-log entry
-  and the stored answer in one statement, so one implicit transaction on an autocommit
-  connection. Python still verifies the token's signature and builds ids and times, so the
-  answers are the ones the portable path gives. The portable path (the same use case written
-  with SQLAlchemy, one statement at a time) serves SQLite and the rare cases the function
-  hands back; the test suite runs on both databases, so both answer the same.
+  capture, points redemption) are each one call to a function kept in the migrations: the
+  idempotency claim, the token's consumption, the effect, the access-log entry and the stored
+  answer in one statement, so one implicit transaction on an autocommit connection. Each
+  function handles every case of its use case itself (a first account, holds or lots to
+  expire first, a retry owed its stored answer): there is no second implementation. Python
+  verifies the token's signature and builds ids, times and texts.
 * A function refuses with SQLSTATE `PC400`: the message is the refusal's stable code, DETAIL
   its fields as JSON. The statement, and with it everything the function did, rolls back;
-  `call` turns the refusal into the caller's domain error.
-* A function that meets a case it does not handle (an account to create, lots to expire first)
-  raises `PC409`; `call` raises `PortablePath` and the caller runs the portable implementation.
-  Nothing was written.
+  `call` (or `refusal`, for a function run inside a caller's transaction) turns it into the
+  caller's domain error.
 """
 
 from __future__ import annotations
@@ -32,13 +29,8 @@ from core.db import UnitOfWork
 from core.errors import DomainError
 
 REFUSED = "PC400"
-PORTABLE = "PC409"
 
 Refusal = Callable[[dict[str, Any]], DomainError]
-
-
-class PortablePath(Exception):  # noqa: N818 - a signal, not an error
-    """The function left this case to the portable implementation (nothing was written)."""
 
 
 _DRIVER_SQL: dict[str, str] = {}
@@ -52,8 +44,16 @@ def _driver_sql(dialect: Dialect, statement: TextClause) -> str:
     return found
 
 
-def on_postgresql(uow: UnitOfWork) -> bool:  # to go with the last caller (issue 17)
-    return True
+def refusal(exc: Any, refusals: Mapping[str, Refusal]) -> DomainError | None:
+    """The domain error a driver error stands for when it is a `PC400` refusal named in
+    `refusals` (`exc` the driver's error, or SQLAlchemy's wrapping it), else None."""
+    orig = getattr(exc, "orig", exc)
+    if getattr(orig, "sqlstate", None) != REFUSED:
+        return None
+    code = orig.diag.message_primary or ""
+    if code not in refusals:
+        return None
+    return refusals[code](json.loads(orig.diag.message_detail or "{}"))
 
 
 def call(uow: UnitOfWork, statement: TextClause, params: Mapping[str, Any],
@@ -62,8 +62,8 @@ def call(uow: UnitOfWork, statement: TextClause, params: Mapping[str, Any],
 
     It goes straight to the driver on the unit's own autocommit connection
     (`UnitOfWork.driver_connection`): a hot path spends no time in session or statement
-    machinery. A `PC400` refusal becomes `refusals[code](fields)`; `PC409` becomes
-    `PortablePath`; any other database error is raised as SQLAlchemy's, as if SQLAlchemy had
+    machinery. A `PC400` refusal becomes `refusals[code](fields)`; any other database error
+    is raised as SQLAlchemy's, as if SQLAlchemy had
     run the statement (a lost connection is invalidated, so the pool heals itself).
     """
     dialect = uow.bind.dialect
@@ -74,13 +74,9 @@ def call(uow: UnitOfWork, statement: TextClause, params: Mapping[str, Any],
         cursor.execute(sql, params)
         row = cursor.fetchone()
     except dialect.loaded_dbapi.Error as exc:
-        state = getattr(exc, "sqlstate", None)
-        if state == PORTABLE:
-            raise PortablePath() from None
-        if state == REFUSED:
-            code = exc.diag.message_primary or ""
-            if code in refusals:
-                raise refusals[code](json.loads(exc.diag.message_detail or "{}")) from None
+        refused = refusal(exc, refusals)
+        if refused is not None:
+            raise refused from None
         lost = dialect.is_disconnect(exc, pooled.driver_connection, cursor)
         if lost:
             pooled.invalidate(exc)

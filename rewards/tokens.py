@@ -53,7 +53,6 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from core import pgcall
 from core.db import UnitOfWork
-from core.errors import DomainError
 from core.fast import FastStore
 from core.identity import Partner
 from core.signing import OnDemand
@@ -239,7 +238,7 @@ def consume(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str,
     try:
         resident_id = session.execute(_CONSUME, db_args(claims, partner, now)).scalar_one()
     except DBAPIError as exc:
-        refusal = _refusal(exc)
+        refusal = pgcall.refusal(exc, REFUSALS)
         if refusal is None:
             raise
         raise refusal from None
@@ -249,15 +248,3 @@ def consume(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str,
     # else a mark is already there (left by a process killed mid-request, or by a concurrent
     # attempt that is rolling back): it is not ours to release, and the database has decided.
     return Claims(**{**asdict(claims), "resident_id": resident_id})
-
-
-def _refusal(exc: DBAPIError) -> DomainError | None:
-    """The domain error a `PC400` refusal of `pc_consume_token` stands for (as `core.pgcall`
-    reads one), else None."""
-    orig: Any = exc.orig
-    if getattr(orig, "sqlstate", None) != pgcall.REFUSED:
-        return None
-    code = orig.diag.message_primary or ""
-    if code not in REFUSALS:
-        return None
-    return REFUSALS[code](json.loads(orig.diag.message_detail or "{}"))
