@@ -5,8 +5,8 @@ Revises: 0014
 
 Nothing to change in the database. Whether a token is live for its partner was decided twice:
 by `pc_token_state` (migration 0010, called by `pc_consume_token` and `pc_introspect`) and by a
-Python copy in `rewards/tokens.py` (`_live`: introspection on SQLite, and `tokens.consume` on
-every database). The functions already decide every case the copy did, with the same answers:
+Python copy in `rewards/tokens.py` (`_live`: introspection on the former file-based embedded
+default, and `tokens.consume` everywhere). The functions already decide every case the copy did, with the same answers:
 the pseudonym names a resident at this partner, the scenario consent is valid now and was
 given no later than `iat`, the `jti` was never consumed; the refusals `token_revoked` (reason
 `subject` or `consent`) and `token_replayed`; the resident's access-log entry. So the copy is

@@ -70,6 +70,29 @@ BEGIN
     RETURN released;
 END $$;
 
+-- Exclusions (DESIGN §5.5): facts that bar a resident from a scenario whatever the score. The
+-- one definition: `rewards.exclusions` reads it through func.pc_exclusions, and the
+-- authorization above calls it.
+CREATE OR REPLACE FUNCTION pc_exclusions(p_resident uuid, p_now timestamptz) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+    SELECT array_remove(ARRAY[
+        -- an active 失信被执行人 record still within its publicity period
+        CASE WHEN EXISTS (
+            SELECT 1 FROM records
+             WHERE resident_id = p_resident AND category = 'judicial'
+               AND type = 'dishonest_debtor' AND status = 'active'
+               AND (publicity_ends_at IS NULL OR publicity_ends_at > p_now))
+        THEN 'dishonest_debtor' END,
+        -- an unpaid 先诊后付 bill past its due date (whether or not the overdue job has run:
+        -- paying it in full lifts the exclusion at once)
+        CASE WHEN EXISTS (
+            SELECT 1 FROM credit_bills
+             WHERE resident_id = p_resident AND status IN ('open', 'overdue')
+               AND due_at <= p_now)
+        THEN 'overdue_bill' END
+    ], NULL)
+$$;
+
 CREATE OR REPLACE FUNCTION pc_credit_authorize(p_jti text, p_sub text, p_scn text,
                                                p_iat bigint, p_exp timestamptz, p_ent json,
                                                p_partner uuid, p_client_id text,
@@ -106,17 +129,10 @@ BEGIN
     resident := pc_consume_token(p_jti, p_sub, p_scn, p_iat, p_exp, p_ent, p_partner,
                                  p_client_id, p_partner_name, p_log_id, p_now);
 
-    -- rewards.exclusions: dishonest_debtor, overdue_bill (keep the two in step).
+    -- The exclusions the scenario names that apply now (pc_exclusions, also read by Python).
     exclusions := coalesce((scenario -> 'exclusions')::jsonb, '[]');
-    IF (exclusions ? 'dishonest_debtor' AND EXISTS (
-            SELECT 1 FROM records
-             WHERE resident_id = resident AND category = 'judicial'
-               AND type = 'dishonest_debtor' AND status = 'active'
-               AND (publicity_ends_at IS NULL OR publicity_ends_at > p_now)))
-       OR (exclusions ? 'overdue_bill' AND EXISTS (
-            SELECT 1 FROM credit_bills
-             WHERE resident_id = resident AND status IN ('open', 'overdue')
-               AND due_at <= p_now)) THEN
+    IF pc_exclusions(resident, p_now)
+       && ARRAY(SELECT jsonb_array_elements_text(exclusions)) THEN
         PERFORM pc_refuse('credit_declined');
     END IF;
 
@@ -252,3 +268,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS pc_credit_expire_holds(timestamptz, uuid, integer)")
     op.execute(_revision_0012_functions())
+    op.execute("DROP FUNCTION IF EXISTS pc_exclusions(uuid, timestamptz)")
