@@ -5,6 +5,38 @@ Workers, threads and the bind address are the deployment's to choose on the comm
 """
 
 import gc
+import json
+
+from gunicorn import util
+
+# The app refuses URLs over app.safe_input.MAX_URL_BYTES (4096) with problem+json; gunicorn's
+# own limit (its maximum) stays above that, so only a request line over 8190 bytes is refused
+# by gunicorn itself, and that answer is problem+json too (`write_problem`).
+limit_request_line = 8190
+
+PROBLEM_CODES = {400: "bad_request", 403: "forbidden", 414: "uri_too_long",
+                 417: "expectation_failed", 431: "header_too_large", 500: "internal_error",
+                 501: "not_implemented"}
+
+
+def write_problem(sock, status_int, reason, mesg):
+    """gunicorn's answer to a request it refuses before the app sees it (an over-long request
+    line, over-large headers, bad chunking), as RFC 9457 problem+json like every other."""
+    body = json.dumps({
+        "type": "about:blank", "title": reason, "status": status_int,
+        "code": PROBLEM_CODES.get(status_int, f"http_{status_int}"),
+        "detail": str(mesg)[:200] or reason,
+    }).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n"
+            f"X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n\r\n")
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+def post_fork(server, worker):
+    """Each worker writes its protocol errors with `write_problem` (gunicorn calls
+    `util.write_error` for them and offers no setting for their format)."""
+    util.write_error = write_problem
 
 
 def post_worker_init(worker):

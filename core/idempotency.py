@@ -56,7 +56,9 @@ def iso(value: datetime | None) -> str | None:
 def body_hash(body: Any) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                            default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # surrogatepass: the same bytes as UTF-8 for all text, and no crash on a lone surrogate
+    # should one ever get past the request screen (app.safe_input refuses them).
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def conflict(operation: str, key: str) -> IdempotencyConflict:

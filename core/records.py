@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core import audit
+from core import audit, dates
 from core.crypto import Keyring
 from core.db import Base, UnitOfWork
 from core.idnumber import is_valid, normalize
@@ -85,16 +85,6 @@ class IngestResult:
     rejected: list[Rejection] = field(default_factory=list)
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or len(value) > 40:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else None
-
-
 def validate(raw: Any, granted: frozenset[str], now: datetime) -> dict[str, Any] | Rejection:
     """One record's row values, or the reason it is rejected (index filled by the caller)."""
     def no(code: str, detail: str) -> Rejection:
@@ -120,9 +110,10 @@ def validate(raw: Any, granted: frozenset[str], now: datetime) -> dict[str, Any]
     rtype = category.types.get(type_code) if isinstance(type_code, str) else None
     if rtype is None:
         return no("unknown_type", f"unknown type {raw.get('type')!r} in {category.code!r}")
-    occurred = _parse_time(raw.get("occurred_at"))
+    occurred = dates.parse_instant(raw.get("occurred_at"))
     if occurred is None:
-        return no("invalid_occurred_at", "occurred_at must be ISO 8601 with a timezone")
+        return no("invalid_occurred_at", "occurred_at must be ISO 8601 with a timezone, "
+                  f"in the years {dates.FIRST_YEAR}-{dates.LAST_YEAR}")
     if occurred > now + timedelta(minutes=5):
         return no("occurred_in_future", "occurred_at is in the future")
     amount = raw.get("amount_fen")

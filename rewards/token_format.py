@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import uuid
 from dataclasses import asdict, dataclass
@@ -26,6 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import safe_text
 from core.crypto import Keyring
 from core.db import UnitOfWork
 from core.fast import FastStore
@@ -90,10 +90,15 @@ class Claims:
 
 
 def _b64json(segment: str) -> Any:
+    """A header or claims segment as JSON that `core.safe_text` accepts: a NUL in a `kid`, a
+    lone surrogate or deep nesting is a malformed token, never a database or stack error."""
     try:
-        return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        document = safe_text.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+        if safe_text.problems(document):
+            raise safe_text.MalformedJson("a token segment carries text that is not allowed")
+    except (ValueError, binascii.Error) as exc:
         raise errors.TokenMalformed("a token segment is not base64url JSON") from exc
+    return document
 
 
 def authentic(session: OnDemand, ctx: TokenContext, token: Any, now: datetime) -> Claims:

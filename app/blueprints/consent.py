@@ -276,7 +276,7 @@ class ConsentOne(MethodView):
 
 @blp.route("/api/v1/me/consents/<uuid:consent_id>/withdraw")
 class Withdraw(MethodView):
-    @blp.arguments(ConsentWithdrawSchema())
+    @blp.arguments(ConsentWithdrawSchema(), required=False)
     @blp.response(200, ConsentReceiptOutSchema)
     @blp.doc(security=RESIDENT)
     def post(self, body, consent_id):

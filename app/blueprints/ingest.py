@@ -31,9 +31,11 @@ class RecordInSchema(ma.Schema):
 
 class BatchSchema(ma.Schema):
     # Records are kept raw here and validated one by one in the domain, so one bad record is
-    # a per-record rejection instead of failing the whole batch.
+    # a per-record rejection instead of failing the whole batch: an item that is not even an
+    # object is one too (`not_an_object`), so the schema promises no type for an item.
     records = ma.fields.List(
-        ma.fields.Raw(metadata={"type": "object", "description": "A record (see RecordIn)"}),
+        ma.fields.Raw(metadata={"description": "A record (see RecordIn); any other item is "
+                                               "rejected on its own as `not_an_object`"}),
         required=True, validate=ma.validate.Length(1, MAX_BATCH),
     )
 
