@@ -54,7 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
     "OPENAPI_SWAGGER_UI_PATH": "docs",
-    "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    # Swagger UI from the swagger-ui-bundle package, served by app.http: /docs works offline.
+    "OPENAPI_SWAGGER_UI_URL": "/docs/assets/",
+    "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},  # no call to an online validator
 }
 
 
