@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, dates
 from core.db import UnitOfWork
 from core.idempotency import iso
 from core.identity import Operator, Resident
@@ -153,15 +153,10 @@ def read(uow: UnitOfWork, dispute_id: uuid.UUID, *, operator: Operator,
 
 
 def _parse_time(value: Any) -> datetime | None:
+    """An aware time in the supported calendar (`core.dates`), or None."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else None
-    if isinstance(value, str) and len(value) <= 40:
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else None
-    return None
+        return value if value.tzinfo and dates.supported(value) else None
+    return dates.parse_instant(value)
 
 
 def _snapshot(record: Record) -> dict[str, Any]:
@@ -187,7 +182,8 @@ def _correct(record: Record, changes: dict[str, Any], now: datetime) -> dict[str
         occurred = _parse_time(changes["occurred_at"])
     if occurred is None or occurred > now:
         raise InvalidCorrection("occurred_at must be an ISO 8601 time with a timezone, "
-                                "not in the future")
+                                f"not in the future, in the years {dates.FIRST_YEAR}-"
+                                f"{dates.LAST_YEAR}")
     amount = changes.get("amount_fen", record.amount_fen)
     if amount is not None and (type(amount) is not int or not 0 <= amount < 10**13):
         raise InvalidCorrection("amount_fen must be a non-negative integer or null")

@@ -373,3 +373,18 @@ def test_bodies_the_schema_refuses_are_not_accepted(estate: Estate,
     response = estate.client.post(f"/api/v1/me/consents/{consent}/withdraw",
                                   headers=bearer(estate.resident))
     assert response.status_code == 200, response.get_json()
+
+
+def test_an_operators_correction_dated_outside_the_supported_years_is_refused(
+        estate: Estate) -> None:
+    reviewer = bearer(estate.operator_key("reviewer"))
+    url = f"/admin/v1/disputes/{estate.ids['dispute_id']}/resolve"
+    before = fingerprint(estate.app)
+    for when in EDGES:
+        response = estate.client.post(url, headers=reviewer, json={
+            "outcome": "corrected", "note": "修正记录时间",
+            "correction": {"occurred_at": when}})
+        assert 400 <= response.status_code < 500, (when, response.get_json())
+        assert response.mimetype == PROBLEM
+        assert "1900-2200" in response.get_json()["detail"], response.get_json()
+    assert fingerprint(estate.app) == before
