@@ -74,24 +74,26 @@ END $$;
 -- one definition: `rewards.exclusions` reads it through func.pc_exclusions, and the
 -- authorization above calls it.
 CREATE OR REPLACE FUNCTION pc_exclusions(p_resident uuid, p_now timestamptz) RETURNS text[]
-LANGUAGE sql STABLE AS $$
-    SELECT array_remove(ARRAY[
-        -- an active 失信被执行人 record still within its publicity period
-        CASE WHEN EXISTS (
-            SELECT 1 FROM records
-             WHERE resident_id = p_resident AND category = 'judicial'
-               AND type = 'dishonest_debtor' AND status = 'active'
-               AND (publicity_ends_at IS NULL OR publicity_ends_at > p_now))
-        THEN 'dishonest_debtor' END,
-        -- an unpaid 先诊后付 bill past its due date (whether or not the overdue job has run:
-        -- paying it in full lifts the exclusion at once)
-        CASE WHEN EXISTS (
-            SELECT 1 FROM credit_bills
-             WHERE resident_id = p_resident AND status IN ('open', 'overdue')
-               AND due_at <= p_now)
-        THEN 'overdue_bill' END
-    ], NULL)
-$$;
+LANGUAGE plpgsql STABLE AS $$  -- plpgsql: its plans are cached per session (a SQL function's
+DECLARE                         -- are made anew on every call before PostgreSQL 18)
+    found text[] := '{}';
+BEGIN
+    -- an active 失信被执行人 record still within its publicity period
+    IF EXISTS (SELECT 1 FROM records
+                WHERE resident_id = p_resident AND category = 'judicial'
+                  AND type = 'dishonest_debtor' AND status = 'active'
+                  AND (publicity_ends_at IS NULL OR publicity_ends_at > p_now)) THEN
+        found := found || 'dishonest_debtor'::text;
+    END IF;
+    -- an unpaid 先诊后付 bill past its due date (whether or not the overdue job has run:
+    -- paying it in full lifts the exclusion at once)
+    IF EXISTS (SELECT 1 FROM credit_bills
+                WHERE resident_id = p_resident AND status IN ('open', 'overdue')
+                  AND due_at <= p_now) THEN
+        found := found || 'overdue_bill'::text;
+    END IF;
+    RETURN found;
+END $$;
 
 CREATE OR REPLACE FUNCTION pc_credit_authorize(p_jti text, p_sub text, p_scn text,
                                                p_iat bigint, p_exp timestamptz, p_ent json,
