@@ -258,7 +258,7 @@ def jobs_run(only: tuple[str, ...]) -> None:
     """Run the periodic jobs once (safe to run repeatedly and concurrently); prints counts."""
     from core import jobs as registry
 
-    ctx = registry.JobContext(uow=services.uow, now=now(), services={
+    ctx = registry.JobContext(uow=services.batch_uow, now=now(), services={
         "keyring": services.keyring, "signer": services.signer, "store": services.store,
         "config": current_app.config})
     with refusals():

@@ -12,6 +12,7 @@ from typing import Any
 
 from core import embedded
 from core.crypto import new_key_text, parse_key
+from core.db import Timeouts
 
 
 class ConfigError(RuntimeError):
@@ -35,6 +36,18 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_RIGHTS": "10/3600",  # disputes, repairs, review requests per resident
     "DISPUTE_DAYS": 15,  # days an operator has to resolve a dispute
     "DB_POOL_SIZE": 10,
+    # Bounded waits (core.db.Timeouts; docs/operations.md "Bounded waits"). Web requests:
+    "DB_LOCK_TIMEOUT_MS": 2000,  # a row lock held elsewhere: 503 database_busy after this
+    "DB_STATEMENT_TIMEOUT_MS": 5000,  # any one statement of a request
+    "DB_IDLE_IN_TRANSACTION_TIMEOUT_MS": 30000,  # a transaction left open and idle is ended
+    "DB_CONNECT_TIMEOUT_S": 3,  # opening a connection
+    "DB_POOL_TIMEOUT_S": 2,  # waiting for a pooled connection (503 database_busy after)
+    # `pengcheng score` and `pengcheng jobs run` (their transactions raise the limits):
+    "DB_BATCH_LOCK_TIMEOUT_MS": 30000,
+    "DB_BATCH_STATEMENT_TIMEOUT_MS": 600000,
+    "DB_BATCH_IDLE_IN_TRANSACTION_TIMEOUT_MS": 600000,
+    "DB_HEALTH_TIMEOUT_MS": 1000,  # /healthz: its own connection, this long for SELECT 1
+    "RESIDENT_CONCURRENCY": 2,  # writes in flight per resident key and process (503 after)
     "REPORT_DAYS": 30,  # a credit report / no-violation certificate is valid this many days
     "RATE_LIMIT_REPORTS": "10/3600",  # reports a resident may generate per window
     "RATE_LIMIT_REPORT_VERIFY": "600/60",  # verifications per client address per window
@@ -62,6 +75,20 @@ DEFAULTS: dict[str, Any] = {
 
 def is_development(config: dict[str, Any]) -> bool:
     return str(config.get("ENV", "")).lower() == "development"
+
+
+def db_timeouts(config: dict[str, Any], kind: str = "request") -> Timeouts:
+    """The bounded waits of `kind`: `request` (web), `batch` (CLI batch and jobs), `health`."""
+    connect, pool = int(config["DB_CONNECT_TIMEOUT_S"]), float(config["DB_POOL_TIMEOUT_S"])
+    if kind == "batch":
+        return Timeouts(int(config["DB_BATCH_LOCK_TIMEOUT_MS"]),
+                        int(config["DB_BATCH_STATEMENT_TIMEOUT_MS"]),
+                        int(config["DB_BATCH_IDLE_IN_TRANSACTION_TIMEOUT_MS"]), connect, pool)
+    if kind == "health":
+        health = int(config["DB_HEALTH_TIMEOUT_MS"])
+        return Timeouts(health, health, health, min(connect, 2), health / 1000)
+    return Timeouts(int(config["DB_LOCK_TIMEOUT_MS"]), int(config["DB_STATEMENT_TIMEOUT_MS"]),
+                    int(config["DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"]), connect, pool)
 
 
 def _instance_secret(instance: Path, name: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import marshmallow as ma
 from flask import Flask, Response, g, json
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from core.crypto import CryptoError
@@ -128,7 +129,26 @@ def handle_domain(error: DomainError) -> Response:
                    detail_zh=error.detail_zh, headers=headers, **extra)
 
 
+# A wait that ran out (core.db.Timeouts): lock_not_available (lock_timeout), query_canceled
+# (statement_timeout). Retrying soon is right: the lock or the load is usually gone.
+BUSY_SQLSTATES = ("55P03", "57014")
+
+
+def database_busy() -> Response:
+    return problem(503, "database_busy",
+                   "The data this request needs is busy; retry shortly",
+                   detail_zh="数据正忙，请稍后重试", headers={"Retry-After": "1"})
+
+
+def handle_pool_timeout(error: PoolTimeout) -> Response:
+    log.warning("database pool exhausted: %s", error)
+    return database_busy()
+
+
 def handle_database(error: Exception) -> Response:
+    if getattr(getattr(error, "orig", None), "sqlstate", None) in BUSY_SQLSTATES:
+        log.warning("database busy: %s", getattr(error.orig, "sqlstate", ""))  # type: ignore
+        return database_busy()
     if isinstance(error, OperationalError) or (
         isinstance(error, DBAPIError) and error.connection_invalidated
     ):
@@ -156,5 +176,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(DomainError, handle_domain)
     app.register_error_handler(DBAPIError, handle_database)
+    app.register_error_handler(PoolTimeout, handle_pool_timeout)
     app.register_error_handler(CryptoError, handle_crypto)
     app.register_error_handler(Exception, handle_unexpected)

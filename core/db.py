@@ -8,17 +8,25 @@ Design overview
 * A `UnitOfWork` owns one session and commits once; callbacks registered with
   `after_commit` run only once the transaction is durable (side effects leave the process
   only after commit — Indico's rule).
+* Every wait is bounded (`Timeouts`): each connection of an engine starts with its
+  `lock_timeout`, `statement_timeout` and `idle_in_transaction_session_timeout` (startup
+  options: no extra round trip), connecting gives up after `connect_timeout` and a checkout
+  after `pool_timeout`. A row lock held elsewhere therefore costs a request at most
+  `lock_ms`, never a thread for as long as the holder likes. Longer work (the batch, the
+  periodic jobs) runs in units whose transactions raise the limits with `SET LOCAL`
+  (`longer_waits`), on the same pool, so no connection goes back to the pool changed.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, DateTime, MetaData, Uuid, create_engine
-from sqlalchemy.engine import Engine
+from sqlalchemy import JSON, DateTime, MetaData, Uuid, create_engine, event
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -69,8 +77,36 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for the configured PostgreSQL URL."""
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a connection may wait, in one place (values from `app.config`).
+
+    `lock_ms`: for a row or table lock (SQLSTATE 55P03 when it runs out); `statement_ms`: for
+    one statement (57014); `idle_in_transaction_ms`: a transaction left open and idle is ended
+    by the server (its locks go with it); `connect_s`: to open a connection; `pool_s`: to get
+    one from the pool. 0 means no limit (PostgreSQL's own meaning).
+    """
+
+    lock_ms: int
+    statement_ms: int
+    idle_in_transaction_ms: int
+    connect_s: int = 3
+    pool_s: float = 2.0
+
+    def server_settings(self) -> dict[str, str]:
+        return {"lock_timeout": str(int(self.lock_ms)),
+                "statement_timeout": str(int(self.statement_ms)),
+                "idle_in_transaction_session_timeout": str(int(self.idle_in_transaction_ms))}
+
+    def startup_options(self) -> str:
+        """The settings as libpq's `options` (`-c name=value …`), sent when connecting."""
+        return " ".join(f"-c {name}={value}" for name, value in self.server_settings().items())
+
+
+def make_engine(url: str, *, timeouts: Timeouts | None = None, **kwargs: Any) -> Engine:
+    """An engine for the configured PostgreSQL URL; with `timeouts`, every connection it
+    opens waits at most that long (the app always passes them; a bare engine, as tests and
+    migrations use, keeps the server's settings)."""
     url = normalize_url(url)
     if not url.startswith("postgresql+psycopg://"):
         raise ValueError(f"PENGCHENG_DATABASE_URL must be a postgresql:// URL, not {url!r}")
@@ -81,7 +117,31 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
+    if timeouts is not None:
+        kwargs.setdefault("pool_timeout", timeouts.pool_s)
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("connect_timeout", max(1, int(timeouts.connect_s)))
+        # Options already in the URL (`?options=…`) are kept; ours come after, so they win.
+        given = make_url(url).query.get("options") or ""
+        given = given if isinstance(given, str) else " ".join(given)
+        connect_args["options"] = f"{given} {timeouts.startup_options()}".strip()
+        kwargs["connect_args"] = connect_args
     return create_engine(url, **kwargs)
+
+
+def longer_waits(factory: sessionmaker[Session], timeouts: Timeouts) -> sessionmaker[Session]:
+    """`factory`, whose every transaction first raises the server-side limits to `timeouts`
+    with `SET LOCAL` (undone at its end): batch work on the request pool's connections."""
+    settings = timeouts.server_settings()
+    sql = "SELECT " + ", ".join(f"set_config('{name}', %(v{i})s, true)"
+                                 for i, name in enumerate(settings))
+    params = {f"v{i}": value for i, value in enumerate(settings.values())}
+
+    def begin(session: Session, transaction: Any, connection: Connection) -> None:
+        connection.exec_driver_sql(sql, params)
+
+    event.listen(factory, "after_begin", begin)
+    return factory
 
 
 class UnitOfWork:
