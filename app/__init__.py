@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.clock import Clock
 
@@ -27,6 +28,9 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     api.init_app(app)
     errors.init_app(app)
     http.init_app(app)
+    if hops := app.config["TRUSTED_PROXIES"]:
+        # The client address is the one the nearest `hops` proxies saw (app/ratelimit.py).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
 
     from app.blueprints import register
 

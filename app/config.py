@@ -30,7 +30,9 @@ DEFAULTS: dict[str, Any] = {
     "ISSUER": "https://pengcheng.sz.gov.cn",  # our `iss` in tokens and receipts
     "SESSION_TTL_SECONDS": 3600,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
-    "RATE_LIMIT_LOGIN": "20/60",  # attempts per client address per window (seconds)
+    "TRUSTED_PROXIES": 0,  # proxy hops whose X-Forwarded-For is believed (0: ignore the header)
+    "RATE_LIMIT_LOGIN": "20/60",  # sign-in attempts per client address per window (seconds)
+    "RATE_LIMIT_LOGIN_IDENTITY": "5/60",  # verified sign-ins per identity (`sub`) per window
     "RATE_LIMIT_INGEST": "600/60",  # batches per source per window
     "RATE_LIMIT_TOKENS": "30/60",  # partner tokens (QR codes) a resident may ask per window
     "RATE_LIMIT_RIGHTS": "10/3600",  # disputes, repairs, review requests per resident
@@ -51,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "REPORT_DAYS": 30,  # a credit report / no-violation certificate is valid this many days
     "RATE_LIMIT_REPORTS": "10/3600",  # reports a resident may generate per window
     "RATE_LIMIT_REPORT_VERIFY": "600/60",  # verifications per client address per window
+    "RATE_LIMIT_REPORT_VERIFY_CODE": "30/60",  # verifications per report code (or document)
     "REPORT_BASE_URL": None,  # public address printed in reports' QR codes (default: request's)
     "MEDICAL_CREDIT_HOLD_HOURS": 24,  # an uncaptured authorization is released after this
     "MEDICAL_CREDIT_DUE_DAYS": 7,  # a bill is due this many days after capture (pilots: 2-10)
@@ -102,10 +105,27 @@ def _instance_secret(instance: Path, name: str) -> str:
     return path.read_text().strip()
 
 
+def _check_limits(config: dict[str, Any]) -> None:
+    """Proxy hops and rate limits are checked at start-up, not at the first request."""
+    from app.ratelimit import limit_of
+
+    hops = config.get("TRUSTED_PROXIES")
+    if isinstance(hops, bool) or not str(hops).isdigit():
+        raise ConfigError(f"PENGCHENG_TRUSTED_PROXIES must be a whole number >= 0, not {hops!r}")
+    config["TRUSTED_PROXIES"] = int(str(hops))
+    for key in [k for k in config if k.startswith("RATE_LIMIT_")]:
+        try:
+            limit_of(str(config[key]))
+        except ValueError as exc:
+            raise ConfigError(f"PENGCHENG_{key} is not a rate limit ('count/seconds'): "
+                              f"{config[key]!r}") from exc
+
+
 def resolve(config: dict[str, Any], instance_path: str) -> None:
     """Fill derived defaults and refuse unsafe production configurations."""
     instance = Path(instance_path)
     dev = is_development(config)
+    _check_limits(config)
     for key, filename in (("MASTER_KEY", "master.key"), ("INDEX_KEY", "index.key")):
         if not config.get(key):
             if not dev:

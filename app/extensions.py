@@ -18,10 +18,11 @@ from sqlalchemy.orm import sessionmaker
 from app.config import db_timeouts
 from app.errors import PROBLEM, ProblemSchema, problem
 from app.idp import IdentityProvider
+from app.ratelimit import RateLimits, make_limits
 from core.clock import Clock, SystemClock
 from core.crypto import Keyring, parse_key
 from core.db import UnitOfWork, longer_waits, make_engine
-from core.fast import RateLimiter, make_store
+from core.fast import make_store
 from core.signing import Signer
 
 
@@ -75,7 +76,7 @@ class Services:
             "keyring": keyring,
             "signer": Signer(keyring),
             "store": store,
-            "limiter": RateLimiter(store),
+            "limiter": make_limits(cfg.get("REDIS_URL")),
             "clock": clock or SystemClock(),
             "idp": IdentityProvider.from_config(cfg.get("IDP_JWKS"), cfg.get("IDP_ISSUER")),
             "principal_cache": {},
@@ -84,10 +85,15 @@ class Services:
         app.before_request(_take_resident_slot)
         app.teardown_request(_give_resident_slot)
 
-
     @staticmethod
     def _state() -> dict[str, Any]:
         return current_app.extensions["pengcheng"]
+
+    @property
+    def limiter(self) -> RateLimits:
+        """The app's rate limits (Redis-backed, or in-process): see app/ratelimit.py."""
+        limiter: RateLimits = self._state()["limiter"]
+        return limiter
 
     @staticmethod
     def app_config(key: str) -> Any:

@@ -1,9 +1,9 @@
 """The fast store: Redis when configured, an in-process fallback otherwise or when Redis fails.
 
-Nothing correct depends on it (DESIGN §2 principle 6): it caches, pre-checks replays and counts
-for rate limits. PostgreSQL stays the guarantee, so a missed pre-check only costs a database
-round trip. When Redis errors, calls fall back to the in-process store and Redis is retried
-after a short pause, so an outage costs speed, not answers.
+Nothing correct depends on it (DESIGN §2 principle 6): it caches and pre-checks replays (rate
+limits count in app/ratelimit.py). PostgreSQL stays the guarantee, so a missed pre-check only
+costs a database round trip. When Redis errors, calls fall back to the in-process store and
+Redis is retried after a short pause, so an outage costs speed, not answers.
 """
 
 from __future__ import annotations
@@ -159,16 +159,3 @@ class RedisStore(FastStore):
 def make_store(url: str | None) -> FastStore:
     return RedisStore(url) if url else MemoryStore()
 
-
-class RateLimiter:
-    """Fixed-window counting on the fast store: `hit` answers how long to wait, or 0."""
-
-    def __init__(self, store: FastStore):
-        self.store = store
-
-    def hit(self, bucket: str, limit: int, per_seconds: int) -> int:
-        window = int(time.time() // per_seconds)
-        count = self.store.incr(f"rl:{bucket}:{window}", per_seconds)
-        if count <= limit:
-            return 0
-        return max(1, per_seconds - int(time.time()) % per_seconds)

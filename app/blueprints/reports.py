@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
+from contextlib import AbstractContextManager
 from typing import Any
 
 import marshmallow as ma
@@ -15,7 +17,7 @@ from flask_smorest import Blueprint
 
 from app import auth
 from app.extensions import services
-from app.ratelimit import enforce
+from app.ratelimit import Attempt, attempt, enforce
 from core.errors import RateLimited
 from reports import build, html, service, verify
 from reports.models import KINDS
@@ -290,6 +292,12 @@ class ReportRevoke(MethodView):
 
 # -- anyone -------------------------------------------------------------------------------------
 
+def _verify_limits() -> AbstractContextManager[Attempt]:
+    """Verification is limited per client address and per code (app/ratelimit.py)."""
+    return attempt("report-verify", by_address="RATE_LIMIT_REPORT_VERIFY",
+                   by_subject="RATE_LIMIT_REPORT_VERIFY_CODE")
+
+
 @public.route("/verify")
 class Verify(MethodView):
     @public.arguments(VerifyQuerySchema(), location="query")
@@ -306,8 +314,8 @@ class Verify(MethodView):
             return _page(html.verification(_pages(), {}, code=None, verify_url=None,
                                            report_id=None, css_url=_css()))
         try:
-            enforce(f"report-verify:{request.remote_addr}",
-                    services.app_config("RATE_LIMIT_REPORT_VERIFY"))
+            with _verify_limits() as tried:
+                tried.subject(code or "")
         except RateLimited:
             if as_json:
                 raise
@@ -327,8 +335,8 @@ class Verify(MethodView):
     @public.response(200, VerdictSchema)
     def post(self, body):
         """Check a document: the signed JWS, the report JSON, or the PDF file (base64)."""
-        enforce(f"report-verify:{request.remote_addr}",
-                services.app_config("RATE_LIMIT_REPORT_VERIFY"))
+        with _verify_limits() as tried:
+            tried.subject(json.dumps(body, sort_keys=True))  # per document, as a code is
         checking, now = _checking(), services.clock.now()
         with services.uow() as uow:
             if "jws" in body:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import marshmallow as ma
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
 from app.extensions import services
-from app.ratelimit import enforce
+from app.ratelimit import attempt
 from core.identity import login, logout, read_personal
 from core.idnumber import mask
 
@@ -52,8 +51,10 @@ class Session(MethodView):
     @blp.response(201, SessionSchema)
     def post(self, body):
         """Exchange an identity-provider assertion for a session token (first login registers)."""
-        enforce(f"login:{request.remote_addr}", services.app_config("RATE_LIMIT_LOGIN"))
-        claims = services.idp.verify(body["assertion"], services.clock.now())
+        with attempt("login", by_address="RATE_LIMIT_LOGIN",
+                     by_subject="RATE_LIMIT_LOGIN_IDENTITY") as tried:
+            claims = services.idp.verify(body["assertion"], services.clock.now())
+            tried.subject(f"{claims['iss']}|{claims['sub']}")
         return open_session_for(claims, "idp")
 
     @blp.response(204)

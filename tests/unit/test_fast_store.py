@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from core.fast import FastStore, MemoryStore, RateLimiter, RedisStore, make_store
+from core.fast import FastStore, MemoryStore, RedisStore, make_store
 from tests.conftest import REDIS_URL, need
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
@@ -60,14 +60,6 @@ def test_entries_expire(store):
     assert store.get("short") is None
     assert store.add("once", 10) is True
     assert store.incr("cnt", 1) == 1
-
-
-def test_the_rate_limiter_allows_the_limit_then_answers_a_wait(store):
-    limiter = RateLimiter(store)
-    bucket = f"b-{uuid.uuid4().hex}"
-    waits = [limiter.hit(bucket, 3, 60) for _ in range(5)]
-    assert waits[:3] == [0, 0, 0]
-    assert all(1 <= w <= 60 for w in waits[3:])
 
 
 def test_a_dead_redis_falls_back_quickly_and_reports_unhealthy():
