@@ -9,6 +9,12 @@ Design overview
   records lets one win and the loser retries and finds it — one record, never two.
 * `withdraw` is a compare-and-set from `active`, so a consent is withdrawn once; the gate sees
   it on the next query. Any change to the scoring consent marks the resident's score stale.
+* A withdrawal and a token's use are ordered by the consent record's row lock: the use holds it
+  shared from its consent check to its commit (`pc_consume_token`, migration 0018), a
+  withdrawal takes it `FOR UPDATE` before anything else, so it waits for a use in flight and a
+  use arriving later waits for it and is refused. Holding the row, the withdrawal takes effect
+  no earlier than the last use it waited for (`_effective`), so that use is before it in the
+  resident's access log too. Lock order everywhere: consent rows, then anything else.
 * Every event is appended to `consent_events` and to the hash-chained audit log (ids, hashes
   and codes only — no personal fields). Grants and withdrawals carry a signed receipt.
 """
@@ -21,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -38,6 +44,7 @@ from consent.gate import SCORING
 from consent.models import ConsentEvent, ConsentRecord, Notice
 from consent.notices import current, expiry, grantable
 from core import audit
+from core.clock import utc
 from core.db import UnitOfWork
 from core.identity import Resident
 from core.signing import Signer
@@ -98,6 +105,14 @@ def _end(session: Session, record: ConsentRecord, status: str, now: datetime) ->
     if done:
         record.status, record.ended_at = status, now
     return bool(done)
+
+
+def _effective(session: Session, record: ConsentRecord, now: datetime) -> datetime:
+    """When ending `record` (its row locked by the caller) takes effect: `now`, or the time of
+    a use of a token that relied on it, if later — a use that committed while this waited for
+    the row may have read its clock a moment after our caller did."""
+    last = session.scalar(select(func.pc_consent_last_use(record.resident_id, record.purpose)))
+    return max(now, utc(last)) if last is not None else now
 
 
 def _mark_stale(session: Session, resident_id: uuid.UUID, purpose: str, now: datetime) -> None:
@@ -212,13 +227,19 @@ def withdraw(uow: UnitOfWork, resident: Resident, consent_id: uuid.UUID, *, now:
              actor: str | None = None) -> Outcome:
     """Withdraw the resident's consent `consent_id`: effective at once, receipt returned."""
     session = uow.session
-    record = session.get(ConsentRecord, consent_id)
-    if record is None or record.resident_id != resident.id:
+    # The row lock first: it waits for a use of a token in flight (which holds it shared) to
+    # commit, and then keeps every later use out until this commits (see the module docstring).
+    record = session.scalars(
+        select(ConsentRecord).where(ConsentRecord.id == consent_id,
+                                    ConsentRecord.resident_id == resident.id)
+        .with_for_update().execution_options(populate_existing=True)).first()
+    if record is None:
         raise ConsentNotFound(f"you have no consent {consent_id}", detail_zh="未找到该授权记录")
     if record.status != "active" or (record.expires_at is not None and record.expires_at <= now):
         state = record.status if record.status != "active" else "expired"
         raise ConsentNotActive(f"this consent is already {state}; nothing to withdraw",
                                detail_zh="该授权已失效或已撤回，无需再次撤回", consent_status=state)
+    now = _effective(session, record, now)
     if not _end(session, record, "withdrawn", now):
         raise ConsentNotActive("this consent was withdrawn a moment ago",
                                detail_zh="该授权已撤回", consent_status="withdrawn")
@@ -240,11 +261,12 @@ def withdraw_all(session: Session, resident: Resident, *, now: datetime, signing
             select(ConsentRecord).where(ConsentRecord.resident_id == resident.id,
                                         ConsentRecord.status == "active")
             .order_by(ConsentRecord.given_at).with_for_update()).all():
-        if not _end(session, record, "withdrawn", now):
+        at = _effective(session, record, now)
+        if not _end(session, record, "withdrawn", at):
             continue
         notice = session.get(Notice, record.notice_id)
         assert notice is not None
-        event = _event(session, record, notice, "withdrawn", now=now,
+        event = _event(session, record, notice, "withdrawn", now=at,
                        actor=actor or f"resident:{resident.id}", channel=channel, reason=reason,
                        signing=signing)
         _mark_stale(session, resident.id, record.purpose, now)

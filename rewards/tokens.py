@@ -27,6 +27,17 @@ Design overview
   `consumed_tokens` primary key is the guarantee: a concurrent consumer waits for the first
   one's transaction and is refused `token_replayed` once it commits. A refusal aborts the
   caller's transaction, which then only rolls back (as every refusal does: `core.idempotency`).
+* A use and a withdrawal are ordered (issue 22). `pc_consume_token` (migration 0018) locks the
+  resident's consent record for the scenario `FOR SHARE` before it checks it, and holds the
+  lock until the caller's transaction ends; a withdrawal (and a re-grant, an erasure) takes the
+  row `FOR UPDATE`. So once a withdrawal has committed no use can commit: a use that got the
+  lock first makes the withdrawal wait until it commits, and one that comes later waits for
+  the withdrawal and is refused `token_revoked`. Why a lock and not a second look after the
+  account lock: a re-check leaves a gap between the look and the commit; the lock leaves none.
+  The consent row is locked before any account row (the partner writes consume the token
+  first), and a withdrawal locks no account, so the two cannot deadlock; uses share the lock
+  and never wait for each other. The withdrawal takes effect no earlier than the last use it
+  waited for, so that use is before it in the resident's access log.
 * The fast store keeps a mark `jti:<jti>` for each consumed token, set once the database has
   accepted it and released if the caller's transaction does not commit. A mark never refuses a
   token by itself: a process killed mid-request leaves one behind that must not burn the token
