@@ -17,21 +17,23 @@ model = AppGroup("model", help="Scoring models: validate, activate, fit, list, m
 @click.command("score")
 @click.option("--partition", default="0/1", show_default=True,
               help="k/n (0 <= k < n): score only the residents whose id's last 32 bits % n == k")
-@click.option("--chunk", default=5000, show_default=True,
-              help="Residents per chunk (one transaction; bounds memory)")
+@click.option("--chunk", default=1000, show_default=True,
+              help="Residents per chunk: one transaction each, so a crash loses at most one "
+                   "chunk (and bounds memory)")
 @click.option("--verify", is_flag=True,
               help="Instead of scoring, recompute every stored score from its stored inputs")
 @with_appcontext
 def score(partition: str, chunk: int, verify: bool) -> None:
     """Batch-score residents whose stored score is not current (idempotent per partition).
 
-    Progress goes to stderr after every chunk; the summary (JSON) to stdout.
+    Progress goes to stderr after every chunk's commit; the summary (JSON) to stdout. Its
+    transactions wait longer than a request's (`PENGCHENG_DB_BATCH_*`).
     """
     from scoring import batch
     from scoring.service import verify_stored
 
     if verify:
-        with services.uow() as uow:
+        with services.batch_uow() as uow:
             checked, bad = verify_stored(
                 uow.session, progress=lambda n: click.echo(f"  verified {n}", err=True))
         click.echo(json.dumps({"checked": checked, "mismatches": [str(b) for b in bad]}))
@@ -49,7 +51,7 @@ def score(partition: str, chunk: int, verify: bool) -> None:
                    f"current {r['skipped_current']}, no consent {r['no_consent']} "
                    f"({r['residents_per_s']}/s, {r['seconds']} s)", err=True)
 
-    report = batch.run(services.uow, now=services.clock.now(), partition=part, chunk=chunk,
+    report = batch.run(services.batch_uow, now=services.clock.now(), partition=part, chunk=chunk,
                        progress=progress)
     click.echo(json.dumps({"partition": partition, **report.as_dict()}))
 

@@ -13,7 +13,8 @@ Design overview
   one columnar `RecordBatch` and go through the same `compute_features` and the vectorized
   `score_batch` as everything else; explanations are the single path's `explain`.
 * **Write.** New scores are written in bulk: ``COPY`` on PostgreSQL, one multi-row INSERT
-  elsewhere; one commit per chunk.
+  elsewhere; one commit per chunk, whatever the partition's size (``CHUNK`` residents by
+  default), so a crash loses at most the chunk in flight and a re-run scores the rest.
 * **Idempotent.** A resident whose latest score is current (`scoring.service.is_current`: same
   basis version, model and consented categories, and before its `valid_until` — the read
   path's rule) is skipped, so
@@ -69,6 +70,7 @@ from scoring.service import LATEST_FIRST, active_model, is_current
 from scoring.spec import Model
 from scoring.store import Score
 
+CHUNK = 1000  # residents per transaction: a crash loses at most this much work
 NULL_TIME = np.iinfo(np.int64).min  # "no publicity end stored" in the fetched epoch column
 SCORE_COLUMNS = ("id", "resident_id", "model_id", "score", "tier", "computed_at",
                  "basis_version", "inputs", "inputs_hash", "explanation", "trigger",
@@ -107,7 +109,7 @@ def partition_of(resident_id: uuid.UUID, n: int) -> int:
 
 
 def run(uow_factory: Callable[[], UnitOfWork], *, now: datetime,
-        partition: tuple[int, int] = (0, 1), chunk: int = 5000,
+        partition: tuple[int, int] = (0, 1), chunk: int = CHUNK,
         progress: Callable[[BatchReport], None] | None = None) -> BatchReport:
     """Score every active resident of partition k/n whose stored score is not current."""
     report = BatchReport()

@@ -293,3 +293,58 @@ def test_a_bad_partition_is_refused(app):
     for bad in ("3/3", "-1/2", "1/0", "x"):
         result = cli(app, "score", "--partition", bad)
         assert result.exit_code == 2, (bad, result.output)
+
+
+def test_a_batch_killed_mid_run_keeps_its_committed_chunks_and_the_rerun_scores_the_rest_once(
+        app, uow, tmp_path):
+    """`kill -9` after two chunks' progress lines: those chunks are stored (one transaction per
+    chunk, whatever the partition's size), the rerun scores exactly the rest, nobody twice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sqlalchemy import func
+
+    seed(uow, services.keyring, residents=300, rng_seed=11, now=T0)
+    consented = len(scoring_categories_many(
+        uow.session, list(uow.session.scalars(select(Resident.id))), T0))
+    uow.commit()
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PENGCHENG_DATABASE_URL": app.config["DATABASE_URL"],
+           "PENGCHENG_ENV": "development", "PENGCHENG_INSTANCE_PATH": str(tmp_path),
+           "PENGCHENG_MASTER_KEY": app.config["MASTER_KEY"],
+           "PENGCHENG_INDEX_KEY": app.config["INDEX_KEY"]}
+    env.pop("PENGCHENG_REDIS_URL", None)
+    command = [sys.executable, "-c", "from app.cli import main; main()", "score",
+               "--chunk", "10"]
+    proc = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stderr.readline() for _ in range(2)]  # blocks; the batch prints them
+        os.kill(proc.pid, signal.SIGSTOP)  # frozen at once: mid-run, wherever it is
+        assert all("seen" in line for line in lines), lines
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
+    uow.session.rollback()
+    kept = uow.session.scalar(select(func.count()).select_from(Score))
+    assert 0 < kept < consented  # committed chunks survived; the run had not finished
+    again = summary(cli(app, "score"))
+    assert again["scored"] == consented - kept and again["skipped_current"] == kept
+    rows = list(uow.session.execute(select(Score.resident_id, func.count()).group_by(
+        Score.resident_id)))
+    assert len(rows) == consented and all(n == 1 for _, n in rows)
+
+
+def test_the_default_chunk_commits_often_whatever_the_partition_size():
+    from app.cli_scoring import score
+
+    chunk = next(p for p in score.params if p.name == "chunk")
+    assert chunk.default == batch.CHUNK <= 1000
