@@ -45,7 +45,7 @@ _register_groups()
 
 @main.group()
 def db() -> None:
-    """Database schema (Alembic migrations)."""
+    """Database schema (Alembic migrations) and the app's role."""
 
 
 @db.command("upgrade")
@@ -56,6 +56,76 @@ def db_upgrade(revision: str) -> None:
 
     bootstrap(current_app, revision)
     click.echo(f"database at {revision}")
+
+
+APP_ROLE = "pengcheng_app"
+
+
+def role_statements(role: str, database: str, migrator: str, password: str | None, *,
+                    exists: bool = False) -> list[Any]:
+    """What the app's role needs, and nothing more: log in (not a superuser, so it never takes
+    PostgreSQL's reserved connections), read and write the tables, use the sequences, call
+    the functions; the same on what later migrations (run as `migrator`) create."""
+    from psycopg import sql
+
+    who, owner = sql.Identifier(role), sql.Identifier(migrator)
+    attrs = sql.SQL("LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
+    if password is not None:
+        attrs = sql.SQL("{} PASSWORD {}").format(attrs, sql.Literal(password))
+    grants = (
+        "GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {who}",
+        "GRANT USAGE ON SCHEMA public TO {who}",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {who}",
+        "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {who}",
+        "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {who}",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {who}",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+        "GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {who}",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+        "GRANT EXECUTE ON FUNCTIONS TO {who}",
+    )
+    verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
+    return [sql.SQL("{} {} {}").format(verb, who, attrs)] + [
+        sql.SQL(text).format(db=sql.Identifier(database), who=who, owner=owner)
+        for text in grants]
+
+
+@db.command("create-role")
+@click.option("--name", default=APP_ROLE, show_default=True, help="The app's role")
+@click.option("--password-env", metavar="VAR",
+              help="Read the role's password from environment variable VAR (never an argument)")
+@click.option("--apply", is_flag=True,
+              help="Create (or update) the role and its grants now, as the configured user; "
+                   "without it, print the SQL for a DBA")
+def db_create_role(name: str, password_env: str | None, apply: bool) -> None:
+    """The non-superuser role the app runs as (migrations stay with the owner/superuser)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from core.db import normalize_url
+
+    password = None
+    if password_env:
+        password = os.environ.get(password_env)
+        if not password:
+            raise click.UsageError(f"environment variable {password_env} is empty or unset")
+    url = make_url(normalize_url(current_app.config["DATABASE_URL"]))
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
+        migrator, database = conn.execute("SELECT current_user, current_database()").fetchone()
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
+        statements = role_statements(name, database, migrator, password, exists=bool(exists))
+        shown = role_statements(name, database, migrator,
+                                None if password is None else "***", exists=bool(exists))
+        for statement, text in zip(statements, shown, strict=True):
+            if apply:
+                conn.execute(statement)
+            click.echo(text.as_string(conn) + ";")
+    if apply:
+        app_url = url.set(username=name, password=None).render_as_string(hide_password=True)
+        click.echo(f"-- done: set PENGCHENG_DATABASE_URL={app_url} for the app "
+                   f"(with the password); run `pengcheng db upgrade` as {migrator}", err=True)
 
 
 # -- keys -----------------------------------------------------------------------------------------
