@@ -6,6 +6,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from app.config import is_development
+from app.openapi_errors import RefusalsPlugin
 
 
 def register(api: Api, app: Flask) -> None:
@@ -37,6 +38,8 @@ def register(api: Api, app: Flask) -> None:
     api.spec.components.security_scheme(
         "operatorKey", {"type": "http", "scheme": "bearer", "description": "operator API key"})
     api.spec.components.schema("RecordIn", schema=ingest.RecordInSchema)
+    # Every operation's refusals, from the one registry (app/refusals.py).
+    api.spec.plugins = [*api.spec.plugins, RefusalsPlugin()]
     tokens.bind_context(app)
     for blp in (wellknown.blp, residents.blp, ingest.blp, scores.blp, consent.blp,
                 scenarios.blp, scenarios.admin, tokens.blp, tokens.partner_blp,

@@ -43,7 +43,7 @@ class RightsQueueSchema(ma.Schema):
 
 class ResolveSchema(ma.Schema):
     outcome = ma.fields.String(required=True, validate=ma.validate.OneOf(DISPUTE_OUTCOMES))
-    note = ma.fields.String(required=True, validate=ma.validate.Length(max=disputes.MAX_NOTE),
+    note = ma.fields.String(required=True, validate=ma.validate.Length(1, disputes.MAX_NOTE),
                             metadata={"description": "shown to the resident"})
     correction = ma.fields.Dict(load_default=None, allow_none=True, metadata={
         "description": "with outcome corrected: new values of type, severity, amount_fen, "
@@ -52,12 +52,12 @@ class ResolveSchema(ma.Schema):
 
 class RepairDecisionSchema(ma.Schema):
     decision = ma.fields.String(required=True, validate=ma.validate.OneOf(REPAIR_DECISIONS))
-    note = ma.fields.String(required=True, validate=ma.validate.Length(max=repair.MAX_NOTE))
+    note = ma.fields.String(required=True, validate=ma.validate.Length(1, repair.MAX_NOTE))
 
 
 class ReviewDecisionSchema(ma.Schema):
     outcome = ma.fields.String(required=True, validate=ma.validate.OneOf(REVIEW_OUTCOMES))
-    note = ma.fields.String(required=True, validate=ma.validate.Length(max=reviews.MAX_NOTE))
+    note = ma.fields.String(required=True, validate=ma.validate.Length(1, reviews.MAX_NOTE))
 
 
 def _status(value: str | None, default: str | None) -> str | None:

@@ -64,8 +64,9 @@ class MyRecordListSchema(ma.Schema):
 
 
 def _text(max_len: int, required: bool = True) -> ma.fields.String:
+    """Free text: a required one is not empty (blank after trimming is `invalid_text`)."""
     return ma.fields.String(required=required, allow_none=not required,
-                            validate=ma.validate.Length(max=max_len))
+                            validate=ma.validate.Length(min=1 if required else 0, max=max_len))
 
 
 class DisputeInSchema(ma.Schema):
@@ -120,7 +121,8 @@ class EligibilitySchema(ma.Schema):
 
 class RepairInSchema(ma.Schema):
     record_id = ma.fields.UUID(required=True)
-    pledge = ma.fields.Boolean(required=True, metadata={
+    pledge = ma.fields.Boolean(required=True, validate=ma.validate.Equal(
+        True, error="accept the credit pledge (信用承诺) to apply"), metadata={
         "description": "true: you have read and accept the credit pledge (信用承诺)"})
     statement = _text(repair.MAX_STATEMENT, required=False)
 
