@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "DB_BATCH_STATEMENT_TIMEOUT_MS": 600000,
     "DB_BATCH_IDLE_IN_TRANSACTION_TIMEOUT_MS": 600000,
     "DB_HEALTH_TIMEOUT_MS": 1000,  # /healthz: its own connection, this long for SELECT 1
-    "RESIDENT_CONCURRENCY": 2,  # writes in flight per resident key and process (503 after)
+    "RESIDENT_CONCURRENCY": 4,  # partner writes in flight per resident key and process
     "REPORT_DAYS": 30,  # a credit report / no-violation certificate is valid this many days
     "RATE_LIMIT_REPORTS": "10/3600",  # reports a resident may generate per window
     "RATE_LIMIT_REPORT_VERIFY": "600/60",  # verifications per client address per window
