@@ -15,7 +15,7 @@ from scoring.service import ensure_builtin_model
 
 
 def bootstrap(app: Flask, revision: str = "heads") -> None:
-    upgrade(app.config["DATABASE_URL"], revision)
+    upgrade(app.config.get("MIGRATION_DATABASE_URL") or app.config["DATABASE_URL"], revision)
     with app.app_context():
         with services.uow() as uow:
             services.signer.ensure(uow.session, services.clock.now())

@@ -36,6 +36,8 @@ def _register_groups() -> None:
     from app.cli_identities import operators, partners, sources
     for group in (partners, sources, operators):
         main.add_command(group)
+    from app.cli_restore import restore
+    main.add_command(restore)
 
 
 _register_groups()
@@ -58,41 +60,8 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at {revision}")
 
 
-APP_ROLE = "pengcheng_app"
-
-
-def role_statements(role: str, database: str, migrator: str, password: str | None, *,
-                    exists: bool = False) -> list[Any]:
-    """What the app's role needs, and nothing more: log in (not a superuser, so it never takes
-    PostgreSQL's reserved connections), read and write the tables, use the sequences, call
-    the functions; the same on what later migrations (run as `migrator`) create."""
-    from psycopg import sql
-
-    who, owner = sql.Identifier(role), sql.Identifier(migrator)
-    attrs = sql.SQL("LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
-    if password is not None:
-        attrs = sql.SQL("{} PASSWORD {}").format(attrs, sql.Literal(password))
-    grants = (
-        "GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {who}",
-        "GRANT USAGE ON SCHEMA public TO {who}",
-        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {who}",
-        "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {who}",
-        "GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {who}",
-        "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
-        "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {who}",
-        "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
-        "GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {who}",
-        "ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
-        "GRANT EXECUTE ON FUNCTIONS TO {who}",
-    )
-    verb = sql.SQL("ALTER ROLE" if exists else "CREATE ROLE")
-    return [sql.SQL("{} {} {}").format(verb, who, attrs)] + [
-        sql.SQL(text).format(db=sql.Identifier(database), who=who, owner=owner)
-        for text in grants]
-
-
 @db.command("create-role")
-@click.option("--name", default=APP_ROLE, show_default=True, help="The app's role")
+@click.option("--name", default="pengcheng_app", show_default=True, help="The app's role")
 @click.option("--password-env", metavar="VAR",
               help="Read the role's password from environment variable VAR (never an argument)")
 @click.option("--apply", is_flag=True,
@@ -104,13 +73,15 @@ def db_create_role(name: str, password_env: str | None, apply: bool) -> None:
     from sqlalchemy.engine import make_url
 
     from core.db import normalize_url
+    from core.roles import role_statements
 
     password = None
     if password_env:
         password = os.environ.get(password_env)
         if not password:
             raise click.UsageError(f"environment variable {password_env} is empty or unset")
-    url = make_url(normalize_url(current_app.config["DATABASE_URL"]))
+    url = make_url(normalize_url(current_app.config.get("MIGRATION_DATABASE_URL")
+                                 or current_app.config["DATABASE_URL"]))
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
         migrator, database = conn.execute("SELECT current_user, current_database()").fetchone()

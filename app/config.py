@@ -22,6 +22,7 @@ class ConfigError(RuntimeError):
 DEFAULTS: dict[str, Any] = {
     "ENV": "development",
     "DATABASE_URL": None,  # default: the embedded PostgreSQL under <instance>/postgres
+    "MIGRATION_DATABASE_URL": None,  # migrations' own (owner) URL; default: DATABASE_URL
     "REDIS_URL": None,  # unset: in-process fallbacks
     "MASTER_KEY": None,  # comma-separated, newest first; generated into instance/ in development
     "INDEX_KEY": None,  # blind indexes and pseudonyms; generated into instance/ in development
@@ -63,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "POINTS_RULES": None,  # earning rules + expiry: a JSON file path or JSON (None: packaged)
     "AUTH_CACHE_SECONDS": 5,  # partner/source/operator key lookups cached per process
     "AUDIT_CHECKPOINT_MINUTES": 60,  # `jobs run` signs the audit chain's head this often
+    # Committed erasures, outside the database (core.journal); default <instance>/erasures.jsonl
+    "ERASURE_JOURNAL": None,
     "JSON_AS_ASCII": False,
     "API_TITLE": "鹏城分 Pengcheng Score",
     "API_VERSION": "v1",
@@ -145,11 +148,14 @@ def resolve(config: dict[str, Any], instance_path: str) -> None:
             "PENGCHENG_IDP_JWKS is required when PENGCHENG_ENV is not 'development': "
             "residents can only log in with the identity provider's signed assertions"
         )
+    if not config.get("ERASURE_JOURNAL"):
+        config["ERASURE_JOURNAL"] = str(instance / "erasures.jsonl")
     # Last: a configuration refused above never starts a database.
     if not config.get("DATABASE_URL"):
         instance.mkdir(parents=True, exist_ok=True)
         try:
-            config["DATABASE_URL"] = embedded.default_url(instance)
+            config["DATABASE_URL"], config["MIGRATION_DATABASE_URL"] = (
+                embedded.default_urls(instance))
         except embedded.EmbeddedError as exc:
             raise ConfigError(f"the embedded PostgreSQL under {instance} cannot be used: {exc}"
                               ) from exc

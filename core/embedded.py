@@ -91,11 +91,11 @@ class Cluster:
         digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
         return Path(tempfile.gettempdir()) / f"pengcheng-pg-{digest}"
 
-    def url(self, database: str = "postgres") -> str:
+    def url(self, database: str = "postgres", *, user: str = SUPERUSER) -> str:
         """A `postgresql://` URL for `database` over the Unix socket (TCP when a port is set)."""
         if self.port is not None:
-            return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
-        return f"postgresql://{SUPERUSER}@/{database}?host={self.socket_dir}"
+            return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+        return f"postgresql://{user}@/{database}?host={self.socket_dir}"
 
     # -- state ----------------------------------------------------------------------------
 
@@ -174,6 +174,21 @@ class Cluster:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
                 return
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+    def ensure_app_role(self, database: str) -> None:
+        """Create (or bring up to date) the app's non-superuser role in `database`: the
+        grants of `core.roles`, the same a server gets from `pengcheng db create-role`."""
+        import psycopg
+
+        from core.roles import role_statements
+
+        with psycopg.connect(self.url(database), autocommit=True, connect_timeout=10) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s",
+                                  (APP_ROLE,)).fetchone()
+            with conn.transaction():
+                for statement in role_statements(APP_ROLE, database, SUPERUSER, None,
+                                                 exists=bool(exists)):
+                    conn.execute(statement)
 
     # -- sharing between processes ----------------------------------------------------------
 
@@ -303,6 +318,7 @@ def _reachable_by_others(path: Path) -> None:
 # -- the app's default database ---------------------------------------------------------------
 
 DATABASE = "pengcheng"
+APP_ROLE = "pengcheng_app"  # the app's own role (core.roles); migrations run as SUPERUSER
 _CLUSTERS: dict[Path, Cluster] = {}
 
 
@@ -314,10 +330,12 @@ def for_instance(instance_path: Path | str) -> Cluster:
     return _CLUSTERS[root]
 
 
-def default_url(instance_path: Path | str) -> str:
-    """Attach to the instance's cluster (starting it if need be) and return the URL of its
-    `pengcheng` database (created on first use)."""
+def default_urls(instance_path: Path | str) -> tuple[str, str]:
+    """Attach to the instance's cluster (starting it if need be); the URLs of its `pengcheng`
+    database (created on first use) for the app — as the non-superuser role `pengcheng_app`,
+    whose grants are (re)applied here — and for migrations, as the superuser."""
     cluster = for_instance(instance_path)
     cluster.attach()
     cluster.create_database(DATABASE)
-    return cluster.url(DATABASE)
+    cluster.ensure_app_role(DATABASE)
+    return cluster.url(DATABASE, user=APP_ROLE), cluster.url(DATABASE)

@@ -71,10 +71,16 @@ def test_development_generates_keys_into_the_instance_folder_once(clean_env):
     # both apps of this process (one cluster, one user), a real server that answers.
     cluster = clean_env / "postgres"
     assert first.config["DATABASE_URL"] == second.config["DATABASE_URL"] == (
+        f"postgresql://pengcheng_app@/pengcheng?host={cluster}")
+    assert first.config["MIGRATION_DATABASE_URL"] == (
         f"postgresql://postgres@/pengcheng?host={cluster}")
     engine = first.extensions["pengcheng"]["engine"]
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SHOW data_directory").scalar() == str(cluster / "data")
+        # The app's own role, not a superuser (it never takes the reserved connections).
+        assert conn.exec_driver_sql(
+            "SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).one() == ("pengcheng_app", False)
+        assert conn.exec_driver_sql("SHOW port").scalar() == "5432"  # the socket's name only
     engine.dispose()
     second.extensions["pengcheng"]["engine"].dispose()
     embedded.for_instance(clean_env).detach()  # the last user: it stops
