@@ -137,6 +137,25 @@ class Signer:
             self._active.pop(purpose, None)
         return (old.kid if old else "", nxt.kid)
 
+    def restart(self, session: Session, purpose: str, now: datetime) -> tuple[list[str], str]:
+        """Unpublish every key of `purpose` at once and start again with a new active and next
+        key: nothing signed before now verifies any more (after a restore). Returns the kids
+        taken out of the JWKS and the new active kid."""
+        withdrawn = []
+        for key in self.keys(session, purpose):
+            if key.retire_after is None or key.retire_after > now:
+                withdrawn.append(key.kid)
+                key.retire_after = now
+            key.status = "retired"
+        session.flush()
+        active = self._create(session, purpose, "active", now)
+        self._create(session, purpose, "next", now)
+        session.flush()
+        with self._lock:
+            self._active.pop(purpose, None)
+            self._public.clear()
+        return withdrawn, active.kid
+
     def rewrap(self, key: SigningKey) -> bool:
         """Re-encrypt a private key under the current master key; False if already current."""
         if key.master_kid == self.keyring.current_kid:

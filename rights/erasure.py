@@ -19,10 +19,14 @@ Design overview
   returns the same statement and changes nothing.
 * Logging in again later with the same ID number opens a **new, empty account**: the old one
   cannot be found from the ID number and its personal fields cannot be decrypted.
+* A backup taken before the erasure still holds the key. So, once the erasure has committed,
+  it is appended to the erasure journal (`core.journal`, a file outside the database), and
+  `pengcheng restore finish` erases again, in a restored database, everyone the journal names.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,11 +40,14 @@ from core.crypto import DataKey, Keyring
 from core.db import UnitOfWork
 from core.idempotency import iso
 from core.identity import Resident, SessionToken, hash_key
+from core.journal import ErasureJournal
 from core.notifications import Notification
 from core.records import Record
 from rights.export import providers
 from rights.models import Dispute, Erasure, Repair, ReviewRequest
 from scoring.store import Score
+
+log = logging.getLogger(__name__)
 
 EVIDENCE_YEARS = 3
 SHREDDED = ("name", "id_number", "phone")
@@ -89,9 +96,20 @@ def _delete(session: Session, model: Any, *where: Any) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _journal(journal: ErasureJournal, resident_id: uuid.UUID, now: datetime) -> None:
+    """Append the committed erasure to the journal. The erasure stands if the file cannot be
+    written (the resident's answer is true); the operator is told how to catch up."""
+    try:
+        journal.append(resident_id, now)
+    except OSError:
+        log.exception("erasure of %s committed but not written to the erasure journal %s: run "
+                      "`pengcheng restore sync-journal`", resident_id, journal.path)
+
+
 def erase(uow: UnitOfWork, resident: Resident, *, keyring: Keyring, signing: Signing,
-          now: datetime) -> dict[str, Any]:
-    """Erase the resident's account; the statement of what was deleted and what is kept."""
+          now: datetime, journal: ErasureJournal | None = None) -> dict[str, Any]:
+    """Erase the resident's account; the statement of what was deleted and what is kept.
+    Once committed, the erasure is appended to `journal` (None: a replay from it)."""
     session = uow.session
     done = session.get(Erasure, resident.id)
     if done is not None:
@@ -151,6 +169,8 @@ def erase(uow: UnitOfWork, resident: Resident, *, keyring: Keyring, signing: Sig
     for key in session.scalars(select(DataKey).where(
             (DataKey.owner == str(rid)) | (DataKey.id == resident.data_key_id))):
         keyring.destroy(key, now)
+    if journal is not None:
+        uow.after_commit(lambda: _journal(journal, rid, now))
     uow.commit()
     return statement
 

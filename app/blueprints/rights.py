@@ -11,6 +11,7 @@ from app.extensions import services
 from app.ratelimit import enforce
 from consent.services import Signing
 from core.errors import Unauthorized
+from core.journal import journal_at
 from rights import disputes, erasure, export, repair, reviews
 from rights.view import records_for
 
@@ -322,4 +323,5 @@ class EraseMe(MethodView):
             return erasure.erase(uow, resident, keyring=services.keyring,
                                  signing=Signing(services.signer,
                                                  services.app_config("ISSUER")),
-                                 now=services.clock.now())
+                                 now=services.clock.now(),
+                                 journal=journal_at(services.app_config("ERASURE_JOURNAL")))
