@@ -28,6 +28,14 @@ pytestmark = pytest.mark.services
 
 
 @pytest.fixture
+def config(config: dict[str, Any]) -> dict[str, Any]:
+    """These races are about the database's guarantees: every request in flight at once (the
+    per-resident cap, tested in test_bounded_waits and the held-lock fault test, would turn
+    most of them away with 503 resident_busy before they reach it)."""
+    return {**config, "RESIDENT_CONCURRENCY": 100}
+
+
+@pytest.fixture
 def credit(pg_url, app, client, idp) -> Credit:
     return Credit(app, client, idp)
 
