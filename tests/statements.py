@@ -17,10 +17,6 @@ from app.extensions import services
 from core.db import UnitOfWork
 
 
-def on_pg(app: Any) -> bool:
-    with app.app_context():
-        return services.engine.dialect.name == "postgresql"
-
 
 class _Cursor:
     def __init__(self, cursor: Any, seen: list[str]) -> None:

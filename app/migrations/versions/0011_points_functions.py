@@ -3,6 +3,9 @@
 Revision ID: 0011
 Revises: 0007, 0010
 
+History: this is the revision as it was. Since migration 0016 the function handles every case
+itself (no PC409 hand-back, no second implementation in Python).
+
 `pc_redeem(...)` is `rewards.points.redemption.redeem_once` after the token's signature (see
 `core/pgcall.py` and `rewards/points/redeem_pg.py`), in the portable path's order:
 

@@ -3,6 +3,9 @@
 Revision ID: 0012
 Revises: 0006, 0010
 
+History: this is the revision as it was. Since migration 0017 the function handles every case
+itself (no PC409 hand-back, no second implementation in Python).
+
 Both are `rewards.credit.services`' portable effects after the token's signature (see
 `core/pgcall.py` and `rewards/credit/fastpath.py`), in the portable path's order. Ids and times
 come from Python, so the stored answers are the ones the portable path gives.
