@@ -17,7 +17,6 @@ from app.extensions import services
 from core.db import UnitOfWork
 
 
-
 class _Cursor:
     def __init__(self, cursor: Any, seen: list[str]) -> None:
         self._cursor, self._seen = cursor, seen
