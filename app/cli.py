@@ -217,11 +217,22 @@ def demo(host: str, port: int, count: int) -> None:
     # Stop on SIGTERM as on Ctrl-C, so the embedded PostgreSQL is stopped cleanly (atexit).
     import signal
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    def terminate(*_: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, terminate)
     # Flask's app.run() refuses to serve from inside the flask CLI; serve with werkzeug directly.
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        # A second signal (a supervisor that sends SIGTERM twice, a second Ctrl-C) must not
+        # interrupt the database's clean stop, which runs next (atexit).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _database_lines(app: Any) -> list[str]:
