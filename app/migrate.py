@@ -25,3 +25,17 @@ def upgrade(url: str, revision: str = "heads") -> None:
 
 def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
+
+
+def earlier_functions(filename: str) -> str:
+    """The `FUNCTIONS` of an earlier migration in `versions/`, as that revision wrote them and
+    made re-runnable (`CREATE OR REPLACE`): what a later migration's downgrade restores, read
+    from the one text rather than copied."""
+    import importlib.util
+
+    path = MIGRATIONS / "versions" / filename
+    spec = importlib.util.spec_from_file_location(f"pengcheng_migration_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return str(module.FUNCTIONS).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")

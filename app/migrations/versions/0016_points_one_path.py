@@ -22,10 +22,9 @@ attempt still in flight, and the refusal rolls the claim back.
 `pc_points_due` is what a resident cannot spend any more (past expiry, not yet moved); the
 points statement reads it too. `pc_points_account` is how every points account is made.
 """
-import importlib.util
-from pathlib import Path
-
 from alembic import op
+
+from app.migrate import earlier_functions
 
 revision = "0016"
 down_revision = "0015"
@@ -223,28 +222,10 @@ END $$;
 
 
 
-def _revision_0011_functions() -> str:
-    """Migration 0011's pc_redeem, as that revision wrote it (restored on downgrade)."""
-    path = Path(__file__).with_name("0011_points_functions.py")
-    spec = importlib.util.spec_from_file_location("pengcheng_migration_0011", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return str(module.FUNCTIONS).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
-
-
-DROP = """
-DROP FUNCTION IF EXISTS pc_redeemed_answer(uuid, text, text, timestamptz);
-DROP FUNCTION IF EXISTS pc_points_expire(uuid, timestamptz);
-DROP FUNCTION IF EXISTS pc_points_due(uuid, timestamptz);
-DROP FUNCTION IF EXISTS pc_points_account(text, text, uuid, uuid, timestamptz);
-"""
-
-
 def upgrade() -> None:
     op.execute(FUNCTIONS)
 
 
 def downgrade() -> None:
-    op.execute(_revision_0011_functions())
+    op.execute(earlier_functions("0011_points_functions.py"))
     op.execute(DROP)

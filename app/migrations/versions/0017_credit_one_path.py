@@ -22,10 +22,9 @@ change. What moved in:
 `pc_credit_expire_holds(now, resident, limit)` is the one release of holds past their expiry:
 the authorization calls it for one resident, the `medical_credit.expire_holds` job for all.
 """
-import importlib.util
-from pathlib import Path
-
 from alembic import op
+
+from app.migrate import earlier_functions
 
 revision = "0017"
 down_revision = "0016"
@@ -253,21 +252,11 @@ END $$;
 """
 
 
-def _revision_0012_functions() -> str:
-    """Migration 0012's definitions, as that revision wrote them (restored on downgrade)."""
-    path = Path(__file__).with_name("0012_credit_functions.py")
-    spec = importlib.util.spec_from_file_location("pengcheng_migration_0012", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return str(module.FUNCTIONS).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
-
-
 def upgrade() -> None:
     op.execute(FUNCTIONS)
 
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS pc_credit_expire_holds(timestamptz, uuid, integer)")
-    op.execute(_revision_0012_functions())
+    op.execute(earlier_functions("0012_credit_functions.py"))
     op.execute("DROP FUNCTION IF EXISTS pc_exclusions(uuid, timestamptz)")

@@ -24,10 +24,9 @@ a withdrawal that committed while it waited: a hold a second after the resident'
 
 Downgrade restores migration 0010's `pc_consume_token` and drops `pc_consent_last_use`.
 """
-import importlib.util
-from pathlib import Path
-
 from alembic import op
+
+from app.migrate import earlier_functions
 
 revision = "0018"
 down_revision = "0017"
@@ -95,20 +94,10 @@ $$;
 """
 
 
-def _revision_0010_functions() -> str:
-    """Migration 0010's definitions, as that revision wrote them (restored on downgrade)."""
-    path = Path(__file__).with_name("0010_partner_functions.py")
-    spec = importlib.util.spec_from_file_location("pengcheng_migration_0010", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return str(module.FUNCTIONS).replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
-
-
 def upgrade() -> None:
     op.execute(FUNCTIONS)
 
 
 def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS pc_consent_last_use(uuid, text)")
-    op.execute(_revision_0010_functions())
+    op.execute(earlier_functions("0010_partner_functions.py"))
