@@ -222,6 +222,14 @@ END $$;
 
 
 
+DROP = """
+DROP FUNCTION IF EXISTS pc_redeemed_answer(uuid, text, text, timestamptz);
+DROP FUNCTION IF EXISTS pc_points_expire(uuid, timestamptz);
+DROP FUNCTION IF EXISTS pc_points_due(uuid, timestamptz);
+DROP FUNCTION IF EXISTS pc_points_account(text, text, uuid, uuid, timestamptz);
+"""
+
+
 def upgrade() -> None:
     op.execute(FUNCTIONS)
 
