@@ -252,7 +252,12 @@ def test_one_residents_held_row_locks_stop_only_that_residents_writes_and_only_f
     # After the release every retried write went through, once.
     assert all(w.status == 201 for w in writes), [w.status for w in writes if w.status != 201]
     after = [a for a in attempts if a.sent > released_at + 1]
-    assert after and all(a.status == 201 for a in after)
+    # With the lock gone nothing waits for the database any more; the cap (lowered to 2 here,
+    # for 3 threads a key) may still turn one of three simultaneous writes away at once.
+    assert after and any(a.status == 201 for a in after)
+    assert all(a.status == 201 or (busy(a) and a.body["code"] == "resident_busy"
+                                   and a.seconds < 0.5) for a in after), \
+        {(a.status, str(a.body)[:80]) for a in after if a.status != 201}
     keys = {path: {w.key for w in writes if w.path == path} for path in (REDEEM, AUTHORIZE)}
     stored_exactly(db, Acknowledged(writes), keys, awarded=AWARDED)  # type: ignore[arg-type]
     print(f"held lock: reads p95 before {p95(base) * 1000:.0f} ms, under the lock "
