@@ -243,7 +243,8 @@ def _database_lines(app: Any) -> list[str]:
 
     cluster = embedded.for_instance(app.instance_path)
     return [f"database:       embedded PostgreSQL in {cluster.root} "
-            f"(psql -h {cluster.socket_dir} -U postgres {embedded.DATABASE})",
+            f"({embedded.binaries() / 'psql'} -h {cluster.socket_dir} -U postgres "
+            f"{embedded.DATABASE})",
             f"reset it:       stop the demo, delete {cluster.root}, start it again"]
 
 
