@@ -15,7 +15,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, bindparam, or_, select
+from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from consent.models import ConsentRecord
@@ -49,13 +49,6 @@ def _valid(session: Session, resident_id: uuid.UUID, purpose: str, now: datetime
     row = session.execute(_VALID, {"resident": resident_id, "purpose": purpose,
                                    "now": now}).first()
     return None if row is None else (row[0], row[1])
-
-
-def consent_since_column(resident_id: ColumnElement[Any], purpose: Any, now: Any
-                         ) -> ScalarSelect[Any]:
-    """`consent_since` as a scalar subquery, for a query that answers more in one round trip."""
-    return (select(ConsentRecord.given_at).where(*_criteria(resident_id, purpose, now))
-            .limit(1).scalar_subquery())
 
 
 def scoring_categories(session: Session, resident_id: uuid.UUID, now: datetime
