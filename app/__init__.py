@@ -14,8 +14,8 @@ from core.clock import Clock
 def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = None) -> Flask:
     """Defaults, then `PENGCHENG_*` environment variables, then `config` (tests)."""
     from app import config as settings
-    from app import errors, http
-    from app.extensions import api, services
+    from app import errors, http, runtime, slots
+    from app.extensions import api
 
     instance = os.environ.get("PENGCHENG_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
     app = Flask(__name__, instance_path=os.path.abspath(instance))
@@ -24,7 +24,8 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     app.config.update(config or {})
     settings.resolve(app.config, app.instance_path)
 
-    services.init_app(app, clock=clock)
+    runtime.build(app, clock=clock)
+    slots.init_app(app)
     api.init_app(app)
     errors.init_app(app)
     http.init_app(app)

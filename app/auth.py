@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import g, request
 
-from app.extensions import services
+from app.runtime import runtime
 from core.db import UnitOfWork
 from core.errors import Forbidden, Unauthorized
 from core.identity import (
@@ -36,7 +36,7 @@ def bearer() -> str:
 
 def resident(uow: UnitOfWork) -> Resident:
     """The resident whose session token authorizes this request."""
-    found = resident_for_session(uow.session, bearer(), services.clock.now())
+    found = resident_for_session(uow.session, bearer(), runtime().clock.now())
     g.actor = f"resident:{found.id}"
     return found
 
@@ -58,10 +58,10 @@ def _cached_principal(uow: UnitOfWork, model: type, api_key: str) -> Any:
     session work. Deactivating a key therefore takes effect within AUTH_CACHE_SECONDS on every
     instance.
     """
-    ttl = float(services.app_config("AUTH_CACHE_SECONDS"))
+    ttl = float(runtime().settings["AUTH_CACHE_SECONDS"])
     if ttl <= 0:
         return by_api_key(uow.session, model, api_key)
-    cache: dict[tuple[type, str], tuple[float, Any]] = services.principal_cache
+    cache: dict[tuple[type, str], tuple[float, Any]] = runtime().principal_cache
     slot = (model, hash_key(api_key))
     hit = cache.get(slot)
     if hit is not None and hit[0] > time.monotonic():

@@ -8,8 +8,8 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.extensions import services
 from app.migrate import upgrade
+from app.runtime import runtime
 from core.identity import Resident
 from scoring.service import ensure_builtin_model
 
@@ -17,28 +17,28 @@ from scoring.service import ensure_builtin_model
 def bootstrap(app: Flask, revision: str = "heads") -> None:
     upgrade(app.config.get("MIGRATION_DATABASE_URL") or app.config["DATABASE_URL"], revision)
     with app.app_context():
-        with services.uow() as uow:
-            services.signer.ensure(uow.session, services.clock.now())
+        with runtime().uow() as uow:
+            runtime().signer.ensure(uow.session, runtime().clock.now())
             uow.commit()
-        with services.uow() as uow:
-            ensure_builtin_model(uow, services.clock.now())
+        with runtime().uow() as uow:
+            ensure_builtin_model(uow, runtime().clock.now())
 
 
 def seed_demo_if_empty(app: Flask, residents: int) -> list[str]:
     from app.seed import seed
 
-    with services.uow() as uow:
+    with runtime().uow() as uow:
         existing = uow.session.scalar(select(func.count()).select_from(Resident)) or 0
     if existing:
         return [f"{existing} residents already present (not reseeded)", *_demo_partners(app)]
-    with services.uow() as uow:
-        summary = seed(uow, services.keyring, residents=residents, rng_seed=20261122,
-                       now=services.clock.now(), signer=services.signer)
+    with runtime().uow() as uow:
+        summary = seed(uow, runtime().keyring, residents=residents, rng_seed=20261122,
+                       now=runtime().clock.now(), signer=runtime().signer)
     return [f"seeded {summary['residents']} residents and {summary['records']} records",
             *_demo_partners(app)]
 
 
-DEMO_PARTNERS = (  # name, kind, scenarios
+DEMO_PARTNERS: tuple[tuple[str, str, list[str]], ...] = (  # name, kind, scenarios
     ("演示医院 Demo Hospital", "hospital", ["medical_credit"]),
     ("演示单车 Demo Bikes", "deposit_partner", ["deposit_waiver_bike", "deposit_waiver_powerbank"]),
     ("演示商户 Demo Shop", "merchant", ["points_redemption"]),
@@ -58,10 +58,10 @@ def _demo_partners(app: Flask) -> list[str]:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         made = []
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             for name, kind, scenarios in DEMO_PARTNERS:
                 partner, key = create_partner(uow.session, name=name, kind=kind,
-                                              scenarios=scenarios, now=services.clock.now(),
+                                              scenarios=scenarios, now=runtime().clock.now(),
                                               actor="demo")
                 made.append({"name": name, "kind": kind, "client_id": partner.client_id,
                              "api_key": key})

@@ -12,7 +12,7 @@ from flask import current_app
 from flask.cli import FlaskGroup
 
 from app.cli_support import echo_json, now, refusals
-from app.extensions import services
+from app.runtime import runtime
 
 
 def _create_app():
@@ -84,7 +84,9 @@ def db_create_role(name: str, password_env: str | None, apply: bool) -> None:
                                  or current_app.config["DATABASE_URL"]))
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
-        migrator, database = conn.execute("SELECT current_user, current_database()").fetchone()
+        row = conn.execute("SELECT current_user, current_database()").fetchone()
+        assert row is not None  # one row, always
+        migrator, database = row
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone()
         statements = role_statements(name, database, migrator, password, exists=bool(exists))
         shown = role_statements(name, database, migrator,
@@ -116,12 +118,12 @@ def keys_rotate(purpose: str, data_keys: bool, batch: int) -> None:
     """Rotate keys without downtime: next signing key becomes active; fields re-encrypted."""
     from core.rotation import rotate_data_keys, rotate_signing
 
-    with services.uow() as uow:
-        rotated = rotate_signing(uow, services.signer, purpose, now=now())
+    with runtime().uow() as uow:
+        rotated = rotate_signing(uow, runtime().signer, purpose, now=now())
     for p, (old, new) in rotated.items():
         click.echo(f"{p}: {old or '-'} -> {new} (old key stays published until its tokens expire)")
     if data_keys:
-        total = rotate_data_keys(services.uow, services.keyring, now=now(), batch=batch,
+        total = rotate_data_keys(runtime().uow, runtime().keyring, now=now(), batch=batch,
                                  progress=lambda n: click.echo(f"  re-encrypted {n} residents"))
         click.echo(f"data keys: {total} residents re-encrypted")
 
@@ -138,8 +140,8 @@ def audit_verify() -> None:
     """Check the chain and signed checkpoints; exit 1 on any edit, deletion or reordering."""
     from core import audit as log
 
-    with services.uow() as uow:
-        verdict = log.verify(uow.session, services.signer, now())
+    with runtime().uow() as uow:
+        verdict = log.verify(uow.session, runtime().signer, now())
     echo_json({"ok": verdict.ok, "entries": verdict.entries,
                 "checkpoints": verdict.checkpoints, "problems": verdict.problems})
     sys.exit(0 if verdict.ok else 1)
@@ -150,8 +152,8 @@ def audit_checkpoint() -> None:
     """Sign the current head of the chain with the audit key."""
     from core import audit as log
 
-    with services.uow() as uow:
-        cp = log.checkpoint(uow.session, services.signer, now())
+    with runtime().uow() as uow:
+        cp = log.checkpoint(uow.session, runtime().signer, now())
         uow.commit()
     echo_json(None if cp is None else {"seq": cp.seq, "entry_hash": cp.entry_hash,
                                         "signature": cp.signature})
@@ -164,7 +166,7 @@ def audit_export() -> None:
 
     from core.audit import AuditCheckpoint
 
-    with services.uow() as uow:
+    with runtime().uow() as uow:
         for cp in uow.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)):
             echo_json({"seq": cp.seq, "entry_hash": cp.entry_hash, "at": cp.at.isoformat(),
                         "signature": cp.signature})
@@ -179,9 +181,9 @@ def seed_cmd(count: int, rng_seed: int) -> None:
     """Generate a synthetic population with records in every category."""
     from app.seed import seed
 
-    with services.uow() as uow:
-        summary = seed(uow, services.keyring, residents=count, rng_seed=rng_seed, now=now(),
-                       signer=services.signer)
+    with runtime().uow() as uow:
+        summary = seed(uow, runtime().keyring, residents=count, rng_seed=rng_seed, now=now(),
+                       signer=runtime().signer)
     echo_json(summary)
 
 
@@ -261,7 +263,7 @@ def scenarios_list(include_inactive: bool) -> None:
     """Print each scenario as one JSON line."""
     from rewards.scenarios import catalogue
 
-    with services.uow() as uow:
+    with runtime().uow() as uow:
         for s in catalogue(uow.session, include_inactive=include_inactive).values():
             echo_json({**s.as_dict(), "version": s.version})
 
@@ -284,7 +286,7 @@ def scenarios_set(code: str, changes: str | None, path: str | None, active: bool
         body, merge = json.loads(changes) if changes else {}, True
     if active is not None:
         body["active"] = active
-    with refusals(with_code=True), services.uow() as uow:
+    with refusals(with_code=True), runtime().uow() as uow:
         scenario = put(uow, code, body, actor="cli", now=now(), merge=merge)
     echo_json({**scenario.as_dict(), "version": scenario.version})
 
@@ -311,11 +313,11 @@ def jobs_run(only: tuple[str, ...]) -> None:
     """Run the periodic jobs once (safe to run repeatedly and concurrently); prints counts."""
     from core import jobs as registry
 
-    ctx = registry.JobContext(uow=services.batch_uow, now=now(), services={
-        "keyring": services.keyring, "signer": services.signer, "store": services.store,
+    ctx = registry.JobContext(uow=runtime().batch_uow, now=now(), services={
+        "keyring": runtime().keyring, "signer": runtime().signer, "store": runtime().store,
         "config": current_app.config})
     with refusals():
         unknown = set(only) - set(registry.load())
         if unknown:
             raise click.UsageError(f"unknown job(s): {', '.join(sorted(unknown))}")
-        echo_json(registry.run(services.engine, ctx, list(only) or None))
+        echo_json(registry.run(runtime().engine, ctx, list(only) or None))

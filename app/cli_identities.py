@@ -18,7 +18,7 @@ import click
 from flask.cli import AppGroup
 
 from app.cli_support import echo_json, now, refusals
-from app.extensions import services
+from app.runtime import runtime
 from core.clock import utc
 from core.identity import (
     OPERATOR_ROLES,
@@ -53,7 +53,7 @@ operators = AppGroup("operators", help="Operators (市信用办; admin, reviewer
 @click.option("--scenario", "scenarios", multiple=True, help="Scenario code (repeatable)")
 def partners_create(name: str, kind: str, scenarios: tuple[str, ...]) -> None:
     """Register a partner; prints {client_id, api_key} (the key is shown once)."""
-    with refusals(), services.uow() as uow:
+    with refusals(), runtime().uow() as uow:
         partner, key = create_partner(uow.session, name=name, kind=kind,
                                       scenarios=list(scenarios), now=now())
         uow.commit()
@@ -67,7 +67,7 @@ def partners_create(name: str, kind: str, scenarios: tuple[str, ...]) -> None:
               help="Category code (repeatable)")
 def sources_create(name: str, categories: tuple[str, ...]) -> None:
     """Register a data source; prints {client_id, api_key} (the key is shown once)."""
-    with refusals(), services.uow() as uow:
+    with refusals(), runtime().uow() as uow:
         source, key = create_source(uow.session, name=name, categories=list(categories),
                                     now=now())
         uow.commit()
@@ -79,7 +79,7 @@ def sources_create(name: str, categories: tuple[str, ...]) -> None:
 @click.option("--role", required=True, type=click.Choice(OPERATOR_ROLES))
 def operators_create(name: str, role: str) -> None:
     """Register an operator; prints {client_id, api_key} (the key is shown once)."""
-    with refusals(), services.uow() as uow:
+    with refusals(), runtime().uow() as uow:
         operator, key = create_operator(uow.session, name=name, role=role, now=now())
         uow.commit()
     echo_json({"client_id": operator.client_id, "api_key": key, "role": operator.role})
@@ -100,7 +100,7 @@ def _add_credential_commands(group: AppGroup, model: type,
 
     @group.command("list", help=f"Print each of the {what} as one JSON line (never a key).")
     def list_all() -> None:
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             for principal in principals(uow.session, model):
                 echo_json(describe(principal))
 
@@ -108,7 +108,7 @@ def _add_credential_commands(group: AppGroup, model: type,
                    "`create`); the old key stops working. " + CACHE_CAVEAT)
     @click.argument("client_id")
     def rotate(client_id: str) -> None:
-        with refusals(), services.uow() as uow:
+        with refusals(), runtime().uow() as uow:
             principal, key = rotate_key(uow.session, model, client_id, now=now())
             uow.commit()
         echo_json({"client_id": principal.client_id, "api_key": key, **describe(principal)})
@@ -119,7 +119,7 @@ def _add_credential_commands(group: AppGroup, model: type,
                        + CACHE_CAVEAT)
         @click.argument("client_id")
         def command(client_id: str) -> None:
-            with refusals(), services.uow() as uow:
+            with refusals(), runtime().uow() as uow:
                 principal, changed = set_active(uow.session, model, client_id, active,
                                                 now=now())
                 uow.commit()

@@ -31,7 +31,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select, update
 
 from app.cli_support import echo_json, now
-from app.extensions import services
+from app.runtime import runtime
 from consent.services import Signing
 from core import audit
 from core.audit import AuditEntry
@@ -51,16 +51,16 @@ JOURNAL_OPTION = click.option(
 def _journals(paths: tuple[Path, ...]) -> list[ErasureJournal]:
     if paths:
         return [ErasureJournal(p) for p in paths]
-    configured = journal_at(services.app_config("ERASURE_JOURNAL"))
+    configured = journal_at(runtime().settings["ERASURE_JOURNAL"])
     return [configured] if configured else []
 
 
 def _restart_tokens() -> dict:
     """Unpublish every token key, revoke every open session; one transaction, audited."""
     at = now()
-    with services.uow() as uow:
+    with runtime().uow() as uow:
         restore_point = uow.session.scalar(select(func.max(AuditEntry.at)))
-        withdrawn, active = services.signer.restart(uow.session, "token", at)
+        withdrawn, active = runtime().signer.restart(uow.session, "token", at)
         revoked = uow.session.execute(
             update(SessionToken).where(SessionToken.revoked_at.is_(None),
                                        SessionToken.expires_at > at)
@@ -78,7 +78,7 @@ def _restart_tokens() -> dict:
 def _replay(journals: list[ErasureJournal]) -> dict:
     """Erase again each journalled resident the restored database does not show erased."""
     counts = {"replayed": 0, "already_erased": 0, "not_in_backup": 0, "unreadable_lines": 0}
-    signing = Signing(services.signer, services.app_config("ISSUER"))
+    signing = Signing(runtime().signer, runtime().settings["ISSUER"])
     for journal in journals:
         if not journal.path.exists():
             click.echo(f"warning: no erasure journal at {journal.path}", err=True)
@@ -86,14 +86,14 @@ def _replay(journals: list[ErasureJournal]) -> dict:
         entries, unreadable = journal.entries()
         counts["unreadable_lines"] += unreadable
         for entry in entries:
-            with services.uow() as uow:
+            with runtime().uow() as uow:
                 resident = uow.session.get(Resident, entry.resident_id)
                 if resident is None:
                     counts["not_in_backup"] += 1  # created after the backup: nothing to erase
                 elif uow.session.get(Erasure, resident.id) is not None:
                     counts["already_erased"] += 1
                 else:
-                    erasure.erase(uow, resident, keyring=services.keyring, signing=signing,
+                    erasure.erase(uow, resident, keyring=runtime().keyring, signing=signing,
                                   now=entry.erased_at, journal=None)  # already journalled
                     counts["replayed"] += 1
     return counts
@@ -126,7 +126,7 @@ def restore_sync_journal(paths: tuple[Path, ...]) -> None:
     journal = journals[0]
     known = {e.resident_id for e in journal.entries()[0]}
     added = 0
-    with services.uow() as uow:
+    with runtime().uow() as uow:
         for resident_id, erased_at in uow.session.execute(
                 select(Erasure.resident_id, Erasure.erased_at).order_by(Erasure.erased_at)):
             if resident_id not in known:

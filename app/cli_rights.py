@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.cli_support import echo_json, refusals
-from app.extensions import services
+from app.runtime import runtime
 from core.identity import Operator
 from core.records import Record
 from rights import disputes as dispute_cases
@@ -48,8 +48,8 @@ def _decider(session, client_id: str) -> Operator:
 @click.option("--limit", default=100, show_default=True)
 def disputes_list(status: str, overdue: bool, limit: int) -> None:
     """The dispute queue, earliest deadline first (overdue ones flagged)."""
-    now = services.clock.now()
-    with services.uow() as uow:
+    now = runtime().clock.now()
+    with runtime().uow() as uow:
         found = dispute_cases.queue(uow.session, now=now,
                                     status=None if status == "all" else status,
                                     overdue=True if overdue else None, limit=limit)
@@ -71,8 +71,8 @@ def disputes_resolve(dispute_id: uuid.UUID, outcome: str, note: str, correction:
         changes = json.loads(correction) if correction else None
     except ValueError as exc:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--correction") from exc
-    now = services.clock.now()
-    with services.uow() as uow, refusals(with_code=True):
+    now = runtime().clock.now()
+    with runtime().uow() as uow, refusals(with_code=True):
         found = dispute_cases.resolve(uow, dispute_id, outcome=outcome, note=note,
                                       correction=changes,
                                       operator=_decider(uow.session, operator_id), now=now)
@@ -85,7 +85,7 @@ def disputes_resolve(dispute_id: uuid.UUID, outcome: str, note: str, correction:
 @click.option("--limit", default=100, show_default=True)
 def repairs_list(status: str, limit: int) -> None:
     """Credit repair applications, oldest first."""
-    with services.uow() as uow:
+    with runtime().uow() as uow:
         for r in repair_cases.queue(uow.session, status=None if status == "all" else status,
                                     limit=limit):
             echo_json(repair_cases.queue_item(r))
@@ -98,10 +98,10 @@ def repairs_list(status: str, limit: int) -> None:
 @OPERATOR_OPTION
 def repairs_decide(repair_id: uuid.UUID, decision: str, note: str, operator_id: str) -> None:
     """Approve or reject a repair application; the resident is notified."""
-    with services.uow() as uow, refusals(with_code=True):
+    with runtime().uow() as uow, refusals(with_code=True):
         found = repair_cases.decide(uow, repair_id, decision=decision, note=note,
                                     operator=_decider(uow.session, operator_id),
-                                    now=services.clock.now())
+                                    now=runtime().clock.now())
         echo_json(repair_cases.view(found))
 
 
@@ -111,7 +111,7 @@ def repairs_decide(repair_id: uuid.UUID, decision: str, note: str, operator_id: 
 @click.option("--limit", default=100, show_default=True)
 def reviews_list(status: str, limit: int) -> None:
     """Human review requests, oldest first."""
-    with services.uow() as uow:
+    with runtime().uow() as uow:
         for r in review_cases.queue(uow.session, status=None if status == "all" else status,
                                     limit=limit):
             echo_json(review_cases.queue_item(r))
@@ -124,8 +124,8 @@ def reviews_list(status: str, limit: int) -> None:
 @OPERATOR_OPTION
 def reviews_decide(review_id: uuid.UUID, outcome: str, note: str, operator_id: str) -> None:
     """Record the outcome of a human review; the resident is notified."""
-    with services.uow() as uow, refusals(with_code=True):
+    with runtime().uow() as uow, refusals(with_code=True):
         found = review_cases.decide(uow, review_id, outcome=outcome, note=note,
                                     operator=_decider(uow.session, operator_id),
-                                    now=services.clock.now())
+                                    now=runtime().clock.now())
         echo_json(review_cases.view(found))

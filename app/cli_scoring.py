@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup, with_appcontext
 
-from app.extensions import services
+from app.runtime import runtime
 
 model = AppGroup("model", help="Scoring models: validate, activate, fit, list, monitor.")
 
@@ -33,7 +33,7 @@ def score(partition: str, chunk: int, verify: bool) -> None:
     from scoring.service import verify_stored
 
     if verify:
-        with services.batch_uow() as uow:
+        with runtime().batch_uow() as uow:
             checked, bad = verify_stored(
                 uow.session, progress=lambda n: click.echo(f"  verified {n}", err=True))
         click.echo(json.dumps({"checked": checked, "mismatches": [str(b) for b in bad]}))
@@ -51,7 +51,7 @@ def score(partition: str, chunk: int, verify: bool) -> None:
                    f"current {r['skipped_current']}, no consent {r['no_consent']} "
                    f"({r['residents_per_s']}/s, {r['seconds']} s)", err=True)
 
-    report = batch.run(services.batch_uow, now=services.clock.now(), partition=part, chunk=chunk,
+    report = batch.run(runtime().batch_uow, now=runtime().clock.now(), partition=part, chunk=chunk,
                        progress=progress)
     click.echo(json.dumps({"partition": partition, **report.as_dict()}))
 
@@ -63,7 +63,7 @@ def model_list() -> None:
 
     from scoring.store import ScoreModel
 
-    with services.uow() as uow:
+    with runtime().uow() as uow:
         for row in uow.session.scalars(select(ScoreModel).order_by(ScoreModel.created_at)):
             click.echo(json.dumps({"id": row.id, "version": row.version, "status": row.status,
                                    "spec_hash": row.spec_hash}))
@@ -86,8 +86,8 @@ def model_validate(spec_path: str, report_path: str | None, residents: int) -> N
         click.echo(json.dumps({"valid": False, "problems": [f"not JSON: {exc}"]}))
         sys.exit(1)
     try:
-        with services.uow() as uow:
-            row = register_model(uow, spec, now=services.clock.now(), actor="cli")
+        with runtime().uow() as uow:
+            row = register_model(uow, spec, now=runtime().clock.now(), actor="cli")
     except DomainError as exc:
         click.echo(json.dumps({"valid": False, "problems": exc.extra.get("problems",
                                                                          [exc.detail])},
@@ -113,7 +113,7 @@ def _report(spec: dict, path: str, residents: int) -> dict:
     m = parse_model(spec)
     people = generate_people(residents, seed=7)
     batch = generate_batch(people, seed=7)
-    as_of = int(services.clock.now().timestamp())
+    as_of = int(runtime().clock.now().timestamp())
     people_asof = int(np.max(batch.occurred_at)) if len(batch) else as_of
     x = compute_features(m, batch, people.consent, people_asof)
     scores = score_batch(m, x).scores
@@ -134,8 +134,8 @@ def model_monitor(days: int, min_group: int) -> None:
 
     from scoring.monitor import drift
 
-    now = services.clock.now()
-    with services.uow() as uow:
+    now = runtime().clock.now()
+    with runtime().uow() as uow:
         report = drift(uow.session, now=now, baseline=now - timedelta(days=days),
                        min_group=min_group)
     click.echo(json.dumps(report, ensure_ascii=False))
@@ -147,8 +147,8 @@ def model_activate(model_id: str) -> None:
     """Make a validated model the only active one (every score is recomputed on next read)."""
     from scoring.service import activate_model
 
-    with services.uow() as uow:
-        activate_model(uow, model_id, now=services.clock.now(), actor="cli")
+    with runtime().uow() as uow:
+        activate_model(uow, model_id, now=runtime().clock.now(), actor="cli")
     click.echo(json.dumps({"active": model_id}))
 
 
@@ -206,7 +206,7 @@ def _real_outcomes(template, path: str, observed_at: str | None) -> tuple:
 
     from scoring.outcomes import OutcomesInvalid, labelled, parse
 
-    now = services.clock.now()
+    now = runtime().clock.now()
     try:
         when = now if observed_at is None else datetime.fromisoformat(observed_at)
     except ValueError as exc:
@@ -220,7 +220,7 @@ def _real_outcomes(template, path: str, observed_at: str | None) -> tuple:
         click.echo(json.dumps({"valid": False, "problems": getattr(exc, "problems", [str(exc)])},
                               ensure_ascii=False))
         sys.exit(1)
-    with services.uow() as uow:
+    with runtime().uow() as uow:
         found = labelled(uow.session, template, outcomes, observed_at=when, now=now)
     if len(set(found.bad.tolist())) < 2:
         click.echo(json.dumps({"valid": False, "problems": [

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import click
 
-from app.extensions import services
+from app.runtime import runtime
 from core.errors import DomainError
 
 
@@ -28,4 +28,4 @@ def echo_json(obj: object) -> None:
 
 
 def now() -> datetime:
-    return services.clock.now()
+    return runtime().clock.now()

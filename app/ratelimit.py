@@ -3,7 +3,7 @@
 Design overview
 ---------------
 - One limiter per app (`RateLimits`, built by `make_limits` when the app starts and reached as
-  `services.limiter`). A limit is a spec from the configuration: "count/seconds" (the
+  `runtime().limiter`). A limit is a spec from the configuration: "count/seconds" (the
   documented form; "count" alone is per 60 s) or `limits`' own notation ("20 per minute").
 - Fixed windows: a bucket's window starts at its first hit and lasts `seconds`; a hit over
   the limit is refused with 429 and `Retry-After` = the seconds left in the window.
@@ -41,7 +41,7 @@ from limits.strategies import FixedWindowRateLimiter
 from core.errors import RateLimited
 
 if TYPE_CHECKING:
-    from app.extensions import Services
+    from app.runtime import Runtime
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -120,10 +120,10 @@ def make_limits(url: str | None) -> RateLimits:
 
 # -- in a request ----------------------------------------------------------------------------
 
-def _services() -> Services:
-    from app.extensions import services  # app.extensions builds its limiter from this module
+def _services() -> Runtime:
+    from app.runtime import runtime  # app.runtime builds its limiter from this module
 
-    return services
+    return runtime()
 
 
 def _refused(wait: int) -> RateLimited:
@@ -186,8 +186,8 @@ def attempt(name: str, *, by_address: str, by_subject: str) -> Iterator[Attempt]
     subject is known (an identity after its signature checks, a report code): over the
     subject's limit is refused without charging the address. A request that names no subject
     (junk, an exception) is charged to the address alone."""
-    config = _services().app_config
-    tried = Attempt(name, client_address(), config(by_address), config(by_subject))
+    config = _services().settings
+    tried = Attempt(name, client_address(), config[by_address], config[by_subject])
     tried.refuse_if_address_spent()
     try:
         yield tried

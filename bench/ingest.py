@@ -123,21 +123,21 @@ def main() -> None:
 
     from app import create_app
     from app.bootstrap import bootstrap
-    from app.extensions import services
+    from app.runtime import runtime
     from core.identity import Person, create_resident, create_source
     from core.registry import CATEGORIES
 
     app = create_app()
     bootstrap(app)
     numbers = _id_numbers(args.people, 1)
-    with app.app_context(), services.uow() as uow:
-        now = services.clock.now()
+    with app.app_context(), runtime().uow() as uow:
+        now = runtime().clock.now()
         source, key = create_source(uow.session, name="bench", categories=sorted(CATEGORIES),
                                     now=now)
         for number in numbers[: args.residents]:
-            create_resident(uow.session, services.keyring, Person("测试", number, None), now=now)
+            create_resident(uow.session, runtime().keyring, Person("测试", number, None), now=now)
         uow.commit()
-    app.extensions["pengcheng"]["engine"].dispose()
+    app.extensions["pengcheng"].engine.dispose()
 
     with gunicorn("app:create_app()", args.port, workers=args.workers, threads=args.threads,
                   env=env):

@@ -46,7 +46,7 @@ def arrange(app, residents: int, tokens: int) -> dict:
     """Residents with a good history and consents; two hospitals, one payment channel; tokens."""
     from sqlalchemy import select
 
-    from app.extensions import services
+    from app.runtime import runtime
     from core.identity import Partner, Resident, create_partner, create_source
     from core.registry import CATEGORIES
     from rewards import scenarios
@@ -56,8 +56,8 @@ def arrange(app, residents: int, tokens: int) -> dict:
 
     idp: FakeIdp = app.config["BENCH_IDP"]
     client = app.test_client()
-    with app.app_context(), services.uow() as uow:
-        now = services.clock.now()
+    with app.app_context(), runtime().uow() as uow:
+        now = runtime().clock.now()
         _src, source_key = create_source(uow.session, name="bench", now=now,
                                          categories=sorted(CATEGORIES))
         hospitals = [create_partner(uow.session, name=f"基准医院{i}", kind="hospital",
@@ -82,13 +82,13 @@ def arrange(app, residents: int, tokens: int) -> dict:
                           headers={"Authorization": f"Bearer {session}"}).get_json()
         people.append((session, mine["line_fen"]))
     out: list[tuple[str, int, str]] = []  # (token, line, hospital key)
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         session = uow.session
         scenario = scenarios.get(session, "medical_credit")
         ids = list(session.scalars(select(Resident.id).order_by(Resident.created_at)))
         assert len(ids) == residents
         partners = [(session.get(Partner, h.id), key) for h, key in hospitals]
-        now = services.clock.now()
+        now = runtime().clock.now()
         for i in range(tokens):
             resident_id, (_s, line) = ids[i % residents], people[i % residents]
             partner, key = partners[i % 2]
@@ -282,7 +282,7 @@ def main() -> None:
     app = create_app({"BENCH_IDP": idp})
     bootstrap(app)
     world = arrange(app, args.residents, args.tokens)
-    app.extensions["pengcheng"]["engine"].dispose()
+    app.extensions["pengcheng"].engine.dispose()
     arranged = round(time.monotonic() - started, 1)
     tokens = world["tokens"]
     split = len(tokens) // 6

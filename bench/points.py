@@ -43,7 +43,7 @@ def arrange(app, residents: int, tokens: int) -> tuple[str, list[str]]:
     """A merchant, `residents` residents with points and consent, `tokens` live tokens."""
     from datetime import timedelta
 
-    from app.extensions import services
+    from app.runtime import runtime
     from consent.notices import current
     from consent.services import Signing, grant
     from core.identity import Person, create_partner, create_resident
@@ -53,35 +53,35 @@ def arrange(app, residents: int, tokens: int) -> tuple[str, list[str]]:
     from rewards.tokens import issue
 
     with app.app_context():
-        now = services.clock.now()
+        now = runtime().clock.now()
         people = []
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             shop, key = create_partner(uow.session, name="基准商户", kind="merchant",
                                        scenarios=[SCENARIO], now=now)
             uow.commit()
         from datetime import date
 
         for i in range(residents):
-            with services.uow() as uow:
-                person = create_resident(uow.session, services.keyring,
+            with runtime().uow() as uow:
+                person = create_resident(uow.session, runtime().keyring,
                                          Person("测试", make("440305", date(1990, 1, 1), i + 1),
                                                 None), now=now)
                 notice = current(uow.session, f"scenario:{SCENARIO}")
                 assert notice is not None
                 grant(uow, person, notice.id, now=now, separate_consent=True,
-                      signing=Signing(services.signer, app.config["ISSUER"]))
-            with services.uow() as uow:
+                      signing=Signing(runtime().signer, app.config["ISSUER"]))
+            with runtime().uow() as uow:
                 award(uow.session, resident_id=person.id, points=1_000_000,
                       key=f"earn:bench:{person.id.hex}", rule="bench", now=now,
                       expires_at=now + timedelta(days=730))
                 uow.commit()
             people.append(person.id)
         out = []
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             scenario = get(uow.session, SCENARIO)
             for n in range(tokens):
                 issued = issue(uow.session, resident_id=people[n % residents], partner=shop,
-                               scenario=scenario, now=services.clock.now(),
+                               scenario=scenario, now=runtime().clock.now(),
                                ent={"eligible": True, "max_points_per_order": 5000})
                 out.append(issued.token)
             uow.commit()
@@ -199,11 +199,11 @@ def load(port: int, key: str, tokens: list[str], args, env) -> tuple[dict, dict]
 def reconciled(app) -> dict:
     from sqlalchemy import func, select
 
-    from app.extensions import services
+    from app.runtime import runtime
     from rewards.points.ledger import reconcile
     from rewards.points.models import Redemption, Transfer
 
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         check = reconcile(uow.session).as_dict()
         check["redemptions"] = uow.session.scalar(
             select(func.count()).select_from(Redemption)) or 0
@@ -241,11 +241,11 @@ def main() -> None:
 
     app = create_app()
     bootstrap(app)
-    app.extensions["pengcheng"]["store"].client.flushdb()
+    app.extensions["pengcheng"].store.client.flushdb()
     started = time.monotonic()
     key, tokens = arrange(app, args.residents, args.tokens)
     arranged = round(time.monotonic() - started, 1)
-    app.extensions["pengcheng"]["engine"].dispose()
+    app.extensions["pengcheng"].engine.dispose()
 
     figures, totals = load(args.port, key, tokens, args, env)
     check = reconciled(app)

@@ -48,7 +48,7 @@ def main() -> None:
 
     from app import create_app
     from app.bootstrap import bootstrap
-    from app.extensions import services
+    from app.runtime import runtime
     from reports import html, pdf
     from tests.api.test_tokens_support import good_history, grant, push
 
@@ -119,16 +119,16 @@ def main() -> None:
             lambda i: pdf.render(payloads[i % k], jws=signed[i % k]["jws"]), args.seconds)
         figures["html_render_only_per_s"], _ = timed(
             lambda i: html.document(env, payloads[i % k], css_url="/x.css"), args.seconds)
-        with app.app_context(), services.uow() as uow:
+        with app.app_context(), runtime().uow() as uow:
             from reports.signing import sign
             figures["sign_only_per_s"], _ = timed(
-                lambda i: sign(services.signer, uow.session, payloads[i % k]), args.seconds)
+                lambda i: sign(runtime().signer, uow.session, payloads[i % k]), args.seconds)
         figures["pdf_bytes_typical"] = len(pdf.render(payloads[0], jws=signed[0]["jws"]))
         figures["reports_issued"] = len(issued) + len(issued_cert)
         print(json.dumps({k: round(v, 1) if isinstance(v, float) else v
                           for k, v in figures.items()}, indent=2))
     finally:
-        app.extensions["pengcheng"]["engine"].dispose()
+        app.extensions["pengcheng"].engine.dispose()
         drop_database(admin, args.db)
 
 

@@ -161,7 +161,7 @@ def main() -> None:
 
     from app import create_app
     from app.bootstrap import bootstrap
-    from app.extensions import services
+    from app.runtime import runtime
     from bench.seed_bulk import load
     from core.clock import FrozenClock
 
@@ -171,14 +171,14 @@ def main() -> None:
     if not args.reuse:
         bootstrap(app)
         t0 = time.perf_counter()
-        with app.app_context(), services.uow() as uow:
-            totals = load(uow, services.keyring, residents=args.residents,
+        with app.app_context(), runtime().uow() as uow:
+            totals = load(uow, runtime().keyring, residents=args.residents,
                           log=lambda m: print(m, file=sys.stderr, flush=True))
         print(json.dumps({"load": totals, "load_s": round(time.perf_counter() - t0, 1)}),
               flush=True)
 
     def clear_scores() -> None:
-        with app.app_context(), services.uow() as uow:
+        with app.app_context(), runtime().uow() as uow:
             uow.session.execute(text("TRUNCATE scores"))
             uow.commit()
 
@@ -204,7 +204,7 @@ def main() -> None:
             (result,) = wait_all([spawn(args.url, "--verify")], started)
         print(json.dumps({"verify": result, "db_cpu_s": db.seconds}), flush=True)
     print(json.dumps({"load_average_end": round(os.getloadavg()[0], 1)}), flush=True)
-    app.extensions["pengcheng"]["engine"].dispose()
+    app.extensions["pengcheng"].engine.dispose()
 
 
 if __name__ == "__main__":

@@ -190,16 +190,16 @@ def main() -> None:
 
     from app import create_app
     from app.bootstrap import bootstrap
-    from app.extensions import services
+    from app.runtime import runtime
     from bench.common import recreate_database
     from core.clock import FrozenClock
 
     recreate_database(args.url).dispose()
     app = create_app({"DATABASE_URL": args.url, "ENV": "development"}, clock=FrozenClock(NOW))
     bootstrap(app)
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         t0 = time.perf_counter()
-        totals = load(uow, services.keyring, residents=args.residents)
+        totals = load(uow, runtime().keyring, residents=args.residents)
     print(json.dumps({**totals, "seconds": round(time.perf_counter() - t0, 1)}))
 
 

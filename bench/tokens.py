@@ -68,15 +68,15 @@ def rate(fn, seconds: float) -> float:
 
 
 def offline(app, token: str, audience: str, seconds: float) -> dict:
-    from app.extensions import services
+    from app.runtime import runtime
     from rewards.tokens import context_of, verify
 
     head, body, sig = token.split(".")
     signature = base64.urlsafe_b64decode(sig + "==")
     signing_input = f"{head}.{body}".encode()
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         ctx = context_of(uow.session)
-        now = services.clock.now()
+        now = runtime().clock.now()
         kid = jwt.get_unverified_header(token)["kid"]
         key = ctx.public_key(uow.session, kid, now)
         assert key is not None
@@ -159,7 +159,7 @@ def load(target: str, port: int, path: str, key: str, bodies: list[bytes], args,
 
 def arrange(app, tokens: int) -> tuple[str, list[str], str]:
     """A resident with a good score and consents, a hospital, and `tokens` live tokens."""
-    from app.extensions import services
+    from app.runtime import runtime
     from core.identity import create_partner, create_source
     from core.idnumber import make
     from core.registry import CATEGORIES
@@ -167,8 +167,8 @@ def arrange(app, tokens: int) -> tuple[str, list[str], str]:
 
     idp: FakeIdp = app.config["BENCH_IDP"]
     client = app.test_client()
-    with app.app_context(), services.uow() as uow:
-        now = services.clock.now()
+    with app.app_context(), runtime().uow() as uow:
+        now = runtime().clock.now()
         _src, source_key = create_source(uow.session, name="bench", now=now,
                                          categories=sorted(CATEGORIES))
         hospital, hospital_key = create_partner(uow.session, name="基准医院", kind="hospital",
@@ -274,7 +274,7 @@ def main() -> None:
     bootstrap(app)
     audience, tokens, partner_key = arrange(app, args.tokens)
     figures: dict = {"offline": offline(app, tokens[0], audience, args.offline_seconds)}
-    app.extensions["pengcheng"]["engine"].dispose()
+    app.extensions["pengcheng"].engine.dispose()
 
     bodies = [json.dumps({"token": t}).encode() for t in tokens]
     figures["bare"] = load("bench.tokens:bare_app()", args.port + 1, "/bare", "x", bodies,

@@ -187,22 +187,22 @@ def config(database_url: str, idp: FakeIdp, tmp_path: Path) -> dict[str, Any]:
 def app(config: dict[str, Any], clock: FrozenClock, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     from app import create_app
-    from app.extensions import services
+    from app.runtime import runtime
 
     monkeypatch.setenv("PENGCHENG_INSTANCE_PATH", str(tmp_path / "instance"))
     application = create_app(config, clock=clock)
     with application.app_context():
-        with services.uow() as uow:
-            services.signer.ensure(uow.session, clock.now())
+        with runtime().uow() as uow:
+            runtime().signer.ensure(uow.session, clock.now())
             uow.commit()
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             from scoring.service import ensure_builtin_model
 
             ensure_builtin_model(uow, clock.now())
         if REDIS_URL:
-            services.store.client.flushdb()
+            runtime().store.client.flushdb()
     yield application
-    application.extensions["pengcheng"]["engine"].dispose()
+    application.extensions["pengcheng"].engine.dispose()
 
 
 @pytest.fixture
@@ -213,10 +213,10 @@ def client(app: Any) -> Any:
 @pytest.fixture
 def uow(app: Any) -> Iterator[Any]:
     """A unit of work on the test app's database (for arranging and inspecting state)."""
-    from app.extensions import services
+    from app.runtime import runtime
 
     with app.app_context():
-        with services.uow() as unit:
+        with runtime().uow() as unit:
             yield unit
 
 

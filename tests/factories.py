@@ -10,7 +10,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from app.extensions import services
+from app.runtime import runtime
 from core.identity import create_operator, create_partner, create_source
 from core.idnumber import make
 from core.registry import CATEGORIES
@@ -48,27 +48,27 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def new_source(app: Any, categories: list[str] | None = None) -> tuple[Any, str]:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         source, key = create_source(uow.session, name="测试数据源",
                                     categories=categories or sorted(CATEGORIES),
-                                    now=services.clock.now())
+                                    now=runtime().clock.now())
         uow.commit()
     return source, key
 
 
 def new_partner(app: Any, kind: str = "hospital", scenarios: list[str] | None = None
                 ) -> tuple[Any, str]:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         partner, key = create_partner(uow.session, name=f"测试{kind}", kind=kind,
-                                      scenarios=scenarios or [], now=services.clock.now())
+                                      scenarios=scenarios or [], now=runtime().clock.now())
         uow.commit()
     return partner, key
 
 
 def new_operator(app: Any, role: str = "admin") -> tuple[Any, str]:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         operator, key = create_operator(uow.session, name=f"op-{role}", role=role,
-                                        now=services.clock.now())
+                                        now=runtime().clock.now())
         uow.commit()
     return operator, key
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from app.extensions import services
+from app.runtime import runtime
 from core.db import UnitOfWork
 
 
@@ -54,7 +54,7 @@ def statements(app: Any) -> Iterator[list[str]]:
         return _Connection(original(self), seen)
 
     with app.app_context():
-        engine = services.engine
+        engine = runtime().engine
     event.listen(engine, "before_cursor_execute", record)
     UnitOfWork.driver_connection = recorded  # type: ignore[method-assign]
     try:

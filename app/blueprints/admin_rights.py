@@ -12,7 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.extensions import services
+from app.runtime import runtime
 from core.records import Record
 from rights import disputes, repair, reviews
 from rights.models import DISPUTE_OUTCOMES, REPAIR_DECISIONS, REVIEW_OUTCOMES
@@ -73,8 +73,8 @@ class DisputeQueue(MethodView):
     @blp.doc(security=OPERATOR)
     def get(self, query):
         """The dispute queue, earliest deadline first; overdue ones are flagged."""
-        now = services.clock.now()
-        with services.uow() as uow:
+        now = runtime().clock.now()
+        with runtime().uow() as uow:
             auth.operator(uow, *READERS)
             found = disputes.queue(uow.session, now=now, status=_status(query["status"], None),
                                    overdue=query["overdue"], limit=query["limit"])
@@ -88,9 +88,9 @@ class DisputeDetail(MethodView):
     @blp.doc(security=OPERATOR)
     def get(self, dispute_id):
         """One dispute with its record (logged in the resident's access log)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             operator = auth.operator(uow, *READERS)
-            return disputes.read(uow, dispute_id, operator=operator, now=services.clock.now())
+            return disputes.read(uow, dispute_id, operator=operator, now=runtime().clock.now())
 
 
 @blp.route("/disputes/<uuid:dispute_id>/resolve")
@@ -100,8 +100,8 @@ class DisputeResolve(MethodView):
     @blp.doc(security=OPERATOR)
     def post(self, body, dispute_id):
         """Resolve a dispute: upheld, corrected or removed; the resident is notified."""
-        now = services.clock.now()
-        with services.uow() as uow:
+        now = runtime().clock.now()
+        with runtime().uow() as uow:
             operator = auth.operator(uow, *DECIDERS)
             found = disputes.resolve(uow, dispute_id, outcome=body["outcome"], note=body["note"],
                                      correction=body["correction"], operator=operator, now=now)
@@ -117,7 +117,7 @@ class RepairQueue(MethodView):
     @blp.doc(security=OPERATOR)
     def get(self, query):
         """Credit repair applications, oldest first (pending by default; status=all)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             auth.operator(uow, *READERS)
             found = repair.queue(uow.session, status=_status(query["status"], "pending"),
                                  limit=query["limit"])
@@ -130,9 +130,9 @@ class RepairDetail(MethodView):
     @blp.doc(security=OPERATOR)
     def get(self, repair_id):
         """One application with its record and eligibility (logged for the resident)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             operator = auth.operator(uow, *READERS)
-            return repair.read(uow, repair_id, operator=operator, now=services.clock.now())
+            return repair.read(uow, repair_id, operator=operator, now=runtime().clock.now())
 
 
 @blp.route("/repairs/<uuid:repair_id>/decide")
@@ -142,10 +142,10 @@ class RepairDecide(MethodView):
     @blp.doc(security=OPERATOR)
     def post(self, body, repair_id):
         """Approve (the record is repaired and stops counting) or reject an application."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             operator = auth.operator(uow, *DECIDERS)
             found = repair.decide(uow, repair_id, decision=body["decision"], note=body["note"],
-                                  operator=operator, now=services.clock.now())
+                                  operator=operator, now=runtime().clock.now())
             return repair.view(found)
 
 
@@ -158,7 +158,7 @@ class ReviewQueue(MethodView):
     @blp.doc(security=OPERATOR)
     def get(self, query):
         """Human review requests, oldest first (open by default; status=all)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             auth.operator(uow, *READERS)
             found = reviews.queue(uow.session, status=_status(query["status"], "open"),
                                   limit=query["limit"])
@@ -171,9 +171,9 @@ class ReviewDetail(MethodView):
     @blp.doc(security=OPERATOR)
     def get(self, review_id):
         """One request with the explanation attached (logged for the resident)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             operator = auth.operator(uow, *READERS)
-            return reviews.read(uow, review_id, operator=operator, now=services.clock.now())
+            return reviews.read(uow, review_id, operator=operator, now=runtime().clock.now())
 
 
 @blp.route("/reviews/<uuid:review_id>/decide")
@@ -183,8 +183,8 @@ class ReviewDecide(MethodView):
     @blp.doc(security=OPERATOR)
     def post(self, body, review_id):
         """Record the outcome of a human review; the resident sees it and is notified."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             operator = auth.operator(uow, *DECIDERS)
             found = reviews.decide(uow, review_id, outcome=body["outcome"], note=body["note"],
-                                   operator=operator, now=services.clock.now())
+                                   operator=operator, now=runtime().clock.now())
             return reviews.view(found)

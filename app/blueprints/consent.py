@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.extensions import services
+from app.runtime import runtime
 from consent import history, notices, receipts
 from consent.models import LANGUAGES
 from consent.services import Signing, grant, withdraw
@@ -25,7 +25,7 @@ OPERATOR = [{"operatorKey": []}]
 
 
 def _signing() -> Signing:
-    return Signing(services.signer, services.app_config("ISSUER"))
+    return Signing(runtime().signer, runtime().settings["ISSUER"])
 
 
 # -- schemas ------------------------------------------------------------------------------------
@@ -209,7 +209,7 @@ class Notices(MethodView):
     @blp.response(200, NoticeSchema(many=True))
     def get(self, query):
         """The current notice of every purpose (or every version), in zh and en."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             found = notices.listing(uow.session, purpose=query.get("purpose"),
                                     all_versions=query["all_versions"])
             return [_notice_out(n, query["language"]) for n in found]
@@ -221,7 +221,7 @@ class NoticeOne(MethodView):
     @blp.response(200, NoticeSchema)
     def get(self, query, notice_id):
         """One notice version, current or superseded: the exact text behind a hash."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             return _notice_out(notices.get(uow.session, notice_id), query["language"])
 
 
@@ -234,9 +234,9 @@ class Consents(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self, query):
         """My consents (newest first) and the purposes I am asked to consent to again."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
-            now = services.clock.now()
+            now = runtime().clock.now()
             items = history.records_for(uow.session, resident.id)
             if query.get("status"):
                 items = [r for r in items if r.status == query["status"]]
@@ -250,9 +250,9 @@ class Consents(MethodView):
     @blp.doc(security=RESIDENT)
     def post(self, body):
         """Give consent to a notice (idempotent); returns the consent id and a signed receipt."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
-            outcome = grant(uow, resident, body["notice_id"], now=services.clock.now(),
+            outcome = grant(uow, resident, body["notice_id"], now=runtime().clock.now(),
                             signing=_signing(), categories=body["categories"],
                             separate_consent=body["separate_consent"],
                             channel=body["channel"], language=body["language"])
@@ -265,7 +265,7 @@ class ConsentOne(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self, consent_id):
         """One of my consents with its event history."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             record = history.own_record(uow.session, resident.id, consent_id)
             events = history.events_for(uow.session, resident.id, consent_id)
@@ -281,9 +281,9 @@ class Withdraw(MethodView):
     @blp.doc(security=RESIDENT)
     def post(self, body, consent_id):
         """Withdraw a consent: effective at once; returns a signed receipt."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
-            outcome = withdraw(uow, resident, consent_id, now=services.clock.now(),
+            outcome = withdraw(uow, resident, consent_id, now=runtime().clock.now(),
                                signing=_signing(), channel=body["channel"],
                                language=body["language"])
             return _answer(outcome)
@@ -295,7 +295,7 @@ class ConsentReceipt(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self, consent_id):
         """The latest receipt of one of my consents, and every earlier one."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             record = history.own_record(uow.session, resident.id, consent_id)
             found = history.receipts_of(uow.session, record)
@@ -312,7 +312,7 @@ class ConsentHistory(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self):
         """Every consent event of mine, oldest first."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             return {"items": history.events_for(uow.session, resident.id)}
 
@@ -323,16 +323,16 @@ class ReceiptVerify(MethodView):
     @blp.response(200, ReceiptVerifyOutSchema)
     def post(self, body):
         """Verify a consent receipt: signature, key, and whether it matches our records."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             return receipts.verify(uow.session, body["receipt"])
 
 
 # -- auditors -----------------------------------------------------------------------------------
 
 def _export(query: dict, resident_id=None):
-    with services.uow() as uow:
+    with runtime().uow() as uow:
         operator = auth.operator(uow, "auditor")
-        now = services.clock.now()
+        now = runtime().clock.now()
         audit.record(uow.session, actor=f"operator:{operator.client_id}",
                      action="consent.exported", now=now,
                      subject=str(resident_id) if resident_id else "all",

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.blueprints.residents import SessionSchema, open_session_for
-from app.extensions import services
+from app.runtime import runtime
 from core.demo import demo_identity, demo_residents
 from core.errors import NotFound
 
@@ -29,8 +29,8 @@ class DemoResidents(MethodView):
     @blp.response(200, DemoResidentSchema(many=True))
     def get(self):
         """Seeded demo residents one may sign in as (development mode only)."""
-        with services.uow() as uow:
-            return demo_residents(uow.session, services.keyring, limit=20)
+        with runtime().uow() as uow:
+            return demo_residents(uow.session, runtime().keyring, limit=20)
 
 
 @blp.route("")
@@ -39,8 +39,8 @@ class DemoLogin(MethodView):
     @blp.response(201, SessionSchema)
     def post(self, body):
         """Sign in as a seeded demo resident without the identity provider."""
-        with services.uow() as uow:
-            claims = demo_identity(uow.session, services.keyring, body["resident_id"])
+        with runtime().uow() as uow:
+            claims = demo_identity(uow.session, runtime().keyring, body["resident_id"])
         if claims is None:
             raise NotFound("no seeded demo resident with that id")
         return open_session_for(claims, "demo")

@@ -7,8 +7,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.extensions import services
 from app.ratelimit import enforce
+from app.runtime import runtime
 from core.records import MAX_BATCH, ingest
 
 blp = Blueprint("ingest", __name__, url_prefix="/ingest/v1",
@@ -59,9 +59,9 @@ class Records(MethodView):
     @blp.doc(security=[{"sourceKey": []}])
     def post(self, body):
         """Push up to 1000 records; idempotent by `source_record_id`."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             source = auth.source(uow)
-            enforce(f"ingest:{source.client_id}", services.app_config("RATE_LIMIT_INGEST"))
-            return ingest(uow, services.keyring, source_id=source.id,
+            enforce(f"ingest:{source.client_id}", runtime().settings["RATE_LIMIT_INGEST"])
+            return ingest(uow, runtime().keyring, source_id=source.id,
                           source_client_id=source.client_id, granted=source.categories,
-                          records=body["records"], now=services.clock.now())
+                          records=body["records"], now=runtime().clock.now())

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.extensions import services
+from app.runtime import runtime
 from rewards.credit import services as credit
 from rewards.credit import terms as credit_terms
 from rewards.credit.views import summary
@@ -170,12 +170,12 @@ class Authorizations(MethodView):
     def post(self, body):
         """Hold an amount of the resident's credit line (uses up their token); idempotent by
         out_request_no."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             partner = auth.partner(uow, "hospital")
-        return credit.authorize(services.uow, body["token"], partner=partner,
+        return credit.authorize(runtime().uow, body["token"], partner=partner,
                                 amount_fen=body["amount_fen"],
                                 out_request_no=body["out_request_no"],
-                                now=services.clock.now(), terms=terms())
+                                now=runtime().clock.now(), terms=terms())
 
 
 @partner_blp.route("/authorizations/<uuid:authorization_id>/capture")
@@ -185,11 +185,11 @@ class Capture(MethodView):
     @partner_blp.doc(security=[{"partnerKey": []}])
     def post(self, body, authorization_id):
         """Post the bill (at most the hold; the rest is released); idempotent by out_bill_no."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             partner = auth.partner(uow, "hospital")
-        return credit.capture(services.uow, authorization_id, partner=partner,
+        return credit.capture(runtime().uow, authorization_id, partner=partner,
                               amount_fen=body["amount_fen"], out_bill_no=body["out_bill_no"],
-                              now=services.clock.now(), terms=terms())
+                              now=runtime().clock.now(), terms=terms())
 
 
 @partner_blp.route("/authorizations/<uuid:authorization_id>/void")
@@ -198,9 +198,9 @@ class Void(MethodView):
     @partner_blp.doc(security=[{"partnerKey": []}])
     def post(self, authorization_id):
         """Release the hold (repeating answers the same state)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             partner = auth.partner(uow, "hospital")
-            return credit.void(uow, authorization_id, partner=partner, now=services.clock.now())
+            return credit.void(uow, authorization_id, partner=partner, now=runtime().clock.now())
 
 
 @partner_blp.route("/bills/<uuid:bill_id>/payments")
@@ -211,10 +211,10 @@ class Payments(MethodView):
     def post(self, body, bill_id):
         """Take a repayment (partial allowed, never more than owed); idempotent by
         out_payment_no. Payment channels only."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             partner = auth.partner(uow, "payment_channel")
-        return credit.pay(services.uow, bill_id, partner=partner, amount_fen=body["amount_fen"],
-                          out_payment_no=body["out_payment_no"], now=services.clock.now())
+        return credit.pay(runtime().uow, bill_id, partner=partner, amount_fen=body["amount_fen"],
+                          out_payment_no=body["out_payment_no"], now=runtime().clock.now())
 
 
 # -- the resident -------------------------------------------------------------------------------
@@ -225,9 +225,9 @@ class MyMedicalCredit(MethodView):
     @blp.doc(security=[{"residentSession": []}])
     def get(self):
         """Your credit care line, what is held and owed, open holds, bills and history."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
-            return summary(uow, resident, now=services.clock.now(), terms=terms())
+            return summary(uow, resident, now=runtime().clock.now(), terms=terms())
 
 
 @demo_blp.route("/bills/<uuid:bill_id>/demo-payment")
@@ -237,7 +237,7 @@ class DemoPayment(MethodView):
     @demo_blp.doc(security=[{"residentSession": []}])
     def post(self, body, bill_id):
         """Development only: pay your bill through the built-in demo payment channel."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             return credit.pay_demo(uow, resident, bill_id, amount_fen=body["amount_fen"],
-                                   now=services.clock.now())
+                                   now=runtime().clock.now())

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.extensions import services
+from app.runtime import runtime
 from core import notifications
 
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1/me",
@@ -62,7 +62,7 @@ class Notifications(MethodView):
     @blp.doc(security=[{"residentSession": []}])
     def get(self, query):
         """Your notifications, newest first (bill reminders, dispute outcomes, …)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             found = notifications.for_resident(uow.session, resident.id, limit=query["limit"],
                                                unread_only=query["unread"])
@@ -79,9 +79,9 @@ class MarkRead(MethodView):
     @blp.doc(security=[{"residentSession": []}])
     def post(self, body):
         """Mark notifications as read."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             marked = notifications.mark_read(uow.session, resident.id, body["ids"],
-                                             services.clock.now())
+                                             runtime().clock.now())
             uow.commit()
         return {"marked": marked}

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 blp = Blueprint("pages", __name__)
 
@@ -55,7 +56,7 @@ def _render(template: str, page: str, heading: str, intro: str | None = None) ->
 
 
 @blp.get("/h5/")
-def home() -> Response:
+def home() -> WerkzeugResponse:
     return redirect(url_for("pages.resident", page="score"))
 
 

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.extensions import services
+from app.runtime import runtime
 from core import audit
 from rewards.entitlements import partner_by_client_id
 from rewards.points import ledger, redemption, statements
@@ -130,7 +130,7 @@ class MyPointsSchema(ma.Schema):
 
 
 def _statement(body: dict, partner) -> dict | Response:
-    with services.uow() as uow:
+    with runtime().uow() as uow:
         found = statements.clearing_statement(uow.session, partner, start=body["start"],
                                               end=body["end"])
     if body["format"] == "csv":
@@ -149,11 +149,11 @@ class Redemptions(MethodView):
     @partner_blp.doc(security=PARTNER)
     def post(self, body):
         """Redeem points with the resident's token; idempotent by out_order_no."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             partner = auth.partner(uow, *KINDS)
-        return redemption.redeem_once(services.uow, body["token"], partner=partner,
+        return redemption.redeem_once(runtime().uow, body["token"], partner=partner,
                                       out_order_no=body["out_order_no"], points=body["points"],
-                                      now=services.clock.now())
+                                      now=runtime().clock.now())
 
 
 @partner_blp.route("/redemptions/<string:redemption_id>")
@@ -162,7 +162,7 @@ class RedemptionItem(MethodView):
     @partner_blp.doc(security=PARTNER)
     def get(self, redemption_id):
         """One of your redemptions, with what has been refunded."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             partner = auth.partner(uow, *KINDS)
             return redemption.redemption_view(
                 redemption.redemption_of(uow.session, partner, redemption_id))
@@ -175,11 +175,11 @@ class Refunds(MethodView):
     @partner_blp.doc(security=PARTNER)
     def post(self, body, redemption_id):
         """Refund points of a redemption (part or all); idempotent by out_refund_no."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             partner = auth.partner(uow, *KINDS)
-        return redemption.refund_once(services.uow, partner=partner, redemption_id=redemption_id,
+        return redemption.refund_once(runtime().uow, partner=partner, redemption_id=redemption_id,
                                       out_refund_no=body["out_refund_no"],
-                                      points=body["points"], now=services.clock.now())
+                                      points=body["points"], now=runtime().clock.now())
 
 
 # format=csv answers the same statement as CSV (documented next to the JSON one).
@@ -195,7 +195,7 @@ class PartnerStatement(MethodView):
     @partner_blp.doc(security=PARTNER, responses=CSV_TOO)
     def get(self, query):
         """Your clearing statement for [from, to): redemptions, refunds, balances (JSON/CSV)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             partner = auth.partner(uow, *KINDS)
         return _statement(query, partner)
 
@@ -209,11 +209,11 @@ class MyPoints(MethodView):
     @blp.doc(security=[{"residentSession": []}])
     def get(self, query):
         """Your points: spendable balance, recent history, what expires soon."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             return statements.resident_points(
-                uow.session, resident.id, rules=rules_for(services.app_config("POINTS_RULES")),
-                now=services.clock.now(), limit=query["limit"])
+                uow.session, resident.id, rules=rules_for(runtime().settings["POINTS_RULES"]),
+                now=runtime().clock.now(), limit=query["limit"])
 
 
 # -- operators --------------------------------------------------------------------------------
@@ -225,11 +225,11 @@ class OperatorStatement(MethodView):
     @admin.doc(security=[{"operatorKey": []}], responses=CSV_TOO)
     def get(self, query, client_id):
         """Any partner's clearing statement for [from, to) (admin or auditor; audited)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             operator = auth.operator(uow, "admin", "auditor")
             partner = partner_by_client_id(uow.session, client_id)
             audit.record(uow.session, actor=f"operator:{operator.client_id}",
-                         action="points.statement.read", now=services.clock.now(),
+                         action="points.statement.read", now=runtime().clock.now(),
                          subject=partner.client_id,
                          data={"from": query["start"].isoformat(),
                                "to": query["end"].isoformat()})
@@ -248,6 +248,6 @@ class Reconciliation(MethodView):
     @admin.doc(security=[{"operatorKey": []}])
     def get(self):
         """Check every ledger invariant now (admin or auditor): all counts 0 and ok=true."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             auth.operator(uow, "admin", "auditor")
             return ledger.reconcile(uow.session).as_dict()

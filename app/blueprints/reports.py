@@ -16,8 +16,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.extensions import services
 from app.ratelimit import Attempt, attempt, enforce
+from app.runtime import runtime
 from core.errors import RateLimited
 from reports import build, html, service, verify
 from reports.models import KINDS
@@ -136,18 +136,18 @@ class VerdictSchema(ma.Schema):
 # -- helpers ------------------------------------------------------------------------------------
 
 def _verify_base() -> str:
-    base = services.app_config("REPORT_BASE_URL") or request.url_root
+    base = runtime().settings["REPORT_BASE_URL"] or request.url_root
     return base.rstrip("/") + "/reports/verify"
 
 
 def _issuing() -> service.Issuing:
-    return service.Issuing(keyring=services.keyring, signer=services.signer,
-                           issuer=services.app_config("ISSUER"), verify_base=_verify_base(),
-                           days=int(services.app_config("REPORT_DAYS")))
+    return service.Issuing(keyring=runtime().keyring, signer=runtime().signer,
+                           issuer=runtime().settings["ISSUER"], verify_base=_verify_base(),
+                           days=int(runtime().settings["REPORT_DAYS"]))
 
 
 def _checking() -> verify.Checking:
-    return verify.Checking(keyring=services.keyring, signer=services.signer)
+    return verify.Checking(keyring=runtime().keyring, signer=runtime().signer)
 
 
 def _links(report_id: Any) -> dict[str, str]:
@@ -185,9 +185,9 @@ class Reports(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self):
         """My reports, newest first: kind, sections shared, validity and status."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
-            now = services.clock.now()
+            now = runtime().clock.now()
             found = service.listing(uow.session, resident.id)
             return {"items": [{**service.summary(r, now), **_links(r.id)} for r in found]}
 
@@ -196,16 +196,16 @@ class Reports(MethodView):
     @blp.doc(security=RESIDENT)
     def post(self, body):
         """Issue a signed report (PDF and printable HTML) with a verification code and QR code."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
-            now = services.clock.now()
+            now = runtime().clock.now()
             period = body["period"]
             wanted = build.parse_request(
                 body["kind"], sections=body["sections"], categories=body["categories"],
                 period=None if period is None else {"from": period["start"],
                                                     "to": period["end"]},
                 now=now, lang=body["lang"])
-            enforce(f"reports:{resident.id}", services.app_config("RATE_LIMIT_REPORTS"))
+            enforce(f"reports:{resident.id}", runtime().settings["RATE_LIMIT_REPORTS"])
             issued = service.generate(uow, resident, wanted, issuing=_issuing(), now=now)
         return {"report_id": issued.report.id, "code": issued.code,
                 "verify_url": issued.payload["verify_url"], "kind": issued.report.kind,
@@ -219,14 +219,14 @@ class ReportOne(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self, report_id):
         """One of my reports with its code and exactly the content it shares."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
-            now = services.clock.now()
+            now = runtime().clock.now()
             report = service.own(uow.session, resident.id, report_id)
             out = {**service.summary(report, now), **_links(report.id)}
             if report.document_ct is not None:
-                _jws, payload = service.signed_document(uow.session, services.keyring,
-                                                        services.signer, report, now)
+                _jws, payload = service.signed_document(uow.session, runtime().keyring,
+                                                        runtime().signer, report, now)
                 out.update(code=payload["code"], verify_url=payload["verify_url"],
                            content=payload["content"])
             return out
@@ -238,10 +238,10 @@ class ReportPdf(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self, report_id):
         """The report as issued, as a PDF (signed JWS in its document information)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             report = service.own(uow.session, resident.id, report_id)
-            data = service.pdf_bytes(uow.session, services.keyring, report)
+            data = service.pdf_bytes(uow.session, runtime().keyring, report)
         name = f"pengcheng-{report.kind}-{report.issued_at:%Y%m%d}.pdf"
         return Response(data, mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{name}"'})
@@ -253,12 +253,12 @@ class ReportHtml(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self, report_id):
         """The report as issued, as a printable page."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             report = service.own(uow.session, resident.id, report_id)
-            _jws, payload = service.signed_document(uow.session, services.keyring,
-                                                    services.signer, report,
-                                                    services.clock.now())
+            _jws, payload = service.signed_document(uow.session, runtime().keyring,
+                                                    runtime().signer, report,
+                                                    runtime().clock.now())
         return _page(html.document(_pages(), payload, css_url=_css()))
 
 
@@ -268,12 +268,12 @@ class ReportSigned(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self, report_id):
         """The signed document: the JWS and its payload, for offline or upload verification."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             report = service.own(uow.session, resident.id, report_id)
-            jws, payload = service.signed_document(uow.session, services.keyring,
-                                                   services.signer, report,
-                                                   services.clock.now())
+            jws, payload = service.signed_document(uow.session, runtime().keyring,
+                                                   runtime().signer, report,
+                                                   runtime().clock.now())
         return {"jws": jws, "report": payload}
 
 
@@ -283,9 +283,9 @@ class ReportRevoke(MethodView):
     @blp.doc(security=RESIDENT)
     def post(self, report_id):
         """Revoke a report at once: every later verification answers "revoked"."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
-            now = services.clock.now()
+            now = runtime().clock.now()
             report = service.revoke(uow, resident, report_id, now=now)
             return {**service.summary(report, now), **_links(report.id)}
 
@@ -321,8 +321,8 @@ class Verify(MethodView):
                 raise
             return _page(html.verification(_pages(), {}, code=code, verify_url=None,
                                            report_id=None, css_url=_css(), busy=True), 429)
-        with services.uow() as uow:
-            verdict = verify.by_code(uow, code, checking=_checking(), now=services.clock.now(),
+        with runtime().uow() as uow:
+            verdict = verify.by_code(uow, code, checking=_checking(), now=runtime().clock.now(),
                                      channel="api" if as_json else "page")
         answer = verdict.as_json()
         if as_json:
@@ -337,8 +337,8 @@ class Verify(MethodView):
         """Check a document: the signed JWS, the report JSON, or the PDF file (base64)."""
         with _verify_limits() as tried:
             tried.subject(json.dumps(body, sort_keys=True))  # per document, as a code is
-        checking, now = _checking(), services.clock.now()
-        with services.uow() as uow:
+        checking, now = _checking(), runtime().clock.now()
+        with runtime().uow() as uow:
             if "jws" in body:
                 verdict = verify.by_jws(uow, body["jws"], checking=checking, now=now)
             elif "report" in body:

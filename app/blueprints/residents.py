@@ -9,8 +9,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.extensions import services
 from app.ratelimit import attempt
+from app.runtime import runtime
 from core.identity import login, logout, read_personal
 from core.idnumber import mask
 
@@ -38,10 +38,10 @@ class MeSchema(ma.Schema):
 
 
 def open_session_for(claims: dict, channel: str) -> dict:
-    ttl = timedelta(seconds=int(services.app_config("SESSION_TTL_SECONDS")))
-    with services.uow() as uow:
-        resident, token, expires = login(uow, services.keyring, claims,
-                                         now=services.clock.now(), ttl=ttl, channel=channel)
+    ttl = timedelta(seconds=int(runtime().settings["SESSION_TTL_SECONDS"]))
+    with runtime().uow() as uow:
+        resident, token, expires = login(uow, runtime().keyring, claims,
+                                         now=runtime().clock.now(), ttl=ttl, channel=channel)
     return {"token": token, "expires_at": expires, "resident_id": resident.id}
 
 
@@ -53,7 +53,7 @@ class Session(MethodView):
         """Exchange an identity-provider assertion for a session token (first login registers)."""
         with attempt("login", by_address="RATE_LIMIT_LOGIN",
                      by_subject="RATE_LIMIT_LOGIN_IDENTITY") as tried:
-            claims = services.idp.verify(body["assertion"], services.clock.now())
+            claims = runtime().idp.verify(body["assertion"], runtime().clock.now())
             tried.subject(f"{claims['iss']}|{claims['sub']}")
         return open_session_for(claims, "idp")
 
@@ -61,9 +61,9 @@ class Session(MethodView):
     @blp.doc(security=[{"residentSession": []}])
     def delete(self):
         """Log out: the session token stops working at once."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             auth.resident(uow)
-            logout(uow, auth.bearer(), services.clock.now())
+            logout(uow, auth.bearer(), runtime().clock.now())
 
 
 @blp.route("/me")
@@ -72,9 +72,9 @@ class Me(MethodView):
     @blp.doc(security=[{"residentSession": []}])
     def get(self):
         """The signed-in resident's own profile (ID number and phone masked)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
-            person = read_personal(uow.session, services.keyring, resident)
+            person = read_personal(uow.session, runtime().keyring, resident)
         return {
             "id": resident.id,
             "name": person.name,

@@ -7,8 +7,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.extensions import services
 from app.ratelimit import enforce
+from app.runtime import runtime
 from consent.services import Signing
 from core.errors import Unauthorized
 from core.journal import journal_at
@@ -23,7 +23,7 @@ RESIDENT = [{"residentSession": []}]
 
 
 def _limit(kind: str, resident_id: object) -> None:
-    enforce(f"rights:{kind}:{resident_id}", services.app_config("RATE_LIMIT_RIGHTS"))
+    enforce(f"rights:{kind}:{resident_id}", runtime().settings["RATE_LIMIT_RIGHTS"])
 
 
 # -- schemas --------------------------------------------------------------------------------------
@@ -190,9 +190,9 @@ class Records(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self):
         """Every record held about you, whether it counts now, and its dispute or repair."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
-            return {"items": records_for(uow.session, resident.id, services.clock.now())}
+            return {"items": records_for(uow.session, resident.id, runtime().clock.now())}
 
 
 @blp.route("/me/records/<uuid:record_id>/repair")
@@ -201,9 +201,9 @@ class RepairEligibility(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self, record_id):
         """Whether this record can be repaired now (信用修复), and if not, from when and why."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
-            return repair.check(uow.session, resident, record_id, services.clock.now())
+            return repair.check(uow.session, resident, record_id, runtime().clock.now())
 
 
 @blp.route("/me/disputes")
@@ -212,8 +212,8 @@ class Disputes(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self):
         """Your disputes with their deadlines and outcomes, newest first."""
-        now = services.clock.now()
-        with services.uow() as uow:
+        now = runtime().clock.now()
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             return {"items": [disputes.view(d, now)
                               for d in disputes.for_resident(uow.session, resident.id)]}
@@ -223,14 +223,14 @@ class Disputes(MethodView):
     @blp.doc(security=RESIDENT)
     def post(self, body):
         """Dispute a record (异议): it stops counting at once until an operator resolves it."""
-        now = services.clock.now()
-        with services.uow() as uow:
+        now = runtime().clock.now()
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             _limit("dispute", resident.id)
             found = disputes.open_dispute(
                 uow, resident, record_id=body["record_id"], reason=body["reason"],
                 evidence=body.get("evidence"), now=now,
-                days=int(services.app_config("DISPUTE_DAYS")))
+                days=int(runtime().settings["DISPUTE_DAYS"]))
             return disputes.view(found, now)
 
 
@@ -240,7 +240,7 @@ class Repairs(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self):
         """Your credit repair applications, newest first."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             return {"items": [repair.view(r)
                               for r in repair.for_resident(uow.session, resident.id)]}
@@ -250,12 +250,12 @@ class Repairs(MethodView):
     @blp.doc(security=RESIDENT)
     def post(self, body):
         """Apply to repair a record with the credit pledge (信用承诺)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             _limit("repair", resident.id)
             found = repair.apply(uow, resident, record_id=body["record_id"],
                                  pledge=body["pledge"], statement=body.get("statement"),
-                                 now=services.clock.now())
+                                 now=runtime().clock.now())
             return repair.view(found)
 
 
@@ -265,7 +265,7 @@ class ReviewRequests(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self):
         """Your requests for human review and their outcomes."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             return {"items": [reviews.view(r)
                               for r in reviews.for_resident(uow.session, resident.id)]}
@@ -275,12 +275,12 @@ class ReviewRequests(MethodView):
     @blp.doc(security=RESIDENT)
     def post(self, body):
         """Ask a person to review your score or an eligibility decision (PIPL art. 24)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             _limit("review", resident.id)
             found = reviews.request_review(uow, resident, subject=body["subject"],
                                            scenario=body["scenario"], reason=body["reason"],
-                                           now=services.clock.now())
+                                           now=runtime().clock.now())
             return reviews.view(found)
 
 
@@ -290,11 +290,11 @@ class Export(MethodView):
     @blp.doc(security=RESIDENT)
     def get(self):
         """Everything held about you, as JSON following the schema at /api/v1/me/export/schema."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             return export.export(
-                uow.session, services.keyring, resident, now=services.clock.now(),
-                schema_url=services.app_config("ISSUER") + export.SCHEMA_PATH)
+                uow.session, runtime().keyring, resident, now=runtime().clock.now(),
+                schema_url=runtime().settings["ISSUER"] + export.SCHEMA_PATH)
 
 
 @blp.route("/me/export/schema")
@@ -312,7 +312,7 @@ class EraseMe(MethodView):
     def delete(self):
         """Erase your account: what is deleted now, and what the law makes us keep, until when
         and why. Asking again returns the same answer."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             try:
                 resident = auth.resident(uow)
             except Unauthorized:
@@ -320,8 +320,8 @@ class EraseMe(MethodView):
                 if statement is None:
                     raise
                 return statement
-            return erasure.erase(uow, resident, keyring=services.keyring,
-                                 signing=Signing(services.signer,
-                                                 services.app_config("ISSUER")),
-                                 now=services.clock.now(),
-                                 journal=journal_at(services.app_config("ERASURE_JOURNAL")))
+            return erasure.erase(uow, resident, keyring=runtime().keyring,
+                                 signing=Signing(runtime().signer,
+                                                 runtime().settings["ISSUER"]),
+                                 now=runtime().clock.now(),
+                                 journal=journal_at(runtime().settings["ERASURE_JOURNAL"]))

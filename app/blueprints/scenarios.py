@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.extensions import services
+from app.runtime import runtime
 from rewards import scenarios
 from rewards.entitlements import serving_partners
 
@@ -94,7 +94,7 @@ class Scenarios(MethodView):
     @blp.response(200, ScenarioListSchema)
     def get(self):
         """The active scenarios: rules, limits by tier, what a partner learns."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             found = scenarios.catalogue(uow.session)
         return {"items": [_out(s) for s in found.values()]}
 
@@ -104,7 +104,7 @@ class ScenarioPartners(MethodView):
     @blp.response(200, ScenarioPartnerListSchema)
     def get(self, code):
         """Partners where a resident can use this scenario (pick one to get a token for)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             found = serving_partners(uow.session, scenarios.get(uow.session, code))
         return {"items": [{"client_id": p.client_id, "name": p.name, "kind": p.kind}
                           for p in found]}
@@ -116,7 +116,7 @@ class AdminScenarios(MethodView):
     @admin.doc(security=[{"operatorKey": []}])
     def get(self):
         """The whole catalogue, inactive scenarios and versions included."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             auth.operator(uow)
             found = scenarios.catalogue(uow.session, include_inactive=True)
         return {"items": [_out(s) for s in found.values()]}
@@ -129,17 +129,17 @@ class AdminScenario(MethodView):
     @admin.doc(security=[{"operatorKey": []}])
     def put(self, body, code):
         """Create or replace a scenario (admin role; validated whole; audited)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             operator = auth.operator(uow, "admin")
             return _out(scenarios.put(uow, code, body, actor=f"operator:{operator.client_id}",
-                                      now=services.clock.now()))
+                                      now=runtime().clock.now()))
 
     @admin.arguments(ScenarioPatchSchema())
     @admin.response(200, ScenarioSchema)
     @admin.doc(security=[{"operatorKey": []}])
     def patch(self, body, code):
         """Change some fields of a scenario, e.g. a limit or `active` (admin role; audited)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             operator = auth.operator(uow, "admin")
             return _out(scenarios.put(uow, code, body, actor=f"operator:{operator.client_id}",
-                                      now=services.clock.now(), merge=True))
+                                      now=runtime().clock.now(), merge=True))

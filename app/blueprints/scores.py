@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.extensions import services
+from app.runtime import runtime
 from scoring.service import current_score, history, render
 
 blp = Blueprint("scores", __name__, url_prefix="/api/v1/me",
@@ -87,9 +87,9 @@ class MyScore(MethodView):
     @blp.doc(security=[{"residentSession": []}])
     def get(self, args):
         """My score with points per dimension, up to 4 reasons with tips, and unused categories."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
-            view = current_score(uow, resident, now=services.clock.now())
+            view = current_score(uow, resident, now=runtime().clock.now())
             body = dict(render(uow.session, view, args["lang"]))
         body["computed_at"] = view.computed_at
         return body
@@ -101,6 +101,6 @@ class MyScoreHistory(MethodView):
     @blp.doc(security=[{"residentSession": []}])
     def get(self):
         """Every score computed for me, newest first."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             return {"items": history(uow.session, resident.id)}

@@ -10,8 +10,8 @@ from flask_smorest import Blueprint
 
 from app import auth
 from app.blueprints import scenarios
-from app.extensions import services
 from app.ratelimit import enforce
+from app.runtime import runtime
 from core.qr import svg as qr_svg
 from rewards import access, token_format, tokens
 from rewards.entitlements import describe, entitlements, issue_token
@@ -24,11 +24,9 @@ partner_blp = Blueprint("tokens", __name__, url_prefix="/partner/v1/tokens",
 
 def bind_context(app: Flask) -> None:
     """Give token code (which never imports Flask) this app's keys, store and issuer."""
-    state = app.extensions["pengcheng"]
-    ctx = token_format.TokenContext(signer=state["signer"], keyring=state["keyring"],
-                                    store=state["store"], issuer=app.config["ISSUER"])
-    for factory in ("session_factory", "autocommit_factory"):
-        token_format.bind(state[factory], ctx)
+    rt = app.extensions["pengcheng"]
+    for factory in (rt.session_factory, rt.autocommit_factory):
+        token_format.bind(factory, rt.tokens)
 
 
 class EntitlementReasonSchema(ma.Schema):
@@ -113,9 +111,9 @@ class Entitlements(MethodView):
     @blp.doc(security=[{"residentSession": []}])
     def get(self):
         """Every scenario: eligible or not and why, limits, consent still missing."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
-            found = entitlements(uow, resident, now=services.clock.now())
+            found = entitlements(uow, resident, now=runtime().clock.now())
         return {"items": [describe(e) for e in found]}
 
 
@@ -126,11 +124,11 @@ class Tokens(MethodView):
     @blp.doc(security=[{"residentSession": []}])
     def post(self, body):
         """A short-lived token (and its QR code) to show the partner you are at."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
-            enforce(f"tokens:{resident.id}", services.app_config("RATE_LIMIT_TOKENS"))
+            enforce(f"tokens:{resident.id}", runtime().settings["RATE_LIMIT_TOKENS"])
             issued = issue_token(uow, resident, scenario=body["scenario"],
-                                 partner=body["partner"], now=services.clock.now())
+                                 partner=body["partner"], now=runtime().clock.now())
         qr = qr_svg(issued.token)
         return {"token": issued.token, "expires_at": issued.expires_at, "qr_svg": qr,
                 "scenario": issued.claims.scn, "partner": issued.claims.aud}
@@ -143,7 +141,7 @@ class AccessLog(MethodView):
     @blp.doc(security=[{"residentSession": []}])
     def get(self, query):
         """Who checked or used your tokens, when, and what they learned (查询记录)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             found = access.entries(uow.session, resident.id, limit=query["limit"],
                                    before=query["before"])
@@ -162,7 +160,7 @@ class Introspect(MethodView):
     def post(self, body):
         """RFC 7662: {active, scn, sub, ent, exp} for a live token addressed to you; else
         {active: false}. Does not use the token up."""
-        with services.uow(autocommit=True) as uow:
+        with runtime().uow(autocommit=True) as uow:
             partner = auth.partner(uow)
             return tokens.introspect(uow, body["token"], partner=partner,
-                                     now=services.clock.now())
+                                     now=runtime().clock.now())

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from app import auth
 from app.blueprints.medical import KEY, TIME, CreditPartnerRefSchema, terms
-from app.extensions import services
+from app.runtime import runtime
 from rewards.waivers import services as waivers
 
 partner_blp = Blueprint("deposit_waivers", __name__, url_prefix="/partner/v1/deposit-waivers",
@@ -64,12 +64,12 @@ class Waivers(MethodView):
     def post(self, body):
         """Waive a deposit (within the resident's cap and limit of open waivers; uses up their
         token); idempotent by out_order_no."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             partner = auth.partner(uow, "deposit_partner")
-        return waivers.create(services.uow, body["token"], partner=partner,
+        return waivers.create(runtime().uow, body["token"], partner=partner,
                               out_order_no=body["out_order_no"], deposit_fen=body["deposit_fen"],
                               due_at=body["due_at"], item=body["item"],
-                              now=services.clock.now())
+                              now=runtime().clock.now())
 
 
 @partner_blp.route("/<uuid:waiver_id>/complete")
@@ -78,9 +78,9 @@ class Complete(MethodView):
     @partner_blp.doc(security=[{"partnerKey": []}])
     def post(self, waiver_id):
         """The item came back: complete the waiver, or settle it if it was in default."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             partner = auth.partner(uow, "deposit_partner")
-            return waivers.complete(uow, waiver_id, partner=partner, now=services.clock.now())
+            return waivers.complete(uow, waiver_id, partner=partner, now=runtime().clock.now())
 
 
 @partner_blp.route("/<uuid:waiver_id>/default")
@@ -89,9 +89,9 @@ class Default(MethodView):
     @partner_blp.doc(security=[{"partnerKey": []}])
     def post(self, waiver_id):
         """The item was not returned by its due date (a record follows after a grace period)."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             partner = auth.partner(uow, "deposit_partner")
-            return waivers.default(uow, waiver_id, partner=partner, now=services.clock.now(),
+            return waivers.default(uow, waiver_id, partner=partner, now=runtime().clock.now(),
                                    grace=terms().waiver_grace)
 
 
@@ -101,6 +101,6 @@ class MyWaivers(MethodView):
     @blp.doc(security=[{"residentSession": []}])
     def get(self):
         """Your deposit waivers: open ones first, then the newest."""
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             resident = auth.resident(uow)
             return {"items": waivers.for_resident(uow.session, resident.id)}

@@ -7,7 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
-from app.extensions import services
+from app.runtime import runtime
 
 blp = Blueprint("wellknown", __name__, url_prefix="/", description="Public keys and health")
 
@@ -37,8 +37,8 @@ class Jwks(MethodView):
     @blp.response(200, JwksSchema)
     def get(self):
         """Public Ed25519 keys: tokens, consent receipts, reports, audit checkpoints."""
-        with services.uow() as uow:
-            return services.signer.jwks(uow.session, services.clock.now())
+        with runtime().uow() as uow:
+            return runtime().signer.jwks(uow.session, runtime().clock.now())
 
 
 @blp.route("/healthz")
@@ -48,7 +48,7 @@ class Health(MethodView):
         """Liveness and readiness: the database must answer; the fast store may be degraded."""
         # Its own tiny pool and a short timeout (DB_HEALTH_TIMEOUT_MS): never queued behind
         # requests that wait for the request pool or for a lock.
-        with services.health_engine.connect() as conn:
+        with runtime().health_engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        store = "ok" if services.store.healthy() else "degraded (in-process fallback)"
+        store = "ok" if runtime().store.healthy() else "degraded (in-process fallback)"
         return {"status": "ok", "database": "ok", "fast_store": store}

@@ -60,7 +60,7 @@ def introspection_floor() -> Any:
     import psycopg
 
     from app import create_app
-    from app.extensions import services
+    from app.runtime import runtime
     from core.identity import Partner, by_api_key
     from rewards import tokens
 
@@ -71,7 +71,7 @@ def introspection_floor() -> Any:
     local = threading.local()
 
     def looked_up(api_key: str, kid: str) -> tuple[Partner, Any]:
-        with flask_app.app_context(), services.uow() as uow:
+        with flask_app.app_context(), runtime().uow() as uow:
             if api_key not in partners:
                 found = by_api_key(uow.session, Partner, api_key)
                 uow.session.expunge(found)

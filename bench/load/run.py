@@ -56,7 +56,7 @@ class World:
     """Residents with good scores and consents, the partners they visit, keys and sessions."""
 
     def __init__(self, app, residents: int) -> None:
-        from app.extensions import services
+        from app.runtime import runtime
         from core.identity import create_partner, create_source
         from core.registry import CATEGORIES
         from tests.api.test_tokens_support import good_history, grant, push
@@ -64,8 +64,8 @@ class World:
 
         self.app, self.client = app, app.test_client()
         idp: FakeIdp = app.config["BENCH_IDP"]
-        with app.app_context(), services.uow() as uow:
-            now = services.clock.now()
+        with app.app_context(), runtime().uow() as uow:
+            now = runtime().clock.now()
             _src, source_key = create_source(uow.session, name="bench", now=now,
                                              categories=sorted(CATEGORIES))
             self.hospital, self.hospital_key = create_partner(
@@ -101,7 +101,7 @@ class World:
         import base64
         import uuid
 
-        from app.extensions import services
+        from app.runtime import runtime
         from core.identity import Partner
         from rewards import scenarios
         from rewards.tokens import issue
@@ -116,8 +116,8 @@ class World:
             ents.append(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
                         ["ent"])
         out = []
-        with self.app.app_context(), services.uow() as uow:
-            now = services.clock.now()
+        with self.app.app_context(), runtime().uow() as uow:
+            now = runtime().clock.now()
             found = uow.session.get(Partner, partner.id)
             definition = scenarios.get(uow.session, scenario)
             for i in range(count):
@@ -133,11 +133,11 @@ class World:
         import uuid
         from datetime import timedelta
 
-        from app.extensions import services
+        from app.runtime import runtime
         from rewards.points.earning import award
 
-        with self.app.app_context(), services.uow() as uow:
-            now = services.clock.now()
+        with self.app.app_context(), runtime().uow() as uow:
+            now = runtime().clock.now()
             for rid in self.resident_ids:
                 award(uow.session, resident_id=uuid.UUID(rid), points=points, rule="bench",
                       key=f"earn:bench:{rid}:{points}", now=now,
@@ -166,10 +166,10 @@ def requests_for(scenario: str, world: World, count: int) -> list[tuple[str, str
     if scenario == "capture":
         from sqlalchemy import text
 
-        from app.extensions import services
+        from app.runtime import runtime
 
         def held() -> list:
-            with world.app.app_context(), services.uow() as uow:
+            with world.app.app_context(), runtime().uow() as uow:
                 return list(uow.session.execute(text(
                     "SELECT id FROM credit_holds WHERE status = 'held'")).scalars())
 
@@ -237,7 +237,7 @@ def main() -> None:
     def measure(name: str, target: str, port: int, kind: str | None = None) -> dict:
         lines = requests_for(kind or name, world, args.single_use)
         path = wrk.write_requests(work / f"{name}.tsv", lines)
-        app.extensions["pengcheng"]["engine"].dispose()
+        app.extensions["pengcheng"].engine.dispose()
         with gunicorn(target, port, workers=args.workers, threads=args.threads, env=env,
                       worker_class=args.worker_class) as server:
             app_pids = [server.pid, *children(server.pid)]
@@ -273,7 +273,7 @@ def main() -> None:
     print(json.dumps(figures, indent=2))
     if args.out:
         write(figures, Path(args.out))
-    app.extensions["pengcheng"]["engine"].dispose()
+    app.extensions["pengcheng"].engine.dispose()
     if args.keep_db:
         admin.dispose()
     else:

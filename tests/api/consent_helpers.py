@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.extensions import services
+from app.runtime import runtime
 from consent.models import ConsentEvent, ConsentRecord
 from core.audit import AuditEntry
 from tests.factories import bearer
@@ -28,6 +28,6 @@ def give(client: Any, token: str, purpose: str = "scoring", **body: Any):
 
 def counts(app: Any) -> tuple[int, int, int]:
     """(consent records, consent events, audit entries) in the database now."""
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         return tuple(uow.session.scalar(select(func.count()).select_from(m))  # type: ignore
                      for m in (ConsentRecord, ConsentEvent, AuditEntry))

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, text
 
-from app.extensions import services
+from app.runtime import runtime
 from core.crypto import CryptoError
 from core.identity import Resident, SessionToken, find_resident, read_personal
 from core.records import Record
@@ -179,7 +179,7 @@ def test_personal_fields_are_encrypted_at_rest(app, client, idp, uow):
     raw = _raw_rows(uow)
     for plain in ("欧阳明月", number, "13912345678", number[6:14]):
         assert plain.encode() not in raw
-    person = read_personal(uow.session, services.keyring, uow.session.scalars(
+    person = read_personal(uow.session, runtime().keyring, uow.session.scalars(
         select(Resident)).one())
     assert (person.name, person.id_number, person.phone) == ("欧阳明月", number, "13912345678")
 
@@ -188,7 +188,7 @@ def test_a_ciphertext_moved_to_another_row_or_column_does_not_decrypt(client, id
     login(client, idp, 1, "甲")
     login(client, idp, 2, "乙")
     a, b = uow.session.scalars(select(Resident).order_by(Resident.created_at)).all()
-    keyring = services.keyring
+    keyring = runtime().keyring
     with pytest.raises(CryptoError):
         keyring.decrypt(uow.session, a.name_ct, f"residents:name:{b.id}")
     with pytest.raises(CryptoError):
@@ -209,9 +209,9 @@ def test_a_ciphertext_moved_to_another_row_or_column_does_not_decrypt(client, id
 def test_the_blind_index_finds_a_resident_by_id_number(client, idp, uow):
     number = make_x_number()
     assert _session(client, idp.assertion(number)).status_code == 201
-    found = find_resident(uow.session, services.keyring, number.lower())
+    found = find_resident(uow.session, runtime().keyring, number.lower())
     assert found is not None
-    assert find_resident(uow.session, services.keyring, id_number(99)) is None
+    assert find_resident(uow.session, runtime().keyring, id_number(99)) is None
     assert number not in found.id_index and len(found.id_index) == 64
 
 
@@ -257,15 +257,15 @@ def test_a_master_key_rotation_keeps_everything_readable_under_the_new_key_alone
     both = create_app({**config, "MASTER_KEY": f"{new_master},{config['MASTER_KEY']}"},
                       clock=clock)
     assert cli(both, "keys", "rotate").exit_code == 0
-    both.extensions["pengcheng"]["engine"].dispose()
+    both.extensions["pengcheng"].engine.dispose()
     only_new = create_app({**config, "MASTER_KEY": new_master}, clock=clock)
     try:
-        with only_new.app_context(), services.uow() as u:
+        with only_new.app_context(), runtime().uow() as u:
             resident = u.session.scalars(select(Resident)).one()
-            assert read_personal(u.session, services.keyring, resident).name == "钱七"
+            assert read_personal(u.session, runtime().keyring, resident).name == "钱七"
             for purpose in ("token", "receipt", "audit", "report"):
-                kid, _private = services.signer.active(u.session, purpose)
-                assert u.session.get(SigningKey, kid).master_kid == services.keyring.current_kid
+                kid, _private = runtime().signer.active(u.session, purpose)
+                assert u.session.get(SigningKey, kid).master_kid == runtime().keyring.current_kid
         assert cli(only_new, "audit", "checkpoint").exit_code == 0
     finally:
-        only_new.extensions["pengcheng"]["engine"].dispose()
+        only_new.extensions["pengcheng"].engine.dispose()

@@ -94,4 +94,4 @@ def test_db_upgrade_migrates_a_fresh_database_and_creates_signing_keys(config, c
     assert again.exit_code == 0
     jwks = fresh.test_client().get("/.well-known/jwks.json").get_json()["keys"]
     assert len(jwks) == 8  # active + next for each of the four purposes
-    fresh.extensions["pengcheng"]["engine"].dispose()
+    fresh.extensions["pengcheng"].engine.dispose()

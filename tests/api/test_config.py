@@ -74,7 +74,7 @@ def test_development_generates_keys_into_the_instance_folder_once(clean_env):
         f"postgresql://pengcheng_app@/pengcheng?host={cluster}")
     assert first.config["MIGRATION_DATABASE_URL"] == (
         f"postgresql://postgres@/pengcheng?host={cluster}")
-    engine = first.extensions["pengcheng"]["engine"]
+    engine = first.extensions["pengcheng"].engine
     with engine.connect() as conn:
         # The app's own role, not a superuser (it never takes the reserved connections).
         assert conn.exec_driver_sql(
@@ -82,7 +82,7 @@ def test_development_generates_keys_into_the_instance_folder_once(clean_env):
         ).one() == ("pengcheng_app", False)
         assert conn.exec_driver_sql("SHOW port").scalar() == "5432"  # the socket's name only
     engine.dispose()
-    second.extensions["pengcheng"]["engine"].dispose()
+    second.extensions["pengcheng"].engine.dispose()
     embedded.for_instance(clean_env).detach()  # the last user: it stops
     assert not embedded.for_instance(clean_env).running()
 
@@ -91,7 +91,7 @@ def test_the_idp_jwks_may_be_a_path_to_a_file(clean_env, idp, tmp_path):
     path = tmp_path / "jwks.json"
     path.write_text(json.dumps(idp.jwks))
     app = create_app(production(idp, IDP_JWKS=str(path)))
-    assert app.extensions["pengcheng"]["idp"].jwks is not None
+    assert app.extensions["pengcheng"].idp.jwks is not None
 
 
 def test_demo_login_routes_do_not_exist_outside_development(clean_env, idp):
@@ -125,7 +125,7 @@ def test_without_idp_configuration_development_login_is_a_503_not_a_crash(
                                       json={"assertion": idp.assertion("11010519491231002X")})
     assert response.status_code == 503
     assert response.get_json()["code"] == "idp_not_configured"
-    app.extensions["pengcheng"]["engine"].dispose()
+    app.extensions["pengcheng"].engine.dispose()
 
 
 def test_the_openapi_document_lists_the_backbone_endpoints(client):

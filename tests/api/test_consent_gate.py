@@ -5,7 +5,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from app.extensions import services
+from app.runtime import runtime
 from consent import gate, notices
 from consent.catalogue import seed_notices
 from consent.models import ConsentEvent, ConsentRecord
@@ -20,8 +20,8 @@ def resident_id(client, token) -> uuid.UUID:
 
 
 def ask(app, fn, *args, **kwargs):
-    with app.app_context(), services.uow() as uow:
-        return fn(uow.session, *args, services.clock.now(), **kwargs)
+    with app.app_context(), runtime().uow() as uow:
+        return fn(uow.session, *args, runtime().clock.now(), **kwargs)
 
 
 def test_the_gate_follows_grant_and_withdrawal_at_once(app, client, idp, clock):
@@ -40,7 +40,7 @@ def test_the_gate_follows_grant_and_withdrawal_at_once(app, client, idp, clock):
     client.post(f"/api/v1/me/consents/{cid}/withdraw", headers=bearer(token))
     assert ask(app, gate.scoring_categories, rid) is None
     assert not ask(app, gate.may_use, rid, "scoring")
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         assert uow.session.get(Resident, rid).score_stale_at == clock.now()
 
 
@@ -76,8 +76,8 @@ def publish_scoring(app, **changes):
     fields = dict(seed_notices()[0])
     fields.pop("purpose")
     fields.update(changes)
-    with app.app_context(), services.uow() as uow:
-        return notices.publish(uow, purpose="scoring", now=services.clock.now(),
+    with app.app_context(), runtime().uow() as uow:
+        return notices.publish(uow, purpose="scoring", now=runtime().clock.now(),
                                actor="operator:test", **fields)
 
 
@@ -118,9 +118,9 @@ def test_consents_lapse_at_their_expiry_and_the_job_records_it(app, client, idp,
     give(client, token, categories=["tax"])
     clock.advance(days=731)
     assert ask(app, gate.scoring_categories, rid) is None
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         assert expire_due(uow, clock.now()) == 1
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         assert expire_due(uow, clock.now()) == 0
         events = uow.session.scalars(select(ConsentEvent.event).order_by(ConsentEvent.seq))
         assert list(events) == ["given", "expired"]
@@ -129,15 +129,15 @@ def test_consents_lapse_at_their_expiry_and_the_job_records_it(app, client, idp,
 def test_demo_consents_cover_normal_scoring_categories_and_a_few_scenarios(app, client, idp):
     token = login(client, idp, 1)
     rid = resident_id(client, token)
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         resident = uow.session.get(Resident, rid)
-        created = grant_demo_consents(uow, resident, services.clock.now(),
-                                      signer=services.signer)
+        created = grant_demo_consents(uow, resident, runtime().clock.now(),
+                                      signer=runtime().signer)
         assert created == 7
-        assert grant_demo_consents(uow, resident, services.clock.now()) == 0
+        assert grant_demo_consents(uow, resident, runtime().clock.now()) == 0
     assert ask(app, gate.scoring_categories, rid) == frozenset(NORMAL)
     assert ask(app, gate.may_use, rid, "scenario:medical_credit")
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         records = uow.session.scalars(select(ConsentRecord).where(
             ConsentRecord.resident_id == rid)).all()
         assert len(records) == 7 and all(r.status == "active" for r in records)

@@ -54,17 +54,17 @@ def test_erasure_states_what_is_deleted_and_what_is_kept_until_when_and_why(peop
 def test_after_erasure_the_ciphertext_remains_but_can_never_be_decrypted(people, client, app):
     rid = resident_id(client, people.a)
     erase(client, people.a)
-    from app.extensions import services
+    from app.runtime import runtime
 
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         resident = uow.session.get(Resident, uuid.UUID(rid))
         assert resident.status == "erased"
         assert resident.name_ct and resident.id_number_ct
         assert uow.session.get(DataKey, resident.data_key_id).wrapped is None
         with pytest.raises(CryptoError):
-            read_personal(uow.session, services.keyring, resident)
+            read_personal(uow.session, runtime().keyring, resident)
         # a fresh process (no key cache) cannot either: the wrapped key is gone from the database
-        cold = Keyring(list(services.keyring.masters.values()), b"\0" * 32)
+        cold = Keyring(list(runtime().keyring.masters.values()), b"\0" * 32)
         with pytest.raises(CryptoError):
             read_personal(uow.session, cold, resident)
         count = uow.session.scalar(select(func.count()).select_from(Record)
@@ -106,9 +106,9 @@ def test_the_access_log_is_kept_for_accountability(people, client, app):
     client.get(f"/admin/v1/disputes/{dispute['id']}", headers=bearer(people.auditor_key))
     rid = resident_id(client, people.a)
     erase(client, people.a)
-    from app.extensions import services
+    from app.runtime import runtime
 
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         kept = uow.session.scalar(select(func.count()).select_from(AccessEntry)
                                   .where(AccessEntry.resident_id == uuid.UUID(rid)))
     assert kept == 1

@@ -104,7 +104,7 @@ def test_a_database_that_is_down_is_a_503_with_retry_after(config, tmp_path, mon
         health = dead.test_client().get("/healthz")
         problem_of(health, 503, "database_unavailable")
     finally:
-        dead.extensions["pengcheng"]["engine"].dispose()
+        dead.extensions["pengcheng"].engine.dispose()
 
 
 # -- fuzz: no input makes it answer 500 ---------------------------------------------------------

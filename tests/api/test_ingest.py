@@ -201,14 +201,14 @@ def test_stored_records_hold_the_blind_index_not_the_id_number(client, source_ke
 def test_with_redis_down_the_service_still_logs_in_and_ingests(config, clock, idp, tmp_path,
                                                                monkeypatch):
     from app import create_app
-    from app.extensions import services
+    from app.runtime import runtime
 
     monkeypatch.setenv("PENGCHENG_INSTANCE_PATH", str(tmp_path / "inst"))
     app = create_app({**config, "REDIS_URL": "redis://127.0.0.1:1/0",
                       "RATE_LIMIT_INGEST": "3/60"}, clock=clock)
     try:
-        with app.app_context(), services.uow() as uow:
-            services.signer.ensure(uow.session, clock.now())
+        with app.app_context(), runtime().uow() as uow:
+            runtime().signer.ensure(uow.session, clock.now())
             uow.commit()
         client = app.test_client()
         token = login(client, idp, 1)
@@ -221,7 +221,7 @@ def test_with_redis_down_the_service_still_logs_in_and_ingests(config, clock, id
         health = client.get("/healthz").get_json()
         assert health["database"] == "ok" and health["fast_store"].startswith("degraded")
     finally:
-        app.extensions["pengcheng"]["engine"].dispose()
+        app.extensions["pengcheng"].engine.dispose()
 
 
 def test_records_of_a_known_resident_are_stored_with_every_field(app, client, idp, source_key,

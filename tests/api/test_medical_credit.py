@@ -287,7 +287,7 @@ def test_the_demo_channel_does_not_exist_outside_development(config, clock):
     paths = {r.rule for r in production.url_map.iter_rules()}
     assert "/api/v1/me/medical-credit" in paths
     assert not any(p.endswith("/demo-payment") for p in paths)
-    production.extensions["pengcheng"]["engine"].dispose()
+    production.extensions["pengcheng"].engine.dispose()
 
 
 def test_a_resident_without_credit_history_sees_an_empty_account(credit):

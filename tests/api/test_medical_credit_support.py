@@ -25,10 +25,10 @@ class Credit(World):
 
     def advance(self, **delta: float) -> None:
         """Move the clock and sign in again (a session lasts an hour)."""
-        from app.extensions import services
+        from app.runtime import runtime
 
         with self.app.app_context():
-            clock = services.clock
+            clock = runtime().clock
             clock.advance(**delta)
             assertion = self.idp.assertion(id_number(7), "王五", now=clock.now())
         response = self.client.post("/api/v1/auth/session", json={"assertion": assertion})
@@ -112,28 +112,28 @@ class Credit(World):
         return json.loads(result.output)
 
     def records(self, type_: str) -> list[Any]:
-        from app.extensions import services
+        from app.runtime import runtime
         from core.records import Record
 
-        with self.app.app_context(), services.uow() as uow:
+        with self.app.app_context(), runtime().uow() as uow:
             return list(uow.session.scalars(select(Record).where(Record.type == type_)))
 
     def count(self, model: Any) -> int:
-        from app.extensions import services
+        from app.runtime import runtime
 
-        with self.app.app_context(), services.uow() as uow:
+        with self.app.app_context(), runtime().uow() as uow:
             return int(uow.session.scalar(select(func.count()).select_from(model)))
 
     def rows(self, model: Any) -> list[Any]:
-        from app.extensions import services
+        from app.runtime import runtime
 
-        with self.app.app_context(), services.uow() as uow:
+        with self.app.app_context(), runtime().uow() as uow:
             return list(uow.session.scalars(select(model)))
 
     def row(self, model: Any, key: Any) -> Any:
-        from app.extensions import services
+        from app.runtime import runtime
 
-        with self.app.app_context(), services.uow() as uow:
+        with self.app.app_context(), runtime().uow() as uow:
             return uow.session.get(model, key)
 
     def snapshot(self) -> tuple[int, ...]:
@@ -152,10 +152,10 @@ class Credit(World):
         assert self.void(held["authorization_id"]).status_code == 200
 
     def balances(self) -> tuple[int, int, int]:
-        from app.extensions import services
+        from app.runtime import runtime
         from rewards.credit.models import CreditAccount
 
-        with self.app.app_context(), services.uow() as uow:
+        with self.app.app_context(), runtime().uow() as uow:
             acct = uow.session.scalars(select(CreditAccount)).first()
             return (0, 0, 0) if acct is None else (acct.line_fen, acct.held_fen, acct.owed_fen)
 

@@ -27,32 +27,32 @@ class PointsWorld(World):
 
     def relogin(self) -> None:
         """A fresh session after the test clock moved past the old one's expiry."""
-        from app.extensions import services
+        from app.runtime import runtime
 
         with self.app.app_context():
-            now = services.clock.now()
+            now = runtime().clock.now()
         response = self.client.post("/api/v1/auth/session", json={
             "assertion": self.idp.assertion(id_number(7), "王五", now=now)})
         assert response.status_code == 201, response.get_json()
         self.resident = response.get_json()["token"]
 
     def _resident_id(self) -> uuid.UUID:
-        from app.extensions import services
+        from app.runtime import runtime
         from core.identity import find_resident
 
-        with self.app.app_context(), services.uow() as uow:
-            found = find_resident(uow.session, services.keyring, id_number(7))
+        with self.app.app_context(), runtime().uow() as uow:
+            found = find_resident(uow.session, runtime().keyring, id_number(7))
             assert found is not None
             return found.id
 
     def give(self, points: int, *, expires_in: timedelta = timedelta(days=730)) -> None:
         """Award points through the earning service (as a rule would)."""
-        from app.extensions import services
+        from app.runtime import runtime
         from rewards.points.earning import award
 
         self.awards += 1
-        with self.app.app_context(), services.uow() as uow:
-            now = services.clock.now()
+        with self.app.app_context(), runtime().uow() as uow:
+            now = runtime().clock.now()
             assert award(uow.session, resident_id=self.resident_id, points=points,
                          key=f"earn:test:{self.resident_id.hex}:{self.awards}", rule="test",
                          now=now, expires_at=now + expires_in)
@@ -88,10 +88,10 @@ class PointsWorld(World):
         return self.mine()["balance"]
 
     def reconciliation(self) -> dict[str, Any]:
-        from app.extensions import services
+        from app.runtime import runtime
         from rewards.points.ledger import reconcile
 
-        with self.app.app_context(), services.uow() as uow:
+        with self.app.app_context(), runtime().uow() as uow:
             return reconcile(uow.session).as_dict()
 
     def operator(self, role: str = "admin") -> str:
@@ -101,25 +101,25 @@ class PointsWorld(World):
 
 def consent_to_redemption(app: Any, resident_id: uuid.UUID, now: Any) -> None:
     """The resident's consent to points redemption (inside the app context)."""
-    from app.extensions import services
+    from app.runtime import runtime
     from consent.notices import current
     from consent.services import Signing, grant
     from core.identity import Resident
 
-    with services.uow() as uow:
+    with runtime().uow() as uow:
         notice = current(uow.session, f"scenario:{SCENARIO}")
         assert notice is not None
         grant(uow, uow.session.get(Resident, resident_id), notice.id, now=now,
-              separate_consent=True, signing=Signing(services.signer, app.config["ISSUER"]))
+              separate_consent=True, signing=Signing(runtime().signer, app.config["ISSUER"]))
 
 
 def token_for(resident_id: uuid.UUID, partner: Any, now: Any) -> str:
     """A points-redemption token for `partner` (inside the app context), limit 5000 an order."""
-    from app.extensions import services
+    from app.runtime import runtime
     from rewards.scenarios import get
     from rewards.tokens import issue
 
-    with services.uow() as uow:
+    with runtime().uow() as uow:
         issued = issue(uow.session, resident_id=resident_id, partner=partner,
                        scenario=get(uow.session, SCENARIO), now=now,
                        ent={"eligible": True, "max_points_per_order": 5000})

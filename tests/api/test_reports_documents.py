@@ -182,12 +182,12 @@ def test_a_revoked_report_document_is_reported_revoked(people: People, client):
 
 
 def test_reports_stay_verifiable_after_the_report_key_rotates(people: People, client, app):
-    from app.extensions import services
+    from app.runtime import runtime
 
     issued = people.issued(people.alice, kind="no_violation")
     token = _signed(people, client, issued)["jws"]
-    with app.app_context(), services.uow() as uow:
-        services.signer.rotate(uow.session, "report", services.clock.now())
+    with app.app_context(), runtime().uow() as uow:
+        runtime().signer.rotate(uow.session, "report", runtime().clock.now())
         uow.commit()
 
     assert people.verify(issued["code"])["genuine"] is True

@@ -9,7 +9,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import select
 
 from app.cli import main
-from app.extensions import services
+from app.runtime import runtime
 from core.audit import AuditEntry
 from tests.api.test_tokens_support import World, ask_token
 from tests.factories import bearer, new_operator, new_partner
@@ -46,7 +46,7 @@ def test_an_admin_changes_a_limit_and_the_change_is_audited(app, client):
     listed = client.get("/api/v1/scenarios").get_json()["items"]
     medical = next(i for i in listed if i["code"] == "medical_credit")
     assert medical["limits"]["excellent"] == {"limit_fen": 800000}
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         entry = uow.session.scalars(select(AuditEntry).where(
             AuditEntry.action == "scenario.changed")).one()
     assert entry.subject == "medical_credit" and entry.data["changed"] == ["limits"]
@@ -120,7 +120,7 @@ def test_the_cli_lists_and_changes_scenarios(app):
     bad = runner.invoke(main, ["scenarios", "set", "hotel_no_deposit", "--json",
                                '{"token_ttl_seconds": 9999}'], obj=obj)
     assert bad.exit_code != 0 and "invalid_scenario" in bad.output
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         actors = uow.session.scalars(select(AuditEntry.actor).where(
             AuditEntry.action == "scenario.changed")).all()
     assert actors == ["cli"]

@@ -10,7 +10,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import select
 
 from app.cli import main
-from app.extensions import services
+from app.runtime import runtime
 from scoring.store import Score
 from tests.factories import bearer, id_number, login, new_source
 
@@ -117,7 +117,7 @@ def test_a_record_whose_publicity_ends_stops_counting_without_any_new_data(
     assert after["score"] > before["score"]
     violations = {f["code"]: f["value"] for f in after["features"]}["traffic_violations_1y"]
     assert violations == 0
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         stored = uow.session.scalars(select(Score).order_by(Score.computed_at)).all()
         assert [s.trigger for s in stored] == ["read", "read"]
         assert stored[0].valid_until is not None and stored[0].valid_until <= clock.now()
@@ -154,14 +154,14 @@ def test_batch_scoring_matches_the_single_path_and_verifies(app, client, residen
     assert json.loads(result.output.strip().splitlines()[-1])["scored"] == 1
     again = _cli(app, "score")
     assert json.loads(again.output.strip().splitlines()[-1])["scored"] == 0
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         stored = uow.session.scalars(select(Score)).all()
     assert [s.trigger for s in stored] == ["batch"]
     # the single path, forced by a new version, computes the same score from the same data
     from scoring.explain import score_resident
     from scoring.service import active_model, records_of
 
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         model = active_model(uow.session)
         explanation, _ = score_resident(model, records_of(uow.session, [stored[0].resident_id]),
                                         stored[0].inputs["consented_categories"],
@@ -174,7 +174,7 @@ def test_batch_scoring_matches_the_single_path_and_verifies(app, client, residen
 def test_verify_reports_a_stored_score_that_was_altered(app, client, resident):
     grant_scoring(client, resident["token"])
     client.get("/api/v1/me/score", headers=bearer(resident["token"]))
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         row = uow.session.scalars(select(Score)).one()
         row.explanation = {**row.explanation, "score": row.explanation["score"] + 1}
         uow.commit()

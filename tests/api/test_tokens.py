@@ -69,9 +69,9 @@ def test_the_pseudonym_is_stable_per_partner_and_different_across_partners(world
     again = segments(world.token())[1]["sub"]
     other = segments(world.token(partner=world.other))[1]["sub"]
     assert first == again != other
-    from app.extensions import services
+    from app.runtime import runtime
 
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         rows = uow.session.scalars(select(PartnerPseudonym)).all()
     assert {r.pseudonym for r in rows} == {first, other}
     assert len({r.resident_id for r in rows}) == 1  # the settlement mapping
@@ -153,28 +153,28 @@ def test_a_token_is_consumed_once_and_a_replay_is_refused(world, client):
 
 
 def test_the_database_refuses_a_replay_even_when_the_fast_store_forgot(world, app):
-    from app.extensions import services
+    from app.runtime import runtime
 
     token = world.token()
     consume_as(app, world.hospital, token)
     with app.app_context():
-        services.store.delete(f"jti:{segments(token)[1]['jti']}")
+        runtime().store.delete(f"jti:{segments(token)[1]['jti']}")
     with pytest.raises(TokenReplayed):
         consume_as(app, world.hospital, token)
 
 
 def test_a_consumption_rolled_back_by_its_caller_leaves_the_token_usable(world, app):
-    from app.extensions import services
+    from app.runtime import runtime
     from core.identity import Partner
     from rewards.tokens import consume
 
     token = world.token()
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         consume(uow, token, partner=uow.session.get(Partner, world.hospital.id),
-                scenario="medical_credit", now=services.clock.now())
+                scenario="medical_credit", now=runtime().clock.now())
         # the caller's own step fails here, so nothing commits
     assert consume_as(app, world.hospital, token).jti == segments(token)[1]["jti"]
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         assert uow.session.scalars(select(ConsumedToken)).all()[0].scenario == "medical_credit"
 
 
@@ -215,12 +215,12 @@ def test_the_access_log_is_the_residents_own(world, client, idp):
 
 
 def test_tokens_survive_a_key_rotation_until_they_expire(world, client, app, clock):
-    from app.extensions import services
+    from app.runtime import runtime
     from core.rotation import rotate_signing
 
     token = world.token()
-    with app.app_context(), services.uow() as uow:
-        rotate_signing(uow, services.signer, "token", now=clock.now())
+    with app.app_context(), runtime().uow() as uow:
+        rotate_signing(uow, runtime().signer, "token", now=clock.now())
     assert introspect(client, world.hospital_key, token).get_json()["active"] is True
     fresh = world.token()
     assert segments(fresh)[0]["kid"] != segments(token)[0]["kid"]

@@ -12,7 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from app.extensions import services
+from app.runtime import runtime
 from rewards.errors import TokenRejected
 from tests.api.test_tokens_support import World, consume_as, introspect
 
@@ -38,8 +38,8 @@ def parts(token: str) -> tuple[dict, dict, str]:
 
 def signed(app: Any, claims: dict, purpose: str = "token", **header: Any) -> str:
     """A token signed with the service's own key (to test checks after the signature)."""
-    with app.app_context(), services.uow() as uow:
-        kid, private = services.signer.active(uow.session, purpose)
+    with app.app_context(), runtime().uow() as uow:
+        kid, private = runtime().signer.active(uow.session, purpose)
     headers = {"kid": kid, "typ": "pc-entitlement+jwt", **header}
     return jwt.encode(claims, private, algorithm="EdDSA", headers=headers)
 
@@ -47,7 +47,7 @@ def signed(app: Any, claims: dict, purpose: str = "token", **header: Any) -> str
 def public_raw(app: Any, kid: str) -> bytes:
     from core.signing import SigningKey
 
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         return uow.session.get(SigningKey, kid).public_raw
 
 

@@ -12,7 +12,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import services
+from app.runtime import runtime
 from core.identity import Partner
 from rewards.errors import TokenReplayed, TokenRevoked
 from rewards.models import AccessEntry, ConsumedToken
@@ -39,7 +39,7 @@ def _claims(token: str) -> dict:
 
 
 def _count(app, model, *where) -> int:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         return uow.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
@@ -95,11 +95,11 @@ def test_introspection_reports_a_consumed_and_a_revoked_token_as_their_reasons(
 def test_a_consumption_is_one_statement_that_commits_with_the_caller(world, client, app):
     token = world.token()
     introspect(client, world.hospital_key, token)  # the key is cached: no key read below
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         partner = uow.session.get(Partner, world.hospital.id)
         with statements(app) as seen:
             claims = consume(uow, token, partner=partner, scenario="medical_credit",
-                             now=services.clock.now())
+                             now=runtime().clock.now())
         assert len(seen) == 1 and "pc_consume_token" in seen[0]
         # in the caller's transaction: nobody else sees the consumption before it commits
         assert _count(app, ConsumedToken) == 0
@@ -116,20 +116,20 @@ def test_a_consumption_is_one_statement_that_commits_with_the_caller(world, clie
 def test_a_consumption_its_caller_rolls_back_leaves_no_trace(world, client, app):
     token = world.token()
     mark = f"jti:{_claims(token)['jti']}"
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         consume(uow, token, partner=uow.session.get(Partner, world.hospital.id),
-                scenario="medical_credit", now=services.clock.now())
+                scenario="medical_credit", now=runtime().clock.now())
         with app.app_context():
-            assert not services.store.add(mark, 60)  # the consumption marked the token
+            assert not runtime().store.add(mark, 60)  # the consumption marked the token
         # the caller's own step fails here: nothing commits
     assert _count(app, ConsumedToken) == 0
     assert _count(app, AccessEntry, AccessEntry.action == "consume") == 0
     with app.app_context():
-        assert services.store.add(mark, 60)  # the mark went with the rollback
-        services.store.delete(mark)
+        assert runtime().store.add(mark, 60)  # the mark went with the rollback
+        runtime().store.delete(mark)
     assert consume_as(app, world.hospital, token).jti == _claims(token)["jti"]
     with app.app_context():
-        assert not services.store.add(mark, 60)  # a committed consumption keeps its mark
+        assert not runtime().store.add(mark, 60)  # a committed consumption keeps its mark
 
 
 def test_the_refusals_say_why_a_token_is_dead(world, client, app):

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from app.extensions import services
+from app.runtime import runtime
 from rewards.errors import TokenReplayed
 from tests.api.test_tokens_support import World, consume_as
 
@@ -21,7 +21,7 @@ def _jti(token: str) -> str:
 def test_a_mark_without_a_committed_consumption_does_not_refuse_the_token(world: World) -> None:
     token = world.token()
     with world.app.app_context():
-        assert services.store.add(f"jti:{_jti(token)}", 300)  # a killed worker's leftover
+        assert runtime().store.add(f"jti:{_jti(token)}", 300)  # a killed worker's leftover
     claims = consume_as(world.app, world.hospital, token)
     assert claims.jti == _jti(token)
     with pytest.raises(TokenReplayed):  # and once really used, it stays used

@@ -106,12 +106,12 @@ def world(app: Any, client: Any, idp: Any) -> World:
 
 def consume_as(app: Any, partner: Any, token: Any, scenario: str = "medical_credit") -> Any:
     """Consume through the one domain function, as a partner flow (waiver, hold, …) would."""
-    from app.extensions import services
+    from app.runtime import runtime
     from core.identity import Partner
     from rewards.tokens import consume
 
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         claims = consume(uow, token, partner=uow.session.get(Partner, partner.id),
-                         scenario=scenario, now=services.clock.now())
+                         scenario=scenario, now=runtime().clock.now())
         uow.commit()
     return claims

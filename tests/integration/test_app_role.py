@@ -57,18 +57,18 @@ def test_the_app_works_as_the_role_create_role_makes_and_it_is_no_superuser(
 
         app = create_app({**config, "DATABASE_URL": role_url}, clock=clock)
         try:
-            from app.extensions import services
+            from app.runtime import runtime
             from scoring.service import ensure_builtin_model
 
             with app.app_context():
-                with services.uow() as uow:
+                with runtime().uow() as uow:
                     who = uow.session.execute(text(
                         "SELECT current_user, rolsuper, current_setting('lock_timeout') "
                         "FROM pg_roles WHERE rolname = current_user")).one()
-                    services.signer.ensure(uow.session, services.clock.now())
+                    runtime().signer.ensure(uow.session, runtime().clock.now())
                     uow.commit()
-                with services.uow() as uow:
-                    ensure_builtin_model(uow, services.clock.now())
+                with runtime().uow() as uow:
+                    ensure_builtin_model(uow, runtime().clock.now())
             assert tuple(who) == (name, False, "2s")
             client = app.test_client()
             world = World(app, client, idp)  # ingest, sign-in, consents, partners
@@ -84,9 +84,9 @@ def test_the_app_works_as_the_role_create_role_makes_and_it_is_no_superuser(
             assert all("error" not in str(v) for v in json.loads(
                 jobs.output.strip().splitlines()[-1]).values())
         finally:
-            app.extensions["pengcheng"]["engine"].dispose()
+            app.extensions["pengcheng"].engine.dispose()
     finally:
-        owner_app.extensions["pengcheng"]["engine"].dispose()
+        owner_app.extensions["pengcheng"].engine.dispose()
         with psycopg.connect(scratch_database, autocommit=True) as conn:
             conn.execute(f'DROP OWNED BY "{name}"')
             conn.execute(f'DROP ROLE IF EXISTS "{name}"')

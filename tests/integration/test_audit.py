@@ -13,29 +13,29 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from app.extensions import services
+from app.runtime import runtime
 from core import audit
 from core.audit import AuditCheckpoint, AuditEntry
 from tests.factories import cli, id_number, login, new_source
 
 
 def append(app, n: int, start: int = 0) -> None:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         for i in range(start, start + n):
             audit.record(uow.session, actor="test", action="thing.done", subject=f"s{i}",
-                         now=services.clock.now(), data={"i": i, "nested": {"k": [1, "二"]}})
+                         now=runtime().clock.now(), data={"i": i, "nested": {"k": [1, "二"]}})
         uow.commit()
 
 
 def verdict(app) -> audit.Verdict:
-    with app.app_context(), services.uow() as uow:
-        return audit.verify(uow.session, services.signer, services.clock.now())
+    with app.app_context(), runtime().uow() as uow:
+        return audit.verify(uow.session, runtime().signer, runtime().clock.now())
 
 
 @contextmanager
 def tampering(app) -> Iterator:
     """A transaction with the insert-only triggers off (as an attacker with DDL rights would)."""
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         conn = uow.session.connection()
         for table in ("audit_log", "audit_checkpoints"):
             conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
@@ -70,7 +70,7 @@ def test_an_edited_entry_is_reported(app):
 
 def test_an_edit_that_recomputes_its_own_hash_breaks_the_next_link(app):
     append(app, 5)
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         e = uow.session.get(AuditEntry, 3)
         forged = audit._hash(e.prev_hash, e.seq, e.at, e.actor, e.action, e.subject, {"i": 99})
     with tampering(app) as conn:
@@ -162,14 +162,14 @@ def test_the_jobs_runner_makes_periodic_checkpoints(app, clock):
 
 def test_a_forged_checkpoint_is_reported(app):
     append(app, 3)
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         head = uow.session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
-        kid, _ = services.signer.active(uow.session, "audit")
+        kid, _ = runtime().signer.active(uow.session, "audit")
         forged = jwt.encode({"seq": head.seq, "entry_hash": head.entry_hash, "at": 0},
                             Ed25519PrivateKey.generate(), algorithm="EdDSA",
                             headers={"kid": kid})
         uow.session.add(AuditCheckpoint(seq=head.seq, entry_hash=head.entry_hash,
-                                        at=services.clock.now(), signature=forged))
+                                        at=runtime().clock.now(), signature=forged))
         uow.commit()
     v = verdict(app)
     assert not v.ok and any("signature invalid" in p for p in v.problems)
@@ -190,7 +190,7 @@ def test_the_database_refuses_updates_and_deletes_of_the_audit_log(app):
     cli(app, "audit", "checkpoint")
     for stmt in ("UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log",
                  "UPDATE audit_checkpoints SET entry_hash = 'x'", "DELETE FROM audit_checkpoints"):
-        with app.app_context(), services.uow() as uow:
+        with app.app_context(), runtime().uow() as uow:
             with pytest.raises(DBAPIError, match="insert-only"):
                 uow.session.execute(text(stmt))
     assert verdict(app).ok
@@ -198,7 +198,7 @@ def test_the_database_refuses_updates_and_deletes_of_the_audit_log(app):
 
 @pytest.mark.services
 def test_the_insert_only_trigger_is_installed(app, pg_url):
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         names = set(uow.session.scalars(text(
             "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
         assert {"audit_log_insert_only", "audit_checkpoints_insert_only"} <= names
@@ -208,10 +208,10 @@ def test_the_insert_only_trigger_is_installed(app, pg_url):
 
 
 def test_entries_never_hold_personal_fields(app):
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         for field in ("name", "id_number", "phone", "address"):
             with pytest.raises(ValueError, match="personal"):
-                audit.record(uow.session, actor="t", action="a", now=services.clock.now(),
+                audit.record(uow.session, actor="t", action="a", now=runtime().clock.now(),
                              data={field: "x"})
 
 
@@ -221,7 +221,7 @@ def test_real_flows_leave_no_plaintext_in_the_log(app, client, idp):
     client.post("/ingest/v1/records", headers={"Authorization": f"Bearer {key}"}, json={
         "records": [{"source_record_id": "1", "id_number": id_number(4), "category": "utilities",
                      "type": "payment_on_time", "occurred_at": "2026-10-01T00:00:00Z"}]})
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         dump = json.dumps([[e.actor, e.action, e.subject, e.data]
                            for e in uow.session.scalars(select(AuditEntry))], ensure_ascii=False)
     assert "records.ingested" in dump and "session.opened" in dump

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from app.extensions import services
+from app.runtime import runtime
 from tests.api.test_tokens_support import World
 from tests.factories import bearer
 
@@ -91,7 +91,7 @@ def test_a_held_credit_row_lock_is_503_database_busy_within_the_lock_timeout_and
 def test_a_statement_past_the_statement_timeout_is_503_database_busy(app: Any, client: Any
                                                                      ) -> None:
     def slow() -> dict[str, str]:
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             uow.session.execute(text("SELECT pg_sleep(30)"))
         return {"slept": "yes"}
 
@@ -104,7 +104,7 @@ def test_a_statement_past_the_statement_timeout_is_503_database_busy(app: Any, c
 
 def test_an_exhausted_pool_is_503_database_busy_and_healthz_still_answers(
         app: Any, client: Any) -> None:
-    engine = app.extensions["pengcheng"]["engine"]
+    engine = app.extensions["pengcheng"].engine
     held = [engine.connect() for _ in range(engine.pool.size() + engine.pool._max_overflow)]
     try:
         started = time.monotonic()
@@ -150,7 +150,7 @@ def test_a_residents_writes_past_the_cap_are_refused_at_once_while_others_wait_o
 
 
 def services_slots(app: Any) -> int:
-    return sum(app.extensions["pengcheng"]["resident_slots"]._held.values())
+    return sum(app.extensions["pengcheng"].resident_slots._held.values())
 
 
 def test_batch_units_wait_longer_and_give_the_connection_back_with_the_request_limits(
@@ -159,11 +159,11 @@ def test_batch_units_wait_longer_and_give_the_connection_back_with_the_request_l
             "current_setting('statement_timeout'), " \
             "current_setting('idle_in_transaction_session_timeout')"
     with app.app_context():
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             before = uow.session.execute(text(shown)).one()
-        with services.batch_uow() as uow:
+        with runtime().batch_uow() as uow:
             during = uow.session.execute(text(shown)).one()
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             after = uow.session.execute(text(shown)).one()
     assert before[1:] == ("500ms", "1500ms", "30s")
     assert during[1:] == ("30s", "10min", "10min")

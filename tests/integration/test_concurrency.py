@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import services
+from app.runtime import runtime
 from core import audit
 from core.records import Record, ingest
 from tests.factories import id_number, new_source
@@ -24,12 +24,12 @@ def test_two_threads_ingesting_the_same_batch_store_each_record_once(app, pg_url
 
     def worker() -> None:
         try:
-            with app.app_context(), services.uow() as uow:
+            with app.app_context(), runtime().uow() as uow:
                 barrier.wait(timeout=30)
-                results.append(ingest(uow, services.keyring, source_id=source.id,
+                results.append(ingest(uow, runtime().keyring, source_id=source.id,
                                       source_client_id=source.client_id,
                                       granted=source.categories, records=batch,
-                                      now=services.clock.now()))
+                                      now=runtime().clock.now()))
         except BaseException as exc:  # noqa: BLE001 — reported below
             errors.append(exc)
 
@@ -41,6 +41,6 @@ def test_two_threads_ingesting_the_same_batch_store_each_record_once(app, pg_url
     assert not errors, errors
     assert sum(r.accepted for r in results) == 500
     assert sum(r.duplicates for r in results) == 3 * 500
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Record)) == 500
-        assert audit.verify(uow.session, services.signer, services.clock.now()).ok
+        assert audit.verify(uow.session, runtime().signer, runtime().clock.now()).ok

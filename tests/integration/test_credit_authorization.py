@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from app.extensions import services
+from app.runtime import runtime
 from core.idempotency import PartnerRequest
 from rewards.credit.models import CreditAccount, CreditHold
 from rewards.models import ConsumedToken
@@ -40,7 +40,7 @@ def one_call(sent: list[str], function: str) -> None:
 
 
 def execute(app, sql: str, **params) -> None:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         uow.session.execute(text(sql), params)
         uow.commit()
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import services
+from app.runtime import runtime
 from core import jobs
 from core.records import Record
 from rewards.credit.models import CreditAccount, CreditBill, CreditHold, CreditPayment
@@ -64,12 +64,12 @@ def post(url: str, key: str, body: dict) -> Callable[[Any], Any]:
 
 
 def account(app: Any) -> CreditAccount:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         return uow.session.scalars(select(CreditAccount)).one()
 
 
 def count(app: Any, model: Any, *where: Any) -> int:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         return int(uow.session.scalar(select(func.count()).select_from(model).where(*where)))
 
 
@@ -175,7 +175,7 @@ def test_concurrent_payments_never_pay_more_than_is_owed(credit, app):
                                for i in range(8)])
     assert sorted(r.status_code for r in responses) == [201] * 3 + [422] * 5
     assert count(app, CreditPayment) == 3
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         stored = uow.session.get(CreditBill, uuid.UUID(bill["bill_id"]))
         assert (stored.paid_fen, stored.status) == (9000, "open")
     assert account(app).owed_fen == 1000
@@ -196,9 +196,9 @@ def test_concurrent_waivers_never_exceed_max_active(credit, app):
 def run_jobs_twice_at_once(app: Any) -> list[dict]:
     def run(_client: Any) -> dict:
         with app.app_context():
-            ctx = jobs.JobContext(uow=services.uow, now=services.clock.now(),
+            ctx = jobs.JobContext(uow=runtime().uow, now=runtime().clock.now(),
                                   services={"config": app.config})
-            return jobs.run(services.engine, ctx, ["medical_credit.expire_holds",
+            return jobs.run(runtime().engine, ctx, ["medical_credit.expire_holds",
                                                     "medical_credit.bills"])
     return together(app, [run, run])
 

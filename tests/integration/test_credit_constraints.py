@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from app.extensions import services
+from app.runtime import runtime
 from tests.api.test_medical_credit_support import Credit
 
 
@@ -19,7 +19,7 @@ def credit(app, client, idp) -> Credit:
 
 
 def refused(app, sql: str, **params) -> None:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         with pytest.raises(IntegrityError):
             uow.session.execute(text(sql), params)
             uow.session.flush()

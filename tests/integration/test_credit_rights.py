@@ -8,7 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from app.extensions import services
+from app.runtime import runtime
 from rewards.credit import rights as credit_rights
 from rewards.credit.models import CreditAccount
 from rewards.waivers import rights as waiver_rights
@@ -22,7 +22,7 @@ def credit(app, client, idp) -> Credit:
 
 
 def resident_id(app) -> uuid.UUID:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         return uow.session.scalars(select(CreditAccount.resident_id)).one()
 
 
@@ -33,7 +33,7 @@ def test_the_export_holds_every_hold_bill_payment_and_waiver_as_plain_json(credi
     credit.hold(1000)
     waiver = credit.waiver(100)
     rid = resident_id(app)
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         section = credit_rights.export_section(uow.session, rid)
         waivers = waiver_rights.export_section(uow.session, rid)
     json.dumps(section), json.dumps(waivers)  # JSON-ready as it is
@@ -53,7 +53,7 @@ def test_retention_keeps_what_is_owed_or_open_and_says_until_when_and_why(credit
     credit.close(completed["waiver_id"], "complete")
     active = credit.waiver(100)
     rid = resident_id(app)
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         kept = credit_rights.retention(uow.session, rid, T0)
         kept_waivers = waiver_rights.retention(uow.session, rid, T0)
     by_what = {k["what"]: k for k in kept}
@@ -64,7 +64,7 @@ def test_retention_keeps_what_is_owed_or_open_and_says_until_when_and_why(credit
 
 
 def test_a_resident_with_nothing_here_exports_empty_sections(credit, app):
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         nobody = uuid.uuid4()
         assert credit_rights.export_section(uow.session, nobody) == {
             "account": None, "holds": [], "bills": [], "payments": []}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import services
+from app.runtime import runtime
 from core.errors import DomainError
 from core.identity import Partner, Person, create_resident
 from rewards.points.earning import award
@@ -42,13 +42,13 @@ def race(app: Any, partner_id: Any, calls: list[tuple[str, str, int]]) -> list[A
 
     def counter(token: str, order: str, points: int) -> None:
         with app.app_context():
-            with services.uow() as uow:
+            with runtime().uow() as uow:
                 partner = uow.session.get(Partner, partner_id)
             barrier.wait()
             try:
-                result: Any = redeem_once(services.uow, token, partner=partner,
+                result: Any = redeem_once(runtime().uow, token, partner=partner,
                                           out_order_no=order, points=points,
-                                          now=services.clock.now())
+                                          now=runtime().clock.now())
             except DomainError as exc:
                 result = exc.code
         with lock:
@@ -68,7 +68,7 @@ def race(app: Any, partner_id: Any, calls: list[tuple[str, str, int]]) -> list[A
 
 
 def ledger_state(app: Any) -> tuple[int, int, dict]:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         return (uow.session.scalar(select(func.count()).select_from(Redemption)) or 0,
                 uow.session.scalar(select(func.count()).select_from(Transfer)
                                    .where(Transfer.kind == "redeem")) or 0,
@@ -76,7 +76,7 @@ def ledger_state(app: Any) -> tuple[int, int, dict]:
 
 
 def clearing_accounts(app: Any) -> int:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         return uow.session.scalar(select(func.count()).select_from(Account)
                                   .where(Account.kind == "clearing")) or 0
 
@@ -123,7 +123,7 @@ def test_two_orders_that_together_exceed_the_balance_while_a_lot_falls_due(pg_ur
     redemptions, transfers, check = ledger_state(app)
     assert (redemptions, transfers) == (1, 1)
     assert check["ok"], check
-    with app.app_context(), services.uow() as uow:  # expired once, by whichever came first
+    with app.app_context(), runtime().uow() as uow:  # expired once, by whichever came first
         assert uow.session.scalar(select(func.count()).select_from(Transfer)
                                   .where(Transfer.kind == "expire")) == 1
     assert world.balance() == 40
@@ -137,18 +137,18 @@ RESIDENTS = 8
 def test_residents_racing_to_a_partners_first_redemption_make_one_clearing_account(
         pg_url, world, app):
     with app.app_context():
-        now = services.clock.now()
+        now = runtime().clock.now()
         residents = []
         for n in range(RESIDENTS):
-            with services.uow() as uow:
-                resident = create_resident(uow.session, services.keyring,
+            with runtime().uow() as uow:
+                resident = create_resident(uow.session, runtime().keyring,
                                            Person("测试", id_number(100 + n), None), now=now)
                 award(uow.session, resident_id=resident.id, points=100, key=f"earn:t:{n}",
                       rule="t", now=now, expires_at=now + timedelta(days=30))
                 uow.commit()
             consent_to_redemption(app, resident.id, now)
             residents.append(resident.id)
-        with services.uow() as uow:
+        with runtime().uow() as uow:
             shop = uow.session.get(Partner, world.shop.id)
         tokens = [token_for(resident_id, shop, now) for resident_id in residents]
     outcomes = race(app, world.shop.id, [(t, f"order-{i}", 30) for i, t in enumerate(tokens)])

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from app.extensions import services
+from app.runtime import runtime
 from core.identity import Person, create_partner, create_resident
 from rewards.points import expiry, ledger
 from rewards.points.earning import award
@@ -39,8 +39,8 @@ def _resident(app: Any, n: int | None = None) -> uuid.UUID:
         number = id_number(k % 1000, born=date(1950, 1, 1) + timedelta(days=k // 1000))
     else:
         number = id_number(n)
-    with app.app_context(), services.uow() as uow:
-        resident = create_resident(uow.session, services.keyring,
+    with app.app_context(), runtime().uow() as uow:
+        resident = create_resident(uow.session, runtime().keyring,
                                    Person("测试", number, None), now=T0)
         uow.commit()
         return resident.id
@@ -49,7 +49,7 @@ def _resident(app: Any, n: int | None = None) -> uuid.UUID:
 def _earned(app: Any, points: int = 100) -> tuple[uuid.UUID, uuid.UUID]:
     """A resident with `points`; (resident id, account id)."""
     resident_id = _resident(app, 900)
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         assert award(uow.session, resident_id=resident_id, points=points, key="earn:t:1",
                      rule="t", now=T0, expires_at=T0 + timedelta(days=30))
         uow.commit()
@@ -68,14 +68,14 @@ def _earned(app: Any, points: int = 100) -> tuple[uuid.UUID, uuid.UUID]:
 ])
 def test_the_journal_is_insert_only(app, statement):
     _earned(app)
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         with pytest.raises(DBAPIError, match="insert-only"):
             uow.session.execute(text(statement))
 
 
 def test_a_resident_balance_cannot_go_negative_in_the_database(app):
     _resident_id, account = _earned(app, 100)
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         with pytest.raises(IntegrityError, match="resident_balance_nonnegative"):
             uow.session.execute(update(Account).where(Account.id == account)
                                 .values(balance=Account.balance - 101))
@@ -84,7 +84,7 @@ def test_a_resident_balance_cannot_go_negative_in_the_database(app):
 
 def test_an_awarded_key_is_awarded_once(app):
     resident_id, _account = _earned(app, 100)
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         assert not award(uow.session, resident_id=resident_id, points=100, key="earn:t:1",
                          rule="t", now=T0, expires_at=T0 + timedelta(days=30))
         with pytest.raises(IntegrityError):
@@ -95,7 +95,7 @@ def test_an_awarded_key_is_awarded_once(app):
 
 def test_post_refuses_a_transfer_that_does_not_balance(app):
     _resident_id, account = _earned(app)
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         issuance = ledger.system_account(uow.session, "issuance", T0)
         for legs in ([(issuance, -5), (account, 4)], [(account, 5)], []):
             with pytest.raises(ledger.LedgerError):
@@ -105,7 +105,7 @@ def test_post_refuses_a_transfer_that_does_not_balance(app):
 @pytest.mark.services
 def test_postgresql_refuses_at_commit_a_transfer_whose_legs_do_not_sum_to_zero(pg_url, app):
     _resident_id, account = _earned(app)
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         transfer_id = uuid.uuid4()
         uow.session.execute(insert(Transfer).values(id=transfer_id, key="bad", kind="earn",
                                                     at=T0))
@@ -118,7 +118,7 @@ def test_postgresql_refuses_at_commit_a_transfer_whose_legs_do_not_sum_to_zero(p
 
 @pytest.mark.services
 def test_postgresql_refuses_a_transfer_without_legs(pg_url, app):
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         uow.session.execute(insert(Transfer).values(id=uuid.uuid4(), key="empty", kind="earn",
                                                     at=T0))
         with pytest.raises(IntegrityError, match="does not balance"):
@@ -127,7 +127,7 @@ def test_postgresql_refuses_a_transfer_without_legs(pg_url, app):
 
 @pytest.mark.services
 def test_postgresql_triggers_are_installed(pg_url, app):
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         names = set(uow.session.scalars(text(
             "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")))
     assert {"points_transfers_insert_only", "points_legs_insert_only",
@@ -155,7 +155,7 @@ class Sequence:
     def __init__(self, app: Any, seen: Counter[str]) -> None:
         self.app, self.seen, self.now = app, seen, T0
         self.residents = [_resident(app), _resident(app)]
-        with app.app_context(), services.uow() as uow:
+        with app.app_context(), runtime().uow() as uow:
             self.partners = [create_partner(uow.session, name=f"shop {i}", kind="merchant",
                                             scenarios=["points_redemption"], now=T0)[0]
                              for i in range(2)]
@@ -174,7 +174,7 @@ class Sequence:
         return int(balance) - expiry.due_total(session, account, self.now)
 
     def earn(self, who: int, points: int, days: int) -> None:
-        with self.app.app_context(), services.uow() as uow:
+        with self.app.app_context(), runtime().uow() as uow:
             assert award(uow.session, resident_id=self.residents[who], points=points,
                          key=f"earn:prop:{uuid.uuid4().hex}", rule="prop", now=self.now,
                          expires_at=self.now + timedelta(days=days))
@@ -182,7 +182,7 @@ class Sequence:
         self.earned += points
 
     def redeem(self, who: int, at: int, points: int) -> None:
-        with self.app.app_context(), services.uow() as uow:
+        with self.app.app_context(), runtime().uow() as uow:
             spendable = self.spendable(uow.session, self.residents[who])
             account = ledger.resident_account(uow.session, self.residents[who], self.now)
             due = account is not None and expiry.due_total(uow.session, account, self.now) > 0
@@ -204,7 +204,7 @@ class Sequence:
             token = token_for(resident_id, partner, self.now)
             with statements(self.app) as sent:
                 try:
-                    answer = redeem_once(services.uow, token, partner=partner,
+                    answer = redeem_once(runtime().uow, token, partner=partner,
                                          out_order_no=order, points=points, now=self.now)
                 finally:
                     # the function alone, refused or not (a cold key cache may add a lookup,
@@ -218,7 +218,7 @@ class Sequence:
         if not self.redemptions:
             return
         redemption_id, at = self.redemptions[index % len(self.redemptions)]
-        with self.app.app_context(), services.uow() as uow:
+        with self.app.app_context(), runtime().uow() as uow:
             before = uow.session.get(Redemption, redemption_id)
             refundable = before.points - before.refunded
             try:
@@ -238,16 +238,16 @@ class Sequence:
 
     def expire(self) -> None:
         with self.app.app_context():
-            with services.uow() as uow:
+            with runtime().uow() as uow:
                 due = expiry.accounts_due(uow.session, self.now, 100)
             for account in due:
-                with services.uow() as uow:
+                with runtime().uow() as uow:
                     if expiry.expire_account(uow.session, account, self.now):
                         self.seen["expired"] += 1
                     uow.commit()
 
     def check(self) -> None:
-        with self.app.app_context(), services.uow() as uow:
+        with self.app.app_context(), runtime().uow() as uow:
             check = ledger.reconcile(uow.session)
             assert check.ok, check
             held = 0

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text, update
 
-from app.extensions import services
+from app.runtime import runtime
 from core.errors import DomainError
 from core.idempotency import PartnerRequest, body_hash, iso
 from core.identity import Partner
@@ -98,7 +98,7 @@ def one_statement(seen: list[str], function: str = "pc_redeem(") -> None:
 
 
 def counts(app: Any) -> dict[str, int]:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         return {model.__name__: uow.session.scalar(select(func.count()).select_from(model)) or 0
                 for model in WRITTEN}
 
@@ -112,7 +112,7 @@ def problem(response: Any) -> dict[str, Any]:
 
 
 def in_session(w: PointsWorld, statement: Any) -> list[Any]:
-    with w.app.app_context(), services.uow() as uow:
+    with w.app.app_context(), runtime().uow() as uow:
         return list(uow.session.execute(statement))
 
 
@@ -247,7 +247,7 @@ def test_the_expiry_job_runs_the_same_function_as_a_redemption(app, world, clock
     assert not [s for s in seen if "UPDATE points_lots" in s or "INSERT INTO points_" in s]
     assert in_session(w, select(Transfer.key).where(Transfer.kind == "expire")) == [
         (f"expire:{lot.hex}",) for (lot,) in in_session(w, select(Lot.id))]
-    with app.app_context(), services.uow() as uow:  # nothing is due twice
+    with app.app_context(), runtime().uow() as uow:  # nothing is due twice
         account = ledger.resident_account(uow.session, w.resident_id, clock.now())
         assert account is not None
         assert expiry.due_total(uow.session, account, clock.now()) == 0
@@ -284,16 +284,16 @@ def test_a_retry_with_an_expired_token_waits_for_the_first_attempt_in_flight(
     w = world
     token = w.points_token()
     answer = {"redemption_id": "from the first attempt"}
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         partner = uow.session.get(Partner, w.shop.id)
-        engine = services.engine
+        engine = runtime().engine
     digest = body_hash({"token": token, "points": 10})
     outcome: list[Any] = []
 
     def retry() -> None:
         with app.app_context():
             try:
-                outcome.append(redeem_once(services.uow, token, partner=partner,
+                outcome.append(redeem_once(runtime().uow, token, partner=partner,
                                            out_order_no="order-1", points=10,
                                            now=clock.now() + timedelta(seconds=600)))
             except DomainError as exc:
@@ -336,7 +336,7 @@ def test_a_refusal_is_one_statement_and_writes_nothing(world, story):
 def test_an_order_already_in_the_ledger_by_other_means_is_a_conflict(world, clock):
     w = world
     w.give(100)
-    with w.app.app_context(), services.uow() as uow:  # e.g. an import, without a claim
+    with w.app.app_context(), runtime().uow() as uow:  # e.g. an import, without a claim
         ledger.post(uow.session, key=f"redeem:{w.shop.id.hex}:order-x", kind="redeem",
                     now=clock.now(), reference="order-x",
                     legs=[(ledger.system_account(uow.session, "issuance", clock.now()), -1),
@@ -355,7 +355,7 @@ def test_an_order_already_in_the_ledger_by_other_means_is_a_conflict(world, cloc
 def test_lots_that_do_not_cover_the_balance_are_an_error_not_a_refusal(world):
     w = world
     w.give(100)
-    with w.app.app_context(), services.uow() as uow:  # a broken invariant
+    with w.app.app_context(), runtime().uow() as uow:  # a broken invariant
         uow.session.execute(update(Account).where(Account.resident_id == w.resident_id)
                             .values(balance=Account.balance + 50))
         uow.commit()

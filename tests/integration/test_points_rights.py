@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import timedelta
 
-from app.extensions import services
+from app.runtime import runtime
 from core.identity import Person, create_partner, create_resident
 from rewards.points.earning import award
 from rewards.points.redemption import redeem_once
@@ -16,8 +16,8 @@ from tests.factories import T0, id_number
 
 
 def test_the_export_holds_the_account_transfers_lots_and_redemptions_as_json(app):
-    with app.app_context(), services.uow() as uow:
-        resident = create_resident(uow.session, services.keyring,
+    with app.app_context(), runtime().uow() as uow:
+        resident = create_resident(uow.session, runtime().keyring,
                                    Person("测试", id_number(5), None), now=T0)
         shop, _key = create_partner(uow.session, name="shop", kind="merchant",
                                     scenarios=["points_redemption"], now=T0)
@@ -25,7 +25,7 @@ def test_the_export_holds_the_account_transfers_lots_and_redemptions_as_json(app
               now=T0, expires_at=T0 + timedelta(days=30))
         uow.commit()
         consent_to_redemption(app, resident.id, T0)
-        redeem_once(services.uow, token_for(resident.id, shop, T0), partner=shop,
+        redeem_once(runtime().uow, token_for(resident.id, shop, T0), partner=shop,
                     out_order_no="o-1", points=200, now=T0)
         section = export_section(uow.session, resident.id)
         kept = retention(uow.session, resident.id, T0)
@@ -41,6 +41,6 @@ def test_the_export_holds_the_account_transfers_lots_and_redemptions_as_json(app
 
 
 def test_a_resident_without_an_account_exports_nothing_and_nothing_is_kept(app):
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         assert export_section(uow.session, uuid.uuid4())["transfers"] == []
         assert retention(uow.session, uuid.uuid4(), T0) == []

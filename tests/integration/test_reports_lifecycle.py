@@ -22,17 +22,17 @@ from tests.factories import id_number
 
 @pytest.fixture
 def ctx(app, uow):
-    from app.extensions import services
+    from app.runtime import runtime
 
-    resident = create_resident(uow.session, services.keyring, Person("周敏", id_number(41), None),
-                               now=services.clock.now())
+    resident = create_resident(uow.session, runtime().keyring, Person("周敏", id_number(41), None),
+                               now=runtime().clock.now())
     uow.commit()
-    issuing = service.Issuing(keyring=services.keyring, signer=services.signer,
+    issuing = service.Issuing(keyring=runtime().keyring, signer=runtime().signer,
                               issuer="https://pengcheng.example",
                               verify_base="https://pengcheng.example/reports/verify", days=30)
-    checking = verify.Checking(keyring=services.keyring, signer=services.signer)
+    checking = verify.Checking(keyring=runtime().keyring, signer=runtime().signer)
     return {"resident": resident, "issuing": issuing, "checking": checking,
-            "services": services}
+            "runtime": runtime()}
 
 
 def _issue(uow, ctx, now, kind="no_violation"):
@@ -42,7 +42,7 @@ def _issue(uow, ctx, now, kind="no_violation"):
 
 
 def _job(ctx, now):
-    return purge_reports(JobContext(uow=ctx["services"].uow, now=now))
+    return purge_reports(JobContext(uow=ctx["runtime"].uow, now=now))
 
 
 def test_the_purge_job_drops_documents_but_verifiers_still_hear_expired(uow, ctx, clock):
@@ -86,8 +86,8 @@ def test_a_document_swapped_in_the_database_is_not_genuine(uow, ctx, clock):
 
 def test_after_the_data_key_is_destroyed_a_report_is_no_longer_genuine(uow, ctx, clock):
     issued = _issue(uow, ctx, clock.now(), kind="credit_report")
-    services = ctx["services"]
-    services.keyring.destroy(uow.session.get(DataKey, ctx["resident"].data_key_id), clock.now())
+    key = uow.session.get(DataKey, ctx["resident"].data_key_id)
+    ctx["runtime"].keyring.destroy(key, clock.now())
     uow.commit()
 
     answer = verify.by_code(uow, issued.code, checking=ctx["checking"], now=clock.now())

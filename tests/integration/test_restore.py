@@ -43,11 +43,11 @@ def me(client: Any, session: str) -> str:
 
 def personal(app: Any, resident_id: str) -> Any:
     """The resident's name as a fresh process would read it (no key cache)."""
-    from app.extensions import services
+    from app.runtime import runtime
 
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         resident = uow.session.get(Resident, uuid.UUID(resident_id))
-        cold = Keyring(list(services.keyring.masters.values()), b"\0" * 32)
+        cold = Keyring(list(runtime().keyring.masters.values()), b"\0" * 32)
         return resident, read_personal(uow.session, cold, resident).name
 
 
@@ -62,7 +62,7 @@ def test_a_restored_backup_refuses_a_token_consumed_after_it_and_keeps_the_erase
         app: Any, client: Any, idp: Any, config: dict, clock: Any, pg_url: str,
         scratch_database: str, journal: Path, tmp_path: Path) -> None:
     from app import create_app
-    from app.extensions import services
+    from app.runtime import runtime
 
     world = World(app, client, idp)
     leaving = login(client, idp, 8, "李四")
@@ -84,7 +84,7 @@ def test_a_restored_backup_refuses_a_token_consumed_after_it_and_keeps_the_erase
     try:
         with restored.app_context():
             if REDIS_URL:
-                services.store.client.flushdb()  # the worst case: the fast store forgot too
+                runtime().store.client.flushdb()  # the worst case: the fast store forgot too
         partner = restored.test_client()
 
         # What the finding saw: the backup alone revives both.
@@ -107,7 +107,7 @@ def test_a_restored_backup_refuses_a_token_consumed_after_it_and_keeps_the_erase
 
         with pytest.raises(CryptoError):
             personal(restored, gone)
-        with restored.app_context(), services.uow() as uow:
+        with restored.app_context(), runtime().uow() as uow:
             resident = uow.session.get(Resident, uuid.UUID(gone))
             assert resident.status == "erased" and resident.id_index.startswith("erased:")
             assert uow.session.get(DataKey, resident.data_key_id).wrapped is None
@@ -125,7 +125,7 @@ def test_a_restored_backup_refuses_a_token_consumed_after_it_and_keeps_the_erase
         second = json.loads(cli(restored, "restore", "finish").stdout)
         assert second["erasures"]["replayed"] == 0 and second["erasures"]["already_erased"] == 1
     finally:
-        restored.extensions["pengcheng"]["engine"].dispose()
+        restored.extensions["pengcheng"].engine.dispose()
 
 
 def test_an_erasure_the_journal_missed_is_appended_by_sync_journal(
@@ -145,9 +145,9 @@ def test_an_erasure_the_journal_missed_is_appended_by_sync_journal(
 
 def test_restarting_the_token_keys_unpublishes_every_older_kid_at_once(app: Any, uow: Any,
                                                                       clock: Any) -> None:
-    from app.extensions import services
+    from app.runtime import runtime
 
-    signer = services.signer
+    signer = runtime().signer
     signer.rotate(uow.session, "token", clock.now())  # a retired key still in its grace day
     before = {k.kid for k in signer.keys(uow.session, "token")}
     withdrawn, active = signer.restart(uow.session, "token", clock.now())

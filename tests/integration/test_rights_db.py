@@ -20,10 +20,10 @@ from tests.factories import T0, id_number
 
 def arrange(app) -> tuple[uuid.UUID, uuid.UUID]:
     """A resident with one negative record; (resident id, record id)."""
-    from app.extensions import services
+    from app.runtime import runtime
 
-    with app.app_context(), services.uow() as uow:
-        resident = create_resident(uow.session, services.keyring,
+    with app.app_context(), runtime().uow() as uow:
+        resident = create_resident(uow.session, runtime().keyring,
                                    Person("周九", id_number(40), None), now=T0)
         record = write_internal(uow.session, resident_id=resident.id,
                                 category="scenario_performance", type="deposit_defaulted",
@@ -79,7 +79,7 @@ def test_the_database_refuses_a_second_pending_repair_of_one_record(app, uow):
 
 @pytest.mark.services
 def test_concurrent_disputes_of_one_record_open_exactly_one(pg_url, app):
-    from app.extensions import services
+    from app.runtime import runtime
     from core.identity import Resident
 
     resident_id, record_id = arrange(app)
@@ -87,7 +87,7 @@ def test_concurrent_disputes_of_one_record_open_exactly_one(pg_url, app):
     outcomes: list[str] = []
 
     def attempt() -> None:
-        with app.app_context(), services.uow() as unit:
+        with app.app_context(), runtime().uow() as unit:
             resident = unit.session.get(Resident, resident_id)
             barrier.wait()
             try:
@@ -103,5 +103,5 @@ def test_concurrent_disputes_of_one_record_open_exactly_one(pg_url, app):
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["opened", "refused", "refused", "refused"]
-    with app.app_context(), services.uow() as unit:
+    with app.app_context(), runtime().uow() as unit:
         assert unit.session.scalar(select(func.count()).select_from(Dispute)) == 1

@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from app.extensions import services
+from app.runtime import runtime
 from core.identity import Partner
 from rewards.errors import TokenReplayed, TokenRevoked
 from rewards.models import AccessEntry, ConsumedToken
@@ -29,12 +29,12 @@ def race(app, partner_id, token) -> list[str]:
     lock = threading.Lock()
 
     def counter() -> None:
-        with app.app_context(), services.uow() as uow:
+        with app.app_context(), runtime().uow() as uow:
             partner = uow.session.get(Partner, partner_id)
             barrier.wait()
             try:
                 consume(uow, token, partner=partner, scenario="medical_credit",
-                        now=services.clock.now())
+                        now=runtime().clock.now())
                 uow.commit()
                 result = "won"
             except TokenReplayed:
@@ -51,14 +51,14 @@ def race(app, partner_id, token) -> list[str]:
 
 
 def consume_once(app, partner_id, token) -> None:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         consume(uow, token, partner=uow.session.get(Partner, partner_id),
-                scenario="medical_credit", now=services.clock.now())
+                scenario="medical_credit", now=runtime().clock.now())
         uow.commit()
 
 
 def consumed(app) -> tuple[int, int]:
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         return (uow.session.scalar(select(func.count()).select_from(ConsumedToken)),
                 uow.session.scalar(select(func.count()).select_from(AccessEntry).where(
                     AccessEntry.action == "consume")))
@@ -76,7 +76,7 @@ def test_concurrent_consumers_of_one_token_exactly_one_wins(pg_url, world, app):
 def test_the_fast_store_marks_change_no_outcome(pg_url, world, app, monkeypatch, mark):
     """Every pre-check saying "first", or every one saying "taken" (marks left by killed
     processes): still exactly one consumer wins, and the token is not burned."""
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         store = context_of(uow.session).store
     monkeypatch.setattr(store, "add", lambda key, ttl: mark)
     outcomes = race(app, world.hospital.id, world.token())
@@ -96,12 +96,12 @@ def test_a_consumer_racing_a_withdrawal_either_wins_first_or_is_refused(pg_url, 
     outcomes: list[str] = []
 
     def counter() -> None:
-        with app.app_context(), services.uow() as uow:
+        with app.app_context(), runtime().uow() as uow:
             partner = uow.session.get(Partner, world.hospital.id)
             barrier.wait()
             try:
                 consume(uow, token, partner=partner, scenario="medical_credit",
-                        now=services.clock.now())
+                        now=runtime().clock.now())
                 uow.commit()
                 outcomes.append("won")
             except TokenRevoked:

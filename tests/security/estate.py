@@ -93,12 +93,12 @@ class Estate(Cast):
 
     def _give_points(self, points: int) -> None:
         """Points as an earning rule would award them (there is no HTTP API for earning)."""
-        from app.extensions import services
+        from app.runtime import runtime
         from rewards.points.earning import award
 
         resident = resident_id(self.app, 7)
-        with self.app.app_context(), services.uow() as uow:
-            now = services.clock.now()
+        with self.app.app_context(), runtime().uow() as uow:
+            now = runtime().clock.now()
             award(uow.session, resident_id=resident, points=points,
                   key=f"earn:security:{resident.hex}", rule="test", now=now,
                   expires_at=now.replace(year=now.year + 2))
@@ -107,22 +107,22 @@ class Estate(Cast):
 
 def resident_id(application: Any, n: int) -> uuid.UUID:
     """The internal id of the resident with ID number sequence `n`."""
-    from app.extensions import services
+    from app.runtime import runtime
     from core.identity import find_resident
 
-    with application.app_context(), services.uow() as uow:
-        found = find_resident(uow.session, services.keyring, id_number(n))
+    with application.app_context(), runtime().uow() as uow:
+        found = find_resident(uow.session, runtime().keyring, id_number(n))
         assert found is not None
         return found.id
 
 
 def fingerprint(application: Any) -> dict[str, str]:
     """A digest of every table's rows: a refused request must leave every one unchanged."""
-    from app.extensions import services
+    from app.runtime import runtime
     from core.db import Base
 
     out = {}
-    with application.app_context(), services.uow() as uow:
+    with application.app_context(), runtime().uow() as uow:
         for table in Base.metadata.sorted_tables:
             rows = sorted(repr(tuple(row)) for row in uow.session.execute(select(table)))
             out[table.name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()

@@ -36,9 +36,9 @@ def refused(response: Any, status: int = 401) -> dict:
 
 def deactivate(app: Any, model: Any, principal: Any) -> None:
     """What an operator's deactivation does: the key's holder is marked inactive."""
-    from app.extensions import services
+    from app.runtime import runtime
 
-    with app.app_context(), services.uow() as uow:
+    with app.app_context(), runtime().uow() as uow:
         uow.session.get(model, principal.id).active = False
         uow.commit()
 
@@ -62,11 +62,11 @@ def test_credentials_are_read_from_the_authorization_header_only(estate: Estate)
 
 
 def test_an_expired_session_is_refused(estate: Estate, app: Any) -> None:
-    from app.extensions import services
+    from app.runtime import runtime
 
     ok(estate.client.get(ME, headers=bearer(estate.resident)))
     with app.app_context():
-        services.clock.advance(seconds=int(app.config["SESSION_TTL_SECONDS"]) + 1)
+        runtime().clock.advance(seconds=int(app.config["SESSION_TTL_SECONDS"]) + 1)
     refused(estate.client.get(ME, headers=bearer(estate.resident)))
 
 

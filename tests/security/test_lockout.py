@@ -7,6 +7,7 @@ through the configured trusted proxy hops. Each test attacks one way of locking 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -123,7 +124,8 @@ def test_an_ipv6_client_counts_by_its_prefix(client, idp):
 class TestWithRedisUnreachable:
     @pytest.fixture
     def client(self, app: Any) -> Any:
-        app.extensions["pengcheng"]["limiter"] = RedisRateLimits("redis://127.0.0.1:1/0")
+        app.extensions["pengcheng"] = dataclasses.replace(
+            app.extensions["pengcheng"], limiter=RedisRateLimits("redis://127.0.0.1:1/0"))
         return app.test_client()
 
     def test_the_in_process_fallback_still_limits(self, client, idp):

@@ -1,0 +1,114 @@
+"""The process-wide parts of one app, built once in `create_app` and frozen.
+
+    rt = runtime()                      # in a request or CLI command (an app context)
+    with rt.uow() as uow: …; uow.commit()
+    use_case(uow, clock=rt.clock, signer=rt.signer)   # a use case gets what it needs, typed
+
+Nothing here is looked up by name: every part is a typed field, and a use case is handed the
+parts it needs (domain code never imports Flask or this module).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import db_timeouts
+from app.idp import IdentityProvider
+from app.ratelimit import RateLimits, make_limits
+from app.slots import ResidentSlots
+from core.clock import Clock, SystemClock
+from core.crypto import Keyring, parse_key
+from core.db import UnitOfWork, longer_waits, make_engine
+from core.fast import FastStore, make_store
+from core.signing import Signer
+from rewards.token_format import TokenContext
+
+EXTENSION = "pengcheng"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Engine, session factories, keys, signer, fast store, clock, identity provider, token
+    context and settings of one app."""
+
+    settings: Mapping[str, Any]
+    engine: Engine
+    health_engine: Engine  # /healthz: its own tiny pool, never queued behind requests
+    session_factory: sessionmaker[Session]
+    # For paths whose writes are one statement (introspection, the PostgreSQL functions of
+    # core.pgcall): no BEGIN/COMMIT round trips. Never for two statements that must be atomic.
+    autocommit_factory: sessionmaker[Session]
+    # `pengcheng score` and `jobs run`: the same pool, longer limits per transaction.
+    batch_factory: sessionmaker[Session]
+    keyring: Keyring
+    signer: Signer
+    store: FastStore
+    limiter: RateLimits
+    clock: Clock
+    idp: IdentityProvider
+    tokens: TokenContext
+    resident_slots: ResidentSlots
+    principal_cache: dict[tuple[type, str], tuple[float, Any]] = field(default_factory=dict)
+
+    @property
+    def issuer(self) -> str:
+        """Our issuer name (tokens, receipts, reports)."""
+        return str(self.settings["ISSUER"])
+
+    def uow(self, *, autocommit: bool = False) -> UnitOfWork:
+        """A unit of work; `autocommit=True` only where each statement may stand alone."""
+        return UnitOfWork(self.autocommit_factory if autocommit else self.session_factory,
+                          autocommit=autocommit)
+
+    def batch_uow(self) -> UnitOfWork:
+        """A unit of work for batch and job work: the batch limits (`DB_BATCH_*`)."""
+        return UnitOfWork(self.batch_factory)
+
+
+def build(app: Flask, clock: Clock | None = None) -> Runtime:
+    """The app's runtime from its (resolved) config; stored on the app and returned."""
+    cfg = app.config
+    url = cfg["DATABASE_URL"]
+    engine = make_engine(url, timeouts=db_timeouts(cfg), pool_size=int(cfg["DB_POOL_SIZE"]))
+    # /healthz never queues behind the request pool: one connection of its own (a second
+    # while the first is busy), and a short timeout on everything it does.
+    health = make_engine(url, timeouts=db_timeouts(cfg, "health"), pool_size=1, max_overflow=1)
+    weakref.finalize(app, health.dispose)  # closed with the app, never left to the GC
+    masters = [parse_key(k) for k in str(cfg["MASTER_KEY"]).split(",")]
+    keyring = Keyring(masters, parse_key(str(cfg["INDEX_KEY"])))
+    signer = Signer(keyring)
+    store = make_store(cfg.get("REDIS_URL"))
+    rt = Runtime(
+        settings=cfg,
+        engine=engine,
+        health_engine=health,
+        session_factory=sessionmaker(engine, expire_on_commit=False),
+        autocommit_factory=sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                        expire_on_commit=False),
+        batch_factory=longer_waits(sessionmaker(engine, expire_on_commit=False),
+                                   db_timeouts(cfg, "batch")),
+        keyring=keyring,
+        signer=signer,
+        store=store,
+        limiter=make_limits(cfg.get("REDIS_URL")),
+        clock=clock or SystemClock(),
+        idp=IdentityProvider.from_config(cfg.get("IDP_JWKS"), cfg.get("IDP_ISSUER")),
+        tokens=TokenContext(signer=signer, keyring=keyring, store=store,
+                            issuer=str(cfg["ISSUER"])),
+        resident_slots=ResidentSlots(int(cfg["RESIDENT_CONCURRENCY"])),
+    )
+    app.extensions[EXTENSION] = rt
+    return rt
+
+
+def runtime() -> Runtime:
+    """The current app's runtime (needs an app context)."""
+    rt: Runtime = current_app.extensions[EXTENSION]
+    return rt
