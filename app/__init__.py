@@ -33,7 +33,7 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
         # The client address is the one the nearest `hops` proxies saw (app/ratelimit.py).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
 
-    from app.blueprints import register
+    from app.api import register
 
     register(api, app)
     return app

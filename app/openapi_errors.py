@@ -1,6 +1,6 @@
 """The refusals of `app.refusals` written into the OpenAPI document and into docs/partners.md.
 
-* `RefusalsPlugin` (an apispec plugin, added in `app.blueprints.register`) gives every operation
+* `RefusalsPlugin` (an apispec plugin, added in `app.api.register`) gives every operation
   one response per 4xx/503 status it can answer: `application/problem+json` whose `code` is an
   enum of exactly the codes the registry lists for it, with `Retry-After` where one is sent.
 * `python -m app.openapi_errors --markdown` prints the partner error table that docs/partners.md

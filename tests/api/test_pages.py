@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.blueprints.pages import CSP, RESIDENT_PAGES
+from app.api.pages.routes import CSP, RESIDENT_PAGES
 from core.registry import CATEGORIES
 
 APP = Path(__file__).resolve().parents[2] / "app"

@@ -22,7 +22,7 @@ STATIC = Path(__file__).resolve().parents[2] / "app" / "static"
 
 def html_pages(app: Any) -> list[str]:
     """Every page the app routes outside the API (H5 pages, counter, docs, health, keys)."""
-    from app.blueprints.pages import RESIDENT_PAGES
+    from app.api.pages.routes import RESIDENT_PAGES
 
     out = [f"/h5/{page}" for page in RESIDENT_PAGES]
     for rule in app.url_map.iter_rules():

@@ -42,7 +42,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 @cache
 def dictionary() -> dict[str, dict[str, str]]:
     """The page texts in zh and en (one file, read by the server and by the scripts)."""
-    path = Path(__file__).resolve().parent.parent / "static" / "h5" / "i18n.json"
+    path = Path(__file__).resolve().parents[2] / "static" / "h5" / "i18n.json"
     return json.loads(path.read_text(encoding="utf-8"))
 
 

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.blueprints.residents import SessionSchema, open_session_for
+from app.api.residents.routes import SessionSchema, open_session_for
 from app.runtime import runtime
 from core.demo import demo_identity, demo_residents
 from core.errors import NotFound

@@ -1,4 +1,10 @@
-"""Blueprints, one per area, registered in one flat list."""
+"""The HTTP layer, one package per area: `app/api/<area>/routes.py` (blueprints; handlers
+parse, call one use case, render; they never commit) and `schemas.py` (marshmallow schemas of
+what goes in and out). `register` adds every area's blueprints to the app in one flat list.
+
+    app/api/points/routes.py   @blp.route("/redemptions") … return schemas.Redemption().dump(…)
+    app/api/points/schemas.py  class RedemptionSchema(ma.Schema): …
+"""
 
 from __future__ import annotations
 
@@ -10,24 +16,22 @@ from app.openapi_errors import RefusalsPlugin
 
 
 def register(api: Api, app: Flask) -> None:
-    from app.blueprints import (
-        admin_rights,
-        consent,
-        demo,
-        ingest,
-        medical,
-        notifications,
-        pages,
-        points,
-        reports,
-        residents,
-        rights,
-        scenarios,
-        scores,
-        tokens,
-        waivers,
-        wellknown,
-    )
+    from app.api.consent import routes as consent
+    from app.api.demo import routes as demo
+    from app.api.ingest import routes as ingest
+    from app.api.medical_credit import routes as medical
+    from app.api.notifications import routes as notifications
+    from app.api.pages import routes as pages
+    from app.api.points import routes as points
+    from app.api.reports import routes as reports
+    from app.api.residents import routes as residents
+    from app.api.rights import admin as admin_rights
+    from app.api.rights import routes as rights
+    from app.api.scenarios import routes as scenarios
+    from app.api.scores import routes as scores
+    from app.api.tokens import routes as tokens
+    from app.api.waivers import routes as waivers
+    from app.api.wellknown import routes as wellknown
 
     api.spec.components.security_scheme(
         "residentSession", {"type": "http", "scheme": "bearer", "description": "resident session"})

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.blueprints.medical import KEY, TIME, CreditPartnerRefSchema, terms
+from app.api.medical_credit.routes import KEY, TIME, CreditPartnerRefSchema, terms
 from app.runtime import runtime
 from rewards.waivers import services as waivers
 

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.blueprints import scenarios
+from app.api.scenarios import routes as scenarios
 from app.ratelimit import enforce
 from app.runtime import runtime
 from core.qr import svg as qr_svg

@@ -1,0 +1,2 @@
+"""HTTP layer of the points area: `routes.py` (blueprints, thin handlers that
+never commit) and `schemas.py` (what goes in and out)."""
