@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
+from app.api.common import register_field_types
 from app.config import is_development
 from app.openapi_errors import RefusalsPlugin
 
@@ -33,6 +34,7 @@ def register(api: Api, app: Flask) -> None:
     from app.api.waivers import routes as waivers
     from app.api.wellknown import routes as wellknown
 
+    register_field_types(api)
     api.spec.components.security_scheme(
         "residentSession", {"type": "http", "scheme": "bearer", "description": "resident session"})
     api.spec.components.security_scheme(
