@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.migrate import upgrade
 from app.runtime import runtime
 from core.identity import Resident
-from scoring.service import ensure_builtin_model
+from scoring.services import ensure_builtin_model
 
 
 def bootstrap(app: Flask, revision: str = "heads") -> None:

@@ -30,7 +30,7 @@ def score(partition: str, chunk: int, verify: bool) -> None:
     transactions wait longer than a request's (`PENGCHENG_DB_BATCH_*`).
     """
     from scoring import batch
-    from scoring.service import verify_stored
+    from scoring.services import verify_stored
 
     if verify:
         with runtime().batch_uow() as uow:
@@ -78,7 +78,7 @@ def model_list() -> None:
 def model_validate(spec_path: str, report_path: str | None, residents: int) -> None:
     """Validate a model spec; store it as `validated` (exit 1 and list problems if invalid)."""
     from core.errors import DomainError
-    from scoring.service import register_model
+    from scoring.services import register_model
 
     try:
         spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
@@ -145,7 +145,7 @@ def model_monitor(days: int, min_group: int) -> None:
 @click.argument("model_id")
 def model_activate(model_id: str) -> None:
     """Make a validated model the only active one (every score is recomputed on next read)."""
-    from scoring.service import activate_model
+    from scoring.services import activate_model
 
     with runtime().uow() as uow:
         activate_model(uow, model_id, now=runtime().clock.now(), actor="cli")

@@ -194,7 +194,7 @@ def _period_json(request: ReportRequest) -> dict[str, str]:
 def score_section(uow: UnitOfWork, resident: Resident, lang: str, now: datetime
                   ) -> dict[str, Any]:
     """Score, tier, dimensions and reasons; `ConsentRequired` without a scoring consent."""
-    from scoring.service import current_score, render
+    from scoring.services import current_score, render
 
     view = current_score(uow, resident, now=now)
     shown = render(uow.session, view, lang)

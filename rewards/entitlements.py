@@ -44,7 +44,7 @@ class Entitlement:
 
 def standing(uow: UnitOfWork, resident: Resident, now: datetime) -> tuple[int | None, str | None]:
     """(score, tier), or (None, None) without a scoring consent."""
-    from scoring.service import current_score
+    from scoring.services import current_score
 
     try:
         view = current_score(uow, resident, now=now)

@@ -35,7 +35,7 @@ def snapshot(uow: UnitOfWork, resident: Resident, subject: str, scenario: str | 
              now: datetime) -> dict[str, Any]:
     """The decision as the resident sees it now (computing the score first if it is stale)."""
     if subject == "score":
-        from scoring.service import current_score
+        from scoring.services import current_score
 
         view = current_score(uow, resident, now=now)
         return {"score": view.score, "tier": view.tier, "model": view.model,

@@ -49,7 +49,7 @@ def own_record(session: Session, resident_id: uuid.UUID, record_id: uuid.UUID,
 
 
 def _model(session: Session) -> Model | None:
-    from scoring.service import active_model
+    from scoring.services import active_model
 
     try:
         return active_model(session)

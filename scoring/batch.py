@@ -15,7 +15,7 @@ Design overview
 * **Write.** New scores are written in bulk: ``COPY`` on PostgreSQL, one multi-row INSERT
   elsewhere; one commit per chunk, whatever the partition's size (``CHUNK`` residents by
   default), so a crash loses at most the chunk in flight and a re-run scores the rest.
-* **Idempotent.** A resident whose latest score is current (`scoring.service.is_current`: same
+* **Idempotent.** A resident whose latest score is current (`scoring.services.is_current`: same
   basis version, model and consented categories, and before its `valid_until` — the read
   path's rule) is skipped, so
   re-running a partition writes nothing new. The version is read from the stream's snapshot,
@@ -66,7 +66,7 @@ from scoring.features import (
     next_change,
     publicity_seconds,
 )
-from scoring.service import LATEST_FIRST, active_model, is_current
+from scoring.services import LATEST_FIRST, active_model, is_current
 from scoring.spec import Model
 from scoring.store import Score
 
@@ -187,7 +187,7 @@ def latest_many(session: Session, resident_ids: Sequence[uuid.UUID]) -> dict[uui
     """The latest stored score (basis_version, model_id, inputs, valid_until) of each resident,
     one query.
 
-    "Latest" is `scoring.service.LATEST_FIRST`, the single path's order.
+    "Latest" is `scoring.services.LATEST_FIRST`, the single path's order.
     """
     if not resident_ids:
         return {}

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.identity import Resident
-from scoring.service import LATEST_FIRST, active_model
+from scoring.services import LATEST_FIRST, active_model
 from scoring.store import Score
 from scoring.validation import band_of_age, distribution_by_group, psi
 

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, text
 
 from core.clock import FrozenClock
 from core.crypto import new_key_text
-from tests.factories import T0, FakeIdp
+from tests.support.factories import T0, FakeIdp
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
@@ -196,7 +196,7 @@ def app(config: dict[str, Any], clock: FrozenClock, tmp_path: Path,
             runtime().signer.ensure(uow.session, clock.now())
             uow.commit()
         with runtime().uow() as uow:
-            from scoring.service import ensure_builtin_model
+            from scoring.services import ensure_builtin_model
 
             ensure_builtin_model(uow, clock.now())
         if REDIS_URL:

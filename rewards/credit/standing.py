@@ -1,6 +1,6 @@
 """The resident's current decision in a token's scenario, computed before a partner's write.
 
-Reading a score may recompute and commit it (scoring.service.current_score), so it must not
+Reading a score may recompute and commit it (scoring.services.current_score), so it must not
 happen inside the partner's idempotent write (`core.idempotency.run_once`, or a PostgreSQL
 function such as `pc_credit_authorize`), whose claim and token consumption must commit
 together with the effect or not at all. This runs first, in a unit of work of its own.

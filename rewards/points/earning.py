@@ -219,7 +219,7 @@ def _scoring_residents(session: Session, now: datetime, after: uuid.UUID | None
 def earn_monthly(new_uow: Callable[[], UnitOfWork], rule: Rule, rules: Rules,
                  now: datetime) -> int:
     """Award this month's points by tier to every resident with a current score."""
-    from scoring.service import current_score
+    from scoring.services import current_score
 
     period, made, after = f"{now:%Y-%m}", 0, None
     while True:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.cli import main
 from app.runtime import runtime
 from scoring.store import Score
-from tests.factories import bearer, id_number, login, new_source
+from tests.support.factories import bearer, id_number, login, new_source
 
 NORMAL = ["public_credit", "judicial", "tax", "social_insurance", "housing_fund", "utilities",
           "traffic", "volunteer", "blood_donation", "rental"]
@@ -159,7 +159,7 @@ def test_batch_scoring_matches_the_single_path_and_verifies(app, client, residen
     assert [s.trigger for s in stored] == ["batch"]
     # the single path, forced by a new version, computes the same score from the same data
     from scoring.explain import score_resident
-    from scoring.service import active_model, records_of
+    from scoring.services import active_model, records_of
 
     with app.app_context(), runtime().uow() as uow:
         model = active_model(uow.session)

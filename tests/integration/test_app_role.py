@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from app.cli import main
 from app.migrate import upgrade
 from tests.api.test_tokens_support import World
-from tests.factories import bearer
+from tests.support.factories import bearer
 
 
 def cli(app: Any, *args: str) -> Any:
@@ -58,7 +58,7 @@ def test_the_app_works_as_the_role_create_role_makes_and_it_is_no_superuser(
         app = create_app({**config, "DATABASE_URL": role_url}, clock=clock)
         try:
             from app.runtime import runtime
-            from scoring.service import ensure_builtin_model
+            from scoring.services import ensure_builtin_model
 
             with app.app_context():
                 with runtime().uow() as uow:

@@ -23,9 +23,9 @@ from core.records import Record
 from scoring import batch
 from scoring.explain import score_resident
 from scoring.features import valid_until
-from scoring.service import active_model, latest, records_of
+from scoring.services import active_model, latest, records_of
 from scoring.store import Score
-from tests.factories import T0
+from tests.support.factories import T0
 
 POPULATION = 36
 

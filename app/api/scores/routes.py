@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from app import auth
 from app.runtime import runtime
-from scoring.service import current_score, history, render
+from scoring.services import current_score, history, render
 
 blp = Blueprint("scores", __name__, url_prefix="/api/v1/me",
                 description="The resident's score, why it is what it is, and how to improve it")
