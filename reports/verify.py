@@ -26,7 +26,7 @@ from core.idempotency import iso
 from core.signing import Signer
 from reports.models import Report
 from reports.rights import VERIFY_ACTION, status
-from reports.service import aad, code_hash
+from reports.services import aad, code_hash
 from reports.signing import BadSignature, canonical, open_signed
 from rewards.access import record_access
 

@@ -13,11 +13,11 @@ from core.crypto import DataKey
 from core.identity import Person, create_resident
 from core.idnumber import mask
 from core.jobs import JobContext
-from reports import build, rights, service, verify
+from reports import build, rights, services, verify
 from reports.jobs import purge_reports
 from reports.models import Report
 from rewards.access import record_access
-from tests.factories import id_number
+from tests.support.factories import id_number
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def ctx(app, uow):
     resident = create_resident(uow.session, runtime().keyring, Person("周敏", id_number(41), None),
                                now=runtime().clock.now())
     uow.commit()
-    issuing = service.Issuing(keyring=runtime().keyring, signer=runtime().signer,
+    issuing = services.Issuing(keyring=runtime().keyring, signer=runtime().signer,
                               issuer="https://pengcheng.example",
                               verify_base="https://pengcheng.example/reports/verify", days=30)
     checking = verify.Checking(keyring=runtime().keyring, signer=runtime().signer)
@@ -38,7 +38,7 @@ def ctx(app, uow):
 def _issue(uow, ctx, now, kind="no_violation"):
     wanted = build.parse_request(kind, sections=None if kind == "no_violation" else ["records"],
                                  categories=None, period=None, now=now)
-    return service.generate(uow, ctx["resident"], wanted, issuing=ctx["issuing"], now=now)
+    return services.generate(uow, ctx["resident"], wanted, issuing=ctx["issuing"], now=now)
 
 
 def _job(ctx, now):
@@ -67,7 +67,7 @@ def test_the_purge_job_drops_documents_but_verifiers_still_hear_expired(uow, ctx
 
 def test_a_revoked_reports_document_is_purged_a_month_after_revocation(uow, ctx, clock):
     issued = _issue(uow, ctx, clock.now())
-    service.revoke(uow, ctx["resident"], issued.report.id, now=clock.now())
+    services.revoke(uow, ctx["resident"], issued.report.id, now=clock.now())
 
     assert _job(ctx, clock.now() + timedelta(days=31))["documents_deleted"] == 1
 
@@ -102,7 +102,7 @@ def test_the_export_lists_reports_and_how_often_each_was_verified(uow, ctx, cloc
     issued = _issue(uow, ctx, clock.now())
     for _ in range(2):
         verify.by_code(uow, issued.code, checking=ctx["checking"], now=clock.now())
-    service.revoke(uow, ctx["resident"], issued.report.id, now=clock.now())
+    services.revoke(uow, ctx["resident"], issued.report.id, now=clock.now())
 
     section = rights.export_section(uow.session, ctx["resident"].id)
 

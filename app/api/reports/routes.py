@@ -19,7 +19,7 @@ from app import auth
 from app.ratelimit import Attempt, attempt, enforce
 from app.runtime import runtime
 from core.errors import RateLimited
-from reports import build, html, service, verify
+from reports import build, html, services, verify
 from reports.models import KINDS
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/me/reports",
@@ -140,8 +140,8 @@ def _verify_base() -> str:
     return base.rstrip("/") + "/reports/verify"
 
 
-def _issuing() -> service.Issuing:
-    return service.Issuing(keyring=runtime().keyring, signer=runtime().signer,
+def _issuing() -> services.Issuing:
+    return services.Issuing(keyring=runtime().keyring, signer=runtime().signer,
                            issuer=runtime().settings["ISSUER"], verify_base=_verify_base(),
                            days=int(runtime().settings["REPORT_DAYS"]))
 
@@ -188,8 +188,8 @@ class Reports(MethodView):
         with runtime().uow() as uow:
             resident = auth.resident(uow)
             now = runtime().clock.now()
-            found = service.listing(uow.session, resident.id)
-            return {"items": [{**service.summary(r, now), **_links(r.id)} for r in found]}
+            found = services.listing(uow.session, resident.id)
+            return {"items": [{**services.summary(r, now), **_links(r.id)} for r in found]}
 
     @blp.arguments(ReportRequestSchema())
     @blp.response(201, ReportIssuedSchema)
@@ -206,7 +206,7 @@ class Reports(MethodView):
                                                     "to": period["end"]},
                 now=now, lang=body["lang"])
             enforce(f"reports:{resident.id}", runtime().settings["RATE_LIMIT_REPORTS"])
-            issued = service.generate(uow, resident, wanted, issuing=_issuing(), now=now)
+            issued = services.generate(uow, resident, wanted, issuing=_issuing(), now=now)
         return {"report_id": issued.report.id, "code": issued.code,
                 "verify_url": issued.payload["verify_url"], "kind": issued.report.kind,
                 "sections": issued.report.sections, "issued_at": issued.report.issued_at,
@@ -222,10 +222,10 @@ class ReportOne(MethodView):
         with runtime().uow() as uow:
             resident = auth.resident(uow)
             now = runtime().clock.now()
-            report = service.own(uow.session, resident.id, report_id)
-            out = {**service.summary(report, now), **_links(report.id)}
+            report = services.own(uow.session, resident.id, report_id)
+            out = {**services.summary(report, now), **_links(report.id)}
             if report.document_ct is not None:
-                _jws, payload = service.signed_document(uow.session, runtime().keyring,
+                _jws, payload = services.signed_document(uow.session, runtime().keyring,
                                                         runtime().signer, report, now)
                 out.update(code=payload["code"], verify_url=payload["verify_url"],
                            content=payload["content"])
@@ -240,8 +240,8 @@ class ReportPdf(MethodView):
         """The report as issued, as a PDF (signed JWS in its document information)."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
-            report = service.own(uow.session, resident.id, report_id)
-            data = service.pdf_bytes(uow.session, runtime().keyring, report)
+            report = services.own(uow.session, resident.id, report_id)
+            data = services.pdf_bytes(uow.session, runtime().keyring, report)
         name = f"pengcheng-{report.kind}-{report.issued_at:%Y%m%d}.pdf"
         return Response(data, mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{name}"'})
@@ -255,8 +255,8 @@ class ReportHtml(MethodView):
         """The report as issued, as a printable page."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
-            report = service.own(uow.session, resident.id, report_id)
-            _jws, payload = service.signed_document(uow.session, runtime().keyring,
+            report = services.own(uow.session, resident.id, report_id)
+            _jws, payload = services.signed_document(uow.session, runtime().keyring,
                                                     runtime().signer, report,
                                                     runtime().clock.now())
         return _page(html.document(_pages(), payload, css_url=_css()))
@@ -270,8 +270,8 @@ class ReportSigned(MethodView):
         """The signed document: the JWS and its payload, for offline or upload verification."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
-            report = service.own(uow.session, resident.id, report_id)
-            jws, payload = service.signed_document(uow.session, runtime().keyring,
+            report = services.own(uow.session, resident.id, report_id)
+            jws, payload = services.signed_document(uow.session, runtime().keyring,
                                                    runtime().signer, report,
                                                    runtime().clock.now())
         return {"jws": jws, "report": payload}
@@ -286,8 +286,8 @@ class ReportRevoke(MethodView):
         with runtime().uow() as uow:
             resident = auth.resident(uow)
             now = runtime().clock.now()
-            report = service.revoke(uow, resident, report_id, now=now)
-            return {**service.summary(report, now), **_links(report.id)}
+            report = services.revoke(uow, resident, report_id, now=now)
+            return {**services.summary(report, now), **_links(report.id)}
 
 
 # -- anyone -------------------------------------------------------------------------------------
@@ -328,7 +328,7 @@ class Verify(MethodView):
         if as_json:
             return answer
         return _page(html.verification(
-            _pages(), answer, code=code, verify_url=service.verify_url(_verify_base(), code),
+            _pages(), answer, code=code, verify_url=services.verify_url(_verify_base(), code),
             report_id=str(verdict.report_id) if verdict.report_id else None, css_url=_css()))
 
     @public.arguments(VerifyDocumentSchema())
