@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from app.cli import main
 from core.identity import DataSource, Operator, Partner
-from tests.factories import bearer, cli, id_number
+from tests.support.factories import bearer, cli, id_number
 
 
 def one_json(result) -> dict:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from core.audit import AuditEntry
 from core.identity import DataSource, Operator, Partner, hash_key
-from tests.factories import bearer, cli, id_number
+from tests.support.factories import bearer, cli, id_number
 
 INTROSPECT = "/partner/v1/tokens/introspect"
 

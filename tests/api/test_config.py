@@ -12,7 +12,7 @@ from app import create_app
 from app.config import ConfigError
 from core import embedded
 from core.crypto import new_key_text
-from tests.factories import bearer, login
+from tests.support.factories import bearer, login
 
 
 @pytest.fixture

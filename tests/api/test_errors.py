@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.errors import PROBLEM
-from tests.factories import bearer, login, new_source
+from tests.support.factories import bearer, login, new_source
 
 
 def problem_of(response: Any, status: int, code: str) -> dict[str, Any]:

@@ -120,7 +120,7 @@ def test_the_schemas_state_the_refusals_their_validation_applies(spec):
 
 
 def test_a_refused_pledge_is_a_validation_failure_naming_the_field(client, idp):
-    from tests.factories import bearer, id_number
+    from tests.support.factories import bearer, id_number
 
     signed_in = client.post("/api/v1/auth/session", json={
         "assertion": idp.assertion(id_number(7), "测试七")}).get_json()

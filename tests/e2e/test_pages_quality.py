@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from tests.api.test_tokens_support import ask_token, grant
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.support import hospital, resident_without_consent
-from tests.factories import bearer
+from tests.support.factories import bearer
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from tests.api.test_tokens_support import ask_token, grant
 from tests.e2e.conftest import DESKTOP
 from tests.e2e.support import resident_without_consent
-from tests.factories import T0, bearer, cli, new_operator, new_partner
+from tests.support.factories import T0, bearer, cli, new_operator, new_partner
 
 pytestmark = pytest.mark.e2e
 

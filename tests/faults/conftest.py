@@ -26,7 +26,7 @@ import pytest
 
 from core.crypto import new_key_text
 from core.embedded import Cluster, EmbeddedError
-from tests.factories import FakeIdp
+from tests.support.factories import FakeIdp
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = os.environ.get("PENGCHENG_REQUIRE_SERVICES") == "1"
@@ -227,7 +227,7 @@ class Arranged:
         from datetime import UTC, datetime
 
         from tests.api.test_tokens_support import NORMAL, good_history
-        from tests.factories import id_number
+        from tests.support.factories import id_number
 
         self.server, self.env = server, env
         self.source = pengcheng(env, "sources", "create", "--name", "fault-source",

@@ -27,12 +27,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import bearer, id_number
 from tests.fuzz.hostile import CLASSES, STRATEGIES, Hostile
 from tests.fuzz.test_openapi_fuzz import FRESH_BORN, SELF_DESTRUCTIVE, TOKEN_FOR, live_token
 from tests.security.actors import operations, scheme_of
 from tests.security.estate import Estate
 from tests.security.openapi import example, resolve
+from tests.support.factories import bearer, id_number
 
 EXAMPLES = int(os.environ.get("PENGCHENG_HOSTILE_EXAMPLES", "3"))
 PROBLEM = "application/problem+json"

@@ -32,9 +32,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.api.test_tokens_support import ask_token, grant
-from tests.factories import bearer, id_number
 from tests.security.actors import scheme_of
 from tests.security.estate import Estate
+from tests.support.factories import bearer, id_number
 
 EXAMPLES = int(os.environ.get("PENGCHENG_FUZZ_EXAMPLES", "5"))
 PROBLEM = "application/problem+json"

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from app.runtime import runtime
 from core import audit
 from core.audit import AuditCheckpoint, AuditEntry
-from tests.factories import cli, id_number, login, new_source
+from tests.support.factories import cli, id_number, login, new_source
 
 
 def append(app, n: int, start: int = 0) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.runtime import runtime
 from core import audit
 from core.records import Record, ingest
-from tests.factories import id_number, new_source
+from tests.support.factories import id_number, new_source
 
 
 @pytest.mark.services

@@ -23,7 +23,7 @@ from core.identity import Resident, read_personal
 from core.signing import SigningKey
 from tests.api.test_tokens_support import World, ask_token, introspect
 from tests.conftest import REDIS_URL
-from tests.factories import bearer, cli, login
+from tests.support.factories import bearer, cli, login
 
 
 def pg(program: str, *args: str) -> None:

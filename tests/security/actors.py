@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.test_tokens_support import World, grant
-from tests.factories import bearer, new_operator, new_partner
+from tests.support.factories import bearer, new_operator, new_partner
 
 SCHEMES = ("residentSession", "partnerKey", "sourceKey", "operatorKey")
 PARTNER_KINDS = ("hospital", "deposit_partner", "merchant", "payment_channel")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.factories import bearer
 from tests.security.actors import (
     PARTNER_KINDS,
     ROLES,
@@ -22,6 +21,7 @@ from tests.security.actors import (
 )
 from tests.security.estate import Estate, fingerprint
 from tests.security.openapi import request_for
+from tests.support.factories import bearer
 
 PROBLEM = "application/problem+json"
 

@@ -15,8 +15,15 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.factories import FakeIdp, bearer, id_number, new_operator, new_partner, new_source
 from tests.security.estate import Estate, ok
+from tests.support.factories import (
+    FakeIdp,
+    bearer,
+    id_number,
+    new_operator,
+    new_partner,
+    new_source,
+)
 
 PROBLEM = "application/problem+json"
 ME = "/api/v1/me"
@@ -79,7 +86,7 @@ def test_a_session_replayed_after_logout_is_refused(estate: Estate) -> None:
 
 def test_forged_expired_and_misaddressed_identity_assertions_are_refused(
         client: Any, idp: FakeIdp) -> None:
-    from tests.factories import T0
+    from tests.support.factories import T0
 
     other = Ed25519PrivateKey.generate()
     claims = {"iss": FakeIdp.ISSUER, "aud": "pengcheng", "sub": "u-1", "name": "张三",

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.factories import bearer
 from tests.security.actors import operations, scheme_of
 from tests.security.estate import Estate
 from tests.security.openapi import path_params, request_for
+from tests.support.factories import bearer
 
 # Public, identical for everyone, and without personal data: these may be cached.
 CACHEABLE = ("/static/", "/.well-known/", "/docs", "/openapi.json")

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.factories import bearer, id_number
 from tests.security.actors import operations, scheme_of
 from tests.security.estate import Estate, fingerprint
 from tests.security.openapi import request_for
+from tests.support.factories import bearer, id_number
 
 PROBLEM = "application/problem+json"
 

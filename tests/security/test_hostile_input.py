@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.factories import bearer
 from tests.security.estate import Estate, fingerprint
+from tests.support.factories import bearer
 
 
 def test_nul_characters_are_refused_wherever_they_are_sent(estate: Estate) -> None:

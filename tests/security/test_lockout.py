@@ -15,7 +15,7 @@ import pytest
 from app import create_app
 from app.config import ConfigError
 from app.ratelimit import RedisRateLimits
-from tests.factories import id_number
+from tests.support.factories import id_number
 
 PROXY = "10.0.0.1"  # the load balancer: every request arrives from it
 A, B = "198.51.100.7", "203.0.113.20"

@@ -19,8 +19,8 @@ from sqlalchemy import MetaData, create_engine, select
 
 from core import embedded
 from core.idnumber import is_valid
-from tests.factories import bearer, id_number
 from tests.security.estate import Estate, ok
+from tests.support.factories import bearer, id_number
 
 PHONE = "13912345678"
 # Standing alone, not inside a longer hex or base64 run: 18 digits in a row turn up by chance in

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.runtime import runtime
 from consent.models import ConsentEvent, ConsentRecord
 from core.audit import AuditEntry
-from tests.factories import bearer
+from tests.support.factories import bearer
 
 NORMAL = ["blood_donation", "housing_fund", "judicial", "public_credit", "rental",
           "social_insurance", "tax", "traffic", "utilities", "volunteer"]
