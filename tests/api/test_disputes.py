@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from tests.api.test_disputes_support import Residents, sign_in
-from tests.factories import bearer, cli
+from tests.support.disputes import Residents, sign_in
+from tests.support.factories import bearer, cli
 
 
 @pytest.fixture

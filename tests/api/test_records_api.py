@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_disputes_support import A, Residents
 from tests.api.test_tokens_support import rec
-from tests.factories import bearer
+from tests.support.disputes import A, Residents
+from tests.support.factories import bearer
 
 
 @pytest.fixture

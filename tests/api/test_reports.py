@@ -7,8 +7,8 @@ import re
 import pytest
 
 from core.idnumber import mask
-from tests.api.test_reports_support import People
-from tests.factories import bearer
+from tests.support.factories import bearer
+from tests.support.reports import People
 
 CODE = re.compile(r"^[A-Za-z0-9_-]{22,}$")
 

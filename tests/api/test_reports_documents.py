@@ -13,8 +13,8 @@ import pytest
 from jwcrypto import jwk, jws
 from pypdf import PdfReader, PdfWriter
 
-from tests.api.test_reports_support import People
-from tests.factories import bearer
+from tests.support.factories import bearer
+from tests.support.reports import People
 
 
 @pytest.fixture

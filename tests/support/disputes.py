@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.api.test_tokens_support import good_history, grant, push, rec
-from tests.factories import bearer, login, new_operator, new_source
+from tests.support.factories import bearer, login, new_operator, new_source
 
 A, B = 21, 22
 
