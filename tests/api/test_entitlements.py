@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_tokens_support import World, ask_token, push, rec
-from tests.factories import bearer, login
+from tests.support.factories import bearer, login
+from tests.support.tokens import World, ask_token, push, rec
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.api.test_points_support import PointsWorld
-from tests.api.test_tokens_support import NORMAL, notice_id, withdraw
-from tests.factories import bearer, cli
+from tests.support.factories import bearer, cli
+from tests.support.points import PointsWorld
+from tests.support.tokens import NORMAL, notice_id, withdraw
 
 TIER_POINTS = {"excellent": 100, "very_good": 80, "good": 50, "fair": 20, "building": 0}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_points_support import SCENARIO, PointsWorld
-from tests.factories import bearer, new_partner
+from tests.support.factories import bearer, new_partner
+from tests.support.points import SCENARIO, PointsWorld
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def test_a_merchant_not_serving_points_redemption_gets_no_token(points_world):
 
 
 def test_without_consent_to_points_redemption_the_token_dies(points_world):
-    from tests.api.test_tokens_support import withdraw
+    from tests.support.tokens import withdraw
 
     w = points_world
     w.give(1000)

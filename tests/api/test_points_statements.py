@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from tests.api.test_points_support import PointsWorld
-from tests.factories import bearer
+from tests.support.factories import bearer
+from tests.support.points import PointsWorld
 
 NOVEMBER = {"from": "2026-11-01T00:00:00+08:00", "to": "2026-12-01T00:00:00+08:00"}
 

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from rewards.errors import TokenReplayed, TokenRevoked
 from rewards.models import ConsumedToken, PartnerPseudonym
-from tests.api.test_tokens_support import (
+from tests.support.factories import bearer, id_number, login, new_partner
+from tests.support.tokens import (
     World,
     ask_token,
     consume_as,
@@ -19,7 +20,6 @@ from tests.api.test_tokens_support import (
     introspect,
     withdraw,
 )
-from tests.factories import bearer, id_number, login, new_partner
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.runtime import runtime
 from rewards.errors import TokenRejected
-from tests.api.test_tokens_support import World, consume_as, introspect
+from tests.support.tokens import World, consume_as, introspect
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_a_replayed_token_is_refused(world, app, client):
 
 
 def test_a_revoked_token_is_refused(world, app, client):
-    from tests.api.test_tokens_support import withdraw
+    from tests.support.tokens import withdraw
 
     token = world.token()
     withdraw(client, world.resident, world.consents["medical_credit"])

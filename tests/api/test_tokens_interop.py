@@ -7,7 +7,7 @@ import json
 import pytest
 from jwcrypto import jwk, jws, jwt
 
-from tests.api.test_tokens_support import World
+from tests.support.tokens import World
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from rewards.errors import TokenReplayed, TokenRevoked
 from rewards.models import AccessEntry, ConsumedToken
 from rewards.tokens import consume
 from tests.api.test_tokens_hostile import signed
-from tests.api.test_tokens_support import World, consume_as, introspect, withdraw
-from tests.statements import statements
+from tests.support.statements import statements
+from tests.support.tokens import World, consume_as, introspect, withdraw
 
 
 @pytest.fixture

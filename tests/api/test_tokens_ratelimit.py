@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_tokens_support import World, ask_token
+from tests.support.tokens import World, ask_token
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from app.runtime import runtime
 from rewards.errors import TokenReplayed
-from tests.api.test_tokens_support import World, consume_as
+from tests.support.tokens import World, consume_as
 
 
 def _jti(token: str) -> str:

@@ -21,9 +21,9 @@ from rewards.points.earning import award
 from rewards.points.ledger import reconcile
 from rewards.points.models import Account, Redemption, Transfer
 from rewards.points.redemption import redeem_once
-from tests.api.test_points_support import PointsWorld, consent_to_redemption, token_for
-from tests.factories import id_number
-from tests.statements import statements
+from tests.support.factories import id_number
+from tests.support.points import PointsWorld, consent_to_redemption, token_for
+from tests.support.statements import statements
 
 THREADS = 50
 

@@ -25,9 +25,9 @@ from rewards.points.earning import award
 from rewards.points.errors import InsufficientPoints, RefundExceedsRedemption
 from rewards.points.models import Account, Leg, Redemption, Transfer
 from rewards.points.redemption import redeem_once, refund
-from tests.api.test_points_support import consent_to_redemption, token_for
-from tests.factories import T0, id_number
-from tests.statements import statements
+from tests.support.factories import T0, id_number
+from tests.support.points import consent_to_redemption, token_for
+from tests.support.statements import statements
 
 PEOPLE = itertools.count(1)
 

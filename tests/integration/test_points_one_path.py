@@ -26,9 +26,9 @@ from rewards.points import expiry, ledger
 from rewards.points.models import Account, Draw, Leg, Lot, Redemption, Transfer
 from rewards.points.redemption import redeem_once
 from tests.api.test_points_earning import run_job
-from tests.api.test_points_support import PointsWorld
-from tests.factories import bearer
-from tests.statements import statements
+from tests.support.factories import bearer
+from tests.support.points import PointsWorld
+from tests.support.statements import statements
 
 WRITTEN = (PartnerRequest, ConsumedToken, AccessEntry, Account, Transfer, Leg, Lot, Redemption,
            Draw)

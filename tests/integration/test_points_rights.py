@@ -11,8 +11,8 @@ from core.identity import Person, create_partner, create_resident
 from rewards.points.earning import award
 from rewards.points.redemption import redeem_once
 from rewards.points.rights import export_section, retention
-from tests.api.test_points_support import consent_to_redemption, token_for
-from tests.factories import T0, id_number
+from tests.support.factories import T0, id_number
+from tests.support.points import consent_to_redemption, token_for
 
 
 def test_the_export_holds_the_account_transfers_lots_and_redemptions_as_json(app):

@@ -13,7 +13,7 @@ from core.identity import Partner
 from rewards.errors import TokenReplayed, TokenRevoked
 from rewards.models import AccessEntry, ConsumedToken
 from rewards.tokens import consume, context_of
-from tests.api.test_tokens_support import World
+from tests.support.tokens import World
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_a_consumer_racing_a_withdrawal_either_wins_first_or_is_refused(pg_url, 
                                                                         client):
     """The withdrawal and the consumptions race: whatever the order, no token is consumed
     after its consent is gone, and every attempt has an answer."""
-    from tests.api.test_tokens_support import withdraw
+    from tests.support.tokens import withdraw
 
     token = world.token()
     barrier = threading.Barrier(2)

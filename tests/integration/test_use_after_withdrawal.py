@@ -28,10 +28,10 @@ from sqlalchemy.engine import Connection, Engine
 from core.clock import FrozenClock
 from core.db import normalize_url
 from tests.api.test_medical_credit_support import BASE, Credit
-from tests.api.test_points_support import SCENARIO as POINTS
-from tests.api.test_points_support import PointsWorld
-from tests.api.test_tokens_support import grant
-from tests.factories import T0, bearer
+from tests.support.factories import T0, bearer
+from tests.support.points import SCENARIO as POINTS
+from tests.support.points import PointsWorld
+from tests.support.tokens import grant
 
 pytestmark = pytest.mark.services
 

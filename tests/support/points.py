@@ -9,8 +9,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from tests.api.test_tokens_support import World, ask_token, grant
-from tests.factories import bearer, id_number, new_operator, new_partner
+from tests.support.factories import bearer, id_number, new_operator, new_partner
+from tests.support.tokens import World, ask_token, grant
 
 SCENARIO = "points_redemption"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import bearer, id_number, login, new_partner, new_source
+from tests.support.factories import bearer, id_number, login, new_partner, new_source
 
 NORMAL = ["public_credit", "judicial", "tax", "social_insurance", "housing_fund", "utilities",
           "traffic", "volunteer", "blood_donation", "rental"]
