@@ -10,7 +10,6 @@ or categories needs new consent). A wording-only change keeps existing consents 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from consent.errors import NoticeNotFound, NoticeSuperseded
 from consent.models import ConsentRecord, Notice
+from core.canonical import canonical
 from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.registry import CATEGORIES
@@ -35,10 +35,6 @@ HASHED_FIELDS = ("purpose", "version", "title_zh", "title_en", "text_zh", "text_
                  "recipients", "retention", "validity_days")
 MATERIAL_FIELDS = ("categories", "recipients", "requires_separate_consent",
                    "separate_consent_categories")
-
-
-def canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def document(fields: dict[str, Any] | Notice) -> dict[str, Any]:

@@ -17,7 +17,6 @@ Design overview
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import BigInteger, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core.canonical import canonical
 from core.clock import utc
 from core.db import Base
 from core.signing import Signer, SigningKey
@@ -58,10 +58,6 @@ class AuditCheckpoint(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     signature: Mapped[str] = mapped_column(String(1000))
-
-
-def canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _hash(prev: str, seq: int, at: datetime, actor: str, action: str, subject: str | None,

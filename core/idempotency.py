@@ -51,6 +51,7 @@ from sqlalchemy import ForeignKey, String, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core.canonical import canonical
 from core.clock import utc
 from core.db import Base, NewUnitOfWork, UnitOfWork
 from core.errors import IdempotencyConflict
@@ -77,11 +78,8 @@ def iso(value: datetime | None) -> str | None:
 
 
 def body_hash(body: Any) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                           default=str)
-    # surrogatepass: the same bytes as UTF-8 for all text, and no crash on a lone surrogate
-    # should one ever get past the request screen (app.safe_input refuses them).
-    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    """SHA-256 (hex) of the body's canonical JSON (`str` for values JSON has no type for)."""
+    return hashlib.sha256(canonical(body, default=str)).hexdigest()
 
 
 def conflict(operation: str, key: str) -> IdempotencyConflict:

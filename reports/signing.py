@@ -15,6 +15,7 @@ from jwt.api_jws import PyJWS
 from jwt.exceptions import InvalidTokenError
 from sqlalchemy.orm import Session
 
+from core.canonical import canonical
 from core.signing import Signer
 
 PURPOSE = "report"
@@ -25,12 +26,6 @@ MAX_JWS = 256 * 1024
 
 class BadSignature(Exception):
     """The JWS is malformed, names an unknown or unpublished key, or its signature fails."""
-
-
-def canonical(obj: Any) -> bytes:
-    """Sorted keys, no whitespace, UTF-8."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
 
 
 def sign(signer: Signer, session: Session, payload: dict[str, Any]) -> tuple[str, str]:

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.canonical import SPACED_ASCII, canonical
 from core.db import UnitOfWork
 from core.identity import PARTNER_KINDS
 from rewards.errors import InvalidScenario, UnknownScenario
@@ -161,7 +162,8 @@ def get(session: Session, code: str) -> Scenario:
 
 
 def _digest(spec: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+    # The form the digests already in audit entries were taken with (see core.canonical).
+    return hashlib.sha256(canonical(spec, form=SPACED_ASCII)).hexdigest()
 
 
 def put(uow: UnitOfWork, code: str, spec: dict[str, Any], *, actor: str, now: datetime,

@@ -28,6 +28,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from core.canonical import canonical
 from scoring.codes import CATEGORY_INDEX, TYPE_INDEX
 
 AGGREGATES = ("count", "sum_amount", "sum_quantity", "months_since_last", "exists",
@@ -133,8 +134,7 @@ class Model:
 
 def canonical_json(obj: Any) -> str:
     """Deterministic JSON: sorted keys, no whitespace, UTF-8 text kept as is."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return canonical(obj).decode("utf-8", "surrogatepass")
 
 
 def spec_hash(spec: dict[str, Any]) -> str:
