@@ -6,6 +6,10 @@ active consent records (resident, purpose), so it is cheap enough to call on eve
 it reads the database of record: a withdrawal is seen by the very next call, with no cache to
 invalidate. A consent past its `expires_at` is treated as gone even before the expiry job has
 recorded the `expired` event.
+
+What "valid now" means is written once, in SQL: `pc_consent_since(resident, purpose, now)`
+(STABLE; the token functions call it too). Every check here reads it through `func.…`, and
+`is_valid` asks it about a record a use case holds.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, or_, select
+from sqlalchemy import ColumnElement, DateTime, Text, Uuid, bindparam, func, literal, select
 from sqlalchemy.orm import Session
 
 from consent.models import ConsentRecord
@@ -30,17 +34,26 @@ class ConsentRequired(DomainError):
     title = "Consent required"
 
 
-def _criteria(resident_id: Any, purpose: Any, now: Any) -> tuple[ColumnElement[bool], ...]:
-    """What "a valid consent for `purpose` now" means, for a resident id or a column."""
+def _in_force_and_valid(resident_id: Any, purpose: Any, now: Any
+                        ) -> tuple[ColumnElement[bool], ...]:
+    """The consent record in force for (resident, purpose), if it is valid `now`.
+
+    Validity is the database's rule, `pc_consent_since` (token liveness reads it too): this
+    picks the one active record (the partial unique index allows no second) and keeps it only
+    if that function names its `given_at`. `resident_id` and `purpose` are values or columns.
+    """
     return (ConsentRecord.resident_id == resident_id,
             ConsentRecord.purpose == purpose,
             ConsentRecord.status == "active",
-            or_(ConsentRecord.expires_at.is_(None), ConsentRecord.expires_at > now))
+            ConsentRecord.given_at == func.pc_consent_since(
+                resident_id, purpose, now, type_=DateTime(timezone=True)))
 
 
 # Built once: constructing the statement per call costs about as much as running it.
 _VALID = (select(ConsentRecord.categories, ConsentRecord.given_at)
-          .where(*_criteria(bindparam("resident"), bindparam("purpose"), bindparam("now")))
+          .where(*_in_force_and_valid(bindparam("resident", type_=Uuid()),
+                                      bindparam("purpose", type_=Text()),
+                                      bindparam("now", type_=DateTime(timezone=True))))
           .limit(1))
 
 
@@ -69,8 +82,9 @@ def scoring_categories_many(session: Session, resident_ids: Collection[uuid.UUID
     rows = session.execute(
         select(ConsentRecord.resident_id, ConsentRecord.categories).where(
             ConsentRecord.resident_id.in_(list(resident_ids)),
-            # the same criteria as one resident's; their resident test is trivially true here
-            *_criteria(ConsentRecord.resident_id, SCORING, now))
+            # the same test as one resident's; its resident clause is trivially true here
+            *_in_force_and_valid(ConsentRecord.resident_id, literal(SCORING, Text()),
+                                 literal(now, DateTime(timezone=True))))
     )
     return {resident_id: frozenset(categories) for resident_id, categories in rows}
 
@@ -83,6 +97,13 @@ def consent_since(session: Session, resident_id: uuid.UUID, purpose: str, now: d
     """
     found = _valid(session, resident_id, purpose, now)
     return None if found is None else found[1]
+
+
+def is_valid(session: Session, record: ConsentRecord, now: datetime) -> bool:
+    """Whether `record` is the consent in force for its purpose and valid `now` (the same
+    `pc_consent_since` rule as every other check here)."""
+    return record.status == "active" and consent_since(
+        session, record.resident_id, record.purpose, now) == record.given_at
 
 
 def may_use(session: Session, resident_id: uuid.UUID, purpose: str, now: datetime,

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent.errors import ConsentNotFound
+from consent.gate import is_valid
 from consent.models import ConsentEvent, ConsentRecord, Notice
 from consent.notices import current, document, text_hash
 
@@ -66,8 +67,7 @@ def reconsent_needed(session: Session, resident_id: uuid.UUID, now: datetime
     out = []
     for purpose, record in sorted(latest.items()):
         lapsed = record.status in ("invalidated", "expired") or (
-            record.status == "active" and record.expires_at is not None
-            and record.expires_at <= now)
+            record.status == "active" and not is_valid(session, record, now))
         notice = current(session, purpose) if lapsed else None
         if notice is not None:
             out.append({"purpose": purpose, "notice_id": notice.id,

@@ -40,7 +40,7 @@ from consent.errors import (
     ConsentNotFound,
     SeparateConsentRequired,
 )
-from consent.gate import SCORING
+from consent.gate import SCORING, is_valid
 from consent.models import ConsentEvent, ConsentRecord, Notice
 from consent.notices import current, expiry, grantable
 from core import audit
@@ -168,7 +168,7 @@ def _grant(session: Session, resident: Resident, notice_id: uuid.UUID, *,
                                     ConsentRecord.status == "active")
         .with_for_update()).first()
     if in_force is not None:
-        live = in_force.expires_at is None or in_force.expires_at > now
+        live = is_valid(session, in_force, now)
         if live and in_force.notice_id == notice.id and list(in_force.categories) == chosen:
             event, receipt = _receipt_of(session, in_force)
             return Outcome(in_force, event, receipt, created=False)
@@ -235,7 +235,7 @@ def withdraw(uow: UnitOfWork, resident: Resident, consent_id: uuid.UUID, *, now:
         .with_for_update().execution_options(populate_existing=True)).first()
     if record is None:
         raise ConsentNotFound(f"you have no consent {consent_id}", detail_zh="未找到该授权记录")
-    if record.status != "active" or (record.expires_at is not None and record.expires_at <= now):
+    if not is_valid(session, record, now):
         state = record.status if record.status != "active" else "expired"
         raise ConsentNotActive(f"this consent is already {state}; nothing to withdraw",
                                detail_zh="该授权已失效或已撤回，无需再次撤回", consent_status=state)
