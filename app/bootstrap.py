@@ -31,9 +31,8 @@ def seed_demo_if_empty(app: Flask, residents: int) -> list[str]:
         existing = uow.session.scalar(select(func.count()).select_from(Resident)) or 0
     if existing:
         return [f"{existing} residents already present (not reseeded)", *_demo_partners(app)]
-    with runtime().uow() as uow:
-        summary = seed(uow, runtime().keyring, residents=residents, rng_seed=20261122,
-                       now=runtime().clock.now(), signer=runtime().signer)
+    summary = seed(runtime().uow, runtime().keyring, residents=residents, rng_seed=20261122,
+                   now=runtime().clock.now(), signer=runtime().signer)
     return [f"seeded {summary['residents']} residents and {summary['records']} records",
             *_demo_partners(app)]
 

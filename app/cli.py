@@ -181,9 +181,8 @@ def seed_cmd(count: int, rng_seed: int) -> None:
     """Generate a synthetic population with records in every category."""
     from app.seed import seed
 
-    with runtime().uow() as uow:
-        summary = seed(uow, runtime().keyring, residents=count, rng_seed=rng_seed, now=now(),
-                       signer=runtime().signer)
+    summary = seed(runtime().uow, runtime().keyring, residents=count, rng_seed=rng_seed,
+                   now=now(), signer=runtime().signer)
     echo_json(summary)
 
 

@@ -99,7 +99,7 @@ def load(uow: UnitOfWork, keyring: Keyring, *, residents: int, seed: int = 1,
     from consent.notices import current, expiry
 
     session = uow.session
-    source = synthetic_source(uow, now)
+    source = synthetic_source(session, now)
     notice = current(session, "scoring")
     assert notice is not None, "the scoring notice is seeded by the migrations"
     key = keyring.new_data_key(session, now, owner="bench:seed_bulk")

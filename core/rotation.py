@@ -23,6 +23,7 @@ from core.signing import PURPOSES, Signer
 
 def rotate_signing(uow: UnitOfWork, signer: Signer, purpose: str, *, now: datetime
                    ) -> dict[str, tuple[str, str]]:
+    """Promote each purpose's `next` signing key (or every purpose's, for "all"); old: new kids."""
     purposes = PURPOSES if purpose == "all" else (purpose,)
     signer.ensure(uow.session, now)
     # A master-key rotation must re-wrap signing keys too, or dropping the old master would
@@ -36,12 +37,15 @@ def rotate_signing(uow: UnitOfWork, signer: Signer, purpose: str, *, now: dateti
     return out
 
 
-def rotate_data_keys(uow_factory: Callable[[], UnitOfWork], keyring: Keyring, *, now: datetime,
+def rotate_data_keys(new_uow: Callable[[], UnitOfWork], keyring: Keyring, *, now: datetime,
                      batch: int = 500, progress: Callable[[int], None] | None = None) -> int:
-    """Re-encrypt every resident under a new data key; re-wrap data keys under the new master."""
+    """Re-encrypt every resident under a new data key; re-wrap data keys under the new master.
+
+    A batch: one unit of work from `new_uow` per `batch` residents, then one for the re-wrap.
+    """
     done, last = 0, None
     while True:
-        with uow_factory() as uow:
+        with new_uow() as uow:
             stmt = select(Resident).where(Resident.status == "active").order_by(Resident.id)
             if last is not None:
                 stmt = stmt.where(Resident.id > last)
@@ -59,7 +63,7 @@ def rotate_data_keys(uow_factory: Callable[[], UnitOfWork], keyring: Keyring, *,
             uow.commit()
         if progress:
             progress(done)
-    with uow_factory() as uow:
+    with new_uow() as uow:
         for key in uow.session.scalars(select(DataKey).where(DataKey.wrapped.is_not(None))):
             keyring.rewrap(key)
         audit.record(uow.session, actor="cli", action="keys.data_keys_rotated", now=now,

@@ -108,12 +108,16 @@ def partition_of(resident_id: uuid.UUID, n: int) -> int:
     return (resident_id.int & 0xFFFF_FFFF) % n
 
 
-def run(uow_factory: Callable[[], UnitOfWork], *, now: datetime,
+def run(new_uow: Callable[[], UnitOfWork], *, now: datetime,
         partition: tuple[int, int] = (0, 1), chunk: int = CHUNK,
         progress: Callable[[BatchReport], None] | None = None) -> BatchReport:
-    """Score every active resident of partition k/n whose stored score is not current."""
+    """Score every active resident of partition k/n whose stored score is not current.
+
+    A batch: `new_uow` opens one unit of work that streams the residents and one more per chunk
+    of `chunk` residents, which commits that chunk's scores.
+    """
     report = BatchReport()
-    with uow_factory() as reader:
+    with new_uow() as reader:
         model = active_model(reader.session)
         stream = reader.session.execute(_residents(reader.session, partition),
                                         execution_options={"yield_per": chunk})
@@ -122,8 +126,8 @@ def run(uow_factory: Callable[[], UnitOfWork], *, now: datetime,
             for rows in stream.partitions():
                 page = [(r.id, r.score_version) for r in rows]
                 if page:
-                    with uow_factory() as uow:
-                        _score_chunk(uow, model, page, now, report)
+                    with new_uow() as uow:
+                        _score_chunk(uow.session, model, page, now, report)
                         uow.commit()
                 if progress:
                     progress(report)
@@ -143,9 +147,8 @@ def _residents(session: Session, partition: tuple[int, int]) -> Any:
     return stmt
 
 
-def _score_chunk(uow: UnitOfWork, model: Model, page: Sequence[tuple[uuid.UUID, int]],
+def _score_chunk(session: Session, model: Model, page: Sequence[tuple[uuid.UUID, int]],
                  now: datetime, report: BatchReport) -> None:
-    session = uow.session
     report.seen += len(page)
     consents = scoring_categories_many(session, [rid for rid, _ in page], now)
     read = set(model.category_codes)

@@ -186,11 +186,24 @@ def _view(row: Score) -> ScoreView:
 
 
 def current_score(uow: UnitOfWork, resident: Resident, *, now: datetime) -> ScoreView:
-    """The resident's score, recomputed first when anything behind it changed.
+    """The resident's score, recomputed first when anything behind it changed; commits the
+    recomputed score (once).
 
     Raises `ConsentRequired` without a valid scoring consent: no consent, no score.
     """
-    session = uow.session
+    view, computed = fresh_score(uow.session, resident, now=now)
+    if computed:
+        uow.commit()
+    return view
+
+
+def fresh_score(session: Session, resident: Resident, *, now: datetime
+                ) -> tuple[ScoreView, bool]:
+    """The resident's current score and whether it was computed now (added, not committed:
+    a use case that reads a score inside its own unit of work commits it with its own work).
+
+    Raises `ConsentRequired` without a valid scoring consent: no consent, no score.
+    """
     version = resident.score_version  # read before the records (see module docstring)
     categories = scoring_categories(session, resident.id, now)
     if categories is None:
@@ -199,7 +212,7 @@ def current_score(uow: UnitOfWork, resident: Resident, *, now: datetime) -> Scor
     row = latest(session, resident.id)
     if is_current(row, resident, model, categories, now):
         assert row is not None
-        return _view(row)
+        return _view(row), False
     records = records_of(session, [resident.id])
     try:
         explanation, inputs = score_resident(model, records, categories, now)
@@ -212,8 +225,8 @@ def current_score(uow: UnitOfWork, resident: Resident, *, now: datetime) -> Scor
                 explanation=explanation, trigger="read",
                 valid_until=valid_until(model, records, categories, now))
     session.add(row)
-    uow.commit()
-    return _view(row)
+    session.flush()
+    return _view(row), True
 
 
 def render(session: Session, view: ScoreView, lang: str) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def summary(result) -> dict:
 @pytest.fixture
 def population(app, uow):
     """Seeded residents with varied records and consents, including the awkward cases."""
-    seed(uow, runtime().keyring, residents=POPULATION, rng_seed=5, now=T0)
+    seed(runtime().uow, runtime().keyring, residents=POPULATION, rng_seed=5, now=T0)
     session = uow.session
     everyone = list(session.scalars(select(Resident).order_by(Resident.id)))
     # the consented ones first: the cases below change their consents
@@ -231,7 +231,7 @@ def test_monitoring_compares_the_scores_served_now_with_a_past_day(
 def test_a_model_is_fitted_on_real_residents_outcomes(app, uow, tmp_path, clock):
     import numpy as np
 
-    seed(uow, runtime().keyring, residents=500, rng_seed=9, now=T0)
+    seed(runtime().uow, runtime().keyring, residents=500, rng_seed=9, now=T0)
     summary(cli(app, "score"))
     session = uow.session
     served = {s.resident_id: s.score for s in session.scalars(select(Score))}
@@ -307,7 +307,7 @@ def test_a_batch_killed_mid_run_keeps_its_committed_chunks_and_the_rerun_scores_
 
     from sqlalchemy import func
 
-    seed(uow, runtime().keyring, residents=300, rng_seed=11, now=T0)
+    seed(runtime().uow, runtime().keyring, residents=300, rng_seed=11, now=T0)
     consented = len(scoring_categories_many(
         uow.session, list(uow.session.scalars(select(Resident.id))), T0))
     uow.commit()
