@@ -1,14 +1,16 @@
-"""One round trip: the partner hot paths as PostgreSQL functions (migration 0010 and later).
+"""One round trip: the partner hot paths as PostgreSQL functions (`<package>/sql/*.sql`).
 
 Design overview
 ---------------
 * The partner writes that run many times a second (introspection, 先诊后付 authorization and
-  capture, points redemption) are each one call to a function kept in the migrations: the
-  idempotency claim, the token's consumption, the effect, the access-log entry and the stored
-  answer in one statement, so one implicit transaction on an autocommit connection. Each
-  function handles every case of its use case itself (a first account, holds or lots to
-  expire first, a retry owed its stored answer): there is no second implementation. Python
-  verifies the token's signature and builds ids, times and texts.
+  capture, points redemption) are each one call to a PostgreSQL function, written in a `.sql`
+  file beside the package that owns it (`rewards/sql/tokens.sql`, `core/sql/pgcall.sql`…) and
+  installed by `app.migrate` after every upgrade: the idempotency claim, the token's
+  consumption, the effect, the access-log entry and the stored answer in one statement, so one
+  implicit transaction on an autocommit connection. Each function handles every case of its use
+  case itself (a first account, holds or lots to expire first, a retry owed its stored answer):
+  there is no second implementation. Python verifies the token's signature and builds ids,
+  times and texts.
 * A function refuses with SQLSTATE `PC400`: the message is the refusal's stable code, DETAIL
   its fields as JSON. The statement, and with it everything the function did, rolls back;
   `call` (or `refusal`, for a function run inside a caller's transaction) turns it into the

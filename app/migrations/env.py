@@ -1,29 +1,34 @@
-"""Alembic environment: one metadata for every package, PostgreSQL only."""
+"""Alembic environment: one metadata for every package, PostgreSQL only.
+
+`app.migrate` passes its own connection (`attributes["connection"]`), already in a transaction:
+the migrations and the SQL functions installed after them commit together.
+"""
 
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import Connection, create_engine, pool
 
 import app.models  # noqa: F401  (registers every table on Base.metadata)
 from core.db import Base
 
 config = context.config
-url = config.attributes["url"]
 
 
 def run() -> None:
-    connectable = config.attributes.get("connection") or create_engine(
-        url, poolclass=pool.NullPool
-    )
-    if hasattr(connectable, "connect"):
-        with connectable.connect() as connection:
+    given = config.attributes.get("connection")
+    if given is not None:
+        _configure(given)
+        return
+    engine = create_engine(config.attributes["url"], poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
             _configure(connection)
-    else:
-        _configure(connectable)
+    finally:
+        engine.dispose()
 
 
-def _configure(connection) -> None:
+def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

@@ -1,12 +1,17 @@
-"""The Alembic migrations go up, all the way down and up again."""
+"""The Alembic migrations go up, all the way down and up again; the SQL functions installed
+after them (`app.migrate`) are the `.sql` files' and nothing else."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Connection, create_engine, inspect, text
 
-from app.migrate import alembic_config, downgrade, upgrade
+from app.migrate import FunctionsDisagree, alembic_config, check, downgrade, functions, upgrade
 from core.db import Base, normalize_url
 
 
@@ -26,6 +31,8 @@ def _round_trip(url: str) -> None:
     assert expected <= _tables(url)
     downgrade(url, "base")
     assert _tables(url) <= {"alembic_version"}
+    with _connected(url) as conn:
+        assert not conn.scalar(text("SELECT count(*) FROM pg_proc WHERE proname LIKE 'pc\\_%'"))
     upgrade(url)
     assert expected <= _tables(url)
 
@@ -67,3 +74,78 @@ def test_the_migrated_schema_matches_the_models(scratch_database):
     finally:
         engine.dispose()
     assert diff == []
+
+
+@contextmanager
+def _connected(url: str) -> Iterator[Connection]:
+    engine = create_engine(normalize_url(url))
+    try:
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+# sha256 of `pg_get_functiondef` of every `pc_*` function (trigger functions aside) in a database
+# migrated to 0018 by the migrations as they were before issue 18, which carried the functions'
+# text (commit 5f0a6b5). Issue 18 moved the text, unchanged, into the `.sql` files. A deliberate
+# change to a function changes its hash here, in the same commit.
+AT_0018 = {
+    "pc_claim_request": "99a1733f487cc3556b132e74f331c0de488f9988110407700797a49bdea68014",
+    "pc_consent_last_use": "636e57258c897b74c4ade1aceeb8d914aa8c519662736c8d6911100a12121389",
+    "pc_consent_since": "8063723dc0b245331fec05625329333cf84b8f8e641c6aa82832eafffea1026d",
+    "pc_consume_token": "1c9678d043667ee4ea5242cb7c82c8e17b4955c50e773e13779d3fc65052f531",
+    "pc_credit_authorize": "11b1cb407237bfc399e29028c74f2f1d2fa186c7f06cebc5926ba50def78b5de",
+    "pc_credit_capture": "2c5163b262890e31e8c2e67f48903832a1e601441120547267df7cc7bb21e38f",
+    "pc_credit_expire_holds": "f1b10da156cfb549ee9f37fb08f29288ba7968c0108e61182102afc183ca6b93",
+    "pc_exclusions": "8e75dab807713e6496a0efe54e686914d4e75e27480a5cb47bc6fca5d789f2e2",
+    "pc_introspect": "12c2e9b775e9d1a8f9df7d3725ff48605ed691b7e7a1b01e33af1a4cdf50744a",
+    "pc_log_access": "adc2726ff957021cc08541f64d69724e3af5f81bfc1cc9301792f3642b242205",
+    "pc_points_account": "f4e82abd2a5f8f4428026a11bc2ef86def45a4be042fb4ed6b8c59154569448d",
+    "pc_points_due": "81ccd201666f6bc1cd484620b45e8b1c66e4b1488b74731622715dbdc4b55070",
+    "pc_points_expire": "0b77eff7600ff1b0ad722dc73c179be2f91bfa3b7fdeb11832c6e4c97ab188de",
+    "pc_redeem": "19fe95e43cd9ea4e2fc97790cf2f6190a8fdc9c978b3e38a5d4b7d3725604eec",
+    "pc_redeemed_answer": "4b9bc9e69696126c6882eba6cbebac719f6c9efc201c860abd398db56f16333a",
+    "pc_refuse": "ba3ea68e27cf3845a235a7ffed065ad5a433c4d65711f3e9a888469d841935fa",
+    "pc_store_answer": "8d68ff8a54433edbf07cc2dd296b7f31840c7e3458c7822e311dfa6e678a9ede",
+    "pc_token_state": "f27958630206ffc7904f77e745fadac36449fd7789335bfa59f28dfe44d42596",
+}
+
+
+def _digests(conn: Connection) -> dict[str, str]:
+    return {signature.split("(")[0]: hashlib.sha256(body.encode()).hexdigest()
+            for signature, body in functions(conn).items()}
+
+
+@pytest.mark.services
+def test_a_fresh_database_gets_the_functions_the_old_migrations_wrote(scratch_database):
+    upgrade(scratch_database)
+    with _connected(scratch_database) as conn:
+        assert _digests(conn) == AT_0018
+    assert check(scratch_database) == []
+
+
+@pytest.mark.services
+def test_an_upgrade_at_head_replaces_a_function_that_differs_from_its_file(scratch_database):
+    upgrade(scratch_database)
+    with _connected(scratch_database) as conn:
+        conn.execute(text(
+            "CREATE OR REPLACE FUNCTION pc_refuse(p_code text, p_extra jsonb DEFAULT '{}') "
+            "RETURNS void LANGUAGE sql AS 'SELECT 1'"))
+    assert check(scratch_database) == ["pc_refuse(text,jsonb)"]
+    upgrade(scratch_database)
+    assert check(scratch_database) == []
+    with _connected(scratch_database) as conn:
+        assert _digests(conn) == AT_0018
+
+
+@pytest.mark.services
+def test_a_function_the_files_do_not_define_fails_the_upgrade(scratch_database):
+    upgrade(scratch_database)
+    with _connected(scratch_database) as conn:
+        conn.execute(text("CREATE FUNCTION pc_left_behind(int) RETURNS int LANGUAGE sql "
+                          "AS 'SELECT 1'"))
+    assert check(scratch_database) == ["pc_left_behind(integer)"]
+    with pytest.raises(FunctionsDisagree, match="pc_left_behind"):
+        upgrade(scratch_database)
+    assert check(scratch_database) == ["pc_left_behind(integer)"]  # the upgrade rolled back

@@ -1,0 +1,23 @@
+-- Consent validity (consent.gate) and a consent's last use (consent.services).
+--
+-- Installed by app.migrate after every upgrade (CREATE OR REPLACE, in the order of
+-- app.migrate.SQL_FILES); this file is the one definition: change a function here, never in a
+-- migration (a changed signature or return type: the migration drops the old function).
+
+-- When the resident's valid consent to `purpose` was given; NULL if none is valid at p_now.
+CREATE OR REPLACE FUNCTION pc_consent_since(p_resident uuid, p_purpose text, p_now timestamptz)
+RETURNS timestamptz LANGUAGE sql STABLE AS $$
+    SELECT given_at FROM consent_records
+     WHERE resident_id = p_resident AND purpose = p_purpose AND status = 'active'
+       AND (expires_at IS NULL OR expires_at > p_now)
+     LIMIT 1;
+$$;
+
+-- When a token that relied on the resident's consent `p_purpose` ('scenario:<code>') was last
+-- used (its `now`, as in the access log); NULL if never. A withdrawal that holds the consent
+-- row takes effect no earlier than this (consent.services).
+CREATE OR REPLACE FUNCTION pc_consent_last_use(p_resident uuid, p_purpose text)
+RETURNS timestamptz LANGUAGE sql STABLE AS $$
+    SELECT max(consumed_at) FROM consumed_tokens
+     WHERE resident_id = p_resident AND p_purpose = 'scenario:' || scenario;
+$$;
