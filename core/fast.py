@@ -12,8 +12,11 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class FastStore(ABC):
@@ -37,13 +40,14 @@ class FastStore(ABC):
         """Increment a counter that expires `ttl` seconds after its first increment."""
 
     def healthy(self) -> bool:
+        """False when the backing service is unreachable (calls then use a fallback)."""
         return True
 
 
 class MemoryStore(FastStore):
     """Per-process dictionary with expiry; bounded by periodic sweeps."""
 
-    def __init__(self, max_entries: int = 100_000):
+    def __init__(self, max_entries: int = 100_000) -> None:
         self._data: dict[str, tuple[float, bytes]] = {}
         self._lock = threading.Lock()
         self._max = max_entries
@@ -100,7 +104,7 @@ class RedisStore(FastStore):
 
     RETRY_AFTER = 2.0
 
-    def __init__(self, url: str, prefix: str = "pc:"):
+    def __init__(self, url: str, prefix: str = "pc:") -> None:
         import redis
 
         self._errors = (redis.RedisError, OSError)
@@ -111,7 +115,7 @@ class RedisStore(FastStore):
         self.fallback = MemoryStore()
         self._down_until = 0.0
 
-    def _call(self, fn, fallback):
+    def _call(self, fn: Callable[[], Any], fallback: Callable[[], T]) -> T:
         if time.monotonic() < self._down_until:
             return fallback()
         try:
@@ -157,5 +161,6 @@ class RedisStore(FastStore):
 
 
 def make_store(url: str | None) -> FastStore:
+    """A Redis store when `url` is set, an in-process one otherwise."""
     return RedisStore(url) if url else MemoryStore()
 

@@ -10,6 +10,7 @@ import pytest
 
 from core.fast import FastStore, MemoryStore, RedisStore, make_store
 from tests.conftest import REDIS_URL, need
+from tests.support.contracts import assert_implements
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 
@@ -28,6 +29,11 @@ def store(request: pytest.FixtureRequest) -> Iterator[FastStore]:
             real.client.delete(*keys)
     else:
         yield RedisStore(DEAD_REDIS)
+
+
+@pytest.mark.parametrize("implementation", [MemoryStore, RedisStore])
+def test_every_store_implements_the_interface(implementation: type[FastStore]) -> None:
+    assert_implements(FastStore, implementation)
 
 
 def test_get_set_delete_round_trip(store):
@@ -60,6 +66,10 @@ def test_entries_expire(store):
     assert store.get("short") is None
     assert store.add("once", 10) is True
     assert store.incr("cnt", 1) == 1
+
+
+def test_a_store_is_healthy_unless_redis_is_down(store, request):
+    assert store.healthy() is (request.node.callspec.params["store"] != "dead-redis")
 
 
 def test_a_dead_redis_falls_back_quickly_and_reports_unhealthy():

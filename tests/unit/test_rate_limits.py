@@ -10,6 +10,7 @@ import pytest
 
 from app.ratelimit import RateLimits, RedisRateLimits, limit_of, make_limits
 from tests.conftest import REDIS_URL, need
+from tests.support.contracts import assert_implements
 
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 
@@ -30,6 +31,10 @@ def limits(request: pytest.FixtureRequest) -> Iterator[RateLimits]:
             client.delete(*keys)
     else:
         yield RedisRateLimits(DEAD_REDIS)
+
+
+def test_redis_counting_implements_the_interface() -> None:
+    assert_implements(RateLimits, RedisRateLimits)
 
 
 def _bucket() -> str:
