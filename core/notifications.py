@@ -2,19 +2,23 @@
 
 Any domain package adds one with `notify()` in its own transaction. A `dedupe_key` makes a
 notification idempotent (a job that runs twice reminds once). Text is stored in zh and en and
-never carries a score, an ID number or a name.
+never carries a score, an ID number or a name. The resident reads them with `inbox()` and
+marks them read with the use case `mark_read(uow, …)`.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ForeignKey, Index, String, select, update
+from sqlalchemy import ForeignKey, Index, String, func, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base
+from core.db import Base, UnitOfWork
 
 MAX_PAGE = 200
 
@@ -46,8 +50,6 @@ def notify(session: Session, *, resident_id: uuid.UUID, kind: str, dedupe_key: s
     """
     if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)):
         return False
-    from sqlalchemy.exc import IntegrityError
-
     try:
         with session.begin_nested():
             session.add(Notification(
@@ -69,10 +71,30 @@ def for_resident(session: Session, resident_id: uuid.UUID, *, limit: int = 50,
     return list(session.scalars(stmt.limit(min(limit, MAX_PAGE))))
 
 
-def mark_read(session: Session, resident_id: uuid.UUID, ids: list[uuid.UUID],
+@dataclass(frozen=True)
+class Inbox:
+    """A page of the resident's notifications and how many are unread (at most `MAX_PAGE`)."""
+
+    items: list[Notification]
+    unread: int
+
+
+def inbox(session: Session, resident_id: uuid.UUID, *, limit: int = 50,
+          unread_only: bool = False) -> Inbox:
+    """The resident's notifications, newest first, with the unread count."""
+    unread = session.scalar(select(func.count()).select_from(
+        select(Notification.id).where(Notification.resident_id == resident_id,
+                                      Notification.read_at.is_(None))
+        .limit(MAX_PAGE).subquery()))
+    return Inbox(for_resident(session, resident_id, limit=limit, unread_only=unread_only),
+                 int(unread or 0))
+
+
+def mark_read(uow: UnitOfWork, resident_id: uuid.UUID, ids: list[uuid.UUID],
               now: datetime) -> int:
-    """Mark the resident's own notifications read (others' ids are ignored)."""
-    result = session.execute(update(Notification).where(
+    """Mark the resident's own notifications read (others' ids are ignored); how many."""
+    result = cast(CursorResult[Any], uow.session.execute(update(Notification).where(
         Notification.resident_id == resident_id, Notification.id.in_(ids),
-        Notification.read_at.is_(None)).values(read_at=now))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        Notification.read_at.is_(None)).values(read_at=now)))
+    uow.commit()
+    return int(result.rowcount or 0)
