@@ -1,4 +1,16 @@
-"""The 鹏城分 web application: `create_app()` builds one, nothing is built at import time."""
+"""The 鹏城分 web application: `create_app()` builds one, nothing is built at import time.
+
+Where a thing goes: an endpoint in `app/api/<area>/routes.py` (its schemas beside it in
+`schemas.py`), calling a use case of a domain package with what `runtime()` holds:
+
+    with runtime().uow() as uow:
+        result = consent.services.withdraw(uow, resident, consent_id, now=runtime().clock.now(), …)
+
+A domain exception is mapped to problem+json in `app/errors.py` and listed per operation in
+`app/refusals.py`; a setting is a default in `app/config.py` (`PENGCHENG_<NAME>`); a process-wide
+part (a store, a signer, a client) is a typed field of `app/runtime.py`'s `Runtime`; an operator
+command is a click command in `app/cli*.py`.
+"""
 
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ def _restart_tokens() -> dict:
 def _replay(journals: list[ErasureJournal]) -> dict:
     """Erase again each journalled resident the restored database does not show erased."""
     counts = {"replayed": 0, "already_erased": 0, "not_in_backup": 0, "unreadable_lines": 0}
-    signing = Signing(runtime().signer, runtime().settings["ISSUER"])
+    signing = Signing(runtime().signer, runtime().issuer)
     for journal in journals:
         if not journal.path.exists():
             click.echo(f"warning: no erasure journal at {journal.path}", err=True)

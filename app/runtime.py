@@ -55,6 +55,7 @@ class Runtime:
     idp: IdentityProvider
     tokens: TokenContext
     resident_slots: ResidentSlots
+    # app.auth's principals by (model, key hash) -> (expiry, principal); the one mutable part.
     principal_cache: dict[tuple[type, str], tuple[float, Any]] = field(default_factory=dict)
 
     @property
