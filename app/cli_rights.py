@@ -2,26 +2,26 @@
 
 Listings print one JSON object per line (no personal detail). A decision names the operator
 who makes it (`--operator op_…`, an active reviewer or admin): it is audited under that name
-and shown in the resident's access log, exactly as through `/admin/v1`.
+and shown in the resident's access log, exactly as through `/admin/v1` (both go through
+`rights.queues`).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.cli_support import echo_json, refusals
 from app.runtime import runtime
 from core.identity import Operator
-from core.records import Record
-from rights import disputes as dispute_cases
-from rights import repair as repair_cases
-from rights import reviews as review_cases
 from rights.models import DISPUTE_OUTCOMES, REPAIR_DECISIONS, REVIEW_OUTCOMES
+from rights.queues import DECIDERS, QUEUES
 
 disputes = AppGroup("disputes", help="Disputes (异议): list the queue, resolve one.")
 repairs = AppGroup("repairs", help="Credit repair (信用修复) applications: list, decide.")
@@ -31,14 +31,27 @@ OPERATOR_OPTION = click.option("--operator", "operator_id", required=True,
                                help="client_id of the reviewer or admin deciding")
 
 
-def _decider(session, client_id: str) -> Operator:
+def _decider(session: Session, client_id: str) -> Operator:
     found = session.scalars(select(Operator).where(Operator.client_id == client_id)).first()
     if found is None or not found.active:
         raise click.ClickException(f"no active operator {client_id}")
-    if found.role not in ("reviewer", "admin"):
+    if found.role not in DECIDERS:
         raise click.ClickException(f"{client_id} is {found.role}; deciding needs reviewer or "
                                    "admin")
     return found
+
+
+def _list(queue: str, status: str, limit: int, overdue: bool | None = None) -> None:
+    with runtime().uow() as uow:
+        for line in QUEUES[queue].items(uow.session, status=status, limit=limit,
+                                        now=runtime().clock.now(), overdue=overdue):
+            echo_json(line)
+
+
+def _decide(queue: str, key: uuid.UUID, operator_id: str, **decision: Any) -> None:
+    with runtime().uow() as uow, refusals(with_code=True):
+        echo_json(QUEUES[queue].decide(uow, key, operator=_decider(uow.session, operator_id),
+                                       now=runtime().clock.now(), **decision))
 
 
 @disputes.command("list")
@@ -48,13 +61,7 @@ def _decider(session, client_id: str) -> Operator:
 @click.option("--limit", default=100, show_default=True)
 def disputes_list(status: str, overdue: bool, limit: int) -> None:
     """The dispute queue, earliest deadline first (overdue ones flagged)."""
-    now = runtime().clock.now()
-    with runtime().uow() as uow:
-        found = dispute_cases.queue(uow.session, now=now,
-                                    status=None if status == "all" else status,
-                                    overdue=True if overdue else None, limit=limit)
-        for d in found:
-            echo_json(dispute_cases.queue_item(d, uow.session.get(Record, d.record_id), now))
+    _list("disputes", status, limit, overdue=True if overdue else None)
 
 
 @disputes.command("resolve")
@@ -71,12 +78,7 @@ def disputes_resolve(dispute_id: uuid.UUID, outcome: str, note: str, correction:
         changes = json.loads(correction) if correction else None
     except ValueError as exc:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--correction") from exc
-    now = runtime().clock.now()
-    with runtime().uow() as uow, refusals(with_code=True):
-        found = dispute_cases.resolve(uow, dispute_id, outcome=outcome, note=note,
-                                      correction=changes,
-                                      operator=_decider(uow.session, operator_id), now=now)
-        echo_json(dispute_cases.view(found, now))
+    _decide("disputes", dispute_id, operator_id, outcome=outcome, note=note, correction=changes)
 
 
 @repairs.command("list")
@@ -85,10 +87,7 @@ def disputes_resolve(dispute_id: uuid.UUID, outcome: str, note: str, correction:
 @click.option("--limit", default=100, show_default=True)
 def repairs_list(status: str, limit: int) -> None:
     """Credit repair applications, oldest first."""
-    with runtime().uow() as uow:
-        for r in repair_cases.queue(uow.session, status=None if status == "all" else status,
-                                    limit=limit):
-            echo_json(repair_cases.queue_item(r))
+    _list("repairs", status, limit)
 
 
 @repairs.command("decide")
@@ -98,11 +97,7 @@ def repairs_list(status: str, limit: int) -> None:
 @OPERATOR_OPTION
 def repairs_decide(repair_id: uuid.UUID, decision: str, note: str, operator_id: str) -> None:
     """Approve or reject a repair application; the resident is notified."""
-    with runtime().uow() as uow, refusals(with_code=True):
-        found = repair_cases.decide(uow, repair_id, decision=decision, note=note,
-                                    operator=_decider(uow.session, operator_id),
-                                    now=runtime().clock.now())
-        echo_json(repair_cases.view(found))
+    _decide("repairs", repair_id, operator_id, decision=decision, note=note)
 
 
 @reviews.command("list")
@@ -111,10 +106,7 @@ def repairs_decide(repair_id: uuid.UUID, decision: str, note: str, operator_id: 
 @click.option("--limit", default=100, show_default=True)
 def reviews_list(status: str, limit: int) -> None:
     """Human review requests, oldest first."""
-    with runtime().uow() as uow:
-        for r in review_cases.queue(uow.session, status=None if status == "all" else status,
-                                    limit=limit):
-            echo_json(review_cases.queue_item(r))
+    _list("reviews", status, limit)
 
 
 @reviews.command("decide")
@@ -124,8 +116,4 @@ def reviews_list(status: str, limit: int) -> None:
 @OPERATOR_OPTION
 def reviews_decide(review_id: uuid.UUID, outcome: str, note: str, operator_id: str) -> None:
     """Record the outcome of a human review; the resident is notified."""
-    with runtime().uow() as uow, refusals(with_code=True):
-        found = review_cases.decide(uow, review_id, outcome=outcome, note=note,
-                                    operator=_decider(uow.session, operator_id),
-                                    now=runtime().clock.now())
-        echo_json(review_cases.view(found))
+    _decide("reviews", review_id, operator_id, outcome=outcome, note=note)

@@ -41,7 +41,7 @@ from rights.errors import (
     NotDisputable,
 )
 from rights.models import DISPUTE_OUTCOMES, Dispute
-from rights.view import clean_text, operator_read, own_record, record_summary
+from rights.view import clean_text, find, operator_acted, own_record, record_summary
 
 MAX_REASON = 1000
 MAX_EVIDENCE = 4000
@@ -128,11 +128,13 @@ def view(d: Dispute, now: datetime) -> dict[str, Any]:
 
 
 def _get(session: Session, dispute_id: uuid.UUID, *, lock: bool = False) -> Dispute:
-    stmt = select(Dispute).where(Dispute.id == dispute_id)
-    found = session.scalars(stmt.with_for_update() if lock else stmt).first()
-    if found is None:
-        raise DisputeNotFound(f"no dispute {dispute_id}")
-    return found
+    return find(session, Dispute, dispute_id, lock=lock,
+                missing=DisputeNotFound(f"no dispute {dispute_id}"))
+
+
+def _learned(d: Dispute) -> dict[str, Any]:
+    return {"dispute_id": str(d.id), "record_id": str(d.record_id),
+            "seen": ["dispute", "disputed_record"]}
 
 
 def read(uow: UnitOfWork, dispute_id: uuid.UUID, *, operator: Operator,
@@ -141,12 +143,8 @@ def read(uow: UnitOfWork, dispute_id: uuid.UUID, *, operator: Operator,
     session = uow.session
     d = _get(session, dispute_id)
     record = session.get(Record, d.record_id)
-    operator_read(session, resident_id=d.resident_id, operator=operator, action="dispute_read",
-                  learned={"dispute_id": str(d.id), "record_id": str(d.record_id),
-                           "seen": ["dispute", "disputed_record"]},
-                  now=now)
-    audit.record(session, actor=f"operator:{operator.client_id}", action="dispute.read",
-                 now=now, subject=str(d.id))
+    operator_acted(session, operator, resident_id=d.resident_id, access="dispute_read",
+                   learned=_learned(d), action="dispute.read", subject=d.id, now=now)
     uow.commit()
     return {**view(d, now), "resident_id": str(d.resident_id),
             "record": record_summary(record) if record else None}
@@ -238,14 +236,10 @@ def resolve(uow: UnitOfWork, dispute_id: uuid.UUID, *, outcome: str, note: str,
            title=("异议处理结果", "Your dispute was resolved"),
            body=(f"{zh} 说明：{note_text}", f"{en} Note: {note_text}"), now=now,
            data={"dispute_id": str(d.id), "record_id": str(d.record_id), "outcome": outcome})
-    operator_read(session, resident_id=d.resident_id, operator=operator,
-                  action="dispute_resolved",
-                  learned={"dispute_id": str(d.id), "record_id": str(d.record_id),
-                           "seen": ["dispute", "disputed_record"]},
-                  now=now)
-    audit.record(session, actor=actor, action="dispute.resolved", now=now, subject=str(d.id),
-                 data={"record_id": str(d.record_id), "outcome": outcome,
-                       "corrected": sorted(correction) if correction else None})
+    operator_acted(session, operator, resident_id=d.resident_id, access="dispute_resolved",
+                   learned=_learned(d), action="dispute.resolved", subject=d.id, now=now,
+                   data={"record_id": str(d.record_id), "outcome": outcome,
+                         "corrected": sorted(correction) if correction else None})
     uow.commit()
     return d
 

@@ -47,7 +47,7 @@ from rights.errors import (
     RepairPending,
 )
 from rights.models import REPAIR_DECISIONS, Repair
-from rights.view import clean_text, operator_read, own_record, record_summary
+from rights.view import clean_text, find, operator_acted, own_record, record_summary
 
 MAX_STATEMENT = 2000
 MAX_NOTE = 1000
@@ -203,11 +203,13 @@ def queue_item(r: Repair) -> dict[str, Any]:
 
 
 def _get(session: Session, repair_id: uuid.UUID, *, lock: bool = False) -> Repair:
-    stmt = select(Repair).where(Repair.id == repair_id)
-    found = session.scalars(stmt.with_for_update() if lock else stmt).first()
-    if found is None:
-        raise RepairNotFound(f"no repair application {repair_id}")
-    return found
+    return find(session, Repair, repair_id, lock=lock,
+                missing=RepairNotFound(f"no repair application {repair_id}"))
+
+
+def _learned(r: Repair) -> dict[str, Any]:
+    return {"repair_id": str(r.id), "record_id": str(r.record_id),
+            "seen": ["repair_statement", "record"]}
 
 
 def read(uow: UnitOfWork, repair_id: uuid.UUID, *, operator: Operator,
@@ -216,12 +218,9 @@ def read(uow: UnitOfWork, repair_id: uuid.UUID, *, operator: Operator,
     session = uow.session
     r = _get(session, repair_id)
     record = session.get(Record, r.record_id)
-    operator_read(session, resident_id=r.resident_id, operator=operator, action="repair_read",
-                  learned={"repair_id": str(r.id), "record_id": str(r.record_id),
-                           "seen": ["repair_statement", "record"]}, now=now)
     detail = describe(eligibility(session, record, now, pending_ok=True)) if record else None
-    audit.record(session, actor=f"operator:{operator.client_id}", action="repair.read",
-                 now=now, subject=str(r.id))
+    operator_acted(session, operator, resident_id=r.resident_id, access="repair_read",
+                   learned=_learned(r), action="repair.read", subject=r.id, now=now)
     uow.commit()
     return {**view(r), "resident_id": str(r.resident_id),
             "record": record_summary(record) if record else None, "eligibility": detail}
@@ -258,11 +257,8 @@ def decide(uow: UnitOfWork, repair_id: uuid.UUID, *, decision: str, note: str,
                   else "Your application was not approved.") + f" Note: {note_text}"),
            now=now, data={"repair_id": str(r.id), "record_id": str(r.record_id),
                           "status": r.status})
-    operator_read(session, resident_id=r.resident_id, operator=operator,
-                  action="repair_decided",
-                  learned={"repair_id": str(r.id), "record_id": str(r.record_id),
-                           "seen": ["repair_statement", "record"]}, now=now)
-    audit.record(session, actor=actor, action="repair.decided", now=now, subject=str(r.id),
-                 data={"record_id": str(r.record_id), "status": r.status})
+    operator_acted(session, operator, resident_id=r.resident_id, access="repair_decided",
+                   learned=_learned(r), action="repair.decided", subject=r.id, now=now,
+                   data={"record_id": str(r.record_id), "status": r.status})
     uow.commit()
     return r

@@ -25,7 +25,7 @@ from core.identity import Operator, Resident
 from core.notifications import notify
 from rights.errors import AlreadyDecided, ReviewNotFound
 from rights.models import REVIEW_OUTCOMES, REVIEW_SUBJECTS, ReviewRequest
-from rights.view import clean_text, operator_read
+from rights.view import clean_text, find, operator_acted
 
 MAX_REASON = 1000
 MAX_NOTE = 1000
@@ -98,11 +98,8 @@ def queue_item(r: ReviewRequest) -> dict[str, Any]:
 
 
 def _get(session: Session, review_id: uuid.UUID, *, lock: bool = False) -> ReviewRequest:
-    stmt = select(ReviewRequest).where(ReviewRequest.id == review_id)
-    found = session.scalars(stmt.with_for_update() if lock else stmt).first()
-    if found is None:
-        raise ReviewNotFound(f"no review request {review_id}")
-    return found
+    return find(session, ReviewRequest, review_id, lock=lock,
+                missing=ReviewNotFound(f"no review request {review_id}"))
 
 
 def _learned(r: ReviewRequest) -> dict[str, Any]:
@@ -117,10 +114,8 @@ def read(uow: UnitOfWork, review_id: uuid.UUID, *, operator: Operator,
     """An operator reads a request with the attached explanation; logged for the resident."""
     session = uow.session
     r = _get(session, review_id)
-    operator_read(session, resident_id=r.resident_id, operator=operator, action="review_read",
-                  learned=_learned(r), now=now)
-    audit.record(session, actor=f"operator:{operator.client_id}", action="review.read",
-                 now=now, subject=str(r.id))
+    operator_acted(session, operator, resident_id=r.resident_id, access="review_read",
+                   learned=_learned(r), action="review.read", subject=r.id, now=now)
     uow.commit()
     return {**view(r), "resident_id": str(r.resident_id)}
 
@@ -145,9 +140,8 @@ def decide(uow: UnitOfWork, review_id: uuid.UUID, *, outcome: str, note: str,
                  ("The decision was changed." if changed else "The decision stands.")
                  + f" Note: {note_text}"),
            now=now, data={"review_id": str(r.id), "outcome": outcome})
-    operator_read(session, resident_id=r.resident_id, operator=operator,
-                  action="review_decided", learned=_learned(r), now=now)
-    audit.record(session, actor=actor, action="review.decided", now=now, subject=str(r.id),
-                 data={"outcome": outcome, "subject": r.subject})
+    operator_acted(session, operator, resident_id=r.resident_id, access="review_decided",
+                   learned=_learned(r), action="review.decided", subject=r.id, now=now,
+                   data={"outcome": outcome, "subject": r.subject})
     uow.commit()
     return r

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent.gate import scoring_categories
-from core.errors import NotFound
+from core import audit
+from core.errors import DomainError, NotFound
 from core.idempotency import iso
-from core.identity import DataSource
+from core.identity import DataSource, Operator
 from core.records import Record
 from rights.errors import InvalidText, RecordNotFound
-from rights.models import Dispute, Repair
+from rights.models import Dispute, Repair, ReviewRequest
 from scoring.spec import Model
+
+Row = TypeVar("Row", Dispute, Repair, ReviewRequest)
 
 
 def clean_text(value: str | None, *, field: str, max_len: int, required: bool = True
@@ -137,7 +140,7 @@ SEEN = frozenset({"dispute", "disputed_record", "repair_statement", "record", "r
                   "score_explanation", "eligibility_decision", "consent_history"})
 
 
-def operator_read(session: Session, *, resident_id: uuid.UUID, operator: Any, action: str,
+def operator_read(session: Session, *, resident_id: uuid.UUID, operator: Operator, action: str,
                   learned: dict[str, Any], now: datetime) -> None:
     """Put an operator's read of the resident's data in the resident's access log (查询记录)."""
     from rewards.access import record_access
@@ -147,3 +150,24 @@ def operator_read(session: Session, *, resident_id: uuid.UUID, operator: Any, ac
     record_access(session, resident_id=resident_id, actor_kind="operator",
                   actor_id=operator.client_id, actor_name=operator.name, action=action,
                   outcome="read", learned=learned, now=now)
+
+
+def find(session: Session, entity: type[Row], key: uuid.UUID, *, missing: DomainError,
+         lock: bool = False) -> Row:
+    """The queue item `key` (locked for update with `lock`); `missing` raised when there is none."""
+    stmt = select(entity).where(entity.id == key)
+    found = session.scalars(stmt.with_for_update() if lock else stmt).first()
+    if found is None:
+        raise missing
+    return found
+
+
+def operator_acted(session: Session, operator: Operator, *, resident_id: uuid.UUID,
+                   access: str, learned: dict[str, Any], action: str, subject: uuid.UUID,
+                   now: datetime, data: dict[str, Any] | None = None) -> None:
+    """An operator opened or decided one of the resident's items: the resident's access log
+    (`access`, what was `learned`) and the audit log (`action` on `subject`)."""
+    operator_read(session, resident_id=resident_id, operator=operator, action=access,
+                  learned=learned, now=now)
+    audit.record(session, actor=f"operator:{operator.client_id}", action=action, now=now,
+                 subject=str(subject), data=data)

@@ -10,127 +10,35 @@ import os
 from contextlib import AbstractContextManager
 from typing import Any
 
-import marshmallow as ma
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.reports.schemas import (
+    ReportDetailSchema,
+    ReportIssuedSchema,
+    ReportListSchema,
+    ReportRequestSchema,
+    ReportSummarySchema,
+    SignedSchema,
+    VerdictSchema,
+    VerifyDocumentSchema,
+    VerifyQuerySchema,
+)
 from app.ratelimit import Attempt, attempt, enforce
 from app.runtime import runtime
+from core.db import UnitOfWork
 from core.errors import RateLimited
 from reports import build, html, services, verify
-from reports.models import KINDS
+from reports.models import Report
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/me/reports",
                 description="The resident's signed credit reports and no-violation certificates")
 public = Blueprint("report_verify", __name__, url_prefix="/reports",
                    description="Anyone checks a report: genuine, valid, revoked, and its content")
 
-RESIDENT = [{"residentSession": []}]
-MAX_PDF_BASE64 = 1_400_000
-
-
-# -- schemas ------------------------------------------------------------------------------------
-
-class PeriodSchema(ma.Schema):
-    start = ma.fields.Date(data_key="from", load_default=None,
-                           metadata={"description": "first day (China time); default 3 years "
-                                                    "before `to`"})
-    end = ma.fields.Date(data_key="to", load_default=None,
-                         metadata={"description": "last day, not after today; default today"})
-
-
-class ReportRequestSchema(ma.Schema):
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
-    sections = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(build.SECTIONS)),
-                              load_default=None, metadata={"description": (
-                                  "credit_report only; default records and commendations "
-                                  "(the score and 先诊后付 only when chosen)")})
-    categories = ma.fields.List(ma.fields.String(validate=ma.validate.Length(1, 40)),
-                                load_default=None, validate=ma.validate.Length(max=32),
-                                metadata={"description": "records section / certificate scope"})
-    period = ma.fields.Nested(PeriodSchema, load_default=None)
-    lang = ma.fields.String(load_default="zh", validate=ma.validate.OneOf(build.LANGS))
-
-
-class ReportIssuedSchema(ma.Schema):
-    report_id = ma.fields.UUID()
-    code = ma.fields.String(metadata={"description": "verification code (≥128 bits)"})
-    html_url = ma.fields.String()
-    pdf_url = ma.fields.String()
-    verify_url = ma.fields.String()
-    signed_url = ma.fields.String()
-    kind = ma.fields.String()
-    sections = ma.fields.List(ma.fields.String())
-    issued_at = ma.fields.DateTime()
-    expires_at = ma.fields.DateTime()
-
-
-class ReportSummarySchema(ma.Schema):
-    report_id = ma.fields.UUID()
-    kind = ma.fields.String()
-    sections = ma.fields.List(ma.fields.String())
-    categories = ma.fields.List(ma.fields.String())
-    period = ma.fields.Dict()
-    issued_at = ma.fields.DateTime()
-    expires_at = ma.fields.DateTime()
-    revoked_at = ma.fields.DateTime(allow_none=True)
-    status = ma.fields.String(metadata={"description": "active | expired | revoked"})
-    available = ma.fields.Boolean(metadata={"description": "the document is still kept"})
-    html_url = ma.fields.String()
-    pdf_url = ma.fields.String()
-
-
-class ReportListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ReportSummarySchema))
-
-
-class ReportDetailSchema(ReportSummarySchema):
-    code = ma.fields.String()
-    verify_url = ma.fields.String()
-    signed_url = ma.fields.String()
-    content = ma.fields.Dict()
-
-
-class SignedSchema(ma.Schema):
-    jws = ma.fields.String(metadata={"description": "compact JWS (EdDSA) over `report`"})
-    report = ma.fields.Dict(metadata={"description": "the signed payload (canonical JSON)"})
-
-
-class VerifyQuerySchema(ma.Schema):
-    code = ma.fields.String(load_default=None)
-    format = ma.fields.String(load_default=None, validate=ma.validate.OneOf(("json", "html")))
-
-
-class VerifyDocumentSchema(ma.Schema):
-    jws = ma.fields.String(validate=ma.validate.Length(1, 262144), metadata={
-        "description": "the signed document (compact JWS)"})
-    report = ma.fields.Dict(metadata={"description": "the report JSON, without its signature"})
-    pdf_base64 = ma.fields.String(validate=ma.validate.Length(1, MAX_PDF_BASE64), metadata={
-        "description": "the PDF file, base64"})
-
-    @ma.validates_schema
-    def _one(self, data: dict[str, Any], **_: Any) -> None:
-        if len(data) != 1:
-            raise ma.ValidationError("send exactly one of jws, report, pdf_base64")
-
-
-class VerdictSchema(ma.Schema):
-    genuine = ma.fields.Boolean(required=True)
-    revoked = ma.fields.Boolean()
-    expired = ma.fields.Boolean()
-    kind = ma.fields.String(allow_none=True)
-    issued_at = ma.fields.String(allow_none=True)
-    valid_until = ma.fields.String(allow_none=True)
-    sections = ma.fields.List(ma.fields.String())
-    content = ma.fields.Dict(allow_none=True, metadata={
-        "description": "exactly the sections the resident shared; null unless genuine and valid"})
-    reason = ma.fields.String(metadata={"description": "genuine, revoked, expired, "
-                                        "unknown_code, signature_invalid, tampered, "
-                                        "unknown_document, unavailable"})
-    message_zh = ma.fields.String()
-    message_en = ma.fields.String()
+RESIDENT: list[dict[str, list[str]]] = [{"residentSession": []}]
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -154,6 +62,21 @@ def _links(report_id: Any) -> dict[str, str]:
     return {"html_url": url_for("reports.ReportHtml", report_id=report_id),
             "pdf_url": url_for("reports.ReportPdf", report_id=report_id),
             "signed_url": url_for("reports.ReportSigned", report_id=report_id)}
+
+
+def _summary(report: Report, now: Any) -> dict[str, Any]:
+    return {**services.summary(report, now), **_links(report.id)}
+
+
+def _own(uow: UnitOfWork, report_id: Any) -> Report:
+    """The signed-in resident's report `report_id`."""
+    return services.own(uow.session, auth.resident(uow).id, report_id)
+
+
+def _signed(uow: UnitOfWork, report: Report) -> tuple[str, dict[str, Any]]:
+    """(JWS, payload) of the report as issued."""
+    return services.signed_document(uow.session, runtime().keyring, runtime().signer, report,
+                                    runtime().clock.now())
 
 
 def _pages() -> Any:
@@ -189,7 +112,7 @@ class Reports(MethodView):
             resident = auth.resident(uow)
             now = runtime().clock.now()
             found = services.listing(uow.session, resident.id)
-            return {"items": [{**services.summary(r, now), **_links(r.id)} for r in found]}
+            return {"items": [_summary(r, now) for r in found]}
 
     @blp.arguments(ReportRequestSchema())
     @blp.response(201, ReportIssuedSchema)
@@ -220,13 +143,10 @@ class ReportOne(MethodView):
     def get(self, report_id):
         """One of my reports with its code and exactly the content it shares."""
         with runtime().uow() as uow:
-            resident = auth.resident(uow)
-            now = runtime().clock.now()
-            report = services.own(uow.session, resident.id, report_id)
-            out = {**services.summary(report, now), **_links(report.id)}
+            report = _own(uow, report_id)
+            out = _summary(report, runtime().clock.now())
             if report.document_ct is not None:
-                _jws, payload = services.signed_document(uow.session, runtime().keyring,
-                                                        runtime().signer, report, now)
+                _jws, payload = _signed(uow, report)
                 out.update(code=payload["code"], verify_url=payload["verify_url"],
                            content=payload["content"])
             return out
@@ -239,8 +159,7 @@ class ReportPdf(MethodView):
     def get(self, report_id):
         """The report as issued, as a PDF (signed JWS in its document information)."""
         with runtime().uow() as uow:
-            resident = auth.resident(uow)
-            report = services.own(uow.session, resident.id, report_id)
+            report = _own(uow, report_id)
             data = services.pdf_bytes(uow.session, runtime().keyring, report)
         name = f"pengcheng-{report.kind}-{report.issued_at:%Y%m%d}.pdf"
         return Response(data, mimetype="application/pdf",
@@ -254,11 +173,7 @@ class ReportHtml(MethodView):
     def get(self, report_id):
         """The report as issued, as a printable page."""
         with runtime().uow() as uow:
-            resident = auth.resident(uow)
-            report = services.own(uow.session, resident.id, report_id)
-            _jws, payload = services.signed_document(uow.session, runtime().keyring,
-                                                    runtime().signer, report,
-                                                    runtime().clock.now())
+            _jws, payload = _signed(uow, _own(uow, report_id))
         return _page(html.document(_pages(), payload, css_url=_css()))
 
 
@@ -269,11 +184,7 @@ class ReportSigned(MethodView):
     def get(self, report_id):
         """The signed document: the JWS and its payload, for offline or upload verification."""
         with runtime().uow() as uow:
-            resident = auth.resident(uow)
-            report = services.own(uow.session, resident.id, report_id)
-            jws, payload = services.signed_document(uow.session, runtime().keyring,
-                                                   runtime().signer, report,
-                                                   runtime().clock.now())
+            jws, payload = _signed(uow, _own(uow, report_id))
         return {"jws": jws, "report": payload}
 
 
@@ -287,7 +198,7 @@ class ReportRevoke(MethodView):
             resident = auth.resident(uow)
             now = runtime().clock.now()
             report = services.revoke(uow, resident, report_id, now=now)
-            return {**services.summary(report, now), **_links(report.id)}
+            return _summary(report, now)
 
 
 # -- anyone -------------------------------------------------------------------------------------

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.rights.schemas import (
+    DisputeInSchema,
+    DisputeListSchema,
+    DisputeSchema,
+    EligibilitySchema,
+    ErasureSchema,
+    MyRecordListSchema,
+    RepairInSchema,
+    RepairListSchema,
+    RepairSchema,
+    ReviewInSchema,
+    ReviewListSchema,
+    ReviewSchema,
+)
 from app.ratelimit import enforce
 from app.runtime import runtime
 from consent.services import Signing
@@ -19,170 +32,12 @@ blp = Blueprint("rights", __name__, url_prefix="/api/v1",
                 description="Your records, disputes (异议), credit repair (信用修复), "
                             "human review, data export and account erasure")
 
-RESIDENT = [{"residentSession": []}]
+RESIDENT: list[dict[str, list[str]]] = [{"residentSession": []}]
 
 
 def _limit(kind: str, resident_id: object) -> None:
     enforce(f"rights:{kind}:{resident_id}", runtime().settings["RATE_LIMIT_RIGHTS"])
 
-
-# -- schemas --------------------------------------------------------------------------------------
-
-class DisputeBriefSchema(ma.Schema):
-    id = ma.fields.String()
-    status = ma.fields.String()
-    outcome = ma.fields.String(allow_none=True)
-    due_at = ma.fields.String()
-    overdue = ma.fields.Boolean()
-
-
-class RepairBriefSchema(ma.Schema):
-    id = ma.fields.String()
-    status = ma.fields.String()
-    requested_at = ma.fields.String()
-    decided_at = ma.fields.String(allow_none=True)
-
-
-class MyRecordSchema(ma.Schema):
-    id = ma.fields.String()
-    category = ma.fields.String()
-    type = ma.fields.String()
-    occurred_at = ma.fields.String()
-    status = ma.fields.String(metadata={"description": "active, disputed, repaired, expired, "
-                                                       "removed"})
-    severity = ma.fields.String(allow_none=True)
-    publicity_ends_at = ma.fields.String(allow_none=True)
-    source = ma.fields.String(metadata={"description": "the data source's name"})
-    amount_fen = ma.fields.Integer(allow_none=True)
-    quantity = ma.fields.Float(allow_none=True)
-    counts = ma.fields.Boolean(metadata={"description": "counts toward your score now"})
-    dispute = ma.fields.Nested(DisputeBriefSchema, allow_none=True)
-    repair = ma.fields.Nested(RepairBriefSchema, allow_none=True)
-
-
-class MyRecordListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(MyRecordSchema))
-
-
-def _text(max_len: int, required: bool = True) -> ma.fields.String:
-    """Free text: a required one is not empty (blank after trimming is `invalid_text`)."""
-    return ma.fields.String(required=required, allow_none=not required,
-                            validate=ma.validate.Length(min=1 if required else 0, max=max_len))
-
-
-class DisputeInSchema(ma.Schema):
-    record_id = ma.fields.UUID(required=True)
-    reason = _text(disputes.MAX_REASON)
-    evidence = _text(disputes.MAX_EVIDENCE, required=False)
-
-
-class DisputeSchema(ma.Schema):
-    id = ma.fields.String()
-    record_id = ma.fields.String()
-    status = ma.fields.String(metadata={"description": "open | resolved"})
-    reason = ma.fields.String()
-    evidence = ma.fields.String(allow_none=True)
-    opened_at = ma.fields.String()
-    due_at = ma.fields.String(metadata={"description": "the deadline for the operator"})
-    overdue = ma.fields.Boolean()
-    outcome = ma.fields.String(allow_none=True, metadata={"description":
-                                                          "upheld | corrected | removed"})
-    note = ma.fields.String(allow_none=True)
-    correction = ma.fields.Dict(allow_none=True)
-    resolved_at = ma.fields.String(allow_none=True)
-
-
-class DisputeListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(DisputeSchema))
-
-
-class RightsTextSchema(ma.Schema):
-    zh = ma.fields.String()
-    en = ma.fields.String()
-
-
-class RepairReasonSchema(ma.Schema):
-    code = ma.fields.String()
-    zh = ma.fields.String()
-    en = ma.fields.String()
-
-
-class EligibilitySchema(ma.Schema):
-    record_id = ma.fields.String()
-    severity = ma.fields.String(allow_none=True)
-    eligible = ma.fields.Boolean()
-    obligation = ma.fields.String(metadata={"description":
-                                            "met | declared | unmet | automatic | "
-                                            "not_applicable"})
-    earliest_at = ma.fields.String(allow_none=True)
-    minimum_days = ma.fields.Integer(allow_none=True)
-    reasons = ma.fields.List(ma.fields.Nested(RepairReasonSchema))
-    pledge = ma.fields.Nested(RightsTextSchema, metadata={"description": "the credit pledge text"})
-
-
-class RepairInSchema(ma.Schema):
-    record_id = ma.fields.UUID(required=True)
-    pledge = ma.fields.Boolean(required=True, validate=ma.validate.Equal(
-        True, error="accept the credit pledge (信用承诺) to apply"), metadata={
-        "description": "true: you have read and accept the credit pledge (信用承诺)"})
-    statement = _text(repair.MAX_STATEMENT, required=False)
-
-
-class RepairSchema(ma.Schema):
-    id = ma.fields.String()
-    record_id = ma.fields.String()
-    status = ma.fields.String(metadata={"description": "pending | approved | rejected"})
-    statement = ma.fields.String(allow_none=True)
-    pledge_hash = ma.fields.String()
-    note = ma.fields.String(allow_none=True)
-    requested_at = ma.fields.String()
-    decided_at = ma.fields.String(allow_none=True)
-
-
-class RepairListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(RepairSchema))
-
-
-class ReviewInSchema(ma.Schema):
-    subject = ma.fields.String(required=True,
-                               validate=ma.validate.OneOf(["score", "eligibility"]))
-    scenario = ma.fields.String(load_default=None, allow_none=True,
-                                validate=ma.validate.Length(1, 40))
-    reason = _text(reviews.MAX_REASON)
-
-
-class ReviewSchema(ma.Schema):
-    id = ma.fields.String()
-    subject = ma.fields.String()
-    scenario = ma.fields.String(allow_none=True)
-    reason = ma.fields.String()
-    snapshot = ma.fields.Dict(metadata={"description": "the decision as you saw it"})
-    status = ma.fields.String(metadata={"description": "open | decided"})
-    outcome = ma.fields.String(allow_none=True, metadata={"description": "confirmed | changed"})
-    note = ma.fields.String(allow_none=True)
-    requested_at = ma.fields.String()
-    decided_at = ma.fields.String(allow_none=True)
-
-
-class ReviewListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ReviewSchema))
-
-
-class ErasureSchema(ma.Schema):
-    resident_id = ma.fields.String()
-    erased_at = ma.fields.String()
-    summary = ma.fields.Nested(RightsTextSchema)
-    shredded = ma.fields.Dict()
-    deleted = ma.fields.Dict(metadata={"description": "what was deleted at once (counts)"})
-    records_kept = ma.fields.Integer()
-    consents_withdrawn = ma.fields.List(ma.fields.Dict())
-    sessions_revoked = ma.fields.Integer()
-    retained = ma.fields.List(ma.fields.Dict(), metadata={
-        "description": "what is kept, until when (null: permanently) and why"})
-    login_again = ma.fields.Nested(RightsTextSchema)
-
-
-# -- views ----------------------------------------------------------------------------------------
 
 @blp.route("/me/records")
 class Records(MethodView):
