@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, cast
@@ -47,7 +48,7 @@ from sqlalchemy.orm import Session
 
 from core import idempotency, notifications, pgcall, recordops
 from core.db import NewUnitOfWork, UnitOfWork
-from core.idempotency import iso, run_once
+from core.idempotency import Claim, idempotent, iso
 from core.identity import Partner, Resident
 from core.records import Record
 from rewards import scenarios, tokens
@@ -56,6 +57,7 @@ from rewards.credit.errors import yuan
 from rewards.credit.models import CreditBill, CreditHold, CreditPayment
 from rewards.credit.terms import SCENARIO, Terms
 from rewards.errors import TokenRejected, UnknownScenario
+from rewards.token_format import TokenContext
 
 MAX_FEN = 10**11  # ¥1 billion: far above any line; keeps amounts sane
 
@@ -99,29 +101,34 @@ _AUTHORIZE = text(
     " :expires_iso, :hold_log_id)")
 
 
-def hold_answer(hold: CreditHold, *, sub: str | None = None,
-                available_fen: int | None = None) -> Answer:
-    """What `pc_credit_authorize` answers about `hold` (and `void` without `sub`)."""
-    out: Answer = {
-        "authorization_id": str(hold.id), "out_request_no": hold.out_request_no,
-        "amount_fen": hold.amount_fen, "status": hold.status,
-        "created_at": iso(hold.created_at), "expires_at": iso(hold.expires_at),
-        "closed_at": iso(hold.closed_at)}
-    if sub is not None:
-        out["sub"] = sub
-    if available_fen is not None:
-        out["available_fen"] = available_fen
-    return out
+@dataclass(frozen=True)
+class Authorization:
+    """A hold as partners see it. `pc_credit_authorize` answers the same fields, with `sub`
+    and `available_fen` after them (tests/api/test_medical_credit_answers.py holds the two
+    to one shape); `void` answers this."""
+
+    authorization_id: uuid.UUID
+    out_request_no: str
+    amount_fen: int
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    closed_at: datetime | None
+
+    @classmethod
+    def of(cls, hold: CreditHold) -> Authorization:
+        return cls(hold.id, hold.out_request_no, hold.amount_fen, hold.status,
+                   hold.created_at, hold.expires_at, hold.closed_at)
 
 
 def _line(new_uow: NewUnitOfWork, token: Any, claims: tokens.Claims, *, partner: Partner,
-          now: datetime) -> int:
+          now: datetime, ctx: TokenContext) -> int:
     """The token's `ent.limit_fen`; without it, the line of the resident's current tier
     (computed in a unit of work of its own: reading a score may commit it)."""
     line = standing.token_line(claims)
     if line is not None:
         return line
-    found = standing.for_token(new_uow, token, partner=partner, now=now)
+    found = standing.for_token(new_uow, token, partner=partner, now=now, ctx=ctx)
     if found is None or not found.decision.eligible:
         return 0
     return int(found.decision.limits.get("limit_fen", 0))
@@ -135,32 +142,41 @@ def _no_token(partner: Partner, now: datetime) -> dict[str, Any]:
 
 
 def authorize(new_uow: NewUnitOfWork, token: Any, *, partner: Partner, amount_fen: int,
-              out_request_no: str, now: datetime, terms: Terms) -> Answer:
+              out_request_no: str, now: datetime, terms: Terms, ctx: TokenContext) -> Answer:
     """Hold `amount_fen` of the resident's line for `partner` (a hospital); idempotent by
     `out_request_no`. Consumes the token. One call of `pc_credit_authorize`."""
     _amount(amount_fen)
-    body = {"token": token, "amount_fen": amount_fen}
+    return _authorize(new_uow, token, partner=partner, amount_fen=amount_fen,
+                      out_request_no=out_request_no, now=now, terms=terms, ctx=ctx,
+                      line=lambda claims: _line(new_uow, token, claims, partner=partner,
+                                                now=now, ctx=ctx))
+
+
+@idempotent("medical_credit.authorize", key="out_request_no", in_sql=True,
+            body=lambda a: {"token": a["token"], "amount_fen": a["amount_fen"]})
+def _authorize(uow: UnitOfWork, claim: Claim, token: Any, *, partner: Partner, amount_fen: int,
+               out_request_no: str, now: datetime, terms: Terms, ctx: TokenContext,
+               line: Callable[[tokens.Claims], int]) -> Answer:
+    """`authorize` on the autocommit unit of work the wrapper opened; `line(claims)` is the
+    resident's line (computed in a unit of work of its own)."""
     refusals = REFUSALS
-    with new_uow(autocommit=True) as uow:
-        try:
-            claims = tokens.admit(uow, token, partner=partner, scenario=SCENARIO, now=now)
-        except TokenRejected as refused:
-            # No hold without the token, but a retry is owed its stored answer: the function
-            # gives it, or refuses `token_refused` and the token's own refusal is raised.
-            refusal: TokenRejected = refused
-            token_args, line = _no_token(partner, now), 0
-            refusals = {**REFUSALS, "token_refused": lambda _fields: refusal}
-        else:
-            token_args = tokens.db_args(claims, partner, now)
-            line = _line(new_uow, token, claims, partner=partner, now=now)
-        expires_at = now + terms.hold_ttl
-        answer: Answer = pgcall.call(uow, _AUTHORIZE, {
-            **token_args, "out_request_no": out_request_no,
-            "hash": idempotency.body_hash(body), "amount_fen": amount_fen, "line": line,
-            "default_scenario": _default_scenario(), "hold_id": uuid.uuid4(),
-            "expires_at": expires_at, "created_iso": iso(now), "expires_iso": iso(expires_at),
-            "hold_log_id": uuid.uuid4()}, refusals)
-        return answer
+    try:
+        claims = tokens.admit(uow, token, partner=partner, scenario=SCENARIO, now=now, ctx=ctx)
+    except TokenRejected as refused:
+        # No hold without the token, but a retry is owed its stored answer: the function
+        # gives it, or refuses `token_refused` and the token's own refusal is raised.
+        refusal: TokenRejected = refused
+        token_args, limit = _no_token(partner, now), 0
+        refusals = {**REFUSALS, "token_refused": lambda _fields: refusal}
+    else:
+        token_args, limit = tokens.db_args(claims, partner, now), line(claims)
+    expires_at = now + terms.hold_ttl
+    answer: Answer = pgcall.call(uow, _AUTHORIZE, {
+        **token_args, "out_request_no": claim.key, "hash": claim.digest,
+        "amount_fen": amount_fen, "line": limit, "default_scenario": _default_scenario(),
+        "hold_id": uuid.uuid4(), "expires_at": expires_at, "created_iso": iso(now),
+        "expires_iso": iso(expires_at), "hold_log_id": uuid.uuid4()}, refusals)
+    return answer
 
 
 # -- capture and void ---------------------------------------------------------------------------
@@ -171,38 +187,25 @@ _CAPTURE = text(
     " :note_title_zh, :note_title_en, :note_body_zh, :note_body_en, CAST(:note_data AS json))")
 
 
-def bill_answer(bill: CreditBill, hold: CreditHold | None = None) -> Answer:
-    """What `pc_credit_capture` answers about `bill` (with `released_fen` from its hold)."""
-    out: Answer = {
-        "bill_id": str(bill.id), "authorization_id": str(bill.hold_id),
-        "out_bill_no": bill.out_bill_no, "amount_fen": bill.amount_fen,
-        "paid_fen": bill.paid_fen, "owed_fen": bill.owed_fen, "status": bill.status,
-        "created_at": iso(bill.created_at), "due_at": iso(bill.due_at),
-        "overdue_at": iso(bill.overdue_at), "paid_at": iso(bill.paid_at)}
-    if hold is not None:
-        out["released_fen"] = hold.amount_fen - bill.amount_fen
-    return out
-
-
-def capture(new_uow: NewUnitOfWork, authorization_id: uuid.UUID, *, partner: Partner,
+@idempotent("medical_credit.capture", key="out_bill_no", in_sql=True,
+            body=lambda a: {"authorization_id": str(a["authorization_id"]),
+                            "amount_fen": a["amount_fen"]})
+def capture(uow: UnitOfWork, claim: Claim, authorization_id: uuid.UUID, *, partner: Partner,
             amount_fen: int, out_bill_no: str, now: datetime, terms: Terms) -> Answer:
     """Turn a hold into a bill of `amount_fen` (≤ the hold; the rest is released), due in
     `terms.due_days`; idempotent by `out_bill_no`. One call of `pc_credit_capture`."""
     _amount(amount_fen)
-    body = {"authorization_id": str(authorization_id), "amount_fen": amount_fen}
     bill_id, due_at = uuid.uuid4(), now + terms.due
     notice = notices.bill_posted(partner.name, bill_id, amount_fen, due_at)
-    with new_uow(autocommit=True) as uow:
-        answer: Answer = pgcall.call(uow, _CAPTURE, {
-            "partner_id": partner.id, "out_bill_no": out_bill_no,
-            "hash": idempotency.body_hash(body), "hold_id": authorization_id,
-            "amount_fen": amount_fen, "bill_id": bill_id, "now": now, "due_at": due_at,
-            "created_iso": iso(now), "due_iso": iso(due_at), "note_id": uuid.uuid4(),
-            "note_kind": notice.kind, "note_key": notice.dedupe_key,
-            "note_title_zh": notice.title[0], "note_title_en": notice.title[1],
-            "note_body_zh": notice.body[0], "note_body_en": notice.body[1],
-            "note_data": json.dumps(notice.data)}, REFUSALS)
-        return answer
+    answer: Answer = pgcall.call(uow, _CAPTURE, {
+        "partner_id": partner.id, "out_bill_no": claim.key, "hash": claim.digest,
+        "hold_id": authorization_id, "amount_fen": amount_fen, "bill_id": bill_id, "now": now,
+        "due_at": due_at, "created_iso": iso(now), "due_iso": iso(due_at),
+        "note_id": uuid.uuid4(), "note_kind": notice.kind, "note_key": notice.dedupe_key,
+        "note_title_zh": notice.title[0], "note_title_en": notice.title[1],
+        "note_body_zh": notice.body[0], "note_body_en": notice.body[1],
+        "note_data": json.dumps(notice.data)}, REFUSALS)
+    return answer
 
 
 def _own_hold(session: Session, authorization_id: uuid.UUID, partner: Partner) -> CreditHold:
@@ -219,7 +222,7 @@ def _close(session: Session, hold: CreditHold, status: str, now: datetime) -> No
 
 
 def void(uow: UnitOfWork, authorization_id: uuid.UUID, *, partner: Partner,
-         now: datetime) -> dict[str, Any]:
+         now: datetime) -> Authorization:
     """Release a hold. Voiding a voided or expired hold answers its state again; a captured
     one cannot be voided."""
     session = uow.session
@@ -230,7 +233,7 @@ def void(uow: UnitOfWork, authorization_id: uuid.UUID, *, partner: Partner,
                                          authorization_status="captured")
     if hold.status == "held":
         _close(session, hold, "expired" if hold.expires_at <= now else "voided", now)
-    answer = hold_answer(hold)
+    answer = Authorization.of(hold)
     uow.commit()
     return answer
 
@@ -249,11 +252,24 @@ def expire_holds(session: Session, now: datetime, *, limit: int = 500) -> int:
 BILLS = cast(Table, CreditBill.__table__)
 
 
-def payment_answer(payment: CreditPayment, bill: CreditBill) -> dict[str, Any]:
-    return {"payment_id": str(payment.id), "bill_id": str(bill.id),
-            "out_payment_no": payment.out_payment_no, "amount_fen": payment.amount_fen,
-            "paid_fen": bill.paid_fen, "owed_fen": bill.owed_fen, "bill_status": bill.status,
-            "due_at": iso(bill.due_at), "created_at": iso(payment.created_at)}
+@dataclass(frozen=True)
+class Payment:
+    """A payment and the state of its bill after it."""
+
+    payment_id: uuid.UUID
+    bill_id: uuid.UUID
+    out_payment_no: str
+    amount_fen: int
+    paid_fen: int
+    owed_fen: int
+    bill_status: str
+    due_at: datetime
+    created_at: datetime
+
+    @classmethod
+    def of(cls, payment: CreditPayment, bill: CreditBill) -> Payment:
+        return cls(payment.id, bill.id, payment.out_payment_no, payment.amount_fen,
+                   bill.paid_fen, bill.owed_fen, bill.status, bill.due_at, payment.created_at)
 
 
 def _settled(session: Session, bill: CreditBill, now: datetime) -> None:
@@ -275,7 +291,7 @@ def _settled(session: Session, bill: CreditBill, now: datetime) -> None:
 
 def apply_payment(uow: UnitOfWork, bill_id: uuid.UUID, *, amount_fen: int,
                   out_payment_no: str, channel: str, partner_id: uuid.UUID | None,
-                  now: datetime, resident_id: uuid.UUID | None = None) -> dict[str, Any]:
+                  now: datetime, resident_id: uuid.UUID | None = None) -> Payment:
     """Pay `amount_fen` towards a bill (partial allowed, never more than owed). The one
     payment path: payment-channel partners and the development demo channel both use it.
     `resident_id` restricts the bill to that resident's own. Does not commit."""
@@ -305,22 +321,20 @@ def apply_payment(uow: UnitOfWork, bill_id: uuid.UUID, *, amount_fen: int,
     session.refresh(bill)
     if bill.status == "paid":
         _settled(session, bill, now)
-    return payment_answer(payment, bill)
+    return Payment.of(payment, bill)
 
 
-def pay(new_uow: Callable[[], UnitOfWork], bill_id: uuid.UUID, *, partner: Partner,
-        amount_fen: int, out_payment_no: str, now: datetime) -> dict[str, Any]:
+@idempotent("medical_credit.payment", key="out_payment_no",
+            body=lambda a: {"bill_id": str(a["bill_id"]), "amount_fen": a["amount_fen"]})
+def pay(uow: UnitOfWork, bill_id: uuid.UUID, *, partner: Partner, amount_fen: int,
+        out_payment_no: str, now: datetime) -> Payment:
     """A payment-channel partner's payment; idempotent by `out_payment_no`."""
-    _amount(amount_fen)
-    return run_once(new_uow, partner_id=partner.id, operation="medical_credit.payment",
-                    key=out_payment_no, body={"bill_id": str(bill_id), "amount_fen": amount_fen},
-                    now=now, effect=lambda uow: apply_payment(
-                        uow, bill_id, amount_fen=amount_fen, out_payment_no=out_payment_no,
-                        channel="partner", partner_id=partner.id, now=now))
+    return apply_payment(uow, bill_id, amount_fen=amount_fen, out_payment_no=out_payment_no,
+                         channel="partner", partner_id=partner.id, now=now)
 
 
 def pay_demo(uow: UnitOfWork, resident: Resident, bill_id: uuid.UUID, *, amount_fen: int,
-             now: datetime) -> dict[str, Any]:
+             now: datetime) -> Payment:
     """Development only: the resident pays their own bill through the built-in demo channel."""
     answer = apply_payment(uow, bill_id, amount_fen=amount_fen,
                            out_payment_no=f"demo-{uuid.uuid4().hex}", channel="demo",

@@ -1,7 +1,7 @@
 """The resident's current decision in a token's scenario, computed before a partner's write.
 
 Reading a score may recompute and commit it (scoring.services.current_score), so it must not
-happen inside the partner's idempotent write (`core.idempotency.run_once`, or a PostgreSQL
+happen inside the partner's idempotent write (`core.idempotency.idempotent`, or a PostgreSQL
 function such as `pc_credit_authorize`), whose claim and token consumption must commit
 together with the effect or not at all. This runs first, in a unit of work of its own.
 """
@@ -21,6 +21,7 @@ from rewards.eligibility import Decision, decide
 from rewards.errors import TokenRejected, UnknownScenario
 from rewards.exclusions import active_exclusions
 from rewards.pseudonyms import resident_for
+from rewards.token_format import TokenContext
 
 
 def token_line(claims: tokens.Claims) -> int | None:
@@ -37,7 +38,7 @@ class Standing:
 
 
 def for_token(new_uow: Callable[[], UnitOfWork], token: Any, *, partner: Partner,
-              now: datetime) -> Standing | None:
+              now: datetime, ctx: TokenContext) -> Standing | None:
     """The decision for the resident behind `token`, or None when the token cannot be read
     (the write's own `consume` then says why, and a retried write still gets its answer)."""
     from rewards.entitlements import standing
@@ -45,7 +46,8 @@ def for_token(new_uow: Callable[[], UnitOfWork], token: Any, *, partner: Partner
     with new_uow() as uow:
         session = uow.session
         try:
-            claims = tokens.verify(session, token, audience=partner.client_id, now=now)
+            claims = tokens.verify(session, token, audience=partner.client_id, now=now,
+                                   ctx=ctx)
             scenario = scenarios.get(session, claims.scn)
         except (TokenRejected, UnknownScenario):
             return None

@@ -13,14 +13,13 @@ Design overview
 * `default` is only possible after the due date. A default still unsettled after the grace
   period becomes a `deposit_defaulted` record (job); settling repairs it. An item returned on
   time earns a `deposit_returned` record (job, off the partner's path).
-* Every partner write is idempotent: creation by `out_order_no` (run_once), the transitions by
+* Every partner write is idempotent: creation by `out_order_no` (`idempotent`), the transitions by
   their state (completing a completed waiver answers the same).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -29,14 +28,15 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from core import notifications, recordops
-from core.db import UnitOfWork
-from core.idempotency import iso, run_once
+from core.db import NewUnitOfWork, UnitOfWork
+from core.idempotency import idempotent, iso
 from core.identity import Partner
 from core.records import Record
 from rewards import scenarios, tokens
-from rewards.credit.services import yuan
+from rewards.credit.errors import yuan
 from rewards.credit.standing import Standing, for_token
 from rewards.errors import TokenWrongScenario
+from rewards.token_format import TokenContext
 from rewards.waivers import errors
 from rewards.waivers.models import DepositWaiver, WaiverSlots
 
@@ -86,17 +86,22 @@ def _free_slot(session: Session, waiver: DepositWaiver, now: datetime) -> None:
 
 # -- create -------------------------------------------------------------------------------------
 
+@idempotent("deposit_waiver.create", key="out_order_no",
+            body=lambda a: {"token": a["token"], "deposit_fen": a["deposit_fen"],
+                            "due_at": iso(a["due_at"]), "item": a["item"]})
 def _create(uow: UnitOfWork, token: Any, *, partner: Partner, out_order_no: str,
             deposit_fen: int, due_at: datetime, item: str, now: datetime,
-            standing: Standing | None) -> dict[str, Any]:
+            standing: Standing | None, ctx: TokenContext) -> dict[str, Any]:
+    """`create` in the unit of work the wrapper opened, with the resident's standing."""
     session = uow.session
     if standing is None:  # the token could not be read (verify says why) or its scenario is off
-        tokens.verify(session, token, audience=partner.client_id, now=now)
+        tokens.verify(session, token, audience=partner.client_id, now=now, ctx=ctx)
         raise TokenWrongScenario("the token is not for an active deposit-waiver scenario")
     scenario = standing.scenario
     if not is_waiver_scenario(scenario):
         raise TokenWrongScenario("the token is not for a deposit-waiver scenario")
-    claims = tokens.consume(uow, token, partner=partner, scenario=scenario.code, now=now)
+    claims = tokens.consume(uow, token, partner=partner, scenario=scenario.code, now=now,
+                            ctx=ctx)
     decision = standing.decision
     if claims.resident_id != standing.resident_id or not decision.eligible:
         raise errors.WaiverDeclined("the resident cannot have a deposit waiver here now",
@@ -121,9 +126,9 @@ def _create(uow: UnitOfWork, token: Any, *, partner: Partner, out_order_no: str,
     return answer(waiver, sub=claims.sub)
 
 
-def create(new_uow: Callable[[], UnitOfWork], token: Any, *, partner: Partner,
-           out_order_no: str, deposit_fen: int, due_at: datetime, item: str,
-           now: datetime) -> dict[str, Any]:
+def create(new_uow: NewUnitOfWork, token: Any, *, partner: Partner, out_order_no: str,
+           deposit_fen: int, due_at: datetime, item: str, now: datetime,
+           ctx: TokenContext) -> dict[str, Any]:
     """Waive a deposit of `deposit_fen` until `due_at` for the resident behind `token`;
     idempotent by `out_order_no`. Consumes the token."""
     if type(deposit_fen) is not int or not 0 < deposit_fen <= MAX_DEPOSIT_FEN:
@@ -135,13 +140,10 @@ def create(new_uow: Callable[[], UnitOfWork], token: Any, *, partner: Partner,
     item = item.strip()
     if not 0 < len(item) <= 200:
         raise errors.InvalidDeposit("item must be 1-200 characters", detail_zh="物品说明不合理")
-    body = {"token": token, "deposit_fen": deposit_fen, "due_at": iso(due_at), "item": item}
-    found = for_token(new_uow, token, partner=partner, now=now)
-    return run_once(new_uow, partner_id=partner.id, operation="deposit_waiver.create",
-                    key=out_order_no, body=body, now=now, effect=lambda uow: _create(
-                        uow, token, partner=partner, out_order_no=out_order_no,
-                        deposit_fen=deposit_fen, due_at=due_at, item=item, now=now,
-                        standing=found))
+    found = for_token(new_uow, token, partner=partner, now=now, ctx=ctx)
+    return _create(new_uow, token, partner=partner, out_order_no=out_order_no,
+                   deposit_fen=deposit_fen, due_at=due_at, item=item, now=now, standing=found,
+                   ctx=ctx)
 
 
 # -- complete, default --------------------------------------------------------------------------

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_medical_credit_support import Credit, problem
-from tests.factories import new_partner
+from tests.support.medical_credit import Credit, problem
+from tests.support.factories import new_partner
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def test_a_replayed_token_is_refused(credit):
 
 
 def test_a_refusal_right_after_a_score_recompute_leaves_nothing_behind(credit):
-    from tests.api.test_tokens_support import push, rec
+    from tests.support.tokens import push, rec
 
     cap = limits(credit)["deposit_cap_fen"]
     token = credit.token("deposit_waiver_bike", credit.bikes)

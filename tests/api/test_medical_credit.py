@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.api.test_medical_credit_support import Credit, problem
-from tests.factories import T0, bearer
+from tests.support.medical_credit import Credit, problem
+from tests.support.factories import T0, bearer
 
 
 @pytest.fixture
@@ -269,7 +269,7 @@ def test_the_demo_channel_pays_the_residents_own_bill_through_the_same_path(cred
 
 
 def test_the_demo_channel_cannot_pay_someone_elses_bill(credit, idp):
-    from tests.factories import login
+    from tests.support.factories import login
 
     bill = credit.bill(10000)
     stranger = login(credit.client, idp, 8, "赵六")
@@ -298,7 +298,7 @@ def test_a_resident_without_credit_history_sees_an_empty_account(credit):
 
 
 def test_without_limit_fen_in_the_token_the_line_comes_from_the_current_tier(credit):
-    from tests.factories import cli
+    from tests.support.factories import cli
 
     line = credit.mine()["line_fen"]
     changed = cli(credit.app, "scenarios", "set", "medical_credit", "--json",

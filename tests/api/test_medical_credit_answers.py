@@ -11,9 +11,10 @@ import pytest
 from core.notifications import Notification
 from rewards.credit import notices
 from rewards.credit.models import CreditBill, CreditHold
-from rewards.credit.services import bill_answer, hold_answer
+from core.idempotency import iso, plain
+from rewards.credit.services import Authorization
 from rewards.models import AccessEntry, ConsumedToken
-from tests.api.test_medical_credit_support import Credit, problem
+from tests.support.medical_credit import Credit, problem
 
 
 @pytest.fixture
@@ -26,7 +27,9 @@ def test_the_answers_describe_the_rows_written(credit):
     line = credit.mine()["line_fen"]
     held = credit.hold(80000)
     hold = credit.row(CreditHold, uuid.UUID(held["authorization_id"]))
-    assert held == hold_answer(hold, sub=held["sub"], available_fen=line - 80000)
+    # the function's answer is a hold as `void` answers it, with `sub` and `available_fen`
+    assert held == {**plain(Authorization.of(hold)), "sub": held["sub"],
+                    "available_fen": line - 80000}
     assert hold.line_fen == line and hold.status == "held"
     [entry] = [e for e in credit.rows(AccessEntry) if e.action == "credit_hold"
                and e.learned["amount_fen"] == 80000]
@@ -39,7 +42,11 @@ def test_the_answers_describe_the_rows_written(credit):
     bill = credit.capture(held["authorization_id"], 52000).get_json()
     stored = credit.row(CreditBill, uuid.UUID(bill["bill_id"]))
     hold = credit.row(CreditHold, uuid.UUID(held["authorization_id"]))
-    assert bill == bill_answer(stored, hold)
+    assert bill == {
+        "bill_id": str(stored.id), "authorization_id": str(hold.id), "out_bill_no":
+        stored.out_bill_no, "amount_fen": 52000, "paid_fen": 0, "owed_fen": 52000,
+        "status": "open", "created_at": iso(stored.created_at), "due_at": iso(stored.due_at),
+        "overdue_at": None, "paid_at": None, "released_fen": 80000 - 52000}
     assert (hold.status, hold.closed_at) == ("captured", stored.created_at)
     assert credit.balances() == (line, 0, 52000)
     expected = notices.bill_posted(credit.hospital.name, stored.id, 52000, stored.due_at)
@@ -50,7 +57,7 @@ def test_the_answers_describe_the_rows_written(credit):
         *expected.title, *expected.body, expected.data)
 
 
-def test_a_retry_returns_the_first_answer_byte_for_byte(credit):
+def test_a_retry_of_every_idempotent_write_returns_the_first_answer_byte_for_byte(credit):
     credit.opened()
     token = credit.token()
     held = credit.authorize(5000, token=token, no="REG-1")
@@ -59,6 +66,15 @@ def test_a_retry_returns_the_first_answer_byte_for_byte(credit):
     bill = credit.capture(held.get_json()["authorization_id"], 4000, no="BILL-1")
     again = credit.capture(held.get_json()["authorization_id"], 4000, no="BILL-1")
     assert bill.data == again.data
+    paid = credit.pay(bill.get_json()["bill_id"], 1000, no="PAY-1")
+    again = credit.pay(bill.get_json()["bill_id"], 1000, no="PAY-1")
+    assert (paid.status_code, again.status_code) == (201, 201)
+    assert paid.data == again.data
+    waiver_token = credit.token("deposit_waiver_bike", credit.bikes)
+    waived = credit.waive(500, token=waiver_token, no="ORDER-1")
+    again = credit.waive(500, token=waiver_token, no="ORDER-1")
+    assert (waived.status_code, again.status_code) == (201, 201)
+    assert waived.data == again.data
 
 
 def test_the_first_authorization_opens_the_account(credit):

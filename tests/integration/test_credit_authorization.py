@@ -16,10 +16,10 @@ from app.runtime import runtime
 from core.idempotency import PartnerRequest
 from rewards.credit.models import CreditAccount, CreditHold
 from rewards.models import ConsumedToken
-from tests.api.test_medical_credit_support import BASE, Credit, problem
-from tests.factories import cli
+from tests.support.medical_credit import BASE, Credit, problem
 from tests.integration.test_credit_concurrency import post, together
-from tests.statements import statements
+from tests.support.factories import cli
+from tests.support.statements import statements
 
 pytestmark = pytest.mark.services
 

@@ -20,9 +20,9 @@ from core.records import Record
 from rewards.credit.models import CreditAccount, CreditBill, CreditHold, CreditPayment
 from rewards.models import ConsumedToken
 from rewards.waivers.models import DepositWaiver
-from tests.api.test_medical_credit_support import BASE, Credit
-from tests.factories import bearer
-from tests.statements import statements
+from tests.support.medical_credit import BASE, Credit
+from tests.support.factories import bearer
+from tests.support.statements import statements
 
 pytestmark = pytest.mark.services
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from app.runtime import runtime
-from tests.api.test_medical_credit_support import Credit
+from tests.support.medical_credit import Credit
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.clock import FrozenClock
 from core.db import normalize_url
-from tests.api.test_medical_credit_support import BASE, Credit
 from tests.support.factories import T0, bearer
+from tests.support.medical_credit import BASE, Credit
 from tests.support.points import SCENARIO as POINTS
 from tests.support.points import PointsWorld
 from tests.support.tokens import grant

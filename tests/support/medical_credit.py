@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from tests.api.test_tokens_support import World
-from tests.factories import bearer, cli, id_number, new_partner
+from tests.support.factories import bearer, cli, id_number, new_partner
+from tests.support.tokens import World
 
 BASE = "/partner/v1/medical-credit"
 WAIVERS = "/partner/v1/deposit-waivers"

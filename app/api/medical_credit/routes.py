@@ -4,13 +4,23 @@ and in development a built-in demo channel lets a resident pay."""
 
 from __future__ import annotations
 
-import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.medical_credit.schemas import (
+    CreditAuthorizationSchema,
+    CreditAuthorizeSchema,
+    CreditBillSchema,
+    CreditCaptureSchema,
+    CreditDemoPaymentInSchema,
+    CreditPaymentInSchema,
+    CreditPaymentSchema,
+    MedicalCreditSchema,
+)
 from app.runtime import runtime
+from core.identity import Partner
 from rewards.credit import services as credit
 from rewards.credit import terms as credit_terms
 from rewards.credit.views import summary
@@ -23,141 +33,15 @@ blp = Blueprint("medical_credit_me", __name__, url_prefix="/api/v1/me/medical-cr
 demo_blp = Blueprint("medical_credit_demo", __name__, url_prefix="/api/v1/me/medical-credit",
                      description="Development only: pay a bill through a built-in demo channel")
 
-AMOUNT = ma.validate.Range(min=1, max=credit.MAX_FEN)
-KEY = ma.validate.Length(1, 64)
-TIME = {"format": "date-time"}
-
 
 def terms() -> credit_terms.Terms:
     return credit_terms.from_config(current_app.config)
 
 
-class CreditAuthorizeSchema(ma.Schema):
-    token = ma.fields.String(required=True, validate=ma.validate.Length(1, 4096),
-                             metadata={"description": "the resident's token (信用码)"})
-    out_request_no = ma.fields.String(required=True, validate=KEY,
-                                      metadata={"description": "your idempotency key"})
-    amount_fen = ma.fields.Integer(required=True, strict=True, validate=AMOUNT)
-
-
-class CreditAuthorizationSchema(ma.Schema):
-    authorization_id = ma.fields.String()
-    sub = ma.fields.String(metadata={"description": "your pairwise pseudonym of the resident"})
-    out_request_no = ma.fields.String()
-    amount_fen = ma.fields.Integer(metadata={"description": "the amount held"})
-    available_fen = ma.fields.Integer(metadata={"description": "left on the line after it"})
-    status = ma.fields.String(metadata={"description": "held | captured | voided | expired"})
-    created_at = ma.fields.String(metadata=TIME)
-    expires_at = ma.fields.String(metadata=TIME)
-    closed_at = ma.fields.String(allow_none=True, metadata=TIME)
-
-
-class CreditCaptureSchema(ma.Schema):
-    amount_fen = ma.fields.Integer(required=True, strict=True, validate=AMOUNT,
-                                   metadata={"description": "the bill, at most the hold"})
-    out_bill_no = ma.fields.String(required=True, validate=KEY)
-
-
-class CreditBillSchema(ma.Schema):
-    bill_id = ma.fields.String()
-    authorization_id = ma.fields.String()
-    out_bill_no = ma.fields.String()
-    amount_fen = ma.fields.Integer()
-    released_fen = ma.fields.Integer(metadata={"description": "the part of the hold released"})
-    paid_fen = ma.fields.Integer()
-    owed_fen = ma.fields.Integer()
-    status = ma.fields.String(metadata={"description": "open | overdue | paid"})
-    created_at = ma.fields.String(metadata=TIME)
-    due_at = ma.fields.String(metadata=TIME)
-    overdue_at = ma.fields.String(allow_none=True, metadata=TIME)
-    paid_at = ma.fields.String(allow_none=True, metadata=TIME)
-
-
-class CreditPaymentInSchema(ma.Schema):
-    out_payment_no = ma.fields.String(required=True, validate=KEY)
-    amount_fen = ma.fields.Integer(required=True, strict=True, validate=AMOUNT)
-
-
-class CreditDemoPaymentInSchema(ma.Schema):
-    amount_fen = ma.fields.Integer(required=True, strict=True, validate=AMOUNT)
-
-
-class CreditPaymentSchema(ma.Schema):
-    payment_id = ma.fields.String()
-    bill_id = ma.fields.String()
-    out_payment_no = ma.fields.String()
-    amount_fen = ma.fields.Integer()
-    paid_fen = ma.fields.Integer()
-    owed_fen = ma.fields.Integer()
-    bill_status = ma.fields.String()
-    due_at = ma.fields.String(metadata=TIME)
-    created_at = ma.fields.String(metadata=TIME)
-
-
-class CreditPartnerRefSchema(ma.Schema):
-    client_id = ma.fields.String()
-    name = ma.fields.String()
-
-
-class CreditReasonSchema(ma.Schema):
-    code = ma.fields.String()
-    zh = ma.fields.String()
-    en = ma.fields.String()
-
-
-class CreditHoldViewSchema(ma.Schema):
-    authorization_id = ma.fields.String()
-    hospital = ma.fields.Nested(CreditPartnerRefSchema, allow_none=True)
-    amount_fen = ma.fields.Integer()
-    status = ma.fields.String()
-    created_at = ma.fields.String(metadata=TIME)
-    expires_at = ma.fields.String(metadata=TIME)
-
-
-class CreditBillPaymentSchema(ma.Schema):
-    payment_id = ma.fields.String()
-    amount_fen = ma.fields.Integer()
-    channel = ma.fields.String()
-    created_at = ma.fields.String(metadata=TIME)
-
-
-class CreditBillViewSchema(ma.Schema):
-    bill_id = ma.fields.String()
-    authorization_id = ma.fields.String()
-    hospital = ma.fields.Nested(CreditPartnerRefSchema, allow_none=True)
-    amount_fen = ma.fields.Integer()
-    paid_fen = ma.fields.Integer()
-    owed_fen = ma.fields.Integer()
-    status = ma.fields.String(metadata={"description": "open | overdue | paid"})
-    created_at = ma.fields.String(metadata=TIME)
-    due_at = ma.fields.String(metadata=TIME)
-    overdue_at = ma.fields.String(allow_none=True, metadata=TIME)
-    paid_at = ma.fields.String(allow_none=True, metadata=TIME)
-    reported = ma.fields.Boolean(metadata={"description": "an overdue record was written"})
-    payments = ma.fields.List(ma.fields.Nested(CreditBillPaymentSchema))
-
-
-class CreditTermsSchema(ma.Schema):
-    hold_hours = ma.fields.Integer()
-    due_days = ma.fields.Integer()
-    remind_days = ma.fields.Integer()
-    grace_days = ma.fields.Integer()
-
-
-class MedicalCreditSchema(ma.Schema):
-    eligible = ma.fields.Boolean()
-    reasons = ma.fields.List(ma.fields.Nested(CreditReasonSchema),
-                             metadata={"description": "why not (only you see this)"})
-    line_fen = ma.fields.Integer(metadata={"description": "your line by tier"})
-    held_fen = ma.fields.Integer()
-    owed_fen = ma.fields.Integer()
-    available_fen = ma.fields.Integer()
-    holds = ma.fields.List(ma.fields.Nested(CreditHoldViewSchema))
-    bills = ma.fields.List(ma.fields.Nested(CreditBillViewSchema),
-                           metadata={"description": "unpaid bills, soonest due first"})
-    history = ma.fields.List(ma.fields.Dict(),
-                             metadata={"description": "closed holds and paid bills"})
-    terms = ma.fields.Nested(CreditTermsSchema)
+def _partner(*kinds: str) -> Partner:
+    """The calling partner (the write then opens its own unit of work)."""
+    with runtime().uow() as uow:
+        return auth.partner(uow, *kinds)
 
 
 # -- partners -----------------------------------------------------------------------------------
@@ -170,12 +54,11 @@ class Authorizations(MethodView):
     def post(self, body):
         """Hold an amount of the resident's credit line (uses up their token); idempotent by
         out_request_no."""
-        with runtime().uow() as uow:
-            partner = auth.partner(uow, "hospital")
+        partner = _partner("hospital")
         return credit.authorize(runtime().uow, body["token"], partner=partner,
                                 amount_fen=body["amount_fen"],
                                 out_request_no=body["out_request_no"],
-                                now=runtime().clock.now(), terms=terms())
+                                now=runtime().clock.now(), terms=terms(), ctx=runtime().tokens)
 
 
 @partner_blp.route("/authorizations/<uuid:authorization_id>/capture")
@@ -185,8 +68,7 @@ class Capture(MethodView):
     @partner_blp.doc(security=[{"partnerKey": []}])
     def post(self, body, authorization_id):
         """Post the bill (at most the hold; the rest is released); idempotent by out_bill_no."""
-        with runtime().uow() as uow:
-            partner = auth.partner(uow, "hospital")
+        partner = _partner("hospital")
         return credit.capture(runtime().uow, authorization_id, partner=partner,
                               amount_fen=body["amount_fen"], out_bill_no=body["out_bill_no"],
                               now=runtime().clock.now(), terms=terms())
@@ -211,8 +93,7 @@ class Payments(MethodView):
     def post(self, body, bill_id):
         """Take a repayment (partial allowed, never more than owed); idempotent by
         out_payment_no. Payment channels only."""
-        with runtime().uow() as uow:
-            partner = auth.partner(uow, "payment_channel")
+        partner = _partner("payment_channel")
         return credit.pay(runtime().uow, bill_id, partner=partner, amount_fen=body["amount_fen"],
                           out_payment_no=body["out_payment_no"], now=runtime().clock.now())
 

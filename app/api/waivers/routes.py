@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
-import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.api.medical_credit.routes import KEY, TIME, CreditPartnerRefSchema, terms
+from app.api.medical_credit.routes import terms
+from app.api.waivers.schemas import (
+    DepositMyWaiversSchema,
+    DepositWaiverInSchema,
+    DepositWaiverSchema,
+)
 from app.runtime import runtime
+from core.identity import Partner
 from rewards.waivers import services as waivers
 
 partner_blp = Blueprint("deposit_waivers", __name__, url_prefix="/partner/v1/deposit-waivers",
@@ -19,41 +24,10 @@ blp = Blueprint("deposit_waivers_me", __name__, url_prefix="/api/v1/me/deposit-w
                 description="The resident's deposit waivers")
 
 
-class DepositWaiverInSchema(ma.Schema):
-    token = ma.fields.String(required=True, validate=ma.validate.Length(1, 4096),
-                             metadata={"description": "the resident's token (信用码)"})
-    out_order_no = ma.fields.String(required=True, validate=KEY,
-                                    metadata={"description": "your idempotency key"})
-    deposit_fen = ma.fields.Integer(required=True, strict=True,
-                                    validate=ma.validate.Range(1, waivers.MAX_DEPOSIT_FEN))
-    due_at = ma.fields.AwareDateTime(required=True,
-                                     metadata={"description": "when the item is due back"})
-    item = ma.fields.String(required=True, validate=ma.validate.Length(1, 200),
-                            metadata={"description": "what is lent, e.g. a bike number"})
-
-
-class DepositWaiverSchema(ma.Schema):
-    waiver_id = ma.fields.String()
-    sub = ma.fields.String(metadata={"description": "your pairwise pseudonym of the resident"})
-    scenario = ma.fields.String()
-    out_order_no = ma.fields.String()
-    item = ma.fields.String()
-    deposit_fen = ma.fields.Integer()
-    status = ma.fields.String(metadata={"description": "active | completed | defaulted | settled"})
-    created_at = ma.fields.String(metadata=TIME)
-    due_at = ma.fields.String(metadata=TIME)
-    completed_at = ma.fields.String(allow_none=True, metadata=TIME)
-    defaulted_at = ma.fields.String(allow_none=True, metadata=TIME)
-    settled_at = ma.fields.String(allow_none=True, metadata=TIME)
-
-
-class DepositMyWaiverSchema(DepositWaiverSchema):
-    partner = ma.fields.Nested(CreditPartnerRefSchema)
-    reported = ma.fields.Boolean(metadata={"description": "a default record was written"})
-
-
-class DepositMyWaiversSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(DepositMyWaiverSchema))
+def _partner() -> Partner:
+    """The calling deposit partner (the write then opens its own unit of work)."""
+    with runtime().uow() as uow:
+        return auth.partner(uow, "deposit_partner")
 
 
 @partner_blp.route("")
@@ -64,12 +38,10 @@ class Waivers(MethodView):
     def post(self, body):
         """Waive a deposit (within the resident's cap and limit of open waivers; uses up their
         token); idempotent by out_order_no."""
-        with runtime().uow() as uow:
-            partner = auth.partner(uow, "deposit_partner")
-        return waivers.create(runtime().uow, body["token"], partner=partner,
+        return waivers.create(runtime().uow, body["token"], partner=_partner(),
                               out_order_no=body["out_order_no"], deposit_fen=body["deposit_fen"],
                               due_at=body["due_at"], item=body["item"],
-                              now=runtime().clock.now())
+                              now=runtime().clock.now(), ctx=runtime().tokens)
 
 
 @partner_blp.route("/<uuid:waiver_id>/complete")
