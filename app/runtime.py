@@ -101,8 +101,7 @@ def build(app: Flask, clock: Clock | None = None) -> Runtime:
         limiter=make_limits(cfg.get("REDIS_URL")),
         clock=clock or SystemClock(),
         idp=IdentityProvider.from_config(cfg.get("IDP_JWKS"), cfg.get("IDP_ISSUER")),
-        tokens=TokenContext(signer=signer, keyring=keyring, store=store,
-                            issuer=str(cfg["ISSUER"])),
+        tokens=TokenContext(signer=signer, keyring=keyring, issuer=str(cfg["ISSUER"])),
         resident_slots=ResidentSlots(int(cfg["RESIDENT_CONCURRENCY"])),
     )
     app.extensions[EXTENSION] = rt

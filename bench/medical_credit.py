@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import drop_database, gunicorn, recreate_database, service_env  # noqa: E402
-from tests.factories import FakeIdp  # noqa: E402
+from tests.support.factories import FakeIdp  # noqa: E402
 
 BASE = "/partner/v1/medical-credit"
 
@@ -51,8 +51,8 @@ def arrange(app, residents: int, tokens: int) -> dict:
     from core.registry import CATEGORIES
     from rewards import scenarios
     from rewards.tokens import issue
-    from tests.api.test_tokens_support import good_history, grant, push
-    from tests.factories import id_number
+    from tests.support.factories import id_number
+    from tests.support.tokens import good_history, grant, push
 
     idp: FakeIdp = app.config["BENCH_IDP"]
     client = app.test_client()
@@ -93,7 +93,8 @@ def arrange(app, residents: int, tokens: int) -> dict:
             resident_id, (_s, line) = ids[i % residents], people[i % residents]
             partner, key = partners[i % 2]
             issued = issue(session, resident_id=resident_id, partner=partner, scenario=scenario,
-                           ent={"eligible": True, "limit_fen": line}, now=now)
+                           ent={"eligible": True, "limit_fen": line}, now=now,
+                           ctx=runtime().tokens)
             out.append((issued.token, line, key))
         uow.commit()
     random.Random(7).shuffle(out)

@@ -33,7 +33,7 @@ from bench.common import (  # noqa: E402
     recreate_database,
     service_env,
 )
-from tests.factories import FakeIdp  # noqa: E402
+from tests.support.factories import FakeIdp  # noqa: E402
 
 SCENARIO = "points_redemption"
 POINTS = 10  # per redemption
@@ -82,7 +82,8 @@ def arrange(app, residents: int, tokens: int) -> tuple[str, list[str]]:
             for n in range(tokens):
                 issued = issue(uow.session, resident_id=people[n % residents], partner=shop,
                                scenario=scenario, now=runtime().clock.now(),
-                               ent={"eligible": True, "max_points_per_order": 5000})
+                               ent={"eligible": True, "max_points_per_order": 5000},
+                               ctx=runtime().tokens)
                 out.append(issued.token)
             uow.commit()
     return key, out

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 import jwt  # noqa: E402
 
 from bench.common import drop_database, gunicorn, recreate_database, service_env  # noqa: E402
-from tests.factories import FakeIdp  # noqa: E402
+from tests.support.factories import FakeIdp  # noqa: E402
 
 CONNECTIONS = 32
 
@@ -69,13 +69,13 @@ def rate(fn, seconds: float) -> float:
 
 def offline(app, token: str, audience: str, seconds: float) -> dict:
     from app.runtime import runtime
-    from rewards.tokens import context_of, verify
+    from rewards.tokens import verify
 
     head, body, sig = token.split(".")
     signature = base64.urlsafe_b64decode(sig + "==")
     signing_input = f"{head}.{body}".encode()
     with app.app_context(), runtime().uow() as uow:
-        ctx = context_of(uow.session)
+        ctx = runtime().tokens
         now = runtime().clock.now()
         kid = jwt.get_unverified_header(token)["kid"]
         key = ctx.public_key(uow.session, kid, now)
@@ -163,7 +163,7 @@ def arrange(app, tokens: int) -> tuple[str, list[str], str]:
     from core.identity import create_partner, create_source
     from core.idnumber import make
     from core.registry import CATEGORIES
-    from tests.api.test_tokens_support import good_history, grant, push
+    from tests.support.tokens import good_history, grant, push
 
     idp: FakeIdp = app.config["BENCH_IDP"]
     client = app.test_client()
@@ -176,7 +176,7 @@ def arrange(app, tokens: int) -> tuple[str, list[str], str]:
         uow.commit()
     from datetime import date
 
-    import tests.factories as factories
+    import tests.support.factories as factories
 
     number = make("440305", date(1990, 5, 17), 7)
     assert number == factories.id_number(7)

@@ -20,6 +20,7 @@ from rewards import errors
 from rewards.eligibility import Decision, decide
 from rewards.exclusions import active_exclusions
 from rewards.scenarios import Scenario, catalogue, get
+from rewards.token_format import TokenContext
 from rewards.tokens import Issued, issue
 
 
@@ -85,7 +86,7 @@ def serving_partners(session: Session, scenario: Scenario) -> list[Partner]:
 
 
 def issue_token(uow: UnitOfWork, resident: Resident, *, scenario: str, partner: str,
-                now: datetime) -> Issued:
+                now: datetime, ctx: TokenContext) -> Issued:
     """A token for `scenario` addressed to the partner `partner` (a client id), if the resident
     is eligible, has consented, and the partner serves the scenario."""
     session = uow.session
@@ -108,7 +109,7 @@ def issue_token(uow: UnitOfWork, resident: Resident, *, scenario: str, partner: 
             detail_zh="；".join(r.zh for r in decision.reasons),
             reasons=[r.code for r in decision.reasons])
     issued = issue(session, resident_id=resident.id, partner=at, scenario=found,
-                   ent=decision.ent(found), now=now)
+                   ent=decision.ent(found), now=now, ctx=ctx)
     uow.commit()
     return issued
 

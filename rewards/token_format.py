@@ -7,8 +7,8 @@ per failure; `check_time_and_audience` checks issuer, lifetime, times and audien
 the database (subject, consent, single use) is decided by PostgreSQL (`pc_token_state`), called
 by `rewards.tokens`.
 
-`TokenContext` is what token code needs beyond a session (keys, the fast store, our issuer
-name); `bind` makes it reachable from every session of an app.
+`TokenContext` is what token code needs beyond a session (keys and our issuer name): built once
+by `create_app` (`runtime().tokens`) and passed to every token function as `ctx`.
 """
 
 from __future__ import annotations
@@ -23,12 +23,9 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy.orm import Session, sessionmaker
 
 from core import safe_text
 from core.crypto import Keyring
-from core.db import UnitOfWork
-from core.fast import FastStore
 from core.signing import OnDemand, Signer
 from rewards import errors
 from rewards.scenarios import MAX_TOKEN_TTL
@@ -38,37 +35,20 @@ ALG = "EdDSA"
 MAX_TOKEN_CHARS = 2048  # an issued token is ~450 characters
 IAT_LEEWAY = 5  # seconds of clock skew tolerated between our own instances
 SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
-CONTEXT_KEY = "rewards.tokens"
 
 
-@dataclass
+@dataclass(frozen=True)
 class TokenContext:
-    """What token code needs beyond a session: keys, the fast store and our issuer name."""
+    """What token code needs beyond a session: keys and our issuer name."""
 
     signer: Signer
     keyring: Keyring
-    store: FastStore
     issuer: str
 
     def public_key(self, session: OnDemand, kid: str, now: datetime) -> Ed25519PublicKey | None:
         """The published `token` key named `kid`, or None. The signer caches keys briefly;
         `session()` is asked for only when it must read the key."""
         return self.signer.public(session, kid, now, purpose="token")
-
-
-def bind(factory: sessionmaker[Session], ctx: TokenContext) -> None:
-    """Make `ctx` reachable from every session of `factory` (done once per app)."""
-    info = dict(factory.kw.get("info") or {})
-    info[CONTEXT_KEY] = ctx
-    factory.configure(info=info)
-
-
-def context_of(source: Session | UnitOfWork) -> TokenContext:
-    """The bound context, from a session or a unit of work (which then makes no session)."""
-    try:
-        return source.info[CONTEXT_KEY]
-    except KeyError as exc:
-        raise RuntimeError("rewards.token_format.bind() was not called for this app") from exc
 
 
 @dataclass(frozen=True)

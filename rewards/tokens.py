@@ -38,13 +38,13 @@ Design overview
   first), and a withdrawal locks no account, so the two cannot deadlock; uses share the lock
   and never wait for each other. The withdrawal takes effect no earlier than the last use it
   waited for, so that use is before it in the resident's access log.
-* The fast store keeps a mark `jti:<jti>` for each consumed token, set once the database has
-  accepted it and released if the caller's transaction does not commit. A mark never refuses a
-  token by itself: a process killed mid-request leaves one behind that must not burn the token
-  (docs/RELIABILITY.md), so the database answers every attempt.
+* No fast-store mark: the database answers every attempt (a mark could never refuse a token by
+  itself — a process killed mid-request would leave one that must not burn the token — and
+  nothing read it).
 * Introspection (RFC 7662) never consumes and answers `{active: false}` for every failure. It is
   one statement on an autocommit unit of work: the live check and the access-log entry, which
   commits without waiting for the WAL flush (it changes nothing else).
+* Keys and our issuer name come in as `ctx` (`TokenContext`, built once by `create_app`).
 * Every introspection and consumption of a token whose subject this service knows is written to
   the access log the resident sees (`pc_log_access`, inside the functions).
 """
@@ -58,13 +58,12 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from core import pgcall
 from core.db import UnitOfWork
-from core.fast import FastStore
 from core.identity import Partner
 from core.signing import OnDemand
 from rewards import errors
@@ -76,7 +75,6 @@ from rewards.token_format import (
     TokenContext,
     authentic,
     check_time_and_audience,
-    context_of,
 )
 
 JTI_BYTES = 16  # 128 bits
@@ -97,9 +95,8 @@ def _ts(value: datetime) -> int:
 # -- issue --------------------------------------------------------------------------------------
 
 def issue(session: Session, *, resident_id: uuid.UUID, partner: Partner, scenario: Scenario,
-          ent: dict[str, Any], now: datetime, ctx: TokenContext | None = None) -> Issued:
+          ent: dict[str, Any], now: datetime, ctx: TokenContext) -> Issued:
     """Sign a token for `partner` (eligibility and consent are the caller's to check)."""
-    ctx = ctx or context_of(session)
     iat = _ts(now)
     claims = Claims(
         iss=ctx.issuer, aud=partner.client_id,
@@ -116,9 +113,9 @@ def issue(session: Session, *, resident_id: uuid.UUID, partner: Partner, scenari
 
 
 def verify(session: Session, token: Any, *, audience: str, now: datetime,
-           ctx: TokenContext | None = None) -> Claims:
+           ctx: TokenContext) -> Claims:
     """A cryptographically valid, current token addressed to `audience` (no state checked)."""
-    return _verified(session, token, audience=audience, now=now, ctx=ctx or context_of(session))
+    return _verified(session, token, audience=audience, now=now, ctx=ctx)
 
 
 def _verified(session: OnDemand, token: Any, *, audience: str, now: datetime,
@@ -171,7 +168,7 @@ _INTROSPECT = text(
 
 
 def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
-               ctx: TokenContext | None = None) -> dict[str, Any]:
+               ctx: TokenContext) -> dict[str, Any]:
     """RFC 7662: `{active: true, scn, sub, ent, exp}` for a live token addressed to `partner`,
     `{active: false}` for anything else. Never consumes; logged for the resident.
 
@@ -179,7 +176,6 @@ def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
     statement (`pc_introspect`). A verdict reached without the database (expired, another
     audience, …) is passed in, so the function only logs it.
     """
-    ctx = ctx or context_of(uow)
     try:
         claims = authentic(lambda: uow.session, ctx, token, now)
     except errors.TokenRejected:
@@ -203,32 +199,15 @@ def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
 _CONSUME = text(f"SELECT pc_consume_token({CONSUME_ARGS})")
 
 
-def _release_on_rollback(uow: UnitOfWork, store: FastStore, key: str) -> None:
-    """Forget the fast-store mark unless the caller's transaction commits."""
-    session, state = uow.session, {"committed": False}
-
-    def committed(_session: Session) -> None:
-        state["committed"] = True
-
-    def ended(_session: Session, transaction: SessionTransaction) -> None:
-        if transaction.parent is None and not state.get("done"):
-            state["done"] = True
-            if not state["committed"]:
-                store.delete(key)
-
-    event.listen(session, "after_commit", committed)
-    event.listen(session, "after_transaction_end", ended)
-
-
 def admit(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str, now: datetime,
-          ctx: TokenContext | None = None) -> Claims:
+          ctx: TokenContext) -> Claims:
     """What is checked before the database: signature, times, audience and `scenario`.
 
     The database's part (subject, consent, single use) is `pc_consume_token`, run by `consume`
     or inside a partner write's own function (with `db_args`). Makes no session unless a key
     must be read."""
     claims = _verified(lambda: uow.session, token, audience=partner.client_id, now=now,
-                       ctx=ctx or context_of(uow))
+                       ctx=ctx)
     if claims.scn != scenario:
         raise errors.TokenWrongScenario(f"the token is for {claims.scn!r}, not {scenario!r}")
     _serves(claims, partner)
@@ -236,7 +215,7 @@ def admit(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str, now: 
 
 
 def consume(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str,
-            now: datetime, ctx: TokenContext | None = None) -> Claims:
+            now: datetime, ctx: TokenContext) -> Claims:
     """Use a token up, once: verified, addressed to `partner`, for `scenario`, consent still
     valid, never used before. Raises a `TokenRejected` subclass (`TokenReplayed` on a replay).
 
@@ -244,7 +223,6 @@ def consume(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str,
     caller's effect (an authorization, a waiver, a redemption) or not at all.
     """
     session = uow.session
-    ctx = ctx or context_of(session)
     claims = admit(uow, token, partner=partner, scenario=scenario, now=now, ctx=ctx)
     try:
         resident_id = session.execute(_CONSUME, db_args(claims, partner, now)).scalar_one()
@@ -253,9 +231,4 @@ def consume(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str,
         if refusal is None:
             raise
         raise refusal from None
-    mark = f"jti:{claims.jti}"
-    if ctx.store.add(mark, max(1.0, claims.exp - now.timestamp() + 60)):
-        _release_on_rollback(uow, ctx.store, mark)
-    # else a mark is already there (left by a process killed mid-request, or by a concurrent
-    # attempt that is rolling back): it is not ours to release, and the database has decided.
     return Claims(**{**asdict(claims), "resident_id": resident_id})

@@ -46,7 +46,6 @@ def register(api: Api, app: Flask) -> None:
     api.spec.components.schema("RecordIn", schema=ingest.RecordInSchema)
     # Every operation's refusals, from the one registry (app/refusals.py).
     api.spec.plugins = [*api.spec.plugins, RefusalsPlugin()]
-    tokens.bind_context(app)
     for blp in (wellknown.blp, residents.blp, ingest.blp, scores.blp, consent.blp,
                 scenarios.blp, scenarios.admin, tokens.blp, tokens.partner_blp,
                 notifications.blp, rights.blp, admin_rights.blp, medical.partner_blp,

@@ -62,7 +62,6 @@ def introspection_floor() -> Any:
     from app import create_app
     from app.runtime import runtime
     from core.identity import Partner, by_api_key
-    from rewards import tokens
 
     flask_app = create_app()  # for /healthz, the keys and the partner lookup
     url = flask_app.config["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
@@ -77,8 +76,7 @@ def introspection_floor() -> Any:
                 uow.session.expunge(found)
                 partners[api_key] = found
             if kid not in keys:
-                keys[kid] = tokens.context_of(uow.session).public_key(
-                    uow.session, kid, datetime.now(UTC))
+                keys[kid] = runtime().tokens.public_key(uow.session, kid, datetime.now(UTC))
         return partners[api_key], keys[kid]
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:

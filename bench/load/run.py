@@ -42,7 +42,7 @@ from bench.common import (  # noqa: E402
     service_env,
 )
 from bench.load import wrk  # noqa: E402
-from tests.factories import FakeIdp  # noqa: E402
+from tests.support.factories import FakeIdp  # noqa: E402
 
 CONNECTIONS = 32
 SCENARIOS = ("score", "token_issue", "introspect", "authorize", "capture", "redeem")
@@ -59,8 +59,8 @@ class World:
         from app.runtime import runtime
         from core.identity import create_partner, create_source
         from core.registry import CATEGORIES
-        from tests.api.test_tokens_support import good_history, grant, push
-        from tests.factories import id_number
+        from tests.support.factories import id_number
+        from tests.support.tokens import good_history, grant, push
 
         self.app, self.client = app, app.test_client()
         idp: FakeIdp = app.config["BENCH_IDP"]
@@ -124,7 +124,7 @@ class World:
                 k = i % len(self.sessions)
                 out.append(issue(uow.session, resident_id=uuid.UUID(self.resident_ids[k]),
                                  partner=found, scenario=definition, ent=ents[k],
-                                 now=now).token)
+                                 now=now, ctx=runtime().tokens).token)
             uow.commit()
         return out
 

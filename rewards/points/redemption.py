@@ -1,7 +1,7 @@
 """Redemption of points by partners (信用积分兑换) and refunds as reversing transfers.
 
 A redemption is written once, in PostgreSQL: `pc_redeem` (migrations 0011 and 0016) does the
-whole use case in one statement on an autocommit connection, and `redeem_once` is its only
+whole use case in one statement on an autocommit connection, and `redeem` is its only
 caller. Python checks what needs no database (the token's signature, times, audience and
 scenario: `tokens.admit`) and builds the ids, the time and the answer; the function claims
 `(partner, out_order_no)` and stores that answer with the claim (a retry gets the first answer,
@@ -24,15 +24,23 @@ expired since): `pc_redeemed_answer` gives the stored answer, or the refusal sta
 `refund` gives points back, in whole or in part, never more than was redeemed in total (a
 conditional UPDATE on the redemption, backed by a CHECK). Points go back to the lots they came
 from, newest first; the part whose lot has expired meanwhile goes to the `expiry` account in the
-same transfer, so a refund never revives expired points. Refunds are rare: plain Python through
-`core.idempotency.run_once`, and the ledger's unique keys back it up.
+same transfer, so a refund never revives expired points. Refunds are rare: plain Python, and the
+ledger's unique keys back it up.
+
+Both are partner writes made idempotent by `core.idempotency.idempotent`, which owns the unit of
+work and the replay (for `redeem` the claim is made inside `pc_redeem`: `in_sql=True`). Their
+answers are `RedemptionView` and `RefundView`, stored as JSON and rendered by the partner API's
+schemas, so a first answer and a replay are the same bytes.
+
+    answer = redeem(runtime().uow, token, partner=shop, out_order_no="o-1", points=50,
+                    now=now, ctx=runtime().tokens)
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -40,9 +48,9 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from core import idempotency, pgcall
-from core.db import NewUnitOfWork, UnitOfWork
+from core.db import UnitOfWork
 from core.errors import Conflict
-from core.idempotency import body_hash, iso, run_once
+from core.idempotency import Answer, Claim, idempotent, plain
 from core.identity import Partner
 from rewards import tokens
 from rewards.errors import TokenRejected
@@ -54,6 +62,7 @@ from rewards.points.errors import (
     RefundExceedsRedemption,
 )
 from rewards.points.models import Draw, Lot, Redemption, Refund
+from rewards.token_format import TokenContext
 
 SCENARIO = "points_redemption"
 
@@ -85,18 +94,43 @@ _REDEEM = text(
 _REDEEMED = text("SELECT pc_redeemed_answer(:partner_id, :out_order_no, :body_hash, :now)")
 
 
-def redemption_view(r: Redemption) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RedemptionView:
     """What the partner sees of a redemption (never the resident's balance)."""
-    return view(r.id, sub=r.sub, points=r.points, out_order_no=r.out_order_no,
-                refunded=r.refunded, created_at=r.created_at)
+
+    redemption_id: uuid.UUID
+    sub: str
+    points: int
+    out_order_no: str
+    refunded: int
+    refundable: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, r: Redemption) -> RedemptionView:
+        return cls(r.id, r.sub, r.points, r.out_order_no, r.refunded, r.points - r.refunded,
+                   r.created_at)
 
 
-def view(redemption_id: uuid.UUID, *, sub: str, points: int, out_order_no: str, refunded: int,
-         created_at: datetime) -> dict[str, Any]:
-    """`redemption_view` from its fields (a redemption about to be written has no row yet)."""
-    return {"redemption_id": str(redemption_id), "sub": sub, "points": points,
-            "out_order_no": out_order_no, "refunded": refunded,
-            "refundable": points - refunded, "created_at": iso(created_at)}
+@dataclass(frozen=True)
+class RefundView:
+    """What the partner sees of a refund: how much went back, and how much had expired."""
+
+    refund_id: uuid.UUID
+    redemption_id: uuid.UUID
+    sub: str
+    out_refund_no: str
+    points: int
+    returned: int  # back in the resident's balance
+    expired: int  # whose lot expired meanwhile
+    refunded_total: int
+    refundable: int
+    created_at: datetime
+
+
+def redemption(uow: UnitOfWork, partner: Partner, redemption_id: Any) -> RedemptionView:
+    """One of the partner's redemptions, with what has been refunded."""
+    return RedemptionView.of(redemption_of(uow.session, partner, redemption_id))
 
 
 def redemption_of(session: Session, partner: Partner, redemption_id: Any) -> Redemption:
@@ -152,11 +186,12 @@ def _restore_plan(session: Session, redemption_id: uuid.UUID, amount: int, now: 
     return plan, live
 
 
+@idempotent("points.refund", key="out_refund_no",
+            body=lambda a: {"redemption_id": str(a["redemption_id"]), "points": a["points"]})
 def refund(uow: UnitOfWork, *, partner: Partner, redemption_id: Any, out_refund_no: str,
-           points: int | None, now: datetime) -> dict[str, Any]:
-    """Give back `points` (all that is refundable when None) of the partner's redemption.
-
-    Does not commit (the caller's unit of work does, once)."""
+           points: int | None, now: datetime) -> RefundView:
+    """Give back `points` (all that is refundable when None) of the partner's redemption, once
+    per `(partner, out_refund_no)`: a retry gets the first answer."""
     if points is not None:
         points = ledger.check_points(points)
     session = uow.session
@@ -190,56 +225,38 @@ def refund(uow: UnitOfWork, *, partner: Partner, redemption_id: Any, out_refund_
     session.add(row)
     session.flush()
     session.refresh(found)
-    return {"refund_id": str(row.id), "redemption_id": str(found.id), "sub": found.sub,
-            "out_refund_no": out_refund_no, "points": amount, "returned": live,
-            "expired": amount - live, "refunded_total": found.refunded,
-            "refundable": found.points - found.refunded, "created_at": iso(now)}
+    return RefundView(row.id, found.id, found.sub, out_refund_no, amount, live, amount - live,
+                      found.refunded, found.points - found.refunded, now)
 
 
-# -- idempotent entry points (what the partner API calls) ----------------------------------------
-
-def redeem_once(new_uow: NewUnitOfWork, token: Any, *, partner: Partner, out_order_no: str,
-                points: int, now: datetime) -> dict[str, Any]:
+@idempotent("points.redeem", key="out_order_no",
+            body=lambda a: {"token": a["token"], "points": a["points"]}, in_sql=True)
+def redeem(uow: UnitOfWork, claim: Claim, token: Any, *, partner: Partner, out_order_no: str,
+           points: int, now: datetime, ctx: TokenContext) -> Answer:
     """Use the resident's token and take `points` from them for the partner's order, once per
-    `(partner, out_order_no)`: a retry gets the first answer. One statement, committed."""
+    `(partner, out_order_no)`: a retry gets the first answer. One statement (`pc_redeem`, which
+    claims the order itself), on the wrapper's autocommit unit of work."""
     points = ledger.check_points(points)
-    digest = body_hash({"token": token, "points": points})
-    with new_uow(autocommit=True) as uow:
-        try:
-            claims = tokens.admit(uow, token, partner=partner, scenario=SCENARIO, now=now)
-        except TokenRejected as refused:
-            return _first_answer(uow, refused, partner=partner, out_order_no=out_order_no,
-                                 digest=digest, now=now)
-        redemption_id = uuid.uuid4()
-        answer = view(redemption_id, sub=claims.sub, points=points, out_order_no=out_order_no,
-                      refunded=0, created_at=now)
-        params = {**tokens.db_args(claims, partner, now), "out_order_no": out_order_no,
-                  "body_hash": digest, "points": points, "redemption_id": redemption_id,
-                  "transfer_id": uuid.uuid4(), "answer": json.dumps(answer)}
-        result: dict[str, Any] = pgcall.call(uow, _REDEEM, params, REFUSALS)
-        return result
+    try:
+        claims = tokens.admit(uow, token, partner=partner, scenario=SCENARIO, now=now, ctx=ctx)
+    except TokenRejected as refused:
+        return _first_answer(uow, claim, refused, now=now)
+    redemption_id = uuid.uuid4()
+    answer = RedemptionView(redemption_id, claims.sub, points, out_order_no, 0, points, now)
+    params = {**tokens.db_args(claims, partner, now), "out_order_no": out_order_no,
+              "body_hash": claim.digest, "points": points, "redemption_id": redemption_id,
+              "transfer_id": uuid.uuid4(), "answer": json.dumps(plain(answer))}
+    result: Answer = pgcall.call(uow, _REDEEM, params, REFUSALS)
+    return result
 
 
-def _first_answer(uow: UnitOfWork, refused: TokenRejected, *, partner: Partner,
-                  out_order_no: str, digest: str, now: datetime) -> dict[str, Any]:
+def _first_answer(uow: UnitOfWork, claim: Claim, refused: TokenRejected, *,
+                  now: datetime) -> Answer:
     """The stored answer to this very request (a retry whose token has expired since), or
     `refused`; another body with the same `out_order_no` is `idempotency_conflict`."""
     refusals: dict[str, pgcall.Refusal] = {**idempotency.REFUSALS,
                                            "not_redeemed": lambda _f: refused}
-    result: dict[str, Any] = pgcall.call(
-        uow, _REDEEMED, {"partner_id": partner.id, "out_order_no": out_order_no,
-                         "body_hash": digest, "now": now}, refusals)
+    result: Answer = pgcall.call(
+        uow, _REDEEMED, {"partner_id": claim.partner_id, "out_order_no": claim.key,
+                         "body_hash": claim.digest, "now": now}, refusals)
     return result
-
-
-def refund_once(new_uow: Callable[[], UnitOfWork], *, partner: Partner, redemption_id: Any,
-                out_refund_no: str, points: int | None, now: datetime) -> dict[str, Any]:
-    """`refund`, once per `(partner, out_refund_no)`: a retry gets the first answer."""
-    if points is not None:
-        ledger.check_points(points)
-    return run_once(new_uow, partner_id=partner.id, operation="points.refund",
-                    key=out_refund_no, now=now,
-                    body={"redemption_id": str(redemption_id), "points": points},
-                    effect=lambda uow: refund(uow, partner=partner, redemption_id=redemption_id,
-                                              out_refund_no=out_refund_no, points=points,
-                                              now=now))

@@ -5,7 +5,8 @@ amount the points programme settles with the partner. A statement for `[from, to
 redemption (+) and refund (−) on it in that period, with the opening balance (everything before
 `from`) and the closing balance, so consecutive statements chain and the sum of all statements
 is the account's balance. Lines carry the partner's own references (`out_order_no`,
-`out_refund_no`) and pseudonym (`sub`) — never who the resident is.
+`out_refund_no`) and pseudonym (`sub`) — never who the resident is. An operator may read any
+partner's statement (`operator_statement`); the read is audited.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from core import audit
+from core.db import UnitOfWork
 from core.idempotency import iso
 from core.identity import Partner
+from rewards.entitlements import partner_by_client_id
 from rewards.points import expiry, ledger
 from rewards.points.earning import Rules
 from rewards.points.errors import InvalidPeriod
@@ -36,10 +40,11 @@ def check_period(start: datetime, end: datetime) -> None:
         raise InvalidPeriod(f"`from` must be before `to`, at most {MAX_PERIOD.days} days apart")
 
 
-def clearing_statement(session: Session, partner: Partner, *, start: datetime, end: datetime
+def clearing_statement(uow: UnitOfWork, partner: Partner, *, start: datetime, end: datetime
                        ) -> dict[str, Any]:
     """The partner's clearing statement for `[start, end)`."""
     check_period(start, end)
+    session = uow.session
     account = ledger.clearing_account(session, partner.id, start, create=False)
     opening, lines = 0, []
     if account is not None:
@@ -64,6 +69,19 @@ def clearing_statement(session: Session, partner: Partner, *, start: datetime, e
         "net": redeemed - refunded, "closing_balance": opening + redeemed - refunded,
         "count": len(lines), "lines": lines,
     }
+
+
+def operator_statement(uow: UnitOfWork, *, operator: str, client_id: str, start: datetime,
+                       end: datetime, now: datetime) -> dict[str, Any]:
+    """Any partner's clearing statement, read by the operator `operator` (a client id): the
+    read is audited. Commits once."""
+    partner = partner_by_client_id(uow.session, client_id)
+    found = clearing_statement(uow, partner, start=start, end=end)
+    audit.record(uow.session, actor=f"operator:{operator}", action="points.statement.read",
+                 now=now, subject=partner.client_id,
+                 data={"from": start.isoformat(), "to": end.isoformat()})
+    uow.commit()
+    return found
 
 
 def _line(at: datetime, kind: str, transfer_id: uuid.UUID, amount: int,
@@ -98,9 +116,10 @@ def as_csv(statement: dict[str, Any]) -> str:
 
 # -- the resident's view --------------------------------------------------------------------------
 
-def resident_points(session: Session, resident_id: uuid.UUID, *, rules: Rules, now: datetime,
+def resident_points(uow: UnitOfWork, resident_id: uuid.UUID, *, rules: Rules, now: datetime,
                     limit: int = 50) -> dict[str, Any]:
     """`{balance, history, expiring}`: spendable points, recent movements, what expires soon."""
+    session = uow.session
     account = ledger.resident_account(session, resident_id, now)
     if account is None:
         return {"balance": 0, "history": [], "expiring": [], "expiring_total": 0,

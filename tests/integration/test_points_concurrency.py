@@ -20,7 +20,7 @@ from core.identity import Partner, Person, create_resident
 from rewards.points.earning import award
 from rewards.points.ledger import reconcile
 from rewards.points.models import Account, Redemption, Transfer
-from rewards.points.redemption import redeem_once
+from rewards.points.redemption import redeem
 from tests.support.factories import id_number
 from tests.support.points import PointsWorld, consent_to_redemption, token_for
 from tests.support.statements import statements
@@ -34,7 +34,7 @@ def world(app, client, idp) -> PointsWorld:
 
 
 def race(app: Any, partner_id: Any, calls: list[tuple[str, str, int]]) -> list[Any]:
-    """Run `redeem_once` for each (token, out_order_no, points) at the same moment; check
+    """Run `redeem` for each (token, out_order_no, points) at the same moment; check
     that each was one call of the PostgreSQL function and nothing else touched the ledger."""
     barrier = threading.Barrier(len(calls))
     outcomes: list[Any] = []
@@ -46,9 +46,9 @@ def race(app: Any, partner_id: Any, calls: list[tuple[str, str, int]]) -> list[A
                 partner = uow.session.get(Partner, partner_id)
             barrier.wait()
             try:
-                result: Any = redeem_once(runtime().uow, token, partner=partner,
-                                          out_order_no=order, points=points,
-                                          now=runtime().clock.now())
+                result: Any = redeem(runtime().uow, token, partner=partner,
+                                     out_order_no=order, points=points,
+                                     now=runtime().clock.now(), ctx=runtime().tokens)
             except DomainError as exc:
                 result = exc.code
         with lock:

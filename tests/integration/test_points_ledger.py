@@ -1,6 +1,6 @@
 """The database guards the ledger: insert-only journal, non-negative balances, unique keys,
 zero-sum transfers; and random sequences of earn / redeem / refund / expire keep every
-invariant (Hypothesis), redeeming through the partner service (`redeem_once`: one `pc_redeem`
+invariant (Hypothesis), redeeming through the partner service (`redeem`: one `pc_redeem`
 statement each, a partner's first redemption and lots past their expiry included).
 """
 
@@ -24,7 +24,7 @@ from rewards.points import expiry, ledger
 from rewards.points.earning import award
 from rewards.points.errors import InsufficientPoints, RefundExceedsRedemption
 from rewards.points.models import Account, Leg, Redemption, Transfer
-from rewards.points.redemption import redeem_once, refund
+from rewards.points.redemption import redeem, refund
 from tests.support.factories import T0, id_number
 from tests.support.points import consent_to_redemption, token_for
 from tests.support.statements import statements
@@ -204,8 +204,9 @@ class Sequence:
             token = token_for(resident_id, partner, self.now)
             with statements(self.app) as sent:
                 try:
-                    answer = redeem_once(runtime().uow, token, partner=partner,
-                                         out_order_no=order, points=points, now=self.now)
+                    answer = redeem(runtime().uow, token, partner=partner,
+                                    out_order_no=order, points=points, now=self.now,
+                                    ctx=runtime().tokens)
                 finally:
                     # the function alone, refused or not (a cold key cache may add a lookup,
                     # never a points statement)
@@ -218,13 +219,14 @@ class Sequence:
         if not self.redemptions:
             return
         redemption_id, at = self.redemptions[index % len(self.redemptions)]
-        with self.app.app_context(), runtime().uow() as uow:
-            before = uow.session.get(Redemption, redemption_id)
-            refundable = before.points - before.refunded
+        with self.app.app_context():
+            with runtime().uow() as uow:
+                before = uow.session.get(Redemption, redemption_id)
+                refundable = before.points - before.refunded
             try:
-                answer = refund(uow, partner=self.partners[at], redemption_id=redemption_id,
-                                out_refund_no=uuid.uuid4().hex, points=points, now=self.now)
-                uow.commit()
+                answer = refund(runtime().uow, partner=self.partners[at],
+                                redemption_id=redemption_id, out_refund_no=uuid.uuid4().hex,
+                                points=points, now=self.now)
             except RefundExceedsRedemption:
                 assert refundable == 0 or (points or 0) > refundable
                 self.seen["refund refused"] += 1

@@ -24,7 +24,7 @@ from core.identity import Partner
 from rewards.models import AccessEntry, ConsumedToken
 from rewards.points import expiry, ledger
 from rewards.points.models import Account, Draw, Leg, Lot, Redemption, Transfer
-from rewards.points.redemption import redeem_once
+from rewards.points.redemption import redeem
 from tests.api.test_points_earning import run_job
 from tests.support.factories import bearer
 from tests.support.points import PointsWorld
@@ -293,9 +293,10 @@ def test_a_retry_with_an_expired_token_waits_for_the_first_attempt_in_flight(
     def retry() -> None:
         with app.app_context():
             try:
-                outcome.append(redeem_once(runtime().uow, token, partner=partner,
-                                           out_order_no="order-1", points=10,
-                                           now=clock.now() + timedelta(seconds=600)))
+                outcome.append(redeem(runtime().uow, token, partner=partner,
+                                      out_order_no="order-1", points=10,
+                                      now=clock.now() + timedelta(seconds=600),
+                                      ctx=runtime().tokens))
             except DomainError as exc:
                 outcome.append(exc.code)
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from app.runtime import runtime
 from core.identity import Person, create_partner, create_resident
 from rewards.points.earning import award
-from rewards.points.redemption import redeem_once
+from rewards.points.redemption import redeem
 from rewards.points.rights import export_section, retention
 from tests.support.factories import T0, id_number
 from tests.support.points import consent_to_redemption, token_for
@@ -25,8 +25,8 @@ def test_the_export_holds_the_account_transfers_lots_and_redemptions_as_json(app
               now=T0, expires_at=T0 + timedelta(days=30))
         uow.commit()
         consent_to_redemption(app, resident.id, T0)
-        redeem_once(runtime().uow, token_for(resident.id, shop, T0), partner=shop,
-                    out_order_no="o-1", points=200, now=T0)
+        redeem(runtime().uow, token_for(resident.id, shop, T0), partner=shop,
+               out_order_no="o-1", points=200, now=T0, ctx=runtime().tokens)
         section = export_section(uow.session, resident.id)
         kept = retention(uow.session, resident.id, T0)
     json.dumps(section)  # JSON-ready as it is

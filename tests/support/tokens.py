@@ -112,6 +112,6 @@ def consume_as(app: Any, partner: Any, token: Any, scenario: str = "medical_cred
 
     with app.app_context(), runtime().uow() as uow:
         claims = consume(uow, token, partner=uow.session.get(Partner, partner.id),
-                         scenario=scenario, now=runtime().clock.now())
+                         scenario=scenario, now=runtime().clock.now(), ctx=runtime().tokens)
         uow.commit()
     return claims

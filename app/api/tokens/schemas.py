@@ -1,0 +1,98 @@
+"""What goes in and out of the entitlement, token and access-log endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from app.api.common import Bilingual, CodedReason
+from core.qr import svg as qr_svg
+from rewards import access
+from rewards.models import AccessEntry
+from rewards.tokens import Issued
+
+
+class EntitlementSchema(ma.Schema):
+    scenario = ma.fields.String()
+    name = ma.fields.Nested(Bilingual)
+    domain = ma.fields.String()
+    eligible = ma.fields.Boolean()
+    consent_given = ma.fields.Boolean()
+    usable = ma.fields.Boolean(metadata={"description": "eligible and consented: ask a token"})
+    reasons = ma.fields.List(ma.fields.Nested(CodedReason),
+                             metadata={"description": "why not (only you see this)"})
+    limits = ma.fields.Dict()
+    missing_consent = ma.fields.List(ma.fields.String(),
+                                     metadata={"description": "purposes to consent to"})
+    min_tier = ma.fields.String()
+    token_ttl_seconds = ma.fields.Integer()
+
+
+class EntitlementListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(EntitlementSchema))
+
+
+class TokenRequestSchema(ma.Schema):
+    scenario = ma.fields.String(required=True, validate=ma.validate.Length(1, 40))
+    partner = ma.fields.String(required=True, validate=ma.validate.Length(1, 40),
+                               metadata={"description": "client_id of the partner you are at"})
+
+
+class TokenSchema(ma.Schema):
+    """An `Issued` token, with its QR code."""
+
+    token = ma.fields.String(metadata={"description": "compact JWS (pc-entitlement+jwt)"})
+    expires_at = ma.fields.DateTime()
+    qr_svg = ma.fields.Method("_qr", metadata={"description": "the token as a QR code (SVG)"})
+    scenario = ma.fields.String(attribute="claims.scn")
+    partner = ma.fields.String(attribute="claims.aud")
+
+    def _qr(self, issued: Issued) -> str:
+        return qr_svg(issued.token)
+
+
+class AccessQuerySchema(ma.Schema):
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, access.MAX_PAGE))
+    before = ma.fields.AwareDateTime(load_default=None)
+
+
+class AccessActorSchema(ma.Schema):
+    """Who: read from the entry's `actor_kind`, `actor_id` and `actor_name`."""
+
+    kind = ma.fields.String(attribute="actor_kind")
+    client_id = ma.fields.String(attribute="actor_id")
+    name = ma.fields.String(attribute="actor_name")
+
+
+class AccessEntrySchema(ma.Schema):
+    """An `AccessEntry` as the resident sees it."""
+
+    at = ma.fields.DateTime()
+    actor = ma.fields.Nested(AccessActorSchema)
+    action = ma.fields.String(metadata={"description": "introspect | consume"})
+    scenario = ma.fields.String(allow_none=True)
+    outcome = ma.fields.String(metadata={"description": "active, consumed, or why not"})
+    learned = ma.fields.Dict(metadata={"description": "exactly what the partner was told"})
+
+    @ma.pre_dump
+    def _with_actor(self, entry: AccessEntry, **_kwargs: Any) -> dict[str, Any]:
+        """The entry's columns, and the entry itself as its `actor`."""
+        return {"at": entry.at, "actor": entry, "action": entry.action,
+                "scenario": entry.scenario, "outcome": entry.outcome, "learned": entry.learned}
+
+
+class AccessLogSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AccessEntrySchema))
+
+
+class IntrospectSchema(ma.Schema):
+    token = ma.fields.String(required=True)
+
+
+class IntrospectionSchema(ma.Schema):
+    active = ma.fields.Boolean(required=True)
+    scn = ma.fields.String()
+    sub = ma.fields.String(metadata={"description": "your pairwise pseudonym of the resident"})
+    ent = ma.fields.Dict()
+    exp = ma.fields.Integer()
