@@ -23,7 +23,9 @@ Design overview
   excepted: they belong to their tables' migrations) with a clean install of the files, done
   in a savepoint it rolls back, by `pg_get_functiondef`. After installing, `upgrade` fails if
   any remain (a function the files no longer define, an old signature left behind) and rolls
-  the whole upgrade back; `check` asks the same of a database without changing it.
+  the whole upgrade back; `check` asks the same of a database without changing it. A database
+  whose functions already agree is left alone (an upgrade at every start replaces nothing, so
+  no session's cached function is invalidated); upgrades take turns (an advisory lock).
 * **Only at head.** The files are written for the current schema, so they are installed only
   when the database ends at the head revision. `downgrade` drops the functions first (they are
   the head schema's); a database downgraded to an earlier revision has no `pc_*` functions
@@ -90,9 +92,10 @@ def upgrade(url: str, revision: str = "heads") -> None:
     engine = create_engine(normalize_url(url), poolclass=pool.NullPool)
     try:
         with engine.begin() as conn:
+            _one_at_a_time(conn)
             cfg = alembic_config(url, conn)
             command.upgrade(cfg, revision)
-            if _at_head(cfg, conn):
+            if _at_head(cfg, conn) and disagreements(conn):
                 install(conn)
                 stray = disagreements(conn)
                 if stray:
@@ -106,6 +109,7 @@ def downgrade(url: str, revision: str) -> None:
     engine = create_engine(normalize_url(url), poolclass=pool.NullPool)
     try:
         with engine.begin() as conn:
+            _one_at_a_time(conn)
             _drop_functions(conn)
             cfg = alembic_config(url, conn)
             command.downgrade(cfg, revision)
@@ -159,6 +163,12 @@ def disagreements(conn: Connection) -> list[str]:
 def _drop_functions(conn: Connection) -> None:
     for signature in functions(conn):  # from the catalog: quoted as PostgreSQL prints it
         conn.exec_driver_sql(f"DROP FUNCTION {signature}")
+
+
+def _one_at_a_time(conn: Connection) -> None:
+    """Two upgrades at once (two instances starting) take turns; the lock ends with the
+    transaction."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('pengcheng.migrate'))"))
 
 
 def _at_head(cfg: Config, conn: Connection) -> bool:

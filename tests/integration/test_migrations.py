@@ -6,12 +6,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, inspect, text
 
-from app.migrate import FunctionsDisagree, alembic_config, check, downgrade, functions, upgrade
+from app.migrate import (
+    SQL_FILES,
+    FunctionsDisagree,
+    alembic_config,
+    check,
+    downgrade,
+    functions,
+    upgrade,
+)
 from core.db import Base, normalize_url
 
 
@@ -149,3 +158,24 @@ def test_a_function_the_files_do_not_define_fails_the_upgrade(scratch_database):
     with pytest.raises(FunctionsDisagree, match="pc_left_behind"):
         upgrade(scratch_database)
     assert check(scratch_database) == ["pc_left_behind(integer)"]  # the upgrade rolled back
+
+
+def test_every_sql_file_of_the_packages_is_installed():
+    root = Path(__file__).resolve().parents[2]
+    found = {path.relative_to(root).as_posix()
+             for package in ("core", "consent", "scoring", "rewards", "rights", "reports")
+             for path in (root / package).rglob("sql/*.sql")}
+    listed = {f"{package.replace('.', '/')}/sql/{name}" for package, name in SQL_FILES}
+    assert found == listed
+
+
+@pytest.mark.services
+def test_an_upgrade_of_a_database_whose_functions_agree_replaces_none(scratch_database):
+    """(A replaced function is recompiled by every session that calls it next.)"""
+    versions = text("SELECT proname, xmin::text FROM pg_proc WHERE proname LIKE 'pc\\_%'")
+    upgrade(scratch_database)
+    with _connected(scratch_database) as conn:
+        before = dict(conn.execute(versions).all())
+    upgrade(scratch_database)
+    with _connected(scratch_database) as conn:
+        assert dict(conn.execute(versions).all()) == before
