@@ -10,14 +10,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rewards.exclusions import EXCLUSIONS
 from rewards.scenarios import TIERS, Scenario
 
 REASONS: dict[str, tuple[str, str]] = {
     "tier_too_low": ("信用等级未达到该场景的要求", "Your tier is below this scenario's minimum"),
     "score_too_low": ("信用分未达到该场景的要求", "Your score is below this scenario's minimum"),
-    "dishonest_debtor": ("存在有效的失信被执行人记录", "An active dishonest-debtor record"),
-    "overdue_bill": ("存在逾期未付的账单", "An unpaid overdue bill"),
     "scoring_consent_missing": ("尚未授权计算信用分", "You have not consented to scoring"),
+    **EXCLUSIONS,
 }
 
 

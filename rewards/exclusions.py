@@ -1,11 +1,14 @@
 """Exclusions: facts that bar a resident from a scenario whatever their score (DESIGN §5.5).
 
-The rule is written once, as the SQL function `pc_exclusions(resident, now)` (migration 0017):
-the 先诊后付 authorization checks it inside its own statement, and this module reads it for
-every other path (token issue, entitlements, the resident's own view). Codes:
-`dishonest_debtor` (an active 失信被执行人 record within its publicity period) and
-`overdue_bill` (an unpaid 先诊后付 bill past its due date). A new exclusion is a migration
-that redefines the function and a code added here.
+Which exclusions apply is decided once, by the SQL function `pc_exclusions(resident, now)`
+(`rewards/sql/exclusions.sql`): the 先诊后付 authorization checks it inside its own statement,
+and `active_exclusions` reads it for every other path (token issue, entitlements, the
+resident's own view). `EXCLUSIONS` names each code the function can answer and says it to the
+resident; it is the one Python list of codes (`scenarios` validates a scenario's `exclusions`
+against it, `eligibility` takes the texts from it), and a unit test checks that it names exactly
+the codes the SQL file can return. A new exclusion: a clause in the SQL file and its texts here.
+
+    active_exclusions(session, resident_id, now, {"overdue_bill"})  # -> {"overdue_bill"} or set()
 """
 
 from __future__ import annotations
@@ -16,7 +19,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-CODES = ("dishonest_debtor", "overdue_bill")
+# code -> (zh, en): what the resident is told when the exclusion bars them.
+EXCLUSIONS: dict[str, tuple[str, str]] = {
+    "dishonest_debtor": ("存在有效的失信被执行人记录", "An active dishonest-debtor record"),
+    "overdue_bill": ("存在逾期未付的账单", "An unpaid overdue bill"),
+}
+CODES = tuple(EXCLUSIONS)
 
 
 def active_exclusions(session: Session, resident_id: uuid.UUID, now: datetime,

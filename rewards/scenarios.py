@@ -26,11 +26,12 @@ from core.canonical import SPACED_ASCII, canonical
 from core.db import UnitOfWork
 from core.identity import PARTNER_KINDS
 from rewards.errors import InvalidScenario, UnknownScenario
+from rewards.exclusions import CODES
 from rewards.models import ScenarioSetting
 
 CATALOGUE = Path(__file__).with_name("catalogue.json")
 TIERS = ("building", "fair", "good", "very_good", "excellent")  # lowest first
-EXCLUSIONS = ("dishonest_debtor", "overdue_bill")
+EXCLUSIONS = CODES  # the codes pc_exclusions can answer (rewards.exclusions)
 MAX_TOKEN_TTL = 300
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 # What a partner may ever learn from a token: never the score, the tier or who the person is.

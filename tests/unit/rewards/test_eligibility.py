@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+from rewards import exclusions, scenarios
 from rewards.eligibility import decide
 from rewards.scenarios import TIERS, defaults, parse
 
@@ -63,3 +67,12 @@ def test_ent_holds_only_what_the_scenario_discloses():
 def test_points_redemption_is_open_to_every_tier():
     points = defaults()["points_redemption"]
     assert all(decide(points, score=400, tier=t).eligible for t in TIERS)
+
+
+def test_every_exclusion_the_sql_function_can_answer_is_named_once_in_python():
+    """`pc_exclusions` decides; `rewards.exclusions.EXCLUSIONS` names and explains its codes."""
+    sql = (Path(exclusions.__file__).parent / "sql" / "exclusions.sql").read_text()
+    answered = set(re.findall(r"found := found \|\| '([a-z_]+)'::text", sql))
+    assert answered == set(exclusions.EXCLUSIONS) == set(scenarios.EXCLUSIONS)
+    for code in answered:
+        assert decide(MEDICAL, score=700, tier="excellent", exclusions={code}).reasons[0].en
