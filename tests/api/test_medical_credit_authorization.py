@@ -17,7 +17,7 @@ from core.idempotency import PartnerRequest
 from rewards.credit.models import CreditAccount, CreditHold
 from rewards.models import ConsumedToken
 from tests.support.medical_credit import BASE, Credit, problem
-from tests.integration.test_credit_concurrency import post, together
+from tests.api.test_medical_credit_concurrency import post, together
 from tests.support.factories import cli
 from tests.support.statements import statements
 
