@@ -11,6 +11,7 @@ import csv
 import io
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from consent.errors import ConsentNotFound
 from consent.gate import is_valid
 from consent.models import ConsentEvent, ConsentRecord, Notice
 from consent.notices import current, document, text_hash
+from core.errors import NotFound
 
 EXPORT_COLUMNS = ("seq", "event_id", "consent_id", "resident_id", "purpose", "event", "at",
                   "actor", "channel", "language", "categories", "reason", "notice_id",
@@ -73,6 +75,58 @@ def reconsent_needed(session: Session, resident_id: uuid.UUID, now: datetime
             out.append({"purpose": purpose, "notice_id": notice.id,
                         "reason": "expired" if record.status != "invalidated" else "invalidated"})
     return out
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The resident's consents (newest first) and the purposes to ask them about again."""
+
+    items: list[ConsentRecord]
+    reconsent: list[dict[str, Any]]
+
+
+def overview(session: Session, resident_id: uuid.UUID, now: datetime, *,
+             status: str | None = None) -> Overview:
+    """The resident's consents (those in `status`, if given) and what needs consent again."""
+    items = records_for(session, resident_id)
+    if status:
+        items = [r for r in items if r.status == status]
+    return Overview(items, reconsent_needed(session, resident_id, now))
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One consent record and its events, oldest first."""
+
+    record: ConsentRecord
+    events: list[ConsentEvent]
+
+
+def detail(session: Session, resident_id: uuid.UUID, consent_id: uuid.UUID) -> Detail:
+    """One of the resident's consents with its event history (ConsentNotFound if not theirs)."""
+    record = own_record(session, resident_id, consent_id)
+    return Detail(record, events_for(session, resident_id, consent_id))
+
+
+@dataclass(frozen=True)
+class Receipts:
+    """Every receipt of one consent, oldest first; `latest` is the last of them."""
+
+    consent_id: uuid.UUID
+    receipts: list[ConsentEvent]
+
+    @property
+    def latest(self) -> ConsentEvent:
+        return self.receipts[-1]
+
+
+def receipts_for(session: Session, resident_id: uuid.UUID, consent_id: uuid.UUID) -> Receipts:
+    """The receipts of one of the resident's consents (NotFound if it has none)."""
+    record = own_record(session, resident_id, consent_id)
+    found = receipts_of(session, record)
+    if not found:
+        raise NotFound("this consent has no receipt", detail_zh="该授权没有回执")
+    return Receipts(record.id, found)
 
 
 def _rows(session: Session, resident_id: uuid.UUID | None, since: datetime | None,

@@ -32,7 +32,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from consent import receipts
+from consent import history, receipts
 from consent.errors import (
     CategoriesInvalid,
     ConsentConflict,
@@ -46,7 +46,7 @@ from consent.notices import current, expiry, grantable
 from core import audit
 from core.clock import utc
 from core.db import UnitOfWork
-from core.identity import Resident
+from core.identity import Operator, Resident
 from core.signing import Signer
 
 DEFAULT_ISSUER = "https://pengcheng.sz.gov.cn"
@@ -337,3 +337,40 @@ def grant_demo_consents(uow: UnitOfWork, resident: Resident, now: datetime, *,
         created += outcome.created
     uow.commit()
     return created
+
+
+@dataclass(frozen=True)
+class Export:
+    """An auditor's export: the JSON `document` (format=json) or the `csv` text and its file
+    name (format=csv)."""
+
+    filename: str
+    document: dict[str, Any] | None = None
+    csv: str | None = None
+
+
+def export_for_auditor(uow: UnitOfWork, operator: Operator, *, format: str, now: datetime,
+                       resident_id: uuid.UUID | None = None, since: datetime | None = None,
+                       until: datetime | None = None, after_seq: int = 0) -> Export:
+    """Consent events for an auditor (everyone's, or one resident's), audited; one commit.
+
+    The export is recorded (and, for one resident, put in their access log as a read of their
+    data, 查询记录) and committed before the events are read.
+    """
+    from rights.view import operator_read  # rights owns the access log's vocabulary
+
+    session = uow.session
+    audit.record(session, actor=f"operator:{operator.client_id}", action="consent.exported",
+                 now=now, subject=str(resident_id) if resident_id else "all",
+                 data={"format": format})
+    if resident_id and session.get(Resident, resident_id) is not None:
+        operator_read(session, resident_id=resident_id, operator=operator,
+                      action="consent_history_read", now=now,
+                      learned={"seen": ["consent_history"]})
+    uow.commit()
+    filename = f"consents-{resident_id or 'all'}.{format}"
+    if format == "csv":
+        return Export(filename, csv="".join(history.export_csv(
+            session, resident_id=resident_id, since=since, until=until)))
+    return Export(filename, document=history.export_json(
+        session, resident_id=resident_id, since=since, until=until, after_seq=after_seq))

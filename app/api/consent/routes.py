@@ -2,203 +2,44 @@
 
 from __future__ import annotations
 
-import marshmallow as ma
+import uuid
+from typing import Any
+
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.consent.schemas import (
+    ConsentDetailSchema,
+    ConsentExportQuerySchema,
+    ConsentGrantSchema,
+    ConsentHistorySchema,
+    ConsentListSchema,
+    ConsentQuerySchema,
+    ConsentReceiptListSchema,
+    ConsentReceiptOutSchema,
+    ConsentWithdrawSchema,
+    NoticeLanguageQuerySchema,
+    NoticeQuerySchema,
+    NoticeSchema,
+    ReceiptVerifyInSchema,
+    ReceiptVerifyOutSchema,
+    notice_in,
+)
 from app.runtime import runtime
 from consent import history, notices, receipts
-from consent.models import LANGUAGES
-from consent.services import Signing, grant, withdraw
-from core import audit
-from core.errors import NotFound
-from core.identity import Resident
-from rights.view import operator_read
+from consent.services import Signing, export_for_auditor, grant, withdraw
 
 blp = Blueprint("consent", __name__, url_prefix="",
                 description="Notices, consent, withdrawal, receipts and auditor exports")
 
-RESIDENT = [{"residentSession": []}]
-OPERATOR = [{"operatorKey": []}]
+RESIDENT: list[dict[str, list[str]]] = [{"residentSession": []}]
+OPERATOR: list[dict[str, list[str]]] = [{"operatorKey": []}]
 
 
 def _signing() -> Signing:
     return Signing(runtime().signer, runtime().settings["ISSUER"])
-
-
-# -- schemas ------------------------------------------------------------------------------------
-
-class NoticeRecipientSchema(ma.Schema):
-    kind = ma.fields.String()
-    name_zh = ma.fields.String()
-    name_en = ma.fields.String()
-
-
-class NoticeSchema(ma.Schema):
-    id = ma.fields.UUID()
-    purpose = ma.fields.String()
-    version = ma.fields.Integer()
-    language = ma.fields.String()
-    title = ma.fields.String()
-    text = ma.fields.String(metadata={"description": "The text in `language`"})
-    title_zh = ma.fields.String()
-    title_en = ma.fields.String()
-    text_zh = ma.fields.String()
-    text_en = ma.fields.String()
-    hash = ma.fields.String(metadata={"description": "SHA-256 of the canonical notice document"})
-    categories = ma.fields.List(ma.fields.String())
-    separate_consent_categories = ma.fields.List(
-        ma.fields.String(), metadata={"description": "Categories that need separate consent"})
-    requires_separate_consent = ma.fields.Boolean()
-    recipients = ma.fields.List(ma.fields.Nested(NoticeRecipientSchema))
-    retention = ma.fields.String()
-    validity_days = ma.fields.Integer(allow_none=True)
-    published_at = ma.fields.DateTime()
-
-
-class NoticeQuerySchema(ma.Schema):
-    language = ma.fields.String(load_default="zh", validate=ma.validate.OneOf(LANGUAGES))
-    purpose = ma.fields.String()
-    all_versions = ma.fields.Boolean(load_default=False)
-
-
-class NoticeLanguageQuerySchema(ma.Schema):
-    language = ma.fields.String(load_default="zh", validate=ma.validate.OneOf(LANGUAGES))
-
-
-class ConsentGrantSchema(ma.Schema):
-    notice_id = ma.fields.UUID(required=True)
-    categories = ma.fields.List(ma.fields.String(validate=ma.validate.Length(1, 64)),
-                                validate=ma.validate.Length(max=64), load_default=None)
-    separate_consent = ma.fields.Boolean(load_default=False, metadata={
-        "description": "The resident's separate acknowledgement (单独同意) for sensitive scope"})
-    language = ma.fields.String(load_default="zh", validate=ma.validate.OneOf(LANGUAGES),
-                                metadata={"description": "Language of the text shown"})
-    channel = ma.fields.String(load_default="api",
-                               validate=ma.validate.OneOf(("api", "miniprogram", "h5")))
-
-
-class ConsentWithdrawSchema(ma.Schema):
-    language = ma.fields.String(load_default="zh", validate=ma.validate.OneOf(LANGUAGES))
-    channel = ma.fields.String(load_default="api",
-                               validate=ma.validate.OneOf(("api", "miniprogram", "h5")))
-
-
-class ConsentReceiptOutSchema(ma.Schema):
-    consent_id = ma.fields.UUID()
-    receipt = ma.fields.String(allow_none=True, metadata={"description": "Compact JWS (EdDSA)"})
-    event = ma.fields.String()
-    status = ma.fields.String()
-    purpose = ma.fields.String()
-    categories = ma.fields.List(ma.fields.String())
-    created = ma.fields.Boolean()
-
-
-class ConsentEventSchema(ma.Schema):
-    event_id = ma.fields.UUID(attribute="id")
-    consent_id = ma.fields.UUID()
-    purpose = ma.fields.String()
-    event = ma.fields.String(metadata={"description": "DPV: given, renewed, withdrawn, expired, "
-                                                      "invalidated"})
-    at = ma.fields.DateTime()
-    actor = ma.fields.String()
-    channel = ma.fields.String()
-    language = ma.fields.String()
-    categories = ma.fields.List(ma.fields.String())
-    reason = ma.fields.String(allow_none=True)
-    notice_id = ma.fields.UUID()
-    notice_hash = ma.fields.String()
-    has_receipt = ma.fields.Function(lambda e: e.receipt is not None)
-
-
-class ConsentSchema(ma.Schema):
-    consent_id = ma.fields.UUID(attribute="id")
-    purpose = ma.fields.String()
-    status = ma.fields.String()
-    categories = ma.fields.List(ma.fields.String())
-    separate_consent = ma.fields.Boolean()
-    notice_id = ma.fields.UUID()
-    given_at = ma.fields.DateTime()
-    expires_at = ma.fields.DateTime(allow_none=True)
-    ended_at = ma.fields.DateTime(allow_none=True)
-
-
-class ConsentDetailSchema(ConsentSchema):
-    events = ma.fields.List(ma.fields.Nested(ConsentEventSchema))
-
-
-class ConsentReconsentSchema(ma.Schema):
-    purpose = ma.fields.String()
-    notice_id = ma.fields.UUID()
-    reason = ma.fields.String()
-
-
-class ConsentListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ConsentSchema))
-    reconsent = ma.fields.List(ma.fields.Nested(ConsentReconsentSchema), metadata={
-        "description": "Purposes to ask again (notice changed scope, or consent expired)"})
-
-
-class ConsentQuerySchema(ma.Schema):
-    status = ma.fields.String(validate=ma.validate.OneOf(
-        ("active", "withdrawn", "expired", "invalidated")))
-
-
-class ConsentHistorySchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(ConsentEventSchema))
-
-
-class ConsentReceiptItemSchema(ma.Schema):
-    event_id = ma.fields.UUID(attribute="id")
-    event = ma.fields.String()
-    at = ma.fields.DateTime()
-    receipt = ma.fields.String()
-
-
-class ConsentReceiptListSchema(ma.Schema):
-    consent_id = ma.fields.UUID()
-    receipt = ma.fields.String(metadata={"description": "The latest receipt"})
-    event = ma.fields.String()
-    receipts = ma.fields.List(ma.fields.Nested(ConsentReceiptItemSchema))
-
-
-class ReceiptVerifyInSchema(ma.Schema):
-    receipt = ma.fields.String(required=True, validate=ma.validate.Length(1, 16384))
-
-
-class ReceiptVerifyOutSchema(ma.Schema):
-    valid = ma.fields.Boolean()
-    reason = ma.fields.String()
-    kid = ma.fields.String()
-    recorded = ma.fields.Boolean(metadata={"description": "Matches a stored consent event"})
-    claims = ma.fields.Dict()
-
-
-class ConsentExportQuerySchema(ma.Schema):
-    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(("json", "csv")))
-    since = ma.fields.AwareDateTime(default_timezone=None)
-    until = ma.fields.AwareDateTime(default_timezone=None)
-    after_seq = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=2**63 - 1))
-
-
-def _notice_out(notice, language: str) -> dict:
-    out = {c: getattr(notice, c) for c in (
-        "id", "purpose", "version", "title_zh", "title_en", "text_zh", "text_en", "hash",
-        "categories", "separate_consent_categories", "requires_separate_consent", "recipients",
-        "retention", "validity_days", "published_at")}
-    out.update(language=language, text=getattr(notice, f"text_{language}"),
-               title=getattr(notice, f"title_{language}"))
-    return out
-
-
-def _answer(outcome) -> dict:
-    record = outcome.record
-    return {"consent_id": record.id, "receipt": outcome.receipt,
-            "event": outcome.event.event if outcome.event else None, "status": record.status,
-            "purpose": record.purpose, "categories": record.categories,
-            "created": outcome.created}
 
 
 # -- notices ------------------------------------------------------------------------------------
@@ -212,7 +53,7 @@ class Notices(MethodView):
         with runtime().uow() as uow:
             found = notices.listing(uow.session, purpose=query.get("purpose"),
                                     all_versions=query["all_versions"])
-            return [_notice_out(n, query["language"]) for n in found]
+            return [notice_in(n, query["language"]) for n in found]
 
 
 @blp.route("/api/v1/notices/<uuid:notice_id>")
@@ -222,7 +63,7 @@ class NoticeOne(MethodView):
     def get(self, query, notice_id):
         """One notice version, current or superseded: the exact text behind a hash."""
         with runtime().uow() as uow:
-            return _notice_out(notices.get(uow.session, notice_id), query["language"])
+            return notice_in(notices.get(uow.session, notice_id), query["language"])
 
 
 # -- the resident's consents --------------------------------------------------------------------
@@ -236,12 +77,8 @@ class Consents(MethodView):
         """My consents (newest first) and the purposes I am asked to consent to again."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
-            now = runtime().clock.now()
-            items = history.records_for(uow.session, resident.id)
-            if query.get("status"):
-                items = [r for r in items if r.status == query["status"]]
-            return {"items": items,
-                    "reconsent": history.reconsent_needed(uow.session, resident.id, now)}
+            return history.overview(uow.session, resident.id, runtime().clock.now(),
+                                    status=query.get("status"))
 
     @blp.arguments(ConsentGrantSchema())
     @blp.response(201, ConsentReceiptOutSchema)
@@ -256,7 +93,7 @@ class Consents(MethodView):
                             signing=_signing(), categories=body["categories"],
                             separate_consent=body["separate_consent"],
                             channel=body["channel"], language=body["language"])
-            return _answer(outcome), 201 if outcome.created else 200
+            return outcome, 201 if outcome.created else 200
 
 
 @blp.route("/api/v1/me/consents/<uuid:consent_id>")
@@ -267,11 +104,7 @@ class ConsentOne(MethodView):
         """One of my consents with its event history."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
-            record = history.own_record(uow.session, resident.id, consent_id)
-            events = history.events_for(uow.session, resident.id, consent_id)
-            fields = ("id", "purpose", "status", "categories", "separate_consent", "notice_id",
-                      "given_at", "expires_at", "ended_at")
-            return {**{f: getattr(record, f) for f in fields}, "events": events}
+            return history.detail(uow.session, resident.id, consent_id)
 
 
 @blp.route("/api/v1/me/consents/<uuid:consent_id>/withdraw")
@@ -286,7 +119,7 @@ class Withdraw(MethodView):
             outcome = withdraw(uow, resident, consent_id, now=runtime().clock.now(),
                                signing=_signing(), channel=body["channel"],
                                language=body["language"])
-            return _answer(outcome)
+            return outcome
 
 
 @blp.route("/api/v1/me/consents/<uuid:consent_id>/receipt")
@@ -297,13 +130,7 @@ class ConsentReceipt(MethodView):
         """The latest receipt of one of my consents, and every earlier one."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
-            record = history.own_record(uow.session, resident.id, consent_id)
-            found = history.receipts_of(uow.session, record)
-            if not found:
-                raise NotFound("this consent has no receipt", detail_zh="该授权没有回执")
-            latest = found[-1]
-            return {"consent_id": record.id, "receipt": latest.receipt, "event": latest.event,
-                    "receipts": found}
+            return history.receipts_for(uow.session, resident.id, consent_id)
 
 
 @blp.route("/api/v1/me/consent-history")
@@ -329,28 +156,17 @@ class ReceiptVerify(MethodView):
 
 # -- auditors -----------------------------------------------------------------------------------
 
-def _export(query: dict, resident_id=None):
+def _export(query: dict[str, Any], resident_id: uuid.UUID | None = None) -> Any:
     with runtime().uow() as uow:
         operator = auth.operator(uow, "auditor")
-        now = runtime().clock.now()
-        audit.record(uow.session, actor=f"operator:{operator.client_id}",
-                     action="consent.exported", now=now,
-                     subject=str(resident_id) if resident_id else "all",
-                     data={"format": query["format"]})
-        if resident_id and uow.session.get(Resident, resident_id) is not None:
-            # one resident's consents: a read of their data, in their access log (查询记录)
-            operator_read(uow.session, resident_id=resident_id, operator=operator,
-                          action="consent_history_read", now=now,
-                          learned={"seen": ["consent_history"]})
-        uow.commit()
-        window = {"resident_id": resident_id, "since": query.get("since"),
-                  "until": query.get("until")}
-        if query["format"] == "csv":
-            text = "".join(history.export_csv(uow.session, **window))
-            name = f"consents-{resident_id or 'all'}.csv"
-            return Response(text, mimetype="text/csv", headers={
-                "Content-Disposition": f'attachment; filename="{name}"'})
-        return history.export_json(uow.session, after_seq=query["after_seq"], **window)
+        found = export_for_auditor(
+            uow, operator, format=query["format"], now=runtime().clock.now(),
+            resident_id=resident_id, since=query.get("since"), until=query.get("until"),
+            after_seq=query["after_seq"])
+    if found.csv is not None:
+        return Response(found.csv, mimetype="text/csv", headers={
+            "Content-Disposition": f'attachment; filename="{found.filename}"'})
+    return found.document
 
 
 EXPORT_FORMATS = {"200": {"description": "the events: JSON (format=json) or CSV (format=csv)",
