@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import g, request
 
@@ -19,6 +19,8 @@ from core.identity import (
     hash_key,
     resident_for_session,
 )
+
+P = TypeVar("P", Partner, DataSource, Operator)
 
 MAX_CREDENTIAL = 512
 MAX_CACHED_PRINCIPALS = 10_000
@@ -41,7 +43,7 @@ def resident(uow: UnitOfWork) -> Resident:
     return found
 
 
-def _principal(uow: UnitOfWork, model: type, what: str):
+def _principal(uow: UnitOfWork, model: type[P], what: str) -> P:
     found = _cached_principal(uow, model, bearer())
     if found is None:
         raise Unauthorized(f"unknown or inactive {what} API key")
@@ -49,7 +51,7 @@ def _principal(uow: UnitOfWork, model: type, what: str):
     return found
 
 
-def _cached_principal(uow: UnitOfWork, model: type, api_key: str) -> Any:
+def _cached_principal(uow: UnitOfWork, model: type[P], api_key: str) -> P | None:
     """`by_api_key`, remembered for AUTH_CACHE_SECONDS per process (0 turns it off).
 
     Partners call many times a second; their key and registration change rarely. A cached
@@ -65,7 +67,8 @@ def _cached_principal(uow: UnitOfWork, model: type, api_key: str) -> Any:
     slot = (model, hash_key(api_key))
     hit = cache.get(slot)
     if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
+        cached: P = hit[1]
+        return cached
     found = by_api_key(uow.session, model, api_key)
     if found is not None:
         uow.session.expunge(found)  # out of this session: its rollback cannot expire it
@@ -77,18 +80,20 @@ def _cached_principal(uow: UnitOfWork, model: type, api_key: str) -> Any:
 
 def partner(uow: UnitOfWork, *kinds: str) -> Partner:
     """The partner whose API key authorizes this request, restricted to `kinds` if given."""
-    found: Partner = _principal(uow, Partner, "partner")
+    found = _principal(uow, Partner, "partner")
     if kinds and found.kind not in kinds:
         raise Forbidden(f"this endpoint is for partners of kind {', '.join(kinds)}")
     return found
 
 
 def source(uow: UnitOfWork) -> DataSource:
+    """The data source whose API key authorizes this request."""
     return _principal(uow, DataSource, "source")
 
 
 def operator(uow: UnitOfWork, *roles: str) -> Operator:
-    found: Operator = _principal(uow, Operator, "operator")
+    """The operator whose API key authorizes this request, restricted to `roles` if given."""
+    found = _principal(uow, Operator, "operator")
     if roles and found.role not in roles:
         raise Forbidden(f"this needs the {' or '.join(roles)} role")
     return found

@@ -30,7 +30,7 @@ from core import audit
 from core.crypto import Keyring
 from core.db import Base, UnitOfWork
 from core.errors import InvalidInput, NotFound, Unauthorized
-from core.idnumber import birth_date, is_valid, normalize
+from core.idnumber import birth_date, is_valid, mask, normalize
 
 PARTNER_KINDS = ("hospital", "deposit_partner", "merchant", "payment_channel")
 OPERATOR_ROLES = ("admin", "reviewer", "auditor")
@@ -88,6 +88,23 @@ def read_personal(session: Session, keyring: Keyring, resident: Resident) -> Per
     return Person(name=dec("name") or "", id_number=dec("id_number") or "", phone=dec("phone"))
 
 
+@dataclass(frozen=True)
+class Profile:
+    """What a resident sees of themselves: ID number and phone masked."""
+
+    id: uuid.UUID
+    name: str
+    id_number_masked: str
+    phone_masked: str | None
+    created_at: datetime
+
+
+def profile(session: Session, keyring: Keyring, resident: Resident) -> Profile:
+    person = read_personal(session, keyring, resident)
+    phone = person.phone[:3] + "****" + person.phone[-4:] if person.phone else None
+    return Profile(resident.id, person.name, mask(person.id_number), phone, resident.created_at)
+
+
 def find_resident(session: Session, keyring: Keyring, id_number: str) -> Resident | None:
     index = keyring.blind_index(normalize(id_number))
     return session.scalars(select(Resident).where(Resident.id_index == index)).first()
@@ -132,7 +149,17 @@ def new_api_key(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(32)}"
 
 
-class Partner(Base):
+class _KeyHolder:
+    """The columns every API-key principal has (partners, data sources, operators)."""
+
+    client_id: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+
+
+class Partner(_KeyHolder, Base):
     __tablename__ = "partners"
     __table_args__ = (
         CheckConstraint("kind IN ('hospital','deposit_partner','merchant','payment_channel')",
@@ -140,38 +167,23 @@ class Partner(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    client_id: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     scenarios: Mapped[list[Any]]
-    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime]
 
 
-class DataSource(Base):
+class DataSource(_KeyHolder, Base):
     __tablename__ = "data_sources"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    client_id: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
     categories: Mapped[list[Any]]
-    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime]
 
 
-class Operator(Base):
+class Operator(_KeyHolder, Base):
     __tablename__ = "operators"
     __table_args__ = (CheckConstraint("role IN ('admin','reviewer','auditor')", name="role"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    client_id: Mapped[str] = mapped_column(String(40), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(12))
-    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime]
 
 
 class SessionToken(Base):
@@ -185,15 +197,26 @@ class SessionToken(Base):
     channel: Mapped[str] = mapped_column(String(20))  # idp | demo
 
 
-def _client_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(8)}"
-
-
 Principal = TypeVar("Principal", Partner, DataSource, Operator)
 
-# What each kind of principal is called in audit actions, and its key prefix.
-_NOUN_AND_PREFIX: dict[type[Base], tuple[str, str]] = {
-    Partner: ("partner", "pk"), DataSource: ("source", "sk"), Operator: ("operator", "ok")}
+# What each kind of principal is called in audit actions, its key prefix and client-id prefix.
+_NAMING: dict[type[Base], tuple[str, str, str]] = {
+    Partner: ("partner", "pk", "ptn"), DataSource: ("source", "sk", "src"),
+    Operator: ("operator", "ok", "op")}
+
+
+def _created(session: Session, model: type[Principal], *, name: str, now: datetime, actor: str,
+             audited: dict[str, Any], **columns: Any) -> tuple[Principal, str]:
+    """A new principal of `model` with a fresh client id and API key (returned, shown once)."""
+    noun, key_prefix, id_prefix = _NAMING[model]
+    api_key = new_api_key(key_prefix)
+    found = model(id=uuid.uuid4(), client_id=f"{id_prefix}_{secrets.token_hex(8)}",
+                  name=name.strip(), api_key_hash=hash_key(api_key), created_at=now, **columns)
+    session.add(found)
+    session.flush()
+    audit.record(session, actor=actor, action=f"{noun}.created", now=now,
+                 subject=found.client_id, data=audited)
+    return found, api_key
 
 
 def create_partner(session: Session, *, name: str, kind: str, scenarios: list[str],
@@ -202,15 +225,9 @@ def create_partner(session: Session, *, name: str, kind: str, scenarios: list[st
         raise InvalidInput(f"kind must be one of {', '.join(PARTNER_KINDS)}")
     if not name.strip():
         raise InvalidInput("name must not be empty")
-    api_key = new_api_key(_NOUN_AND_PREFIX[Partner][1])
-    partner = Partner(id=uuid.uuid4(), client_id=_client_id("ptn"), name=name.strip(), kind=kind,
-                      scenarios=sorted(set(scenarios)), api_key_hash=hash_key(api_key),
-                      created_at=now)
-    session.add(partner)
-    session.flush()
-    audit.record(session, actor=actor, action="partner.created", now=now,
-                 subject=partner.client_id, data={"kind": kind, "scenarios": partner.scenarios})
-    return partner, api_key
+    chosen = sorted(set(scenarios))
+    return _created(session, Partner, name=name, now=now, actor=actor,
+                    audited={"kind": kind, "scenarios": chosen}, kind=kind, scenarios=chosen)
 
 
 def create_source(session: Session, *, name: str, categories: list[str], now: datetime,
@@ -222,29 +239,17 @@ def create_source(session: Session, *, name: str, categories: list[str], now: da
         raise InvalidInput(f"unknown or missing categories: {', '.join(unknown) or '(none)'}")
     if not name.strip():
         raise InvalidInput("name must not be empty")
-    api_key = new_api_key(_NOUN_AND_PREFIX[DataSource][1])
-    source = DataSource(id=uuid.uuid4(), client_id=_client_id("src"), name=name.strip(),
-                        categories=sorted(set(categories)), api_key_hash=hash_key(api_key),
-                        created_at=now)
-    session.add(source)
-    session.flush()
-    audit.record(session, actor=actor, action="source.created", now=now,
-                 subject=source.client_id, data={"categories": source.categories})
-    return source, api_key
+    chosen = sorted(set(categories))
+    return _created(session, DataSource, name=name, now=now, actor=actor,
+                    audited={"categories": chosen}, categories=chosen)
 
 
 def create_operator(session: Session, *, name: str, role: str, now: datetime,
                     actor: str = "cli") -> tuple[Operator, str]:
     if role not in OPERATOR_ROLES:
         raise InvalidInput(f"role must be one of {', '.join(OPERATOR_ROLES)}")
-    api_key = new_api_key(_NOUN_AND_PREFIX[Operator][1])
-    operator = Operator(id=uuid.uuid4(), client_id=_client_id("op"), name=name.strip(),
-                        role=role, api_key_hash=hash_key(api_key), created_at=now)
-    session.add(operator)
-    session.flush()
-    audit.record(session, actor=actor, action="operator.created", now=now,
-                 subject=operator.client_id, data={"role": role})
-    return operator, api_key
+    return _created(session, Operator, name=name, now=now, actor=actor, audited={"role": role},
+                    role=role)
 
 
 def principals(session: Session, model: type[Principal]) -> list[Principal]:
@@ -256,14 +261,14 @@ def principal(session: Session, model: type[Principal], client_id: str) -> Princ
     """The partner, source or operator with `client_id`, active or not; NotFound otherwise."""
     found = session.scalars(select(model).where(model.client_id == client_id)).first()
     if found is None:
-        raise NotFound(f"no {_NOUN_AND_PREFIX[model][0]} with client_id {client_id}")
+        raise NotFound(f"no {_NAMING[model][0]} with client_id {client_id}")
     return found
 
 
 def rotate_key(session: Session, model: type[Principal], client_id: str, *, now: datetime,
                actor: str = "cli") -> tuple[Principal, str]:
     """Give the principal a new API key (returned, shown once); the old key stops working."""
-    noun, prefix = _NOUN_AND_PREFIX[model]
+    noun, prefix, _ = _NAMING[model]
     found = principal(session, model, client_id)
     api_key = new_api_key(prefix)
     found.api_key_hash = hash_key(api_key)
@@ -279,7 +284,7 @@ def set_active(session: Session, model: type[Principal], client_id: str, active:
 
     Asking for the state it is already in changes nothing and writes no audit entry.
     """
-    noun = _NOUN_AND_PREFIX[model][0]
+    noun = _NAMING[model][0]
     found = principal(session, model, client_id)
     if found.active == active:
         return found, False
@@ -290,16 +295,16 @@ def set_active(session: Session, model: type[Principal], client_id: str, active:
     return found, True
 
 
-_BY_KEY: dict[Any, Any] = {}
+_BY_KEY: dict[type[Base], Any] = {}
 
 
-def by_api_key(session: Session, model: Any, api_key: str) -> Any:
+def by_api_key(session: Session, model: type[Principal], api_key: str) -> Principal | None:
     """The active principal of `model` holding `api_key`, or None."""
     stmt = _BY_KEY.get(model)
     if stmt is None:  # built once per model: cheaper than building it per request
         stmt = _BY_KEY[model] = select(model).where(model.api_key_hash == bindparam("h"))
-    principal = session.scalars(stmt, {"h": hash_key(api_key)}).first()
-    return principal if principal is not None and principal.active else None
+    found: Principal | None = session.scalars(stmt, {"h": hash_key(api_key)}).first()
+    return found if found is not None and found.active else None
 
 
 # -- resident sessions ----------------------------------------------------------------------------
@@ -341,8 +346,17 @@ def close_session(session: Session, token: str, now: datetime) -> None:
         row.revoked_at = now
 
 
+@dataclass(frozen=True)
+class OpenedSession:
+    """A resident's new session: the bearer token (shown once) and when it expires."""
+
+    token: str
+    expires_at: datetime
+    resident_id: uuid.UUID
+
+
 def login(uow: UnitOfWork, keyring: Keyring, claims: dict[str, Any], *, now: datetime,
-          ttl: timedelta, channel: str) -> tuple[Resident, str, datetime]:
+          ttl: timedelta, channel: str) -> OpenedSession:
     """Exchange verified identity claims for a session; the first login creates the resident."""
     session = uow.session
     resident = find_resident(session, keyring, claims["id_number"])
@@ -359,7 +373,7 @@ def login(uow: UnitOfWork, keyring: Keyring, claims: dict[str, Any], *, now: dat
     audit.record(session, actor=f"resident:{resident.id}", action="session.opened", now=now,
                  subject=str(resident.id), data={"channel": channel})
     uow.commit()
-    return resident, token, expires
+    return OpenedSession(token, expires, resident.id)
 
 
 def logout(uow: UnitOfWork, token: str, now: datetime) -> None:

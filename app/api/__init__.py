@@ -20,6 +20,7 @@ def register(api: Api, app: Flask) -> None:
     from app.api.consent import routes as consent
     from app.api.demo import routes as demo
     from app.api.ingest import routes as ingest
+    from app.api.ingest.schemas import RecordInSchema
     from app.api.medical_credit import routes as medical
     from app.api.notifications import routes as notifications
     from app.api.pages import routes as pages
@@ -43,7 +44,7 @@ def register(api: Api, app: Flask) -> None:
         "sourceKey", {"type": "http", "scheme": "bearer", "description": "data source API key"})
     api.spec.components.security_scheme(
         "operatorKey", {"type": "http", "scheme": "bearer", "description": "operator API key"})
-    api.spec.components.schema("RecordIn", schema=ingest.RecordInSchema)
+    api.spec.components.schema("RecordIn", schema=RecordInSchema)
     # Every operation's refusals, from the one registry (app/refusals.py).
     api.spec.plugins = [*api.spec.plugins, RefusalsPlugin()]
     for blp in (wellknown.blp, residents.blp, ingest.blp, scores.blp, consent.blp,

@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-import marshmallow as ma
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.api.residents.routes import SessionSchema, open_session_for
+from app.api.demo.schemas import DemoLoginSchema, DemoResidentSchema
+from app.api.residents.routes import open_session_for
+from app.api.residents.schemas import SessionSchema
 from app.runtime import runtime
-from core.demo import demo_identity, demo_residents
+from core.demo import DemoResident, demo_identity, demo_residents
 from core.errors import NotFound
+from core.identity import OpenedSession
 
 blp = Blueprint("demo", __name__, url_prefix="/api/v1/auth/demo",
                 description="Development only: sign in as a seeded demo resident")
 
 
-class DemoResidentSchema(ma.Schema):
-    resident_id = ma.fields.UUID()
-    label = ma.fields.String()
-
-
-class DemoLoginSchema(ma.Schema):
-    resident_id = ma.fields.UUID(required=True)
-
-
 @blp.route("/residents")
 class DemoResidents(MethodView):
     @blp.response(200, DemoResidentSchema(many=True))
-    def get(self):
+    def get(self) -> list[DemoResident]:
         """Seeded demo residents one may sign in as (development mode only)."""
         with runtime().uow() as uow:
             return demo_residents(uow.session, runtime().keyring, limit=20)
@@ -37,7 +32,7 @@ class DemoResidents(MethodView):
 class DemoLogin(MethodView):
     @blp.arguments(DemoLoginSchema())
     @blp.response(201, SessionSchema)
-    def post(self, body):
+    def post(self, body: dict[str, Any]) -> OpenedSession:
         """Sign in as a seeded demo resident without the identity provider."""
         with runtime().uow() as uow:
             claims = demo_identity(uow.session, runtime().keyring, body["resident_id"])

@@ -3,53 +3,34 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.residents.schemas import AssertionSchema, MeSchema, SessionSchema
 from app.ratelimit import attempt
 from app.runtime import runtime
-from core.identity import login, logout, read_personal
-from core.idnumber import mask
+from core.identity import OpenedSession, Profile, login, logout, profile
 
 blp = Blueprint("residents", __name__, url_prefix="/api/v1",
                 description="Resident sign-in and profile")
 
 
-class AssertionSchema(ma.Schema):
-    assertion = ma.fields.String(required=True, validate=ma.validate.Length(1, 8192),
-                                 metadata={"description": "JWT from the city identity provider"})
-
-
-class SessionSchema(ma.Schema):
-    token = ma.fields.String(metadata={"description": "Bearer token for the resident API"})
-    expires_at = ma.fields.DateTime()
-    resident_id = ma.fields.UUID()
-
-
-class MeSchema(ma.Schema):
-    id = ma.fields.UUID()
-    name = ma.fields.String()
-    id_number_masked = ma.fields.String()
-    phone_masked = ma.fields.String(allow_none=True)
-    created_at = ma.fields.DateTime()
-
-
-def open_session_for(claims: dict, channel: str) -> dict:
+def open_session_for(claims: dict[str, Any], channel: str) -> OpenedSession:
+    """A session for verified identity claims (the identity provider's, or the demo's)."""
     ttl = timedelta(seconds=int(runtime().settings["SESSION_TTL_SECONDS"]))
     with runtime().uow() as uow:
-        resident, token, expires = login(uow, runtime().keyring, claims,
-                                         now=runtime().clock.now(), ttl=ttl, channel=channel)
-    return {"token": token, "expires_at": expires, "resident_id": resident.id}
+        return login(uow, runtime().keyring, claims, now=runtime().clock.now(), ttl=ttl,
+                     channel=channel)
 
 
 @blp.route("/auth/session")
 class Session(MethodView):
     @blp.arguments(AssertionSchema())
     @blp.response(201, SessionSchema)
-    def post(self, body):
+    def post(self, body: dict[str, Any]) -> OpenedSession:
         """Exchange an identity-provider assertion for a session token (first login registers)."""
         with attempt("login", by_address="RATE_LIMIT_LOGIN",
                      by_subject="RATE_LIMIT_LOGIN_IDENTITY") as tried:
@@ -59,7 +40,7 @@ class Session(MethodView):
 
     @blp.response(204)
     @blp.doc(security=[{"residentSession": []}])
-    def delete(self):
+    def delete(self) -> None:
         """Log out: the session token stops working at once."""
         with runtime().uow() as uow:
             auth.resident(uow)
@@ -70,15 +51,7 @@ class Session(MethodView):
 class Me(MethodView):
     @blp.response(200, MeSchema)
     @blp.doc(security=[{"residentSession": []}])
-    def get(self):
+    def get(self) -> Profile:
         """The signed-in resident's own profile (ID number and phone masked)."""
         with runtime().uow() as uow:
-            resident = auth.resident(uow)
-            person = read_personal(uow.session, runtime().keyring, resident)
-        return {
-            "id": resident.id,
-            "name": person.name,
-            "id_number_masked": mask(person.id_number),
-            "phone_masked": person.phone[:3] + "****" + person.phone[-4:] if person.phone else None,
-            "created_at": resident.created_at,
-        }
+            return profile(uow.session, runtime().keyring, auth.resident(uow))

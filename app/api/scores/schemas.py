@@ -1,0 +1,71 @@
+"""What the resident's score endpoints take and give."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+
+class LangSchema(ma.Schema):
+    lang = ma.fields.String(load_default="zh", validate=ma.validate.OneOf(["zh", "en"]))
+
+
+class DimensionSchema(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    points = ma.fields.Integer()
+    max_points = ma.fields.Integer()
+
+
+class ReasonSchema(ma.Schema):
+    code = ma.fields.String()
+    text = ma.fields.String()
+    points_lost = ma.fields.Integer()
+    tip = ma.fields.String()
+
+
+class PositiveSchema(ma.Schema):
+    code = ma.fields.String()
+    text = ma.fields.String()
+    points = ma.fields.Integer()
+
+
+class CategorySchema(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+
+
+class FeatureSchema(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    value = ma.fields.Float(allow_none=True)
+    bin = ma.fields.Integer()
+    points = ma.fields.Integer()
+    max_points = ma.fields.Integer()
+
+
+class ScoreSchema(ma.Schema):
+    score = ma.fields.Integer()
+    tier = ma.fields.String()
+    tier_name = ma.fields.String()
+    model = ma.fields.String()
+    computed_at = ma.fields.DateTime()
+    dimensions = ma.fields.List(ma.fields.Nested(DimensionSchema))
+    reasons = ma.fields.List(ma.fields.Nested(ReasonSchema), metadata={"maxItems": 4})
+    positives = ma.fields.List(ma.fields.Nested(PositiveSchema))
+    unused_categories = ma.fields.List(ma.fields.Nested(CategorySchema))
+    features = ma.fields.List(ma.fields.Nested(FeatureSchema))
+    inputs_hash = ma.fields.String()
+    lang = ma.fields.String()
+
+
+class HistoryItemSchema(ma.Schema):
+    score = ma.fields.Integer()
+    tier = ma.fields.String()
+    model = ma.fields.String(attribute="model_id")
+    computed_at = ma.fields.DateTime()
+    inputs_hash = ma.fields.String()
+    trigger = ma.fields.String()
+
+
+class HistorySchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(HistoryItemSchema))
