@@ -28,7 +28,8 @@ def terms_of(ctx: JobContext) -> Terms:
 
 
 def in_batches(ctx: JobContext, step: Any) -> int:
-    """Run `step(session) -> count` in its own transactions until a batch comes back short."""
+    """Run `step(session) -> count` (a helper: it never commits) in one unit of work per
+    batch, each committed, until a batch comes back short."""
     total = 0
     while True:
         with ctx.uow() as uow:

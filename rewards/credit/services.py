@@ -15,7 +15,10 @@ Design overview
 * **Idempotent partner writes.** `authorize`, `capture` and `pay` give the first answer to a
   retry with the same `out_request_no`, `out_bill_no`, `out_payment_no` and body (another body:
   `409 idempotency_conflict`); `void` is idempotent by its state. A refusal writes nothing, not
-  even the token's consumption.
+  even the token's consumption. All three are `core.idempotency.idempotent` writes: `pay`'s
+  wrapper owns its unit of work; `authorize` and `capture` are `in_sql` (the function claims
+  with the wrapper's `Claim` and answers a replay itself). The functions' answers are the
+  source: `Authorization` (what `void` answers) has their fields, and a test holds them to it.
 * **Authorization and capture are PostgreSQL functions** (`pc_credit_authorize`,
   `pc_credit_capture`, `pc_credit_expire_holds`; migrations 0012 and 0017), one call each on an
   autocommit unit of work (`core.pgcall`): the idempotency claim, the token's consumption, the
