@@ -153,10 +153,9 @@ def audit_checkpoint() -> None:
     from core import audit as log
 
     with runtime().uow() as uow:
-        cp = log.checkpoint(uow.session, runtime().signer, now())
-        uow.commit()
-    echo_json(None if cp is None else {"seq": cp.seq, "entry_hash": cp.entry_hash,
-                                        "signature": cp.signature})
+        head = log.sign_head(uow, runtime().signer, now())
+    echo_json(None if head is None else {"seq": head.seq, "entry_hash": head.entry_hash,
+                                          "signature": head.signature})
 
 
 @audit.command("export-checkpoints")

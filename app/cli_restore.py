@@ -25,18 +25,18 @@ after the commit); run it on the live database, e.g. with the periodic jobs.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from app.cli_support import echo_json, now
 from app.runtime import runtime
 from consent.services import Signing
-from core import audit
-from core.audit import AuditEntry
-from core.identity import Resident, SessionToken
+from core.identity import Resident
 from core.journal import ErasureJournal, journal_at
+from core.restore import refuse_earlier_tokens
 from rights import erasure
 from rights.models import Erasure
 
@@ -55,28 +55,19 @@ def _journals(paths: tuple[Path, ...]) -> list[ErasureJournal]:
     return [configured] if configured else []
 
 
-def _restart_tokens() -> dict:
-    """Unpublish every token key, revoke every open session; one transaction, audited."""
-    at = now()
+def _restart_tokens() -> dict[str, Any]:
     with runtime().uow() as uow:
-        restore_point = uow.session.scalar(select(func.max(AuditEntry.at)))
-        withdrawn, active = runtime().signer.restart(uow.session, "token", at)
-        revoked = uow.session.execute(
-            update(SessionToken).where(SessionToken.revoked_at.is_(None),
-                                       SessionToken.expires_at > at)
-            .values(revoked_at=at).execution_options(synchronize_session=False))
-        sessions = int(revoked.rowcount or 0)  # type: ignore[attr-defined]
-        audit.record(uow.session, actor="cli", action="restore.tokens_refused", now=at,
-                     data={"token_kids_withdrawn": withdrawn, "token_kid": active,
-                           "sessions_revoked": sessions})
-        uow.commit()
-    return {"restore_point": restore_point.isoformat() if restore_point else None,
-            "token_kids_withdrawn": withdrawn, "token_kid": active,
-            "sessions_revoked": sessions}
+        refused = refuse_earlier_tokens(uow, runtime().signer, now=now())
+    at = refused.restore_point
+    return {"restore_point": at.isoformat() if at else None,
+            "token_kids_withdrawn": refused.token_kids_withdrawn, "token_kid": refused.token_kid,
+            "sessions_revoked": refused.sessions_revoked}
 
 
-def _replay(journals: list[ErasureJournal]) -> dict:
-    """Erase again each journalled resident the restored database does not show erased."""
+def _replay(journals: list[ErasureJournal]) -> dict[str, int]:
+    """Erase again each journalled resident the restored database does not show erased.
+
+    A batch: one unit of work per journal entry (`rights.erasure.erase` commits each)."""
     counts = {"replayed": 0, "already_erased": 0, "not_in_backup": 0, "unreadable_lines": 0}
     signing = Signing(runtime().signer, runtime().issuer)
     for journal in journals:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.canonical import canonical
 from core.clock import utc
-from core.db import Base
+from core.db import Base, UnitOfWork
 from core.signing import Signer, SigningKey
 
 GENESIS = "0" * 64
@@ -153,6 +153,23 @@ def checkpoint(session: Session, signer: Signer, now: datetime) -> AuditCheckpoi
     session.add(cp)
     session.flush()
     return cp
+
+
+@dataclass(frozen=True)
+class SignedHead:
+    """A checkpoint just made: the head of the chain and its signature."""
+
+    seq: int
+    entry_hash: str
+    at: datetime
+    signature: str
+
+
+def sign_head(uow: UnitOfWork, signer: Signer, now: datetime) -> SignedHead | None:
+    """Use case: sign the chain's head and commit (None if empty or already signed)."""
+    cp = checkpoint(uow.session, signer, now)
+    uow.commit()
+    return None if cp is None else SignedHead(cp.seq, cp.entry_hash, cp.at, cp.signature)
 
 
 def verify_checkpoint(session: Session, signer: Signer, token: str, now: datetime) -> dict | None:
