@@ -15,6 +15,8 @@ from scoring.services import ensure_builtin_model
 
 
 def bootstrap(app: Flask, revision: str = "heads") -> None:
+    """Migrate, then make sure signing keys and the built-in model exist: one unit of work
+    each (a start-up sequence, like a job; both steps are idempotent)."""
     upgrade(app.config.get("MIGRATION_DATABASE_URL") or app.config["DATABASE_URL"], revision)
     with app.app_context():
         with runtime().uow() as uow:

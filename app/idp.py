@@ -1,4 +1,10 @@
-"""Verification of the city identity provider's signed, real-name-verified assertions."""
+"""Verification of the city identity provider's signed, real-name-verified assertions.
+
+One implementation, so no interface (STYLE 14): there is one provider, reached only through its
+published keys. Development and tests do not swap the verifier; they configure keys whose
+private half they hold (`tests.support.factories.FakeIdp` signs real assertions), so the code
+that checks signatures, audience, issuer and times is the production code in every tier.
+"""
 
 from __future__ import annotations
 
