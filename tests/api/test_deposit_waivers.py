@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.medical_credit import Credit, problem
 from tests.support.factories import new_partner
+from tests.support.medical_credit import Credit, problem
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.support.medical_credit import Credit, problem
 from tests.support.factories import T0, bearer
+from tests.support.medical_credit import Credit, problem
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import uuid
 
 import pytest
 
+from core.idempotency import iso, plain
 from core.notifications import Notification
 from rewards.credit import notices
 from rewards.credit.models import CreditBill, CreditHold
-from core.idempotency import iso, plain
 from rewards.credit.services import Authorization
 from rewards.models import AccessEntry, ConsumedToken
 from tests.support.medical_credit import Credit, problem

@@ -20,8 +20,8 @@ from core.records import Record
 from rewards.credit.models import CreditAccount, CreditBill, CreditHold, CreditPayment
 from rewards.models import ConsumedToken
 from rewards.waivers.models import DepositWaiver
-from tests.support.medical_credit import BASE, Credit
 from tests.support.factories import bearer
+from tests.support.medical_credit import BASE, Credit
 from tests.support.statements import statements
 
 pytestmark = pytest.mark.services

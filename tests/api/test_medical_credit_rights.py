@@ -12,8 +12,8 @@ from app.runtime import runtime
 from rewards.credit import rights as credit_rights
 from rewards.credit.models import CreditAccount
 from rewards.waivers import rights as waiver_rights
-from tests.support.medical_credit import Credit
 from tests.support.factories import T0
+from tests.support.medical_credit import Credit
 
 
 @pytest.fixture
