@@ -145,7 +145,7 @@ def revoke(uow: UnitOfWork, resident: Resident, report_id: uuid.UUID, *,
         report.revoked_at = now
         audit.record(session, actor=f"resident:{resident.id}", action="report.revoked",
                      now=now, subject=str(report.id), data={"kind": report.kind})
-        uow.commit()
+    uow.commit()
     return report
 
 

@@ -34,14 +34,20 @@ from core.recordops import mark_stale, set_status
 from core.records import Record
 from core.registry import PUBLICITY, SEVERITIES, record_type
 from rights.errors import (
-    AlreadyDecided,
     AlreadyDisputed,
     DisputeNotFound,
     InvalidCorrection,
     NotDisputable,
 )
 from rights.models import DISPUTE_OUTCOMES, Dispute
-from rights.view import clean_text, find, operator_acted, own_record, record_summary
+from rights.view import (
+    clean_text,
+    find,
+    operator_acted,
+    own_record,
+    record_summary,
+    undecided,
+)
 
 MAX_REASON = 1000
 MAX_EVIDENCE = 4000
@@ -127,9 +133,8 @@ def view(d: Dispute, now: datetime) -> dict[str, Any]:
             "resolved_at": iso(d.resolved_at)}
 
 
-def _get(session: Session, dispute_id: uuid.UUID, *, lock: bool = False) -> Dispute:
-    return find(session, Dispute, dispute_id, lock=lock,
-                missing=DisputeNotFound(f"no dispute {dispute_id}"))
+def _missing(dispute_id: uuid.UUID) -> DisputeNotFound:
+    return DisputeNotFound(f"no dispute {dispute_id}")
 
 
 def _learned(d: Dispute) -> dict[str, Any]:
@@ -141,7 +146,7 @@ def read(uow: UnitOfWork, dispute_id: uuid.UUID, *, operator: Operator,
          now: datetime) -> dict[str, Any]:
     """An operator reads a dispute with its record; logged in the resident's access log."""
     session = uow.session
-    d = _get(session, dispute_id)
+    d = find(session, Dispute, dispute_id, missing=_missing(dispute_id))
     record = session.get(Record, d.record_id)
     operator_acted(session, operator, resident_id=d.resident_id, access="dispute_read",
                    learned=_learned(d), action="dispute.read", subject=d.id, now=now)
@@ -214,9 +219,8 @@ def resolve(uow: UnitOfWork, dispute_id: uuid.UUID, *, outcome: str, note: str,
     if (outcome == "corrected") != bool(correction):
         raise InvalidCorrection("a correction is given with, and only with, outcome corrected")
     session = uow.session
-    d = _get(session, dispute_id, lock=True)
-    if d.status != "open":
-        raise AlreadyDecided(f"this dispute was already resolved ({d.outcome})")
+    d = undecided(session, Dispute, dispute_id, missing=_missing(dispute_id), status="open",
+                  decided=lambda d: f"this dispute was already resolved ({d.outcome})")
     record = session.scalars(select(Record).where(Record.id == d.record_id)
                              .with_for_update()).one()
     actor = f"operator:{operator.client_id}"

@@ -47,7 +47,14 @@ from rights.errors import (
     RepairPending,
 )
 from rights.models import REPAIR_DECISIONS, Repair
-from rights.view import clean_text, find, operator_acted, own_record, record_summary
+from rights.view import (
+    clean_text,
+    find,
+    operator_acted,
+    own_record,
+    record_summary,
+    undecided,
+)
 
 MAX_STATEMENT = 2000
 MAX_NOTE = 1000
@@ -202,9 +209,8 @@ def queue_item(r: Repair) -> dict[str, Any]:
             "decided_at": iso(r.decided_at)}
 
 
-def _get(session: Session, repair_id: uuid.UUID, *, lock: bool = False) -> Repair:
-    return find(session, Repair, repair_id, lock=lock,
-                missing=RepairNotFound(f"no repair application {repair_id}"))
+def _missing(repair_id: uuid.UUID) -> RepairNotFound:
+    return RepairNotFound(f"no repair application {repair_id}")
 
 
 def _learned(r: Repair) -> dict[str, Any]:
@@ -216,7 +222,7 @@ def read(uow: UnitOfWork, repair_id: uuid.UUID, *, operator: Operator,
          now: datetime) -> dict[str, Any]:
     """An operator reads an application with its record; logged for the resident."""
     session = uow.session
-    r = _get(session, repair_id)
+    r = find(session, Repair, repair_id, missing=_missing(repair_id))
     record = session.get(Record, r.record_id)
     detail = describe(eligibility(session, record, now, pending_ok=True)) if record else None
     operator_acted(session, operator, resident_id=r.resident_id, access="repair_read",
@@ -233,9 +239,8 @@ def decide(uow: UnitOfWork, repair_id: uuid.UUID, *, decision: str, note: str,
         raise InvalidCorrection(f"decision must be one of {', '.join(REPAIR_DECISIONS)}")
     note_text = clean_text(note, field="note", max_len=MAX_NOTE)
     session = uow.session
-    r = _get(session, repair_id, lock=True)
-    if r.status != "pending":
-        raise AlreadyDecided(f"this application was already {r.status}")
+    r = undecided(session, Repair, repair_id, missing=_missing(repair_id), status="pending",
+                  decided=lambda r: f"this application was already {r.status}")
     record = session.scalars(select(Record).where(Record.id == r.record_id)
                              .with_for_update()).one()
     actor = f"operator:{operator.client_id}"

@@ -23,9 +23,9 @@ from core.errors import InvalidInput
 from core.idempotency import iso
 from core.identity import Operator, Resident
 from core.notifications import notify
-from rights.errors import AlreadyDecided, ReviewNotFound
+from rights.errors import ReviewNotFound
 from rights.models import REVIEW_OUTCOMES, REVIEW_SUBJECTS, ReviewRequest
-from rights.view import clean_text, find, operator_acted
+from rights.view import clean_text, find, operator_acted, undecided
 
 MAX_REASON = 1000
 MAX_NOTE = 1000
@@ -97,9 +97,8 @@ def queue_item(r: ReviewRequest) -> dict[str, Any]:
             "requested_at": iso(r.requested_at), "decided_at": iso(r.decided_at)}
 
 
-def _get(session: Session, review_id: uuid.UUID, *, lock: bool = False) -> ReviewRequest:
-    return find(session, ReviewRequest, review_id, lock=lock,
-                missing=ReviewNotFound(f"no review request {review_id}"))
+def _missing(review_id: uuid.UUID) -> ReviewNotFound:
+    return ReviewNotFound(f"no review request {review_id}")
 
 
 def _learned(r: ReviewRequest) -> dict[str, Any]:
@@ -113,7 +112,7 @@ def read(uow: UnitOfWork, review_id: uuid.UUID, *, operator: Operator,
          now: datetime) -> dict[str, Any]:
     """An operator reads a request with the attached explanation; logged for the resident."""
     session = uow.session
-    r = _get(session, review_id)
+    r = find(session, ReviewRequest, review_id, missing=_missing(review_id))
     operator_acted(session, operator, resident_id=r.resident_id, access="review_read",
                    learned=_learned(r), action="review.read", subject=r.id, now=now)
     uow.commit()
@@ -127,9 +126,8 @@ def decide(uow: UnitOfWork, review_id: uuid.UUID, *, outcome: str, note: str,
         raise InvalidInput(f"outcome must be one of {', '.join(REVIEW_OUTCOMES)}")
     note_text = clean_text(note, field="note", max_len=MAX_NOTE)
     session = uow.session
-    r = _get(session, review_id, lock=True)
-    if r.status != "open":
-        raise AlreadyDecided(f"this review was already decided ({r.outcome})")
+    r = undecided(session, ReviewRequest, review_id, missing=_missing(review_id), status="open",
+                  decided=lambda r: f"this review was already decided ({r.outcome})")
     actor = f"operator:{operator.client_id}"
     r.status, r.outcome, r.note, r.decided_at, r.decided_by = (
         "decided", outcome, note_text, now, actor)

@@ -8,6 +8,7 @@ its type within the feature's window — the same rules `scoring/features.py` ap
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ from core.errors import DomainError, NotFound
 from core.idempotency import iso
 from core.identity import DataSource, Operator
 from core.records import Record
-from rights.errors import InvalidText, RecordNotFound
+from rights.errors import AlreadyDecided, InvalidText, RecordNotFound
 from rights.models import Dispute, Repair, ReviewRequest
 from scoring.spec import Model
 
@@ -159,6 +160,16 @@ def find(session: Session, entity: type[Row], key: uuid.UUID, *, missing: Domain
     found = session.scalars(stmt.with_for_update() if lock else stmt).first()
     if found is None:
         raise missing
+    return found
+
+
+def undecided(session: Session, entity: type[Row], key: uuid.UUID, *, missing: DomainError,
+              status: str, decided: Callable[[Row], str]) -> Row:
+    """The queue item `key`, locked, while it still awaits a decision (`status`); otherwise
+    `AlreadyDecided` with the text `decided(item)`."""
+    found = find(session, entity, key, missing=missing, lock=True)
+    if found.status != status:
+        raise AlreadyDecided(decided(found))
     return found
 
 
