@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
 
-from tests.support.factories import bearer, cli
-from tests.support.points import PointsWorld
+from tests.support.factories import bearer
+from tests.support.points import PointsWorld, run_job
 from tests.support.tokens import NORMAL, notice_id, withdraw
 
 TIER_POINTS = {"excellent": 100, "very_good": 80, "good": 50, "fair": 20, "building": 0}
@@ -17,12 +16,6 @@ TIER_POINTS = {"excellent": 100, "very_good": 80, "good": 50, "fair": 20, "build
 @pytest.fixture
 def points_world(app, client, idp) -> PointsWorld:
     return PointsWorld(app, client, idp)
-
-
-def run_job(app, name: str) -> dict:
-    result = cli(app, "jobs", "run", "--only", name)
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)[name]
 
 
 def tier(w) -> str:

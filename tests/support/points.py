@@ -1,15 +1,16 @@
 """Arrangements for the points tests (no tests here): a resident with a good score who consented
 to points redemption, merchants serving it, and points given through the earning service; for
 residents made directly in the database, their consent and a token (`consent_to_redemption`,
-`token_for`)."""
+`token_for`); a points job run as operators run it (`run_job`)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from typing import Any
 
-from tests.support.factories import bearer, id_number, new_operator, new_partner
+from tests.support.factories import bearer, cli, id_number, new_operator, new_partner
 from tests.support.tokens import World, ask_token, grant
 
 SCENARIO = "points_redemption"
@@ -126,3 +127,11 @@ def token_for(resident_id: uuid.UUID, partner: Any, now: Any) -> str:
                        ctx=runtime().tokens)
         uow.commit()
     return issued.token
+
+
+def run_job(app: Any, name: str) -> dict[str, Any]:
+    """`pengcheng jobs run --only <name>`: that job's result."""
+    result = cli(app, "jobs", "run", "--only", name)
+    assert result.exit_code == 0, result.output
+    out: dict[str, Any] = json.loads(result.stdout)[name]
+    return out

@@ -25,9 +25,8 @@ from rewards.models import AccessEntry, ConsumedToken
 from rewards.points import expiry, ledger
 from rewards.points.models import Account, Draw, Leg, Lot, Redemption, Transfer
 from rewards.points.redemption import redeem
-from tests.api.test_points_earning import run_job
 from tests.support.factories import bearer
-from tests.support.points import PointsWorld
+from tests.support.points import PointsWorld, run_job
 from tests.support.statements import statements
 
 WRITTEN = (PartnerRequest, ConsumedToken, AccessEntry, Account, Transfer, Leg, Lot, Redemption,
