@@ -1,4 +1,4 @@
-"""Consent invariants that PostgreSQL itself guarantees."""
+"""Consent invariants that PostgreSQL itself guarantees (use cases called directly)."""
 
 import threading
 import uuid
@@ -11,15 +11,23 @@ from app.runtime import runtime
 from consent.models import ConsentEvent, ConsentRecord
 from consent.notices import current
 from consent.services import Signing, grant
-from core.identity import Resident
-from tests.factories import bearer, login
+from core.identity import Person, Resident, create_resident
+from tests.support.factories import T0, id_number
 
 pytestmark = pytest.mark.services
 
 
-def test_concurrent_identical_grants_create_one_record(pg_url, app, client, idp):
-    token = login(client, idp, 1)
-    rid = uuid.UUID(client.get("/api/v1/me", headers=bearer(token)).get_json()["id"])
+def _resident(app) -> uuid.UUID:
+    """A committed resident (the tests' threads each open their own unit of work)."""
+    with app.app_context(), runtime().uow() as uow:
+        resident = create_resident(uow.session, runtime().keyring,
+                                   Person("张三", id_number(1), None), now=T0)
+        uow.commit()
+        return resident.id
+
+
+def test_concurrent_identical_grants_create_one_record(pg_url, app):
+    rid = _resident(app)
     with app.app_context(), runtime().uow() as uow:
         notice_id = current(uow.session, "scoring").id
     start, results, errors = threading.Barrier(8), [], []
@@ -47,12 +55,11 @@ def test_concurrent_identical_grants_create_one_record(pg_url, app, client, idp)
         assert uow.session.scalar(select(func.count()).select_from(ConsentEvent)) == 1
 
 
-def test_the_database_refuses_a_second_active_consent_and_edits_to_events(pg_url, app, client,
-                                                                          idp):
-    token = login(client, idp, 1)
-    client.post("/api/v1/me/consents", headers=bearer(token), json={
-        "notice_id": client.get("/api/v1/notices?purpose=scoring").get_json()[0]["id"],
-        "categories": ["tax"]})
+def test_the_database_refuses_a_second_active_consent_and_edits_to_events(pg_url, app):
+    rid = _resident(app)
+    with app.app_context(), runtime().uow() as uow:
+        grant(uow, uow.session.get(Resident, rid), current(uow.session, "scoring").id,
+              now=runtime().clock.now(), signing=Signing(runtime().signer), categories=["tax"])
     with app.app_context(), runtime().uow() as uow:
         record = uow.session.scalars(select(ConsentRecord)).one()
         duplicate = ConsentRecord(
