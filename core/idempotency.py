@@ -158,14 +158,6 @@ def _once(new_uow: Callable[[], UnitOfWork], claim: Claim, now: datetime,
         return found
 
 
-def run_once(new_uow: Callable[[], UnitOfWork], *, partner_id: uuid.UUID, operation: str,
-             key: str, body: Any, now: datetime, effect: Callable[[UnitOfWork], Any]
-             ) -> Answer:
-    """`idempotent`'s engine as a call (for a write not yet decorated): do `effect` once per
-    `(partner, operation, key)` and commit; replays get its answer. `effect` must not commit."""
-    return _once(new_uow, Claim(partner_id, operation, key, body_hash(body)), now, effect)
-
-
 Body = Callable[[dict[str, Any]], Any]
 
 
