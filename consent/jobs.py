@@ -8,7 +8,8 @@ from core.jobs import JobContext, job
 
 @job("consents.expire")
 def expire_consents(ctx: JobContext) -> dict[str, int]:
-    """Expire due consents in batches until none is left."""
+    """Expire due consents in batches of 500 until none is left: one unit of work (and one
+    commit, `expire_due`) per batch, so a long run holds no lock for long."""
     total = 0
     while True:
         with ctx.uow() as uow:
