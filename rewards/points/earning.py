@@ -170,7 +170,9 @@ def _awarded(session: Session, keys: list[str]) -> set[str]:
 
 def earn_from_records(new_uow: Callable[[], UnitOfWork], rule: Rule, rules: Rules,
                       now: datetime) -> int:
-    """Award `rule` for every eligible record not yet awarded; returns the awards made."""
+    """Award `rule` for every eligible record not yet awarded; returns the awards made.
+
+    A batch: one unit of work from `new_uow` per chunk of `BATCH` records, each committed."""
     made, after = 0, None
     while True:
         with new_uow() as uow:
@@ -218,7 +220,9 @@ def _scoring_residents(session: Session, now: datetime, after: uuid.UUID | None
 
 def earn_monthly(new_uow: Callable[[], UnitOfWork], rule: Rule, rules: Rules,
                  now: datetime) -> int:
-    """Award this month's points by tier to every resident with a current score."""
+    """Award this month's points by tier to every resident with a current score.
+
+    A batch: one unit of work from `new_uow` per resident (reading a score may commit it)."""
     from scoring.services import current_score
 
     period, made, after = f"{now:%Y-%m}", 0, None
@@ -249,7 +253,7 @@ def earn_monthly(new_uow: Callable[[], UnitOfWork], rule: Rule, rules: Rules,
 
 def earn_all(new_uow: Callable[[], UnitOfWork], rules: Rules, now: datetime
              ) -> dict[str, int]:
-    """Run every rule once; `{rule code: awards made}`."""
+    """Run every rule once; `{rule code: awards made}` (each rule a batch of units of work)."""
     counts = {}
     for rule in rules.rules:
         run = earn_monthly if rule.kind == "monthly_tier" else earn_from_records

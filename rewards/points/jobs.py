@@ -28,7 +28,9 @@ def earn(ctx: JobContext) -> dict[str, int]:
 
 @job("points.expire")
 def expire(ctx: JobContext) -> dict[str, int]:
-    """Expire points past their expiry (oldest first) and tell residents what expires soon."""
+    """Expire points past their expiry (oldest first) and tell residents what expires soon.
+
+    A batch: one unit of work per resident account expired, one per chunk of reminders."""
     rules = rules_of(ctx)
     accounts = points = 0
     while True:
@@ -46,7 +48,8 @@ def expire(ctx: JobContext) -> dict[str, int]:
 
 
 def remind(ctx: JobContext, within: Any) -> int:
-    """One notification per lot that starts to expire within `within` (deduplicated)."""
+    """One notification per lot that starts to expire within `within` (deduplicated); one
+    unit of work per chunk of `BATCH` lots."""
     sent, after = 0, None
     while True:
         with ctx.uow() as uow:
