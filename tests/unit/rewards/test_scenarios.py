@@ -67,3 +67,11 @@ def test_an_invalid_definition_is_refused_with_the_reason(changes, message):
 def test_a_definition_round_trips():
     original = defaults()["library_no_deposit"]
     assert parse(original.as_dict()) == original
+
+
+@pytest.mark.parametrize("code", sorted(defaults()))
+def test_the_answer_renders_a_scenario_as_its_definition_and_version(code):
+    from app.api.scenarios.schemas import ScenarioSchema
+
+    scenario = parse(defaults()[code].as_dict(), version=3)
+    assert ScenarioSchema().dump(scenario) == {**scenario.as_dict(), "version": 3}
