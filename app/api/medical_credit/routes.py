@@ -4,7 +4,6 @@ and in development a built-in demo channel lets a resident pay."""
 
 from __future__ import annotations
 
-from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -35,7 +34,8 @@ demo_blp = Blueprint("medical_credit_demo", __name__, url_prefix="/api/v1/me/med
 
 
 def terms() -> credit_terms.Terms:
-    return credit_terms.from_config(current_app.config)
+    """The credit terms this app is configured with."""
+    return credit_terms.from_config(runtime().settings)
 
 
 def _partner(*kinds: str) -> Partner:

@@ -7,7 +7,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.api.medical_credit.routes import terms
 from app.api.waivers.schemas import (
     DepositMyWaiversSchema,
     DepositWaiverInSchema,
@@ -15,6 +14,7 @@ from app.api.waivers.schemas import (
 )
 from app.runtime import runtime
 from core.identity import Partner
+from rewards.credit.terms import from_config
 from rewards.waivers import services as waivers
 
 partner_blp = Blueprint("deposit_waivers", __name__, url_prefix="/partner/v1/deposit-waivers",
@@ -64,7 +64,7 @@ class Default(MethodView):
         with runtime().uow() as uow:
             partner = auth.partner(uow, "deposit_partner")
             return waivers.default(uow, waiver_id, partner=partner, now=runtime().clock.now(),
-                                   grace=terms().waiver_grace)
+                                   grace=from_config(runtime().settings).waiver_grace)
 
 
 @blp.route("")
