@@ -29,7 +29,7 @@ from app.api.consent.schemas import (
 )
 from app.runtime import runtime
 from consent import history, notices, receipts
-from consent.services import Signing, export_for_auditor, grant, withdraw
+from consent.services import Outcome, Signing, export_for_auditor, grant, withdraw
 
 blp = Blueprint("consent", __name__, url_prefix="",
                 description="Notices, consent, withdrawal, receipts and auditor exports")
@@ -48,7 +48,7 @@ def _signing() -> Signing:
 class Notices(MethodView):
     @blp.arguments(NoticeQuerySchema(), location="query")
     @blp.response(200, NoticeSchema(many=True))
-    def get(self, query):
+    def get(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """The current notice of every purpose (or every version), in zh and en."""
         with runtime().uow() as uow:
             found = notices.listing(uow.session, purpose=query.get("purpose"),
@@ -60,7 +60,7 @@ class Notices(MethodView):
 class NoticeOne(MethodView):
     @blp.arguments(NoticeLanguageQuerySchema(), location="query")
     @blp.response(200, NoticeSchema)
-    def get(self, query, notice_id):
+    def get(self, query: dict[str, Any], notice_id: uuid.UUID) -> dict[str, Any]:
         """One notice version, current or superseded: the exact text behind a hash."""
         with runtime().uow() as uow:
             return notice_in(notices.get(uow.session, notice_id), query["language"])
@@ -73,7 +73,7 @@ class Consents(MethodView):
     @blp.arguments(ConsentQuerySchema(), location="query")
     @blp.response(200, ConsentListSchema)
     @blp.doc(security=RESIDENT)
-    def get(self, query):
+    def get(self, query: dict[str, Any]) -> history.Overview:
         """My consents (newest first) and the purposes I am asked to consent to again."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
@@ -85,7 +85,7 @@ class Consents(MethodView):
     @blp.alt_response(200, schema=ConsentReceiptOutSchema,
                       description="The identical consent, already in force")
     @blp.doc(security=RESIDENT)
-    def post(self, body):
+    def post(self, body: dict[str, Any]) -> tuple[Outcome, int]:
         """Give consent to a notice (idempotent); returns the consent id and a signed receipt."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
@@ -100,7 +100,7 @@ class Consents(MethodView):
 class ConsentOne(MethodView):
     @blp.response(200, ConsentDetailSchema)
     @blp.doc(security=RESIDENT)
-    def get(self, consent_id):
+    def get(self, consent_id: uuid.UUID) -> history.Detail:
         """One of my consents with its event history."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
@@ -112,7 +112,7 @@ class Withdraw(MethodView):
     @blp.arguments(ConsentWithdrawSchema(), required=False)
     @blp.response(200, ConsentReceiptOutSchema)
     @blp.doc(security=RESIDENT)
-    def post(self, body, consent_id):
+    def post(self, body: dict[str, Any], consent_id: uuid.UUID) -> Outcome:
         """Withdraw a consent: effective at once; returns a signed receipt."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
@@ -126,7 +126,7 @@ class Withdraw(MethodView):
 class ConsentReceipt(MethodView):
     @blp.response(200, ConsentReceiptListSchema)
     @blp.doc(security=RESIDENT)
-    def get(self, consent_id):
+    def get(self, consent_id: uuid.UUID) -> history.Receipts:
         """The latest receipt of one of my consents, and every earlier one."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
@@ -137,7 +137,7 @@ class ConsentReceipt(MethodView):
 class ConsentHistory(MethodView):
     @blp.response(200, ConsentHistorySchema)
     @blp.doc(security=RESIDENT)
-    def get(self):
+    def get(self) -> dict[str, Any]:
         """Every consent event of mine, oldest first."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
@@ -148,7 +148,7 @@ class ConsentHistory(MethodView):
 class ReceiptVerify(MethodView):
     @blp.arguments(ReceiptVerifyInSchema())
     @blp.response(200, ReceiptVerifyOutSchema)
-    def post(self, body):
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Verify a consent receipt: signature, key, and whether it matches our records."""
         with runtime().uow() as uow:
             return receipts.verify(uow.session, body["receipt"])
@@ -179,7 +179,7 @@ class ExportAll(MethodView):
     @blp.arguments(ConsentExportQuerySchema(), location="query")
     @blp.response(200)
     @blp.doc(security=OPERATOR, responses=EXPORT_FORMATS)
-    def get(self, query):
+    def get(self, query: dict[str, Any]) -> Any:
         """Auditor: every consent event (JSON with notice documents, or CSV), with notice hashes."""
         return _export(query)
 
@@ -189,7 +189,7 @@ class ExportResident(MethodView):
     @blp.arguments(ConsentExportQuerySchema(), location="query")
     @blp.response(200)
     @blp.doc(security=OPERATOR, responses=EXPORT_FORMATS)
-    def get(self, query, resident_id):
+    def get(self, query: dict[str, Any], resident_id: uuid.UUID) -> Any:
         """Auditor: one resident's consent events (JSON or CSV), with notice hashes."""
         return _export(query, resident_id)
 

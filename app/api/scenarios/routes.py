@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -29,7 +31,7 @@ OPERATOR: list[dict[str, list[str]]] = [{"operatorKey": []}]
 @blp.route("")
 class Scenarios(MethodView):
     @blp.response(200, ScenarioListSchema)
-    def get(self):
+    def get(self) -> dict[str, Any]:
         """The active scenarios: rules, limits by tier, what a partner learns."""
         with runtime().uow() as uow:
             found = scenarios.catalogue(uow.session)
@@ -39,7 +41,7 @@ class Scenarios(MethodView):
 @blp.route("/<string:code>/partners")
 class ScenarioPartners(MethodView):
     @blp.response(200, ScenarioPartnerListSchema)
-    def get(self, code):
+    def get(self, code: str) -> dict[str, Any]:
         """Partners where a resident can use this scenario (pick one to get a token for)."""
         with runtime().uow() as uow:
             found = serving_partners(uow.session, scenarios.get(uow.session, code))
@@ -50,7 +52,7 @@ class ScenarioPartners(MethodView):
 class AdminScenarios(MethodView):
     @admin.response(200, ScenarioListSchema)
     @admin.doc(security=OPERATOR)
-    def get(self):
+    def get(self) -> dict[str, Any]:
         """The whole catalogue, inactive scenarios and versions included."""
         with runtime().uow() as uow:
             auth.operator(uow)
@@ -63,7 +65,7 @@ class AdminScenario(MethodView):
     @admin.arguments(ScenarioInSchema())
     @admin.response(200, ScenarioSchema)
     @admin.doc(security=OPERATOR)
-    def put(self, body, code):
+    def put(self, body: dict[str, Any], code: str) -> scenarios.Scenario:
         """Create or replace a scenario (admin role; validated whole; audited)."""
         with runtime().uow() as uow:
             operator = auth.operator(uow, "admin")
@@ -73,7 +75,7 @@ class AdminScenario(MethodView):
     @admin.arguments(ScenarioPatchSchema())
     @admin.response(200, ScenarioSchema)
     @admin.doc(security=OPERATOR)
-    def patch(self, body, code):
+    def patch(self, body: dict[str, Any], code: str) -> scenarios.Scenario:
         """Change some fields of a scenario, e.g. a limit or `active` (admin role; audited)."""
         with runtime().uow() as uow:
             operator = auth.operator(uow, "admin")
