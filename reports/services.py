@@ -53,10 +53,36 @@ class Issuing:
 
 @dataclass(frozen=True)
 class Issued:
+    """A report just issued: the only answer that carries its code besides the document."""
+
     report: Report
     code: str
     jws: str
     payload: dict[str, Any]
+
+    @property
+    def report_id(self) -> uuid.UUID:
+        return self.report.id
+
+    @property
+    def kind(self) -> str:
+        return self.report.kind
+
+    @property
+    def sections(self) -> list[str]:
+        return list(self.report.sections)
+
+    @property
+    def issued_at(self) -> datetime:
+        return self.report.issued_at
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.report.expires_at
+
+    @property
+    def verify_url(self) -> str:
+        return str(self.payload["verify_url"])
 
 
 def code_hash(code: str) -> str:

@@ -58,16 +58,6 @@ def _checking() -> verify.Checking:
     return verify.Checking(keyring=runtime().keyring, signer=runtime().signer)
 
 
-def _links(report_id: Any) -> dict[str, str]:
-    return {"html_url": url_for("reports.ReportHtml", report_id=report_id),
-            "pdf_url": url_for("reports.ReportPdf", report_id=report_id),
-            "signed_url": url_for("reports.ReportSigned", report_id=report_id)}
-
-
-def _summary(report: Report, now: Any) -> dict[str, Any]:
-    return {**services.summary(report, now), **_links(report.id)}
-
-
 def _own(uow: UnitOfWork, report_id: Any) -> Report:
     """The signed-in resident's report `report_id`."""
     return services.own(uow.session, auth.resident(uow).id, report_id)
@@ -112,7 +102,7 @@ class Reports(MethodView):
             resident = auth.resident(uow)
             now = runtime().clock.now()
             found = services.listing(uow.session, resident.id)
-            return {"items": [_summary(r, now) for r in found]}
+            return {"items": [services.summary(r, now) for r in found]}
 
     @blp.arguments(ReportRequestSchema())
     @blp.response(201, ReportIssuedSchema)
@@ -129,11 +119,7 @@ class Reports(MethodView):
                                                     "to": period["end"]},
                 now=now, lang=body["lang"])
             enforce(f"reports:{resident.id}", runtime().settings["RATE_LIMIT_REPORTS"])
-            issued = services.generate(uow, resident, wanted, issuing=_issuing(), now=now)
-        return {"report_id": issued.report.id, "code": issued.code,
-                "verify_url": issued.payload["verify_url"], "kind": issued.report.kind,
-                "sections": issued.report.sections, "issued_at": issued.report.issued_at,
-                "expires_at": issued.report.expires_at, **_links(issued.report.id)}
+            return services.generate(uow, resident, wanted, issuing=_issuing(), now=now)
 
 
 @blp.route("/<uuid:report_id>")
@@ -144,7 +130,7 @@ class ReportOne(MethodView):
         """One of my reports with its code and exactly the content it shares."""
         with runtime().uow() as uow:
             report = _own(uow, report_id)
-            out = _summary(report, runtime().clock.now())
+            out = services.summary(report, runtime().clock.now())
             if report.document_ct is not None:
                 _jws, payload = _signed(uow, report)
                 out.update(code=payload["code"], verify_url=payload["verify_url"],
@@ -198,7 +184,7 @@ class ReportRevoke(MethodView):
             resident = auth.resident(uow)
             now = runtime().clock.now()
             report = services.revoke(uow, resident, report_id, now=now)
-            return _summary(report, now)
+            return services.summary(report, now)
 
 
 # -- anyone -------------------------------------------------------------------------------------

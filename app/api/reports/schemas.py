@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
+from flask import url_for
 
 from app.api.common import Date, UTCDateTime
 from reports import build
@@ -36,13 +37,26 @@ class ReportRequestSchema(ma.Schema):
     lang = ma.fields.String(load_default="zh", validate=ma.validate.OneOf(build.LANGS))
 
 
+class ReportLink(ma.fields.String):
+    """Where one form of the report is served (`endpoint`), from the answer's `report_id`."""
+
+    _CHECK_ATTRIBUTE = False  # computed, not read from the answer
+
+    def __init__(self, endpoint: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.endpoint = endpoint
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str:
+        return url_for(self.endpoint, report_id=ma.utils.get_value(obj, "report_id"))
+
+
 class ReportIssuedSchema(ma.Schema):
     report_id = ma.fields.UUID()
     code = ma.fields.String(metadata={"description": "verification code (≥128 bits)"})
-    html_url = ma.fields.String()
-    pdf_url = ma.fields.String()
+    html_url = ReportLink("reports.ReportHtml")
+    pdf_url = ReportLink("reports.ReportPdf")
     verify_url = ma.fields.String()
-    signed_url = ma.fields.String()
+    signed_url = ReportLink("reports.ReportSigned")
     kind = ma.fields.String()
     sections = ma.fields.List(ma.fields.String())
     issued_at = ma.fields.DateTime()
@@ -60,8 +74,8 @@ class ReportSummarySchema(ma.Schema):
     revoked_at = ma.fields.DateTime(allow_none=True)
     status = ma.fields.String(metadata={"description": "active | expired | revoked"})
     available = ma.fields.Boolean(metadata={"description": "the document is still kept"})
-    html_url = ma.fields.String()
-    pdf_url = ma.fields.String()
+    html_url = ReportLink("reports.ReportHtml")
+    pdf_url = ReportLink("reports.ReportPdf")
 
 
 class ReportListSchema(ma.Schema):
@@ -71,7 +85,7 @@ class ReportListSchema(ma.Schema):
 class ReportDetailSchema(ReportSummarySchema):
     code = ma.fields.String()
     verify_url = ma.fields.String()
-    signed_url = ma.fields.String()
+    signed_url = ReportLink("reports.ReportSigned")
     content = ma.fields.Dict()
 
 
