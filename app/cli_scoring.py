@@ -59,14 +59,14 @@ def score(partition: str, chunk: int, verify: bool) -> None:
 @model.command("list")
 def model_list() -> None:
     """Every stored model and its lifecycle state."""
-    from sqlalchemy import select
+    from dataclasses import asdict
 
-    from scoring.store import ScoreModel
+    from scoring.services import models
 
     with runtime().uow() as uow:
-        for row in uow.session.scalars(select(ScoreModel).order_by(ScoreModel.created_at)):
-            click.echo(json.dumps({"id": row.id, "version": row.version, "status": row.status,
-                                   "spec_hash": row.spec_hash}))
+        stored = models(uow.session)
+    for state in stored:
+        click.echo(json.dumps(asdict(state)))
 
 
 @model.command("validate")

@@ -23,10 +23,9 @@ from core import audit
 from core.errors import InvalidInput
 from core.identity import DataSource, Resident
 from core.records import Record
-from core.registry import CATEGORIES, PUBLICITY
+from core.registry import RECORD_STATUSES, publicity_end, record_type
 
 INTERNAL_SOURCE = "src_pengcheng"
-STATUSES = ("active", "disputed", "repaired", "expired", "removed")
 
 
 def internal_source(session: Session, now: datetime) -> DataSource:
@@ -57,8 +56,8 @@ def write_internal(session: Session, *, resident_id: uuid.UUID, category: str, t
                    amount_fen: int | None = None, severity: str | None = None,
                    attributes: dict[str, Any] | None = None) -> Record:
     """Write (or find, by `source_record_id`) a record produced by this service."""
-    kind = CATEGORIES.get(category)
-    if kind is None or type not in kind.types:
+    rtype = record_type(category, type)
+    if rtype is None:
         raise InvalidInput(f"unknown record type {category}/{type}")
     source = internal_source(session, now)
     found = session.scalar(select(Record).where(Record.source_id == source.id,
@@ -68,17 +67,13 @@ def write_internal(session: Session, *, resident_id: uuid.UUID, category: str, t
     resident = session.get(Resident, resident_id)
     if resident is None:
         raise InvalidInput("unknown resident")
-    rtype = kind.types[type]
-    if rtype.polarity == "negative":
-        severity = severity or rtype.default_severity
-    else:
-        severity = None
+    severity = rtype.severity_of(severity)
     record = Record(
         id=uuid.uuid4(), source_id=source.id, source_record_id=source_record_id,
         subject_index=resident.id_index, resident_id=resident_id, category=category, type=type,
         occurred_at=occurred_at, amount_fen=amount_fen, quantity=None, severity=severity,
         status="active", attributes=attributes, received_at=now,
-        publicity_ends_at=occurred_at + PUBLICITY[severity][1] if severity else None)
+        publicity_ends_at=publicity_end(occurred_at, severity))
     session.add(record)
     session.flush()
     mark_stale(session, resident_id, now)
@@ -90,8 +85,8 @@ def write_internal(session: Session, *, resident_id: uuid.UUID, category: str, t
 def set_status(session: Session, record: Record, status: str, *, actor: str, now: datetime,
                reason: str | None = None) -> Record:
     """Change a record's status and mark its resident's score stale (audited)."""
-    if status not in STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(STATUSES)}")
+    if status not in RECORD_STATUSES:
+        raise InvalidInput(f"status must be one of {', '.join(RECORD_STATUSES)}")
     if record.status == status:
         return record
     before, record.status = record.status, status

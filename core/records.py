@@ -33,7 +33,7 @@ from core import audit, dates
 from core.crypto import Keyring
 from core.db import Base, UnitOfWork
 from core.idnumber import is_valid, normalize
-from core.registry import BANNED_INPUTS, CATEGORIES, PUBLICITY, SEVERITIES
+from core.registry import BANNED_INPUTS, CATEGORIES, SEVERITIES, publicity_end
 
 MAX_BATCH = 1000
 MAX_ATTRIBUTES_BYTES = 2048
@@ -126,13 +126,12 @@ def validate(raw: Any, granted: frozenset[str], now: datetime) -> dict[str, Any]
         return no("invalid_quantity", "quantity must be a non-negative number")
     if rtype.quantity and quantity is None:
         return no("quantity_required", f"{rtype.code!r} records need a quantity")
-    severity = raw.get("severity")
-    if rtype.polarity == "negative":
-        severity = severity or rtype.default_severity
-        if severity not in SEVERITIES:
-            return no("invalid_severity", "severity must be minor, general or serious")
-    elif severity is not None:
+    given = raw.get("severity")
+    if rtype.polarity != "negative" and given is not None:
         return no("severity_not_applicable", "only negative records carry a severity")
+    severity = rtype.severity_of(given)
+    if rtype.polarity == "negative" and severity not in SEVERITIES:
+        return no("invalid_severity", "severity must be minor, general or serious")
     attributes = raw.get("attributes")
     if attributes is not None:
         if not isinstance(attributes, dict):
@@ -148,7 +147,7 @@ def validate(raw: Any, granted: frozenset[str], now: datetime) -> dict[str, Any]
             return no("invalid_attributes", "attributes must be plain JSON (no NaN/Infinity)")
         if size > MAX_ATTRIBUTES_BYTES:
             return no("attributes_too_large", f"attributes exceed {MAX_ATTRIBUTES_BYTES} bytes")
-    publicity = occurred + PUBLICITY[severity][1] if severity else None
+    publicity = publicity_end(occurred, severity)
     return {
         "source_record_id": srid, "id_number": normalize(raw["id_number"]),
         "category": category.code, "type": rtype.code, "occurred_at": occurred,

@@ -49,6 +49,20 @@ class ScoreView:
     inputs: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ModelState:
+    """A stored model's place in its lifecycle (validated → active → retired)."""
+
+    id: str
+    version: str
+    status: str
+    spec_hash: str
+
+
+def _state(row: ScoreModel) -> ModelState:
+    return ModelState(row.id, row.version, row.status, row.spec_hash)
+
+
 # -- models -----------------------------------------------------------------------------------
 
 def _parsed(row: ScoreModel) -> Model:
@@ -89,8 +103,14 @@ def ensure_builtin_model(uow: UnitOfWork, now: datetime) -> None:
     uow.commit()
 
 
+def models(session: Session) -> list[ModelState]:
+    """Every stored model, oldest first."""
+    return [_state(row) for row in session.scalars(select(ScoreModel)
+                                                   .order_by(ScoreModel.created_at))]
+
+
 def register_model(uow: UnitOfWork, spec: dict[str, Any], *, now: datetime,
-                   actor: str) -> ScoreModel:
+                   actor: str) -> ModelState:
     """Validate a spec and store it as `validated`; refuses with every problem listed."""
     try:
         model = parse_model(spec)
@@ -101,14 +121,14 @@ def register_model(uow: UnitOfWork, spec: dict[str, Any], *, now: datetime,
     if existing is not None:
         if existing.spec_hash != spec_hash(spec):
             raise Conflict(f"model {model.id} exists with a different text; bump its id")
-        return existing
+        return _state(existing)
     row = ScoreModel(id=model.id, version=model.version, spec=spec, spec_hash=spec_hash(spec),
                      status="validated", created_at=now, validated_at=now)
     session.add(row)
     audit.record(session, actor=actor, action="model.validated", now=now, subject=model.id,
                  data={"spec_hash": row.spec_hash})
     uow.commit()
-    return row
+    return _state(row)
 
 
 def activate_model(uow: UnitOfWork, model_id: str, *, now: datetime, actor: str) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from core.idnumber import make
-from core.registry import PUBLICITY, SEVERITIES
+from core.registry import SEVERITIES
 from scoring.codes import (
     CATEGORY_CODES,
     CATEGORY_INDEX,
@@ -34,7 +34,7 @@ from scoring.codes import (
     TYPE_INDEX,
     TYPE_KEYS,
 )
-from scoring.features import RecordBatch, from_epoch
+from scoring.features import RecordBatch, from_epoch, publicity_seconds
 
 AS_OF = datetime(2025, 6, 30, tzinfo=UTC)
 # (district, 区 name, region code, population weight in millions, 2020 census-ish)
@@ -93,7 +93,7 @@ def _family(parts: list[tuple[np.ndarray, ...]], type_key: tuple[str, str], rows
     ends = np.full(k, NO_END, np.int64)
     for s, name in enumerate(SEVERITIES):
         hit = sev == s
-        ends[hit] = when[hit] + int(PUBLICITY[name][1].total_seconds())
+        ends[hit] = when[hit] + publicity_seconds(name)
     parts.append((rows, np.full(k, TYPE_INDEX[type_key], np.int16), when.astype(np.int64),
                   np.zeros(k, np.int64) if amount is None else amount.astype(np.int64),
                   np.zeros(k) if quantity is None else quantity, sev, ends))
