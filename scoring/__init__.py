@@ -1,4 +1,11 @@
-"""鹏城分 scoring engine: records → features → points → score + explanation (numpy only).
+"""鹏城分 scoring engine: records → features → points → score + explanation.
+
+Where a thing goes:
+
+    scoring/features.py   def publicity_seconds(severity) -> int    # a rule, plain numpy
+    scoring/services.py   def current_score(uow, resident, *, now) -> ScoreView  # a use case:
+                          # takes the unit of work, commits once; helpers take a `session`
+    scoring/batch.py      def run(new_uow, *, now, …)  # a batch: one unit of work per chunk
 
 Public entry points (see each module for details):
 
@@ -6,9 +13,11 @@ Public entry points (see each module for details):
 - `RecordBatch`, `batch_from_records`, `compute_features` — features, one vectorized path;
 - `score_one` (plain Python, one resident), `score_batch` (numpy, many) — points and reasons;
 - `score_resident`, `explain`, `canonical_inputs`, `recompute`, `verify` — explanations;
-- `scoring.validation`, `scoring.fit`, `scoring.synthetic` — metrics/report, fitting, test data.
+- `scoring.validation`, `scoring.fit`, `scoring.synthetic` — metrics/report, fitting, test data;
+- `scoring.services` (use cases), `scoring.batch` (the batch job), `scoring.store` (tables),
+  `scoring.monitor`, `scoring.outcomes` — the persistence side, on SQLAlchemy.
 
-Never imports Flask or SQLAlchemy.
+Nothing here imports Flask; the engine (spec, features, engine, explain) is numpy only.
 """
 
 from scoring.engine import BatchScores, Scored, score_batch, score_one
