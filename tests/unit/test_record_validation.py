@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from core.idnumber import make
 from core.records import Rejection, validate
-from core.registry import CATEGORIES, PUBLICITY
+from core.registry import CATEGORIES, PUBLICITY, publicity_end
 
 NOW = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 ALL = frozenset(CATEGORIES)
@@ -77,3 +77,17 @@ def test_attributes_with_nan_or_infinity_are_rejected():
 def test_the_attribute_limit_counts_bytes_not_characters():
     assert not isinstance(validate(good(attributes={"n": "长" * 600}), ALL, NOW), Rejection)
     assert validate(good(attributes={"n": "长" * 700}), ALL, NOW).code == "attributes_too_large"
+
+
+def test_a_record_types_severity_is_its_own_or_the_default_and_positive_ones_have_none():
+    violation = CATEGORIES["traffic"].types["violation"]
+    donation = CATEGORIES["blood_donation"].types["donation"]
+    assert violation.severity_of(None) == "minor"
+    assert violation.severity_of("serious") == "serious"
+    assert donation.severity_of(None) is None
+    assert donation.severity_of("serious") is None
+
+
+def test_publicity_ends_after_the_severitys_longest_period_and_never_without_one():
+    assert publicity_end(NOW, "general") == NOW + PUBLICITY["general"][1]
+    assert publicity_end(NOW, None) is None

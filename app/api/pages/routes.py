@@ -47,6 +47,7 @@ def dictionary() -> dict[str, dict[str, str]]:
 
 
 def _t(key: str) -> str:
+    """A page text in Chinese (the key itself when the dictionary lacks it)."""
     return dictionary()["zh"].get(key, key)
 
 
@@ -57,6 +58,7 @@ def _render(template: str, page: str, heading: str, intro: str | None = None) ->
 
 @blp.get("/h5/")
 def home() -> WerkzeugResponse:
+    """The resident's pages open on the score."""
     return redirect(url_for("pages.resident", page="score"))
 
 
@@ -68,6 +70,7 @@ def login() -> str:
 
 @blp.get("/h5/<page>")
 def resident(page: str) -> str:
+    """One of the resident's pages (`RESIDENT_PAGES`); 404 for any other name."""
     if page not in RESIDENT_PAGES:
         abort(404)
     return _render("h5/page.html", page, *RESIDENT_PAGES[page])
