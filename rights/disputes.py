@@ -42,7 +42,7 @@ from rights.errors import (
 from rights.models import DISPUTE_OUTCOMES, Dispute
 from rights.view import (
     clean_text,
-    find,
+    opened,
     operator_acted,
     own_record,
     record_summary,
@@ -146,10 +146,9 @@ def read(uow: UnitOfWork, dispute_id: uuid.UUID, *, operator: Operator,
          now: datetime) -> dict[str, Any]:
     """An operator reads a dispute with its record; logged in the resident's access log."""
     session = uow.session
-    d = find(session, Dispute, dispute_id, missing=_missing(dispute_id))
+    d = opened(session, operator, Dispute, dispute_id, missing=_missing(dispute_id),
+               access="dispute_read", learned=_learned, action="dispute.read", now=now)
     record = session.get(Record, d.record_id)
-    operator_acted(session, operator, resident_id=d.resident_id, access="dispute_read",
-                   learned=_learned(d), action="dispute.read", subject=d.id, now=now)
     uow.commit()
     return {**view(d, now), "resident_id": str(d.resident_id),
             "record": record_summary(record) if record else None}

@@ -49,7 +49,7 @@ from rights.errors import (
 from rights.models import REPAIR_DECISIONS, Repair
 from rights.view import (
     clean_text,
-    find,
+    opened,
     operator_acted,
     own_record,
     record_summary,
@@ -222,11 +222,10 @@ def read(uow: UnitOfWork, repair_id: uuid.UUID, *, operator: Operator,
          now: datetime) -> dict[str, Any]:
     """An operator reads an application with its record; logged for the resident."""
     session = uow.session
-    r = find(session, Repair, repair_id, missing=_missing(repair_id))
+    r = opened(session, operator, Repair, repair_id, missing=_missing(repair_id),
+               access="repair_read", learned=_learned, action="repair.read", now=now)
     record = session.get(Record, r.record_id)
     detail = describe(eligibility(session, record, now, pending_ok=True)) if record else None
-    operator_acted(session, operator, resident_id=r.resident_id, access="repair_read",
-                   learned=_learned(r), action="repair.read", subject=r.id, now=now)
     uow.commit()
     return {**view(r), "resident_id": str(r.resident_id),
             "record": record_summary(record) if record else None, "eligibility": detail}

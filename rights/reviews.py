@@ -25,7 +25,7 @@ from core.identity import Operator, Resident
 from core.notifications import notify
 from rights.errors import ReviewNotFound
 from rights.models import REVIEW_OUTCOMES, REVIEW_SUBJECTS, ReviewRequest
-from rights.view import clean_text, find, operator_acted, undecided
+from rights.view import clean_text, opened, operator_acted, undecided
 
 MAX_REASON = 1000
 MAX_NOTE = 1000
@@ -112,9 +112,8 @@ def read(uow: UnitOfWork, review_id: uuid.UUID, *, operator: Operator,
          now: datetime) -> dict[str, Any]:
     """An operator reads a request with the attached explanation; logged for the resident."""
     session = uow.session
-    r = find(session, ReviewRequest, review_id, missing=_missing(review_id))
-    operator_acted(session, operator, resident_id=r.resident_id, access="review_read",
-                   learned=_learned(r), action="review.read", subject=r.id, now=now)
+    r = opened(session, operator, ReviewRequest, review_id, missing=_missing(review_id),
+               access="review_read", learned=_learned, action="review.read", now=now)
     uow.commit()
     return {**view(r), "resident_id": str(r.resident_id)}
 

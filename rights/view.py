@@ -163,6 +163,17 @@ def find(session: Session, entity: type[Row], key: uuid.UUID, *, missing: Domain
     return found
 
 
+def opened(session: Session, operator: Operator, entity: type[Row], key: uuid.UUID, *,
+           missing: DomainError, access: str, learned: Callable[[Row], dict[str, Any]],
+           action: str, now: datetime) -> Row:
+    """An operator opens one queue item: the item, its read in the resident's access log
+    (`access`) and in the audit log (`action`)."""
+    found = find(session, entity, key, missing=missing)
+    operator_acted(session, operator, resident_id=found.resident_id, access=access,
+                   learned=learned(found), action=action, subject=found.id, now=now)
+    return found
+
+
 def undecided(session: Session, entity: type[Row], key: uuid.UUID, *, missing: DomainError,
               status: str, decided: Callable[[Row], str]) -> Row:
     """The queue item `key`, locked, while it still awaits a decision (`status`); otherwise
