@@ -14,8 +14,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -35,13 +35,101 @@ CSV_COLUMNS = ("at", "type", "points", "out_order_no", "out_refund_no", "redempt
                "refund_id", "sub", "transfer_id")
 
 
+@dataclass(frozen=True)
+class StatementLine:
+    """A redemption (+) or a refund (−) on the partner's clearing account."""
+
+    at: datetime
+    type: str  # redemption | refund
+    points: int
+    out_order_no: str | None
+    out_refund_no: str | None
+    redemption_id: uuid.UUID | None
+    refund_id: uuid.UUID | None
+    sub: str | None
+    transfer_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A partner's clearing statement for `[start, end)`."""
+
+    client_id: str
+    name: str
+    start: datetime
+    end: datetime
+    opening_balance: int
+    lines: list[StatementLine]
+    account: str = "clearing"
+
+    @property
+    def redeemed(self) -> int:
+        return sum(line.points for line in self.lines if line.points > 0)
+
+    @property
+    def refunded(self) -> int:
+        return -sum(line.points for line in self.lines if line.points < 0)
+
+    @property
+    def net(self) -> int:
+        return self.redeemed - self.refunded
+
+    @property
+    def closing_balance(self) -> int:
+        return self.opening_balance + self.net
+
+    @property
+    def count(self) -> int:
+        return len(self.lines)
+
+
+PARTNER_KINDS = ("redeem", "refund")  # the movements that name a partner
+
+
+@dataclass(frozen=True)
+class PointsItem:
+    """One movement on the resident's account."""
+
+    transfer_id: uuid.UUID
+    kind: str  # earn | redeem | refund | expire
+    points: int
+    at: datetime
+    rule: str | None
+    title: dict[str, str] | None
+    partner: str | None = None  # the partner's name, for the `PARTNER_KINDS`
+
+    @property
+    def names_partner(self) -> bool:
+        return self.kind in PARTNER_KINDS
+
+
+@dataclass(frozen=True)
+class Expiring:
+    points: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PointsOverview:
+    """The resident's points: spendable balance, recent movements, what expires soon."""
+
+    balance: int
+    history: list[PointsItem]
+    expiring: list[Expiring]
+    expiring_within_days: int
+
+    @property
+    def expiring_total(self) -> int:
+        return sum(e.points for e in self.expiring)
+
+
 def check_period(start: datetime, end: datetime) -> None:
     if not start < end or end - start > MAX_PERIOD:
         raise InvalidPeriod(f"`from` must be before `to`, at most {MAX_PERIOD.days} days apart")
 
 
 def clearing_statement(uow: UnitOfWork, partner: Partner, *, start: datetime, end: datetime
-                       ) -> dict[str, Any]:
+                       ) -> Statement:
     """The partner's clearing statement for `[start, end)`."""
     check_period(start, end)
     session = uow.session
@@ -60,19 +148,11 @@ def clearing_statement(uow: UnitOfWork, partner: Partner, *, start: datetime, en
             .where(Leg.account_id == account, Transfer.at >= start, Transfer.at < end)
             .order_by(Transfer.at, Leg.id))
         lines = [_line(*row) for row in rows]
-    redeemed = sum(line["points"] for line in lines if line["points"] > 0)
-    refunded = -sum(line["points"] for line in lines if line["points"] < 0)
-    return {
-        "partner": {"client_id": partner.client_id, "name": partner.name},
-        "account": "clearing", "period": {"from": iso(start), "to": iso(end)},
-        "opening_balance": opening, "redeemed": redeemed, "refunded": refunded,
-        "net": redeemed - refunded, "closing_balance": opening + redeemed - refunded,
-        "count": len(lines), "lines": lines,
-    }
+    return Statement(partner.client_id, partner.name, start, end, opening, lines)
 
 
 def operator_statement(uow: UnitOfWork, *, operator: str, client_id: str, start: datetime,
-                       end: datetime, now: datetime) -> dict[str, Any]:
+                       end: datetime, now: datetime) -> Statement:
     """Any partner's clearing statement, read by the operator `operator` (a client id): the
     read is audited. Commits once."""
     partner = partner_by_client_id(uow.session, client_id)
@@ -85,66 +165,57 @@ def operator_statement(uow: UnitOfWork, *, operator: str, client_id: str, start:
 
 
 def _line(at: datetime, kind: str, transfer_id: uuid.UUID, amount: int,
-         redemption: Redemption | None, refund: Refund | None) -> dict[str, Any]:
-    return {
-        "at": iso(at), "type": "redemption" if kind == "redeem" else "refund",
-        "points": int(amount),
-        "out_order_no": redemption.out_order_no if redemption else None,
-        "out_refund_no": refund.out_refund_no if refund else None,
-        "redemption_id": str(redemption.id) if redemption else None,
-        "refund_id": str(refund.id) if refund else None,
-        "sub": redemption.sub if redemption else None,
-        "transfer_id": str(transfer_id),
-    }
+          redemption: Redemption | None, refund: Refund | None) -> StatementLine:
+    return StatementLine(
+        at=at, type="redemption" if kind == "redeem" else "refund", points=int(amount),
+        out_order_no=redemption.out_order_no if redemption else None,
+        out_refund_no=refund.out_refund_no if refund else None,
+        redemption_id=redemption.id if redemption else None,
+        refund_id=refund.id if refund else None,
+        sub=redemption.sub if redemption else None, transfer_id=transfer_id)
 
 
-def as_csv(statement: dict[str, Any]) -> str:
+def as_csv(statement: Statement) -> str:
     """The statement as CSV: a header row, an `opening_balance` row, one row per line, and a
     `closing_balance` row (opening + the lines' `points` = closing)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    period = statement["period"]
-    writer.writerow([period["from"], "opening_balance", statement["opening_balance"]]
-                    + [""] * (len(CSV_COLUMNS) - 3))
-    for line in statement["lines"]:
-        writer.writerow(["" if line[c] is None else line[c] for c in CSV_COLUMNS])
-    writer.writerow([period["to"], "closing_balance", statement["closing_balance"]]
-                    + [""] * (len(CSV_COLUMNS) - 3))
+    padding = [""] * (len(CSV_COLUMNS) - 3)
+    writer.writerow([iso(statement.start), "opening_balance", statement.opening_balance,
+                     *padding])
+    for line in statement.lines:
+        cells = {**vars(line), "at": iso(line.at)}
+        writer.writerow(["" if cells[c] is None else cells[c] for c in CSV_COLUMNS])
+    writer.writerow([iso(statement.end), "closing_balance", statement.closing_balance, *padding])
     return out.getvalue()
 
 
 # -- the resident's view --------------------------------------------------------------------------
 
 def resident_points(uow: UnitOfWork, resident_id: uuid.UUID, *, rules: Rules, now: datetime,
-                    limit: int = 50) -> dict[str, Any]:
-    """`{balance, history, expiring}`: spendable points, recent movements, what expires soon."""
+                    limit: int = 50) -> PointsOverview:
+    """Spendable points, the `limit` latest movements, what expires soon."""
     session = uow.session
+    within = rules.expiring_soon.days
     account = ledger.resident_account(session, resident_id, now)
     if account is None:
-        return {"balance": 0, "history": [], "expiring": [], "expiring_total": 0,
-                "expiring_within_days": rules.expiring_soon.days}
+        return PointsOverview(0, [], [], within)
     stored = session.scalar(select(Account.balance).where(Account.id == account)) or 0
     balance = int(stored) - expiry.due_total(session, account, now)
     rows = session.execute(
         select(Transfer, Leg.amount).join(Leg, Leg.transfer_id == Transfer.id)
         .where(Leg.account_id == account).order_by(Leg.id.desc()).limit(limit))
     partners: dict[uuid.UUID, str] = {}
-    history = []
-    for transfer, amount in rows:
-        item: dict[str, Any] = {"transfer_id": str(transfer.id), "kind": transfer.kind,
-                                "points": int(amount), "at": iso(transfer.at),
-                                "rule": transfer.rule, "title": rules.named(transfer.rule)}
-        if transfer.kind in ("redeem", "refund"):
-            item["partner"] = _partner_name(session, transfer, partners)
-        history.append(item)
-    soon = expiry.expiring(session, account, now, rules.expiring_soon)
-    return {"balance": balance,
-            "history": history,
-            "expiring": [{"points": e["points"], "expires_at": iso(e["expires_at"])}
-                         for e in soon],
-            "expiring_total": sum(e["points"] for e in soon),
-            "expiring_within_days": rules.expiring_soon.days}
+    history = [
+        PointsItem(transfer.id, transfer.kind, int(amount), transfer.at, transfer.rule,
+                   rules.named(transfer.rule),
+                   _partner_name(session, transfer, partners)
+                   if transfer.kind in PARTNER_KINDS else None)
+        for transfer, amount in rows]
+    soon = [Expiring(e["points"], e["expires_at"])
+            for e in expiry.expiring(session, account, now, rules.expiring_soon)]
+    return PointsOverview(balance, history, soon, within)
 
 
 def _partner_name(session: Session, transfer: Transfer, cache: dict[uuid.UUID, str]

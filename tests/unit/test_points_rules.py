@@ -6,14 +6,15 @@ import copy
 import csv
 import io
 import json
-from datetime import timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from rewards.points.earning import RULES_FILE, RulesInvalid, load_rules, parse_rules
 from rewards.points.errors import InvalidPoints
 from rewards.points.ledger import MAX_POINTS, check_points
-from rewards.points.statements import CSV_COLUMNS, as_csv
+from rewards.points.statements import CSV_COLUMNS, Statement, StatementLine, as_csv
 
 PACKAGED = json.loads(RULES_FILE.read_text(encoding="utf-8"))
 
@@ -69,19 +70,19 @@ def test_whole_positive_points_pass():
 
 
 def test_the_csv_statement_opens_lists_and_closes():
-    statement = {
-        "period": {"from": "2026-10-31T16:00:00Z", "to": "2026-11-30T16:00:00Z"},
-        "opening_balance": 10, "closing_balance": 15,
-        "lines": [{"at": "2026-11-02T00:00:00Z", "type": "redemption", "points": 8,
-                   "out_order_no": "o-1", "out_refund_no": None, "redemption_id": "r",
-                   "refund_id": None, "sub": "ps_x", "transfer_id": "t1"},
-                  {"at": "2026-11-03T00:00:00Z", "type": "refund", "points": -3,
-                   "out_order_no": "o-1", "out_refund_no": "rf", "redemption_id": "r",
-                   "refund_id": "f", "sub": "ps_x", "transfer_id": "t2"}],
-    }
+    r, t1, t2, f = (uuid.uuid4() for _ in range(4))
+    statement = Statement(
+        "ptn_shop", "Shop", datetime(2026, 10, 31, 16, tzinfo=UTC),
+        datetime(2026, 11, 30, 16, tzinfo=UTC), opening_balance=10,
+        lines=[StatementLine(datetime(2026, 11, 2, tzinfo=UTC), "redemption", 8, "o-1", None,
+                             r, None, "ps_x", t1),
+               StatementLine(datetime(2026, 11, 3, tzinfo=UTC), "refund", -3, "o-1", "rf", r,
+                             f, "ps_x", t2)])
     rows = list(csv.reader(io.StringIO(as_csv(statement))))
     assert tuple(rows[0]) == CSV_COLUMNS
     assert [r[1] for r in rows[1:]] == ["opening_balance", "redemption", "refund",
                                         "closing_balance"]
     assert sum(int(r[2]) for r in rows[1:-1]) == int(rows[-1][2])
     assert rows[2][4] == ""  # a missing value is an empty cell, not "None"
+    assert rows[1][0] == "2026-10-31T16:00:00Z" and rows[2][0] == "2026-11-02T00:00:00Z"
+    assert rows[2][5] == str(r) and int(rows[-1][2]) == 15

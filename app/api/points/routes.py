@@ -25,6 +25,7 @@ from app.runtime import runtime
 from rewards.points import ledger, redemption, statements
 from rewards.points.earning import rules_for
 from rewards.points.redemption import RedemptionView
+from rewards.points.statements import PointsOverview, Statement
 
 partner_blp = Blueprint("points", __name__, url_prefix="/partner/v1/points",
                         description="Merchants redeem residents' points and refund them")
@@ -42,12 +43,11 @@ CSV_TOO = {"200": {"description": "the statement: JSON, or CSV with format=csv",
                                "text/csv": {"schema": {"type": "string"}}}}}
 
 
-def _rendered(statement: dict[str, Any], query: dict[str, Any]) -> dict[str, Any] | Response:
+def _rendered(statement: Statement, query: dict[str, Any]) -> Statement | Response:
     """The statement as JSON, or as a CSV attachment with format=csv."""
     if query["format"] != "csv":
         return statement
-    client_id = statement["partner"]["client_id"]
-    name = f"points-{client_id}-{query['start']:%Y%m%d}-{query['end']:%Y%m%d}.csv"
+    name = f"points-{statement.client_id}-{query['start']:%Y%m%d}-{query['end']:%Y%m%d}.csv"
     return Response(statements.as_csv(statement), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -98,7 +98,7 @@ class PartnerStatement(MethodView):
     @partner_blp.arguments(PointsPeriodSchema(), location="query")
     @partner_blp.response(200, PointsStatementSchema)
     @partner_blp.doc(security=PARTNER, responses=CSV_TOO)
-    def get(self, query: dict[str, Any]) -> dict[str, Any] | Response:
+    def get(self, query: dict[str, Any]) -> Statement | Response:
         """Your clearing statement for [from, to): redemptions, refunds, balances (JSON/CSV)."""
         with runtime().uow() as uow:
             partner = auth.partner(uow, *KINDS)
@@ -114,7 +114,7 @@ class MyPoints(MethodView):
     @blp.arguments(PointsHistoryQuerySchema(), location="query")
     @blp.response(200, MyPointsSchema)
     @blp.doc(security=[{"residentSession": []}])
-    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+    def get(self, query: dict[str, Any]) -> PointsOverview:
         """Your points: spendable balance, recent history, what expires soon."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
@@ -130,7 +130,7 @@ class OperatorStatement(MethodView):
     @admin.arguments(PointsPeriodSchema(), location="query")
     @admin.response(200, PointsStatementSchema)
     @admin.doc(security=[{"operatorKey": []}], responses=CSV_TOO)
-    def get(self, query: dict[str, Any], client_id: str) -> dict[str, Any] | Response:
+    def get(self, query: dict[str, Any], client_id: str) -> Statement | Response:
         """Any partner's clearing statement for [from, to) (admin or auditor; audited)."""
         with runtime().uow() as uow:
             operator = auth.operator(uow, "admin", "auditor")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from app.api.common import UTCDateTime
 from rewards.points import ledger
+from rewards.points.statements import PointsItem
 
 ORDER_NO = ma.validate.Regexp(r"^[\x21-\x7e]{1,64}$",
                               error="1-64 printable ASCII characters, no spaces")
@@ -63,6 +66,8 @@ class PointsPeriodSchema(ma.Schema):
 
 
 class PointsStatementLineSchema(ma.Schema):
+    """A `StatementLine`."""
+
     at = UTCDateTime()
     type = ma.fields.String(metadata={"description": "redemption | refund"})
     points = ma.fields.Integer(metadata={"description": "+ redeemed, − refunded"})
@@ -74,10 +79,23 @@ class PointsStatementLineSchema(ma.Schema):
     transfer_id = ma.fields.String()
 
 
+class PartnerNameSchema(ma.Schema):
+    client_id = ma.fields.String()
+    name = ma.fields.String()
+
+
+class PeriodSchema(ma.Schema):
+    start = UTCDateTime(data_key="from", metadata={"description": "inclusive"})
+    end = UTCDateTime(data_key="to", metadata={"description": "exclusive"})
+
+
 class PointsStatementSchema(ma.Schema):
-    partner = ma.fields.Dict()
+    """A `Statement`: its partner and period, balances and lines."""
+
+    partner = ma.fields.Function(lambda s: PartnerNameSchema().dump(s),
+                                 metadata={"type": "object"})
     account = ma.fields.String()
-    period = ma.fields.Dict()
+    period = ma.fields.Function(lambda s: PeriodSchema().dump(s), metadata={"type": "object"})
     opening_balance = ma.fields.Integer()
     redeemed = ma.fields.Integer()
     refunded = ma.fields.Integer()
@@ -92,13 +110,18 @@ class PointsHistoryQuerySchema(ma.Schema):
 
 
 class PointsItemSchema(ma.Schema):
+    """A `PointsItem`; `partner` only on the movements that name one."""
+
     transfer_id = ma.fields.String()
     kind = ma.fields.String(metadata={"description": "earn | redeem | refund | expire"})
     points = ma.fields.Integer(metadata={"description": "+ in, − out"})
     at = UTCDateTime()
     rule = ma.fields.String(allow_none=True)
     title = ma.fields.Dict(allow_none=True, metadata={"description": "the rule's name (zh, en)"})
-    partner = ma.fields.String(allow_none=True)
+    partner = ma.fields.Method("_partner", allow_none=True, metadata={"type": "string"})
+
+    def _partner(self, item: PointsItem) -> Any:
+        return item.partner if item.names_partner else ma.missing
 
 
 class PointsExpiringSchema(ma.Schema):
@@ -107,6 +130,8 @@ class PointsExpiringSchema(ma.Schema):
 
 
 class MyPointsSchema(ma.Schema):
+    """A `PointsOverview`."""
+
     balance = ma.fields.Integer(metadata={"description": "points you can spend now"})
     history = ma.fields.List(ma.fields.Nested(PointsItemSchema))
     expiring = ma.fields.List(ma.fields.Nested(PointsExpiringSchema))
