@@ -2,7 +2,8 @@
 
 Every read path calls it — scoring (`scoring_categories`), token issuance and partner answers
 (`consent_since`, `may_use`, `require`). Each call is one query on the partial unique index of
-active consent records (resident, purpose), so it is cheap enough to call on every request, and
+active consent records (resident, purpose) — the SQL function below reads the same index row —
+so it is cheap enough to call on every request, and
 it reads the database of record: a withdrawal is seen by the very next call, with no cache to
 invalidate. A consent past its `expires_at` is treated as gone even before the expiry job has
 recorded the `expired` event.
