@@ -3,10 +3,9 @@
 Every read path calls it — scoring (`scoring_categories`), token issuance and partner answers
 (`consent_since`, `may_use`, `require`). Each call is one query on the partial unique index of
 active consent records (resident, purpose) — the SQL function below reads the same index row —
-so it is cheap enough to call on every request, and
-it reads the database of record: a withdrawal is seen by the very next call, with no cache to
-invalidate. A consent past its `expires_at` is treated as gone even before the expiry job has
-recorded the `expired` event.
+so it is cheap enough to call on every request, and it reads the database of record: a
+withdrawal is seen by the very next call, with no cache to invalidate. A consent past its
+`expires_at` is treated as gone even before the expiry job has recorded the `expired` event.
 
 What "valid now" means is written once, in SQL: `pc_consent_since(resident, purpose, now)`
 (STABLE; the token functions call it too). Every check here reads it through `func.…`, and
