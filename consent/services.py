@@ -1,4 +1,4 @@
-"""Consent use cases: grant, withdraw, expire, invalidate — each in one unit of work.
+"""Consent use cases: grant, withdraw, expire, the auditor export — each in one unit of work.
 
 Design overview
 ---------------
