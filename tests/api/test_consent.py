@@ -4,8 +4,8 @@ import jwt
 import pytest
 from jwt import PyJWK
 
-from tests.api.consent_helpers import NORMAL, counts, give, notice
-from tests.factories import bearer, login, new_operator
+from tests.support.consent import NORMAL, counts, give, notice
+from tests.support.factories import bearer, login, new_operator
 
 
 def test_notices_list_every_purpose_in_chinese_by_default_and_english_on_request(client):

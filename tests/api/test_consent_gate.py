@@ -11,8 +11,8 @@ from consent.catalogue import seed_notices
 from consent.models import ConsentEvent, ConsentRecord
 from consent.services import expire_due, grant_demo_consents
 from core.identity import Resident
-from tests.api.consent_helpers import NORMAL, give, notice
-from tests.factories import bearer, login
+from tests.support.consent import NORMAL, give, notice
+from tests.support.factories import bearer, login
 
 
 def resident_id(client, token) -> uuid.UUID:

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from app.cli import main
 from app.runtime import runtime
 from core.audit import AuditEntry
-from tests.api.test_tokens_support import World, ask_token
-from tests.factories import bearer, new_operator, new_partner
+from tests.support.factories import bearer, new_operator, new_partner
+from tests.support.tokens import World, ask_token
 
 
 @pytest.fixture
