@@ -49,7 +49,7 @@ def record_access(session: Session, *, resident_id: uuid.UUID, actor_kind: str, 
 
 def entries(session: Session, resident_id: uuid.UUID, *, limit: int = 50,
             before: datetime | None = None) -> list[AccessEntry]:
-    """The resident's entries, newest first."""
+    """The resident's entries, newest first (at most `MAX_PAGE`)."""
     stmt = select(AccessEntry).where(AccessEntry.resident_id == resident_id)
     if before is not None:
         stmt = stmt.where(AccessEntry.at < before)

@@ -66,9 +66,8 @@ class AccessLog(MethodView):
         """Who checked or used your tokens, when, and what they learned (查询记录)."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
-            found = access.entries(uow.session, resident.id, limit=query["limit"],
-                                   before=query["before"])
-            return {"items": found}
+            return {"items": access.entries(uow.session, resident.id, limit=query["limit"],
+                                            before=query["before"])}
 
 
 @partner_blp.route("/introspect")
