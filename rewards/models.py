@@ -4,8 +4,8 @@
   replaces its scenario as a whole, with a version that counts changes).
 * `partner_pseudonyms`: pairwise pseudonym -> resident, kept for settlement. The pseudonym is
   an HMAC, so the table is the only way back to the resident and it never leaves the service.
-* `consumed_tokens`: one row per consumed `jti`. The primary key is the single-use guarantee;
-  Redis only pre-checks.
+* `consumed_tokens`: one row per consumed `jti`. The primary key is the single-use guarantee
+  (nothing else is asked: no fast-store mark).
 * `access_log`: who looked at a resident's entitlement, when and what they learned (查询记录).
 """
 
