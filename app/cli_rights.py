@@ -43,7 +43,7 @@ def _decider(session: Session, client_id: str) -> Operator:
 
 def _list(queue: str, status: str, limit: int, overdue: bool | None = None) -> None:
     with runtime().uow() as uow:
-        for line in QUEUES[queue].items(uow.session, status=status, limit=limit,
+        for line in QUEUES[queue].items(uow, status=status, limit=limit,
                                         now=runtime().clock.now(), overdue=overdue):
             echo_json(line)
 

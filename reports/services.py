@@ -175,6 +175,48 @@ def revoke(uow: UnitOfWork, resident: Resident, report_id: uuid.UUID, *,
     return report
 
 
+@dataclass(frozen=True)
+class Document:
+    """One of the resident's reports as issued: the row, its JWS and the signed payload."""
+
+    report: Report
+    jws: str
+    payload: dict[str, Any]
+
+
+def reports_of(uow: UnitOfWork, resident: Resident, *, now: datetime) -> list[dict[str, Any]]:
+    """The resident's reports, newest first, as their list shows them. Reads only."""
+    return [summary(r, now) for r in listing(uow.session, resident.id)]
+
+
+def detail(uow: UnitOfWork, resident: Resident, report_id: uuid.UUID, *, keyring: Keyring,
+           signer: Signer, now: datetime) -> dict[str, Any]:
+    """One of the resident's reports with its code and content while its document is kept
+    (only the summary once purged). Reads only."""
+    report = own(uow.session, resident.id, report_id)
+    out = summary(report, now)
+    if report.document_ct is not None:
+        _jws, payload = signed_document(uow.session, keyring, signer, report, now)
+        out.update(code=payload["code"], verify_url=payload["verify_url"],
+                   content=payload["content"])
+    return out
+
+
+def document(uow: UnitOfWork, resident: Resident, report_id: uuid.UUID, *, keyring: Keyring,
+             signer: Signer, now: datetime) -> Document:
+    """One of the resident's reports as issued; `ReportGone` once purged. Reads only."""
+    report = own(uow.session, resident.id, report_id)
+    jws, payload = signed_document(uow.session, keyring, signer, report, now)
+    return Document(report, jws, payload)
+
+
+def pdf_of(uow: UnitOfWork, resident: Resident, report_id: uuid.UUID, *,
+           keyring: Keyring) -> tuple[Report, bytes]:
+    """One of the resident's reports and its PDF as issued; `ReportGone` once purged."""
+    report = own(uow.session, resident.id, report_id)
+    return report, pdf_bytes(uow.session, keyring, report)
+
+
 def summary(report: Report, now: datetime) -> dict[str, Any]:
     """How the resident's list shows a report (no code: that is in the document itself)."""
     return {"report_id": report.id, "kind": report.kind, "sections": list(report.sections),

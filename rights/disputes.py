@@ -96,10 +96,11 @@ def open_dispute(uow: UnitOfWork, resident: Resident, *, record_id: uuid.UUID, r
     return dispute
 
 
-def for_resident(session: Session, resident_id: uuid.UUID) -> list[Dispute]:
-    """The resident's disputes, newest first."""
-    return list(session.scalars(select(Dispute).where(Dispute.resident_id == resident_id)
-                                .order_by(Dispute.opened_at.desc(), Dispute.id)))
+def mine(uow: UnitOfWork, resident_id: uuid.UUID, *, now: datetime) -> list[dict[str, Any]]:
+    """The resident's disputes as they see them, newest first. Reads only."""
+    return [view(d, now) for d in uow.session.scalars(
+        select(Dispute).where(Dispute.resident_id == resident_id)
+        .order_by(Dispute.opened_at.desc(), Dispute.id))]
 
 
 def queue(session: Session, *, now: datetime, status: str | None = "open",

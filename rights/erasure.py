@@ -175,8 +175,10 @@ def erase(uow: UnitOfWork, resident: Resident, *, keyring: Keyring, signing: Sig
     return statement
 
 
-def statement_for_session(session: Session, token: str) -> dict[str, Any] | None:
-    """The erasure statement of the account a (now revoked) session token belonged to."""
+def statement_for_session(uow: UnitOfWork, token: str) -> dict[str, Any] | None:
+    """The erasure statement of the account a (now revoked) session token belonged to, for
+    asking again (the same answer as the erasure's). Reads only."""
+    session = uow.session
     row = session.get(SessionToken, hash_key(token))
     if row is None:
         return None

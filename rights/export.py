@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from consent.history import export_json as consent_events
 from consent.history import records_for as consent_records
 from core.crypto import Keyring
+from core.db import UnitOfWork
 from core.idempotency import iso
 from core.identity import Resident, SessionToken, read_personal
 from core.notifications import Notification
@@ -95,22 +96,23 @@ def _sessions(session: Session, resident: Resident) -> list[dict[str, Any]]:
              "expires_at": iso(s.expires_at), "revoked_at": iso(s.revoked_at)} for s in rows]
 
 
-def export(session: Session, keyring: Keyring, resident: Resident, *, now: datetime,
+def export(uow: UnitOfWork, keyring: Keyring, resident: Resident, *, now: datetime,
            schema_url: str) -> dict[str, Any]:
-    """Everything held about `resident`, JSON-ready, following `SCHEMA`."""
+    """Everything held about `resident`, JSON-ready, following `SCHEMA`. Reads only."""
+    session = uow.session
     return {
         "$schema": schema_url,
         "format": FORMAT,
         "generated_at": iso(now),
         "profile": _profile(session, keyring, resident),
         "consents": _consents(session, resident),
-        "records": records_for(session, resident.id, now),
+        "records": records_for(uow, resident.id, now=now),
         "scores": _scores(session, resident),
         "access_log": _access_log(session, resident),
         "notifications": _notifications(session, resident),
-        "disputes": [disputes.view(d, now) for d in disputes.for_resident(session, resident.id)],
-        "repairs": [repair.view(r) for r in repair.for_resident(session, resident.id)],
-        "review_requests": [reviews.view(r) for r in reviews.for_resident(session, resident.id)],
+        "disputes": disputes.mine(uow, resident.id, now=now),
+        "repairs": repair.mine(uow, resident.id),
+        "review_requests": reviews.mine(uow, resident.id),
         "sessions": _sessions(session, resident),
         "sections": {name: module.export_section(session, resident.id)
                      for name, module in providers()},

@@ -2,7 +2,7 @@
 `/admin/v1` and `pengcheng disputes|repairs|reviews` list, open and decide through one place.
 
     from rights.queues import QUEUES
-    QUEUES["repairs"].items(session, status="all", limit=100, now=now)   # no personal detail
+    QUEUES["repairs"].items(uow, status="all", limit=100, now=now)   # no personal detail
     QUEUES["repairs"].decide(uow, repair_id, operator=op, now=now, decision="approve", note="…")
 
 Listing shows no personal detail; opening one item (`read`) and deciding one are written to
@@ -40,11 +40,11 @@ class Queue:
     settle: Callable[..., Any]  # (uow, id, *, operator, now, **decision): the use case
     render: Callable[[Any, datetime], dict[str, Any]]  # what the decided item looks like
 
-    def items(self, session: Session, *, status: str | None, limit: int, now: datetime,
+    def items(self, uow: UnitOfWork, *, status: str | None, limit: int, now: datetime,
               overdue: bool | None = None) -> list[dict[str, Any]]:
-        """The queue's lines, oldest first; `status` "all" lists every status."""
+        """The queue's lines, oldest first; `status` "all" lists every status. Reads only."""
         wanted = None if status == "all" else (status or self.default_status)
-        return self.lines(session, wanted, limit, now, overdue)
+        return self.lines(uow.session, wanted, limit, now, overdue)
 
     def decide(self, uow: UnitOfWork, key: uuid.UUID, *, operator: Operator, now: datetime,
                **decision: Any) -> dict[str, Any]:

@@ -143,12 +143,12 @@ def describe(e: Eligibility) -> dict[str, Any]:
             "reasons": e.reasons, "pledge": PLEDGE}
 
 
-def check(session: Session, resident: Resident, record_id: uuid.UUID,
+def check(uow: UnitOfWork, resident: Resident, record_id: uuid.UUID, *,
           now: datetime) -> dict[str, Any]:
-    """The resident's view of whether their record can be repaired now."""
-    record = own_record(session, resident.id, record_id)
+    """The resident's view of whether their record can be repaired now. Reads only."""
+    record = own_record(uow.session, resident.id, record_id)
     return {"record_id": str(record.id), "severity": record.severity,
-            **describe(eligibility(session, record, now))}
+            **describe(eligibility(uow.session, record, now))}
 
 
 def apply(uow: UnitOfWork, resident: Resident, *, record_id: uuid.UUID, pledge: bool,
@@ -185,9 +185,11 @@ def apply(uow: UnitOfWork, resident: Resident, *, record_id: uuid.UUID, pledge: 
     return repair
 
 
-def for_resident(session: Session, resident_id: uuid.UUID) -> list[Repair]:
-    return list(session.scalars(select(Repair).where(Repair.resident_id == resident_id)
-                                .order_by(Repair.requested_at.desc(), Repair.id)))
+def mine(uow: UnitOfWork, resident_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The resident's repair applications as they see them, newest first. Reads only."""
+    return [view(r) for r in uow.session.scalars(
+        select(Repair).where(Repair.resident_id == resident_id)
+        .order_by(Repair.requested_at.desc(), Repair.id))]
 
 
 def queue(session: Session, *, status: str | None = "pending", limit: int = 100) -> list[Repair]:

@@ -70,10 +70,11 @@ def request_review(uow: UnitOfWork, resident: Resident, *, subject: str, reason:
     return review
 
 
-def for_resident(session: Session, resident_id: uuid.UUID) -> list[ReviewRequest]:
-    return list(session.scalars(
+def mine(uow: UnitOfWork, resident_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The resident's review requests as they see them, newest first. Reads only."""
+    return [view(r) for r in uow.session.scalars(
         select(ReviewRequest).where(ReviewRequest.resident_id == resident_id)
-        .order_by(ReviewRequest.requested_at.desc(), ReviewRequest.id)))
+        .order_by(ReviewRequest.requested_at.desc(), ReviewRequest.id))]
 
 
 def queue(session: Session, *, status: str | None = "open",

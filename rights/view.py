@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from consent.gate import scoring_categories
 from core import audit
+from core.db import UnitOfWork
 from core.errors import DomainError, NotFound
 from core.idempotency import iso
 from core.identity import DataSource, Operator
@@ -105,8 +106,11 @@ def _latest_by_record(rows: list[Any]) -> dict[uuid.UUID, Any]:
     return latest
 
 
-def records_for(session: Session, resident_id: uuid.UUID, now: datetime) -> list[dict[str, Any]]:
-    """Every record held about the resident, newest first, with its dispute and repair."""
+def records_for(uow: UnitOfWork, resident_id: uuid.UUID, *,
+                now: datetime) -> list[dict[str, Any]]:
+    """Every record held about the resident, newest first, with its dispute and repair.
+    Reads only."""
+    session = uow.session
     rows = session.execute(
         select(Record, DataSource.name).join(DataSource, DataSource.id == Record.source_id)
         .where(Record.resident_id == resident_id)

@@ -31,7 +31,6 @@ from app.runtime import runtime
 from core.db import UnitOfWork
 from core.errors import RateLimited
 from reports import build, html, services, verify
-from reports.models import Report
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/me/reports",
                 description="The resident's signed credit reports and no-violation certificates")
@@ -58,15 +57,10 @@ def _checking() -> verify.Checking:
     return verify.Checking(keyring=runtime().keyring, signer=runtime().signer)
 
 
-def _own(uow: UnitOfWork, report_id: Any) -> Report:
-    """The signed-in resident's report `report_id`."""
-    return services.own(uow.session, auth.resident(uow).id, report_id)
-
-
-def _signed(uow: UnitOfWork, report: Report) -> tuple[str, dict[str, Any]]:
-    """(JWS, payload) of the report as issued."""
-    return services.signed_document(uow.session, runtime().keyring, runtime().signer, report,
-                                    runtime().clock.now())
+def _document(uow: UnitOfWork, report_id: Any) -> services.Document:
+    """The signed-in resident's report `report_id` as issued."""
+    return services.document(uow, auth.resident(uow), report_id, keyring=runtime().keyring,
+                             signer=runtime().signer, now=runtime().clock.now())
 
 
 def _pages() -> Any:
@@ -99,10 +93,8 @@ class Reports(MethodView):
     def get(self):
         """My reports, newest first: kind, sections shared, validity and status."""
         with runtime().uow() as uow:
-            resident = auth.resident(uow)
-            now = runtime().clock.now()
-            found = services.listing(uow.session, resident.id)
-            return {"items": [services.summary(r, now) for r in found]}
+            return {"items": services.reports_of(uow, auth.resident(uow),
+                                                 now=runtime().clock.now())}
 
     @blp.arguments(ReportRequestSchema())
     @blp.response(201, ReportIssuedSchema)
@@ -129,13 +121,9 @@ class ReportOne(MethodView):
     def get(self, report_id):
         """One of my reports with its code and exactly the content it shares."""
         with runtime().uow() as uow:
-            report = _own(uow, report_id)
-            out = services.summary(report, runtime().clock.now())
-            if report.document_ct is not None:
-                _jws, payload = _signed(uow, report)
-                out.update(code=payload["code"], verify_url=payload["verify_url"],
-                           content=payload["content"])
-            return out
+            return services.detail(uow, auth.resident(uow), report_id,
+                                   keyring=runtime().keyring, signer=runtime().signer,
+                                   now=runtime().clock.now())
 
 
 @blp.route("/<uuid:report_id>/pdf")
@@ -145,8 +133,8 @@ class ReportPdf(MethodView):
     def get(self, report_id):
         """The report as issued, as a PDF (signed JWS in its document information)."""
         with runtime().uow() as uow:
-            report = _own(uow, report_id)
-            data = services.pdf_bytes(uow.session, runtime().keyring, report)
+            report, data = services.pdf_of(uow, auth.resident(uow), report_id,
+                                           keyring=runtime().keyring)
         name = f"pengcheng-{report.kind}-{report.issued_at:%Y%m%d}.pdf"
         return Response(data, mimetype="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{name}"'})
@@ -159,8 +147,8 @@ class ReportHtml(MethodView):
     def get(self, report_id):
         """The report as issued, as a printable page."""
         with runtime().uow() as uow:
-            _jws, payload = _signed(uow, _own(uow, report_id))
-        return _page(html.document(_pages(), payload, css_url=_css()))
+            found = _document(uow, report_id)
+        return _page(html.document(_pages(), found.payload, css_url=_css()))
 
 
 @blp.route("/<uuid:report_id>/signed")
@@ -170,8 +158,8 @@ class ReportSigned(MethodView):
     def get(self, report_id):
         """The signed document: the JWS and its payload, for offline or upload verification."""
         with runtime().uow() as uow:
-            jws, payload = _signed(uow, _own(uow, report_id))
-        return {"jws": jws, "report": payload}
+            found = _document(uow, report_id)
+        return {"jws": found.jws, "report": found.payload}
 
 
 @blp.route("/<uuid:report_id>/revoke")

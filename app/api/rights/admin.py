@@ -61,9 +61,8 @@ def _routes(queue: Queue, name: str, *, query: type[ma.Schema], decision: type[m
         now = runtime().clock.now()
         with runtime().uow() as uow:
             auth.operator(uow, *READERS)
-            return {"items": queue.items(uow.session, status=wanted["status"],
-                                         limit=wanted["limit"], now=now,
-                                         overdue=wanted.get("overdue"))}
+            return {"items": queue.items(uow, status=wanted["status"], limit=wanted["limit"],
+                                         now=now, overdue=wanted.get("overdue"))}
 
     @blp.response(200)
     @blp.doc(security=OPERATOR)

@@ -47,7 +47,7 @@ class Records(MethodView):
         """Every record held about you, whether it counts now, and its dispute or repair."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
-            return {"items": records_for(uow.session, resident.id, runtime().clock.now())}
+            return {"items": records_for(uow, resident.id, now=runtime().clock.now())}
 
 
 @blp.route("/me/records/<uuid:record_id>/repair")
@@ -58,7 +58,7 @@ class RepairEligibility(MethodView):
         """Whether this record can be repaired now (信用修复), and if not, from when and why."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
-            return repair.check(uow.session, resident, record_id, runtime().clock.now())
+            return repair.check(uow, resident, record_id, now=runtime().clock.now())
 
 
 @blp.route("/me/disputes")
@@ -70,8 +70,7 @@ class Disputes(MethodView):
         now = runtime().clock.now()
         with runtime().uow() as uow:
             resident = auth.resident(uow)
-            return {"items": [disputes.view(d, now)
-                              for d in disputes.for_resident(uow.session, resident.id)]}
+            return {"items": disputes.mine(uow, resident.id, now=now)}
 
     @blp.arguments(DisputeInSchema())
     @blp.response(201, DisputeSchema)
@@ -97,8 +96,7 @@ class Repairs(MethodView):
         """Your credit repair applications, newest first."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
-            return {"items": [repair.view(r)
-                              for r in repair.for_resident(uow.session, resident.id)]}
+            return {"items": repair.mine(uow, resident.id)}
 
     @blp.arguments(RepairInSchema())
     @blp.response(201, RepairSchema)
@@ -122,8 +120,7 @@ class ReviewRequests(MethodView):
         """Your requests for human review and their outcomes."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
-            return {"items": [reviews.view(r)
-                              for r in reviews.for_resident(uow.session, resident.id)]}
+            return {"items": reviews.mine(uow, resident.id)}
 
     @blp.arguments(ReviewInSchema())
     @blp.response(201, ReviewSchema)
@@ -148,7 +145,7 @@ class Export(MethodView):
         with runtime().uow() as uow:
             resident = auth.resident(uow)
             return export.export(
-                uow.session, runtime().keyring, resident, now=runtime().clock.now(),
+                uow, runtime().keyring, resident, now=runtime().clock.now(),
                 schema_url=runtime().settings["ISSUER"] + export.SCHEMA_PATH)
 
 
@@ -171,7 +168,7 @@ class EraseMe(MethodView):
             try:
                 resident = auth.resident(uow)
             except Unauthorized:
-                statement = erasure.statement_for_session(uow.session, auth.bearer())
+                statement = erasure.statement_for_session(uow, auth.bearer())
                 if statement is None:
                     raise
                 return statement
