@@ -15,10 +15,10 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.cli_support import echo_json, refusals
 from app.runtime import runtime
+from core.db import UnitOfWork
 from core.identity import Operator
 from rights.models import DISPUTE_OUTCOMES, REPAIR_DECISIONS, REVIEW_OUTCOMES
 from rights.queues import DECIDERS, QUEUES
@@ -31,8 +31,9 @@ OPERATOR_OPTION = click.option("--operator", "operator_id", required=True,
                                help="client_id of the reviewer or admin deciding")
 
 
-def _decider(session: Session, client_id: str) -> Operator:
-    found = session.scalars(select(Operator).where(Operator.client_id == client_id)).first()
+def _decider(uow: UnitOfWork, client_id: str) -> Operator:
+    """The active reviewer or admin named by `--operator`."""
+    found = uow.session.scalars(select(Operator).where(Operator.client_id == client_id)).first()
     if found is None or not found.active:
         raise click.ClickException(f"no active operator {client_id}")
     if found.role not in DECIDERS:
@@ -50,7 +51,7 @@ def _list(queue: str, status: str, limit: int, overdue: bool | None = None) -> N
 
 def _decide(queue: str, key: uuid.UUID, operator_id: str, **decision: Any) -> None:
     with runtime().uow() as uow, refusals(with_code=True):
-        echo_json(QUEUES[queue].decide(uow, key, operator=_decider(uow.session, operator_id),
+        echo_json(QUEUES[queue].decide(uow, key, operator=_decider(uow, operator_id),
                                        now=runtime().clock.now(), **decision))
 
 

@@ -10,27 +10,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from core.identity import Person, create_resident
-from core.recordops import write_internal
 from rights.disputes import open_dispute
 from rights.errors import AlreadyDisputed
 from rights.models import Dispute, Repair
-from tests.factories import T0, id_number
-
-
-def arrange(app) -> tuple[uuid.UUID, uuid.UUID]:
-    """A resident with one negative record; (resident id, record id)."""
-    from app.runtime import runtime
-
-    with app.app_context(), runtime().uow() as uow:
-        resident = create_resident(uow.session, runtime().keyring,
-                                   Person("周九", id_number(40), None), now=T0)
-        record = write_internal(uow.session, resident_id=resident.id,
-                                category="scenario_performance", type="deposit_defaulted",
-                                source_record_id="waiver-1", occurred_at=T0 - timedelta(days=1),
-                                now=T0)
-        uow.commit()
-        return resident.id, record.id
+from tests.support.disputes import arrange
+from tests.support.factories import T0
 
 
 def dispute_row(resident_id, record_id, **extra) -> Dispute:

@@ -7,12 +7,30 @@ own; operators of each role.
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Any
 
-from tests.api.test_tokens_support import good_history, grant, push, rec
-from tests.support.factories import bearer, login, new_operator, new_source
+from app.runtime import runtime
+from core.identity import Person, create_resident
+from core.recordops import write_internal
+from tests.support.factories import T0, bearer, id_number, login, new_operator, new_source
+from tests.support.tokens import good_history, grant, push, rec
 
 A, B = 21, 22
+
+
+def arrange(app: Any) -> tuple[uuid.UUID, uuid.UUID]:
+    """A resident with one negative record; (resident id, record id)."""
+    with app.app_context(), runtime().uow() as uow:
+        resident = create_resident(uow.session, runtime().keyring,
+                                   Person("周九", id_number(40), None), now=T0)
+        record = write_internal(uow.session, resident_id=resident.id,
+                                category="scenario_performance", type="deposit_defaulted",
+                                source_record_id="waiver-1", occurred_at=T0 - timedelta(days=1),
+                                now=T0)
+        uow.commit()
+        return resident.id, record.id
 
 
 def negatives(n: int) -> list[dict]:
