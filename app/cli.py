@@ -136,39 +136,90 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
-    """Check the chain and signed checkpoints; exit 1 on any edit, deletion or reordering."""
-    from core import audit as log
+@click.option("--checkpoints", "exported", type=click.File("r", encoding="utf-8"),
+              help="Checkpoints exported earlier (`audit export-checkpoints`); `-` reads stdin")
+def audit_verify(exported: Any) -> None:
+    """Check the chain and its checkpoints; exit 1 on any edit, deletion or reordering.
 
+    With --checkpoints FILE, every checkpoint in FILE must still match the chain (a re-hashed,
+    truncated or missing chain fails). Without it, the newest checkpoint must be younger than
+    AUDIT_CHECKPOINT_MINUTES + AUDIT_CHECKPOINT_MARGIN_MINUTES.
+    """
+    from core import audit as log
+    from core.audit_jobs import max_age
+
+    outside = None
+    if exported is not None:
+        try:
+            outside = log.parse_exported(exported)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--checkpoints") from exc
     with runtime().uow() as uow:
-        verdict = log.verify(uow.session, runtime().signer, now())
+        verdict = log.verify(uow.session, runtime().signer, now(), exported=outside,
+                             max_age=None if outside is not None else max_age(
+                                 runtime().settings))
+    newest = verdict.newest_checkpoint
     echo_json({"ok": verdict.ok, "entries": verdict.entries,
-                "checkpoints": verdict.checkpoints, "problems": verdict.problems})
+               "checkpoints": verdict.checkpoints, "exported": verdict.exported,
+               "newest_checkpoint": None if newest is None else {
+                   "seq": newest.seq, "at": newest.at.isoformat()},
+               "problems": verdict.problems})
     sys.exit(0 if verdict.ok else 1)
 
 
 @audit.command("checkpoint")
 def audit_checkpoint() -> None:
-    """Sign the current head of the chain with the audit key."""
+    """Append an `audit.checkpoint` entry and sign it with the audit key."""
     from core import audit as log
 
     with runtime().uow() as uow:
         head = log.sign_head(uow, runtime().signer, now())
-    echo_json(None if head is None else {"seq": head.seq, "entry_hash": head.entry_hash,
-                                          "signature": head.signature})
+    echo_json({"seq": head.seq, "entry_hash": head.entry_hash, "signature": head.signature})
 
 
 @audit.command("export-checkpoints")
 def audit_export() -> None:
     """Print every signed checkpoint as JSON lines (keep a copy outside the database)."""
-    from sqlalchemy import select
-
-    from core.audit import AuditCheckpoint
+    from core import audit as log
 
     with runtime().uow() as uow:
-        for cp in uow.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)):
-            echo_json({"seq": cp.seq, "entry_hash": cp.entry_hash, "at": cp.at.isoformat(),
-                        "signature": cp.signature})
+        for cp in log.signed_checkpoints(uow.session):
+            echo_json(log.exported_line(cp))
+
+
+TIMES = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]
+
+
+@audit.command("entries")
+@click.option("--action", help="An action (`dispute.resolved`) or a prefix (`dispute.*`)")
+@click.option("--subject", help="The subject an entry names (an id)")
+@click.option("--actor", help="Who acted (`cli`, `system`, `operator:<client id>`, …)")
+@click.option("--since", type=click.DateTime(TIMES),
+              help="Entries at or after this time (UTC unless a zone is given)")
+@click.option("--until", type=click.DateTime(TIMES), help="Entries before this time")
+@click.option("--after-seq", default=0, show_default=True, help="Entries after this seq")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many (default: all)")
+def audit_entries(action: str | None, subject: str | None, actor: str | None,
+                  since: Any, until: Any, after_seq: int, limit: int | None) -> None:
+    """Print entries in chain order as JSON lines, with their hashes."""
+    from core import audit as log
+    from core.clock import utc
+
+    left = limit
+    with runtime().uow() as uow:
+        while left is None or left > 0:
+            page = log.entries(uow.session, action=action, subject=subject, actor=actor,
+                               since=since and utc(since), until=until and utc(until),
+                               after_seq=after_seq,
+                               limit=min(left or log.MAX_PAGE, log.MAX_PAGE))
+            for e in page.items:
+                echo_json({"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor,
+                           "action": e.action, "subject": e.subject, "data": e.data,
+                           "prev_hash": e.prev_hash, "entry_hash": e.entry_hash})
+            left = None if left is None else left - len(page.items)
+            if page.next_after_seq is None:
+                break
+            after_seq = page.next_after_seq
 
 
 # -- demo -----------------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "POINTS_RULES": None,  # earning rules + expiry: a JSON file path or JSON (None: packaged)
     "AUTH_CACHE_SECONDS": 5,  # partner/source/operator key lookups cached per process
     "AUDIT_CHECKPOINT_MINUTES": 60,  # `jobs run` signs the audit chain's head this often
+    "AUDIT_CHECKPOINT_MARGIN_MINUTES": 30,  # `audit verify` fails past interval + this
     # Committed erasures, outside the database (core.journal); default <instance>/erasures.jsonl
     "ERASURE_JOURNAL": None,
     "JSON_AS_ASCII": False,

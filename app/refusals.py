@@ -233,6 +233,10 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
     "GET /api/v1/me/points": (),
     "GET /admin/v1/points/statements/{client_id}": (Forbidden, UnknownPartner, InvalidPeriod),
     "GET /admin/v1/points/reconciliation": (Forbidden,),
+    # the audit log (auditors)
+    "GET /admin/v1/audit/entries": (Forbidden,),
+    "GET /admin/v1/audit/checkpoints": (Forbidden,),
+    "GET /admin/v1/audit/verify": (Forbidden,),
     # reports
     "GET /api/v1/me/reports": (),
     "POST /api/v1/me/reports": (ConsentRequired, ReportInvalid, RATE_LIMITED),

@@ -10,15 +10,26 @@ Design overview
 * Appends are serialized so the chain is linear: a transaction-scoped advisory lock. Callers
   append last in their unit of work, so the lock is held only until commit.
 * A trigger refuses UPDATE and DELETE (migration 0001).
-* Checkpoints sign `{seq, entry_hash, at}` with the `audit` Ed25519 key; exported checkpoints
-  let anyone holding the log prove it has not been rewritten since.
+* Checkpoints sign `{seq, entry_hash, at}` with the `audit` Ed25519 key. Each checkpoint
+  signs an `audit.checkpoint` entry of its own (appended in the same transaction), so a quiet
+  chain is still signed every interval and a deleted checkpoint leaves its entry behind.
+* What the database alone cannot prove: someone able to write to it can re-hash the whole
+  chain and delete the checkpoints, or drop the newest entries together with the checkpoints
+  that cover them. Two rules close that (`verify`): checkpoints exported earlier and kept
+  outside (`exported`) must still verify and match the chain; without them, the newest
+  stored checkpoint must exist and be recent (`max_age`), since only the audit key can make
+  a new one. Entries after the newest checkpoint are covered by the next one only.
+* Auditors read the chain page by page (`entries`, keyset on `seq`): every entry with its
+  `prev_hash` and `entry_hash`, so they can recompute the chain themselves.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
@@ -34,6 +45,9 @@ from core.signing import Signer, SigningKey
 GENESIS = "0" * 64
 AUDIT_LOCK = 0x70C0A0D1  # advisory lock id for the audit chain
 PERSONAL_FIELDS = frozenset({"name", "id_number", "phone", "address"})
+CHECKPOINT_ACTION = "audit.checkpoint"  # the entry each checkpoint signs
+WALK_BATCH = 5000  # entries per statement while verifying
+MAX_PAGE = 500  # entries per page for auditors
 
 
 class AuditEntry(Base):
@@ -98,9 +112,13 @@ def record(
 
 @dataclass
 class Verdict:
+    """What `verify` found: counts, the newest stored checkpoint, and every problem."""
+
     ok: bool = True
     entries: int = 0
     checkpoints: int = 0
+    exported: int = 0  # checkpoints of an exported file checked
+    newest_checkpoint: SignedHead | None = None
     problems: list[str] = field(default_factory=list)
 
     def fail(self, message: str) -> None:
@@ -108,27 +126,37 @@ class Verdict:
         self.problems.append(message)
 
 
-def verify(session: Session, signer: Signer, now: datetime) -> Verdict:
-    """Walk the whole chain and the checkpoints; report edits, deletions and reorderings."""
+@dataclass(frozen=True)
+class SignedHead:
+    """A checkpoint: the head of the chain it covers and its signature (one exported line)."""
+
+    seq: int
+    entry_hash: str
+    at: datetime
+    signature: str
+
+
+def verify(session: Session, signer: Signer, now: datetime, *,
+           exported: Sequence[SignedHead] | None = None,
+           max_age: timedelta | None = None) -> Verdict:
+    """Walk the whole chain and the stored checkpoints; report edits, deletions, reorderings.
+
+    `exported`: checkpoints exported earlier and kept outside the database; each must verify
+    and still match the chain (a re-hashed, truncated or missing chain fails). `max_age`: the
+    newest stored checkpoint must exist and be at most this old (checkpoints deleted, or the
+    job that makes them stopped, fail).
+    """
     verdict = Verdict()
-    prev, expected_seq = GENESIS, 1
-    hashes: dict[int, str] = {}
-    rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()
-    for entry in rows:
-        verdict.entries += 1
-        if entry.seq != expected_seq:
-            verdict.fail(f"entries {expected_seq}..{entry.seq - 1} are missing (deleted)")
-        if entry.prev_hash != prev:
-            verdict.fail(f"entry {entry.seq}: chain broken (an entry before it was deleted, "
-                         "edited or reordered)")
-        recomputed = _hash(entry.prev_hash, entry.seq, entry.at, entry.actor, entry.action,
-                           entry.subject, entry.data)
-        if recomputed != entry.entry_hash:
-            verdict.fail(f"entry {entry.seq}: content does not match its hash (edited)")
-        hashes[entry.seq] = entry.entry_hash
-        prev, expected_seq = entry.entry_hash, entry.seq + 1
-        session.expunge(entry)
-    for cp in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)):
+    stored = list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq)))
+    outside = list(exported or ())
+    wanted = {cp.seq for cp in stored} | {cp.seq for cp in outside}
+    hashes, recorded, head = _walk(session, wanted, verdict)
+    by_seq = {cp.seq: cp for cp in stored}
+    for seq in recorded:
+        if seq not in by_seq:
+            verdict.fail(f"entry {seq} records checkpoint {seq}, which is not in the database "
+                         "(deleted)")
+    for cp in stored:
         verdict.checkpoints += 1
         claims = verify_checkpoint(session, signer, cp.signature, now)
         if claims is None:
@@ -137,39 +165,188 @@ def verify(session: Session, signer: Signer, now: datetime) -> Verdict:
             verdict.fail(f"checkpoint {cp.seq}: signed content differs from stored")
         if hashes.get(cp.seq) != cp.entry_hash:
             verdict.fail(f"checkpoint {cp.seq}: the log no longer matches the signed hash")
+    if stored:
+        newest = stored[-1]
+        verdict.newest_checkpoint = SignedHead(newest.seq, newest.entry_hash, utc(newest.at),
+                                               newest.signature)
+    if exported is not None:
+        _against_exported(session, signer, now, outside, hashes, head, by_seq, verdict)
+    if max_age is not None:
+        _fresh(verdict, now, max_age)
     return verdict
 
 
-def checkpoint(session: Session, signer: Signer, now: datetime) -> AuditCheckpoint | None:
-    """Sign the current head of the chain (None if empty or already checkpointed)."""
-    head = session.execute(
-        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    if head is None or session.get(AuditCheckpoint, head[0]) is not None:
-        return None
-    claims = {"seq": head[0], "entry_hash": head[1], "at": int(now.timestamp())}
-    cp = AuditCheckpoint(seq=head[0], entry_hash=head[1], at=now,
+def _walk(session: Session, wanted: set[int], verdict: Verdict
+          ) -> tuple[dict[int, str], list[int], int | None]:
+    """Check every link, in batches: ({seq: entry_hash} of the `wanted` seqs, the seqs of
+    `audit.checkpoint` entries, the head's seq)."""
+    prev, expected_seq, after = GENESIS, 1, 0
+    hashes: dict[int, str] = {}
+    recorded: list[int] = []
+    columns = (AuditEntry.seq, AuditEntry.at, AuditEntry.actor, AuditEntry.action,
+               AuditEntry.subject, AuditEntry.data, AuditEntry.prev_hash, AuditEntry.entry_hash)
+    while True:
+        rows = session.execute(select(*columns).where(AuditEntry.seq > after)
+                               .order_by(AuditEntry.seq).limit(WALK_BATCH)).all()
+        for entry in rows:
+            verdict.entries += 1
+            if entry.seq != expected_seq:
+                verdict.fail(f"entries {expected_seq}..{entry.seq - 1} are missing (deleted)")
+            if entry.prev_hash != prev:
+                verdict.fail(f"entry {entry.seq}: chain broken (an entry before it was "
+                             "deleted, edited or reordered)")
+            recomputed = _hash(entry.prev_hash, entry.seq, entry.at, entry.actor,
+                               entry.action, entry.subject, entry.data)
+            if recomputed != entry.entry_hash:
+                verdict.fail(f"entry {entry.seq}: content does not match its hash (edited)")
+            if entry.seq in wanted:
+                hashes[entry.seq] = entry.entry_hash
+            if entry.action == CHECKPOINT_ACTION:
+                recorded.append(entry.seq)
+            prev, expected_seq = entry.entry_hash, entry.seq + 1
+        if len(rows) < WALK_BATCH:
+            return hashes, recorded, (expected_seq - 1 if verdict.entries else None)
+        after = rows[-1].seq
+
+
+def _against_exported(session: Session, signer: Signer, now: datetime,
+                      exported: list[SignedHead], hashes: dict[int, str], head: int | None,
+                      stored: dict[int, AuditCheckpoint], verdict: Verdict) -> None:
+    """Each exported checkpoint must be ours, and the chain must still hold what it signed."""
+    if not exported:
+        verdict.fail("the checkpoints file holds no checkpoint")
+    for cp in exported:
+        verdict.exported += 1
+        where = f"checkpoint {cp.seq} in the file"
+        claims = verify_checkpoint(session, signer, cp.signature, now)
+        if claims is None:
+            verdict.fail(f"{where}: signature invalid")
+            continue
+        if claims.get("seq") != cp.seq or claims.get("entry_hash") != cp.entry_hash:
+            verdict.fail(f"{where}: signed content differs from the line")
+            continue
+        if head is None or cp.seq > head:
+            verdict.fail(f"chain truncated: it ends at entry {head or 0}, but checkpoint "
+                         f"{cp.seq} signed entries up to {cp.seq} "
+                         f"(entries {(head or 0) + 1}..{cp.seq} deleted)")
+        elif cp.seq not in hashes:
+            verdict.fail(f"{where}: entry {cp.seq} is missing (deleted)")
+        elif hashes[cp.seq] != cp.entry_hash:
+            verdict.fail(f"entry {cp.seq} no longer matches {where}: the chain was rewritten "
+                         f"at or before entry {cp.seq}")
+        if cp.seq not in stored:
+            verdict.fail(f"{where} is not in the database (deleted)")
+
+
+def _fresh(verdict: Verdict, now: datetime, max_age: timedelta) -> None:
+    newest = verdict.newest_checkpoint
+    if newest is None:
+        verdict.fail("no checkpoint: the chain was never signed or its checkpoints were "
+                     "deleted (`pengcheng audit checkpoint` signs it)")
+    elif utc(now) - newest.at > max_age:
+        verdict.fail(f"the newest checkpoint ({newest.seq}, {newest.at.isoformat()}) is older "
+                     f"than {max_age.total_seconds() / 60:g} minutes: the checkpoint job "
+                     "stopped, or newer checkpoints and entries were deleted")
+
+
+def checkpoint(session: Session, signer: Signer, now: datetime, *,
+               actor: str = "system") -> AuditCheckpoint:
+    """Append an `audit.checkpoint` entry and sign it, the chain's new head.
+
+    A checkpoint always signs an entry of its own, so a quiet chain is signed again every
+    interval (verify's freshness rule) and each stored checkpoint is announced in the chain.
+    """
+    entry = record(session, actor=actor, action=CHECKPOINT_ACTION, now=now)
+    claims = {"seq": entry.seq, "entry_hash": entry.entry_hash, "at": int(now.timestamp())}
+    cp = AuditCheckpoint(seq=entry.seq, entry_hash=entry.entry_hash, at=utc(now),
                          signature=signer.sign(session, "audit", claims, typ="pc-audit+jwt"))
     session.add(cp)
     session.flush()
     return cp
 
 
+def sign_head(uow: UnitOfWork, signer: Signer, now: datetime, *,
+              actor: str = "cli") -> SignedHead:
+    """Use case: make a checkpoint now and commit."""
+    cp = checkpoint(uow.session, signer, now, actor=actor)
+    uow.commit()
+    return SignedHead(cp.seq, cp.entry_hash, utc(cp.at), cp.signature)
+
+
+def signed_checkpoints(session: Session) -> list[SignedHead]:
+    """Every stored checkpoint, oldest first (what `audit export-checkpoints` writes)."""
+    return [SignedHead(cp.seq, cp.entry_hash, utc(cp.at), cp.signature)
+            for cp in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))]
+
+
+def exported_line(cp: SignedHead) -> dict[str, Any]:
+    """One line of the checkpoints file."""
+    return {"seq": cp.seq, "entry_hash": cp.entry_hash, "at": cp.at.isoformat(),
+            "signature": cp.signature}
+
+
+def parse_exported(lines: Iterable[str]) -> list[SignedHead]:
+    """The checkpoints of a file `audit export-checkpoints` wrote (JSON lines; blank lines
+    skipped). Raises ValueError naming the first line that is not one."""
+    found = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            found.append(SignedHead(int(item["seq"]), str(item["entry_hash"]),
+                                    utc(datetime.fromisoformat(str(item["at"]))),
+                                    str(item["signature"])))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ValueError(f"line {n} is not an exported checkpoint ({exc})") from exc
+    return found
+
+
 @dataclass(frozen=True)
-class SignedHead:
-    """A checkpoint just made: the head of the chain and its signature."""
+class Entry:
+    """One entry as auditors read it: enough to recompute its hash and link."""
 
     seq: int
-    entry_hash: str
     at: datetime
-    signature: str
+    actor: str
+    action: str
+    subject: str | None
+    data: dict[str, Any]
+    prev_hash: str
+    entry_hash: str
 
 
-def sign_head(uow: UnitOfWork, signer: Signer, now: datetime) -> SignedHead | None:
-    """Use case: sign the chain's head and commit (None if empty or already signed)."""
-    cp = checkpoint(uow.session, signer, now)
-    uow.commit()
-    return None if cp is None else SignedHead(cp.seq, cp.entry_hash, cp.at, cp.signature)
+@dataclass(frozen=True)
+class Page:
+    """A page of entries in chain order; `next_after_seq` continues it (None: no more)."""
+
+    items: list[Entry]
+    next_after_seq: int | None
+
+
+def entries(session: Session, *, action: str | None = None, subject: str | None = None,
+            actor: str | None = None, since: datetime | None = None,
+            until: datetime | None = None, after_seq: int = 0, limit: int = 100) -> Page:
+    """Entries with seq > `after_seq` in chain order, filtered: `action` exactly or, ending in
+    `.*`, by prefix (`dispute.*`); `subject` and `actor` exactly; time in [since, until)."""
+    query = select(AuditEntry).where(AuditEntry.seq > after_seq)
+    if action is not None and action.endswith(".*"):
+        query = query.where(AuditEntry.action.startswith(action[:-1], autoescape=True))
+    elif action is not None:
+        query = query.where(AuditEntry.action == action)
+    if subject is not None:
+        query = query.where(AuditEntry.subject == subject)
+    if actor is not None:
+        query = query.where(AuditEntry.actor == actor)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
+    limit = max(1, min(limit, MAX_PAGE))
+    rows = list(session.scalars(query.order_by(AuditEntry.seq).limit(limit + 1)))
+    items = [Entry(e.seq, utc(e.at), e.actor, e.action, e.subject, e.data, e.prev_hash,
+                   e.entry_hash) for e in rows[:limit]]
+    return Page(items, items[-1].seq if len(rows) > limit else None)
 
 
 def verify_checkpoint(session: Session, signer: Signer, token: str, now: datetime) -> dict | None:

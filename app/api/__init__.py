@@ -17,6 +17,7 @@ from app.openapi_errors import RefusalsPlugin
 
 
 def register(api: Api, app: Flask) -> None:
+    from app.api.audit import routes as audit
     from app.api.consent import routes as consent
     from app.api.demo import routes as demo
     from app.api.ingest import routes as ingest
@@ -51,7 +52,7 @@ def register(api: Api, app: Flask) -> None:
                 scenarios.blp, scenarios.admin, tokens.blp, tokens.partner_blp,
                 notifications.blp, rights.blp, admin_rights.blp, medical.partner_blp,
                 medical.blp, waivers.partner_blp, waivers.blp, points.partner_blp,
-                points.blp, points.admin, reports.blp, reports.public):
+                points.blp, points.admin, reports.blp, reports.public, audit.blp):
         api.register_blueprint(blp)
     app.register_blueprint(pages.blp)  # the H5 pages (HTML, not in the OpenAPI document)
     if is_development(app.config):

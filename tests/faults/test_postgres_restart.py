@@ -84,6 +84,7 @@ def test_a_postgres_restart_gives_503_with_retry_after_then_the_service_heals(
     # Then each 503 retried with its own out_*_no: 201, written once or the first answer.
     db.engine.dispose()  # (it held no connection across the crash; be sure)
     print("postgres restart:", settled(db, writes, arranged.server.port, awarded=AWARDED))
+    pengcheng(arranged.env, "audit", "checkpoint")  # verify wants a recent checkpoint
     verdict = pengcheng(arranged.env, "audit", "verify")
     assert verdict.get("ok") is True, verdict
     assert call(arranged.server.port, "GET", "/api/v1/me/score",

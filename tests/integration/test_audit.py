@@ -54,12 +54,15 @@ def test_an_untouched_chain_verifies(app):
     append(app, 5)
     v = verdict(app)
     assert v.ok and v.entries >= 5 and v.problems == []
+    assert cli_verify(app)[0] == 1  # the CLI also wants a recent checkpoint
+    cli(app, "audit", "checkpoint")
     code, report = cli_verify(app)
-    assert code == 0 and report["ok"] is True
+    assert code == 0 and report["ok"] is True and report["newest_checkpoint"]["seq"] > 5
 
 
 def test_an_edited_entry_is_reported(app):
     append(app, 5)
+    cli(app, "audit", "checkpoint")
     with tampering(app) as conn:
         conn.execute(text("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3"))
     v = verdict(app)
@@ -123,12 +126,16 @@ def test_a_deleted_tail_is_caught_by_the_checkpoint(app):
 def test_checkpoints_verify_and_export(app):
     append(app, 3)
     first = json.loads(cli(app, "audit", "checkpoint").stdout)
-    assert json.loads(cli(app, "audit", "checkpoint").stdout) is None  # head already signed
+    second = json.loads(cli(app, "audit", "checkpoint").stdout)  # signs an entry of its own
+    assert second["seq"] == first["seq"] + 1
     append(app, 2, start=3)
     cli(app, "audit", "checkpoint")
     exported = [json.loads(line) for line in
                 cli(app, "audit", "export-checkpoints").stdout.splitlines()]
-    assert [c["seq"] for c in exported] == [first["seq"], first["seq"] + 2]
+    assert [c["seq"] for c in exported] == [first["seq"], first["seq"] + 1, first["seq"] + 4]
+    with app.app_context(), runtime().uow() as uow:
+        signed = [uow.session.get(AuditEntry, c["seq"]) for c in exported]
+        assert {(e.action, e.actor) for e in signed} == {("audit.checkpoint", "cli")}
     jwks = app.test_client().get("/.well-known/jwks.json").get_json()["keys"]
     for cp in exported:
         kid = jwt.get_unverified_header(cp["signature"])["kid"]
@@ -139,8 +146,8 @@ def test_checkpoints_verify_and_export(app):
 
 
 def test_the_jobs_runner_makes_periodic_checkpoints(app, clock):
-    """`pengcheng jobs run` (every few minutes in production) signs the head at most every
-    AUDIT_CHECKPOINT_MINUTES, and only when the chain has grown."""
+    """`pengcheng jobs run` (every few minutes in production) signs the chain at most every
+    AUDIT_CHECKPOINT_MINUTES, also when nothing else was appended."""
     def run() -> int:
         result = cli(app, "jobs", "run", "--only", "audit.checkpoint")
         assert result.exit_code == 0, result.output
@@ -154,10 +161,51 @@ def test_the_jobs_runner_makes_periodic_checkpoints(app, clock):
     clock.advance(minutes=1)
     assert run() == 1
     clock.advance(minutes=60)
-    assert run() == 0  # nothing new to sign
+    assert run() == 1  # a quiet chain is signed again: verify wants a recent checkpoint
     exported = [json.loads(line) for line in
                 cli(app, "audit", "export-checkpoints").stdout.splitlines()]
-    assert len(exported) == 2 and verdict(app).ok and verdict(app).checkpoints == 2
+    assert len(exported) == 3 and verdict(app).ok and verdict(app).checkpoints == 3
+    assert exported[2]["seq"] == exported[1]["seq"] + 1
+
+
+def test_a_deleted_checkpoint_leaves_its_entry_behind(app):
+    append(app, 2)
+    seq = json.loads(cli(app, "audit", "checkpoint").stdout)["seq"]
+    append(app, 2, start=2)
+    cli(app, "audit", "checkpoint")
+    with tampering(app) as conn:
+        conn.execute(text("DELETE FROM audit_checkpoints WHERE seq = :s"), {"s": seq})
+    v = verdict(app)
+    assert not v.ok and v.problems == [
+        f"entry {seq} records checkpoint {seq}, which is not in the database (deleted)"]
+
+
+def test_entries_are_read_in_pages_and_filtered(app, clock):
+    append(app, 4)
+    clock.advance(minutes=5)
+    with app.app_context(), runtime().uow() as uow:
+        audit.record(uow.session, actor="cli", action="a_b.done", subject="s9",
+                     now=runtime().clock.now())
+        audit.record(uow.session, actor="cli", action="axb.done", subject="s9",
+                     now=runtime().clock.now())
+        uow.commit()
+    with app.app_context(), runtime().uow() as uow:
+        s = uow.session
+        first = audit.entries(s, action="thing.done", limit=3)
+        assert [e.subject for e in first.items] == ["s0", "s1", "s2"]
+        rest = audit.entries(s, action="thing.done", after_seq=first.next_after_seq or 0)
+        assert [e.subject for e in rest.items] == ["s3"] and rest.next_after_seq is None
+        # a prefix is taken literally: `_` is no wildcard
+        assert [e.action for e in audit.entries(s, action="a_b.*").items] == ["a_b.done"]
+        assert [e.action for e in audit.entries(s, actor="cli", subject="s9").items] == [
+            "a_b.done", "axb.done"]
+        later = audit.entries(s, since=runtime().clock.now())
+        assert [e.subject for e in later.items] == ["s9", "s9"]
+        assert audit.entries(s, subject="s9", until=runtime().clock.now()).items == []
+        e = first.items[1]
+        assert e.prev_hash == first.items[0].entry_hash
+        assert audit._hash(e.prev_hash, e.seq, e.at, e.actor, e.action, e.subject,
+                           e.data) == e.entry_hash
 
 
 def test_a_forged_checkpoint_is_reported(app):

@@ -49,6 +49,9 @@ OPERATOR_POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/admin/v1/reviews/{review_id}/decide"): DECIDERS,
     ("GET", "/admin/v1/points/statements/{client_id}"): frozenset({"admin", "auditor"}),
     ("GET", "/admin/v1/points/reconciliation"): frozenset({"admin", "auditor"}),
+    ("GET", "/admin/v1/audit/entries"): frozenset({"auditor"}),
+    ("GET", "/admin/v1/audit/checkpoints"): frozenset({"auditor"}),
+    ("GET", "/admin/v1/audit/verify"): frozenset({"auditor"}),
 }
 
 
