@@ -51,13 +51,23 @@ class StatementLine:
 
 
 @dataclass(frozen=True)
-class Statement:
-    """A partner's clearing statement for `[start, end)`."""
-
+class PartnerName:
     client_id: str
     name: str
-    start: datetime
-    end: datetime
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime  # inclusive
+    end: datetime  # exclusive
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A partner's clearing statement for a period."""
+
+    partner: PartnerName
+    period: Period
     opening_balance: int
     lines: list[StatementLine]
     account: str = "clearing"
@@ -148,7 +158,8 @@ def clearing_statement(uow: UnitOfWork, partner: Partner, *, start: datetime, en
             .where(Leg.account_id == account, Transfer.at >= start, Transfer.at < end)
             .order_by(Transfer.at, Leg.id))
         lines = [_line(*row) for row in rows]
-    return Statement(partner.client_id, partner.name, start, end, opening, lines)
+    return Statement(PartnerName(partner.client_id, partner.name), Period(start, end), opening,
+                     lines)
 
 
 def operator_statement(uow: UnitOfWork, *, operator: str, client_id: str, start: datetime,
@@ -182,12 +193,13 @@ def as_csv(statement: Statement) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     padding = [""] * (len(CSV_COLUMNS) - 3)
-    writer.writerow([iso(statement.start), "opening_balance", statement.opening_balance,
+    writer.writerow([iso(statement.period.start), "opening_balance", statement.opening_balance,
                      *padding])
     for line in statement.lines:
         cells = {**vars(line), "at": iso(line.at)}
         writer.writerow(["" if cells[c] is None else cells[c] for c in CSV_COLUMNS])
-    writer.writerow([iso(statement.end), "closing_balance", statement.closing_balance, *padding])
+    writer.writerow([iso(statement.period.end), "closing_balance", statement.closing_balance,
+                     *padding])
     return out.getvalue()
 
 

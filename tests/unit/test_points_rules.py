@@ -14,7 +14,14 @@ import pytest
 from rewards.points.earning import RULES_FILE, RulesInvalid, load_rules, parse_rules
 from rewards.points.errors import InvalidPoints
 from rewards.points.ledger import MAX_POINTS, check_points
-from rewards.points.statements import CSV_COLUMNS, Statement, StatementLine, as_csv
+from rewards.points.statements import (
+    CSV_COLUMNS,
+    PartnerName,
+    Period,
+    Statement,
+    StatementLine,
+    as_csv,
+)
 
 PACKAGED = json.loads(RULES_FILE.read_text(encoding="utf-8"))
 
@@ -72,8 +79,9 @@ def test_whole_positive_points_pass():
 def test_the_csv_statement_opens_lists_and_closes():
     r, t1, t2, f = (uuid.uuid4() for _ in range(4))
     statement = Statement(
-        "ptn_shop", "Shop", datetime(2026, 10, 31, 16, tzinfo=UTC),
-        datetime(2026, 11, 30, 16, tzinfo=UTC), opening_balance=10,
+        PartnerName("ptn_shop", "Shop"),
+        Period(datetime(2026, 10, 31, 16, tzinfo=UTC), datetime(2026, 11, 30, 16, tzinfo=UTC)),
+        opening_balance=10,
         lines=[StatementLine(datetime(2026, 11, 2, tzinfo=UTC), "redemption", 8, "o-1", None,
                              r, None, "ps_x", t1),
                StatementLine(datetime(2026, 11, 3, tzinfo=UTC), "refund", -3, "o-1", "rf", r,

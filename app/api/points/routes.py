@@ -54,7 +54,7 @@ def _rendered(statement: Statement, query: dict[str, Any]) -> Statement | Respon
     """The statement as JSON, or as a CSV attachment with format=csv."""
     if query["format"] != "csv":
         return statement
-    name = f"points-{statement.client_id}-{query['start']:%Y%m%d}-{query['end']:%Y%m%d}.csv"
+    name = f"points-{statement.partner.client_id}-{query['start']:%Y%m%d}-{query['end']:%Y%m%d}.csv"
     return Response(statements.as_csv(statement), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

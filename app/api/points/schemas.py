@@ -79,12 +79,16 @@ class PointsStatementLineSchema(ma.Schema):
     transfer_id = ma.fields.String()
 
 
-class PartnerNameSchema(ma.Schema):
+class PointsStatementPartnerSchema(ma.Schema):
+    """Who the statement is for."""
+
     client_id = ma.fields.String()
     name = ma.fields.String()
 
 
-class PeriodSchema(ma.Schema):
+class PointsStatementPeriodSchema(ma.Schema):
+    """`[from, to)`."""
+
     start = UTCDateTime(data_key="from", metadata={"description": "inclusive"})
     end = UTCDateTime(data_key="to", metadata={"description": "exclusive"})
 
@@ -92,10 +96,9 @@ class PeriodSchema(ma.Schema):
 class PointsStatementSchema(ma.Schema):
     """A `Statement`: its partner and period, balances and lines."""
 
-    partner = ma.fields.Function(lambda s: PartnerNameSchema().dump(s),
-                                 metadata={"type": "object"})
+    partner = ma.fields.Nested(PointsStatementPartnerSchema)
     account = ma.fields.String()
-    period = ma.fields.Function(lambda s: PeriodSchema().dump(s), metadata={"type": "object"})
+    period = ma.fields.Nested(PointsStatementPeriodSchema)
     opening_balance = ma.fields.Integer()
     redeemed = ma.fields.Integer()
     refunded = ma.fields.Integer()

@@ -44,7 +44,8 @@ class TokenSchema(ma.Schema):
 
     token = ma.fields.String(metadata={"description": "compact JWS (pc-entitlement+jwt)"})
     expires_at = ma.fields.DateTime()
-    qr_svg = ma.fields.Method("_qr", metadata={"description": "the token as a QR code (SVG)"})
+    qr_svg = ma.fields.Method("_qr", metadata={"type": "string",
+                                               "description": "the token as a QR code (SVG)"})
     scenario = ma.fields.String(attribute="claims.scn")
     partner = ma.fields.String(attribute="claims.aud")
 
