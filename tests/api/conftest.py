@@ -2,4 +2,4 @@
 
 # autouse: every problem answer a test sees is one /openapi.json lists for its operation
 from tests.api.refusals_seen import every_refusal_is_documented  # noqa: F401
-from tests.api.test_tokens_support import world  # noqa: F401  (a resident with a good score, partners)
+from tests.support.tokens import world  # noqa: F401  (a resident with a good score, partners)

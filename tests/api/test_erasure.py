@@ -12,9 +12,9 @@ from core.identity import Resident, read_personal
 from core.records import Record
 from rewards.models import AccessEntry
 from scoring.store import Score
-from tests.api.test_tokens_support import World, introspect
 from tests.support.disputes import A, Residents, sign_in
 from tests.support.factories import bearer
+from tests.support.tokens import World, introspect
 
 
 @pytest.fixture

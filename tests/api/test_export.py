@@ -5,9 +5,9 @@ from __future__ import annotations
 import jsonschema_rs
 import pytest
 
-from tests.api.test_tokens_support import World, introspect
 from tests.support.disputes import A, Residents
 from tests.support.factories import bearer, id_number
+from tests.support.tokens import World, introspect
 
 
 @pytest.fixture

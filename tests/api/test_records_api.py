@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_tokens_support import rec
 from tests.support.disputes import A, Residents
 from tests.support.factories import bearer
+from tests.support.tokens import rec
 
 
 @pytest.fixture

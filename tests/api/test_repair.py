@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from tests.api.test_tokens_support import push, rec
 from tests.support.disputes import A, Residents
 from tests.support.factories import bearer, cli
+from tests.support.tokens import push, rec
 
 
 @pytest.fixture

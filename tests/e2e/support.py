@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.test_tokens_support import good_history, push
 from tests.support.factories import login, new_partner, new_source
+from tests.support.tokens import good_history, push
 
 
 def resident_without_consent(app: Any, client: Any, idp: Any, n: int = 11,

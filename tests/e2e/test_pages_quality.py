@@ -9,10 +9,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.api.test_tokens_support import ask_token, grant
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.support import hospital, resident_without_consent
 from tests.support.factories import bearer
+from tests.support.tokens import ask_token, grant
 
 pytestmark = pytest.mark.e2e
 

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.api.test_tokens_support import ask_token, grant
 from tests.e2e.conftest import DESKTOP
 from tests.e2e.support import resident_without_consent
 from tests.support.factories import T0, bearer, cli, new_operator, new_partner
+from tests.support.tokens import ask_token, grant
 
 pytestmark = pytest.mark.e2e
 

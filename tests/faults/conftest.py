@@ -226,8 +226,8 @@ class Arranged:
     def __init__(self, server: Server, env: dict[str, str], idp: FakeIdp) -> None:
         from datetime import UTC, datetime
 
-        from tests.api.test_tokens_support import NORMAL, good_history
         from tests.support.factories import id_number
+        from tests.support.tokens import NORMAL, good_history
 
         self.server, self.env = server, env
         self.source = pengcheng(env, "sources", "create", "--name", "fault-source",

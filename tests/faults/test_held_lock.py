@@ -23,11 +23,11 @@ from typing import Any, NamedTuple
 import psycopg
 import pytest
 
-from tests.api.test_tokens_support import NORMAL, good_history
 from tests.faults.conftest import Arranged, PrivatePostgres, Server, call, pengcheng
 from tests.faults.support import AUTHORIZE, REDEEM, Write, add_points, token
 from tests.faults.verdicts import Database, stored_exactly
 from tests.support.factories import id_number
+from tests.support.tokens import NORMAL, good_history
 
 pytestmark = pytest.mark.services
 

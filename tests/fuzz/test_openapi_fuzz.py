@@ -31,10 +31,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api.test_tokens_support import ask_token, grant
 from tests.security.actors import scheme_of
 from tests.security.estate import Estate
 from tests.support.factories import bearer, id_number
+from tests.support.tokens import ask_token, grant
 
 EXAMPLES = int(os.environ.get("PENGCHENG_FUZZ_EXAMPLES", "5"))
 PROBLEM = "application/problem+json"

@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 
 from app.cli import main
 from app.migrate import upgrade
-from tests.api.test_tokens_support import World
 from tests.support.factories import bearer
+from tests.support.tokens import World
 
 
 def cli(app: Any, *args: str) -> Any:

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import text
 
 from app.runtime import runtime
-from tests.api.test_tokens_support import World
 from tests.support.factories import bearer
+from tests.support.tokens import World
 
 LOCK_MS, STATEMENT_MS, POOL_S = 500, 1500, 0.3
 AUTHORIZE = "/partner/v1/medical-credit/authorizations"

@@ -21,9 +21,9 @@ from core import embedded
 from core.crypto import CryptoError, DataKey, Keyring
 from core.identity import Resident, read_personal
 from core.signing import SigningKey
-from tests.api.test_tokens_support import World, ask_token, introspect
 from tests.conftest import REDIS_URL
 from tests.support.factories import bearer, cli, login
+from tests.support.tokens import World, ask_token, introspect
 
 
 def pg(program: str, *args: str) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.test_tokens_support import World, grant
 from tests.support.factories import bearer, new_operator, new_partner
+from tests.support.tokens import World, grant
 
 SCHEMES = ("residentSession", "partnerKey", "sourceKey", "operatorKey")
 PARTNER_KINDS = ("hospital", "deposit_partner", "merchant", "payment_channel")

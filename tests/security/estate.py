@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tests.api.test_tokens_support import ask_token, good_history, grant, push
 from tests.security.actors import Cast
 from tests.support.factories import bearer, id_number, login, new_partner
+from tests.support.tokens import ask_token, good_history, grant, push
 
 B = 8  # resident B's ID number sequence (A is the token world's resident 7)
 DAY = "2026-11-20T08:00:00Z"

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.test_tokens_support import introspect
 from tests.security.actors import operations, partner_kind, scheme_of
 from tests.security.estate import Estate, fingerprint, ok
 from tests.security.openapi import path_params, request_for
 from tests.support.factories import bearer, id_number, new_source
+from tests.support.tokens import introspect
 
 PROBLEM = "application/problem+json"
 # Objects a partner owns. A bill is paid through any payment channel (the channel is the

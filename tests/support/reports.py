@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.test_tokens_support import good_history, grant, push, rec
 from tests.support.factories import bearer, id_number, login, new_source
+from tests.support.tokens import good_history, grant, push, rec
 
 N = 11  # the resident's ID number sequence (tests.factories.id_number)
 
