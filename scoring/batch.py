@@ -2,10 +2,11 @@
 
 Design overview
 ---------------
-* **Stream.** One read-only session streams ``(id, score_version)`` of the partition's active
-  residents through a server-side cursor (``yield_per``: a named cursor on psycopg 3), so memory
-  is bounded by the chunk size whatever the population. Its snapshot is taken once, at the start.
-* **Chunk.** Each chunk is handled in its own unit of work with a constant number of queries:
+* **Pages.** Each chunk is handled in its own unit of work, which first reads the next page of
+  ``(id, score_version)`` of the partition's active residents (by id, after the last page's
+  last id), so memory is bounded by the chunk size whatever the population, and no transaction
+  stays open for the whole run.
+* **Chunk.** The chunk's unit of work then makes a constant number of queries:
   the scoring consents of the whole chunk (`consent.gate.scoring_categories_many`, the gate's
   own criteria), the latest stored score of each resident (``DISTINCT ON`` on PostgreSQL, a
   window function elsewhere) and the records of the residents whose score is not current
@@ -18,8 +19,8 @@ Design overview
 * **Idempotent.** A resident whose latest score is current (`scoring.services.is_current`: same
   basis version, model and consented categories, and before its `valid_until` — the read
   path's rule) is skipped, so
-  re-running a partition writes nothing new. The version is read from the stream's snapshot,
-  before the records: a record arriving meanwhile leaves the new score stale, never wrong.
+  re-running a partition writes nothing new. The version is read with the page, before the
+  records: a record arriving meanwhile leaves the new score stale, never wrong.
 * **Partitions.** Resident ``r`` is in partition ``k/n`` when ``partition_of(r.id, n) == k``:
   the last 32 bits of the UUID (random in a UUID4) modulo ``n``, computed by the database on
   PostgreSQL, so ``n`` processes on any scheduler share the residents out without overlap.
@@ -113,38 +114,39 @@ def run(new_uow: Callable[[], UnitOfWork], *, now: datetime,
         progress: Callable[[BatchReport], None] | None = None) -> BatchReport:
     """Score every active resident of partition k/n whose stored score is not current.
 
-    A batch: `new_uow` opens one unit of work that streams the residents and one more per chunk
-    of `chunk` residents, which commits that chunk's scores.
+    A batch: `new_uow` opens one unit of work to read the active model, then one per chunk of
+    `chunk` residents (the next page by id, scored and committed).
     """
     report = BatchReport()
-    with new_uow() as reader:
-        model = active_model(reader.session)
-        stream = reader.session.execute(_residents(reader.session, partition),
-                                        execution_options={"yield_per": chunk})
-        k, n = partition
-        try:
-            for rows in stream.partitions():
-                page = [(r.id, r.score_version) for r in rows]
-                if page:
-                    with new_uow() as uow:
-                        _score_chunk(uow.session, model, page, now, report)
-                        uow.commit()
-                if progress:
-                    progress(report)
-        finally:
-            stream.close()
+    with new_uow() as uow:
+        model = active_model(uow.session)
+    after: uuid.UUID | None = None
+    while True:
+        with new_uow() as uow:
+            page = _page(uow.session, partition, after=after, limit=chunk)
+            if not page:
+                break
+            _score_chunk(uow.session, model, page, now, report)
+            uow.commit()
+        after = page[-1][0]
+        if progress:
+            progress(report)
     return report
 
 
-def _residents(session: Session, partition: tuple[int, int]) -> Any:
+def _page(session: Session, partition: tuple[int, int], *, after: uuid.UUID | None,
+          limit: int) -> list[tuple[uuid.UUID, int]]:
+    """The next `limit` active residents of the partition by id, with their score versions."""
     k, n = partition
     stmt = (select(Resident.id, Resident.score_version).where(Resident.status == "active")
-            .order_by(Resident.id))
+            .order_by(Resident.id).limit(limit))
+    if after is not None:
+        stmt = stmt.where(Resident.id > after)
     if n > 1:
         low32: ColumnElement[int] = literal_column(
             "('x' || right(residents.id::text, 8))::bit(32)::bigint")
         stmt = stmt.where(low32 % n == k)
-    return stmt
+    return [(row.id, row.score_version) for row in session.execute(stmt)]
 
 
 def _score_chunk(session: Session, model: Model, page: Sequence[tuple[uuid.UUID, int]],
