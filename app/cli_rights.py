@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 import click
@@ -51,8 +52,8 @@ def _list(queue: str, status: str, limit: int, overdue: bool | None = None) -> N
 
 def _decide(queue: str, key: uuid.UUID, operator_id: str, **decision: Any) -> None:
     with runtime().uow() as uow, refusals(with_code=True):
-        echo_json(QUEUES[queue].decide(uow, key, operator=_decider(uow, operator_id),
-                                       now=runtime().clock.now(), **decision))
+        echo_json(asdict(QUEUES[queue].decide(uow, key, operator=_decider(uow, operator_id),
+                                       now=runtime().clock.now(), **decision)))
 
 
 @disputes.command("list")

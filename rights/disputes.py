@@ -18,6 +18,7 @@ Design overview
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,6 +47,7 @@ from rights.view import (
     operator_acted,
     own_record,
     record_summary,
+    stamp,
     undecided,
 )
 
@@ -96,7 +98,7 @@ def open_dispute(uow: UnitOfWork, resident: Resident, *, record_id: uuid.UUID, r
     return dispute
 
 
-def mine(uow: UnitOfWork, resident_id: uuid.UUID, *, now: datetime) -> list[dict[str, Any]]:
+def mine(uow: UnitOfWork, resident_id: uuid.UUID, *, now: datetime) -> list[DisputeView]:
     """The resident's disputes as they see them, newest first. Reads only."""
     return [view(d, now) for d in uow.session.scalars(
         select(Dispute).where(Dispute.resident_id == resident_id)
@@ -125,13 +127,32 @@ def queue_item(d: Dispute, record: Record | None, now: datetime) -> dict[str, An
             "resolved_at": iso(d.resolved_at)}
 
 
-def view(d: Dispute, now: datetime) -> dict[str, Any]:
-    """The whole dispute (the resident's own view, and the operator's detail)."""
-    return {"id": str(d.id), "record_id": str(d.record_id), "status": d.status,
-            "reason": d.reason, "evidence": d.evidence, "opened_at": iso(d.opened_at),
-            "due_at": iso(d.due_at), "overdue": d.status == "open" and d.due_at <= now,
-            "outcome": d.outcome, "note": d.note, "correction": d.correction,
-            "resolved_at": iso(d.resolved_at)}
+@dataclass(frozen=True)
+class DisputeView:
+    """The whole dispute as the resident sees it (and the operator's detail); JSON-ready, as
+    the export holds it."""
+
+    id: str
+    record_id: str
+    status: str
+    reason: str
+    evidence: str | None
+    opened_at: str
+    due_at: str
+    overdue: bool
+    outcome: str | None
+    note: str | None
+    correction: dict[str, Any] | None
+    resolved_at: str | None
+
+
+def view(d: Dispute, now: datetime) -> DisputeView:
+    """The dispute as the resident sees it at `now` (overdue or not)."""
+    return DisputeView(id=str(d.id), record_id=str(d.record_id), status=d.status,
+                       reason=d.reason, evidence=d.evidence, opened_at=stamp(d.opened_at),
+                       due_at=stamp(d.due_at), overdue=d.status == "open" and d.due_at <= now,
+                       outcome=d.outcome, note=d.note, correction=d.correction,
+                       resolved_at=iso(d.resolved_at))
 
 
 def _missing(dispute_id: uuid.UUID) -> DisputeNotFound:
@@ -151,7 +172,7 @@ def read(uow: UnitOfWork, dispute_id: uuid.UUID, *, operator: Operator,
                access="dispute_read", learned=_learned, action="dispute.read", now=now)
     record = session.get(Record, d.record_id)
     uow.commit()
-    return {**view(d, now), "resident_id": str(d.resident_id),
+    return {**asdict(view(d, now)), "resident_id": str(d.resident_id),
             "record": record_summary(record) if record else None}
 
 

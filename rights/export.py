@@ -12,6 +12,7 @@ has `export_section(session, resident_id) -> dict` and `retention(session, resid
 from __future__ import annotations
 
 import importlib
+from dataclasses import asdict
 from datetime import datetime
 from types import ModuleType
 from typing import Any
@@ -110,9 +111,9 @@ def export(uow: UnitOfWork, keyring: Keyring, resident: Resident, *, now: dateti
         "scores": _scores(session, resident),
         "access_log": _access_log(session, resident),
         "notifications": _notifications(session, resident),
-        "disputes": disputes.mine(uow, resident.id, now=now),
-        "repairs": repair.mine(uow, resident.id),
-        "review_requests": reviews.mine(uow, resident.id),
+        "disputes": [asdict(d) for d in disputes.mine(uow, resident.id, now=now)],
+        "repairs": [asdict(r) for r in repair.mine(uow, resident.id)],
+        "review_requests": [asdict(r) for r in reviews.mine(uow, resident.id)],
         "sessions": _sessions(session, resident),
         "sections": {name: module.export_section(session, resident.id)
                      for name, module in providers()},

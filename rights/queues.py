@@ -38,7 +38,7 @@ class Queue:
     lines: Callable[[Session, str | None, int, datetime, bool | None], list[dict[str, Any]]]
     read: Callable[..., dict[str, Any]]  # (uow, id, *, operator, now): one item, logged
     settle: Callable[..., Any]  # (uow, id, *, operator, now, **decision): the use case
-    render: Callable[[Any, datetime], dict[str, Any]]  # what the decided item looks like
+    render: Callable[[Any, datetime], Any]  # the decided item as the resident sees it
 
     def items(self, uow: UnitOfWork, *, status: str | None, limit: int, now: datetime,
               overdue: bool | None = None) -> list[dict[str, Any]]:
@@ -47,8 +47,8 @@ class Queue:
         return self.lines(uow.session, wanted, limit, now, overdue)
 
     def decide(self, uow: UnitOfWork, key: uuid.UUID, *, operator: Operator, now: datetime,
-               **decision: Any) -> dict[str, Any]:
-        """Decide one item (commits); the item as the resident now sees it."""
+               **decision: Any) -> Any:
+        """Decide one item (commits); the item as the resident now sees it (a `*View`)."""
         return self.render(self.settle(uow, key, operator=operator, now=now, **decision), now)
 
 

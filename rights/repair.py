@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +53,7 @@ from rights.view import (
     operator_acted,
     own_record,
     record_summary,
+    stamp,
     undecided,
 )
 
@@ -185,7 +186,7 @@ def apply(uow: UnitOfWork, resident: Resident, *, record_id: uuid.UUID, pledge: 
     return repair
 
 
-def mine(uow: UnitOfWork, resident_id: uuid.UUID) -> list[dict[str, Any]]:
+def mine(uow: UnitOfWork, resident_id: uuid.UUID) -> list[RepairView]:
     """The resident's repair applications as they see them, newest first. Reads only."""
     return [view(r) for r in uow.session.scalars(
         select(Repair).where(Repair.resident_id == resident_id)
@@ -199,10 +200,24 @@ def queue(session: Session, *, status: str | None = "pending", limit: int = 100)
     return list(session.scalars(stmt.order_by(Repair.requested_at, Repair.id).limit(limit)))
 
 
-def view(r: Repair) -> dict[str, Any]:
-    return {"id": str(r.id), "record_id": str(r.record_id), "status": r.status,
-            "statement": r.statement, "pledge_hash": r.pledge_hash, "note": r.note,
-            "requested_at": iso(r.requested_at), "decided_at": iso(r.decided_at)}
+@dataclass(frozen=True)
+class RepairView:
+    """A repair application as the resident sees it; JSON-ready, as the export holds it."""
+
+    id: str
+    record_id: str
+    status: str
+    statement: str | None
+    pledge_hash: str
+    note: str | None
+    requested_at: str
+    decided_at: str | None
+
+
+def view(r: Repair) -> RepairView:
+    return RepairView(id=str(r.id), record_id=str(r.record_id), status=r.status,
+                      statement=r.statement, pledge_hash=r.pledge_hash, note=r.note,
+                      requested_at=stamp(r.requested_at), decided_at=iso(r.decided_at))
 
 
 def queue_item(r: Repair) -> dict[str, Any]:
@@ -229,7 +244,7 @@ def read(uow: UnitOfWork, repair_id: uuid.UUID, *, operator: Operator,
     record = session.get(Record, r.record_id)
     detail = describe(eligibility(session, record, now, pending_ok=True)) if record else None
     uow.commit()
-    return {**view(r), "resident_id": str(r.resident_id),
+    return {**asdict(view(r)), "resident_id": str(r.resident_id),
             "record": record_summary(record) if record else None, "eligibility": detail}
 
 

@@ -11,6 +11,7 @@ Every operator read of a request is in the resident's access log.
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from core.identity import Operator, Resident
 from core.notifications import notify
 from rights.errors import ReviewNotFound
 from rights.models import REVIEW_OUTCOMES, REVIEW_SUBJECTS, ReviewRequest
-from rights.view import clean_text, opened, operator_acted, undecided
+from rights.view import clean_text, opened, operator_acted, stamp, undecided
 
 MAX_REASON = 1000
 MAX_NOTE = 1000
@@ -70,7 +71,7 @@ def request_review(uow: UnitOfWork, resident: Resident, *, subject: str, reason:
     return review
 
 
-def mine(uow: UnitOfWork, resident_id: uuid.UUID) -> list[dict[str, Any]]:
+def mine(uow: UnitOfWork, resident_id: uuid.UUID) -> list[ReviewView]:
     """The resident's review requests as they see them, newest first. Reads only."""
     return [view(r) for r in uow.session.scalars(
         select(ReviewRequest).where(ReviewRequest.resident_id == resident_id)
@@ -86,10 +87,26 @@ def queue(session: Session, *, status: str | None = "open",
                                 .limit(limit)))
 
 
-def view(r: ReviewRequest) -> dict[str, Any]:
-    return {"id": str(r.id), "subject": r.subject, "scenario": r.scenario, "reason": r.reason,
-            "snapshot": r.snapshot, "status": r.status, "outcome": r.outcome, "note": r.note,
-            "requested_at": iso(r.requested_at), "decided_at": iso(r.decided_at)}
+@dataclass(frozen=True)
+class ReviewView:
+    """A review request as the resident sees it; JSON-ready, as the export holds it."""
+
+    id: str
+    subject: str
+    scenario: str | None
+    reason: str
+    snapshot: dict[str, Any]
+    status: str
+    outcome: str | None
+    note: str | None
+    requested_at: str
+    decided_at: str | None
+
+
+def view(r: ReviewRequest) -> ReviewView:
+    return ReviewView(id=str(r.id), subject=r.subject, scenario=r.scenario, reason=r.reason,
+                      snapshot=r.snapshot, status=r.status, outcome=r.outcome, note=r.note,
+                      requested_at=stamp(r.requested_at), decided_at=iso(r.decided_at))
 
 
 def queue_item(r: ReviewRequest) -> dict[str, Any]:
@@ -116,7 +133,7 @@ def read(uow: UnitOfWork, review_id: uuid.UUID, *, operator: Operator,
     r = opened(session, operator, ReviewRequest, review_id, missing=_missing(review_id),
                access="review_read", learned=_learned, action="review.read", now=now)
     uow.commit()
-    return {**view(r), "resident_id": str(r.resident_id)}
+    return {**asdict(view(r)), "resident_id": str(r.resident_id)}
 
 
 def decide(uow: UnitOfWork, review_id: uuid.UUID, *, outcome: str, note: str,

@@ -43,6 +43,11 @@ def clean_text(value: str | None, *, field: str, max_len: int, required: bool = 
     return text
 
 
+def stamp(value: datetime) -> str:
+    """A time that is always set, as answers carry it (ISO 8601 with `Z`)."""
+    return iso(value) or ""
+
+
 def own_record(session: Session, resident_id: uuid.UUID, record_id: uuid.UUID,
                *, lock: bool = False) -> Record:
     """The resident's record `record_id`; someone else's is 'not found' (not 'forbidden')."""

@@ -41,7 +41,7 @@ def test_deciding_through_the_queue_answers_what_the_resident_then_sees(app, uow
     resident_id, dispute_id, operator = _opened(app, uow)
     answer = QUEUES["disputes"].decide(uow, dispute_id, operator=operator, now=LATER,
                                        outcome="upheld", note="已核实", correction=None)
-    assert answer["status"] == "resolved" and answer["outcome"] == "upheld"
+    assert answer.status == "resolved" and answer.outcome == "upheld"
     assert mine(uow, resident_id, now=LATER) == [answer]
     with pytest.raises(AlreadyDecided):
         QUEUES["disputes"].decide(uow, dispute_id, operator=operator, now=LATER,
