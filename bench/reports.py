@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import drop_database, recreate_database  # noqa: E402
 from core.clock import FrozenClock  # noqa: E402
 from core.crypto import new_key_text  # noqa: E402
-from tests.factories import T0, FakeIdp, bearer, login, new_source  # noqa: E402
+from tests.support.factories import T0, FakeIdp, bearer, login, new_source  # noqa: E402
 
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/pc_bench_reports"
 
@@ -50,7 +50,7 @@ def main() -> None:
     from app.bootstrap import bootstrap
     from app.runtime import runtime
     from reports import html, pdf
-    from tests.api.test_tokens_support import good_history, grant, push
+    from tests.support.tokens import good_history, grant, push
 
     admin = recreate_database(args.db)
     idp = FakeIdp()
