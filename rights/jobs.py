@@ -8,7 +8,8 @@ from rights.disputes import flag_overdue
 
 @job("disputes.overdue")
 def disputes_overdue(ctx: JobContext) -> dict[str, int]:
-    """Flag open disputes past their deadline once (the resident is told; audited)."""
+    """Flag open disputes past their deadline once (the resident is told; audited). A batch:
+    one unit of work (`ctx.uow`) per chunk of 500."""
     total = 0
     while True:
         with ctx.uow() as uow:
