@@ -178,13 +178,32 @@ def audit_checkpoint() -> None:
 
 
 @audit.command("export-checkpoints")
-def audit_export() -> None:
+@click.option("--append", "copy", type=click.Path(dir_okay=False),
+              help="Append the checkpoints FILE lacks (newer than its last line) to FILE")
+def audit_export(copy: str | None) -> None:
     """Print every signed checkpoint as JSON lines (keep a copy outside the database)."""
+    from pathlib import Path
+
     from core import audit as log
 
+    kept: list[log.SignedHead] = []
+    if copy is not None and Path(copy).exists():
+        with open(copy, encoding="utf-8") as lines:
+            try:
+                kept = log.parse_exported(lines)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint="--append") from exc
+    last = max((cp.seq for cp in kept), default=0)
     with runtime().uow() as uow:
-        for cp in log.signed_checkpoints(uow.session):
+        found = [cp for cp in log.signed_checkpoints(uow.session) if cp.seq > last]
+    if copy is None:
+        for cp in found:
             echo_json(log.exported_line(cp))
+        return
+    with open(copy, "a", encoding="utf-8") as out:
+        for cp in found:
+            out.write(json.dumps(log.exported_line(cp), ensure_ascii=False) + "\n")
+    echo_json({"appended": len(found), "file": copy})
 
 
 TIMES = ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]

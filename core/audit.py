@@ -152,13 +152,14 @@ def verify(session: Session, signer: Signer, now: datetime, *,
     wanted = {cp.seq for cp in stored} | {cp.seq for cp in outside}
     hashes, recorded, head = _walk(session, wanted, verdict)
     by_seq = {cp.seq: cp for cp in stored}
+    ours: dict[str, bool] = {}  # kid -> made with our master key
     for seq in recorded:
         if seq not in by_seq:
             verdict.fail(f"entry {seq} records checkpoint {seq}, which is not in the database "
                          "(deleted)")
     for cp in stored:
         verdict.checkpoints += 1
-        claims = verify_checkpoint(session, signer, cp.signature, now)
+        claims = verify_checkpoint(session, signer, cp.signature, now, ours)
         if claims is None:
             verdict.fail(f"checkpoint {cp.seq}: signature invalid")
         elif claims.get("seq") != cp.seq or claims.get("entry_hash") != cp.entry_hash:
@@ -170,7 +171,7 @@ def verify(session: Session, signer: Signer, now: datetime, *,
         verdict.newest_checkpoint = SignedHead(newest.seq, newest.entry_hash, utc(newest.at),
                                                newest.signature)
     if exported is not None:
-        _against_exported(session, signer, now, outside, hashes, head, by_seq, verdict)
+        _against_exported(session, signer, now, outside, hashes, head, by_seq, ours, verdict)
     if max_age is not None:
         _fresh(verdict, now, max_age)
     return verdict
@@ -211,14 +212,15 @@ def _walk(session: Session, wanted: set[int], verdict: Verdict
 
 def _against_exported(session: Session, signer: Signer, now: datetime,
                       exported: list[SignedHead], hashes: dict[int, str], head: int | None,
-                      stored: dict[int, AuditCheckpoint], verdict: Verdict) -> None:
+                      stored: dict[int, AuditCheckpoint], ours: dict[str, bool],
+                      verdict: Verdict) -> None:
     """Each exported checkpoint must be ours, and the chain must still hold what it signed."""
     if not exported:
         verdict.fail("the checkpoints file holds no checkpoint")
     for cp in exported:
         verdict.exported += 1
         where = f"checkpoint {cp.seq} in the file"
-        claims = verify_checkpoint(session, signer, cp.signature, now)
+        claims = verify_checkpoint(session, signer, cp.signature, now, ours)
         if claims is None:
             verdict.fail(f"{where}: signature invalid")
             continue
@@ -349,13 +351,24 @@ def entries(session: Session, *, action: str | None = None, subject: str | None 
     return Page(items, items[-1].seq if len(rows) > limit else None)
 
 
-def verify_checkpoint(session: Session, signer: Signer, token: str, now: datetime) -> dict | None:
+def verify_checkpoint(session: Session, signer: Signer, token: str, now: datetime,
+                      ours: dict[str, bool] | None = None) -> dict | None:
+    """The claims of a checkpoint's signature, or None unless it verifies with an `audit` key
+    that is ours (`Signer.holds`: a key row slipped into the database does not count).
+    `ours` caches that answer per kid across one verification."""
     try:
         kid = jwt.get_unverified_header(token).get("kid", "")
     except jwt.PyJWTError:
         return None
     key = session.get(SigningKey, kid)
     if key is None or key.purpose != "audit":
+        return None
+    held = ours.get(kid) if ours is not None else None
+    if held is None:
+        held = signer.holds(key)
+        if ours is not None:
+            ours[kid] = held
+    if not held:
         return None
     try:
         return jwt.decode(token, Ed25519PublicKey.from_public_bytes(key.public_raw),

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -189,6 +190,15 @@ class Signer:
         nonce, body = key.private_ct[:12], key.private_ct[12:]
         raw = AESGCM(master).decrypt(nonce, body, key.kid.encode())
         return Ed25519PrivateKey.from_private_bytes(raw)
+
+    def holds(self, key: SigningKey) -> bool:
+        """Whether `key` is one of ours: its private part opens under our master key and
+        matches its public part (a row added by someone without the master key does not)."""
+        try:
+            private = self._private(key)
+        except (KeyError, ValueError, InvalidTag):
+            return False
+        return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw) == key.public_raw
 
     def active(self, session: Session, purpose: str) -> tuple[str, Ed25519PrivateKey]:
         with self._lock:

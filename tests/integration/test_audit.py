@@ -224,6 +224,34 @@ def test_a_forged_checkpoint_is_reported(app):
     assert cli_verify(app)[0] == 1
 
 
+def test_checkpoints_still_verify_after_the_master_key_is_rotated(app, config, clock):
+    """Verify only trusts audit keys that open under the master key; a master-key rotation
+    re-wraps them, so checkpoints signed before it still count."""
+    from app import create_app
+    from core.crypto import new_key_text
+
+    append(app, 2)
+    cli(app, "audit", "checkpoint")
+    new_master = new_key_text()
+    both = create_app({**config, "MASTER_KEY": f"{new_master},{config['MASTER_KEY']}"},
+                      clock=clock)
+    assert cli(both, "keys", "rotate", "--no-data-keys").exit_code == 0
+    both.extensions["pengcheng"].engine.dispose()
+    only_new = create_app({**config, "MASTER_KEY": new_master}, clock=clock)
+    try:
+        cli(only_new, "audit", "checkpoint")
+        code, report = cli_verify(only_new)
+        assert code == 0 and report["checkpoints"] == 2, report
+    finally:
+        only_new.extensions["pengcheng"].engine.dispose()
+    stranger = create_app({**config, "MASTER_KEY": new_key_text()}, clock=clock)
+    try:  # a process without our master key cannot tell our keys from anyone's
+        code, report = cli_verify(stranger)
+        assert code == 1 and all("signature invalid" in p for p in report["problems"])
+    finally:
+        stranger.extensions["pengcheng"].engine.dispose()
+
+
 def test_a_checkpoint_whose_stored_hash_was_changed_is_reported(app):
     append(app, 3)
     cli(app, "audit", "checkpoint")

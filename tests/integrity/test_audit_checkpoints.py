@@ -8,12 +8,16 @@ afterwards, with and without the checkpoints exported before the attack (the fil
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -100,6 +104,39 @@ def test_a_chain_rehashed_after_an_edit_with_its_checkpoints_deleted_fails_verif
     assert any("not in the database" in p for p in report["problems"]), report
 
 
+def test_a_checkpoint_signed_with_a_key_slipped_into_the_database_does_not_count(app, clock):
+    """The attacker re-hashes the chain, deletes the checkpoints and signs the forged head with
+    a key of their own, added to `signing_keys` beside ours (they cannot encrypt its private
+    part under the master key, which the database does not hold)."""
+    append(app, 6)
+    checkpoint(app)
+    clock.advance(minutes=INTERVAL_AND_MARGIN + 1)
+    mine = Ed25519PrivateKey.generate()
+    with tampering(app) as conn:
+        conn.execute(text("""UPDATE audit_log SET data = '{"i": 99}' WHERE seq = 3"""))
+        rehash_from(conn, 3)
+        conn.execute(text("DELETE FROM audit_checkpoints"))
+        seq, head = conn.execute(text(
+            "SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")).one()
+        ours = conn.execute(text("SELECT master_kid FROM signing_keys LIMIT 1")).scalar()
+        conn.execute(text(
+            "INSERT INTO signing_keys (kid, purpose, status, public_raw, private_ct, master_kid,"
+            " created_at) VALUES ('audit-forged', 'audit', 'retired', :pub, :ct, :m, now())"),
+            {"pub": mine.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw),
+             "ct": b"\0" * 60, "m": ours})
+        now = runtime().clock.now()
+        forged = jwt.encode({"seq": seq, "entry_hash": head, "at": int(now.timestamp())}, mine,
+                            algorithm="EdDSA", headers={"kid": "audit-forged",
+                                                        "typ": "pc-audit+jwt"})
+        conn.execute(text("INSERT INTO audit_checkpoints (seq, entry_hash, at, signature) "
+                          "VALUES (:s, :h, :at, :sig)"),
+                     {"s": seq, "h": head, "at": now, "sig": forged})
+
+    code, report = verify(app)
+    assert (code, report["ok"]) == (1, False), report
+    assert any(f"checkpoint {seq}: signature invalid" in p for p in report["problems"]), report
+
+
 def test_a_chain_truncated_after_its_last_remaining_checkpoint_fails_verification(
         app, clock, tmp_path):
     append(app, 3)
@@ -149,6 +186,28 @@ def test_an_untouched_chain_verifies_against_its_exported_checkpoints(app, tmp_p
     code, report = verify(app, "--checkpoints", str(kept))
     assert (code, report["ok"], report["exported"]) == (0, True, 2), report
     assert report["problems"] == []
+
+
+def test_the_kept_copy_only_grows(app, tmp_path):
+    copy = tmp_path / "notary" / "checkpoints.jsonl"
+    copy.parent.mkdir()
+
+    def add() -> int:
+        result = cli(app, "audit", "export-checkpoints", "--append", str(copy))
+        assert result.exit_code == 0, result.output
+        return int(json.loads(result.stdout)["appended"])
+
+    append(app, 2)
+    checkpoint(app)
+    checkpoint(app)
+    assert add() == 2
+    assert add() == 0
+    append(app, 2, start=2)
+    checkpoint(app)
+    assert add() == 1
+    assert copy.read_text("utf-8") == export(app, tmp_path / "full.jsonl").read_text("utf-8")
+    code, report = verify(app, "--checkpoints", str(copy))
+    assert (code, report["exported"]) == (0, 3), report
 
 
 def test_an_altered_or_empty_checkpoints_file_fails_verification(app, tmp_path):
@@ -215,6 +274,13 @@ def test_auditors_read_the_chain_through_the_admin_api(app, client):
     assert rest["next_after_seq"] is None
     one = client.get("/admin/v1/audit/entries?subject=s3", headers=bearer(key)).get_json()
     assert [(e["action"], e["data"]) for e in one["items"]] == [("thing.done", {"i": 3})]
+    # the recipe docs/security.md gives auditors, from the answer alone
+    e = one["items"][0]
+    body = {k: e[k] for k in ("seq", "actor", "action", "subject", "data")}
+    body["at"] = e["at"].replace("Z", "+00:00")
+    digest = hashlib.sha256(bytes.fromhex(e["prev_hash"]) + json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+    assert digest.hexdigest() == e["entry_hash"]
     prefixed = client.get("/admin/v1/audit/entries?action=audit.*",
                           headers=bearer(key)).get_json()
     assert [e["action"] for e in prefixed["items"]] == ["audit.checkpoint"]
