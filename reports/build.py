@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from core.db import UnitOfWork
 from core.identity import Resident, read_personal
 from core.idnumber import mask
 from core.records import Record
@@ -191,13 +190,14 @@ def _period_json(request: ReportRequest) -> dict[str, str]:
     return {"from": request.start.isoformat(), "to": request.end.isoformat()}
 
 
-def score_section(uow: UnitOfWork, resident: Resident, lang: str, now: datetime
+def score_section(session: Session, resident: Resident, lang: str, now: datetime
                   ) -> dict[str, Any]:
-    """Score, tier, dimensions and reasons; `ConsentRequired` without a scoring consent."""
-    from scoring.services import current_score, render
+    """Score, tier, dimensions and reasons; `ConsentRequired` without a scoring consent. A
+    score recomputed for it is committed with the report."""
+    from scoring.services import fresh_score, render
 
-    view = current_score(uow, resident, now=now)
-    shown = render(uow.session, view, lang)
+    view, _computed = fresh_score(session, resident, now=now)
+    shown = render(session, view, lang)
     return {
         "score": view.score, "tier": view.tier, "tier_name": shown.get("tier_name", ""),
         "model": view.model, "computed_at": view.computed_at.isoformat(),
@@ -271,16 +271,15 @@ def subject(session: Session, keyring: Any, resident: Resident) -> dict[str, str
     return {"name": person.name, "id_number": mask(person.id_number) if person.id_number else ""}
 
 
-def content(uow: UnitOfWork, resident: Resident, request: ReportRequest, *, keyring: Any,
+def content(session: Session, resident: Resident, request: ReportRequest, *, keyring: Any,
             now: datetime) -> dict[str, Any]:
     """The report's content: the subject and exactly the sections the resident chose."""
-    session = uow.session
     out: dict[str, Any] = {"subject": subject(session, keyring, resident)}
     if request.kind == "no_violation":
         out["no_violation"] = _no_violation(session, resident.id, request, now)
         return out
     if "score" in request.sections:
-        out["score"] = score_section(uow, resident, request.lang, now)
+        out["score"] = score_section(session, resident, request.lang, now)
     if "records" in request.sections:
         grouped = _by_category(_records(session, resident.id, request.categories, request, now))
         out["records"] = {"period": _period_json(request), "categories": [

@@ -101,7 +101,7 @@ def generate(uow: UnitOfWork, resident: Resident, request: build.ReportRequest, 
              issuing: Issuing, now: datetime) -> Issued:
     """Issue a signed report of exactly what `request` selects; commits."""
     session = uow.session
-    content = build.content(uow, resident, request, keyring=issuing.keyring, now=now)
+    content = build.content(session, resident, request, keyring=issuing.keyring, now=now)
     report_id, code = uuid.uuid4(), secrets.token_urlsafe(CODE_BYTES)
     expires = now + timedelta(days=issuing.days)
     payload = {

@@ -34,11 +34,12 @@ MAX_NOTE = 1000
 
 def snapshot(uow: UnitOfWork, resident: Resident, subject: str, scenario: str | None,
              now: datetime) -> dict[str, Any]:
-    """The decision as the resident sees it now (computing the score first if it is stale)."""
+    """The decision as the resident sees it now (computing the score first if it is stale; a
+    score so computed is committed with the request)."""
     if subject == "score":
-        from scoring.services import current_score
+        from scoring.services import fresh_score
 
-        view = current_score(uow, resident, now=now)
+        view, _computed = fresh_score(uow.session, resident, now=now)  # committed with it
         return {"score": view.score, "tier": view.tier, "model": view.model,
                 "computed_at": iso(view.computed_at), "explanation": view.explanation}
     from rewards.entitlements import describe, entitlements
