@@ -162,7 +162,7 @@ def verify(session: Session, signer: Signer, now: datetime, *,
         claims = verify_checkpoint(session, signer, cp.signature, now, ours)
         if claims is None:
             verdict.fail(f"checkpoint {cp.seq}: signature invalid")
-        elif claims.get("seq") != cp.seq or claims.get("entry_hash") != cp.entry_hash:
+        elif not _signs(claims, cp.seq, cp.entry_hash, cp.at):
             verdict.fail(f"checkpoint {cp.seq}: signed content differs from stored")
         if hashes.get(cp.seq) != cp.entry_hash:
             verdict.fail(f"checkpoint {cp.seq}: the log no longer matches the signed hash")
@@ -175,6 +175,13 @@ def verify(session: Session, signer: Signer, now: datetime, *,
     if max_age is not None:
         _fresh(verdict, now, max_age)
     return verdict
+
+
+def _signs(claims: dict[str, Any], seq: int, entry_hash: str, at: datetime) -> bool:
+    """Whether a checkpoint's signed claims are its stated seq, hash and time (to the second:
+    the freshness rule reads the time, so it must be the signed one)."""
+    return (claims.get("seq"), claims.get("entry_hash"), claims.get("at")) == (
+        seq, entry_hash, int(utc(at).timestamp()))
 
 
 def _walk(session: Session, wanted: set[int], verdict: Verdict
@@ -224,7 +231,7 @@ def _against_exported(session: Session, signer: Signer, now: datetime,
         if claims is None:
             verdict.fail(f"{where}: signature invalid")
             continue
-        if claims.get("seq") != cp.seq or claims.get("entry_hash") != cp.entry_hash:
+        if not _signs(claims, cp.seq, cp.entry_hash, cp.at):
             verdict.fail(f"{where}: signed content differs from the line")
             continue
         if head is None or cp.seq > head:

@@ -160,6 +160,25 @@ def test_a_chain_truncated_after_its_last_remaining_checkpoint_fails_verificatio
                for p in report["problems"]), report
 
 
+def test_an_old_checkpoint_redated_to_look_recent_does_not_count(app, clock):
+    """The same cut, and the remaining checkpoint's `at` moved to now: the signed time wins."""
+    append(app, 3)
+    first = checkpoint(app)
+    append(app, 3, start=3)
+    checkpoint(app)
+    clock.advance(minutes=INTERVAL_AND_MARGIN + 1)
+    with tampering(app) as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE seq > :s"), {"s": first})
+        conn.execute(text("DELETE FROM audit_checkpoints WHERE seq > :s"), {"s": first})
+        conn.execute(text("UPDATE audit_checkpoints SET at = :now"),
+                     {"now": runtime().clock.now()})
+
+    code, report = verify(app)
+    assert (code, report["ok"]) == (1, False), report
+    assert any(f"checkpoint {first}: signed content differs" in p
+               for p in report["problems"]), report
+
+
 def test_a_missing_chain_fails_verification(app, tmp_path):
     append(app, 3)
     checkpoint(app)
