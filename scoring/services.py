@@ -249,6 +249,13 @@ def fresh_score(session: Session, resident: Resident, *, now: datetime
     return _view(row), True
 
 
+def explained_score(uow: UnitOfWork, resident: Resident, *, now: datetime,
+                    lang: str) -> dict[str, Any]:
+    """The resident's current score (`current_score`) with its explanation in `lang`."""
+    view = current_score(uow, resident, now=now)
+    return {**render(uow.session, view, lang), "computed_at": view.computed_at}
+
+
 def render(session: Session, view: ScoreView, lang: str) -> dict[str, Any]:
     """The stored explanation, re-rendered in another language from the stored inputs."""
     if view.explanation.get("lang") == lang:

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from app import auth
 from app.api.scores.schemas import HistorySchema, LangSchema, ScoreSchema
 from app.runtime import runtime
-from scoring.services import current_score, history, render
+from scoring.services import explained_score, history
 
 blp = Blueprint("scores", __name__, url_prefix="/api/v1/me",
                 description="The resident's score, why it is what it is, and how to improve it")
@@ -24,11 +24,8 @@ class MyScore(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """My score with points per dimension, up to 4 reasons with tips, and unused categories."""
         with runtime().uow() as uow:
-            resident = auth.resident(uow)
-            view = current_score(uow, resident, now=runtime().clock.now())
-            body = dict(render(uow.session, view, args["lang"]))
-        body["computed_at"] = view.computed_at
-        return body
+            return explained_score(uow, auth.resident(uow), now=runtime().clock.now(),
+                                   lang=args["lang"])
 
 
 @blp.route("/score/history")
