@@ -97,3 +97,28 @@ def test_the_pledge_hash_names_exactly_the_pledge_text():
 
     text = PLEDGE["zh"] + "\n" + PLEDGE["en"]
     assert PLEDGE_HASH == hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(("asked", "listed"), [(None, "pending"), ("all", None),
+                                               ("approved", "approved")])
+def test_a_queue_lists_its_default_status_unless_asked_and_all_lists_every_status(asked, listed):
+    from dataclasses import replace
+
+    from rights.queues import QUEUES
+
+    seen: list[object] = []
+    queue = replace(QUEUES["repairs"],
+                    lines=lambda _session, status, _limit, _now, _overdue: seen.append(status))
+
+    class Unit:
+        session = None
+
+    queue.items(Unit(), status=asked, limit=10, now=NOW)  # type: ignore[arg-type]
+    assert seen == [listed]
+
+
+def test_disputes_are_resolved_and_repairs_and_reviews_decided():
+    from rights.queues import QUEUES
+
+    assert {name: q.verb for name, q in QUEUES.items()} == {
+        "disputes": "resolve", "repairs": "decide", "reviews": "decide"}

@@ -77,7 +77,7 @@ def _routes(queue: Queue, name: str, *, query: type[ma.Schema], decision: type[m
     @blp.doc(security=OPERATOR)
     @_documented(deciding)
     def post_decision(self: MethodView, body: dict[str, Any],
-                      **url: uuid.UUID) -> dict[str, Any]:
+                      **url: uuid.UUID) -> Any:
         with runtime().uow() as uow:
             operator = auth.operator(uow, *DECIDERS)
             return queue.decide(uow, url[key], operator=operator, now=runtime().clock.now(),
