@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import asdict
 from typing import Any
 
 import click
@@ -222,7 +223,8 @@ def scenarios_list(include_inactive: bool) -> None:
 
     with runtime().uow() as uow:
         for s in catalogue(uow.session, include_inactive=include_inactive).values():
-            echo_json({**s.as_dict(), "version": s.version})
+            echo_json({**s.as_dict(), "version": s.version, "available": s.available,
+                       "notice": asdict(s.notice) if s.notice else None})
 
 
 @scenarios.command("set")
@@ -245,7 +247,54 @@ def scenarios_set(code: str, changes: str | None, path: str | None, active: bool
         body["active"] = active
     with refusals(with_code=True), runtime().uow() as uow:
         scenario = put(uow, code, body, actor="cli", now=now(), merge=merge)
-    echo_json({**scenario.as_dict(), "version": scenario.version})
+    echo_json({**scenario.as_dict(), "version": scenario.version,
+               "available": scenario.available})
+
+
+# -- notices --------------------------------------------------------------------------------------
+
+@main.group()
+def notices() -> None:
+    """Consent notices: list them; publish a scenario's next version (audited)."""
+
+
+def _notice_line(notice: Any) -> dict[str, Any]:
+    from consent.notices import document
+
+    return {"id": str(notice.id), **document(notice), "hash": notice.hash,
+            "published_at": notice.published_at.isoformat()}
+
+
+@notices.command("list")
+@click.option("--purpose", help="Only this purpose (`scoring`, `scenario:<code>`)")
+@click.option("--all-versions", is_flag=True, help="Every version, not only the current one")
+def notices_list(purpose: str | None, all_versions: bool) -> None:
+    """Print each notice (texts in zh and en, its hash) as one JSON line."""
+    from consent.notices import listing
+
+    with runtime().uow() as uow:
+        for notice in listing(uow.session, purpose=purpose, all_versions=all_versions):
+            echo_json(_notice_line(notice))
+
+
+@notices.command("publish")
+@click.argument("code")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="The notice as JSON: title_zh, title_en, text_zh, text_en, categories, "
+                   "recipients, retention, requires_separate_consent[, "
+                   "separate_consent_categories, validity_days]")
+def notices_publish(code: str, path: str) -> None:
+    """Publish the next version of scenario CODE's consent notice; prints it."""
+    from rewards.scenarios import publish_notice
+
+    with open(path, encoding="utf-8") as fh:
+        body = json.load(fh)
+    if not isinstance(body, dict):
+        raise click.UsageError("the file holds one JSON object")
+    with refusals(with_code=True), runtime().uow() as uow:
+        published = publish_notice(uow, code, body, actor="cli", now=now())
+        echo_json({**_notice_line(published.notice), "material": published.material,
+                   "invalidated": published.invalidated})
 
 
 # -- jobs -----------------------------------------------------------------------------------------

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 
 
 class NoticeNotFound(DomainError):
     code, status, title = "notice_not_found", 404, "No such notice"
+
+
+class NoticeInvalid(InvalidInput):
+    code, title = "notice_invalid", "The notice is incomplete or invalid"
 
 
 class NoticeSuperseded(DomainError):

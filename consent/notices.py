@@ -5,6 +5,10 @@ change is *material* — categories, recipients or requires-separate-consent dif
 is the notice's identity) — every consent still in force under an older version is invalidated
 (DPV `invalidated`) and the resident is asked again (PIPL art. 14: a change of purpose, means
 or categories needs new consent). A wording-only change keeps existing consents valid.
+
+Operators publish through `/admin/v1/scenarios/{code}/notices` or `pengcheng notices publish`
+(`rewards.scenarios.publish_notice` checks the scenario exists, then calls `publish`). Until a
+scenario has a notice nobody can consent to it, and the catalogue says it is not yet available.
 """
 
 from __future__ import annotations
@@ -19,11 +23,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from consent.errors import NoticeNotFound, NoticeSuperseded
+from consent.catalogue import VALIDITY_DAYS
+from consent.errors import NoticeInvalid, NoticeNotFound, NoticeSuperseded
 from consent.models import ConsentRecord, Notice
 from core.canonical import canonical
 from core.db import UnitOfWork
-from core.errors import InvalidInput
 from core.registry import CATEGORIES
 
 # Stable ids for seeded notices, so a front end or a partner can refer to them across installs.
@@ -33,6 +37,10 @@ PURPOSE = re.compile(r"scenario:[a-z][a-z0-9_]{1,40}")
 HASHED_FIELDS = ("purpose", "version", "title_zh", "title_en", "text_zh", "text_en",
                  "categories", "separate_consent_categories", "requires_separate_consent",
                  "recipients", "retention", "validity_days")
+INPUT_FIELDS = HASHED_FIELDS[2:]  # what a publisher gives; purpose and version are the service's
+TEXT_LIMITS = {"title_zh": 200, "title_en": 200, "text_zh": 20000, "text_en": 20000,
+               "retention": 80}
+RECIPIENT_FIELDS = {"kind", "name_zh", "name_en"}
 MATERIAL_FIELDS = ("categories", "recipients", "requires_separate_consent",
                    "separate_consent_categories")
 
@@ -54,31 +62,81 @@ def text_hash(text: str) -> str:
 
 
 def build(*, purpose: str, version: int, published_at: datetime, **fields: Any) -> dict[str, Any]:
-    """Validated column values for a notice version (ids of seeded versions are stable)."""
+    """Validated column values for a notice version (ids of seeded versions are stable).
+
+    Raises `NoticeInvalid` naming what is wrong (see `_checked`).
+    """
     _check_purpose(purpose)
-    categories = sorted(set(fields["categories"]))
-    unknown = sorted(set(categories) - set(CATEGORIES))
-    separate = sorted(set(fields.get("separate_consent_categories") or []))
-    if unknown or not set(separate) <= set(categories):
-        raise InvalidInput(f"unknown or misplaced categories: {unknown or separate}")
-    values = {
-        "purpose": purpose, "version": version,
-        "title_zh": fields["title_zh"], "title_en": fields["title_en"],
-        "text_zh": fields["text_zh"], "text_en": fields["text_en"],
-        "categories": categories, "separate_consent_categories": separate,
-        "requires_separate_consent": bool(fields["requires_separate_consent"]),
-        "recipients": list(fields.get("recipients") or []),
-        "retention": fields["retention"], "validity_days": fields.get("validity_days"),
-    }
+    checked = _checked(purpose, fields)
+    values = {"purpose": purpose, "version": version, **checked}
     values["hash"] = notice_hash(values)
     values["id"] = uuid.uuid5(NOTICE_NAMESPACE, f"{purpose}:{version}")
     values["published_at"] = published_at
     return values
 
 
+def _text(fields: dict[str, Any], name: str, limit: int) -> str:
+    value = fields.get(name)
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise NoticeInvalid(f"{name} must be a non-empty text of at most {limit} characters",
+                            detail_zh="告知书的标题、正文（中英文）和保存期限不能为空", field=name)
+    return value
+
+
+def _codes(fields: dict[str, Any], name: str) -> list[str]:
+    value = fields.get(name)
+    if value is None and name == "separate_consent_categories":
+        return []
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        raise NoticeInvalid(f"{name} must be a list of category codes", field=name)
+    return value
+
+
+def _checked(purpose: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The notice's fields, checked: titles and texts in zh and en, categories from the
+    registry (the separately consented ones among them), recipients each with a kind and zh/en
+    names, a retention, a validity of 1-3650 days or none. A scenario's notice names who
+    receives and requires separate consent: a partner always learns something (PIPL art. 23)."""
+    unknown = sorted(set(fields) - set(INPUT_FIELDS))
+    if unknown:
+        raise NoticeInvalid(f"unknown notice fields: {unknown}", detail_zh="告知书含有未知字段")
+    out: dict[str, Any] = {name: _text(fields, name, TEXT_LIMITS[name]) for name in TEXT_LIMITS}
+    categories = _codes(fields, "categories")
+    separate = _codes(fields, "separate_consent_categories")
+    misplaced = sorted((set(categories) - set(CATEGORIES)) | (set(separate) - set(categories)))
+    if misplaced:
+        raise NoticeInvalid(f"unknown or misplaced categories: {misplaced}",
+                            detail_zh="数据类别不存在，或单独同意的类别不在告知书的类别之中",
+                            invalid=misplaced)
+    recipients = fields.get("recipients") or []
+    if not isinstance(recipients, list) or not all(
+            isinstance(r, dict) and set(r) == RECIPIENT_FIELDS
+            and all(isinstance(v, str) and v.strip() and len(v) <= 200 for v in r.values())
+            for r in recipients):
+        raise NoticeInvalid("recipients must each name kind, name_zh and name_en",
+                            detail_zh="每个接收方须写明类型及中英文名称", field="recipients")
+    separate_required = fields.get("requires_separate_consent")
+    if type(separate_required) is not bool:
+        raise NoticeInvalid("requires_separate_consent must be true or false",
+                            field="requires_separate_consent")
+    if purpose != "scoring" and not (recipients and separate_required):
+        raise NoticeInvalid(
+            "a scenario's notice names its recipients and requires separate consent: the "
+            "partner learns the resident's entitlement (PIPL art. 23)",
+            detail_zh="场景告知书须列明接收方，并要求单独同意（《个人信息保护法》第二十三条）")
+    validity = fields.get("validity_days")
+    if validity is not None and (type(validity) is not int or not 1 <= validity <= 3650):
+        raise NoticeInvalid("validity_days must be null or 1-3650", field="validity_days")
+    out.update(categories=sorted(set(categories)),
+               separate_consent_categories=sorted(set(separate)),
+               requires_separate_consent=separate_required,
+               recipients=[dict(r) for r in recipients], validity_days=validity)
+    return out
+
+
 def _check_purpose(purpose: str) -> None:
     if purpose != "scoring" and not PURPOSE.fullmatch(purpose):
-        raise InvalidInput(f"a purpose is `scoring` or `scenario:<code>`, not {purpose!r}")
+        raise NoticeInvalid(f"a purpose is `scoring` or `scenario:<code>`, not {purpose!r}")
 
 
 def current(session: Session, purpose: str) -> Notice | None:
@@ -142,10 +200,19 @@ class Published:
 
 def publish(uow: UnitOfWork, *, purpose: str, now: datetime, actor: str,
             **fields: Any) -> Published:
-    """Publish the next version of `purpose`'s notice; invalidate consents if the scope changed."""
+    """Publish the next version of `purpose`'s notice; invalidate consents if the scope changed.
+
+    Validated whole (`build`); audited with the fields that changed, before and after (the
+    whole document for a first version). Without `validity_days`, consents under it are asked
+    again after `consent.catalogue.VALIDITY_DAYS`, as under the seeded notices. One commit.
+    """
     from consent.services import invalidate_outdated
 
+    fields.setdefault("validity_days", VALIDITY_DAYS)
     session = uow.session
+    # Versions of one purpose are numbered in turn: a concurrent publisher waits here, and the
+    # unique (purpose, version) key is the guarantee behind this.
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"notice:{purpose}"))))
     previous = current(session, purpose)
     values = build(purpose=purpose, version=(previous.version + 1) if previous else 1,
                    published_at=now, **fields)
@@ -157,10 +224,18 @@ def publish(uow: UnitOfWork, *, purpose: str, now: datetime, actor: str,
     count = invalidate_outdated(session, notice, now=now, actor=actor) if material else 0
     from core import audit
 
+    before = document(previous) if previous else {}
+    after = document(notice)
+    changed = sorted(k for k in INPUT_FIELDS
+                     if not before or canonical(before[k]) != canonical(after[k]))
     audit.record(session, actor=actor, action="consent.notice_published", now=now,
-                 subject=purpose, data={"notice_id": str(notice.id), "version": notice.version,
-                                        "hash": notice.hash, "material": material,
-                                        "invalidated": count})
+                 subject=purpose, data={
+                     "notice_id": str(notice.id), "version": notice.version,
+                     "hash": notice.hash, "material": material, "invalidated": count,
+                     "previous_notice_id": str(previous.id) if previous else None,
+                     "previous_hash": previous.hash if previous else None,
+                     "changed": changed, "before": {k: before[k] for k in changed if before},
+                     "after": {k: after[k] for k in changed}})
     uow.commit()
     return Published(notice, material, count)
 

@@ -17,6 +17,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "tier_too_low": ("信用等级未达到该场景的要求", "Your tier is below this scenario's minimum"),
     "score_too_low": ("信用分未达到该场景的要求", "Your score is below this scenario's minimum"),
     "scoring_consent_missing": ("尚未授权计算信用分", "You have not consented to scoring"),
+    "scenario_not_available": ("该场景尚未开放：授权告知书尚未发布",
+                               "Not yet available: its consent notice is not published yet"),
     **EXCLUSIONS,
 }
 

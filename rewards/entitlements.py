@@ -17,7 +17,7 @@ from consent.gate import ConsentRequired, consent_since, require
 from core.db import UnitOfWork
 from core.identity import Partner, Resident
 from rewards import errors
-from rewards.eligibility import Decision, decide
+from rewards.eligibility import Decision, decide, reason
 from rewards.exclusions import active_exclusions
 from rewards.scenarios import Scenario, catalogue, get
 from rewards.token_format import TokenContext
@@ -37,7 +37,9 @@ class Entitlement:
 
     @property
     def missing_consent(self) -> list[str]:
-        missing = [] if self.consent_given else [self.scenario.purpose]
+        # A scenario without a notice has nothing to consent to yet.
+        missing = [] if self.consent_given or not self.scenario.available \
+            else [self.scenario.purpose]
         if any(r.code == "scoring_consent_missing" for r in self.decision.reasons):
             missing.insert(0, "scoring")
         return missing
@@ -61,7 +63,8 @@ def entitlements(uow: UnitOfWork, resident: Resident, *, now: datetime) -> list[
     scenarios = catalogue(session)
     excluded = active_exclusions(session, resident.id, now) if score is not None else set()
     return [
-        Entitlement(s, decide(s, score=score, tier=tier, exclusions=excluded),
+        Entitlement(s, decide(s, score=score, tier=tier, exclusions=excluded) if s.available
+                    else Decision(False, (reason("scenario_not_available"),)),
                     consent_since(session, resident.id, s.purpose, now) is not None)
         for s in scenarios.values()
     ]

@@ -9,6 +9,13 @@ class UnknownScenario(DomainError):
     code, status, title = "unknown_scenario", 404, "No such scenario"
 
 
+class ScenarioNotAvailable(DomainError):
+    """The scenario exists but has no consent notice yet: nobody can consent to it or use it."""
+
+    code, status, title = ("scenario_not_available", 409,
+                           "This scenario is not yet available")
+
+
 class InvalidScenario(DomainError):
     code, status, title = "invalid_scenario", 422, "The scenario definition is invalid"
 

@@ -2,8 +2,14 @@
 
 The defaults ship in `catalogue.json`. Operators change a scenario without a deploy (admin API
 or `pengcheng scenarios set`): the new definition is validated as a whole, stored in
-`scenario_settings` with a version, and audited. The effective catalogue is the file overlaid
-with those rows.
+`scenario_settings` with a version, and audited with the changed fields' values before and
+after. The effective catalogue is the file overlaid with those rows.
+
+A scenario is *available* once its consent notice (purpose `scenario:<code>`) is published —
+`publish_notice`, through `/admin/v1/scenarios/{code}/notices` or `pengcheng notices publish`.
+Until then nobody can consent to it: `catalogue` marks it (`Scenario.notice` is None), the
+resident's entitlement says "not yet available", and `get` — what a token, a partner list or a
+partner call asks for — refuses it with `ScenarioNotAvailable`.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import copy
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -21,11 +28,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent import notices
+from consent.models import Notice
 from core import audit
 from core.canonical import SPACED_ASCII, canonical
 from core.db import UnitOfWork
 from core.identity import PARTNER_KINDS
-from rewards.errors import InvalidScenario, UnknownScenario
+from rewards.errors import InvalidScenario, ScenarioNotAvailable, UnknownScenario
 from rewards.exclusions import CODES
 from rewards.models import ScenarioSetting
 
@@ -39,6 +48,21 @@ NEVER_DISCLOSED = frozenset({"score", "tier", "name", "id_number", "phone", "res
 FIELDS = frozenset({"code", "domain", "name", "description", "partner_kinds", "min_tier",
                     "min_score", "limits", "exclusions", "discloses", "token_ttl_seconds",
                     "active"})
+
+
+@dataclass(frozen=True)
+class NoticeRef:
+    """A scenario's current consent notice: the version a resident consents to now."""
+
+    id: uuid.UUID
+    version: int
+    hash: str
+    published_at: datetime
+
+    @classmethod
+    def of(cls, notice: Notice | None) -> NoticeRef | None:
+        return None if notice is None else cls(notice.id, notice.version, notice.hash,
+                                               notice.published_at)
 
 
 @dataclass(frozen=True)
@@ -56,11 +80,18 @@ class Scenario:
     token_ttl_seconds: int
     active: bool
     version: int = 0  # 0: the shipped default
+    # Its current consent notice, as `catalogue` and `get` find it (None from `parse` alone).
+    notice: NoticeRef | None = None
 
     @property
     def purpose(self) -> str:
         """The consent purpose a token for this scenario needs."""
         return f"scenario:{self.code}"
+
+    @property
+    def available(self) -> bool:
+        """Whether residents can consent to it: its notice is published."""
+        return self.notice is not None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -146,20 +177,34 @@ def defaults() -> dict[str, Scenario]:
 
 
 def catalogue(session: Session, *, include_inactive: bool = False) -> dict[str, Scenario]:
-    """The effective catalogue: shipped defaults overlaid with operators' changes."""
+    """The effective catalogue: shipped defaults overlaid with operators' changes, each with
+    its current notice (None: not yet available)."""
     out = dict(defaults())
     for row in session.scalars(select(ScenarioSetting)):
         out[row.code] = parse(row.spec, row.version)
-    return {c: s for c, s in sorted(out.items()) if include_inactive or s.active}
+    current = {n.purpose: n for n in notices.listing(session)}
+    return {c: replace(s, notice=NoticeRef.of(current.get(s.purpose)))
+            for c, s in sorted(out.items()) if include_inactive or s.active}
 
 
 def get(session: Session, code: str) -> Scenario:
-    """One active scenario, or UnknownScenario."""
+    """One active scenario residents can use (its notice is published), or UnknownScenario /
+    ScenarioNotAvailable."""
     row = session.get(ScenarioSetting, code)
     found = parse(row.spec, row.version) if row else defaults().get(code)
     if found is None or not found.active:
         raise UnknownScenario(f"no active scenario {code!r}", detail_zh="没有该场景")
-    return found
+    notice = NoticeRef.of(notices.current(session, found.purpose))
+    if notice is None:
+        raise ScenarioNotAvailable(
+            f"{code} is not yet available: its consent notice has not been published",
+            detail_zh="该场景尚未开放：授权告知书尚未发布", scenario=code)
+    return replace(found, notice=notice)
+
+
+def exists(session: Session, code: str) -> bool:
+    """Whether `code` is in the catalogue, active or not."""
+    return code in defaults() or session.get(ScenarioSetting, code) is not None
 
 
 def _digest(spec: dict[str, Any]) -> str:
@@ -194,6 +239,18 @@ def put(uow: UnitOfWork, code: str, spec: dict[str, Any], *, actor: str, now: da
     session.flush()
     audit.record(session, actor=actor, action="scenario.changed", now=now, subject=code,
                  data={"version": version, "changed": changed, "spec_sha256": _digest(stored),
-                       "before_sha256": _digest(before) if before else None})
+                       "before_sha256": _digest(before) if before else None,
+                       "before": {k: before[k] for k in changed if k in before},
+                       "after": {k: stored[k] for k in changed}})
     uow.commit()
-    return scenario
+    return replace(scenario, notice=current.notice if current else None)
+
+
+def publish_notice(uow: UnitOfWork, code: str, fields: dict[str, Any], *, actor: str,
+                   now: datetime) -> notices.Published:
+    """Publish the next version of scenario `code`'s consent notice (validated whole, hashed,
+    audited with its values before and after; `consent.notices.publish`). From then on
+    residents can consent to the scenario. One commit."""
+    if not exists(uow.session, code):
+        raise UnknownScenario(f"no scenario {code!r}; create it first", detail_zh="没有该场景")
+    return notices.publish(uow, purpose=f"scenario:{code}", now=now, actor=actor, **fields)

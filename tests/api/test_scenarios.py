@@ -56,7 +56,8 @@ def test_an_admin_changes_a_limit_and_the_change_is_audited(app, client):
 def test_an_admin_adds_a_scenario_and_deactivates_another(app, client):
     _op, key = new_operator(app, "admin")
     spec = client.get("/api/v1/scenarios").get_json()["items"][0]
-    new = {k: v for k, v in spec.items() if k not in ("code", "version")}
+    new = {k: v for k, v in spec.items()
+           if k not in ("code", "version", "available", "notice")}
     new["name"] = {"zh": "公交优惠", "en": "Bus fare discount"}
     response = client.put("/admin/v1/scenarios/bus_discount", headers=bearer(key), json=new)
     assert response.status_code == 200, response.get_json()

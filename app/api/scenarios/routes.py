@@ -8,7 +8,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.consent.schemas import NoticeLanguageQuerySchema, NoticeSchema, notice_in
 from app.api.scenarios.schemas import (
+    NoticeInSchema,
+    NoticePublishedSchema,
     ScenarioInSchema,
     ScenarioListSchema,
     ScenarioPartnerListSchema,
@@ -16,6 +19,8 @@ from app.api.scenarios.schemas import (
     ScenarioSchema,
 )
 from app.runtime import runtime
+from consent import notices
+from consent.notices import Published
 from rewards import scenarios
 from rewards.entitlements import serving_partners
 
@@ -81,3 +86,27 @@ class AdminScenario(MethodView):
             operator = auth.operator(uow, "admin")
             return scenarios.put(uow, code, body, actor=f"operator:{operator.client_id}",
                                   now=runtime().clock.now(), merge=True)
+
+
+@admin.route("/<string:code>/notices")
+class AdminScenarioNotices(MethodView):
+    @admin.arguments(NoticeLanguageQuerySchema(), location="query")
+    @admin.response(200, NoticeSchema(many=True))
+    @admin.doc(security=OPERATOR)
+    def get(self, query: dict[str, Any], code: str) -> list[dict[str, Any]]:
+        """Every published version of the scenario's consent notice, oldest first."""
+        with runtime().uow() as uow:
+            auth.operator(uow)
+            found = notices.listing(uow.session, purpose=f"scenario:{code}", all_versions=True)
+            return [notice_in(n, query["language"]) for n in found]
+
+    @admin.arguments(NoticeInSchema())
+    @admin.response(201, NoticePublishedSchema)
+    @admin.doc(security=OPERATOR)
+    def post(self, body: dict[str, Any], code: str) -> Published:
+        """Publish the next version of the scenario's consent notice (admin role; audited)."""
+        with runtime().uow() as uow:
+            operator = auth.operator(uow, "admin")
+            return scenarios.publish_notice(uow, code, body,
+                                            actor=f"operator:{operator.client_id}",
+                                            now=runtime().clock.now())

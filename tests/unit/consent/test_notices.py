@@ -59,7 +59,8 @@ def test_a_wording_change_is_not_material_but_categories_or_recipients_are():
                   **scoring_fields(categories=["tax", "utilities"],
                                    separate_consent_categories=[]))
     shared = build(purpose="scoring", version=2, published_at=AT,
-                   **scoring_fields(recipients=[{"kind": "merchant"}]))
+                   **scoring_fields(recipients=[{"kind": "merchant", "name_zh": "商户",
+                                                 "name_en": "Merchants"}]))
     assert not is_material(old, reworded)
     assert is_material(old, fewer)
     assert is_material(old, shared)
@@ -69,6 +70,12 @@ def test_a_wording_change_is_not_material_but_categories_or_recipients_are():
     ("marketing", {}),
     ("scoring", {"categories": ["religion"]}),
     ("scoring", {"separate_consent_categories": ["tax"], "categories": ["utilities"]}),
+    ("scoring", {"text_en": "  "}),
+    ("scoring", {"retention": ""}),
+    ("scoring", {"recipients": [{"kind": "merchant"}]}),
+    ("scoring", {"validity_days": 0}),
+    ("scoring", {"surprise": 1}),
+    ("scenario:bus_discount", {"categories": []}),  # no recipients, no separate consent
 ])
 def test_a_notice_with_an_unknown_purpose_or_category_is_refused(purpose, fields):
     with pytest.raises(InvalidInput):

@@ -74,4 +74,5 @@ def test_the_answer_renders_a_scenario_as_its_definition_and_version(code):
     from app.api.scenarios.schemas import ScenarioSchema
 
     scenario = parse(defaults()[code].as_dict(), version=3)
-    assert ScenarioSchema().dump(scenario) == {**scenario.as_dict(), "version": 3}
+    assert ScenarioSchema().dump(scenario) == {**scenario.as_dict(), "version": 3,
+                                               "available": False, "notice": None}
