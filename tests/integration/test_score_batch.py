@@ -296,7 +296,7 @@ def test_a_bad_partition_is_refused(app):
 
 
 def test_a_batch_killed_mid_run_keeps_its_committed_chunks_and_the_rerun_scores_the_rest_once(
-        app, uow, tmp_path):
+        app, uow, tmp_path, pg_url):
     """`kill -9` after two chunks' progress lines: those chunks are stored (one transaction per
     chunk, whatever the partition's size), the rerun scores exactly the rest, nobody twice."""
     import os
@@ -312,7 +312,8 @@ def test_a_batch_killed_mid_run_keeps_its_committed_chunks_and_the_rerun_scores_
         uow.session, list(uow.session.scalars(select(Resident.id))), T0))
     uow.commit()
     root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PENGCHENG_DATABASE_URL": app.config["DATABASE_URL"],
+    # pg_url: a second process scores the seeded residents, so they are committed for real
+    env = {**os.environ, "PENGCHENG_DATABASE_URL": pg_url,
            "PENGCHENG_ENV": "development", "PENGCHENG_INSTANCE_PATH": str(tmp_path),
            "PENGCHENG_MASTER_KEY": app.config["MASTER_KEY"],
            "PENGCHENG_INDEX_KEY": app.config["INDEX_KEY"]}
