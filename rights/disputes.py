@@ -146,6 +146,14 @@ class DisputeView:
     resolved_at: str | None
 
 
+@dataclass(frozen=True)
+class DisputeDetail(DisputeView):
+    """What an operator opening a dispute sees: the dispute, whose it is, and its record."""
+
+    resident_id: str
+    record: dict[str, Any] | None
+
+
 def view(d: Dispute, now: datetime) -> DisputeView:
     """The dispute as the resident sees it at `now` (overdue or not)."""
     return DisputeView(id=str(d.id), record_id=str(d.record_id), status=d.status,
@@ -165,15 +173,15 @@ def _learned(d: Dispute) -> dict[str, Any]:
 
 
 def read(uow: UnitOfWork, dispute_id: uuid.UUID, *, operator: Operator,
-         now: datetime) -> dict[str, Any]:
+         now: datetime) -> DisputeDetail:
     """An operator reads a dispute with its record; logged in the resident's access log."""
     session = uow.session
     d = opened(session, operator, Dispute, dispute_id, missing=_missing(dispute_id),
                access="dispute_read", learned=_learned, action="dispute.read", now=now)
     record = session.get(Record, d.record_id)
     uow.commit()
-    return {**asdict(view(d, now)), "resident_id": str(d.resident_id),
-            "record": record_summary(record) if record else None}
+    return DisputeDetail(**asdict(view(d, now)), resident_id=str(d.resident_id),
+                         record=record_summary(record) if record else None)
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -36,7 +36,7 @@ class Queue:
     default_status: str  # what is listed when no status is asked for
     verb: str  # "resolve" or "decide": the URL segment and the command
     lines: Callable[[Session, str | None, int, datetime, bool | None], list[dict[str, Any]]]
-    read: Callable[..., dict[str, Any]]  # (uow, id, *, operator, now): one item, logged
+    read: Callable[..., Any]  # (uow, id, *, operator, now): one item's `*Detail`, logged
     settle: Callable[..., Any]  # (uow, id, *, operator, now, **decision): the use case
     render: Callable[[Any, datetime], Any]  # the decided item as the resident sees it
 

@@ -214,6 +214,16 @@ class RepairView:
     decided_at: str | None
 
 
+@dataclass(frozen=True)
+class RepairDetail(RepairView):
+    """What an operator opening an application sees: whose it is, its record and whether
+    the record is eligible."""
+
+    resident_id: str
+    record: dict[str, Any] | None
+    eligibility: dict[str, Any] | None
+
+
 def view(r: Repair) -> RepairView:
     return RepairView(id=str(r.id), record_id=str(r.record_id), status=r.status,
                       statement=r.statement, pledge_hash=r.pledge_hash, note=r.note,
@@ -236,7 +246,7 @@ def _learned(r: Repair) -> dict[str, Any]:
 
 
 def read(uow: UnitOfWork, repair_id: uuid.UUID, *, operator: Operator,
-         now: datetime) -> dict[str, Any]:
+         now: datetime) -> RepairDetail:
     """An operator reads an application with its record; logged for the resident."""
     session = uow.session
     r = opened(session, operator, Repair, repair_id, missing=_missing(repair_id),
@@ -244,8 +254,8 @@ def read(uow: UnitOfWork, repair_id: uuid.UUID, *, operator: Operator,
     record = session.get(Record, r.record_id)
     detail = describe(eligibility(session, record, now, pending_ok=True)) if record else None
     uow.commit()
-    return {**asdict(view(r)), "resident_id": str(r.resident_id),
-            "record": record_summary(record) if record else None, "eligibility": detail}
+    return RepairDetail(**asdict(view(r)), resident_id=str(r.resident_id),
+                        record=record_summary(record) if record else None, eligibility=detail)
 
 
 def decide(uow: UnitOfWork, repair_id: uuid.UUID, *, decision: str, note: str,

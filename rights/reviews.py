@@ -104,6 +104,14 @@ class ReviewView:
     decided_at: str | None
 
 
+@dataclass(frozen=True)
+class ReviewDetail(ReviewView):
+    """What an operator opening a request sees: the request (with the decision attached) and
+    whose it is."""
+
+    resident_id: str
+
+
 def view(r: ReviewRequest) -> ReviewView:
     return ReviewView(id=str(r.id), subject=r.subject, scenario=r.scenario, reason=r.reason,
                       snapshot=r.snapshot, status=r.status, outcome=r.outcome, note=r.note,
@@ -128,13 +136,13 @@ def _learned(r: ReviewRequest) -> dict[str, Any]:
 
 
 def read(uow: UnitOfWork, review_id: uuid.UUID, *, operator: Operator,
-         now: datetime) -> dict[str, Any]:
+         now: datetime) -> ReviewDetail:
     """An operator reads a request with the attached explanation; logged for the resident."""
     session = uow.session
     r = opened(session, operator, ReviewRequest, review_id, missing=_missing(review_id),
                access="review_read", learned=_learned, action="review.read", now=now)
     uow.commit()
-    return {**asdict(view(r)), "resident_id": str(r.resident_id)}
+    return ReviewDetail(**asdict(view(r)), resident_id=str(r.resident_id))
 
 
 def decide(uow: UnitOfWork, review_id: uuid.UUID, *, outcome: str, note: str,

@@ -51,7 +51,7 @@ def test_deciding_through_the_queue_answers_what_the_resident_then_sees(app, uow
 def test_opening_an_item_is_in_the_residents_access_log(app, uow):
     resident_id, dispute_id, operator = _opened(app, uow)
     detail = QUEUES["disputes"].read(uow, dispute_id, operator=operator, now=LATER)
-    assert detail["resident_id"] == str(resident_id) and detail["record"] is not None
+    assert detail.resident_id == str(resident_id) and detail.record is not None
     actions = list(uow.session.scalars(select(AccessEntry.action)
                                        .where(AccessEntry.resident_id == resident_id)))
     assert "dispute_read" in actions

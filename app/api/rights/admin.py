@@ -18,12 +18,15 @@ from flask_smorest import Blueprint
 
 from app import auth
 from app.api.rights.schemas import (
+    DisputeDetailSchema,
     DisputeQuerySchema,
     DisputeSchema,
     RepairDecisionSchema,
+    RepairDetailSchema,
     RepairSchema,
     ResolveSchema,
     ReviewDecisionSchema,
+    ReviewDetailSchema,
     ReviewSchema,
     RightsQueueQuerySchema,
     RightsQueueSchema,
@@ -46,8 +49,9 @@ def _documented(summary: str) -> Callable[[View], View]:
     return mark
 
 
-def _routes(queue: Queue, name: str, *, query: type[ma.Schema], decision: type[ma.Schema],
-            decided: type[ma.Schema], summaries: tuple[str, str, str]) -> None:
+def _routes(queue: Queue, name: str, *, query: type[ma.Schema], detailed: type[ma.Schema],
+            decision: type[ma.Schema], decided: type[ma.Schema],
+            summaries: tuple[str, str, str]) -> None:
     """Register `/<queue>`, `/<queue>/<id>` and `/<queue>/<id>/<verb>` (views `<name>Queue`,
     `<name>Detail`, `<name>Decide`)."""
     listing, detail, deciding = summaries
@@ -64,10 +68,10 @@ def _routes(queue: Queue, name: str, *, query: type[ma.Schema], decision: type[m
             return {"items": queue.items(uow, status=wanted["status"], limit=wanted["limit"],
                                          now=now, overdue=wanted.get("overdue"))}
 
-    @blp.response(200)
+    @blp.response(200, detailed)
     @blp.doc(security=OPERATOR)
     @_documented(detail)
-    def get_one(self: MethodView, **url: uuid.UUID) -> dict[str, Any]:
+    def get_one(self: MethodView, **url: uuid.UUID) -> Any:
         with runtime().uow() as uow:
             operator = auth.operator(uow, *READERS)
             return queue.read(uow, url[key], operator=operator, now=runtime().clock.now())
@@ -90,17 +94,17 @@ def _routes(queue: Queue, name: str, *, query: type[ma.Schema], decision: type[m
         type(f"{name}Decide", (MethodView,), {"post": post_decision}))
 
 
-_routes(QUEUES["disputes"], "Dispute", query=DisputeQuerySchema, decision=ResolveSchema,
-        decided=DisputeSchema, summaries=(
+_routes(QUEUES["disputes"], "Dispute", query=DisputeQuerySchema, detailed=DisputeDetailSchema,
+        decision=ResolveSchema, decided=DisputeSchema, summaries=(
             "The dispute queue, earliest deadline first; overdue ones are flagged.",
             "One dispute with its record (logged in the resident's access log).",
             "Resolve a dispute: upheld, corrected or removed; the resident is notified."))
-_routes(QUEUES["repairs"], "Repair", query=RightsQueueQuerySchema,
+_routes(QUEUES["repairs"], "Repair", query=RightsQueueQuerySchema, detailed=RepairDetailSchema,
         decision=RepairDecisionSchema, decided=RepairSchema, summaries=(
             "Credit repair applications, oldest first (pending by default; status=all).",
             "One application with its record and eligibility (logged for the resident).",
             "Approve (the record is repaired and stops counting) or reject an application."))
-_routes(QUEUES["reviews"], "Review", query=RightsQueueQuerySchema,
+_routes(QUEUES["reviews"], "Review", query=RightsQueueQuerySchema, detailed=ReviewDetailSchema,
         decision=ReviewDecisionSchema, decided=ReviewSchema, summaries=(
             "Human review requests, oldest first (open by default; status=all).",
             "One request with the explanation attached (logged for the resident).",

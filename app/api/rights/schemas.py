@@ -171,6 +171,21 @@ class ErasureSchema(ma.Schema):
 
 # -- the operator queues --------------------------------------------------------------------------
 
+class DisputeDetailSchema(DisputeSchema):
+    resident_id = ma.fields.String()
+    record = ma.fields.Dict(allow_none=True, metadata={"description": "the disputed record"})
+
+
+class RepairDetailSchema(RepairSchema):
+    resident_id = ma.fields.String()
+    record = ma.fields.Dict(allow_none=True, metadata={"description": "the record to repair"})
+    eligibility = ma.fields.Nested(EligibilitySchema, allow_none=True)
+
+
+class ReviewDetailSchema(ReviewSchema):
+    resident_id = ma.fields.String()
+
+
 class DisputeQuerySchema(ma.Schema):
     status = ma.fields.String(load_default="open",
                               validate=ma.validate.OneOf(["open", "resolved", "all"]))
