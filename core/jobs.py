@@ -38,6 +38,9 @@ JOB_MODULES: tuple[str, ...] = (
 
 @dataclass
 class JobContext:
+    """What a job gets: `uow` is a factory (a job opens one unit of work per chunk and commits
+    each), `now` the run's clock reading."""
+
     uow: Callable[[], UnitOfWork]
     now: datetime
     services: dict[str, Any] = field(default_factory=dict)  # keyring, signer, store, config
