@@ -53,6 +53,7 @@ class AuditCheckpointSchema(ma.Schema):
     seq = ma.fields.Integer()
     entry_hash = ma.fields.String()
     at = ma.fields.Function(lambda cp: cp.at.isoformat(), metadata={
+        "type": "string", "format": "date-time",
         "description": "when it was signed (ISO 8601, as the exported file has it)"})
     signature = ma.fields.String(metadata={
         "description": "compact JWS (EdDSA, `typ` pc-audit+jwt) over {seq, entry_hash, at}; "
