@@ -349,3 +349,20 @@ def test_the_default_chunk_commits_often_whatever_the_partition_size():
 
     chunk = next(p for p in score.params if p.name == "chunk")
     assert chunk.default == batch.CHUNK <= 1000
+
+
+def test_a_score_read_inside_another_unit_of_work_is_committed_only_with_it(app, population):
+    from scoring.services import current_score, fresh_score
+
+    resident_id = population[5].id
+    with runtime().uow() as uow:
+        resident = uow.session.get(Resident, resident_id)
+        view, computed = fresh_score(uow.session, resident, now=T0)
+        assert computed and latest(uow.session, resident_id) is not None
+    with runtime().uow() as uow:  # the first unit of work ended without a commit
+        assert latest(uow.session, resident_id) is None
+        again = current_score(uow, uow.session.get(Resident, resident_id), now=T0)
+    with runtime().uow() as uow:
+        assert latest(uow.session, resident_id).score == again.score == view.score
+        assert fresh_score(uow.session, uow.session.get(Resident, resident_id),
+                           now=T0)[1] is False
