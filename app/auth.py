@@ -27,6 +27,7 @@ MAX_CACHED_PRINCIPALS = 10_000
 
 
 def bearer() -> str:
+    """The credential of the `Authorization: Bearer …` header; Unauthorized without one."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     value = value.strip()

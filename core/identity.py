@@ -81,6 +81,7 @@ def set_personal(session: Session, keyring: Keyring, resident: Resident, person:
 
 
 def read_personal(session: Session, keyring: Keyring, resident: Resident) -> Person:
+    """Decrypt the resident's personal fields."""
     def dec(column: str) -> str | None:
         blob = getattr(resident, f"{column}_ct")
         return None if blob is None else keyring.decrypt(session, blob, _aad(resident.id, column))
@@ -100,12 +101,14 @@ class Profile:
 
 
 def profile(session: Session, keyring: Keyring, resident: Resident) -> Profile:
+    """What the resident sees of themselves: ID number and phone masked."""
     person = read_personal(session, keyring, resident)
     phone = person.phone[:3] + "****" + person.phone[-4:] if person.phone else None
     return Profile(resident.id, person.name, mask(person.id_number), phone, resident.created_at)
 
 
 def find_resident(session: Session, keyring: Keyring, id_number: str) -> Resident | None:
+    """The resident with this ID number (by its blind index), or None."""
     index = keyring.blind_index(normalize(id_number))
     return session.scalars(select(Resident).where(Resident.id_index == index)).first()
 
@@ -142,10 +145,12 @@ def create_resident(
 # -- API-key principals -------------------------------------------------------------------------
 
 def hash_key(api_key: str) -> str:
+    """What is stored of an API key or session token: its SHA-256, hex."""
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
 def new_api_key(prefix: str) -> str:
+    """A new API key of 256 random bits, with its kind prefix."""
     return f"{prefix}_{secrets.token_urlsafe(32)}"
 
 
@@ -221,6 +226,7 @@ def _created(session: Session, model: type[Principal], *, name: str, now: dateti
 
 def create_partner(session: Session, *, name: str, kind: str, scenarios: list[str],
                    now: datetime, actor: str = "cli") -> tuple[Partner, str]:
+    """Register a partner; returns it and its API key (shown once)."""
     if kind not in PARTNER_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(PARTNER_KINDS)}")
     if not name.strip():
@@ -232,6 +238,7 @@ def create_partner(session: Session, *, name: str, kind: str, scenarios: list[st
 
 def create_source(session: Session, *, name: str, categories: list[str], now: datetime,
                   actor: str = "cli") -> tuple[DataSource, str]:
+    """Register a data source for `categories`; returns it and its API key (shown once)."""
     from core.registry import CATEGORIES
 
     unknown = sorted(set(categories) - set(CATEGORIES))
@@ -246,6 +253,7 @@ def create_source(session: Session, *, name: str, categories: list[str], now: da
 
 def create_operator(session: Session, *, name: str, role: str, now: datetime,
                     actor: str = "cli") -> tuple[Operator, str]:
+    """Register an operator with `role`; returns it and its API key (shown once)."""
     if role not in OPERATOR_ROLES:
         raise InvalidInput(f"role must be one of {', '.join(OPERATOR_ROLES)}")
     return _created(session, Operator, name=name, now=now, actor=actor, audited={"role": role},
@@ -314,6 +322,7 @@ SESSION_PREFIX = "rs_"
 
 def open_session(session: Session, resident: Resident, *, now: datetime, ttl: timedelta,
                  channel: str) -> tuple[str, datetime]:
+    """A new session token for the resident (returned, shown once) and its expiry."""
     token = SESSION_PREFIX + secrets.token_urlsafe(32)
     expires = now + ttl
     session.add(SessionToken(token_hash=hash_key(token), resident_id=resident.id,
@@ -331,6 +340,7 @@ _SESSION_RESIDENT = (
 
 
 def resident_for_session(session: Session, token: str, now: datetime) -> Resident:
+    """The active resident of a live session token; Unauthorized otherwise."""
     row = session.execute(_SESSION_RESIDENT, {"h": hash_key(token)}).first()
     if (row is None or row.revoked_at is not None or row.expires_at <= now
             or row.Resident.status != "active"):
@@ -341,6 +351,7 @@ def resident_for_session(session: Session, token: str, now: datetime) -> Residen
 
 
 def close_session(session: Session, token: str, now: datetime) -> None:
+    """Revoke a session token (nothing happens if it is unknown or already revoked)."""
     row = session.get(SessionToken, hash_key(token))
     if row is not None and row.revoked_at is None:
         row.revoked_at = now

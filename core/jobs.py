@@ -51,6 +51,7 @@ JOBS: dict[str, JobFn] = {}
 
 
 def job(name: str) -> Callable[[JobFn], JobFn]:
+    """Register a periodic job under `name`."""
     def register(fn: JobFn) -> JobFn:
         JOBS[name] = fn
         return fn
@@ -58,6 +59,7 @@ def job(name: str) -> Callable[[JobFn], JobFn]:
 
 
 def load() -> dict[str, JobFn]:
+    """Every registered job, by name (importing the job modules first)."""
     for module in JOB_MODULES:
         importlib.import_module(module)
     return dict(sorted(JOBS.items()))

@@ -46,6 +46,7 @@ def internal_source(session: Session, now: datetime) -> DataSource:
 
 
 def mark_stale(session: Session, resident_id: uuid.UUID, now: datetime) -> None:
+    """Mark the resident's score stale (the next read recomputes it)."""
     resident = session.get(Resident, resident_id)
     if resident is not None:
         resident.score_stale_at = now

@@ -79,6 +79,7 @@ _ACTIVE_MODEL = select(ScoreModel).where(ScoreModel.status == "active")
 
 
 def active_model(session: Session) -> Model:
+    """The active model, parsed (cached by spec hash); NotFound when none is active."""
     row = session.scalars(_ACTIVE_MODEL).first()
     if row is None:
         raise NotFound("no active scoring model; run `pengcheng db upgrade`")
@@ -153,6 +154,7 @@ def activate_model(uow: UnitOfWork, model_id: str, *, now: datetime, actor: str)
 # -- scores -----------------------------------------------------------------------------------
 
 def records_of(session: Session, resident_ids: Iterable[uuid.UUID]) -> list[Any]:
+    """The scored fields of the residents' records, ordered by resident."""
     cols = [getattr(Record, f) for f in RECORD_FIELDS]
     return list(session.execute(
         select(Record.resident_id, *cols).where(Record.resident_id.in_(list(resident_ids)))
@@ -167,6 +169,7 @@ _LATEST = (select(Score).where(Score.resident_id == bindparam("resident"))
 
 
 def latest(session: Session, resident_id: uuid.UUID) -> Score | None:
+    """The resident's latest stored score (`LATEST_FIRST`), or None."""
     return session.scalars(_LATEST, {"resident": resident_id}).first()
 
 
@@ -190,6 +193,8 @@ class Versioned(Protocol):
 
 def is_current(row: StoredBasis | None, resident: Versioned, model: Model,
                categories: frozenset[str], now: datetime) -> bool:
+    """Whether a stored score still holds: same data version, model and consented categories, and
+    before its `valid_until`."""
     return (
         row is not None
         and row.basis_version == resident.score_version
@@ -267,6 +272,7 @@ def render(session: Session, view: ScoreView, lang: str) -> dict[str, Any]:
 
 
 def history(session: Session, resident_id: uuid.UUID, limit: int = 100) -> list[Score]:
+    """The resident's stored scores, newest first (at most `limit`)."""
     return list(session.scalars(
         select(Score).where(Score.resident_id == resident_id)
         .order_by(*LATEST_FIRST).limit(limit)
