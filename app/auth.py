@@ -17,8 +17,8 @@ from core.identity import (
     Resident,
     by_api_key,
     hash_key,
-    resident_for_session,
 )
+from core.sessions import resident_for_session
 
 P = TypeVar("P", Partner, DataSource, Operator)
 

@@ -11,7 +11,8 @@ Design overview
   stops working at once; `active = false` refuses the principal whatever its key. Both changes
   are audited (`partner.key_rotated`, `source.deactivated`, …). Callers that cache principals
   (`app/auth.py`) see them within their cache lifetime.
-* Resident sessions are opaque random tokens, stored hashed, with an expiry and a revocation.
+* Resident sessions are opaque random tokens, stored hashed, with an expiry and a revocation
+  (`SessionToken` here; signing in and out in `core.sessions`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, bindparam, event, select
@@ -28,8 +29,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
 from core.crypto import Keyring
-from core.db import Base, UnitOfWork
-from core.errors import InvalidInput, NotFound, Unauthorized
+from core.db import Base
+from core.errors import InvalidInput, NotFound
 from core.idnumber import birth_date, is_valid, mask, normalize
 
 PARTNER_KINDS = ("hospital", "deposit_partner", "merchant", "payment_channel")
@@ -313,81 +314,3 @@ def by_api_key(session: Session, model: type[Principal], api_key: str) -> Princi
         stmt = _BY_KEY[model] = select(model).where(model.api_key_hash == bindparam("h"))
     found: Principal | None = session.scalars(stmt, {"h": hash_key(api_key)}).first()
     return found if found is not None and found.active else None
-
-
-# -- resident sessions ----------------------------------------------------------------------------
-
-SESSION_PREFIX = "rs_"
-
-
-def open_session(session: Session, resident: Resident, *, now: datetime, ttl: timedelta,
-                 channel: str) -> tuple[str, datetime]:
-    """A new session token for the resident (returned, shown once) and its expiry."""
-    token = SESSION_PREFIX + secrets.token_urlsafe(32)
-    expires = now + ttl
-    session.add(SessionToken(token_hash=hash_key(token), resident_id=resident.id,
-                             created_at=now, expires_at=expires, channel=channel))
-    session.flush()
-    return token, expires
-
-
-# The session and its resident in one round trip (every resident request starts here).
-_SESSION_RESIDENT = (
-    select(Resident, SessionToken.expires_at, SessionToken.revoked_at)
-    .join(SessionToken, SessionToken.resident_id == Resident.id)
-    .where(SessionToken.token_hash == bindparam("h"))
-)
-
-
-def resident_for_session(session: Session, token: str, now: datetime) -> Resident:
-    """The active resident of a live session token; Unauthorized otherwise."""
-    row = session.execute(_SESSION_RESIDENT, {"h": hash_key(token)}).first()
-    if (row is None or row.revoked_at is not None or row.expires_at <= now
-            or row.Resident.status != "active"):
-        raise Unauthorized("session token is missing, expired or revoked",
-                           detail_zh="登录已失效，请重新登录")
-    resident: Resident = row.Resident
-    return resident
-
-
-def close_session(session: Session, token: str, now: datetime) -> None:
-    """Revoke a session token (nothing happens if it is unknown or already revoked)."""
-    row = session.get(SessionToken, hash_key(token))
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = now
-
-
-@dataclass(frozen=True)
-class OpenedSession:
-    """A resident's new session: the bearer token (shown once) and when it expires."""
-
-    token: str
-    expires_at: datetime
-    resident_id: uuid.UUID
-
-
-def login(uow: UnitOfWork, keyring: Keyring, claims: dict[str, Any], *, now: datetime,
-          ttl: timedelta, channel: str) -> OpenedSession:
-    """Exchange verified identity claims for a session; the first login creates the resident."""
-    session = uow.session
-    resident = find_resident(session, keyring, claims["id_number"])
-    if resident is None:
-        resident = create_resident(
-            session, keyring,
-            Person(claims["name"].strip(), claims["id_number"], claims.get("phone_number")),
-            now=now,
-        )
-    elif resident.status != "active":
-        raise Unauthorized("this account has been erased at the resident's request",
-                           detail_zh="该账户已按本人要求注销")
-    token, expires = open_session(session, resident, now=now, ttl=ttl, channel=channel)
-    audit.record(session, actor=f"resident:{resident.id}", action="session.opened", now=now,
-                 subject=str(resident.id), data={"channel": channel})
-    uow.commit()
-    return OpenedSession(token, expires, resident.id)
-
-
-def logout(uow: UnitOfWork, token: str, now: datetime) -> None:
-    """Revoke a session token (the caller has already authenticated with it)."""
-    close_session(uow.session, token, now)
-    uow.commit()

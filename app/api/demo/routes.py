@@ -13,7 +13,7 @@ from app.api.residents.schemas import SessionSchema
 from app.runtime import runtime
 from core.demo import DemoResident, demo_identity, demo_residents
 from core.errors import NotFound
-from core.identity import OpenedSession
+from core.sessions import OpenedSession
 
 blp = Blueprint("demo", __name__, url_prefix="/api/v1/auth/demo",
                 description="Development only: sign in as a seeded demo resident")

@@ -12,7 +12,8 @@ from app import auth
 from app.api.residents.schemas import AssertionSchema, MeSchema, SessionSchema
 from app.ratelimit import attempt
 from app.runtime import runtime
-from core.identity import OpenedSession, Profile, login, logout, profile
+from core.identity import Profile, profile
+from core.sessions import OpenedSession, login, logout
 
 blp = Blueprint("residents", __name__, url_prefix="/api/v1",
                 description="Resident sign-in and profile")

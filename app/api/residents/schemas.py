@@ -11,7 +11,7 @@ class AssertionSchema(ma.Schema):
 
 
 class SessionSchema(ma.Schema):
-    """Renders `core.identity.OpenedSession`."""
+    """Renders `core.sessions.OpenedSession`."""
 
     token = ma.fields.String(metadata={"description": "Bearer token for the resident API"})
     expires_at = ma.fields.DateTime()
