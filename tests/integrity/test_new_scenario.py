@@ -14,7 +14,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.runtime import runtime
 from core.audit import AuditEntry
@@ -141,7 +141,8 @@ def test_the_cli_publishes_a_notice_and_lists_the_versions(app, client, tmp_path
 def test_scenario_and_notice_changes_are_audited_with_before_and_after_values(app, client):
     _op, key = new_operator(app, "admin")
     client.put(f"/admin/v1/scenarios/{CODE}", headers=bearer(key), json=scenario_spec(client))
-    client.patch(f"/admin/v1/scenarios/{CODE}", headers=bearer(key), json={"token_ttl_seconds": 120})
+    client.patch(f"/admin/v1/scenarios/{CODE}", headers=bearer(key),
+                 json={"token_ttl_seconds": 120})
     created, changed = audit_entries(app, "scenario.changed")
     assert created.data["before"] == {} and created.data["after"]["min_tier"] == "good"
     assert created.data["after"]["name"] == {"zh": "公交优惠", "en": "Bus fare discount"}
@@ -186,3 +187,35 @@ def test_a_notice_is_validated_before_it_is_published(app, client):
     assert publish(token=reviewer).status_code == 403
     assert client.get(f"/api/v1/notices?purpose={PURPOSE}").get_json() == []
     assert audit_entries(app, "consent.notice_published") == []
+
+
+def test_the_database_refuses_a_consent_to_a_scenario_whose_notice_was_never_published(
+        app, client, idp):
+    """Whoever writes: a consent row names a notice of its own purpose; a scenario notice names
+    its recipients and needs separate consent (migration 0023)."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    world = World(app, client, idp)
+    _op, key = new_operator(app, "admin")
+    client.put(f"/admin/v1/scenarios/{CODE}", headers=bearer(key), json=scenario_spec(client))
+    medical = client.get("/api/v1/notices?purpose=scenario:medical_credit").get_json()[0]
+    with app.app_context(), runtime().uow() as uow:
+        resident = uow.session.execute(text(
+            "SELECT resident_id FROM consent_records WHERE id = :id"),
+            {"id": world.consents["medical_credit"]}).scalar_one()
+    with pytest.raises(IntegrityError, match="notice_of_its_purpose"), app.app_context(), \
+            runtime().uow() as uow:
+        uow.session.execute(text(
+            "INSERT INTO consent_records (id, resident_id, purpose, notice_id, categories, "
+            "separate_consent, status, given_at) VALUES (gen_random_uuid(), :r, :p, :n, "
+            "'[]', true, 'active', now())"), {"r": resident, "p": PURPOSE, "n": medical["id"]})
+    with pytest.raises(IntegrityError, match="scenario_recipients"), app.app_context(), \
+            runtime().uow() as uow:
+        uow.session.execute(text(
+            "INSERT INTO consent_notices (id, purpose, version, title_zh, title_en, text_zh, "
+            "text_en, categories, separate_consent_categories, requires_separate_consent, "
+            "recipients, retention, hash, published_at) VALUES (gen_random_uuid(), :p, 1, "
+            "'公交', 'Bus', '告知', 'Notice', '[]', '[]', false, '[]', 'P3Y', 'x', now())"),
+            {"p": PURPOSE})
+    assert entitlement(client, world.resident)["reasons"][0]["code"] == "scenario_not_available"
