@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask.cli import AppGroup, with_appcontext
 
 from app.runtime import runtime
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from scoring.spec import Model
 
 model = AppGroup("model", help="Scoring models: validate, activate, fit, list, monitor.")
 
@@ -99,7 +105,7 @@ def model_validate(spec_path: str, report_path: str | None, residents: int) -> N
     click.echo(json.dumps(out, ensure_ascii=False))
 
 
-def _report(spec: dict, path: str, residents: int) -> dict:
+def _report(spec: dict[str, Any], path: str, residents: int) -> dict[str, Any]:
     """KS, AUC/Gini, PSI, monotonicity and distributions on a labelled synthetic population."""
     import numpy as np
 
@@ -179,7 +185,7 @@ def model_fit(out_path: str, outcomes_path: str | None, observed_at: str | None,
     from scoring.spec_check import validate_spec
 
     template = load_model("pengcheng-v1")
-    summary: dict = {}
+    summary: dict[str, Any] = {}
     if outcomes_path:
         x, bad, summary = _real_outcomes(template, outcomes_path, observed_at)
     else:
@@ -200,7 +206,8 @@ def model_fit(out_path: str, outcomes_path: str | None, observed_at: str | None,
                            "problems": problems}, ensure_ascii=False))
 
 
-def _real_outcomes(template, path: str, observed_at: str | None) -> tuple:
+def _real_outcomes(template: Model, path: str, observed_at: str | None
+                   ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """Features and labels of the residents an outcome file names (exits 1 when unusable)."""
     from datetime import datetime
 
