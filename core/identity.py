@@ -24,7 +24,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, bindparam, event, select
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    bindparam,
+    event,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
@@ -39,6 +49,14 @@ OPERATOR_ROLES = ("admin", "reviewer", "auditor")
 
 class Resident(Base):
     __tablename__ = "residents"
+    __table_args__ = (
+        CheckConstraint("status IN ('active','erased')", name="status"),
+        # An active account is always found by its blind index; an erased one keeps it only
+        # while it retains what the law requires (rights.erasure), else a tombstone.
+        CheckConstraint("status = 'erased' OR id_index NOT LIKE 'erased:%'",
+                        name="active_indexed"),
+        Index("ix_residents_erased", "id", postgresql_where=text("status = 'erased'")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     id_index: Mapped[str] = mapped_column(String(64), unique=True)
@@ -140,6 +158,33 @@ def create_resident(
     claim_pending(session, resident)
     audit.record(session, actor="system", action="resident.created", now=now,
                  subject=str(resident.id))
+    return resident
+
+
+def reopen_resident(session: Session, keyring: Keyring, resident: Resident, person: Person, *,
+                    now: datetime) -> Resident:
+    """Re-attach a person signing in again to their erased account, found by the blind index
+    of their ID number (kept while the account retains what the law requires: public negative
+    records, unpaid bills, open waivers). The account opens again under a new data key with
+    the person's fields; records re-sent while it was erased join; nothing erased returns."""
+    if resident.status != "erased":
+        raise InvalidInput("only an erased account is reopened")
+    id_number = normalize(person.id_number)
+    if keyring.blind_index(id_number) != resident.id_index:
+        raise InvalidInput("the ID number does not match the account")
+    key = keyring.new_data_key(session, now, owner=str(resident.id))
+    session.flush()
+    resident.data_key_id = key.id
+    set_personal(session, keyring, resident, Person(person.name, id_number, person.phone))
+    resident.status = "active"
+    resident.birth_year = birth_date(id_number).year
+    resident.score_stale_at = now
+    session.flush()
+    from core.records import claim_pending
+
+    claimed = claim_pending(session, resident)
+    audit.record(session, actor="system", action="resident.reattached", now=now,
+                 subject=str(resident.id), data={"records_claimed": claimed})
     return resident
 
 

@@ -4,6 +4,8 @@ Each record is validated on its own: a bad one is rejected with a stable code wh
 the batch is accepted. `(source, source_record_id)` is unique in the database, so a retried batch
 counts its records as duplicates instead of storing them twice. Records of people who have not
 logged in yet are kept under the blind index of their ID number and belong to them at first login.
+So are records re-sent for an erased account: they join it only if the person signs in again
+(`core.identity.reopen_resident`); a record the erasure kept is a duplicate of itself.
 """
 
 from __future__ import annotations
@@ -169,7 +171,7 @@ SELECT * FROM (
               %(occ)s::timestamptz[], %(amt)s::bigint[], %(qty)s::float8[], %(sev)s::text[],
               %(pub)s::timestamptz[], %(attrs)s::text[], %(ids)s::uuid[])
        AS b(srid, subj, cat, typ, occ, amt, qty, sev, pub, attrs, id)
-  LEFT JOIN residents r ON r.id_index = b.subj
+  LEFT JOIN residents r ON r.id_index = b.subj AND r.status = 'active'
 ) AS batch
 ON CONFLICT (source_id, source_record_id) DO NOTHING
 RETURNING resident_id

@@ -27,6 +27,7 @@ from core.identity import (
     create_resident,
     find_resident,
     hash_key,
+    reopen_resident,
 )
 
 SESSION_PREFIX = "rs_"
@@ -83,15 +84,11 @@ def login(uow: UnitOfWork, keyring: Keyring, claims: dict[str, Any], *, now: dat
     """Exchange verified identity claims for a session; the first login creates the resident."""
     session = uow.session
     resident = find_resident(session, keyring, claims["id_number"])
+    person = Person(claims["name"].strip(), claims["id_number"], claims.get("phone_number"))
     if resident is None:
-        resident = create_resident(
-            session, keyring,
-            Person(claims["name"].strip(), claims["id_number"], claims.get("phone_number")),
-            now=now,
-        )
-    elif resident.status != "active":
-        raise Unauthorized("this account has been erased at the resident's request",
-                           detail_zh="该账户已按本人要求注销")
+        resident = create_resident(session, keyring, person, now=now)
+    elif resident.status == "erased":  # re-attached to what its erasure retained
+        resident = reopen_resident(session, keyring, resident, person, now=now)
     token, expires = open_session(session, resident, now=now, ttl=ttl, channel=channel)
     audit.record(session, actor=f"resident:{resident.id}", action="session.opened", now=now,
                  subject=str(resident.id), data={"channel": channel})

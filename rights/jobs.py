@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.jobs import JobContext, job
 from rights.disputes import flag_overdue
+from rights.erasure import lapse
 
 
 @job("disputes.overdue")
@@ -17,3 +18,17 @@ def disputes_overdue(ctx: JobContext) -> dict[str, int]:
         total += flagged
         if flagged < 500:
             return {"flagged": total}
+
+
+@job("erasure.retention")
+def erasure_retention(ctx: JobContext) -> dict[str, int]:
+    """End what erased accounts retain once its period is over (`rights.erasure.lapse`). A
+    batch: one unit of work (`ctx.uow`) per chunk of 500 accounts."""
+    totals = {"accounts": 0, "records_ended": 0, "unlinked": 0}
+    after = None
+    while True:
+        with ctx.uow() as uow:
+            counts, after = lapse(uow, ctx.now, after=after, limit=500)
+        totals = {k: totals[k] + counts[k] for k in totals}
+        if after is None:
+            return totals

@@ -165,7 +165,12 @@ class ErasureSchema(ma.Schema):
     consents_withdrawn = ma.fields.List(ma.fields.Dict())
     sessions_revoked = ma.fields.Integer()
     retained = ma.fields.List(ma.fields.Dict(), metadata={
-        "description": "what is kept, until when (null: permanently) and why"})
+        "description": "each item kept: what, until when (null: no fixed end — the audit "
+                       "log, a bill until paid, a waiver until settled), why and its legal "
+                       "basis"})
+    reattached_on_login = ma.fields.Boolean(metadata={
+        "description": "true: the blind index of the ID number is kept with the retained "
+                       "items, and signing in again re-attaches the person to them"})
     login_again = ma.fields.Nested(Bilingual)
 
 
