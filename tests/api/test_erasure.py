@@ -37,13 +37,19 @@ def test_erasure_states_what_is_deleted_and_what_is_kept_until_when_and_why(peop
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["shredded"]["fields"] == ["name", "id_number", "phone"]
-    assert body["deleted"]["records"] == len(people.records(people.b))  # same history as B
+    # same history as B; the two penalties and the debtor listing are kept while published
+    assert body["records_kept"] == 3
+    assert body["deleted"]["records"] + 3 == len(people.records(people.b))
     assert body["deleted"]["scores"] >= 1 and body["deleted"]["disputes"] == 1
     assert [c["purpose"] for c in body["consents_withdrawn"]] == ["scoring"]
     assert body["consents_withdrawn"][0]["receipt"].count(".") == 2
     assert body["sessions_revoked"] == 1
-    kept = {item["what_zh"]: item for item in body["retained"] if "what_zh" in item}
+    kept = {item["what_zh"]: item for item in body["retained"] if "section" not in item}
     assert len(kept) == 3
+    public = [item for item in body["retained"] if item.get("section") == "records"]
+    assert [item["what_zh"].split("：")[1] for item in public] == [
+        "司法·失信被执行人（2025-06-01）", "公共信用·行政处罚（2026-03-01）",
+        "公共信用·行政处罚（2026-10-01）"]
     for item in body["retained"]:
         assert item["why"] and item["basis"] and "until" in item
     evidence = next(i for i in body["retained"] if i["what"].startswith("consent records"))
@@ -67,11 +73,11 @@ def test_after_erasure_the_ciphertext_remains_but_can_never_be_decrypted(people,
         cold = Keyring(list(runtime().keyring.masters.values()), b"\0" * 32)
         with pytest.raises(CryptoError):
             read_personal(uow.session, cold, resident)
-        count = uow.session.scalar(select(func.count()).select_from(Record)
+        kept = uow.session.scalars(select(Record.category)
                                    .where(Record.resident_id == resident.id))
         scores = uow.session.scalar(select(func.count()).select_from(Score)
                                     .where(Score.resident_id == resident.id))
-        assert count == 0 and scores == 0
+        assert sorted(kept) == ["judicial", "public_credit", "public_credit"] and scores == 0
 
 
 def test_erasure_revokes_sessions_and_withdrawal_kills_outstanding_tokens(app, client, idp):
@@ -91,13 +97,25 @@ def test_a_second_erasure_returns_the_same_statement_and_changes_nothing(people,
     assert erase(client, "rs_not-a-session").status_code == 401
 
 
-def test_logging_in_again_opens_a_new_empty_account(people, client, idp, clock):
+def test_logging_in_again_opens_a_new_empty_account_when_nothing_is_retained(
+        people, client, idp, clock):
+    token = sign_in(client, idp, clock, 23, "孙八")
+    old = resident_id(client, token)
+    assert erase(client, token).get_json()["reattached_on_login"] is False
+    token = sign_in(client, idp, clock, 23, "孙八")
+    me = client.get("/api/v1/me", headers=bearer(token)).get_json()
+    assert me["id"] != old and me["name"] == "孙八"
+    assert people.records(token) == []
+
+
+def test_logging_in_again_reattaches_only_what_the_erasure_retained(people, client, idp, clock):
     old = resident_id(client, people.a)
     erase(client, people.a)
     token = sign_in(client, idp, clock, A, "赵六")
     me = client.get("/api/v1/me", headers=bearer(token)).get_json()
-    assert me["id"] != old and me["name"] == "赵六"
-    assert people.records(token) == []
+    assert me["id"] == old and me["name"] == "赵六"
+    assert sorted(r["type"] for r in people.records(token)) == [
+        "admin_penalty", "admin_penalty", "dishonest_debtor"]
     assert client.get("/api/v1/me/score", headers=bearer(token)).status_code == 403
 
 
@@ -125,7 +143,7 @@ def test_a_providers_retention_keeps_its_records_and_is_stated(people, client, m
 
     monkeypatch.setattr(credit, "retention", retention)
     body = erase(client, people.a).get_json()
-    assert body["records_kept"] == 1
+    assert body["records_kept"] == 4  # with the three public records
     assert {"section": "credit", "what": "unpaid bill", "until": None,
             "why": "money still owed", "basis": "民法典 art. 188",
             "record_ids": [late["id"]]} in body["retained"]
