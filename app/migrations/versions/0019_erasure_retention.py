@@ -30,5 +30,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop them (an erased account keeping its blind index stays as it is)."""
     op.drop_index("ix_residents_erased", table_name="residents")
-    op.drop_constraint("ck_residents_active_indexed", "residents", type_="check")
-    op.drop_constraint("ck_residents_status", "residents", type_="check")
+    op.drop_constraint("active_indexed", "residents", type_="check")
+    op.drop_constraint("status", "residents", type_="check")
