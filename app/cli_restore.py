@@ -81,7 +81,8 @@ def _replay(journals: list[ErasureJournal]) -> dict[str, int]:
                 resident = uow.session.get(Resident, entry.resident_id)
                 if resident is None:
                     counts["not_in_backup"] += 1  # created after the backup: nothing to erase
-                elif uow.session.get(Erasure, resident.id) is not None:
+                elif ((done := uow.session.get(Erasure, resident.id)) is not None
+                      and done.erased_at >= entry.erased_at):  # not an erasure after reopening
                     counts["already_erased"] += 1
                 else:
                     erasure.erase(uow, resident, keyring=runtime().keyring, signing=signing,
