@@ -275,9 +275,10 @@ def erase(uow: UnitOfWork, resident: Resident, *, keyring: Keyring, signing: Sig
 def lapse(uow: UnitOfWork, now: datetime, *, after: uuid.UUID | None = None,
           limit: int = 500) -> tuple[dict[str, int], uuid.UUID | None]:
     """End what erased accounts retain once its period is over: delete the records no longer
-    retained (a public record past its end) and drop the blind index of an account with nothing
-    linking left (signing in again then opens a new account). Up to `limit` accounts after
-    `after` (by id), one commit; the counts and the last id (None: no more)."""
+    retained (a public record past its end, a record a job wrote since) and the notifications
+    sent since, and drop the blind index of an account with nothing linking left (signing in
+    again then opens a new account). Up to `limit` accounts after `after` (by id), one commit;
+    the counts and the last id (None: no more)."""
     session = uow.session
     # Linked accounts, and any erased account holding a record a job wrote after its erasure
     # (e.g. the repayment record of a bill paid just before it).
@@ -293,6 +294,8 @@ def lapse(uow: UnitOfWork, now: datetime, *, after: uuid.UUID | None = None,
         kept = retention(session, resident.id, now)
         ended = _delete(session, Record, Record.resident_id == resident.id,
                         Record.id.not_in(_kept_records(kept)))
+        # reminders the credit and waiver jobs sent to the erased account since
+        _delete(session, Notification, Notification.resident_id == resident.id)
         unlinked = not links(kept) and not resident.id_index.startswith(TOMBSTONE)
         if unlinked:
             resident.id_index = f"{TOMBSTONE}{uuid.uuid4().hex}"

@@ -4,9 +4,11 @@ The document follows `SCHEMA` (JSON Schema 2020-12, served at `SCHEMA_PATH`); it
 member names the schema's URL. Sections: the profile (decrypted — it is the resident's own
 data), consents with their events and signed receipts and the notice texts they refer to,
 records with their disputes and repairs, every stored score with its explanation and inputs,
-the access log (查询记录), notifications, disputes, repairs, review requests, sessions, and one
-section per provider module in `PROVIDERS` (credit care, deposit waivers, points) — each module
-has `export_section(session, resident_id) -> dict` and `retention(session, resident_id, now)`.
+the access log (查询记录), notifications, disputes, repairs, review requests, sessions, the
+statement of an earlier erasure of the account (one the person signed in to again after erasing
+it, re-attached to what was retained), and one section per provider module in `PROVIDERS`
+(credit care, deposit waivers, points) — each module has `export_section(session, resident_id)
+-> dict` and `retention(session, resident_id, now)`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from core.identity import Resident, SessionToken, read_personal
 from core.notifications import Notification
 from rewards.models import AccessEntry
 from rights import disputes, repair, reviews
+from rights.models import Erasure
 from rights.view import records_for
 from scoring.store import Score
 
@@ -97,6 +100,11 @@ def _sessions(session: Session, resident: Resident) -> list[dict[str, Any]]:
              "expires_at": iso(s.expires_at), "revoked_at": iso(s.revoked_at)} for s in rows]
 
 
+def _erasure(session: Session, resident: Resident) -> dict[str, Any] | None:
+    done = session.get(Erasure, resident.id)
+    return None if done is None else done.statement
+
+
 def export(uow: UnitOfWork, keyring: Keyring, resident: Resident, *, now: datetime,
            schema_url: str) -> dict[str, Any]:
     """Everything held about `resident`, JSON-ready, following `SCHEMA`. Reads only."""
@@ -115,6 +123,7 @@ def export(uow: UnitOfWork, keyring: Keyring, resident: Resident, *, now: dateti
         "repairs": [asdict(r) for r in repair.mine(uow, resident.id)],
         "review_requests": [asdict(r) for r in reviews.mine(uow, resident.id)],
         "sessions": _sessions(session, resident),
+        "erasure": _erasure(session, resident),
         "sections": {name: module.export_section(session, resident.id)
                      for name, module in providers()},
     }
@@ -204,6 +213,9 @@ SCHEMA: dict[str, Any] = {
         "review_requests": _list(_REVIEW),
         "sessions": _list(_obj({
             "channel": STR, "created_at": TIME, "expires_at": TIME, "revoked_at": TIME_N})),
+        "erasure": {**ANY_OBJ_N, "description": "the statement of an earlier erasure of this "
+                    "account (what was deleted, what was retained until when and why); null "
+                    "if it was never erased"},
         "sections": {
             "type": "object",
             "description": "One section per provider (credit care, deposit waivers, points)",

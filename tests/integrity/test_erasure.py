@@ -21,7 +21,6 @@ from app.runtime import runtime
 from core.crypto import CryptoError, DataKey
 from core.identity import Resident, read_personal
 from core.records import Record
-from rights.erasure import lapse
 from tests.support.factories import bearer
 from tests.support.medical_credit import Credit
 from tests.support.tokens import good_history, grant, push, rec
@@ -98,6 +97,8 @@ def test_erasing_and_signing_in_again_does_not_launder_a_debtor_listing(listed: 
     assert mine["owed_fen"] == owed["owed_fen"] == 30000
     assert [b["bill_id"] for b in mine["bills"]] == [b["bill_id"] for b in owed["bills"]]
     assert [r["type"] for r in records(world)].count("dishonest_debtor") == 1
+    export = world.client.get("/api/v1/me/export", headers=bearer(world.resident)).get_json()
+    assert export["erasure"]["reattached_on_login"] is True  # what was retained, and why
 
 
 def test_the_listing_stands_when_the_court_does_not_send_it_again(listed: Credit) -> None:
@@ -160,6 +161,8 @@ def test_a_reopened_account_can_be_erased_again(listed: Credit) -> None:
 
 
 def test_the_retained_items_end_with_their_period(listed: Credit) -> None:
+    from rights.erasure import lapse
+
     world = listed
     rid = uuid.UUID(me(world)["id"])
     paid = world.pay(world.mine()["bills"][0]["bill_id"], 30000)
