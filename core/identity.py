@@ -4,7 +4,10 @@ Design overview
 ---------------
 * A resident's name, ID number and phone are encrypted under the resident's own data key with
   the row id and column as associated data; `id_index` is the keyed blind index used for
-  lookups. Destroying the data key erases the person (crypto-shredding).
+  lookups. Destroying the data key erases the person (crypto-shredding). An erased account
+  that retains what the law requires (public negative records, debts: `rights.erasure`) keeps
+  its blind index, so the same person signing in again is re-attached to it
+  (`reopen_resident`); otherwise the index is replaced by a tombstone.
 * Partners, data sources and operators authenticate with API keys of 256 random bits. Only the
   SHA-256 of a key is stored (a slow hash adds nothing at that entropy) and the key is shown
   once, at creation or rotation. A principal holds one key: rotating replaces it, so the old key

@@ -81,7 +81,8 @@ class OpenedSession:
 
 def login(uow: UnitOfWork, keyring: Keyring, claims: dict[str, Any], *, now: datetime,
           ttl: timedelta, channel: str) -> OpenedSession:
-    """Exchange verified identity claims for a session; the first login creates the resident."""
+    """Exchange verified identity claims for a session; the first login creates the resident,
+    and a login to an erased account that retains records or debts reopens it."""
     session = uow.session
     resident = find_resident(session, keyring, claims["id_number"])
     person = Person(claims["name"].strip(), claims["id_number"], claims.get("phone_number"))
