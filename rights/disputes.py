@@ -2,24 +2,33 @@
 
 Design overview
 ---------------
-* Opening a dispute marks the record `disputed` (through `core.recordops.set_status`, which
-  marks the score stale): it stops counting at once, and the next score read recomputes.
+* Opening a dispute **marks** the record (异议标注: status `disputed`, through
+  `core.recordops.set_status`); it does not erase it. The record **keeps counting** — score,
+  exclusions, the resident's list — until an operator decides; the resident's records, score
+  page and report say "under dispute" (`marks` gives the score page its lines), and no page
+  describes the record as absent.
+* If nobody decides by the deadline, the record stops counting **from the deadline on** (the
+  office's delay is not the resident's loss): scoring reads the open dispute's `due_at` as the
+  record's `counts_until` (`scoring.features`), so a score computed before the deadline is
+  valid only until it, and `pc_exclusions` stops applying the record at the same instant.
 * Only an active record can be disputed, and only once at a time: the partial unique index
   `uq_disputes_open_record` guarantees it even for two requests racing; the Python check gives
   the friendly message.
 * Every dispute has a deadline (`DISPUTE_DAYS` after it was opened) the resident sees; past it,
   the operator queue flags it overdue (and the `disputes.overdue` job records that once).
-* Resolution: `upheld` (the record was right: it counts again), `corrected` (the operator fixes
-  named fields in place — type, severity, amount, quantity, occurred_at — keeping the values
-  before and after on the dispute; the corrected record counts again) or `removed` (status
-  removed: it never counts again). The resident is notified; the score recomputes on next read.
+* Resolution: `upheld` (the record was right: it counts again, also after an overdue
+  deadline), `corrected` (the operator fixes named fields in place — type, severity, amount,
+  quantity, occurred_at — keeping the values before and after on the dispute; the corrected
+  record counts again) or `removed` (status removed: it never counts again). The score is
+  recomputed and stored in the same transaction as the decision (when the resident has a
+  scoring consent), and the resident is notified.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import select, update
@@ -47,10 +56,12 @@ from rights.view import (
     operator_acted,
     own_record,
     record_summary,
+    rescore,
     stamp,
     undecided,
 )
 
+CST = timezone(timedelta(hours=8), "CST")  # the deadline as the resident reads it
 MAX_REASON = 1000
 MAX_EVIDENCE = 4000
 MAX_NOTE = 1000
@@ -68,7 +79,8 @@ _OUTCOME_TEXT = {
 
 def open_dispute(uow: UnitOfWork, resident: Resident, *, record_id: uuid.UUID, reason: str,
                  evidence: str | None, now: datetime, days: int) -> Dispute:
-    """Dispute one of the resident's own records; it stops counting at once."""
+    """Dispute one of the resident's own records: it is marked under dispute and keeps
+    counting until decided or its deadline passes."""
     session = uow.session
     reason_text = clean_text(reason, field="reason", max_len=MAX_REASON)
     evidence_text = clean_text(evidence, field="evidence", max_len=MAX_EVIDENCE, required=False)
@@ -77,7 +89,7 @@ def open_dispute(uow: UnitOfWork, resident: Resident, *, record_id: uuid.UUID, r
         raise AlreadyDisputed("this record is already under dispute",
                               detail_zh="该记录正在异议处理中，请勿重复提交")
     if record.status != "active":
-        raise NotDisputable(f"a {record.status} record does not count and cannot be disputed",
+        raise NotDisputable(f"a {record.status} record cannot be disputed",
                             detail_zh="该记录已不计入信用分，无需提出异议",
                             record_status=record.status)
     dispute = Dispute(id=uuid.uuid4(), resident_id=resident.id, record_id=record.id,
@@ -259,10 +271,11 @@ def resolve(uow: UnitOfWork, dispute_id: uuid.UUID, *, outcome: str, note: str,
     new_status = "removed" if outcome == "removed" else "active"
     set_status(session, record, new_status, actor=actor, now=now,
                reason=f"dispute {d.id} {outcome}")
-    if record.resident_id is not None:
-        mark_stale(session, record.resident_id, now)
     d.status, d.outcome, d.note = "resolved", outcome, note_text
     d.resolved_at, d.resolved_by = now, actor
+    if record.resident_id is not None:
+        mark_stale(session, record.resident_id, now)
+        rescore(session, record.resident_id, now)
     zh, en = _OUTCOME_TEXT[outcome]
     notify(session, resident_id=d.resident_id, kind="dispute_resolved",
            dedupe_key=f"dispute:{d.id}:resolved",
@@ -275,6 +288,49 @@ def resolve(uow: UnitOfWork, dispute_id: uuid.UUID, *, outcome: str, note: str,
                          "corrected": sorted(correction) if correction else None})
     uow.commit()
     return d
+
+
+@dataclass(frozen=True)
+class DisputeMark:
+    """One record under dispute as the score page shows it (异议标注)."""
+
+    record_id: str
+    dispute_id: str
+    category: str
+    type: str
+    due_at: str
+    counts: bool  # counts now (until the deadline); False once the deadline passed
+    text: str
+
+
+def marks(session: Session, resident_id: uuid.UUID, *, now: datetime,
+          lang: str = "zh") -> list[DisputeMark]:
+    """The resident's records under an open dispute, with what each means for the score now.
+    Reads only."""
+    rows = session.execute(
+        select(Record, Dispute).join(Dispute, Dispute.record_id == Record.id)
+        .where(Record.resident_id == resident_id, Record.status == "disputed",
+               Dispute.status == "open").order_by(Dispute.due_at, Dispute.id)).all()
+    out = []
+    for record, d in rows:
+        rtype = record_type(record.category, record.type)
+        name = (rtype.name_zh if lang == "zh" else rtype.name_en) if rtype else record.type
+        due = d.due_at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+        counting = now < d.due_at
+        if lang == "zh":
+            text = (f"{name}：异议处理中（异议标注），处理完成前照常计入，处理期限 {due}。"
+                    if counting else
+                    f"{name}：异议处理中（异议标注），超过处理期限 {due} 仍未处理完成，"
+                    "自期限起暂不计入，处理完成后按结果计入。")
+        else:
+            text = (f"{name}: under dispute; it counts as before until an operator decides "
+                    f"(deadline {due})." if counting else
+                    f"{name}: under dispute; not decided by its deadline {due}, so it does not "
+                    "count from then until it is decided.")
+        out.append(DisputeMark(record_id=str(record.id), dispute_id=str(d.id),
+                               category=record.category, type=record.type,
+                               due_at=stamp(d.due_at), counts=counting, text=text))
+    return out
 
 
 def flag_overdue(uow: UnitOfWork, now: datetime, *, limit: int = 1000) -> int:
@@ -295,9 +351,11 @@ def flag_overdue(uow: UnitOfWork, now: datetime, *, limit: int = 1000) -> int:
         notify(session, resident_id=d.resident_id, kind="dispute_overdue",
                dedupe_key=f"dispute:{d.id}:overdue",
                title=("异议处理已超期", "Your dispute is overdue"),
-               body=("您的异议处理已超过期限，我们正在督办；处理完成前该记录不计入信用分。",
-                     "Your dispute passed its deadline and has been escalated; until it is "
-                     "resolved the record does not count."), now=now,
+               body=("您的异议处理已超过期限，我们正在督办；自期限起至处理完成，该记录暂不计入"
+                     "信用分（记录仍标注为异议处理中）。",
+                     "Your dispute passed its deadline and has been escalated; from the "
+                     "deadline until it is decided the record does not count (it stays marked "
+                     "under dispute)."), now=now,
                data={"dispute_id": str(d.id), "due_at": iso(d.due_at)})
         audit.record(session, actor="system", action="dispute.overdue", now=now,
                      subject=str(d.id), data={"due_at": iso(d.due_at)})

@@ -13,9 +13,10 @@ Design overview
   the item returned, so residents do not apply for them.
 * The resident applies with the credit pledge (信用承诺; the SHA-256 of the pledge text agreed to
   is stored) and an optional statement. One pending application per record (partial unique
-  index). A reviewer approves — the record becomes `repaired`, stops counting, the score is
-  marked stale and recomputes on the next read, so the change shows in the score history — or
-  rejects with a note. The resident is notified either way.
+  index). A reviewer approves — the record becomes `repaired` and stops counting; the score is
+  recomputed and stored with the decision, so the score history shows the point (higher only
+  when the record counted: consented category, inside a window the model reads) — or rejects
+  with a note. The resident is notified either way.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from rights.view import (
     operator_acted,
     own_record,
     record_summary,
+    rescore,
     stamp,
     undecided,
 )
@@ -277,6 +279,8 @@ def decide(uow: UnitOfWork, repair_id: uuid.UUID, *, decision: str, note: str,
         set_status(session, record, "repaired", actor=actor, now=now, reason=f"repair {r.id}")
     r.status = "approved" if decision == "approve" else "rejected"
     r.note, r.decided_at, r.decided_by = note_text, now, actor
+    if r.status == "approved":
+        rescore(session, r.resident_id, now)
     approved = r.status == "approved"
     notify(session, resident_id=r.resident_id, kind="repair_decided",
            dedupe_key=f"repair:{r.id}:decided",

@@ -1,6 +1,7 @@
 """The resident's own records as they see them, and the checks every rights use case shares.
 
-A record *counts* toward the score now when it is active, has occurred, its publicity period
+A record *counts* toward the score now when it is active (or under a dispute whose deadline has
+not passed: a dispute marks a record, it does not erase it), has occurred, its publicity period
 has not ended, the resident's scoring consent covers its category, and the active model reads
 its type within the feature's window — the same rules `scoring/features.py` applies.
 """
@@ -20,7 +21,7 @@ from core import audit
 from core.db import UnitOfWork
 from core.errors import DomainError, NotFound
 from core.idempotency import iso
-from core.identity import DataSource, Operator
+from core.identity import DataSource, Operator, Resident
 from core.records import Record
 from rights.errors import AlreadyDecided, InvalidText, RecordNotFound
 from rights.models import Dispute, Repair, ReviewRequest
@@ -68,9 +69,15 @@ def _model(session: Session) -> Model | None:
 
 
 def counts(record: Record, now: datetime, consented: frozenset[str] | None,
-           model: Model | None) -> bool:
-    """Whether `record` counts toward the resident's score now."""
-    if record.status != "active" or record.occurred_at > now or model is None:
+           model: Model | None, *, dispute_due: datetime | None = None) -> bool:
+    """Whether `record` counts toward the resident's score now; a disputed record counts until
+    `dispute_due`, its open dispute's deadline."""
+    if record.status == "disputed":
+        if dispute_due is None or now >= dispute_due:
+            return False
+    elif record.status != "active":
+        return False
+    if record.occurred_at > now or model is None:
         return False
     if record.publicity_ends_at is not None and record.publicity_ends_at <= now:
         return False
@@ -79,6 +86,23 @@ def counts(record: Record, now: datetime, consented: frozenset[str] | None,
     return any(f.category == record.category and record.type in f.types
                and record.occurred_at > now - timedelta(days=f.window_days)
                for f in model.features)
+
+
+def rescore(session: Session, resident_id: uuid.UUID, now: datetime) -> None:
+    """Recompute and store the resident's score now (added to the session, committed with the
+    decision); nothing without a scoring consent."""
+    from consent.gate import ConsentRequired
+    from scoring.services import fresh_score
+
+    resident = session.get(Resident, resident_id)
+    if resident is None or resident.status != "active":
+        return
+    session.flush()
+    session.refresh(resident)  # the score version the decision just bumped
+    try:
+        fresh_score(session, resident, now=now)
+    except ConsentRequired:
+        pass
 
 
 def dispute_brief(d: Dispute, now: datetime) -> dict[str, Any]:
@@ -129,8 +153,9 @@ def records_for(uow: UnitOfWork, resident_id: uuid.UUID, *,
     out = []
     for record, source_name in rows:
         d, r = disputes.get(record.id), repairs.get(record.id)
+        due = d.due_at if d is not None and d.status == "open" else None
         out.append(record_item(
-            record, source_name, counting=counts(record, now, consented, model),
+            record, source_name, counting=counts(record, now, consented, model, dispute_due=due),
             dispute=dispute_brief(d, now) if d else None, repair=repair_brief(r) if r else None))
     return out
 

@@ -229,16 +229,19 @@ COPY (
          coalesce(r.amount_fen, 0)::int8, coalesce(r.quantity, 0)::float8,
          CASE r.severity WHEN 'minor' THEN 0 WHEN 'general' THEN 1 WHEN 'serious' THEN 2
               ELSE -1 END::int8,
-         coalesce(date_part('epoch', r.publicity_ends_at), 'NaN')
+         coalesce(date_part('epoch', r.publicity_ends_at), 'NaN'),
+         coalesce(date_part('epoch', d.due_at), 'NaN')
   FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS t(id, i)
   JOIN records r ON r.resident_id = t.id
   LEFT JOIN unnest(%(categories)s::text[], %(types)s::text[]) WITH ORDINALITY AS k(c, t, i)
          ON k.c = r.category AND k.t = r.type
-  WHERE r.status = 'active'
+  LEFT JOIN disputes d ON d.record_id = r.id AND d.status = 'open' AND r.status = 'disputed'
+  WHERE r.status = 'active' OR d.id IS NOT NULL
 ) TO STDOUT (FORMAT binary)
 """
 _PG_FIELDS = (("row", ">i8"), ("type", ">i8"), ("occurred_at", ">f8"), ("amount_fen", ">i8"),
-              ("quantity", ">f8"), ("severity", ">i8"), ("publicity_ends_at", ">f8"))
+              ("quantity", ">f8"), ("severity", ">i8"), ("publicity_ends_at", ">f8"),
+              ("counts_until", ">f8"))
 _PG_ROW = np.dtype([("n", ">i2")] + [x for i, (name, t) in enumerate(_PG_FIELDS)
                                      for x in ((f"len{i}", ">i4"), (name, t))])
 _PG_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"  # then int32 flags, int32 header extension length
@@ -249,17 +252,21 @@ def records_batch(session: Session, resident_ids: Sequence[uuid.UUID]) -> Record
 
     The same values `scoring.features.batch_from_records` builds for one resident: a missing
     severity is the type's default, a missing publicity end is the severity's maximum period
-    after the record (or none without a severity), missing amounts and quantities are 0.
+    after the record (or none without a severity), missing amounts and quantities are 0; a
+    record under dispute counts until its open dispute's deadline (its publicity end brought
+    forward to it, as `batch_from_records` does with `counts_until`).
     """
     cols = _fetch(session, resident_ids)
     if cols is None:
         return RecordBatch.empty()
-    row, types, occ, amount, quantity, sev, end = cols
+    row, types, occ, amount, quantity, sev, end, until = cols
     if np.any(types < 0):
         raise ValueError("a record has an unregistered category/type")
     sev = np.where(sev == NO_SEVERITY, _DEFAULT_SEVERITY[types], sev).astype(np.int8)
     missing = end == NULL_TIME
     end[missing] = np.where(sev[missing] >= 0, occ[missing] + _PUBLICITY[sev[missing]], NO_END)
+    disputed = until != NULL_TIME
+    end[disputed] = np.minimum(end[disputed], until[disputed])
     order = np.argsort(row, kind="stable")
     return RecordBatch(
         resident=row[order], category=_TYPE_CATEGORY[types][order],
@@ -288,11 +295,12 @@ def _fetch(session: Session, resident_ids: Sequence[uuid.UUID]
     if np.any(rows["n"] != len(_PG_FIELDS)) or any(
             np.any(rows[f"len{i}"] != 8) for i in range(len(_PG_FIELDS))):
         raise ValueError("unexpected binary COPY layout")
-    occurred, ends = rows["occurred_at"], rows["publicity_ends_at"]
+    occurred, ends, until = rows["occurred_at"], rows["publicity_ends_at"], rows["counts_until"]
     return (rows["row"].astype(np.int64), rows["type"].astype(np.int64),
             np.trunc(occurred).astype(np.int64), rows["amount_fen"].astype(np.int64),
             rows["quantity"].astype(np.float64), rows["severity"].astype(np.int64),
-            np.where(np.isnan(ends), NULL_TIME, np.trunc(np.nan_to_num(ends))).astype(np.int64))
+            np.where(np.isnan(ends), NULL_TIME, np.trunc(np.nan_to_num(ends))).astype(np.int64),
+            np.where(np.isnan(until), NULL_TIME, np.trunc(np.nan_to_num(until))).astype(np.int64))
 
 
 def _json(value: Any) -> str:

@@ -14,6 +14,11 @@ rounded up — "at least this long"), ``worst_severity`` (0 minor, 1 general, 2 
 
 `batch_from_records` builds the batch for one resident from plain record dicts or objects, so the
 single-resident path runs exactly this code with n_residents = 1.
+
+A record under dispute (status ``disputed``, 异议标注) keeps counting until its dispute's deadline
+(``counts_until``, the open dispute's ``due_at``) and stops counting from the deadline on; the
+batch carries it as active with its publicity end brought forward to the deadline, so the same
+edges (`next_change`) hold. A disputed record without a deadline does not count.
 """
 
 from __future__ import annotations
@@ -99,7 +104,9 @@ def batch_from_records(records: Iterable[Any], resident: int = 0) -> RecordBatch
     Fields: category, type, occurred_at (aware datetime, ISO string or epoch), amount_fen,
     quantity, severity (code or None: the type's default), status (default "active"),
     publicity_ends_at (None: the severity's maximum publicity period after occurred_at for a
-    record with a severity, no end otherwise). Unknown categories/types raise ValueError.
+    record with a severity, no end otherwise), counts_until (a disputed record's deadline: it
+    counts as active until then; see the module docstring). Unknown categories/types raise
+    ValueError.
     """
     rows = []
     for r in records:
@@ -111,6 +118,11 @@ def batch_from_records(records: Iterable[Any], resident: int = 0) -> RecordBatch
         ends = _get(r, "publicity_ends_at")
         if ends is None and severity:
             ends = to_epoch(_get(r, "occurred_at")) + publicity_seconds(severity)
+        status = _get(r, "status") or "active"
+        until = _get(r, "counts_until")
+        if status == "disputed" and until is not None:  # counts until the deadline
+            status = "active"
+            ends = to_epoch(until) if ends is None else min(to_epoch(ends), to_epoch(until))
         rows.append((
             CATEGORY_INDEX[category],
             TYPE_INDEX[(category, type_)],
@@ -118,7 +130,7 @@ def batch_from_records(records: Iterable[Any], resident: int = 0) -> RecordBatch
             int(_get(r, "amount_fen") or 0),
             float(_get(r, "quantity") or 0.0),
             SEVERITY_INDEX[severity] if severity else NO_SEVERITY,
-            STATUS_INDEX[_get(r, "status") or "active"],
+            STATUS_INDEX[status],
             NO_END if ends is None else to_epoch(ends),
         ))
     if not rows:

@@ -6,14 +6,19 @@ stored score was computed from an older version, under another model, or other c
 when time alone may have changed it since (its `valid_until`: a record's publicity ended, a
 record left a feature's window, a "months since" feature stepped).
 A reader therefore never sees a score older than the records and consents behind it.
+
+A stored score counts only as what its stored inputs compute to (`scoring.integrity`): the reader
+derives score and tier from the inputs, and a row whose columns or explanation disagree is no
+valid score — it is recomputed from the records and the event audited (``score.tampered``).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -26,10 +31,14 @@ from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput, NotFound
 from core.identity import Resident
 from core.records import Record
-from scoring.explain import ScoringConsentRequired, recompute, score_resident, verify
+from rights.models import Dispute
+from scoring import integrity
+from scoring.explain import ScoringConsentRequired, recompute, score_resident
 from scoring.features import valid_until
 from scoring.spec import Model, ModelInvalid, load_model, parse_model, spec_hash
 from scoring.store import Score, ScoreModel
+
+log = logging.getLogger(__name__)
 
 BUILTIN = "pengcheng-v1"
 RECORD_FIELDS = ("category", "type", "occurred_at", "amount_fen", "quantity", "severity",
@@ -154,10 +163,15 @@ def activate_model(uow: UnitOfWork, model_id: str, *, now: datetime, actor: str)
 # -- scores -----------------------------------------------------------------------------------
 
 def records_of(session: Session, resident_ids: Iterable[uuid.UUID]) -> list[Any]:
-    """The scored fields of the residents' records, ordered by resident."""
+    """The scored fields of the residents' records, ordered by resident; a disputed record
+    carries its open dispute's deadline as `counts_until` (it counts until then:
+    `scoring.features`)."""
     cols = [getattr(Record, f) for f in RECORD_FIELDS]
     return list(session.execute(
-        select(Record.resident_id, *cols).where(Record.resident_id.in_(list(resident_ids)))
+        select(Record.resident_id, *cols, Dispute.due_at.label("counts_until"))
+        .outerjoin(Dispute, (Dispute.record_id == Record.id) & (Dispute.status == "open")
+                   & (Record.status == "disputed"))
+        .where(Record.resident_id.in_(list(resident_ids)))
         .order_by(Record.resident_id)
     ).mappings())
 
@@ -205,9 +219,20 @@ def is_current(row: StoredBasis | None, resident: Versioned, model: Model,
     )
 
 
-def _view(row: Score) -> ScoreView:
-    return ScoreView(row.score, row.tier, row.model_id, row.computed_at, row.explanation,
-                     row.inputs)
+def _view(row: Score, derived: integrity.Derived) -> ScoreView:
+    """The view of a row whose derivation holds: its score and tier are the derived ones."""
+    assert derived.score is not None and derived.tier is not None
+    return ScoreView(derived.score, derived.tier, row.model_id, row.computed_at,
+                     row.explanation, row.inputs)
+
+
+def _tampered(session: Session, row: Score, differs: tuple[str, ...], *, now: datetime) -> None:
+    """Log and audit a stored score that is not what its inputs compute to (it stays, for
+    `pengcheng score --verify` and the operators)."""
+    log.warning("score %s of resident %s is not what its inputs compute to: %s",
+                row.id, row.resident_id, ", ".join(differs))
+    audit.record(session, actor="system", action="score.tampered", now=now, subject=str(row.id),
+                 data={"resident": str(row.resident_id), "differs": list(differs)})
 
 
 def current_score(uow: UnitOfWork, resident: Resident, *, now: datetime) -> ScoreView:
@@ -237,7 +262,10 @@ def fresh_score(session: Session, resident: Resident, *, now: datetime
     row = latest(session, resident.id)
     if is_current(row, resident, model, categories, now):
         assert row is not None
-        return _view(row), False
+        derived = integrity.derive(model, row)
+        if derived.ok:
+            return _view(row, derived), False
+        _tampered(session, row, derived.differs, now=now)  # no valid score: recompute
     records = records_of(session, [resident.id])
     try:
         explanation, inputs = score_resident(model, records, categories, now)
@@ -251,14 +279,37 @@ def fresh_score(session: Session, resident: Resident, *, now: datetime
                 valid_until=valid_until(model, records, categories, now))
     session.add(row)
     session.flush()
-    return _view(row), True
+    return ScoreView(row.score, row.tier, row.model_id, row.computed_at, row.explanation,
+                     row.inputs), True
 
 
 def explained_score(uow: UnitOfWork, resident: Resident, *, now: datetime,
                     lang: str) -> dict[str, Any]:
-    """The resident's current score (`current_score`) with its explanation in `lang`."""
+    """The resident's current score (`current_score`) with its explanation in `lang`, and the
+    records under dispute marked (`disputed`, 异议标注)."""
+    from rights.disputes import marks
+
     view = current_score(uow, resident, now=now)
-    return {**render(uow.session, view, lang), "computed_at": view.computed_at}
+    shown = render(uow.session, view, lang)
+    disputed = marks(uow.session, resident.id, now=now, lang=lang)
+    if disputed:
+        shown = {**shown, "positives": _not_absent(uow.session, view, shown, disputed)}
+    return {**shown, "computed_at": view.computed_at,
+            "disputed": [asdict(m) for m in disputed]}
+
+
+def _not_absent(session: Session, view: ScoreView, shown: dict[str, Any],
+                disputed: list[Any]) -> list[dict[str, Any]]:
+    """The positives, less those of features that read a disputed record's type: a disputed
+    record is never described as absent ("无失信被执行记录"), even past its deadline when it
+    does not count."""
+    model_row = session.get(ScoreModel, view.model)
+    if model_row is None:
+        return []
+    kinds = {(m.category, m.type) for m in disputed}
+    reads = {f.code for f in _parsed(model_row).features
+             if any((f.category, t) in kinds for t in f.types)}
+    return [p for p in shown.get("positives", []) if p["code"] not in reads]
 
 
 def render(session: Session, view: ScoreView, lang: str) -> dict[str, Any]:
@@ -272,27 +323,41 @@ def render(session: Session, view: ScoreView, lang: str) -> dict[str, Any]:
 
 
 def history(session: Session, resident_id: uuid.UUID, limit: int = 100) -> list[Score]:
-    """The resident's stored scores, newest first (at most `limit`)."""
-    return list(session.scalars(
+    """The resident's stored scores, newest first (at most `limit`), less any that is not what
+    its inputs compute to (`scoring.integrity.derive`)."""
+    rows = list(session.scalars(
         select(Score).where(Score.resident_id == resident_id)
         .order_by(*LATEST_FIRST).limit(limit)
     ))
+    models = {m.id: _parsed(m) for m in session.scalars(
+        select(ScoreModel).where(ScoreModel.id.in_({r.model_id for r in rows})))}
+    return [r for r in rows if r.model_id in models and integrity.derive(models[r.model_id], r).ok]
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A stored score that is not what its stored inputs and model compute to."""
+
+    id: uuid.UUID
+    resident_id: uuid.UUID
+    differs: tuple[str, ...]  # the stored columns (explanation keys as explanation.<key>)
+    stored: dict[str, Any]  # score and tier as stored
+    recomputed: dict[str, Any]  # score and tier from the inputs (empty: they cannot be)
 
 
 def verify_stored(session: Session, *, progress: Callable[[int], None] | None = None
-                  ) -> tuple[int, list[uuid.UUID]]:
-    """Recompute every stored score from its stored inputs; ids of those that differ."""
+                  ) -> tuple[int, list[Mismatch]]:
+    """Recompute every stored score — score, tier, points, explanation — from its stored inputs
+    and model (`scoring.integrity.differences`); (rows checked, those that differ)."""
     checked, bad = 0, []
     models = {r.id: _parsed(r) for r in session.scalars(select(ScoreModel))}
     for row in session.scalars(select(Score).order_by(Score.id).execution_options(
             yield_per=1000)):
         checked += 1
-        try:
-            ok = verify(models[row.model_id], row.inputs, row.explanation)
-        except (KeyError, ValueError):
-            ok = False
-        if not ok:
-            bad.append(row.id)
+        found = integrity.differences(models.get(row.model_id), row)
+        if found is not None:
+            bad.append(Mismatch(row.id, row.resident_id, found.differs, found.stored,
+                                found.recomputed))
         if progress and checked % 10_000 == 0:
             progress(checked)
     return checked, bad

@@ -12,11 +12,17 @@ LANGUAGE plpgsql STABLE AS $$  -- plpgsql: its plans are cached per session (a S
 DECLARE                         -- are made anew on every call before PostgreSQL 18)
     found text[] := '{}';
 BEGIN
-    -- an active 失信被执行人 record still within its publicity period
-    IF EXISTS (SELECT 1 FROM records
-                WHERE resident_id = p_resident AND category = 'judicial'
-                  AND type = 'dishonest_debtor' AND status = 'active'
-                  AND (publicity_ends_at IS NULL OR publicity_ends_at > p_now)) THEN
+    -- a 失信被执行人 record still within its publicity period, active or under a dispute not
+    -- past its deadline (a disputed record counts until decided or its deadline passes)
+    IF EXISTS (SELECT 1 FROM records r
+                WHERE r.resident_id = p_resident AND r.category = 'judicial'
+                  AND r.type = 'dishonest_debtor'
+                  AND (r.status = 'active'
+                       OR (r.status = 'disputed'
+                           AND EXISTS (SELECT 1 FROM disputes d
+                                        WHERE d.record_id = r.id AND d.status = 'open'
+                                          AND d.due_at > p_now)))
+                  AND (r.publicity_ends_at IS NULL OR r.publicity_ends_at > p_now)) THEN
         found := found || 'dishonest_debtor'::text;
     END IF;
     -- an unpaid 先诊后付 bill past its due date (whether or not the overdue job has run:

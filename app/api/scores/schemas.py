@@ -29,6 +29,17 @@ class PositiveSchema(ma.Schema):
     points = ma.fields.Integer()
 
 
+class DisputedSchema(ma.Schema):
+    record_id = ma.fields.String()
+    dispute_id = ma.fields.String()
+    category = ma.fields.String()
+    type = ma.fields.String()
+    due_at = ma.fields.String(metadata={"description": "the dispute's deadline"})
+    counts = ma.fields.Boolean(metadata={"description": "counts now: until the deadline; "
+                                                        "not from an undecided deadline on"})
+    text = ma.fields.String(metadata={"description": "异议标注: what the dispute means now"})
+
+
 class CategorySchema(ma.Schema):
     code = ma.fields.String()
     name = ma.fields.String()
@@ -53,6 +64,9 @@ class ScoreSchema(ma.Schema):
     reasons = ma.fields.List(ma.fields.Nested(ReasonSchema), metadata={"maxItems": 4})
     positives = ma.fields.List(ma.fields.Nested(PositiveSchema))
     unused_categories = ma.fields.List(ma.fields.Nested(CategorySchema))
+    disputed = ma.fields.List(ma.fields.Nested(DisputedSchema), metadata={
+        "description": "records under dispute (异议标注); a feature reading one names no "
+                       "positive"})
     features = ma.fields.List(ma.fields.Nested(FeatureSchema))
     inputs_hash = ma.fields.String()
     lang = ma.fields.String()

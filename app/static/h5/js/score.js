@@ -1,5 +1,5 @@
-// My score: number, tier, gauge, dimension charts, reasons with tips, positives, categories not
-// used (and what authorising them would mean), model version and date.
+// My score: number, tier, gauge, dimension charts, records under dispute, reasons with tips,
+// positives, categories not used (and what authorising them would mean), model version and date.
 import { bars, gauge, radar } from './charts.js';
 import {
   announce, api, ApiError, boot, categoryName, clear, colon, getLang, h, t, when,
@@ -33,6 +33,16 @@ function positivesCard(positives) {
     h('h2', { id: 'positives-h' }, t('score.positives')),
     h('ul', { class: 'list' }, positives.map((p) => h('li', { class: 'spread' },
       h('span', {}, p.text), h('span', { class: 'plus' }, `+${p.points}`)))));
+}
+
+// Records under dispute (异议标注): marked, never described as absent.
+function disputedCard(disputed) {
+  if (!disputed || !disputed.length) return null;
+  return h('section', { class: 'card', 'aria-labelledby': 'disputed-h', id: 'disputed' },
+    h('h2', { id: 'disputed-h' }, t('score.disputed')),
+    h('ul', { class: 'list' }, disputed.map((d) => h('li', {},
+      h('span', { class: 'badge warn' }, t('status.disputed')), ' ',
+      h('span', {}, d.text)))));
 }
 
 function unusedCard(unused) {
@@ -83,7 +93,7 @@ async function render(root) {
   const dimensions = h('section', { class: 'card', 'aria-labelledby': 'dims-h' },
     h('h2', { id: 'dims-h' }, t('score.dimensions')),
     h('div', { class: 'charts' }, radar(dims, chartLabel), bars(dims, chartLabel)));
-  clear(root, summary, dimensions, reasonsCard(score.reasons || []),
+  clear(root, summary, dimensions, disputedCard(score.disputed), reasonsCard(score.reasons || []),
     positivesCard(score.positives), unusedCard(score.unused_categories));
   root.dataset.score = String(score.score);
   announce(t('app.loaded'));
