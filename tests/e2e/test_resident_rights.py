@@ -57,7 +57,8 @@ def test_points_waivers_records_disputes_and_the_export_are_shown_and_usable(
     expect(page.locator("#flash")).to_contain_text("异议已提交")
     disputed = page.locator(f"#records li[data-record='{record_id}']")
     expect(disputed).to_have_attribute("data-status", "disputed")
-    expect(disputed).to_contain_text("当前不计入分数")
+    expect(disputed).to_contain_text("计入分数")  # marked under dispute, it still counts
+    expect(disputed).not_to_contain_text("当前不计入分数")
     tab.shot("records", full_page=False)
 
     # a reviewer opens the dispute: the resident sees who, and what they saw, in Chinese
