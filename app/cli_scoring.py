@@ -27,7 +27,9 @@ model = AppGroup("model", help="Scoring models: validate, activate, fit, list, m
               help="Residents per chunk: one transaction each, so a crash loses at most one "
                    "chunk (and bounds memory)")
 @click.option("--verify", is_flag=True,
-              help="Instead of scoring, recompute every stored score from its stored inputs")
+              help="Instead of scoring, recompute every stored score (score, tier, points, "
+                   "explanation) from its stored inputs and model; list each row whose stored "
+                   "columns differ, and exit 1 if any does")
 @with_appcontext
 def score(partition: str, chunk: int, verify: bool) -> None:
     """Batch-score residents whose stored score is not current (idempotent per partition).
@@ -42,7 +44,9 @@ def score(partition: str, chunk: int, verify: bool) -> None:
         with runtime().batch_uow() as uow:
             checked, bad = verify_stored(
                 uow.session, progress=lambda n: click.echo(f"  verified {n}", err=True))
-        click.echo(json.dumps({"checked": checked, "mismatches": [str(b) for b in bad]}))
+        click.echo(json.dumps({"checked": checked, "mismatches": [
+            {"id": str(b.id), "resident_id": str(b.resident_id), "differs": list(b.differs),
+             "stored": b.stored, "recomputed": b.recomputed} for b in bad]}))
         sys.exit(1 if bad else 0)
     try:
         part = batch.parse_partition(partition)

@@ -122,7 +122,8 @@ def test_verify_names_every_column_that_differs(app, resident):
     resident.page()
     tamper(app, """UPDATE scores SET score = score + 40, tier = 'good',
                    inputs_hash = repeat('0', 64), computed_at = computed_at - interval '1 day',
-                   explanation = jsonb_set(explanation::jsonb, '{features,0,points}', '99')::json""")
+                   explanation = jsonb_set(explanation::jsonb, '{features,0,points}',
+                                           '99')::json""")
     code, report = verified(app)
     assert code == 1
     [found] = report["mismatches"]
@@ -132,7 +133,8 @@ def test_verify_names_every_column_that_differs(app, resident):
 
 def test_an_edited_explanation_is_not_shown(app, resident):
     honest = resident.page()
-    tamper(app, "UPDATE scores SET explanation = jsonb_set(explanation::jsonb, '{score}', '999')::json")
+    tamper(app, "UPDATE scores SET explanation = "
+                "jsonb_set(explanation::jsonb, '{score}', '999')::json")
     assert resident.page()["score"] == honest["score"]
     code, report = verified(app)
     assert code == 1

@@ -1,0 +1,166 @@
+"""Whether a stored score is what its stored inputs compute to.
+
+Design overview
+---------------
+* A score row keeps its **inputs** (feature vector, consented categories, model id and text
+  hash, as-of time) and, beside them, what the model computes from them: ``score``, ``tier``,
+  ``inputs_hash``, ``computed_at`` (the as-of instant) and the explanation. Only the inputs are
+  taken from the row; everything else is derived again and compared, so an edited score, tier
+  or explanation is found without a key (no MAC: see docs/security.md, "Verifying scores").
+* **The read path** (`derive`, ~30 µs): score, tier and points from the inputs with the
+  model's single path (`score_one`), compared with the row's score and tier and with the
+  explanation's score, tier, tier name, points per feature and dimension, and reason codes.
+  The reader uses the derived score and tier only; a row that disagrees is no valid score
+  (`scoring.services.fresh_score` recomputes from the records and audits ``score.tampered``).
+* **`pengcheng score --verify`** (`differences`, ~0.6 ms a row): the full recomputation — the
+  explanation bit for bit in its stored language, the inputs hash, score, tier, the as-of time
+  and the model — naming every stored column (and explanation key) that differs.
+* Not derived from the inputs, so not checked here: ``basis_version``, ``valid_until``,
+  ``trigger`` and ``resident_id`` (they decide only *whether* a row is still current; a row
+  wrongly taken as current still reads as what its inputs compute to), and the inputs
+  themselves (they come from the records: recomputing from the records is the batch's job).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from scoring.engine import score_one
+from scoring.explain import inputs_hash, recompute
+from scoring.features import to_epoch
+from scoring.spec import Model, canonical_json
+
+
+class StoredScore(Protocol):
+    """What the checks read of a stored score (a `scoring.store.Score`)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def score(self) -> int: ...
+    @property
+    def tier(self) -> str: ...
+    @property
+    def computed_at(self) -> datetime: ...
+    @property
+    def inputs(self) -> dict[str, Any]: ...
+    @property
+    def inputs_hash(self) -> str: ...
+    @property
+    def explanation(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Score and tier derived from a row's inputs (None when they cannot be), and the stored
+    columns that disagree with the derivation."""
+
+    score: int | None
+    tier: str | None
+    differs: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differs
+
+
+def _values(model: Model, inputs: dict[str, Any]) -> list[float]:
+    if inputs.get("model") != model.id or inputs.get("model_hash") != model.hash:
+        raise ValueError("the inputs name another model or model text")
+    feats = inputs["features"]
+    return [math.nan if feats[f.code] is None else float(feats[f.code]) for f in model.features]
+
+
+def derive(model: Model, row: StoredScore) -> Derived:
+    """The read path's check: score and tier from the row's inputs, and what disagrees."""
+    try:
+        values = _values(model, row.inputs)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return Derived(None, None, ("inputs",))
+    s = score_one(model, values)
+    tier = model.tier_for(s.score)
+    e = row.explanation if isinstance(row.explanation, dict) else {}
+    differs = []
+    if row.model_id != model.id:
+        differs.append("model_id")
+    if row.score != s.score:
+        differs.append("score")
+    if row.tier != tier.code:
+        differs.append("tier")
+    if e.get("inputs_hash") != row.inputs_hash:
+        differs.append("inputs_hash")
+    checks = {
+        "score": lambda: e["score"] == s.score,
+        "tier": lambda: e["tier"] == tier.code,
+        "tier_name": lambda: e["tier_name"] == tier.name[e["lang"]],
+        "features": lambda: [(f["code"], f["points"]) for f in e["features"]]
+        == [(f.code, p) for f, p in zip(model.features, s.points, strict=True)],
+        "dimensions": lambda: [(d["code"], d["points"]) for d in e["dimensions"]]
+        == _dimension_points(model, s.points),
+        "reasons": lambda: [r["code"] for r in e["reasons"]]
+        == [model.features[j].code for j in s.reasons],
+    }
+    for key, check in checks.items():
+        try:
+            same = check()
+        except (KeyError, TypeError):
+            same = False
+        if not same:
+            differs.append(f"explanation.{key}")
+    return Derived(s.score, tier.code, tuple(differs))
+
+
+def _dimension_points(model: Model, points: tuple[int, ...]) -> list[tuple[str, int]]:
+    total = {d.code: 0 for d in model.dimensions}
+    for f, p in zip(model.features, points, strict=True):
+        total[f.dimension] += p
+    return [(d.code, total[d.code]) for d in model.dimensions]
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A stored score that is not what its inputs compute to: the columns that differ (an
+    explanation key as ``explanation.<key>``), stored and recomputed score and tier."""
+
+    differs: tuple[str, ...]
+    stored: dict[str, Any]
+    recomputed: dict[str, Any]
+
+
+def differences(model: Model | None, row: StoredScore) -> Difference | None:
+    """`pengcheng score --verify`'s check of one row (None: it holds); `model` is the model
+    the row names (None: no such model)."""
+    stored = {"score": row.score, "tier": row.tier}
+    if model is None:
+        return Difference(("model_id",), stored, {})
+    kept = row.explanation if isinstance(row.explanation, dict) else {}
+    try:
+        lang = kept.get("lang", "zh")
+        again = recompute(model, row.inputs, lang=lang if lang in ("zh", "en") else "zh")
+        as_of = to_epoch(row.inputs["as_of"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return Difference(("inputs",), stored, {})
+    differs = []
+    if row.model_id != model.id:
+        differs.append("model_id")
+    if row.score != again["score"]:
+        differs.append("score")
+    if row.tier != again["tier"]:
+        differs.append("tier")
+    if row.inputs_hash != inputs_hash(row.inputs):
+        differs.append("inputs_hash")
+    if to_epoch(row.computed_at) != as_of:
+        differs.append("computed_at")
+    for key in sorted(set(kept) | set(again)):
+        if key not in kept or key not in again or (
+                canonical_json(kept[key]) != canonical_json(again[key])):
+            differs.append(f"explanation.{key}")
+    if not differs:
+        return None
+    return Difference(tuple(differs), stored, {"score": again["score"], "tier": again["tier"]})
