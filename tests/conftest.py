@@ -152,13 +152,26 @@ def _truncate(url: str, reference: dict[str, list[dict[str, Any]]]) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def database_url(migrated: dict[str, Any]) -> str:
-    """A clean, migrated database for one test."""
+# Whether the database holds nothing but the reference rows: a test that commits leaves it
+# dirty; a test rolled back in its transaction (`tests/integration`) leaves it as it found it.
+_DATABASE = {"clean": False}
+
+
+def clean_database(migrated: dict[str, Any], *, will_commit: bool) -> str:
+    """This worker's database, emptied unless it already is; `will_commit`: the test's own
+    writes will stay (so the next test must empty it again)."""
     import app.models  # noqa: F401
 
-    _truncate(migrated["url"], migrated["reference"])
+    if not _DATABASE["clean"]:
+        _truncate(migrated["url"], migrated["reference"])
+    _DATABASE["clean"] = not will_commit
     return str(migrated["url"])
+
+
+@pytest.fixture
+def database_url(migrated: dict[str, Any]) -> str:
+    """A clean, migrated database for one test (which commits to it)."""
+    return clean_database(migrated, will_commit=True)
 
 
 @pytest.fixture
@@ -183,24 +196,37 @@ def config(database_url: str, idp: FakeIdp, tmp_path: Path) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def app(config: dict[str, Any], clock: FrozenClock, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def new_app(config: dict[str, Any], clock: FrozenClock, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The app for one test, nothing written yet (`seed` writes what every test expects)."""
     from app import create_app
-    from app.runtime import runtime
 
     monkeypatch.setenv("PENGCHENG_INSTANCE_PATH", str(tmp_path / "instance"))
-    application = create_app(config, clock=clock)
+    return create_app(config, clock=clock)
+
+
+def seed(application: Any, clock: FrozenClock) -> None:
+    """The signing key and the built-in score model; an empty fast store."""
+    from app.runtime import runtime
+    from scoring.services import ensure_builtin_model
+
     with application.app_context():
         with runtime().uow() as uow:
             runtime().signer.ensure(uow.session, clock.now())
             uow.commit()
         with runtime().uow() as uow:
-            from scoring.services import ensure_builtin_model
-
             ensure_builtin_model(uow, clock.now())
         if REDIS_URL:
-            runtime().store.client.flushdb()
+            store: Any = runtime().store  # the Redis store (REDIS_URL set)
+            store.client.flushdb()
+
+
+@pytest.fixture
+def app(config: dict[str, Any], clock: FrozenClock, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The app on a clean database; what the test commits stays until the next test."""
+    application = new_app(config, clock, tmp_path, monkeypatch)
+    seed(application, clock)
     yield application
     application.extensions["pengcheng"].engine.dispose()
 

@@ -16,6 +16,11 @@ from sqlalchemy import event
 from app.runtime import runtime
 from core.db import UnitOfWork
 
+# The savepoints SQLAlchemy opens for a unit of work in a rolled-back test transaction
+# (`tests.support.rollback`): the test's machinery, not what the app sends.
+_TEST_SAVEPOINTS = ("SAVEPOINT sa_savepoint_", "RELEASE SAVEPOINT sa_savepoint_",
+                    "ROLLBACK TO SAVEPOINT sa_savepoint_")
+
 
 class _Cursor:
     def __init__(self, cursor: Any, seen: list[str]) -> None:
@@ -46,19 +51,27 @@ def statements(app: Any) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
+        if not statement.startswith(_TEST_SAVEPOINTS):
+            seen.append(statement)
 
-    original = UnitOfWork.driver_connection
+    def recording(original: Any) -> Any:
+        def recorded(self: UnitOfWork) -> Any:
+            return _Connection(original(self), seen)
+        return recorded
 
-    def recorded(self: UnitOfWork) -> Any:
-        return _Connection(original(self), seen)
-
+    # the units of work of a rolled-back test (`tests.support.rollback`) too
+    kinds: list[type[UnitOfWork]] = [UnitOfWork, *UnitOfWork.__subclasses__()]
+    originals = {kind: kind.__dict__.get("driver_connection") for kind in kinds}
     with app.app_context():
         engine = runtime().engine
     event.listen(engine, "before_cursor_execute", record)
-    UnitOfWork.driver_connection = recorded  # type: ignore[method-assign]
+    for kind, original in originals.items():
+        if original is not None:
+            setattr(kind, "driver_connection", recording(original))  # noqa: B010
     try:
         yield seen
     finally:
-        UnitOfWork.driver_connection = original  # type: ignore[method-assign]
+        for kind, original in originals.items():
+            if original is not None:
+                setattr(kind, "driver_connection", original)  # noqa: B010
         event.remove(engine, "before_cursor_execute", record)
