@@ -184,3 +184,14 @@ def test_the_retained_items_end_with_their_period(listed: Credit) -> None:
         assert uow.session.get(Resident, rid).id_index.startswith("erased:")
     world.advance(minutes=1)  # signing in now opens a new, empty account
     assert me(world)["id"] != str(rid) and records(world) == []
+
+
+def test_an_open_waiver_is_retained_and_found_again(app: Any, client: Any, idp: Any) -> None:
+    world = Credit(app, client, idp)
+    waiver = world.waiver()
+    body = erase(client, world.resident).get_json()
+    item = next(i for i in body["retained"] if i.get("section") == "waivers")
+    assert item["until"] is None and "民法典" in item["basis"]
+    assert body["records_kept"] == 0 and body["reattached_on_login"] is True
+    world.advance(minutes=5)
+    assert [w["waiver_id"] for w in world.my_waivers()] == [waiver["waiver_id"]]
