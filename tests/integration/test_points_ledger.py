@@ -262,6 +262,7 @@ class Sequence:
         assert self.earned - self.taken + self.returned - held >= 0
 
 
+@pytest.mark.commits  # redemptions run on the driver connection (pgcall), counted as sent
 def test_random_sequences_of_earn_redeem_refund_and_expire_keep_every_invariant(app):
     seen: Counter[str] = Counter()
 

@@ -6,6 +6,8 @@ import json
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from app.runtime import runtime
 from core.identity import Person, create_partner, create_resident
 from rewards.points.earning import award
@@ -15,6 +17,7 @@ from tests.support.factories import T0, id_number
 from tests.support.points import consent_to_redemption, token_for
 
 
+@pytest.mark.commits  # the redemption is one pc_redeem on the driver connection (autocommit)
 def test_the_export_holds_the_account_transfers_lots_and_redemptions_as_json(app):
     with app.app_context(), runtime().uow() as uow:
         resident = create_resident(uow.session, runtime().keyring,
