@@ -116,12 +116,12 @@ def restore_sync_journal(paths: tuple[Path, ...]) -> None:
     if len(journals) != 1:
         raise click.UsageError("name exactly one journal to append to")
     journal = journals[0]
-    known = {e.resident_id for e in journal.entries()[0]}
+    known = {(e.resident_id, e.erased_at) for e in journal.entries()[0]}
     added = 0
     with runtime().uow() as uow:
         for resident_id, erased_at in uow.session.execute(
                 select(Erasure.resident_id, Erasure.erased_at).order_by(Erasure.erased_at)):
-            if resident_id not in known:
+            if (resident_id, erased_at) not in known:
                 journal.append(resident_id, erased_at)
                 added += 1
     echo_json({"journal": str(journal.path), "added": added, "known": len(known)})

@@ -56,8 +56,9 @@ class ErasureJournal:
             os.close(fd)
 
     def entries(self) -> tuple[list[JournalEntry], int]:
-        """Every well-formed entry, first seen first (duplicates dropped), and how many lines
-        could not be read (a torn last line after a crash)."""
+        """Every resident's latest well-formed entry (an account reopened by signing in again
+        may be erased again), first seen first, and how many lines could not be read (a torn
+        last line after a crash)."""
         found: dict[uuid.UUID, JournalEntry] = {}
         unreadable = 0
         for raw in self._lines():
@@ -68,7 +69,9 @@ class ErasureJournal:
             except (ValueError, KeyError, TypeError):
                 unreadable += 1
                 continue
-            found.setdefault(entry.resident_id, entry)
+            latest = found.get(entry.resident_id)
+            if latest is None or entry.erased_at > latest.erased_at:
+                found[entry.resident_id] = entry
         return list(found.values()), unreadable
 
     def _lines(self) -> Iterator[str]:

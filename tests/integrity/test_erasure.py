@@ -195,3 +195,29 @@ def test_an_open_waiver_is_retained_and_found_again(app: Any, client: Any, idp: 
     assert body["records_kept"] == 0 and body["reattached_on_login"] is True
     world.advance(minutes=5)
     assert [w["waiver_id"] for w in world.my_waivers()] == [waiver["waiver_id"]]
+
+
+def test_a_restore_replays_the_erasure_of_an_account_reopened_before_the_backup(
+        listed: Credit, tmp_path: Any) -> None:
+    import json
+    from datetime import datetime
+
+    from rights.models import Erasure
+    from tests.support.factories import cli
+
+    world = listed
+    world.app.config["ERASURE_JOURNAL"] = str(tmp_path / "erasures.jsonl")
+    first = erase(world.client, world.resident).get_json()
+    world.advance(minutes=5)  # signs in again: the account reopens
+    erase(world.client, world.resident)
+    rid = uuid.UUID(first["resident_id"])
+    # As a backup taken between the two would restore it: open, its stored erasure the first.
+    with world.app.app_context(), runtime().uow() as uow:
+        uow.session.get(Resident, rid).status = "active"
+        uow.session.get(Erasure, rid).erased_at = datetime.fromisoformat(
+            first["erased_at"].replace("Z", "+00:00"))
+        uow.commit()
+    result = json.loads(cli(world.app, "restore", "finish").stdout)["erasures"]
+    assert result["replayed"] == 1  # the journal's latest entry for the account: the second
+    with world.app.app_context(), runtime().uow() as uow:
+        assert uow.session.get(Resident, rid).status == "erased"
