@@ -319,9 +319,8 @@ def jobs_run(only: tuple[str, ...]) -> None:
     """Run the periodic jobs once (safe to run repeatedly and concurrently); prints counts."""
     from core import jobs as registry
 
-    ctx = registry.JobContext(uow=runtime().batch_uow, now=now(), services={
-        "keyring": runtime().keyring, "signer": runtime().signer, "store": runtime().store,
-        "config": current_app.config})
+    ctx = registry.JobContext(uow=runtime().batch_uow, now=now(), settings=runtime().settings,
+                              signer=runtime().signer)
     with refusals():
         unknown = set(only) - set(registry.load())
         if unknown:

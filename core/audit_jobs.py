@@ -29,11 +29,13 @@ def max_age(config: Mapping[str, Any]) -> timedelta:
 @job("audit.checkpoint")
 def audit_checkpoint(ctx: JobContext) -> dict[str, int]:
     """Sign the audit chain every AUDIT_CHECKPOINT_MINUTES (also when nothing was appended)."""
-    config = ctx.services.get("config") or {}
+    config = ctx.settings
     with ctx.uow() as uow:
         last = uow.session.scalar(select(func.max(audit.AuditCheckpoint.at)))
         if last is not None and ctx.now - last < interval(config):
             return {"checkpoints": 0}
-        audit.checkpoint(uow.session, ctx.services["signer"], ctx.now)
+        if ctx.signer is None:
+            raise RuntimeError("the audit.checkpoint job needs the signer (JobContext.signer)")
+        audit.checkpoint(uow.session, ctx.signer, ctx.now)
         uow.commit()
     return {"checkpoints": 1}

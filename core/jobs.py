@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from core.db import UnitOfWork
+from core.signing import Signer
 
 JOB_MODULES: tuple[str, ...] = (
     "core.audit_jobs",
@@ -36,14 +37,16 @@ JOB_MODULES: tuple[str, ...] = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class JobContext:
     """What a job gets: `uow` is a factory (a job opens one unit of work per chunk and commits
-    each), `now` the run's clock reading."""
+    each), `now` the run's clock reading, the app's `settings` (credit terms, points rules,
+    intervals) and, for jobs that sign, the `signer`."""
 
     uow: Callable[[], UnitOfWork]
     now: datetime
-    services: dict[str, Any] = field(default_factory=dict)  # keyring, signer, store, config
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    signer: Signer | None = None
 
 
 JobFn = Callable[[JobContext], dict[str, int]]

@@ -24,7 +24,7 @@ BATCH = 500
 
 
 def terms_of(ctx: JobContext) -> Terms:
-    return credit_terms.from_config(ctx.services.get("config") or {})
+    return credit_terms.from_config(ctx.settings)
 
 
 def in_batches(ctx: JobContext, step: Any) -> int:

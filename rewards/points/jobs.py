@@ -16,8 +16,7 @@ BATCH = 200
 
 
 def rules_of(ctx: JobContext) -> Rules:
-    config: Any = ctx.services.get("config") or {}
-    return load_rules(config.get("POINTS_RULES"))
+    return load_rules(ctx.settings.get("POINTS_RULES"))
 
 
 @job("points.earn")

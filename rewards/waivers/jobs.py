@@ -13,6 +13,6 @@ from rewards.waivers.services import credit_returns, report_defaults
 def records(ctx: JobContext) -> dict[str, int]:
     """Write `deposit_defaulted` records past the grace period and `deposit_returned` records
     for items returned on time, in batches, until none is due."""
-    grace = from_config(ctx.services.get("config") or {}).waiver_grace
+    grace = from_config(ctx.settings).waiver_grace
     return {"reported": in_batches(ctx, lambda s: report_defaults(s, ctx.now, grace, BATCH)),
             "returned": in_batches(ctx, lambda s: credit_returns(s, ctx.now, BATCH))}

@@ -197,7 +197,7 @@ def run_jobs_twice_at_once(app: Any) -> list[dict]:
     def run(_client: Any) -> dict:
         with app.app_context():
             ctx = jobs.JobContext(uow=runtime().uow, now=runtime().clock.now(),
-                                  services={"config": app.config})
+                                  settings=app.config)
             return jobs.run(runtime().engine, ctx, ["medical_credit.expire_holds",
                                                     "medical_credit.bills"])
     return together(app, [run, run])
