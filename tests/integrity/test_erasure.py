@@ -12,6 +12,7 @@ ends with its period.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -221,3 +222,22 @@ def test_a_restore_replays_the_erasure_of_an_account_reopened_before_the_backup(
     assert result["replayed"] == 1  # the journal's latest entry for the account: the second
     with world.app.app_context(), runtime().uow() as uow:
         assert uow.session.get(Resident, rid).status == "erased"
+
+
+def test_a_retained_record_ends_with_its_publicity_and_never_after_five_years() -> None:
+    from datetime import datetime, timedelta
+
+    from rights.erasure import record_ends
+
+    occurred = datetime(2026, 6, 1, tzinfo=UTC)
+
+    def ends(category: str, severity: str | None, publicity: timedelta | None) -> Any:
+        return record_ends(Record(category=category, severity=severity, occurred_at=occurred,
+                                  publicity_ends_at=publicity and occurred + publicity))
+
+    assert ends("judicial", "serious", timedelta(days=3 * 365)) == occurred + timedelta(
+        days=3 * 365)
+    assert ends("tax", "general", timedelta(days=9 * 365)) == occurred + timedelta(days=5 * 365)
+    assert ends("public_credit", "general", None) == occurred + timedelta(days=5 * 365)
+    assert ends("traffic", "minor", timedelta(days=90)) is None  # not a public record
+    assert ends("judicial", None, None) is None  # a positive record
