@@ -10,7 +10,7 @@ Design overview
 * `withdraw` is a compare-and-set from `active`, so a consent is withdrawn once; the gate sees
   it on the next query. Any change to the scoring consent marks the resident's score stale.
 * A withdrawal and a token's use are ordered by the consent record's row lock: the use holds it
-  shared from its consent check to its commit (`pc_consume_token`, migration 0018), a
+  shared from its consent check to its commit (`pc_consume_token`, rewards/sql/tokens.sql), a
   withdrawal takes it `FOR UPDATE` before anything else, so it waits for a use in flight and a
   use arriving later waits for it and is refused. Holding the row, the withdrawal takes effect
   no earlier than the last use it waited for (`_effective`), so that use is before it in the

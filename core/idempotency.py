@@ -88,7 +88,7 @@ def conflict(operation: str, key: str) -> IdempotencyConflict:
                                detail_zh="同一业务单号已用于不同的请求内容")
 
 
-# What `pc_claim_request`'s refusal means (migration 0010; see `core.pgcall`).
+# What `pc_claim_request`'s refusal means (core/sql/idempotency.sql; see `core.pgcall`).
 REFUSALS: dict[str, Refusal] = {
     "idempotency_conflict": lambda f: conflict(f["operation"], f["key"]),
 }

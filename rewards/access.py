@@ -35,7 +35,7 @@ def record_access(session: Session, *, resident_id: uuid.UUID, actor_kind: str, 
     """Add one entry in the caller's transaction (a plain INSERT, no ORM flush); its id.
 
     Partners' introspections and token consumptions are logged by the database functions that
-    decide them (`pc_log_access`, migration 0010; see `rewards.tokens`), not through here.
+    decide them (`pc_log_access`, rewards/sql/access.sql; see `rewards.tokens`), not through here.
     """
     if action not in ACTIONS:
         raise ValueError(f"unknown access-log action {action!r}: add it to ACTIONS")

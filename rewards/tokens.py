@@ -11,7 +11,7 @@ Design overview
   of purpose `token`, the signature, the claim types, `iss`, lifetime, `exp`, `iat`, `aud`.
   Those checks need no database and live in `rewards.token_format`; `admit` adds the scenario.
 * Whether an authentic token is live for its partner is decided in PostgreSQL and nowhere else:
-  `pc_token_state` (migration 0010) — the pseudonym names a resident at this partner
+  `pc_token_state` (rewards/sql/tokens.sql) — the pseudonym names a resident at this partner
   (`token_revoked`, reason `subject`), the resident's consent to `scenario:<scn>` is valid now
   and was given no later than `iat` (reason `consent`: a withdraw + re-grant kills old tokens),
   and the `jti` was never consumed (`token_replayed`). Introspection (`pc_introspect`) and
@@ -27,7 +27,7 @@ Design overview
   `consumed_tokens` primary key is the guarantee: a concurrent consumer waits for the first
   one's transaction and is refused `token_replayed` once it commits. A refusal aborts the
   caller's transaction, which then only rolls back (as every refusal does: `core.idempotency`).
-* A use and a withdrawal are ordered (issue 22). `pc_consume_token` (migration 0018) locks the
+* A use and a withdrawal are ordered (issue 22). `pc_consume_token` (rewards/sql/tokens.sql) locks the
   resident's consent record for the scenario `FOR SHARE` before it checks it, and holds the
   lock until the caller's transaction ends; a withdrawal (and a re-grant, an erasure) takes the
   row `FOR UPDATE`. So once a withdrawal has committed no use can commit: a use that got the
@@ -133,7 +133,7 @@ def _serves(claims: Claims, partner: Partner) -> None:
 _REVOKED = {"subject": "the token's subject is not known to this service",
             "consent": "the resident withdrew the consent this token relied on"}
 
-# What the database's refusals (pc_token_state, pc_consume_token: migration 0010) mean.
+# What the database's refusals (pc_token_state, pc_consume_token: rewards/sql/tokens.sql) mean.
 REFUSALS: dict[str, pgcall.Refusal] = {
     "token_revoked": lambda f: errors.TokenRevoked(_REVOKED[f.get("reason") or "consent"]),
     "token_replayed": lambda f: errors.TokenReplayed("the token has already been used"),
@@ -161,7 +161,7 @@ def _learned(claims: Claims) -> dict[str, Any]:
 
 # -- introspect ---------------------------------------------------------------------------------
 
-# The live check and the access-log entry in one statement (migration 0010).
+# The live check and the access-log entry in one statement (rewards/sql/tokens.sql).
 _INTROSPECT = text(
     "SELECT pc_introspect(:jti, :sub, :scn, :iat, CAST(:ent AS json), :partner_id, :client_id,"
     " :partner_name, :outcome, :log_id, :now)")

@@ -20,7 +20,7 @@ Design overview
   with the wrapper's `Claim` and answers a replay itself). The functions' answers are the
   source: `Authorization` (what `void` answers) has their fields, and a test holds them to it.
 * **Authorization and capture are PostgreSQL functions** (`pc_credit_authorize`,
-  `pc_credit_capture`, `pc_credit_expire_holds`; migrations 0012 and 0017), one call each on an
+  `pc_credit_capture`, `pc_credit_expire_holds`; rewards/credit/sql/credit.sql), one call each on an
   autocommit unit of work (`core.pgcall`): the idempotency claim, the token's consumption, the
   exclusions, the reserve (opening the resident's first account and releasing their holds past
   their expiry when it does not fit), the hold or bill, the access-log entry or notification and
@@ -74,7 +74,7 @@ def _amount(value: Any, field: str = "amount_fen") -> int:
     return value
 
 
-# What the functions' refusals mean (migrations 0010, 0012 and 0017).
+# What the functions' refusals mean (core/sql/idempotency.sql, rewards/credit/sql/credit.sql).
 REFUSALS: dict[str, pgcall.Refusal] = {
     **tokens.REFUSALS,
     **idempotency.REFUSALS,

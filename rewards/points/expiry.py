@@ -7,7 +7,7 @@ what is left is always the newest. When a lot's time comes, what remains of it m
 resident can never spend points that have already expired, even between job runs.
 
 Expiry is written once, in SQL, because the redemption (`pc_redeem`, a PostgreSQL function)
-needs it: `pc_points_expire` (migration 0016) is what both the job and a redemption run, and
+needs it: `pc_points_expire` (rewards/points/sql/expiry.sql) is what both the job and a redemption run, and
 `pc_points_due` is what a resident's points statement subtracts from the balance.
 """
 
@@ -30,7 +30,7 @@ def due_total(session: Session, account_id: uuid.UUID, now: datetime) -> int:
 
 def expire_account(session: Session, account_id: uuid.UUID, now: datetime) -> int:
     """Expire one resident's due lots (the job's unit of work); the points expired. The same
-    function a redemption runs first (`pc_points_expire`, migration 0016)."""
+    function a redemption runs first (`pc_points_expire`, rewards/points/sql/expiry.sql)."""
     return int(session.scalar(select(func.pc_points_expire(account_id, now))) or 0)
 
 

@@ -33,7 +33,7 @@ Invariants, and what guarantees each:
 Lock order (no deadlocks): redemption row → resident account row → lots.
 System and clearing accounts keep no balance column (theirs is the sum of their legs), so
 redemptions at one partner do not queue on a single row. Every account is created on first use
-by `pc_points_account` (migration 0016), which the redemption function calls too.
+by `pc_points_account` (rewards/points/sql/ledger.sql), which the redemption function calls too.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Redemption of points by partners (信用积分兑换) and refunds as reversing transfers.
 
-A redemption is written once, in PostgreSQL: `pc_redeem` (migrations 0011 and 0016) does the
+A redemption is written once, in PostgreSQL: `pc_redeem` (rewards/points/sql/redemption.sql) does the
 whole use case in one statement on an autocommit connection, and `redeem` is its only
 caller. Python checks what needs no database (the token's signature, times, audience and
 scenario: `tokens.admit`) and builds the ids, the time and the answer; the function claims
@@ -80,7 +80,7 @@ def _over_limit(limit: int) -> PointsOverLimit:
                            detail_zh=f"每单最多可兑换 {limit} 积分", limit=limit)
 
 
-# What pc_redeem's refusals mean (migrations 0011 and 0016).
+# What pc_redeem's refusals mean (rewards/points/sql/redemption.sql).
 REFUSALS: dict[str, pgcall.Refusal] = {
     **idempotency.REFUSALS, **tokens.REFUSALS,
     "points_over_limit": lambda f: _over_limit(f["limit"]),

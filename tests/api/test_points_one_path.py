@@ -1,4 +1,4 @@
-"""A redemption has one implementation, `pc_redeem` (migrations 0011 and 0016): one statement
+"""A redemption has one implementation, `pc_redeem` (rewards/points/sql/redemption.sql): one statement
 whatever the case. These tests attack the cases a second, Python path once took: a partner's
 first redemption, lots past their expiry, a retry whose token has expired since, another body
 for the same order, an order already in the ledger, a broken invariant. Every answer is pinned

@@ -1,5 +1,5 @@
 """Whether a token is live for its partner is decided by PostgreSQL alone (`pc_token_state`,
-migration 0010): an introspection is one statement (`pc_introspect`) and a consumption one
+rewards/sql/tokens.sql): an introspection is one statement (`pc_introspect`) and a consumption one
 statement (`pc_consume_token`) in the caller's own transaction. Each answers, and logs for the
 resident, what the token's state calls for: active, consumed, revoked (consent or subject),
 replayed."""

@@ -2,7 +2,7 @@
 
 Once a withdrawal has committed, no use of a token that relied on it commits; a use that
 committed first is before the withdrawal in the resident's access log. The mechanism is the
-consent record's row lock (`pc_consume_token`, migration 0018; `consent.services.withdraw`).
+consent record's row lock (`pc_consume_token`, rewards/sql/tokens.sql; `consent.services.withdraw`).
 
 Commit order is read from PostgreSQL: `commit_order` installs deferred constraint triggers on
 the tables a use and a withdrawal write, which number each row from one sequence as its

@@ -1,8 +1,8 @@
 """Concurrent redemptions (real parallel connections): one transfer per `out_order_no`, never
 an overdraft however many orders race for the same points, with lots falling due and at a
 partner that has never redeemed before; and one clearing account however many residents make
-a partner's first redemption at once. Every call is one `pc_redeem` statement (migrations 0011,
-0016): the races are the function's."""
+a partner's first redemption at once. Every call is one `pc_redeem` statement
+(rewards/points/sql/redemption.sql): the races are the function's."""
 
 from __future__ import annotations
 
