@@ -27,9 +27,9 @@ Design overview
   `consumed_tokens` primary key is the guarantee: a concurrent consumer waits for the first
   one's transaction and is refused `token_replayed` once it commits. A refusal aborts the
   caller's transaction, which then only rolls back (as every refusal does: `core.idempotency`).
-* A use and a withdrawal are ordered (issue 22). `pc_consume_token` (rewards/sql/tokens.sql) locks the
-  resident's consent record for the scenario `FOR SHARE` before it checks it, and holds the
-  lock until the caller's transaction ends; a withdrawal (and a re-grant, an erasure) takes the
+* A use and a withdrawal are ordered (issue 22). `pc_consume_token` (rewards/sql/tokens.sql)
+  locks the resident's consent record for the scenario `FOR SHARE` before it checks it, and holds
+  the lock until the caller's transaction ends; a withdrawal (and a re-grant, an erasure) takes the
   row `FOR UPDATE`. So once a withdrawal has committed no use can commit: a use that got the
   lock first makes the withdrawal wait until it commits, and one that comes later waits for
   the withdrawal and is refused `token_revoked`. Why a lock and not a second look after the

@@ -7,8 +7,9 @@ what is left is always the newest. When a lot's time comes, what remains of it m
 resident can never spend points that have already expired, even between job runs.
 
 Expiry is written once, in SQL, because the redemption (`pc_redeem`, a PostgreSQL function)
-needs it: `pc_points_expire` (rewards/points/sql/expiry.sql) is what both the job and a redemption run, and
-`pc_points_due` is what a resident's points statement subtracts from the balance.
+needs it: `pc_points_expire` (rewards/points/sql/expiry.sql) is what both the job and a
+redemption run, and `pc_points_due` is what a resident's points statement subtracts from the
+balance.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Redemption of points by partners (信用积分兑换) and refunds as reversing transfers.
 
-A redemption is written once, in PostgreSQL: `pc_redeem` (rewards/points/sql/redemption.sql) does the
-whole use case in one statement on an autocommit connection, and `redeem` is its only
+A redemption is written once, in PostgreSQL: `pc_redeem` (rewards/points/sql/redemption.sql)
+does the whole use case in one statement on an autocommit connection, and `redeem` is its only
 caller. Python checks what needs no database (the token's signature, times, audience and
 scenario: `tokens.admit`) and builds the ids, the time and the answer; the function claims
 `(partner, out_order_no)` and stores that answer with the claim (a retry gets the first answer,

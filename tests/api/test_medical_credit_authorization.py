@@ -1,6 +1,6 @@
 """先诊后付's one implementation of authorization and capture: a call of `pc_credit_authorize`
-/ `pc_credit_capture` (rewards/credit/sql/credit.sql) handles every case itself — the resident's first
-account, holds past their expiry, counters racing for one line, a token that can no longer be
+/ `pc_credit_capture` (rewards/credit/sql/credit.sql) handles every case itself — the resident's
+first account, holds past their expiry, counters racing for one line, a token that can no longer be
 used, a scenario switched off — in one statement, and a refusal writes nothing. (What the
 answers say word for word: tests/api/test_medical_credit_answers.py.)"""
 

@@ -1,8 +1,8 @@
-"""A redemption has one implementation, `pc_redeem` (rewards/points/sql/redemption.sql): one statement
-whatever the case. These tests attack the cases a second, Python path once took: a partner's
-first redemption, lots past their expiry, a retry whose token has expired since, another body
-for the same order, an order already in the ledger, a broken invariant. Every answer is pinned
-(it is what partners parse), and a refusal writes nothing.
+"""A redemption has one implementation, `pc_redeem` (rewards/points/sql/redemption.sql): one
+statement whatever the case. These tests attack the cases a second, Python path once took: a
+partner's first redemption, lots past their expiry, a retry whose token has expired since,
+another body for the same order, an order already in the ledger, a broken invariant. Every
+answer is pinned (it is what partners parse), and a refusal writes nothing.
 
 Orders racing for the same points are in `test_points_concurrency.py`.
 """
