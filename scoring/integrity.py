@@ -15,24 +15,39 @@ Design overview
 * **`pengcheng score --verify`** (`differences`, ~0.6 ms a row): the full recomputation — the
   explanation bit for bit in its stored language, the inputs hash, score, tier, the as-of time
   and the model — naming every stored column (and explanation key) that differs.
-* Not derived from the inputs, so not checked here: ``basis_version``, ``valid_until``,
-  ``trigger`` and ``resident_id`` (they decide only *whether* a row is still current; a row
-  wrongly taken as current still reads as what its inputs compute to), and the inputs
-  themselves (they come from the records: recomputing from the records is the batch's job).
+* **`--verify` against the records** (`against_records`): a resident's latest row that is
+  still current (its ``basis_version`` is the resident's ``score_version``: no record, consent
+  or dispute changed since) must hold the feature vector and ``valid_until`` that the records
+  compute to at its as-of time (the batch path's `records_batch` and `compute_features`, many
+  residents at a time); a forged feature vector or a moved ``valid_until`` shows as
+  ``inputs`` / ``valid_until``. Older rows are history: their records have moved on.
+* Not checked: ``trigger``; ``basis_version`` and ``resident_id`` are what the row is looked
+  up by (a row moved to another resident or version is caught only if its inputs then differ
+  from that resident's records).
 """
 
 from __future__ import annotations
 
 import math
 import uuid
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.orm import Session
+
+from core.identity import Resident
+from scoring.codes import NO_END
 from scoring.engine import score_one
 from scoring.explain import inputs_hash, recompute
-from scoring.features import to_epoch
+from scoring.features import compute_features, consent_row, from_epoch, next_change, to_epoch
 from scoring.spec import Model, canonical_json
+from scoring.store import LATEST_FIRST, Score
 
 
 class StoredScore(Protocol):
@@ -164,3 +179,65 @@ def differences(model: Model | None, row: StoredScore) -> Difference | None:
     if not differs:
         return None
     return Difference(tuple(differs), stored, {"score": again["score"], "tier": again["tier"]})
+
+
+# -- against the records ---------------------------------------------------------------------
+
+CHUNK = 1000  # residents whose records are read and computed together
+
+
+def against_records(session: Session, models: dict[str, Model]
+                    ) -> Iterator[tuple[uuid.UUID, uuid.UUID, Difference]]:
+    """(row id, resident id, difference) for each resident's latest row that is still current
+    but whose feature vector or ``valid_until`` is not what the records compute to at its
+    as-of time (see the module docstring); `models` by id."""
+    from scoring.batch import records_batch  # the batch path's reader (it imports services)
+
+    stmt = (select(Score.id, Score.resident_id, Score.model_id, Score.score, Score.tier,
+                   Score.inputs, Score.valid_until, Score.basis_version,
+                   Resident.score_version)
+            .join(Resident, Resident.id == Score.resident_id)
+            .ext(distinct_on(Score.resident_id))
+            .order_by(Score.resident_id, *LATEST_FIRST))
+    groups: dict[tuple[str, int], list[Any]] = defaultdict(list)
+    for row in session.execute(stmt):
+        if row.basis_version != row.score_version or row.model_id not in models:
+            continue
+        try:
+            groups[(row.model_id, to_epoch(row.inputs["as_of"]))].append(row)
+        except (KeyError, TypeError, ValueError):
+            continue  # `differences` reports unreadable inputs
+    for (model_id, as_of), rows in groups.items():
+        model = models[model_id]
+        for start in range(0, len(rows), CHUNK):
+            part = rows[start:start + CHUNK]
+            batch = records_batch(session, [r.resident_id for r in part])
+            mask = np.vstack([consent_row(r.inputs.get("consented_categories", []))
+                              for r in part])
+            x = compute_features(model, batch, mask, as_of)
+            until = next_change(model, batch, mask, as_of)
+            for i, r in enumerate(part):
+                differs = []
+                if not _same_features(model, r.inputs.get("features"), x[i]):
+                    differs.append("inputs")
+                edge = None if until[i] >= NO_END else from_epoch(int(until[i]))
+                if r.valid_until != edge:
+                    differs.append("valid_until")
+                if differs:
+                    s = score_one(model, x[i].tolist())
+                    yield r.id, r.resident_id, Difference(
+                        tuple(differs), {"score": r.score, "tier": r.tier},
+                        {"score": s.score, "tier": model.tier_for(s.score).code})
+
+
+def _same_features(model: Model, stored: Any, computed: np.ndarray) -> bool:
+    if not isinstance(stored, dict):
+        return False
+    for f, value in zip(model.features, computed.tolist(), strict=True):
+        kept = stored.get(f.code)
+        if kept is None or math.isnan(value):
+            if not (kept is None and math.isnan(value)):
+                return False
+        elif not isinstance(kept, int | float) or float(kept) != value:
+            return False
+    return True

@@ -36,7 +36,7 @@ from scoring import integrity
 from scoring.explain import ScoringConsentRequired, recompute, score_resident
 from scoring.features import valid_until
 from scoring.spec import Model, ModelInvalid, load_model, parse_model, spec_hash
-from scoring.store import Score, ScoreModel
+from scoring.store import LATEST_FIRST, Score, ScoreModel
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +176,6 @@ def records_of(session: Session, resident_ids: Iterable[uuid.UUID]) -> list[Any]
     ).mappings())
 
 
-# A resident's scores, latest first: by when computed, then by the data version behind them.
-LATEST_FIRST = (Score.computed_at.desc(), Score.basis_version.desc())
 _LATEST = (select(Score).where(Score.resident_id == bindparam("resident"))
            .order_by(*LATEST_FIRST).limit(1))
 
@@ -348,16 +346,23 @@ class Mismatch:
 def verify_stored(session: Session, *, progress: Callable[[int], None] | None = None
                   ) -> tuple[int, list[Mismatch]]:
     """Recompute every stored score — score, tier, points, explanation — from its stored inputs
-    and model (`scoring.integrity.differences`); (rows checked, those that differ)."""
-    checked, bad = 0, []
+    and model (`scoring.integrity.differences`), and each resident's current score's inputs
+    from the records (`scoring.integrity.against_records`); (rows checked, those that differ)."""
+    checked, bad = 0, dict[uuid.UUID, Mismatch]()
     models = {r.id: _parsed(r) for r in session.scalars(select(ScoreModel))}
     for row in session.scalars(select(Score).order_by(Score.id).execution_options(
             yield_per=1000)):
         checked += 1
         found = integrity.differences(models.get(row.model_id), row)
         if found is not None:
-            bad.append(Mismatch(row.id, row.resident_id, found.differs, found.stored,
-                                found.recomputed))
+            bad[row.id] = Mismatch(row.id, row.resident_id, found.differs, found.stored,
+                                   found.recomputed)
         if progress and checked % 10_000 == 0:
             progress(checked)
-    return checked, bad
+    for row_id, resident_id, found in integrity.against_records(session, models):
+        known = bad.get(row_id)
+        bad[row_id] = Mismatch(row_id, resident_id, found.differs, found.stored,
+                               found.recomputed) if known is None else Mismatch(
+            row_id, resident_id, (*known.differs, *found.differs), known.stored,
+            found.recomputed)
+    return checked, sorted(bad.values(), key=lambda m: str(m.id))

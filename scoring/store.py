@@ -65,3 +65,7 @@ class Score(Base):
     explanation: Mapped[dict[str, Any]]
     trigger: Mapped[str] = mapped_column(String(16))  # read | batch
     valid_until: Mapped[datetime | None]  # see the module docstring
+
+
+# A resident's scores, latest first: by when computed, then by the data version behind them.
+LATEST_FIRST = (Score.computed_at.desc(), Score.basis_version.desc())

@@ -22,9 +22,10 @@ from sqlalchemy import select, text
 from app.cli import main
 from app.runtime import runtime
 from core import audit
+from core.identity import find_resident
 from scoring.store import Score
-from tests.support.factories import bearer, login, new_partner, new_source
-from tests.support.tokens import ask_token, grant, push, rec
+from tests.support.factories import bearer, id_number, login, new_partner, new_source
+from tests.support.tokens import ask_token, good_history, grant, push, rec
 
 N = 31  # the resident's test identity number
 
@@ -147,3 +148,37 @@ def test_verify_passes_on_the_rows_the_service_wrote(app, resident):
     with app.app_context(), runtime().uow() as uow:
         count = len(uow.session.scalars(select(Score)).all())
     assert verified(app) == (0, {"checked": count, "mismatches": []})
+
+
+def test_verify_finds_a_current_score_copied_from_a_richer_resident(app, client, idp, resident):
+    """A consistent forgery (inputs, explanation, score and tier of someone else's row) is what
+    its inputs compute to; verify finds it by recomputing the current row from the records."""
+    _src, key = new_source(app)
+    push(client, key, good_history(32))
+    rich = login(client, idp, 32, "周九")
+    grant(client, rich, "scoring")
+    assert client.get("/api/v1/me/score", headers=bearer(rich)).status_code == 200
+    resident.page()
+    assert verified(app)[0] == 0
+    with app.app_context(), runtime().uow() as uow:
+        thin = find_resident(uow.session, runtime().keyring, id_number(N))
+        assert thin is not None
+        thin_id = thin.id
+    tamper(app, f"""UPDATE scores AS s SET inputs = o.inputs, explanation = o.explanation,
+                    score = o.score, tier = o.tier, inputs_hash = o.inputs_hash,
+                    computed_at = o.computed_at
+                    FROM scores AS o
+                    WHERE s.resident_id = '{thin_id}' AND o.resident_id <> '{thin_id}'""")
+    code, report = verified(app)
+    assert code == 1
+    [found] = report["mismatches"]
+    assert found["resident_id"] == str(thin_id) and "inputs" in found["differs"]
+    assert found["recomputed"]["score"] < found["stored"]["score"]
+
+
+def test_verify_finds_a_moved_valid_until(app, resident):
+    resident.page()
+    tamper(app, "UPDATE scores SET valid_until = NULL")
+    code, report = verified(app)
+    assert code == 1
+    assert report["mismatches"][0]["differs"] == ["valid_until"]
