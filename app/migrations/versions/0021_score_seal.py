@@ -1,4 +1,9 @@
-"""(reserved for issue 19: score seal; filled in by its change)
+"""No schema change: issue 19 (item 4) verifies scores by derivation, without a seal column.
+
+A stored score counts only as what its stored inputs compute to (scoring/integrity.py: the read
+path derives score and tier, `pengcheng score --verify` recomputes everything and checks current
+rows against the records); no keyed MAC is stored. docs/security.md, "Verifying scores", says
+why. The revision stays so that the numbering of the later migrations holds.
 
 Revision ID: 0021
 Revises: 0020
@@ -11,8 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Nothing yet."""
+    """Nothing: no column is added."""
 
 
 def downgrade() -> None:
-    """Nothing yet."""
+    """Nothing: no column was added."""
