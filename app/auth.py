@@ -87,6 +87,14 @@ def partner(uow: UnitOfWork, *kinds: str) -> Partner:
     return found
 
 
+def calling_partner(*kinds: str) -> Partner:
+    """The partner of this request, for a write whose use case owns its unit of work (the
+    idempotent ones): a cached principal costs no query; otherwise one read on an autocommit
+    connection (no transaction to open or end)."""
+    with runtime().uow(autocommit=True) as uow:
+        return partner(uow, *kinds)
+
+
 def source(uow: UnitOfWork) -> DataSource:
     """The data source whose API key authorizes this request."""
     return _principal(uow, DataSource, "source")

@@ -19,7 +19,6 @@ from app.api.medical_credit.schemas import (
     MedicalCreditSchema,
 )
 from app.runtime import runtime
-from core.identity import Partner
 from rewards.credit import services as credit
 from rewards.credit import terms as credit_terms
 from rewards.credit.views import summary
@@ -38,12 +37,6 @@ def terms() -> credit_terms.Terms:
     return credit_terms.from_config(runtime().settings)
 
 
-def _partner(*kinds: str) -> Partner:
-    """The calling partner (the write then opens its own unit of work)."""
-    with runtime().uow() as uow:
-        return auth.partner(uow, *kinds)
-
-
 # -- partners -----------------------------------------------------------------------------------
 
 @partner_blp.route("/authorizations")
@@ -54,7 +47,7 @@ class Authorizations(MethodView):
     def post(self, body):
         """Hold an amount of the resident's credit line (uses up their token); idempotent by
         out_request_no."""
-        partner = _partner("hospital")
+        partner = auth.calling_partner("hospital")
         return credit.authorize(runtime().uow, body["token"], partner=partner,
                                 amount_fen=body["amount_fen"],
                                 out_request_no=body["out_request_no"],
@@ -68,7 +61,7 @@ class Capture(MethodView):
     @partner_blp.doc(security=[{"partnerKey": []}])
     def post(self, body, authorization_id):
         """Post the bill (at most the hold; the rest is released); idempotent by out_bill_no."""
-        partner = _partner("hospital")
+        partner = auth.calling_partner("hospital")
         return credit.capture(runtime().uow, authorization_id, partner=partner,
                               amount_fen=body["amount_fen"], out_bill_no=body["out_bill_no"],
                               now=runtime().clock.now(), terms=terms())
@@ -93,7 +86,7 @@ class Payments(MethodView):
     def post(self, body, bill_id):
         """Take a repayment (partial allowed, never more than owed); idempotent by
         out_payment_no. Payment channels only."""
-        partner = _partner("payment_channel")
+        partner = auth.calling_partner("payment_channel")
         return credit.pay(runtime().uow, bill_id, partner=partner, amount_fen=body["amount_fen"],
                           out_payment_no=body["out_payment_no"], now=runtime().clock.now())
 

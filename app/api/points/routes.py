@@ -22,7 +22,6 @@ from app.api.points.schemas import (
     PointsStatementSchema,
 )
 from app.runtime import runtime
-from core.identity import Partner
 from rewards.points import ledger, redemption, statements
 from rewards.points.earning import rules_for
 from rewards.points.redemption import RedemptionView
@@ -44,12 +43,6 @@ CSV_TOO = {"200": {"description": "the statement: JSON, or CSV with format=csv",
                                "text/csv": {"schema": {"type": "string"}}}}}
 
 
-def _merchant() -> Partner:
-    """The calling merchant (a write then opens its own unit of work)."""
-    with runtime().uow() as uow:
-        return auth.partner(uow, *KINDS)
-
-
 def _rendered(statement: Statement, query: dict[str, Any]) -> Statement | Response:
     """The statement as JSON, or as a CSV attachment with format=csv."""
     if query["format"] != "csv":
@@ -68,7 +61,7 @@ class Redemptions(MethodView):
     @partner_blp.doc(security=PARTNER)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Redeem points with the resident's token; idempotent by out_order_no."""
-        return redemption.redeem(runtime().uow, body["token"], partner=_merchant(),
+        return redemption.redeem(runtime().uow, body["token"], partner=auth.calling_partner(*KINDS),
                                  out_order_no=body["out_order_no"], points=body["points"],
                                  now=runtime().clock.now(), ctx=runtime().tokens)
 
@@ -91,7 +84,8 @@ class Refunds(MethodView):
     @partner_blp.doc(security=PARTNER)
     def post(self, body: dict[str, Any], redemption_id: str) -> dict[str, Any]:
         """Refund points of a redemption (part or all); idempotent by out_refund_no."""
-        return redemption.refund(runtime().uow, partner=_merchant(), redemption_id=redemption_id,
+        partner = auth.calling_partner(*KINDS)
+        return redemption.refund(runtime().uow, partner=partner, redemption_id=redemption_id,
                                  out_refund_no=body["out_refund_no"], points=body["points"],
                                  now=runtime().clock.now())
 

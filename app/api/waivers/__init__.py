@@ -2,5 +2,6 @@
 commit) and `schemas.py` (what goes in and out).
 
     # routes.py: one use case per view; the unit of work is the use case's (or its wrapper's)
-    return waivers.create(runtime().uow, body["token"], partner=_partner(), ...)
+    partner = auth.calling_partner("deposit_partner")
+    return waivers.create(runtime().uow, body["token"], partner=partner, ...)
 """

@@ -13,7 +13,6 @@ from app.api.waivers.schemas import (
     DepositWaiverSchema,
 )
 from app.runtime import runtime
-from core.identity import Partner
 from rewards.credit.terms import from_config
 from rewards.waivers import services as waivers
 
@@ -24,12 +23,6 @@ blp = Blueprint("deposit_waivers_me", __name__, url_prefix="/api/v1/me/deposit-w
                 description="The resident's deposit waivers")
 
 
-def _partner() -> Partner:
-    """The calling deposit partner (the write then opens its own unit of work)."""
-    with runtime().uow() as uow:
-        return auth.partner(uow, "deposit_partner")
-
-
 @partner_blp.route("")
 class Waivers(MethodView):
     @partner_blp.arguments(DepositWaiverInSchema())
@@ -38,7 +31,8 @@ class Waivers(MethodView):
     def post(self, body):
         """Waive a deposit (within the resident's cap and limit of open waivers; uses up their
         token); idempotent by out_order_no."""
-        return waivers.create(runtime().uow, body["token"], partner=_partner(),
+        partner = auth.calling_partner("deposit_partner")
+        return waivers.create(runtime().uow, body["token"], partner=partner,
                               out_order_no=body["out_order_no"], deposit_fen=body["deposit_fen"],
                               due_at=body["due_at"], item=body["item"],
                               now=runtime().clock.now(), ctx=runtime().tokens)
