@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, bindparam, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from consent.catalogue import VALIDITY_DAYS
@@ -144,6 +145,33 @@ def current(session: Session, purpose: str) -> Notice | None:
     return session.scalars(
         select(Notice).where(Notice.purpose == purpose).order_by(Notice.version.desc()).limit(1)
     ).first()
+
+
+@dataclass(frozen=True)
+class NoticeRef:
+    """The current version of a purpose's notice, without its texts (cheap to read)."""
+
+    id: uuid.UUID
+    version: int
+    hash: str
+    published_at: datetime
+
+
+# Built once; the (purpose, version) unique index answers both.
+_REFS = (select(Notice.purpose, Notice.id, Notice.version, Notice.hash, Notice.published_at)
+         .ext(distinct_on(Notice.purpose)).order_by(Notice.purpose, Notice.version.desc()))
+_REF = _REFS.where(Notice.purpose == bindparam("purpose", type_=String()))
+
+
+def current_refs(session: Session) -> dict[str, NoticeRef]:
+    """The current version of every purpose's notice, by purpose (one query)."""
+    return {row[0]: NoticeRef(*row[1:]) for row in session.execute(_REFS)}
+
+
+def current_ref(session: Session, purpose: str) -> NoticeRef | None:
+    """The current version of `purpose`'s notice; None if none was ever published."""
+    row = session.execute(_REF, {"purpose": purpose}).first()
+    return None if row is None else NoticeRef(*row[1:])
 
 
 def listing(session: Session, *, purpose: str | None = None,

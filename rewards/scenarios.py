@@ -18,7 +18,6 @@ import copy
 import hashlib
 import json
 import re
-import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
@@ -29,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent import notices
-from consent.models import Notice
+from consent.notices import NoticeRef
 from core import audit
 from core.canonical import SPACED_ASCII, canonical
 from core.db import UnitOfWork
@@ -48,21 +47,6 @@ NEVER_DISCLOSED = frozenset({"score", "tier", "name", "id_number", "phone", "res
 FIELDS = frozenset({"code", "domain", "name", "description", "partner_kinds", "min_tier",
                     "min_score", "limits", "exclusions", "discloses", "token_ttl_seconds",
                     "active"})
-
-
-@dataclass(frozen=True)
-class NoticeRef:
-    """A scenario's current consent notice: the version a resident consents to now."""
-
-    id: uuid.UUID
-    version: int
-    hash: str
-    published_at: datetime
-
-    @classmethod
-    def of(cls, notice: Notice | None) -> NoticeRef | None:
-        return None if notice is None else cls(notice.id, notice.version, notice.hash,
-                                               notice.published_at)
 
 
 @dataclass(frozen=True)
@@ -182,8 +166,8 @@ def catalogue(session: Session, *, include_inactive: bool = False) -> dict[str, 
     out = dict(defaults())
     for row in session.scalars(select(ScenarioSetting)):
         out[row.code] = parse(row.spec, row.version)
-    current = {n.purpose: n for n in notices.listing(session)}
-    return {c: replace(s, notice=NoticeRef.of(current.get(s.purpose)))
+    current = notices.current_refs(session)
+    return {c: replace(s, notice=current.get(s.purpose))
             for c, s in sorted(out.items()) if include_inactive or s.active}
 
 
@@ -194,7 +178,7 @@ def get(session: Session, code: str) -> Scenario:
     found = parse(row.spec, row.version) if row else defaults().get(code)
     if found is None or not found.active:
         raise UnknownScenario(f"no active scenario {code!r}", detail_zh="没有该场景")
-    notice = NoticeRef.of(notices.current(session, found.purpose))
+    notice = notices.current_ref(session, found.purpose)
     if notice is None:
         raise ScenarioNotAvailable(
             f"{code} is not yet available: its consent notice has not been published",
