@@ -111,6 +111,9 @@ def rolled_back(app: Flask) -> Iterator[Connection]:
     original: Runtime = app.extensions[EXTENSION]
     connection = original.engine.connect()
     outer = connection.begin()
+    # The test's transaction stays open while the test computes between statements (a fit, a
+    # debugger): the server must not end it as idle (the app's limit is 30 s).
+    connection.exec_driver_sql("SET LOCAL idle_in_transaction_session_timeout = 0")
 
     def factory() -> sessionmaker[Session]:
         return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
