@@ -36,6 +36,8 @@ OPERATOR_POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/v1/scenarios"): ALL_ROLES,
     ("PUT", "/admin/v1/scenarios/{code}"): frozenset({"admin"}),
     ("PATCH", "/admin/v1/scenarios/{code}"): frozenset({"admin"}),
+    ("GET", "/admin/v1/scenarios/{code}/notices"): ALL_ROLES,
+    ("POST", "/admin/v1/scenarios/{code}/notices"): frozenset({"admin"}),
     ("GET", "/admin/v1/consents/export"): frozenset({"auditor"}),
     ("GET", "/admin/v1/residents/{resident_id}/consents"): frozenset({"auditor"}),
     ("GET", "/admin/v1/disputes"): ALL_ROLES,

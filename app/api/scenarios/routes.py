@@ -37,7 +37,7 @@ OPERATOR: list[dict[str, list[str]]] = [{"operatorKey": []}]
 class Scenarios(MethodView):
     @blp.response(200, ScenarioListSchema)
     def get(self) -> dict[str, Any]:
-        """The active scenarios: rules, limits by tier, what a partner learns."""
+        """The active scenarios: rules, limits by tier, what a partner learns, whether available."""
         with runtime().uow() as uow:
             found = scenarios.catalogue(uow.session)
         return {"items": list(found.values())}
