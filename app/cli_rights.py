@@ -114,8 +114,20 @@ def reviews_list(status: str, limit: int) -> None:
 @reviews.command("decide")
 @click.argument("review_id", type=click.UUID)
 @click.option("--outcome", type=click.Choice(REVIEW_OUTCOMES), required=True)
-@click.option("--note", required=True, help="Shown to the resident")
+@click.option("--note", required=True, help="Shown to the resident (with confirmed: why)")
+@click.option("--effect", default=None,
+              help='With changed, JSON: {"kind": "record_removed", "record_id": …}, '
+                   '{"kind": "record_corrected", "record_id": …, "correction": {…}} or '
+                   '{"kind": "eligibility_override", "scenario": …, "ends_at": …}')
 @OPERATOR_OPTION
-def reviews_decide(review_id: uuid.UUID, outcome: str, note: str, operator_id: str) -> None:
-    """Record the outcome of a human review; the resident is notified."""
-    _decide("reviews", review_id, operator_id, outcome=outcome, note=note)
+def reviews_decide(review_id: uuid.UUID, outcome: str, note: str, effect: str | None,
+                   operator_id: str) -> None:
+    """Record the outcome of a human review and make its effect happen; the resident is
+    notified."""
+    try:
+        named = json.loads(effect) if effect else None
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--effect") from exc
+    if named is not None and not isinstance(named, dict):
+        raise click.BadParameter("a JSON object", param_hint="--effect")
+    _decide("reviews", review_id, operator_id, outcome=outcome, note=note, effect=named)

@@ -1,4 +1,5 @@
-"""Who qualifies for a scenario, as a pure function of the scenario, score, tier and exclusions.
+"""Who qualifies for a scenario, as a pure function of the scenario, score, tier and exclusions
+— and of an eligibility override a human review granted (`overridden`).
 
 The reasons are for the resident's eyes only (DESIGN §2.1): a partner learns `eligible` and the
 limits the scenario discloses, never why someone does not qualify.
@@ -35,6 +36,7 @@ class Decision:
     eligible: bool
     reasons: tuple[Reason, ...] = ()
     limits: dict[str, Any] = field(default_factory=dict)  # the tier's limits (resident view)
+    override: dict[str, Any] | None = None  # a review's override in force: {review_id, ends_at}
 
     def ent(self, scenario: Scenario) -> dict[str, Any]:
         """The `ent` claim: only what the scenario discloses to partners."""
@@ -64,3 +66,14 @@ def decide(scenario: Scenario, *, score: int | None, tier: str | None,
     if reasons:
         return Decision(False, tuple(reasons))
     return Decision(True, (), dict(scenario.limits[tier]))
+
+
+def overridden(scenario: Scenario, decision: Decision, *, tier: str | None,
+               override: dict[str, Any] | None) -> Decision:
+    """The decision with a human review's eligibility override in force applied: eligible,
+    with the limits of the resident's tier (or of the scenario's minimum tier when theirs is
+    below it), the override shown. Without a score (no scoring consent) nothing changes."""
+    if override is None or tier is None:
+        return decision
+    limits = scenario.limits.get(tier) or scenario.limits[scenario.min_tier]
+    return Decision(True, (), dict(limits), override=dict(override))

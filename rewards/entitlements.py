@@ -6,6 +6,7 @@ consent is missing. Partners only ever see the token's `ent` (rewards.tokens).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,13 +16,15 @@ from sqlalchemy.orm import Session
 
 from consent.gate import ConsentRequired, consent_since, require
 from core.db import UnitOfWork
+from core.idempotency import iso
 from core.identity import Partner, Resident
 from rewards import errors
-from rewards.eligibility import Decision, decide, reason
+from rewards.eligibility import Decision, decide, overridden, reason
 from rewards.exclusions import active_exclusions
 from rewards.scenarios import Scenario, catalogue, get
 from rewards.token_format import TokenContext
 from rewards.tokens import Issued, issue
+from rights.models import EligibilityOverride
 
 
 @dataclass(frozen=True)
@@ -56,14 +59,28 @@ def standing(uow: UnitOfWork, resident: Resident, now: datetime) -> tuple[int | 
     return view.score, view.tier
 
 
+def overrides(session: Session, resident_id: uuid.UUID, now: datetime
+              ) -> dict[str, dict[str, Any]]:
+    """The eligibility overrides in force for the resident (granted by a human review,
+    `rights.reviews`), by scenario: {review_id, ends_at}; the latest ending wins."""
+    rows = session.scalars(select(EligibilityOverride).where(
+        EligibilityOverride.resident_id == resident_id, EligibilityOverride.granted_at <= now,
+        EligibilityOverride.ends_at > now).order_by(EligibilityOverride.ends_at))
+    return {o.scenario: {"review_id": str(o.review_id), "ends_at": iso(o.ends_at)}
+            for o in rows}
+
+
 def entitlements(uow: UnitOfWork, resident: Resident, *, now: datetime) -> list[Entitlement]:
-    """Every active scenario with the resident's decision and consent state."""
+    """Every active scenario with the resident's decision (a review's override in force
+    applied) and consent state."""
     score, tier = standing(uow, resident, now)
     session = uow.session
     scenarios = catalogue(session)
     excluded = active_exclusions(session, resident.id, now) if score is not None else set()
+    granted = overrides(session, resident.id, now)
     return [
-        Entitlement(s, decide(s, score=score, tier=tier, exclusions=excluded) if s.available
+        Entitlement(s, overridden(s, decide(s, score=score, tier=tier, exclusions=excluded),
+                                  tier=tier, override=granted.get(s.code)) if s.available
                     else Decision(False, (reason("scenario_not_available"),)),
                     consent_since(session, resident.id, s.purpose, now) is not None)
         for s in scenarios.values()
@@ -103,9 +120,10 @@ def issue_token(uow: UnitOfWork, resident: Resident, *, scenario: str, partner: 
     if score is None:
         raise ConsentRequired("entitlements need your consent to scoring",
                               detail_zh="使用信用权益需要您授权计算信用分", purpose="scoring")
-    decision = decide(found, score=score, tier=tier,
-                      exclusions=active_exclusions(session, resident.id, now,
-                                                   set(found.exclusions)))
+    decision = overridden(found, decide(found, score=score, tier=tier,
+                                        exclusions=active_exclusions(session, resident.id, now,
+                                                                     set(found.exclusions))),
+                          tier=tier, override=overrides(session, resident.id, now).get(found.code))
     if not decision.eligible:
         raise errors.NotEligible(
             "; ".join(r.en for r in decision.reasons),
@@ -125,5 +143,6 @@ def describe(e: Entitlement) -> dict[str, Any]:
         "eligible": e.decision.eligible, "consent_given": e.consent_given, "usable": e.usable,
         "reasons": [{"code": r.code, "zh": r.zh, "en": r.en} for r in e.decision.reasons],
         "limits": e.decision.limits, "missing_consent": e.missing_consent,
+        "override": e.decision.override,
         "min_tier": s.min_tier, "token_ttl_seconds": s.token_ttl_seconds,
     }

@@ -209,7 +209,7 @@ def _snapshot(record: Record) -> dict[str, Any]:
             "publicity_ends_at": iso(record.publicity_ends_at)}
 
 
-def _correct(record: Record, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
+def correct(record: Record, changes: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Apply an operator's correction in place; the values before and after."""
     unknown = sorted(set(changes) - set(CORRECTABLE))
     if not changes or unknown:
@@ -267,7 +267,7 @@ def resolve(uow: UnitOfWork, dispute_id: uuid.UUID, *, outcome: str, note: str,
     actor = f"operator:{operator.client_id}"
     if outcome == "corrected":
         assert correction is not None
-        d.correction = _correct(record, correction, now)
+        d.correction = correct(record, correction, now)
     new_status = "removed" if outcome == "removed" else "active"
     set_status(session, record, new_status, actor=actor, now=now,
                reason=f"dispute {d.id} {outcome}")

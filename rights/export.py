@@ -172,7 +172,7 @@ _REPAIR = _obj({
 _REVIEW = _obj({
     "id": STR, "subject": {"enum": ["score", "eligibility"]}, "scenario": STR_N,
     "reason": STR, "snapshot": ANY_OBJ, "status": {"enum": ["open", "decided"]},
-    "outcome": {"enum": [None, "confirmed", "changed"]}, "note": STR_N,
+    "outcome": {"enum": [None, "confirmed", "changed"]}, "note": STR_N, "effect": ANY_OBJ_N,
     "requested_at": TIME, "decided_at": TIME_N,
 })
 

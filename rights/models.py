@@ -10,7 +10,12 @@ Design overview
   approves or rejects it. At most one pending repair per record (partial unique index).
 * A **review request** (PIPL art. 24) asks a person to review an automated decision — the
   score or an eligibility decision. It stores the explanation the resident saw, as a snapshot,
-  so the reviewer judges exactly what was decided.
+  so the reviewer judges exactly what was decided. A decided request names its `effect`
+  (`rights.reviews`): `confirmed` (with the reasons in its note), a record corrected or
+  removed, or an eligibility override; the database requires an effect exactly when decided.
+* An **eligibility override** is the effect of a review that found a scenario decision wrong:
+  the resident counts as eligible for that scenario from `granted_at` until `ends_at`
+  (entitlements, tokens and the 先诊后付 authorization honour it). It goes with its review.
 * An **erasure** row is the statement given when the resident erased their account; a repeated
   request answers with it again.
 """
@@ -30,6 +35,7 @@ DISPUTE_OUTCOMES = ("upheld", "corrected", "removed")
 REPAIR_DECISIONS = ("approve", "reject")
 REVIEW_SUBJECTS = ("score", "eligibility")
 REVIEW_OUTCOMES = ("confirmed", "changed")
+REVIEW_EFFECTS = ("record_corrected", "record_removed", "eligibility_override")  # of "changed"
 
 
 class Dispute(Base):
@@ -91,6 +97,7 @@ class ReviewRequest(Base):
         CheckConstraint("status IN ('open','decided')", name="status"),
         CheckConstraint("outcome IS NULL OR outcome IN ('confirmed','changed')", name="outcome"),
         CheckConstraint("(status = 'open') = (outcome IS NULL)", name="outcome_when_decided"),
+        CheckConstraint("(status = 'open') = (effect IS NULL)", name="effect_when_decided"),
         Index("ix_review_requests_resident_requested", "resident_id", "requested_at"),
         Index("ix_review_requests_status", "status", "requested_at"),
     )
@@ -104,9 +111,27 @@ class ReviewRequest(Base):
     status: Mapped[str] = mapped_column(String(10))
     outcome: Mapped[str | None] = mapped_column(String(10))
     note: Mapped[str | None] = mapped_column(String(1000))
+    effect: Mapped[dict[str, Any] | None]
     requested_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class EligibilityOverride(Base):
+    __tablename__ = "eligibility_overrides"
+    __table_args__ = (
+        CheckConstraint("ends_at > granted_at", name="ends_after_granted"),
+        Index("ix_eligibility_overrides_resident", "resident_id", "scenario", "ends_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"))
+    scenario: Mapped[str] = mapped_column(String(40))
+    review_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("review_requests.id", ondelete="CASCADE"), unique=True)
+    granted_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    granted_by: Mapped[str] = mapped_column(String(80))
 
 
 class Erasure(Base):

@@ -112,9 +112,15 @@ def test_an_unknown_review_is_not_found_and_residents_see_only_their_own(people,
 def test_the_cli_lists_and_decides_reviews(people, app):
     review = ask(people, subject="score").get_json()
     assert review["id"] in cli(app, "reviews", "list").output
+    nothing = cli(app, "reviews", "decide", review["id"], "--outcome", "changed",
+                  "--note", "已更正一条记录", "--operator", people.reviewer.client_id)
+    assert nothing.exit_code != 0  # a changed review names its effect
+    penalty = people.record("admin_penalty", "2026-03-01")["id"]
     done = cli(app, "reviews", "decide", review["id"], "--outcome", "changed",
-               "--note", "已更正一条记录", "--operator", people.reviewer.client_id)
+               "--note", "已删除一条记录", "--operator", people.reviewer.client_id,
+               "--effect", f'{{"kind": "record_removed", "record_id": "{penalty}"}}')
     assert done.exit_code == 0, done.output
-    again = cli(app, "reviews", "decide", review["id"], "--outcome", "changed",
+    assert people.record("admin_penalty", "2026-03-01")["status"] == "removed"
+    again = cli(app, "reviews", "decide", review["id"], "--outcome", "confirmed",
                 "--note", "x", "--operator", people.reviewer.client_id)
     assert again.exit_code != 0 and "already_decided" in again.output

@@ -9,7 +9,7 @@ import jsonschema_rs
 import pytest
 
 from core.records import Record
-from rights.disputes import _correct
+from rights.disputes import correct
 from rights.errors import InvalidCorrection, InvalidText
 from rights.export import PROVIDERS, SCHEMA
 from rights.repair import PLEDGE, PLEDGE_HASH
@@ -60,7 +60,7 @@ def test_a_record_outside_the_scoring_consent_does_not_count():
 
 def test_a_correction_to_a_positive_type_drops_severity_and_publicity():
     r = record()
-    change = _correct(r, {"type": "payment_on_time"}, NOW)
+    change = correct(r, {"type": "payment_on_time"}, NOW)
     assert (r.type, r.severity, r.publicity_ends_at) == ("payment_on_time", None, None)
     assert change["before"]["type"] == "payment_overdue"
     assert change["after"]["type"] == "payment_on_time"
@@ -68,7 +68,7 @@ def test_a_correction_to_a_positive_type_drops_severity_and_publicity():
 
 def test_a_correction_of_severity_or_date_recomputes_the_publicity_end():
     r = record(category="public_credit", type="admin_penalty", severity="general")
-    _correct(r, {"severity": "serious", "occurred_at": "2026-01-01T00:00:00Z"}, NOW)
+    correct(r, {"severity": "serious", "occurred_at": "2026-01-01T00:00:00Z"}, NOW)
     assert r.severity == "serious"
     assert r.publicity_ends_at == datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=3 * 365)
 
@@ -82,7 +82,7 @@ def test_a_correction_of_severity_or_date_recomputes_the_publicity_end():
 def test_a_bad_correction_is_refused_without_touching_the_record(change):
     r = record()
     with pytest.raises(InvalidCorrection):
-        _correct(r, change, NOW)
+        correct(r, change, NOW)
     assert (r.type, r.severity, r.amount_fen) == ("payment_overdue", "minor", 100)
 
 

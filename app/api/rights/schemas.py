@@ -7,7 +7,7 @@ import marshmallow as ma
 
 from app.api.common import Bilingual, CodedReason, UTCDateTime
 from rights import disputes, repair, reviews
-from rights.models import DISPUTE_OUTCOMES, REPAIR_DECISIONS, REVIEW_OUTCOMES
+from rights.models import DISPUTE_OUTCOMES, REPAIR_DECISIONS, REVIEW_EFFECTS, REVIEW_OUTCOMES
 
 
 def _text(max_len: int, required: bool = True) -> ma.fields.String:
@@ -144,7 +144,11 @@ class ReviewSchema(ma.Schema):
     snapshot = ma.fields.Dict(metadata={"description": "the decision as you saw it"})
     status = ma.fields.String(metadata={"description": "open | decided"})
     outcome = ma.fields.String(allow_none=True, metadata={"description": "confirmed | changed"})
-    note = ma.fields.String(allow_none=True)
+    note = ma.fields.String(allow_none=True, metadata={"description": "the reviewer's reasons"})
+    effect = ma.fields.Dict(allow_none=True, metadata={"description": (
+        "what the outcome did: {kind: confirmed}; {kind: record_corrected | record_removed, "
+        "record_id, category, type, source, correction?: {before, after}}; or {kind: "
+        "eligibility_override, scenario, ends_at, override_id}")})
     requested_at = UTCDateTime()
     decided_at = UTCDateTime()
 
@@ -220,6 +224,24 @@ class RepairDecisionSchema(ma.Schema):
     note = _note(repair.MAX_NOTE)
 
 
+class ReviewEffectSchema(ma.Schema):
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(
+        ("confirmed", *REVIEW_EFFECTS)))
+    record_id = ma.fields.String(metadata={"description": "record_corrected, record_removed: "
+                                                          "the resident's active record"})
+    correction = ma.fields.Dict(metadata={"description": "record_corrected: new values of "
+                                          "type, severity, amount_fen, quantity, occurred_at"})
+    scenario = ma.fields.String(validate=ma.validate.Length(1, 40), metadata={
+        "description": "eligibility_override: the scenario"})
+    ends_at = ma.fields.String(metadata={"description": "eligibility_override: when it ends "
+                                         f"(ISO 8601, at most {reviews.MAX_OVERRIDE_DAYS} "
+                                         "days ahead)"})
+
+
 class ReviewDecisionSchema(ma.Schema):
     outcome = ma.fields.String(required=True, validate=ma.validate.OneOf(REVIEW_OUTCOMES))
-    note = _note(reviews.MAX_NOTE)
+    note = _note(reviews.MAX_NOTE, description="shown to the resident: with confirmed, the "
+                 "reasons")
+    effect = ma.fields.Nested(ReviewEffectSchema, load_default=None, allow_none=True, metadata={
+        "description": "required with changed: what the review changes (it happens with "
+                       "the decision)"})

@@ -27,6 +27,8 @@ class EntitlementSchema(ma.Schema):
                                      metadata={"description": "purposes to consent to"})
     min_tier = ma.fields.String()
     token_ttl_seconds = ma.fields.Integer()
+    override = ma.fields.Dict(allow_none=True, metadata={"description": (
+        "an eligibility override a human review granted, in force: {review_id, ends_at}")})
 
 
 class EntitlementListSchema(ma.Schema):

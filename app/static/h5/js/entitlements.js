@@ -6,7 +6,7 @@
 // clock is wrong still refreshes on time.
 import {
   alertBox, announce, api, ApiError, boot, clear, colon, errorBox, errorText, h, jwsPayload, pick,
-  t, yuan,
+  t, when, yuan,
 } from './core.js';
 
 const TICK_MS = 1000;
@@ -43,6 +43,9 @@ function card(e) {
     dataset: { scenario: e.scenario, usable: String(e.usable) } },
     h('div', { class: 'spread' }, h('h2', { id: `ent-${e.scenario}-h` }, pick(e.name)), badge(e)),
     limits(e),
+    // An eligibility override a human review granted: shown with its end date.
+    e.override ? h('p', { class: 'small', 'data-override': e.override.review_id },
+      t('ent.override', { date: when(e.override.ends_at) })) : null,
     e.reasons && e.reasons.length ? h('div', { class: 'small' },
       h('strong', {}, t('ent.why_not') + colon()),
       h('ul', {}, e.reasons.map((r) => h('li', {}, pick(r))))) : null,
