@@ -165,16 +165,21 @@ def create_resident(
 
 
 def reopen_resident(session: Session, keyring: Keyring, resident: Resident, person: Person, *,
-                    now: datetime) -> Resident:
+                    now: datetime) -> Resident | None:
     """Re-attach a person signing in again to their erased account, found by the blind index
     of their ID number (kept while the account retains what the law requires: public negative
     records, unpaid bills, open waivers). The account opens again under a new data key with
-    the person's fields; records re-sent while it was erased join; nothing erased returns."""
-    if resident.status != "erased":
-        raise InvalidInput("only an erased account is reopened")
+    the person's fields; records re-sent while it was erased join; nothing erased returns.
+
+    The row is locked first: an account another sign-in reopened meanwhile is returned as it
+    is; one whose retention ended meanwhile (blind index tombstoned) answers None — the person
+    gets a new account."""
     id_number = normalize(person.id_number)
-    if keyring.blind_index(id_number) != resident.id_index:
-        raise InvalidInput("the ID number does not match the account")
+    session.refresh(resident, with_for_update=True)
+    if resident.id_index != keyring.blind_index(id_number):
+        return None
+    if resident.status != "erased":
+        return resident
     key = keyring.new_data_key(session, now, owner=str(resident.id))
     session.flush()
     resident.data_key_id = key.id

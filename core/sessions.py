@@ -86,10 +86,10 @@ def login(uow: UnitOfWork, keyring: Keyring, claims: dict[str, Any], *, now: dat
     session = uow.session
     resident = find_resident(session, keyring, claims["id_number"])
     person = Person(claims["name"].strip(), claims["id_number"], claims.get("phone_number"))
+    if resident is not None and resident.status == "erased":  # re-attached to what it retained
+        resident = reopen_resident(session, keyring, resident, person, now=now)
     if resident is None:
         resident = create_resident(session, keyring, person, now=now)
-    elif resident.status == "erased":  # re-attached to what its erasure retained
-        resident = reopen_resident(session, keyring, resident, person, now=now)
     token, expires = open_session(session, resident, now=now, ttl=ttl, channel=channel)
     audit.record(session, actor=f"resident:{resident.id}", action="session.opened", now=now,
                  subject=str(resident.id), data={"channel": channel})

@@ -241,3 +241,22 @@ def test_a_retained_record_ends_with_its_publicity_and_never_after_five_years() 
     assert ends("public_credit", "general", None) == occurred + timedelta(days=5 * 365)
     assert ends("traffic", "minor", timedelta(days=90)) is None  # not a public record
     assert ends("judicial", None, None) is None  # a positive record
+
+
+def test_a_sign_in_racing_the_end_of_retention_opens_a_new_account(listed: Credit) -> None:
+    from core.identity import Person, find_resident, reopen_resident
+    from tests.support.factories import id_number
+
+    world = listed
+    rid = uuid.UUID(me(world)["id"])
+    erase(world.client, world.resident)
+    with world.app.app_context(), runtime().uow() as signing_in:
+        keyring = runtime().keyring
+        found = find_resident(signing_in.session, keyring, id_number(7))
+        assert found is not None and found.id == rid
+        with runtime().uow() as job:  # the retention job ends it meanwhile
+            job.session.get(Resident, rid).id_index = "erased:ended"
+            job.commit()
+        person = Person("王五", id_number(7), None)
+        assert reopen_resident(signing_in.session, keyring, found, person,
+                               now=runtime().clock.now()) is None
