@@ -15,7 +15,9 @@ Public entry points (see each module for details):
 - `score_resident`, `explain`, `canonical_inputs`, `recompute`, `verify` — explanations;
 - `scoring.validation`, `scoring.fit`, `scoring.synthetic` — metrics/report, fitting, test data;
 - `scoring.services` (use cases), `scoring.batch` (the batch job), `scoring.store` (tables),
-  `scoring.monitor`, `scoring.outcomes` — the persistence side, on SQLAlchemy.
+  `scoring.monitor`, `scoring.outcomes` — the persistence side, on SQLAlchemy;
+- `scoring.integrity` — whether a stored score is what its inputs (and, for a current one, the
+  records) compute to: the read path's check and `pengcheng score --verify`'s.
 
 Nothing here imports Flask; the engine (spec, features, engine, explain) is numpy only.
 """
