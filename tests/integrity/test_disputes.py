@@ -137,3 +137,29 @@ def test_a_removed_listing_recomputes_at_once(people, clock, app):
     assert people.resolve(dispute["id"], "removed").status_code == 200
     score, computed_at = stored_score(app, people)
     assert score > before and computed_at == clock.now()
+
+
+def test_the_batch_and_the_read_path_count_a_disputed_record_alike(people, clock, app):
+    from scoring import batch
+    from scoring.features import batch_from_records, compute_features, consent_row, to_epoch
+    from scoring.services import active_model, records_of
+
+    dispute = dispute_the_listing(people)
+    due = parse_instant(dispute["due_at"])
+    assert due is not None
+    with app.app_context(), runtime().uow() as uow:
+        record = uow.session.get(Record, uuid.UUID(dispute["record_id"]))
+        assert record is not None and record.resident_id is not None
+        rid = record.resident_id
+        model = active_model(uow.session)
+        chunk = batch.records_batch(uow.session, [rid])
+        one = batch_from_records(
+            [r for r in records_of(uow.session, [rid]) if r["status"] in ("active", "disputed")])
+        everything = consent_row(c.category for c in model.features)
+        for at in (due - timedelta(seconds=1), due):
+            t = to_epoch(at)
+            assert (compute_features(model, chunk, everything, t).tolist()
+                    == compute_features(model, one, everything, t).tolist())
+        before = compute_features(model, one, everything, to_epoch(due - timedelta(seconds=1)))
+        after = compute_features(model, one, everything, to_epoch(due))
+        assert before.tolist() != after.tolist()  # it stops counting at the deadline
