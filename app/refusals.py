@@ -206,7 +206,9 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
     "GET /admin/v1/reviews": (Forbidden,),
     "GET /admin/v1/reviews/{review_id}": (Forbidden, ReviewNotFound),
     "POST /admin/v1/reviews/{review_id}/decide": (Forbidden, ReviewNotFound, AlreadyDecided,
-                                                  InvalidText, InvalidInput),
+                                                  InvalidText, InvalidInput, RecordNotFound,
+                                                  InvalidCorrection, UnknownScenario,
+                                                  ScenarioNotAvailable),
     # 先诊后付 (medical credit)
     "POST /partner/v1/medical-credit/authorizations": (
         Forbidden, *TOKEN_USE, CreditDeclined, InsufficientCredit, UnknownScenario,
