@@ -19,6 +19,7 @@ from flask.cli import AppGroup
 
 from app.cli_support import echo_json, now, refusals
 from app.runtime import runtime
+from core import credentials
 from core.clock import utc
 from core.identity import (
     OPERATOR_ROLES,
@@ -26,12 +27,7 @@ from core.identity import (
     DataSource,
     Operator,
     Partner,
-    create_operator,
-    create_partner,
-    create_source,
     principals,
-    rotate_key,
-    set_active,
 )
 
 CACHE_CAVEAT = ("Takes effect on every web instance within PENGCHENG_AUTH_CACHE_SECONDS "
@@ -54,9 +50,8 @@ operators = AppGroup("operators", help="Operators (市信用办; admin, reviewer
 def partners_create(name: str, kind: str, scenarios: tuple[str, ...]) -> None:
     """Register a partner; prints {client_id, api_key} (the key is shown once)."""
     with refusals(), runtime().uow() as uow:
-        partner, key = create_partner(uow.session, name=name, kind=kind,
-                                      scenarios=list(scenarios), now=now())
-        uow.commit()
+        partner, key = credentials.register_partner(uow, name=name, kind=kind,
+                                                    scenarios=list(scenarios), now=now())
     echo_json({"client_id": partner.client_id, "api_key": key, "kind": partner.kind,
                 "scenarios": partner.scenarios})
 
@@ -68,9 +63,8 @@ def partners_create(name: str, kind: str, scenarios: tuple[str, ...]) -> None:
 def sources_create(name: str, categories: tuple[str, ...]) -> None:
     """Register a data source; prints {client_id, api_key} (the key is shown once)."""
     with refusals(), runtime().uow() as uow:
-        source, key = create_source(uow.session, name=name, categories=list(categories),
-                                    now=now())
-        uow.commit()
+        source, key = credentials.register_source(uow, name=name, categories=list(categories),
+                                                  now=now())
     echo_json({"client_id": source.client_id, "api_key": key, "categories": source.categories})
 
 
@@ -80,8 +74,7 @@ def sources_create(name: str, categories: tuple[str, ...]) -> None:
 def operators_create(name: str, role: str) -> None:
     """Register an operator; prints {client_id, api_key} (the key is shown once)."""
     with refusals(), runtime().uow() as uow:
-        operator, key = create_operator(uow.session, name=name, role=role, now=now())
-        uow.commit()
+        operator, key = credentials.register_operator(uow, name=name, role=role, now=now())
     echo_json({"client_id": operator.client_id, "api_key": key, "role": operator.role})
 
 
@@ -109,8 +102,7 @@ def _add_credential_commands(group: AppGroup, model: type,
     @click.argument("client_id")
     def rotate(client_id: str) -> None:
         with refusals(), runtime().uow() as uow:
-            principal, key = rotate_key(uow.session, model, client_id, now=now())
-            uow.commit()
+            principal, key = credentials.rotate(uow, model, client_id, now=now())
         echo_json({"client_id": principal.client_id, "api_key": key, **describe(principal)})
 
     def switch(active: bool, verb: str) -> None:
@@ -120,9 +112,8 @@ def _add_credential_commands(group: AppGroup, model: type,
         @click.argument("client_id")
         def command(client_id: str) -> None:
             with refusals(), runtime().uow() as uow:
-                principal, changed = set_active(uow.session, model, client_id, active,
-                                                now=now())
-                uow.commit()
+                principal, changed = credentials.switch(uow, model, client_id, active,
+                                                        now=now())
             echo_json({**describe(principal), "changed": changed})
 
     switch(False, "deactivate")
