@@ -222,8 +222,9 @@ def earn_monthly(new_uow: Callable[[], UnitOfWork], rule: Rule, rules: Rules,
                  now: datetime) -> int:
     """Award this month's points by tier to every resident with a current score.
 
-    A batch: one unit of work from `new_uow` per resident (reading a score may commit it)."""
-    from scoring.services import current_score
+    A batch: one unit of work from `new_uow` per resident; a score computed for it is committed
+    with its award (one commit)."""
+    from scoring.services import fresh_score
 
     period, made, after = f"{now:%Y-%m}", 0, None
     while True:
@@ -240,7 +241,8 @@ def earn_monthly(new_uow: Callable[[], UnitOfWork], rule: Rule, rules: Rules,
             with new_uow() as uow:
                 resident = uow.session.get(Resident, resident_id)
                 try:
-                    view = current_score(uow, resident, now=now)  # type: ignore[arg-type]
+                    view, _computed = fresh_score(uow.session, resident,  # type: ignore[arg-type]
+                                                  now=now)
                 except ConsentRequired:
                     continue
                 points = rule.points_by_tier.get(view.tier, 0)
