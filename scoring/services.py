@@ -361,8 +361,6 @@ def verify_stored(session: Session, *, progress: Callable[[int], None] | None = 
             progress(checked)
     for row_id, resident_id, found in integrity.against_records(session, models):
         known = bad.get(row_id)
-        bad[row_id] = Mismatch(row_id, resident_id, found.differs, found.stored,
-                               found.recomputed) if known is None else Mismatch(
-            row_id, resident_id, (*known.differs, *found.differs), known.stored,
-            found.recomputed)
+        differs = found.differs if known is None else (*known.differs, *found.differs)
+        bad[row_id] = Mismatch(row_id, resident_id, differs, found.stored, found.recomputed)
     return checked, sorted(bad.values(), key=lambda m: str(m.id))
