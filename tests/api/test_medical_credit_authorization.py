@@ -16,7 +16,7 @@ from app.runtime import runtime
 from core.idempotency import PartnerRequest
 from rewards.credit.models import CreditAccount, CreditHold
 from rewards.models import ConsumedToken
-from tests.api.test_medical_credit_concurrency import post, together
+from tests.support.concurrency import post, together
 from tests.support.factories import cli
 from tests.support.medical_credit import BASE, Credit, problem
 from tests.support.statements import statements

@@ -6,9 +6,7 @@ connections; a barrier releases them together.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from core.records import Record
 from rewards.credit.models import CreditAccount, CreditBill, CreditHold, CreditPayment
 from rewards.models import ConsumedToken
 from rewards.waivers.models import DepositWaiver
-from tests.support.factories import bearer
+from tests.support.concurrency import post, together
 from tests.support.medical_credit import BASE, Credit
 from tests.support.statements import statements
 
@@ -38,29 +36,6 @@ def config(config: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def credit(pg_url, app, client, idp) -> Credit:
     return Credit(app, client, idp)
-
-
-def together(app: Any, calls: list[Callable[[Any], Any]]) -> list[Any]:
-    """Run each call with its own test client, all released at once; their responses."""
-    barrier = threading.Barrier(len(calls))
-    out: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        client = app.test_client()
-        barrier.wait()
-        out[i] = calls[i](client)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert all(r is not None for r in out), "a thread did not finish"
-    return out
-
-
-def post(url: str, key: str, body: dict) -> Callable[[Any], Any]:
-    return lambda client: client.post(url, headers=bearer(key), json=body)
 
 
 def account(app: Any) -> CreditAccount:

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.runtime import runtime
 from rewards.errors import TokenRejected
-from tests.support.tokens import World, consume_as, introspect
+from tests.support.tokens import World, consume_as, introspect, signed
 
 
 @pytest.fixture
@@ -34,14 +34,6 @@ def parts(token: str) -> tuple[dict, dict, str]:
     head, body, sig = token.split(".")
     dec = lambda s: json.loads(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)))  # noqa: E731
     return dec(head), dec(body), sig
-
-
-def signed(app: Any, claims: dict, purpose: str = "token", **header: Any) -> str:
-    """A token signed with the service's own key (to test checks after the signature)."""
-    with app.app_context(), runtime().uow() as uow:
-        kid, private = runtime().signer.active(uow.session, purpose)
-    headers = {"kid": kid, "typ": "pc-entitlement+jwt", **header}
-    return jwt.encode(claims, private, algorithm="EdDSA", headers=headers)
 
 
 def public_raw(app: Any, kid: str) -> bytes:

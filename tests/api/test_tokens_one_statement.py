@@ -17,9 +17,8 @@ from core.identity import Partner
 from rewards.errors import TokenReplayed, TokenRevoked
 from rewards.models import AccessEntry, ConsumedToken
 from rewards.tokens import consume
-from tests.api.test_tokens_hostile import signed
 from tests.support.statements import statements
-from tests.support.tokens import World, consume_as, introspect, withdraw
+from tests.support.tokens import World, consume_as, introspect, signed, withdraw
 
 
 @pytest.fixture

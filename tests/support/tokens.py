@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import jwt
 import pytest
 
+from app.runtime import runtime
 from tests.support.factories import bearer, id_number, login, new_partner, new_source
 
 NORMAL = ["public_credit", "judicial", "tax", "social_insurance", "housing_fund", "utilities",
@@ -115,3 +117,11 @@ def consume_as(app: Any, partner: Any, token: Any, scenario: str = "medical_cred
                          scenario=scenario, now=runtime().clock.now(), ctx=runtime().tokens)
         uow.commit()
     return claims
+
+
+def signed(app: Any, claims: dict, purpose: str = "token", **header: Any) -> str:
+    """A token signed with the service's own key (to test checks after the signature)."""
+    with app.app_context(), runtime().uow() as uow:
+        kid, private = runtime().signer.active(uow.session, purpose)
+    headers = {"kid": kid, "typ": "pc-entitlement+jwt", **header}
+    return jwt.encode(claims, private, algorithm="EdDSA", headers=headers)
