@@ -116,6 +116,10 @@ MEANING = {
     "token_bad_signature": "the signature does not verify (tampered)",
     "token_not_yet_valid": "`iat` is in the future",
     "token_wrong_scenario": "the token is for another scenario, or you no longer serve it",
+    "token_revoked": "the resident withdrew a consent the token relied on (the scenario's or "
+                     "scoring), or their account is closed",
+    "token_has_own_call": "the token's scenario is used up by another call (`use_with` names it)",
+    "use_declined": "the resident cannot use this entitlement now (they see why)",
     "credit_declined": "the resident cannot use credit care now (they see why)",
     "waiver_declined": "the resident cannot have a deposit waiver now (they see why)",
     "authorization_not_found": "no such authorization of yours (another partner's is also 404)",
@@ -151,6 +155,7 @@ ADVICE = {
     "token_expired": "ask the resident to refresh the code",
     "token_replayed": "the first use stands; a new use needs a new code",
     "token_revoked": "ask the resident for a new code",
+    "token_has_own_call": "send the token to the call `use_with` names",
     "insufficient_credit": "hold at most `available_fen`",
     "amount_exceeds_hold": "capture at most `hold_fen`",
     "payment_exceeds_debt": "pay at most `owed_fen`",
@@ -176,7 +181,8 @@ def _calls(where: list[str], labels: list[str]) -> str:
         "every POST": [lb for lb in labels if lb.startswith("POST ")],
         "every POST to /partner/v1": [lb for lb in labels if lb.startswith("POST /partner/")],
         "every call with an id in its path": [lb for lb in labels if "{" in lb],
-        "every call that uses a token (authorizations, deposit-waivers, redemptions)": [
+        "every call that uses a token (authorizations, deposit-waivers, redemptions, "
+        "tokens/consume)": [
             lb for lb in labels if TokenReplayed in OPERATIONS[lb]],
     }
     for name, members in groups.items():

@@ -53,6 +53,7 @@ from rewards.errors import (
     TokenAlgorithmRefused,
     TokenBadSignature,
     TokenExpired,
+    TokenHasOwnCall,
     TokenMalformed,
     TokenNotYetValid,
     TokenReplayed,
@@ -63,6 +64,7 @@ from rewards.errors import (
     TokenWrongScenario,
     UnknownPartner,
     UnknownScenario,
+    UseDeclined,
 )
 from rewards.points.errors import (
     InsufficientPoints,
@@ -178,6 +180,9 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
                                RATE_LIMITED),
     "GET /api/v1/me/access-log": (),
     "POST /partner/v1/tokens/introspect": (),  # a token that fails is {"active": false}
+    "POST /partner/v1/tokens/consume": (*TOKEN_USE, UseDeclined, TokenHasOwnCall,
+                                        UnknownScenario, ScenarioNotAvailable,
+                                        IdempotencyConflict),
     "GET /api/v1/me/notifications": (),
     "POST /api/v1/me/notifications/read": (),
     # rights

@@ -84,5 +84,20 @@ class TokenReplayed(TokenRejected):
     code, status, title = "token_replayed", 409, "The token has already been used"
 
 
+class UseDeclined(TokenRejected):
+    """An exclusion the token's scenario names applies now: the token is not usable (the
+    partner never learns which; the resident sees it on their entitlements)."""
+
+    code, status, title = ("use_declined", 403,
+                           "The resident cannot use this entitlement now")
+
+
+class TokenHasOwnCall(TokenRejected):
+    """`POST /partner/v1/tokens/consume` with a token whose scenario is used up by a call of
+    its own (a hold, a waiver, a redemption); `use_with` names that call."""
+
+    code, title = "token_has_own_call", "This scenario's tokens are used up by another call"
+
+
 class UnknownPartner(DomainError):
     code, status, title = "unknown_partner", 404, "No such partner"

@@ -6,6 +6,9 @@
   an HMAC, so the table is the only way back to the resident and it never leaves the service.
 * `consumed_tokens`: one row per consumed `jti`. The primary key is the single-use guarantee
   (nothing else is asked: no fast-store mark).
+* `token_uses`: one row per use of a token through `POST /partner/v1/tokens/consume` (the
+  scenarios with no hold, waiver or redemption): the partner's `out_use_no`, the `jti`, when.
+  Written by `pc_use_token` (rewards/sql/tokens.sql, migration 0022).
 * `access_log`: who looked at a resident's entitlement, when and what they learned (查询记录).
 """
 
@@ -53,6 +56,21 @@ class ConsumedToken(Base):
     scenario: Mapped[str] = mapped_column(String(40))
     consumed_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class TokenUse(Base):
+    __tablename__ = "token_uses"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "out_use_no", name="uq_token_uses_partner_out_use_no"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partners.id"))
+    out_use_no: Mapped[str] = mapped_column(String(64))
+    jti: Mapped[str] = mapped_column(String(64), unique=True)
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), index=True)
+    scenario: Mapped[str] = mapped_column(String(40))
+    used_at: Mapped[datetime]
 
 
 class AccessEntry(Base):

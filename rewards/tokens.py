@@ -12,11 +12,23 @@ Design overview
   Those checks need no database and live in `rewards.token_format`; `admit` adds the scenario.
 * Whether an authentic token is live for its partner is decided in PostgreSQL and nowhere else:
   `pc_token_state` (rewards/sql/tokens.sql) — the pseudonym names a resident at this partner
-  (`token_revoked`, reason `subject`), the resident's consent to `scenario:<scn>` is valid now
-  and was given no later than `iat` (reason `consent`: a withdraw + re-grant kills old tokens),
-  and the `jti` was never consumed (`token_replayed`). Introspection (`pc_introspect`) and
+  whose account is not erased (`token_revoked`, reason `subject`), the resident's consent to
+  `scenario:<scn>` is valid now and was given no later than `iat` (reason `consent`: a
+  withdraw + re-grant kills old tokens), so is their consent to scoring, which every
+  entitlement needs (reason `scoring`), the `jti` was never consumed (`token_replayed`), and —
+  when the caller passes the scenario's exclusions — none of them applies now unless a human
+  review's eligibility override is in force (`use_declined`, reason `excluded`:
+  `pc_scenario_excluded`, rewards/sql/exclusions.sql). Introspection (`pc_introspect`) and
   consumption (`pc_consume_token`) call it, and so do the partner writes that consume a token
   inside their own function (`pc_credit_authorize`, `pc_redeem`: `CONSUME_ARGS`, `db_args`).
+* Whatever stops a use makes introspection answer `{active: false}` at once (issue 19):
+  introspection always checks the scenario's exclusions, and so does the use of a token whose
+  scenario has no call of its own (`rewards.token_use`). The calls that decide eligibility
+  themselves (a hold, a waiver) pass no exclusions to `pc_consume_token` and refuse in their
+  own words (`credit_declined`, `waiver_declined`). Which exclusions a scenario names: its
+  operators' definition in `scenario_settings` if there is one, else the shipped catalogue's,
+  which only Python reads and passes in (`shipped_exclusions`; `pc_scenario_exclusions`
+  chooses).
   Why there: those writes are one statement each, so the rule must be callable from SQL; a
   Python copy of it would be a second implementation to keep in step. In SQL every caller gets
   the answer, the consumption and the access-log entry in one round trip. The refusals come
@@ -28,7 +40,8 @@ Design overview
   one's transaction and is refused `token_replayed` once it commits. A refusal aborts the
   caller's transaction, which then only rolls back (as every refusal does: `core.idempotency`).
 * A use and a withdrawal are ordered (issue 22). `pc_consume_token` (rewards/sql/tokens.sql)
-  locks the resident's consent record for the scenario `FOR SHARE` before it checks it, and holds
+  locks the resident's consent records for the scenario and for scoring `FOR SHARE` (in the
+  order an erasure takes them) before it checks them, and holds
   the lock until the caller's transaction ends; a withdrawal (and a re-grant, an erasure) takes the
   row `FOR UPDATE`. So once a withdrawal has committed no use can commit: a use that got the
   lock first makes the withdrawal wait until it commits, and one that comes later waits for
@@ -68,7 +81,7 @@ from core.identity import Partner
 from core.signing import OnDemand
 from rewards import errors
 from rewards.pseudonyms import pseudonym_for
-from rewards.scenarios import MAX_TOKEN_TTL, Scenario
+from rewards.scenarios import MAX_TOKEN_TTL, Scenario, defaults
 from rewards.token_format import (
     TYP,
     Claims,
@@ -131,13 +144,25 @@ def _serves(claims: Claims, partner: Partner) -> None:
 
 
 _REVOKED = {"subject": "the token's subject is not known to this service",
-            "consent": "the resident withdrew the consent this token relied on"}
+            "consent": "the resident withdrew the consent this token relied on",
+            "scoring": "the resident withdrew their consent to scoring, which this token "
+                       "relied on"}
 
 # What the database's refusals (pc_token_state, pc_consume_token: rewards/sql/tokens.sql) mean.
 REFUSALS: dict[str, pgcall.Refusal] = {
     "token_revoked": lambda f: errors.TokenRevoked(_REVOKED[f.get("reason") or "consent"]),
     "token_replayed": lambda f: errors.TokenReplayed("the token has already been used"),
+    "use_declined": lambda f: errors.UseDeclined(
+        "the resident cannot use this entitlement now; ask them to check their entitlements",
+        detail_zh="该市民暂不能使用此权益"),
 }
+
+
+def shipped_exclusions(scenario: str) -> list[str]:
+    """The exclusions the shipped catalogue names for `scenario` (none if it ships none); the
+    database uses them unless operators changed the scenario (`pc_scenario_exclusions`)."""
+    found = defaults().get(scenario)
+    return list(found.exclusions) if found is not None else []
 
 
 def db_args(claims: Claims, partner: Partner, now: datetime) -> dict[str, Any]:
@@ -164,13 +189,15 @@ def _learned(claims: Claims) -> dict[str, Any]:
 # The live check and the access-log entry in one statement (rewards/sql/tokens.sql).
 _INTROSPECT = text(
     "SELECT pc_introspect(:jti, :sub, :scn, :iat, CAST(:ent AS json), :partner_id, :client_id,"
-    " :partner_name, :outcome, :log_id, :now)")
+    " :partner_name, :outcome, :log_id, :now, :exclusions)")
 
 
 def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
                ctx: TokenContext) -> dict[str, Any]:
     """RFC 7662: `{active: true, scn, sub, ent, exp}` for a live token addressed to `partner`,
-    `{active: false}` for anything else. Never consumes; logged for the resident.
+    `{active: false}` for anything else — a token no call would accept now included (a consent
+    withdrawn, an exclusion arisen, the account erased). Never consumes; logged for the
+    resident.
 
     Changes nothing but the access log, so it runs on an autocommit unit of work as one
     statement (`pc_introspect`). A verdict reached without the database (expired, another
@@ -187,7 +214,8 @@ def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
     except errors.TokenRejected as exc:
         refused = exc.code
     outcome = pgcall.call(uow, _INTROSPECT,
-                          {**db_args(claims, partner, now), "outcome": refused}, {})
+                          {**db_args(claims, partner, now), "outcome": refused,
+                           "exclusions": shipped_exclusions(claims.scn)}, {})
     uow.commit()
     if outcome != "active":
         return dict(INACTIVE)
@@ -199,16 +227,17 @@ def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
 _CONSUME = text(f"SELECT pc_consume_token({CONSUME_ARGS})")
 
 
-def admit(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str, now: datetime,
-          ctx: TokenContext) -> Claims:
-    """What is checked before the database: signature, times, audience and `scenario`.
+def admit(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str | None,
+          now: datetime, ctx: TokenContext) -> Claims:
+    """What is checked before the database: signature, times, audience and `scenario` (None:
+    any scenario the partner serves).
 
     The database's part (subject, consent, single use) is `pc_consume_token`, run by `consume`
     or inside a partner write's own function (with `db_args`). Makes no session unless a key
     must be read."""
     claims = _verified(lambda: uow.session, token, audience=partner.client_id, now=now,
                        ctx=ctx)
-    if claims.scn != scenario:
+    if scenario is not None and claims.scn != scenario:
         raise errors.TokenWrongScenario(f"the token is for {claims.scn!r}, not {scenario!r}")
     _serves(claims, partner)
     return claims

@@ -34,3 +34,34 @@ BEGIN
     END IF;
     RETURN found;
 END $$;
+
+-- The exclusions scenario p_scn names: those of the operators' definition (scenario_settings,
+-- which replaces the shipped one as a whole: rewards.scenarios.catalogue) when there is one,
+-- else p_default — the shipped catalogue's, which only Python reads (rewards.tokens passes
+-- them).
+CREATE OR REPLACE FUNCTION pc_scenario_exclusions(p_scn text, p_default text[]) RETURNS text[]
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    spec json;
+BEGIN
+    SELECT s.spec INTO spec FROM scenario_settings s WHERE s.code = p_scn;
+    IF spec IS NULL THEN
+        RETURN coalesce(p_default, '{}');
+    END IF;
+    RETURN ARRAY(SELECT json_array_elements_text(spec -> 'exclusions'));
+END $$;
+
+-- Whether one of p_exclusions applies to the resident now (pc_exclusions) and no human
+-- review's eligibility override for the scenario is in force (rights.reviews; honoured by
+-- rewards.entitlements when a token is issued): a token of the scenario is then not usable.
+CREATE OR REPLACE FUNCTION pc_scenario_excluded(p_resident uuid, p_scn text, p_exclusions text[],
+                                                p_now timestamptz) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF cardinality(p_exclusions) = 0 OR NOT (pc_exclusions(p_resident, p_now) && p_exclusions) THEN
+        RETURN false;
+    END IF;
+    RETURN NOT EXISTS (SELECT 1 FROM eligibility_overrides o
+                        WHERE o.resident_id = p_resident AND o.scenario = p_scn
+                          AND o.granted_at <= p_now AND o.ends_at > p_now);
+END $$;

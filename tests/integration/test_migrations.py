@@ -103,12 +103,12 @@ AT_0018 = {
     "pc_claim_request": "99a1733f487cc3556b132e74f331c0de488f9988110407700797a49bdea68014",
     "pc_consent_last_use": "636e57258c897b74c4ade1aceeb8d914aa8c519662736c8d6911100a12121389",
     "pc_consent_since": "8063723dc0b245331fec05625329333cf84b8f8e641c6aa82832eafffea1026d",
-    "pc_consume_token": "1c9678d043667ee4ea5242cb7c82c8e17b4955c50e773e13779d3fc65052f531",
+    "pc_consume_token": "cf55c6ede0276c1143d1e46e2af7ccf93f3bc42a0ca80d9b7bbb4228e1e1866a",
     "pc_credit_authorize": "f5ed948e892f0719c79b342f4592c6ddd0c8d9235335d596046d1fff52cf52a2",
     "pc_credit_capture": "2c5163b262890e31e8c2e67f48903832a1e601441120547267df7cc7bb21e38f",
     "pc_credit_expire_holds": "f1b10da156cfb549ee9f37fb08f29288ba7968c0108e61182102afc183ca6b93",
     "pc_exclusions": "7c78b68b26871d60c9322e935688b12f8239fed900965ce7308db4e995aa681f",
-    "pc_introspect": "12c2e9b775e9d1a8f9df7d3725ff48605ed691b7e7a1b01e33af1a4cdf50744a",
+    "pc_introspect": "7b084ef276a5e7a2dff4a8854ea12bad773d811e0c81ce32e0827bf7c0336fe4",
     "pc_log_access": "adc2726ff957021cc08541f64d69724e3af5f81bfc1cc9301792f3642b242205",
     "pc_points_account": "f4e82abd2a5f8f4428026a11bc2ef86def45a4be042fb4ed6b8c59154569448d",
     "pc_points_due": "81ccd201666f6bc1cd484620b45e8b1c66e4b1488b74731622715dbdc4b55070",
@@ -116,8 +116,11 @@ AT_0018 = {
     "pc_redeem": "19fe95e43cd9ea4e2fc97790cf2f6190a8fdc9c978b3e38a5d4b7d3725604eec",
     "pc_redeemed_answer": "4b9bc9e69696126c6882eba6cbebac719f6c9efc201c860abd398db56f16333a",
     "pc_refuse": "ba3ea68e27cf3845a235a7ffed065ad5a433c4d65711f3e9a888469d841935fa",
+    "pc_scenario_excluded": "62bd73faa893bdcc044a26e4a1e8d797ce401577537b89cf7d2a2bb0b5f39b6c",
+    "pc_scenario_exclusions": "618d75f9a8a8a0a41d2333c94225da6d4d7ffffcbc6e0019a38e08d0bddffc07",
     "pc_store_answer": "8d68ff8a54433edbf07cc2dd296b7f31840c7e3458c7822e311dfa6e678a9ede",
-    "pc_token_state": "f27958630206ffc7904f77e745fadac36449fd7789335bfa59f28dfe44d42596",
+    "pc_token_state": "cefc7e8f353c46b1d22c0bc89b7dceeee5e18e2d010211e0597d5f26aa94ffbc",
+    "pc_use_token": "78220e70d8ca49a10b956552bb114cf68f0363028e86e45569d9820dd44b7f0b",
 }
 
 

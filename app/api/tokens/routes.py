@@ -1,5 +1,6 @@
 """Entitlements and partner tokens: `/api/v1/me/entitlements`, `/api/v1/me/tokens`,
-`/api/v1/me/access-log` (resident) and `/partner/v1/tokens/introspect` (partner)."""
+`/api/v1/me/access-log` (resident), `/partner/v1/tokens/introspect` and
+`/partner/v1/tokens/consume` (partner)."""
 
 from __future__ import annotations
 
@@ -12,22 +13,24 @@ from app import auth
 from app.api.tokens.schemas import (
     AccessLogSchema,
     AccessQuerySchema,
+    ConsumeSchema,
     EntitlementListSchema,
     IntrospectionSchema,
     IntrospectSchema,
     TokenRequestSchema,
     TokenSchema,
+    TokenUseSchema,
 )
 from app.ratelimit import enforce
 from app.runtime import runtime
-from rewards import access, tokens
+from rewards import access, token_use, tokens
 from rewards.entitlements import describe, entitlements, issue_token
 from rewards.tokens import Issued
 
 blp = Blueprint("entitlements", __name__, url_prefix="/api/v1/me",
                 description="The resident's entitlements, tokens and access log")
 partner_blp = Blueprint("tokens", __name__, url_prefix="/partner/v1/tokens",
-                        description="Partners check a resident's token")
+                        description="Partners check a resident's token, and use it up")
 
 
 @blp.route("/entitlements")
@@ -82,3 +85,16 @@ class Introspect(MethodView):
             partner = auth.partner(uow)
             return tokens.introspect(uow, body["token"], partner=partner,
                                      now=runtime().clock.now(), ctx=runtime().tokens)
+
+
+@partner_blp.route("/consume")
+class Consume(MethodView):
+    @partner_blp.arguments(ConsumeSchema())
+    @partner_blp.response(201, TokenUseSchema)
+    @partner_blp.doc(security=[{"partnerKey": []}])
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Use up a token whose scenario has no hold, waiver or redemption (减材料, 优先办理,
+        discounts…); idempotent by out_use_no."""
+        return token_use.use(runtime().uow, body["token"], partner=auth.calling_partner(),
+                             out_use_no=body["out_use_no"], now=runtime().clock.now(),
+                             ctx=runtime().tokens)

@@ -6,7 +6,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from app.api.common import Bilingual, CodedReason
+from app.api.common import KEY, Bilingual, CodedReason
 from core.qr import svg as qr_svg
 from rewards import access
 from rewards.models import AccessEntry
@@ -99,3 +99,19 @@ class IntrospectionSchema(ma.Schema):
     sub = ma.fields.String(metadata={"description": "your pairwise pseudonym of the resident"})
     ent = ma.fields.Dict()
     exp = ma.fields.Integer()
+
+
+class ConsumeSchema(ma.Schema):
+    token = ma.fields.String(required=True, validate=ma.validate.Length(1, 4096),
+                             metadata={"description": "the resident's token (信用码)"})
+    out_use_no = ma.fields.String(required=True, validate=KEY,
+                                  metadata={"description": "your idempotency key for this use"})
+
+
+class TokenUseSchema(ma.Schema):
+    """A `rewards.token_use.TokenUse` (a first answer and its replay render alike)."""
+
+    use_id = ma.fields.String(metadata={"description": "this use, for your records"})
+    scn = ma.fields.String()
+    sub = ma.fields.String(metadata={"description": "your pairwise pseudonym of the resident"})
+    ent = ma.fields.Dict(metadata={"description": "the entitlement the token carried"})
