@@ -163,3 +163,15 @@ def test_the_batch_and_the_read_path_count_a_disputed_record_alike(people, clock
         before = compute_features(model, one, everything, to_epoch(due - timedelta(seconds=1)))
         after = compute_features(model, one, everything, to_epoch(due))
         assert before.tolist() != after.tolist()  # it stops counting at the deadline
+
+
+def test_verify_passes_on_scores_read_around_a_disputed_records_deadline(people, clock, app):
+    from tests.support.factories import cli
+
+    dispute = dispute_the_listing(people)
+    score_page(people)
+    move(people, clock, parse_instant(dispute["due_at"]) + timedelta(minutes=1))
+    score_page(people)
+    result = cli(app, "score", "--verify")
+    assert result.exit_code == 0, result.output
+    assert '"mismatches": []' in result.output.strip().splitlines()[-1]
