@@ -182,6 +182,35 @@ def test_an_overdue_bill_makes_a_bike_token_inactive_but_not_a_merchant_one(
     assert shops.consume(token).status_code == 201
 
 
+def test_an_eligibility_override_in_force_keeps_the_token_usable(shops: Merchants) -> None:
+    """A human review that let a listed resident use the scenario (rights.reviews) is honoured
+    by introspection and by the use, as by the token's issue."""
+    from datetime import timedelta
+
+    from app.runtime import runtime
+    from tests.support.factories import new_operator
+
+    other = shops.shop_token("scenic_discount")
+    push(shops.client, shops.source_key, [DEBTOR])
+    _reviewer, reviewer_key = new_operator(shops.app, "reviewer")
+    asked = shops.client.post("/api/v1/me/review-requests", headers=bearer(shops.resident),
+                              json={"subject": "eligibility", "scenario": "fewer_documents",
+                                    "reason": "该失信记录已经撤销，请人工复核"})
+    assert asked.status_code == 201, asked.get_json()
+    with shops.app.app_context():
+        ends = runtime().clock.now() + timedelta(days=30)
+    decided = shops.client.post(
+        f"/admin/v1/reviews/{asked.get_json()['id']}/decide", headers=bearer(reviewer_key),
+        json={"outcome": "changed", "note": "核实后准予承诺减材料",
+              "effect": {"kind": "eligibility_override", "scenario": "fewer_documents",
+                         "ends_at": ends.isoformat().replace("+00:00", "Z")}})
+    assert decided.status_code == 200, decided.get_json()
+    token = shops.shop_token("fewer_documents")
+    assert shops.active(token) is True
+    assert shops.consume(token).status_code == 201
+    assert shops.active(other) is False  # no override for that scenario
+
+
 def test_erasure_makes_the_token_inactive_at_once(shops: Merchants) -> None:
     token = shops.shop_token()
     assert shops.client.delete("/api/v1/me", headers=bearer(shops.resident)).status_code == 200
