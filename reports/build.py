@@ -194,11 +194,12 @@ def score_section(session: Session, resident: Resident, lang: str, now: datetime
                   ) -> dict[str, Any]:
     """Score, tier, dimensions and reasons; `ConsentRequired` without a scoring consent. A
     score recomputed for it is committed with the report."""
+    from rights.disputes import marks
     from scoring.services import fresh_score, render
 
     view, _computed = fresh_score(session, resident, now=now)
     shown = render(session, view, lang)
-    return {
+    section: dict[str, Any] = {
         "score": view.score, "tier": view.tier, "tier_name": shown.get("tier_name", ""),
         "model": view.model, "computed_at": view.computed_at.isoformat(),
         "dimensions": [{k: d[k] for k in ("code", "name", "points", "max_points")}
@@ -206,6 +207,11 @@ def score_section(session: Session, resident: Resident, lang: str, now: datetime
         "reasons": [{k: r[k] for k in ("code", "text", "points_lost")}
                     for r in shown.get("reasons", [])],
     }
+    disputed = marks(session, resident.id, now=now, lang=lang)
+    if disputed:  # records under dispute (异议标注) are named, never left out silently
+        section["disputed"] = [{"type": m.type, "counts": m.counts, "text": m.text}
+                               for m in disputed]
+    return section
 
 
 def _by_category(records: list[Record]) -> dict[str, list[Record]]:

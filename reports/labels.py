@@ -91,6 +91,7 @@ def _score(section: dict[str, Any]) -> Block:
             [r["text"], str(r["points_lost"])] for r in section["reasons"]]))
     else:
         block.lines.append("无主要扣分原因 No reason lowers this score materially.")
+    block.lines.extend(f"异议标注 Under dispute: {d['text']}" for d in section.get("disputed", []))
     return block
 
 

@@ -101,6 +101,18 @@ def test_the_report_says_under_dispute(people, client):
     assert "under dispute" in page.get_data(as_text=True)
 
 
+def test_a_score_only_report_past_the_deadline_still_says_under_dispute(people, client, clock):
+    dispute = dispute_the_listing(people)
+    move(people, clock, parse_instant(dispute["due_at"]) + timedelta(hours=1))
+    response = client.post("/api/v1/me/reports", headers=bearer(people.a),
+                           json={"kind": "credit_report", "sections": ["score"], "lang": "en"})
+    assert response.status_code == 201, response.get_json()
+    page = client.get(f"/api/v1/me/reports/{response.get_json()['report_id']}/html",
+                      headers=bearer(people.a)).get_data(as_text=True)
+    assert "Under dispute" in page and "under dispute" in page
+    assert not any(mark in page for mark in ABSENT)
+
+
 def test_undecided_past_its_deadline_the_listing_stops_counting_from_the_deadline_on(
         people, clock):
     before = score_page(people)["score"]
