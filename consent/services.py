@@ -260,7 +260,8 @@ def withdraw_all(session: Session, resident: Resident, *, now: datetime, signing
     for record in session.scalars(
             select(ConsentRecord).where(ConsentRecord.resident_id == resident.id,
                                         ConsentRecord.status == "active")
-            .order_by(ConsentRecord.given_at).with_for_update()).all():
+            # the order a token's use takes its shared locks in (pc_consume_token): no deadlock
+            .order_by(ConsentRecord.given_at, ConsentRecord.id).with_for_update()).all():
         at = _effective(session, record, now)
         if not _end(session, record, "withdrawn", at):
             continue

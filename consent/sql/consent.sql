@@ -13,11 +13,13 @@ RETURNS timestamptz LANGUAGE sql STABLE AS $$
      LIMIT 1;
 $$;
 
--- When a token that relied on the resident's consent `p_purpose` ('scenario:<code>') was last
--- used (its `now`, as in the access log); NULL if never. A withdrawal that holds the consent
--- row takes effect no earlier than this (consent.services).
+-- When a token that relied on the resident's consent `p_purpose` was last used (its `now`, as
+-- in the access log); NULL if never. Every token relies on the consent to its scenario
+-- ('scenario:<code>') and on the consent to scoring. A withdrawal that holds the consent row
+-- takes effect no earlier than this (consent.services).
 CREATE OR REPLACE FUNCTION pc_consent_last_use(p_resident uuid, p_purpose text)
 RETURNS timestamptz LANGUAGE sql STABLE AS $$
     SELECT max(consumed_at) FROM consumed_tokens
-     WHERE resident_id = p_resident AND p_purpose = 'scenario:' || scenario;
+     WHERE resident_id = p_resident
+       AND (p_purpose = 'scoring' OR p_purpose = 'scenario:' || scenario);
 $$;

@@ -101,7 +101,7 @@ def _connected(url: str) -> Iterator[Connection]:
 # change to a function changes its hash here, in the same commit.
 AT_0018 = {
     "pc_claim_request": "99a1733f487cc3556b132e74f331c0de488f9988110407700797a49bdea68014",
-    "pc_consent_last_use": "636e57258c897b74c4ade1aceeb8d914aa8c519662736c8d6911100a12121389",
+    "pc_consent_last_use": "ebf5242718cbfd6ea8595685c93695bd32c1d5df6fee33373edcef6c655cbf29",
     "pc_consent_since": "8063723dc0b245331fec05625329333cf84b8f8e641c6aa82832eafffea1026d",
     "pc_consume_token": "cf55c6ede0276c1143d1e46e2af7ccf93f3bc42a0ca80d9b7bbb4228e1e1866a",
     "pc_credit_authorize": "f5ed948e892f0719c79b342f4592c6ddd0c8d9235335d596046d1fff52cf52a2",

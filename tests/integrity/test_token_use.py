@@ -150,6 +150,21 @@ def test_withdrawing_the_scoring_consent_makes_the_token_inactive_at_once(
     assert shops.waive(5000, token=bike).status_code != 201
 
 
+def test_a_use_is_before_the_scoring_consent_withdrawal_that_waited_for_it(
+        shops: Merchants, clock: Any) -> None:
+    """The use holds the scoring consent row until it commits (pc_consume_token), so a
+    withdrawal of the scoring consent waits for it and takes effect no earlier than the use,
+    even when it read the clock a moment before the use did (here: the clock moved back)."""
+    token = shops.shop_token()
+    assert shops.consume(token).status_code == 201
+    used_at = next(e["at"] for e in shops.access_log() if e["action"] == "consume")
+    clock.advance(seconds=-1)
+    withdraw(shops.client, shops.resident, shops.scoring_consent)
+    consent = shops.client.get(f"/api/v1/me/consents/{shops.scoring_consent}",
+                               headers=bearer(shops.resident)).get_json()
+    assert consent["ended_at"] >= used_at
+
+
 def test_withdrawing_the_scenario_consent_makes_the_token_inactive_at_once(
         shops: Merchants) -> None:
     token = shops.shop_token("car_repair_discount")
