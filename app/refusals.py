@@ -236,7 +236,7 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
     "GET /api/v1/me/deposit-waivers": (),
     # points
     "POST /partner/v1/points/redemptions": (
-        Forbidden, *TOKEN_USE, PointsOverLimit, InsufficientPoints,
+        Forbidden, *TOKEN_USE, UseDeclined, PointsOverLimit, InsufficientPoints,
         IdempotencyConflict, Conflict),
     "GET /partner/v1/points/redemptions/{redemption_id}": (Forbidden, RedemptionNotFound),
     "POST /partner/v1/points/redemptions/{redemption_id}/refund": (

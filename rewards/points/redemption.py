@@ -5,12 +5,13 @@ does the whole use case in one statement on an autocommit connection, and `redee
 caller. Python checks what needs no database (the token's signature, times, audience and
 scenario: `tokens.admit`) and builds the ids, the time and the answer; the function claims
 `(partner, out_order_no)` and stores that answer with the claim (a retry gets the first answer,
-another body `idempotency_conflict`), uses the token up (`pc_consume_token`), applies the
-entitlement's per-order limit, debits the resident in one conditional UPDATE (which takes the
-account's row lock), expires the lots past their expiry first (`pc_points_expire`, the expiry
-job's function too), draws from the lots that expire soonest, creates the partner's clearing
-account on its first redemption, and posts the transfer. A refusal rolls all of it back, the
-token included.
+another body `idempotency_conflict`), uses the token up (`pc_consume_token`, with the
+scenario's exclusions: a resident listed since the token was issued is refused `use_declined`,
+as introspection calls the token inactive), applies the entitlement's per-order limit, debits
+the resident in one conditional UPDATE (which takes the account's row lock), expires the lots
+past their expiry first (`pc_points_expire`, the expiry job's function too), draws from the
+lots that expire soonest, creates the partner's clearing account on its first redemption, and
+posts the transfer. A refusal rolls all of it back, the token included.
 
 Why the rule lives in SQL: a redemption is a partner hot path (it must keep its ratio to the
 bare endpoint in `bench/load/run.py --floor`), and one round trip is the least it can cost.
@@ -90,7 +91,7 @@ REFUSALS: dict[str, pgcall.Refusal] = {
 
 _REDEEM = text(
     f"SELECT pc_redeem({tokens.CONSUME_ARGS}, :out_order_no, :body_hash, :points,"
-    " :redemption_id, :transfer_id, CAST(:answer AS json))")
+    " :redemption_id, :transfer_id, CAST(:answer AS json), :exclusions)")
 _REDEEMED = text("SELECT pc_redeemed_answer(:partner_id, :out_order_no, :body_hash, :now)")
 
 
@@ -245,7 +246,8 @@ def redeem(uow: UnitOfWork, claim: Claim, token: Any, *, partner: Partner, out_o
     answer = RedemptionView(redemption_id, claims.sub, points, out_order_no, 0, points, now)
     params = {**tokens.db_args(claims, partner, now), "out_order_no": out_order_no,
               "body_hash": claim.digest, "points": points, "redemption_id": redemption_id,
-              "transfer_id": uuid.uuid4(), "answer": json.dumps(plain(answer))}
+              "transfer_id": uuid.uuid4(), "answer": json.dumps(plain(answer)),
+              "exclusions": tokens.shipped_exclusions(claims.scn)}
     result: Answer = pgcall.call(uow, _REDEEM, params, REFUSALS)
     return result
 

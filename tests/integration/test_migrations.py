@@ -113,7 +113,7 @@ AT_0018 = {
     "pc_points_account": "f4e82abd2a5f8f4428026a11bc2ef86def45a4be042fb4ed6b8c59154569448d",
     "pc_points_due": "81ccd201666f6bc1cd484620b45e8b1c66e4b1488b74731622715dbdc4b55070",
     "pc_points_expire": "0b77eff7600ff1b0ad722dc73c179be2f91bfa3b7fdeb11832c6e4c97ab188de",
-    "pc_redeem": "19fe95e43cd9ea4e2fc97790cf2f6190a8fdc9c978b3e38a5d4b7d3725604eec",
+    "pc_redeem": "01e038da2523520d6259725c1e9ec6de397074091c7f34b055bc6ebc1e5b59d8",
     "pc_redeemed_answer": "4b9bc9e69696126c6882eba6cbebac719f6c9efc201c860abd398db56f16333a",
     "pc_refuse": "ba3ea68e27cf3845a235a7ffed065ad5a433c4d65711f3e9a888469d841935fa",
     "pc_scenario_excluded": "62bd73faa893bdcc044a26e4a1e8d797ce401577537b89cf7d2a2bb0b5f39b6c",

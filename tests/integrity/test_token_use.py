@@ -247,3 +247,18 @@ def test_the_partner_guide_names_the_call_that_uses_up_each_scenarios_token() ->
     for code, scenario in defaults().items():
         assert code in named, code
         assert f"`{use_call(scenario)}`" in named[code], code
+
+
+def test_a_points_token_whose_holder_was_listed_since_is_neither_active_nor_redeemed(
+        app: Any, client: Any, idp: Any) -> None:
+    """points_redemption excludes a 失信被执行人: introspection says inactive, and the
+    redemption, which uses the token, refuses it too (nothing is debited)."""
+    from tests.support.points import PointsWorld
+
+    world = PointsWorld(app, client, idp)
+    world.give(1000)
+    token = world.points_token()
+    push(client, world.source_key, [DEBTOR])
+    assert introspect(client, world.shop_key, token).get_json() == {"active": False}
+    problem(world.redeem(100, token=token), 403, "use_declined")
+    assert world.redeem(100, "order-2", token=token).get_json()["code"] == "use_declined"

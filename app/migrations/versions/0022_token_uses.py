@@ -12,9 +12,9 @@ Issue 19, items 6 and 7:
 * The token functions change their signatures, so the old ones are dropped here and
   `app.migrate` installs the new ones from the `.sql` files: `pc_token_state` and
   `pc_consume_token` take the scenario's exclusions (NULL: the caller decides eligibility
-  itself), `pc_introspect` the shipped catalogue's exclusions, which it always checks. The
-  token state also refuses an erased account and a withdrawn (or re-granted) consent to
-  scoring.
+  itself), `pc_introspect` and `pc_redeem` the shipped catalogue's exclusions, which they
+  always check. The token state also refuses an erased account and a withdrawn (or
+  re-granted) consent to scoring.
 """
 
 import sqlalchemy as sa
@@ -33,6 +33,8 @@ OLD_FUNCTIONS = (
     "pc_consume_token(text, text, text, bigint, timestamptz, json, uuid, text, text, uuid,"
     " timestamptz)",
     "pc_introspect(text, text, text, bigint, json, uuid, text, text, text, uuid, timestamptz)",
+    "pc_redeem(text, text, text, bigint, timestamptz, json, uuid, text, text, uuid, timestamptz,"
+    " text, text, bigint, uuid, uuid, json)",
 )
 
 

@@ -5,14 +5,17 @@
 -- migration (a changed signature or return type: the migration drops the old function).
 
 -- The whole redemption, every case: claim (storing the answer Python built), consume the
--- token, the per-order limit, debit, expire what is due, draw, post. A refusal rolls it all
--- back, claim and token included.
+-- token (refused use_declined when an exclusion the scenario names applies now:
+-- p_default_exclusions, the shipped catalogue's, see pc_scenario_exclusions), the per-order
+-- limit, debit, expire what is due, draw, post. A refusal rolls it all back, claim and token
+-- included.
 CREATE OR REPLACE FUNCTION pc_redeem(p_jti text, p_sub text, p_scn text, p_iat bigint,
                                      p_exp timestamptz, p_ent json, p_partner uuid,
                                      p_client_id text, p_partner_name text, p_log_id uuid,
                                      p_now timestamptz, p_out_order_no text, p_hash text,
                                      p_points bigint, p_redemption_id uuid,
-                                     p_transfer_id uuid, p_answer json) RETURNS json
+                                     p_transfer_id uuid, p_answer json,
+                                     p_default_exclusions text[]) RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
     stored json;
@@ -35,7 +38,8 @@ BEGIN
         RETURN stored;
     END IF;
     resident := pc_consume_token(p_jti, p_sub, p_scn, p_iat, p_exp, p_ent, p_partner,
-                                 p_client_id, p_partner_name, p_log_id, p_now);
+                                 p_client_id, p_partner_name, p_log_id, p_now,
+                                 pc_scenario_exclusions(p_scn, p_default_exclusions));
 
     -- Python's isinstance(limit, int): a JSON number written without fraction or exponent.
     cap := p_ent ->> 'max_points_per_order';
