@@ -22,10 +22,11 @@ Design overview
   consumption (`pc_consume_token`) call it, and so do the partner writes that consume a token
   inside their own function (`pc_credit_authorize`, `pc_redeem`: `CONSUME_ARGS`, `db_args`).
 * Whatever stops a use makes introspection answer `{active: false}` at once (issue 19):
-  introspection always checks the scenario's exclusions, and so does the use of a token whose
-  scenario has no call of its own (`rewards.token_use`). The calls that decide eligibility
-  themselves (a hold, a waiver) pass no exclusions to `pc_consume_token` and refuse in their
-  own words (`credit_declined`, `waiver_declined`). Which exclusions a scenario names: its
+  introspection always checks the scenario's exclusions, and so do a points redemption
+  (`pc_redeem`) and the use of a token whose scenario has no call of its own
+  (`rewards.token_use`). The calls that decide eligibility themselves (a hold, a waiver) pass
+  no exclusions to `pc_consume_token` and refuse in their own words (`credit_declined`,
+  `waiver_declined`). Which exclusions a scenario names: its
   operators' definition in `scenario_settings` if there is one, else the shipped catalogue's,
   which only Python reads and passes in (`shipped_exclusions`; `pc_scenario_exclusions`
   chooses).

@@ -27,7 +27,8 @@ import markupsafe  # noqa: F401 - bench.common.wait_loaded waits for workers to 
 INTROSPECT_PATH = "/partner/v1/tokens/introspect"
 _PC_INTROSPECT = (
     "SELECT pc_introspect(%(jti)s, %(sub)s, %(scn)s, %(iat)s, CAST(%(ent)s AS json),"
-    " %(partner_id)s, %(client_id)s, %(partner_name)s, NULL, %(log_id)s, %(now)s)")
+    " %(partner_id)s, %(client_id)s, %(partner_name)s, NULL, %(log_id)s, %(now)s,"
+    " %(exclusions)s)")
 
 
 def _answer(start_response: Any, body: dict[str, Any]) -> list[bytes]:
@@ -62,6 +63,7 @@ def introspection_floor() -> Any:
     from app import create_app
     from app.runtime import runtime
     from core.identity import Partner, by_api_key
+    from rewards.tokens import shipped_exclusions
 
     flask_app = create_app()  # for /healthz, the keys and the partner lookup
     url = flask_app.config["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
@@ -98,7 +100,8 @@ def introspection_floor() -> Any:
             "jti": claims["jti"], "sub": claims["sub"], "scn": claims["scn"],
             "iat": claims["iat"], "ent": json.dumps(claims["ent"]), "partner_id": partner.id,
             "client_id": partner.client_id, "partner_name": partner.name,
-            "log_id": uuid.uuid4(), "now": datetime.now(UTC)}).fetchone()[0]
+            "log_id": uuid.uuid4(), "now": datetime.now(UTC),
+            "exclusions": shipped_exclusions(claims["scn"])}).fetchone()[0]
         if not outcome.startswith("active"):
             return _answer(start_response, {"active": False})
         return _answer(start_response, {"sub": claims["sub"], "scn": claims["scn"],

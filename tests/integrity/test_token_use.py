@@ -197,6 +197,23 @@ def test_an_overdue_bill_makes_a_bike_token_inactive_but_not_a_merchant_one(
     assert shops.consume(token).status_code == 201
 
 
+def test_the_exclusions_operators_set_for_a_scenario_count_at_once(shops: Merchants) -> None:
+    """The scenario's exclusions are its current definition's (scenario_settings over the
+    shipped catalogue): dropping `dishonest_debtor` from scenic_discount keeps a listed
+    resident's token usable there, not in fewer_documents."""
+    from tests.support.factories import new_operator
+
+    _admin, admin_key = new_operator(shops.app, "admin")
+    changed = shops.client.patch("/admin/v1/scenarios/scenic_discount",
+                                 headers=bearer(admin_key), json={"exclusions": []})
+    assert changed.status_code == 200, changed.get_json()
+    scenic, documents = shops.shop_token("scenic_discount"), shops.shop_token()
+    push(shops.client, shops.source_key, [DEBTOR])
+    assert shops.active(scenic) is True and shops.active(documents) is False
+    assert shops.consume(scenic).status_code == 201
+    problem(shops.consume(documents), 403, "use_declined")
+
+
 def test_an_eligibility_override_in_force_keeps_the_token_usable(shops: Merchants) -> None:
     """A human review that let a listed resident use the scenario (rights.reviews) is honoured
     by introspection and by the use, as by the token's issue."""
