@@ -1,2 +1,6 @@
-"""HTTP layer of the wellknown area: `routes.py` (blueprints, thin handlers that
-never commit) and `schemas.py` (what goes in and out)."""
+"""Public, unauthenticated documents: `routes.py` (`/.well-known/jwks.json`, `/healthz`) and
+`schemas.py`.
+
+    with runtime().uow() as uow:
+        return runtime().signer.jwks(uow.session, runtime().clock.now())
+"""
