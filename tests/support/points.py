@@ -101,17 +101,20 @@ class PointsWorld(World):
 
 
 def consent_to_redemption(app: Any, resident_id: uuid.UUID, now: Any) -> None:
-    """The resident's consent to points redemption (inside the app context)."""
+    """The resident's consents to scoring (every token relies on it) and to points redemption
+    (inside the app context)."""
     from app.runtime import runtime
     from consent.notices import current
     from consent.services import Signing, grant
     from core.identity import Resident
 
-    with runtime().uow() as uow:
-        notice = current(uow.session, f"scenario:{SCENARIO}")
-        assert notice is not None
-        grant(uow, uow.session.get(Resident, resident_id), notice.id, now=now,
-              separate_consent=True, signing=Signing(runtime().signer, app.config["ISSUER"]))
+    signing = Signing(runtime().signer, app.config["ISSUER"])
+    for purpose, categories in (("scoring", ["utilities"]), (f"scenario:{SCENARIO}", None)):
+        with runtime().uow() as uow:
+            notice = current(uow.session, purpose)
+            assert notice is not None
+            grant(uow, uow.session.get(Resident, resident_id), notice.id, now=now,
+                  categories=categories, separate_consent=True, signing=signing)
 
 
 def token_for(resident_id: uuid.UUID, partner: Any, now: Any) -> str:
