@@ -2,10 +2,10 @@
 PostgreSQL + Redis, from concurrent keep-alive clients; redemptions/s, p50, p99, and the ledger
 reconciled at the end (legs sum to zero, balances = legs = lots, one transfer per success).
 
-Arranges in-process first: residents who consented to `scenario:points_redemption` and earned
-points, a merchant, and one fresh token per redemption (tokens are single-use and live 120 s, so
-the timed run is bounded well inside that). Creates its own database (dropped at the end unless
---keep-db), binds 127.0.0.1 only, prints JSON.
+Arranges in-process first: residents who consented to scoring and to
+`scenario:points_redemption` and earned points, a merchant, and one fresh token per redemption
+(tokens are single-use and live 120 s, so the timed run is bounded well inside that). Creates
+its own database (dropped at the end unless --keep-db), binds 127.0.0.1 only, prints JSON.
 
     .venv/bin/python bench/points.py [--seconds 15] [--workers 2] [--threads 8] [--clients 3]
 """
@@ -66,10 +66,14 @@ def arrange(app, residents: int, tokens: int) -> tuple[str, list[str]]:
                 person = create_resident(uow.session, runtime().keyring,
                                          Person("测试", make("440305", date(1990, 1, 1), i + 1),
                                                 None), now=now)
-                notice = current(uow.session, f"scenario:{SCENARIO}")
-                assert notice is not None
-                grant(uow, person, notice.id, now=now, separate_consent=True,
-                      signing=Signing(runtime().signer, app.config["ISSUER"]))
+                # every token relies on the consents to scoring and to its scenario
+                for purpose, categories in (("scoring", ["utilities"]),
+                                            (f"scenario:{SCENARIO}", None)):
+                    notice = current(uow.session, purpose)
+                    assert notice is not None
+                    grant(uow, person, notice.id, now=now, categories=categories,
+                          separate_consent=True,
+                          signing=Signing(runtime().signer, app.config["ISSUER"]))
             with runtime().uow() as uow:
                 award(uow.session, resident_id=person.id, points=1_000_000,
                       key=f"earn:bench:{person.id.hex}", rule="bench", now=now,
