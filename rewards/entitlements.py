@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from consent.gate import ConsentRequired, consent_since, require
@@ -62,10 +62,11 @@ def standing(uow: UnitOfWork, resident: Resident, now: datetime) -> tuple[int | 
 def overrides(session: Session, resident_id: uuid.UUID, now: datetime
               ) -> dict[str, dict[str, Any]]:
     """The eligibility overrides in force for the resident (granted by a human review,
-    `rights.reviews`), by scenario: {review_id, ends_at}; the latest ending wins."""
-    rows = session.scalars(select(EligibilityOverride).where(
-        EligibilityOverride.resident_id == resident_id, EligibilityOverride.granted_at <= now,
-        EligibilityOverride.ends_at > now).order_by(EligibilityOverride.ends_at))
+    `rights.reviews`), by scenario: {review_id, ends_at}; the latest ending wins. "In force"
+    is `pc_overrides_in_force`'s (rewards/sql/exclusions.sql), which the token checks use."""
+    rows = session.scalars(select(EligibilityOverride).from_statement(text(
+        "SELECT * FROM pc_overrides_in_force(:resident, :now) ORDER BY ends_at"
+    ).bindparams(resident=resident_id, now=now)))
     return {o.scenario: {"review_id": str(o.review_id), "ends_at": iso(o.ends_at)}
             for o in rows}
 

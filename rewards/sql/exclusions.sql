@@ -51,6 +51,16 @@ BEGIN
     RETURN ARRAY(SELECT json_array_elements_text(spec -> 'exclusions'));
 END $$;
 
+-- The eligibility overrides a human review granted that are in force for the resident at p_now
+-- (rights.reviews): the one definition of "in force"; rewards.entitlements reads it through
+-- func.pc_overrides_in_force, and pc_scenario_excluded below uses it.
+CREATE OR REPLACE FUNCTION pc_overrides_in_force(p_resident uuid, p_now timestamptz)
+RETURNS SETOF eligibility_overrides
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM eligibility_overrides o
+     WHERE o.resident_id = p_resident AND o.granted_at <= p_now AND o.ends_at > p_now
+$$;
+
 -- Whether one of p_exclusions applies to the resident now (pc_exclusions) and no human
 -- review's eligibility override for the scenario is in force (rights.reviews; honoured by
 -- rewards.entitlements when a token is issued): a token of the scenario is then not usable.
@@ -61,7 +71,6 @@ BEGIN
     IF cardinality(p_exclusions) = 0 OR NOT (pc_exclusions(p_resident, p_now) && p_exclusions) THEN
         RETURN false;
     END IF;
-    RETURN NOT EXISTS (SELECT 1 FROM eligibility_overrides o
-                        WHERE o.resident_id = p_resident AND o.scenario = p_scn
-                          AND o.granted_at <= p_now AND o.ends_at > p_now);
+    RETURN NOT EXISTS (SELECT 1 FROM pc_overrides_in_force(p_resident, p_now) o
+                        WHERE o.scenario = p_scn);
 END $$;

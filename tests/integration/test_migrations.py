@@ -96,27 +96,28 @@ def _connected(url: str) -> Iterator[Connection]:
 
 
 # sha256 of `pg_get_functiondef` of every `pc_*` function (trigger functions aside) in a database
-# migrated to 0018 by the migrations as they were before issue 18, which carried the functions'
-# text (commit 5f0a6b5). Issue 18 moved the text, unchanged, into the `.sql` files. A deliberate
-# change to a function changes its hash here, in the same commit.
-AT_0018 = {
+# upgraded to head. Issue 18 moved the functions' text, unchanged, out of the migrations into the
+# `.sql` files (checked against a database migrated to 0018 by the migrations of commit 5f0a6b5);
+# a deliberate change to a function changes its hash here, in the same commit.
+AT_HEAD = {
     "pc_claim_request": "99a1733f487cc3556b132e74f331c0de488f9988110407700797a49bdea68014",
     "pc_consent_last_use": "ebf5242718cbfd6ea8595685c93695bd32c1d5df6fee33373edcef6c655cbf29",
     "pc_consent_since": "8063723dc0b245331fec05625329333cf84b8f8e641c6aa82832eafffea1026d",
     "pc_consume_token": "cf55c6ede0276c1143d1e46e2af7ccf93f3bc42a0ca80d9b7bbb4228e1e1866a",
-    "pc_credit_authorize": "f5ed948e892f0719c79b342f4592c6ddd0c8d9235335d596046d1fff52cf52a2",
+    "pc_credit_authorize": "6f87a4a54582fcd00357a7fbe2166287c47a8f0938952bc383cf40aa5012d1f3",
     "pc_credit_capture": "2c5163b262890e31e8c2e67f48903832a1e601441120547267df7cc7bb21e38f",
     "pc_credit_expire_holds": "f1b10da156cfb549ee9f37fb08f29288ba7968c0108e61182102afc183ca6b93",
     "pc_exclusions": "7c78b68b26871d60c9322e935688b12f8239fed900965ce7308db4e995aa681f",
     "pc_introspect": "7b084ef276a5e7a2dff4a8854ea12bad773d811e0c81ce32e0827bf7c0336fe4",
     "pc_log_access": "adc2726ff957021cc08541f64d69724e3af5f81bfc1cc9301792f3642b242205",
+    "pc_overrides_in_force": "1ada5ee47c1ed21d053f4b34fef64fcce8ebdcc38fe61edb0f221f71a54e8f7a",
     "pc_points_account": "f4e82abd2a5f8f4428026a11bc2ef86def45a4be042fb4ed6b8c59154569448d",
     "pc_points_due": "81ccd201666f6bc1cd484620b45e8b1c66e4b1488b74731622715dbdc4b55070",
     "pc_points_expire": "0b77eff7600ff1b0ad722dc73c179be2f91bfa3b7fdeb11832c6e4c97ab188de",
     "pc_redeem": "01e038da2523520d6259725c1e9ec6de397074091c7f34b055bc6ebc1e5b59d8",
     "pc_redeemed_answer": "4b9bc9e69696126c6882eba6cbebac719f6c9efc201c860abd398db56f16333a",
     "pc_refuse": "ba3ea68e27cf3845a235a7ffed065ad5a433c4d65711f3e9a888469d841935fa",
-    "pc_scenario_excluded": "62bd73faa893bdcc044a26e4a1e8d797ce401577537b89cf7d2a2bb0b5f39b6c",
+    "pc_scenario_excluded": "a3bb2adf942b30a1f33022f8976e8b9211aa00a54900af3dc8826619680b81d6",
     "pc_scenario_exclusions": "618d75f9a8a8a0a41d2333c94225da6d4d7ffffcbc6e0019a38e08d0bddffc07",
     "pc_store_answer": "8d68ff8a54433edbf07cc2dd296b7f31840c7e3458c7822e311dfa6e678a9ede",
     "pc_token_state": "cefc7e8f353c46b1d22c0bc89b7dceeee5e18e2d010211e0597d5f26aa94ffbc",
@@ -130,10 +131,10 @@ def _digests(conn: Connection) -> dict[str, str]:
 
 
 @pytest.mark.services
-def test_a_fresh_database_gets_the_functions_the_old_migrations_wrote(scratch_database):
+def test_a_fresh_database_gets_exactly_the_functions_of_the_sql_files(scratch_database):
     upgrade(scratch_database)
     with _connected(scratch_database) as conn:
-        assert _digests(conn) == AT_0018
+        assert _digests(conn) == AT_HEAD
     assert check(scratch_database) == []
 
 
@@ -148,7 +149,7 @@ def test_an_upgrade_at_head_replaces_a_function_that_differs_from_its_file(scrat
     upgrade(scratch_database)
     assert check(scratch_database) == []
     with _connected(scratch_database) as conn:
-        assert _digests(conn) == AT_0018
+        assert _digests(conn) == AT_HEAD
 
 
 @pytest.mark.services

@@ -77,15 +77,12 @@ BEGIN
     resident := pc_consume_token(p_jti, p_sub, p_scn, p_iat, p_exp, p_ent, p_partner,
                                  p_client_id, p_partner_name, p_log_id, p_now);
 
-    -- The exclusions the scenario names that apply now (pc_exclusions, also read by Python),
-    -- unless a human review's eligibility override for this scenario is in force
-    -- (rights.reviews; honoured by rewards.entitlements when the token was issued).
+    -- The exclusions the scenario names that apply now, unless a human review's eligibility
+    -- override for this scenario is in force: pc_scenario_excluded (rewards/sql/exclusions.sql),
+    -- the one rule tokens and points use too.
     exclusions := coalesce((scenario -> 'exclusions')::jsonb, '[]');
-    IF pc_exclusions(resident, p_now)
-       && ARRAY(SELECT jsonb_array_elements_text(exclusions))
-       AND NOT EXISTS (SELECT 1 FROM eligibility_overrides o
-                        WHERE o.resident_id = resident AND o.scenario = p_scn
-                          AND o.granted_at <= p_now AND o.ends_at > p_now) THEN
+    IF pc_scenario_excluded(resident, p_scn, ARRAY(SELECT jsonb_array_elements_text(exclusions)),
+                            p_now) THEN
         PERFORM pc_refuse('credit_declined');
     END IF;
 
