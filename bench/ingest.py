@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from bench.common import drop_database, gunicorn, recreate_database, service_env  # noqa: E402
 from core.db import normalize_url  # noqa: E402
 from core.idnumber import make  # noqa: E402
-from tests.factories import FakeIdp  # noqa: E402
+from tests.support.factories import FakeIdp  # noqa: E402
 
 BATCH = 1000
 KINDS = [  # (category, type, extra fields)

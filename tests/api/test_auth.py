@@ -18,7 +18,7 @@ from core.crypto import CryptoError
 from core.identity import Resident, SessionToken, find_resident, read_personal
 from core.records import Record
 from tests.conftest import T0
-from tests.factories import bearer, cli, id_number, login, new_source
+from tests.support.factories import bearer, cli, id_number, login, new_source
 
 
 def _b64(raw: bytes) -> str:

@@ -1,6 +1,6 @@
 """The backbone answers end to end: sign in, read the profile, push records."""
 
-from tests.factories import bearer, id_number, login, new_source
+from tests.support.factories import bearer, id_number, login, new_source
 
 
 def test_first_login_creates_the_resident_and_returns_a_session(client, idp):

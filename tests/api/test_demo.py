@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from app.bootstrap import seed_demo_if_empty
-from tests.factories import bearer
+from tests.support.factories import bearer
 
 
 def test_the_demo_seeds_residents_and_partners_whose_keys_work_and_prints_them_again(

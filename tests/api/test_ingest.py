@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from core.identity import DataSource, Partner, Resident, by_api_key
 from core.records import Record
-from tests.factories import bearer, id_number, login, new_partner, new_source
+from tests.support.factories import bearer, id_number, login, new_partner, new_source
 
 GOOD = {"source_record_id": "ok", "id_number": id_number(1), "category": "utilities",
         "type": "payment_on_time", "occurred_at": "2026-10-01T00:00:00Z", "amount_fen": 100}
