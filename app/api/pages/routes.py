@@ -28,6 +28,7 @@ RESIDENT_PAGES = {
     "medical": ("medical.title", None),
     "waivers": ("waivers.title", None),
     "records": ("records.title", "records.intro"),
+    "reviews": ("reviews.title", "reviews.intro"),
     "access-log": ("access.title", "access.intro"),
     "notifications": ("notifications.title", None),
     "export": ("export.title", "export.intro"),
