@@ -27,12 +27,15 @@ function fieldValue(field, value, category) {
   return String(value);
 }
 
+// The fields a correction may change, in the order they are shown.
+const FIELDS = ['type', 'severity', 'amount_fen', 'quantity', 'occurred_at', 'publicity_ends_at'];
+
 function correctionList(correction, category) {
   if (!correction || !correction.before || !correction.after) return null;
-  const rows = Object.keys(correction.after)
+  const rows = FIELDS.filter((field) => field in correction.after)
     .filter((field) => JSON.stringify(correction.before[field]) !== JSON.stringify(correction.after[field]))
     .map((field) => h('li', { dataset: { field } },
-      `${label('reviews.field', field) || t('reviews.field.other')}${colon()}`
+      `${t(`reviews.field.${field}`)}${colon()}`
       + `${fieldValue(field, correction.before[field], category)} → `
       + `${fieldValue(field, correction.after[field], category)}`));
   return rows.length ? h('ul', { class: 'small' }, rows) : null;
@@ -59,7 +62,7 @@ function line(key, value) {
 }
 
 function reviewItem(r, scenarios) {
-  const subject = label('subject', r.subject) || t('reviews.record');
+  const subject = label('reviews.subject', r.subject) || label('subject', r.subject) || '';
   const heading = r.subject === 'eligibility' && r.scenario
     ? `${subject} · ${scenarioName(scenarios, r.scenario)}` : subject;
   const decided = r.status === 'decided';
