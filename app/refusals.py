@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from app.idp import IdpNotConfigured
+from app.idp import AssertionInvalid, AssertionReplayed, IdpNotConfigured
 from consent.errors import (
     CategoriesInvalid,
     ConsentConflict,
@@ -145,7 +145,8 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
     "GET /.well-known/jwks.json": (),
     "GET /healthz": (),
     # residents: session, account
-    "POST /api/v1/auth/session": (Unauthorized, IdpNotConfigured, RATE_LIMITED),
+    "POST /api/v1/auth/session": (Unauthorized, AssertionInvalid, AssertionReplayed,
+                                   IdpNotConfigured, RATE_LIMITED),
     "DELETE /api/v1/auth/session": (),
     "GET /api/v1/me": (),
     "DELETE /api/v1/me": (),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -34,7 +35,7 @@ class FakeIdp:
         claims = {"iss": self.ISSUER, "aud": "pengcheng", "sub": f"u-{id_number}",
                   "id_number": id_number, "name": name,
                   "exp": int((now + timedelta(minutes=5)).timestamp()),
-                  "iat": int(now.timestamp())}
+                  "iat": int(now.timestamp()), "jti": uuid.uuid4().hex}
         claims.update(overrides)
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": "idp-1"})
 

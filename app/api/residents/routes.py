@@ -35,7 +35,8 @@ class Session(MethodView):
         """Exchange an identity-provider assertion for a session token (first login registers)."""
         with attempt("login", by_address="RATE_LIMIT_LOGIN",
                      by_subject="RATE_LIMIT_LOGIN_IDENTITY") as tried:
-            claims = runtime().idp.verify(body["assertion"], runtime().clock.now())
+            claims = runtime().idp.verify(body["assertion"], runtime().clock.now(),
+                                           seen=runtime().store)
             tried.subject(f"{claims['iss']}|{claims['sub']}")
         return open_session_for(claims, "idp")
 
