@@ -95,3 +95,18 @@ def test_a_claim_of_the_wrong_type_is_a_401_not_a_500(client, idp, claim, value)
 def test_two_fresh_assertions_for_the_same_person_each_sign_in(client, idp):
     assert _session(client, idp.assertion(id_number(1))).status_code == 201
     assert _session(client, idp.assertion(id_number(1))).status_code == 201
+
+
+def test_a_replay_to_another_process_is_refused_through_redis(app, client, idp, config, clock,
+                                                              tmp_path, monkeypatch, redis_url):
+    """Two app instances (two processes in production) share the seen `jti`s in Redis."""
+    from tests.conftest import new_app
+
+    assert config["REDIS_URL"] == redis_url
+    other = new_app(config, clock, tmp_path, monkeypatch)
+    try:
+        assertion = idp.assertion(id_number(1))
+        assert _session(client, assertion).status_code == 201
+        _refused(_session(other.test_client(), assertion), "assertion_replayed")
+    finally:
+        other.extensions["pengcheng"].engine.dispose()
