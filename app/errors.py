@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, g, json
+from flask import Flask, Response, g, has_request_context, json, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -69,9 +69,26 @@ def problem(status: int, code: str, detail: str, *, title: str | None = None,
     body.update({k: v for k, v in extra.items() if v is not None})
     body["request_id"] = getattr(g, "request_id", None)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = challenge()
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+REALM = "pengcheng"
+
+
+def challenge() -> str:
+    """RFC 6750 §3 for a 401: no `error` when no credential came (§3.1), `invalid_request`
+    for a malformed `Authorization` header, `invalid_token` for a credential we do not accept
+    (unknown, expired, revoked)."""
+    header = request.headers.get("Authorization", "") if has_request_context() else ""
+    if not header.strip():
+        return f'Bearer realm="{REALM}"'
+    scheme, _, value = header.strip().partition(" ")
+    error = "invalid_token" if scheme.lower() == "bearer" and value.strip() else "invalid_request"
+    return f'Bearer realm="{REALM}", error="{error}"'
 
 
 LOCATIONS = ("json", "query", "view_args", "headers", "form", "files")

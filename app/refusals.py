@@ -143,6 +143,9 @@ RESIDENT_NOTES = (InvalidText, RATE_LIMITED)
 # "METHOD /path" as in the OpenAPI document -> the refusals its use cases can raise.
 OPERATIONS: dict[str, tuple[Entry, ...]] = {
     "GET /.well-known/jwks.json": (),
+    "GET /.well-known/receipt-keys.json": (),
+    "GET /.well-known/report-keys.json": (),
+    "GET /.well-known/audit-keys.json": (),
     "GET /healthz": (),
     # residents: session, account
     "POST /api/v1/auth/session": (Unauthorized, AssertionInvalid, AssertionReplayed,

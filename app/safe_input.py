@@ -5,7 +5,8 @@
 * the URL is longer than `MAX_URL_BYTES` (414 `uri_too_long`; gunicorn's own request-line
   limit is set above it, so the app answers first),
 * a body is larger than `MAX_CONTENT_LENGTH`, whether declared or sent chunked (413), or is not
-  JSON (415),
+  JSON (415; RFC 7662 introspection, `FORM_PATHS`, also takes a form, whose fields are held
+  to the same text rules),
 * the body is not one JSON document this service reads: not UTF-8, a duplicate key, NaN,
   nesting deeper than `core.safe_text.MAX_DEPTH` (400 `malformed_json`),
 * any string of the path, the query or the body breaks `core.safe_text`'s rules (NUL, a lone
@@ -39,6 +40,9 @@ from core import dates, safe_text
 MAX_URL_BYTES = 4096  # path and query; gunicorn.conf.py's limit_request_line is above it
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 JSON_TYPES = ("application/json", "application/merge-patch+json")
+# RFC 7662 clients send introspection requests as a form (`token=…`); only there is one read.
+FORM = "application/x-www-form-urlencoded"
+FORM_PATHS = frozenset({"/partner/v1/tokens/introspect"})
 Path = tuple[str, ...]  # keys from the body's root; "*" is every item of a list
 
 
@@ -51,7 +55,9 @@ def screen(req: Request) -> Response | None:
                        f"in a JSON body", detail_zh="请求地址过长")
     found = _url_problems(req)
     body, document = _body(req), None
-    if body is not None:
+    if body is not None and req.mimetype == FORM:
+        found += _pairs_problems(req.form.items(multi=True), "(form)")
+    elif body is not None:
         try:
             document = safe_text.loads(body)
             found += safe_text.problems(document)
@@ -86,10 +92,16 @@ def _url_problems(req: Request) -> list[tuple[str, str]]:
     why = safe_text.text_problem(req.path)
     if why:
         found.append(("(path)", why))
-    for key, value in req.args.items(multi=True):
+    return found + _pairs_problems(req.args.items(multi=True), "(query)")
+
+
+def _pairs_problems(pairs: Any, where: str) -> list[tuple[str, str]]:
+    """Query or form fields whose name or value breaks `core.safe_text`'s rules."""
+    found = []
+    for key, value in pairs:
         why = safe_text.text_problem(key)
         if why:
-            found.append(("(query)", f"a parameter name: {why}"))
+            found.append((where, f"a parameter name: {why}"))
         elif why := safe_text.text_problem(value):
             found.append((key, why))
     return found
@@ -103,7 +115,7 @@ def _body(req: Request) -> bytes | None:
     chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
     if not chunked and not req.content_length:
         return None
-    if req.mimetype not in JSON_TYPES:
+    if req.mimetype not in JSON_TYPES and not (req.mimetype == FORM and req.path in FORM_PATHS):
         raise UnsupportedMediaType("Send the request body as application/json")
     try:
         data = req.get_data(cache=True)

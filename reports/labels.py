@@ -170,10 +170,10 @@ def view(payload: dict[str, Any]) -> View:
         facts.append(("包含内容 Sections", "；".join(SECTION_NAMES[s]
                                                    for s in payload["sections"])))
     footnotes = [
-        "本报告由鹏城分系统出具并以 Ed25519 数字签名，公钥见 /.well-known/jwks.json；"
+        "本报告由鹏城分系统出具并以 Ed25519 数字签名，公钥见 /.well-known/report-keys.json；"
         "内容以核验结果为准。证件号码已脱敏。报告仅包含本人选择提供的内容。",
         "Issued and signed (Ed25519) by the Pengcheng Score service; public keys at "
-        "/.well-known/jwks.json. The verification result is authoritative. The ID number is "
+        "/.well-known/report-keys.json. The verification result is authoritative. The ID number is "
         "masked; the report holds only what its owner chose to share.",
     ]
     return View(payload["kind"], zh, en, payload["code"], payload["verify_url"], facts,

@@ -2,7 +2,7 @@
 
 The signed bytes are exactly the canonical JSON of the report: keys sorted, no whitespace,
 UTF-8 (not ASCII-escaped). A verifier who recomputes the canonical JSON of the payload gets the
-same bytes, so the JWS can be checked with any JOSE library against `/.well-known/jwks.json`.
+same bytes, so the JWS can be checked with any JOSE library against `/.well-known/report-keys.json`.
 """
 
 from __future__ import annotations

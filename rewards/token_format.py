@@ -108,6 +108,10 @@ def authentic(session: OnDemand, ctx: TokenContext, token: Any, now: datetime) -
         raise errors.TokenUnknownKey("the kid is not a published token key (see the JWKS)")
     try:
         signature = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+        if base64.urlsafe_b64encode(signature).decode().rstrip("=") != parts[2]:
+            # Extra trailing bits spell the same bytes: one signature, one spelling (RFC 7515
+            # §2, RFC 4648 §3.5), so a token cannot be re-spelled to get a new identity.
+            raise errors.TokenBadSignature("the signature is not canonical base64url")
         key.verify(signature, f"{parts[0]}.{parts[1]}".encode())
     except (InvalidSignature, ValueError, binascii.Error) as exc:
         raise errors.TokenBadSignature("the signature does not verify") from exc

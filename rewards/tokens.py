@@ -220,7 +220,9 @@ def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
     uow.commit()
     if outcome != "active":
         return dict(INACTIVE)
-    return {**_learned(claims), "active": True, "exp": claims.exp}
+    return {**_learned(claims), "active": True, "exp": claims.exp, "iat": claims.iat,
+            "iss": claims.iss, "aud": claims.aud, "jti": claims.jti, "scope": claims.scn,
+            "client_id": claims.aud, "token_type": TYP}
 
 
 # -- consume ------------------------------------------------------------------------------------

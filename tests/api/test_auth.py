@@ -228,11 +228,17 @@ def make_x_number() -> str:
     raise AssertionError("no X check digit found")
 
 
+def published(client) -> set[str]:
+    """The kids of every published key: tokens, receipts, reports, audit checkpoints."""
+    return {k["kid"] for name in ("jwks", "receipt-keys", "report-keys", "audit-keys")
+            for k in client.get(f"/.well-known/{name}.json").get_json()["keys"]}
+
+
 def test_keys_rotate_reencrypts_and_publishes_old_and_new_keys(app, client, idp, uow):
     token = login(client, idp, 5, "赵六")
     before = {r.id: (r.name_ct, r.id_number_ct, r.data_key_id)
               for r in uow.session.scalars(select(Resident))}
-    jwks_before = {k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"]}
+    jwks_before = published(client)
     result = cli(app, "keys", "rotate")
     assert result.exit_code == 0, result.output
     uow.session.expire_all()
@@ -241,7 +247,7 @@ def test_keys_rotate_reencrypts_and_publishes_old_and_new_keys(app, client, idp,
         assert after[rid].name_ct != name_ct and after[rid].id_number_ct != id_ct
         assert after[rid].data_key_id != key_id
     assert client.get("/api/v1/me", headers=bearer(token)).get_json()["name"] == "赵六"
-    jwks_after = {k["kid"] for k in client.get("/.well-known/jwks.json").get_json()["keys"]}
+    jwks_after = published(client)
     assert jwks_before < jwks_after  # the old keys stay published, new next keys are added
     assert len(jwks_after) == len(jwks_before) + 4
 

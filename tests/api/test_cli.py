@@ -92,6 +92,7 @@ def test_db_upgrade_migrates_a_fresh_database_and_creates_signing_keys(config, c
     assert result.exit_code == 0, result.output
     again = cli(fresh, "db", "upgrade")
     assert again.exit_code == 0
-    jwks = fresh.test_client().get("/.well-known/jwks.json").get_json()["keys"]
-    assert len(jwks) == 8  # active + next for each of the four purposes
+    published = [fresh.test_client().get(f"/.well-known/{name}.json").get_json()["keys"]
+                 for name in ("jwks", "receipt-keys", "report-keys", "audit-keys")]
+    assert [len(keys) for keys in published] == [2, 2, 2, 2]  # active + next per purpose
     fresh.extensions["pengcheng"].engine.dispose()

@@ -31,7 +31,7 @@ def test_granting_scoring_for_some_categories_returns_a_verifiable_receipt(clien
 
     header = jwt.get_unverified_header(body["receipt"])
     assert header["alg"] == "EdDSA" and header["typ"] == "pc-consent-receipt+jwt"
-    jwks = client.get("/.well-known/jwks.json").get_json()["keys"]
+    jwks = client.get("/.well-known/receipt-keys.json").get_json()["keys"]
     key = PyJWK(next(k for k in jwks if k["kid"] == header["kid"]))
     claims = jwt.decode(body["receipt"], key, algorithms=["EdDSA"])
     assert claims["consent_id"] == body["consent_id"]

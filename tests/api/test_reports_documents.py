@@ -38,11 +38,10 @@ def _flip(text: str, index: int) -> str:
     return text[:index] + ("A" if text[index] != "A" else "B") + text[index + 1:]
 
 
-def test_the_jwks_publishes_a_report_key_of_its_own(client):
-    keys = client.get("/.well-known/jwks.json").get_json()["keys"]
-
-    report = [k for k in keys if k["kid"].startswith("report-")]
-    token = [k for k in keys if k["kid"].startswith("token-")]
+def test_report_keys_are_published_in_a_document_of_their_own(client):
+    report = client.get("/.well-known/report-keys.json").get_json()["keys"]
+    token = client.get("/.well-known/jwks.json").get_json()["keys"]
+    assert all(k["kid"].startswith("report-") for k in report)
     assert report and token and not {k["x"] for k in report} & {k["x"] for k in token}
     assert all(k["use"] == "sig" and k["alg"] == "EdDSA" and k["crv"] == "Ed25519"
                for k in report)
@@ -52,7 +51,8 @@ def test_the_signature_verifies_against_the_jwks_with_an_independent_library(
         people: People, client):
     issued = people.issued(people.alice, kind="credit_report", sections=["score", "records"])
     signed = _signed(people, client, issued)
-    keyset = jwk.JWKSet.from_json(client.get("/.well-known/jwks.json").get_data(as_text=True))
+    keyset = jwk.JWKSet.from_json(
+        client.get("/.well-known/report-keys.json").get_data(as_text=True))
 
     token = jws.JWS()
     token.deserialize(signed["jws"])

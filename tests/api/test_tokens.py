@@ -125,9 +125,12 @@ def test_introspection_answers_the_addressed_partner_and_does_not_consume(world,
         response = introspect(client, world.hospital_key, token)
         assert response.status_code == 200
         body = response.get_json()
-        assert body == {"active": True, "scn": "medical_credit", "sub": segments(token)[1]["sub"],
-                        "ent": {"eligible": True, "limit_fen": 500000},
-                        "exp": segments(token)[1]["exp"]}
+        claims = segments(token)[1]
+        assert body == {"active": True, "scn": "medical_credit", "scope": "medical_credit",
+                        "sub": claims["sub"], "ent": {"eligible": True, "limit_fen": 500000},
+                        "client_id": world.hospital.client_id, "aud": world.hospital.client_id,
+                        "iss": claims["iss"], "token_type": "pc-entitlement+jwt",
+                        "iat": claims["iat"], "exp": claims["exp"], "jti": claims["jti"]}
     assert consume_as(world.app, world.hospital, token).scn == "medical_credit"
 
 

@@ -136,7 +136,7 @@ def test_checkpoints_verify_and_export(app):
     with app.app_context(), runtime().uow() as uow:
         signed = [uow.session.get(AuditEntry, c["seq"]) for c in exported]
         assert {(e.action, e.actor) for e in signed} == {("audit.checkpoint", "cli")}
-    with app.app_context(), runtime().uow() as uow:  # what /.well-known/jwks.json publishes
+    with app.app_context(), runtime().uow() as uow:  # what /.well-known/audit-keys.json publishes
         jwks = runtime().signer.jwks(uow.session, runtime().clock.now())["keys"]
     for cp in exported:
         kid = jwt.get_unverified_header(cp["signature"])["kid"]

@@ -30,6 +30,9 @@ PROBLEM = "application/problem+json"
 # JSON Schema; the demo login exists only in development mode.
 PUBLIC = {
     ("GET", "/.well-known/jwks.json"),
+    ("GET", "/.well-known/receipt-keys.json"),
+    ("GET", "/.well-known/report-keys.json"),
+    ("GET", "/.well-known/audit-keys.json"),
     ("GET", "/healthz"),
     ("POST", "/api/v1/auth/session"),
     ("GET", "/api/v1/notices"),

@@ -57,7 +57,7 @@ class AuditCheckpointSchema(ma.Schema):
         "description": "when it was signed (ISO 8601, as the exported file has it)"})
     signature = ma.fields.String(metadata={
         "description": "compact JWS (EdDSA, `typ` pc-audit+jwt) over {seq, entry_hash, at}; "
-                       "the key is in /.well-known/jwks.json"})
+                       "the key is in /.well-known/audit-keys.json"})
 
 
 class AuditCheckpointListSchema(ma.Schema):

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
 from app.api.tokens.schemas import (
+    INTROSPECT_BODY,
     AccessLogSchema,
     AccessQuerySchema,
     ConsumeSchema,
@@ -75,12 +77,15 @@ class AccessLog(MethodView):
 
 @partner_blp.route("/introspect")
 class Introspect(MethodView):
-    @partner_blp.arguments(IntrospectSchema())
+    @partner_blp.doc(requestBody=INTROSPECT_BODY)
     @partner_blp.response(200, IntrospectionSchema)
     @partner_blp.doc(security=[{"partnerKey": []}])
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """RFC 7662: {active, scn, sub, ent, exp} for a live token addressed to you; else
-        {active: false}. Does not use the token up."""
+    def post(self) -> dict[str, Any]:
+        """RFC 7662, as JSON or as a form (`token=…`): for a live token addressed to you
+        `{active, scope, scn, client_id, token_type, sub, aud, iss, iat, exp, jti, ent}`; else
+        exactly `{active: false}`. Does not use the token up."""
+        body = partner_blp.ARGUMENTS_PARSER.parse(IntrospectSchema(), request,
+                                                  location="json_or_form")
         with runtime().uow(autocommit=True) as uow:
             partner = auth.partner(uow)
             return tokens.introspect(uow, body["token"], partner=partner,

@@ -90,15 +90,36 @@ class AccessLogSchema(ma.Schema):
 
 
 class IntrospectSchema(ma.Schema):
-    token = ma.fields.String(required=True)
+    """RFC 7662 §2.1: `token`; a `token_type_hint` is accepted and not needed."""
+
+    class Meta:
+        unknown = ma.EXCLUDE  # other RFC 7662 parameters a library may add
+
+    token = ma.fields.String(required=True, validate=ma.validate.Length(1, 4096))
+    token_type_hint = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 40))
+
+
+# The same body as JSON or as a form (what OAuth libraries send).
+INTROSPECT_BODY = {"required": True, "content": {
+    "application/json": {"schema": IntrospectSchema},
+    "application/x-www-form-urlencoded": {"schema": IntrospectSchema}}}
 
 
 class IntrospectionSchema(ma.Schema):
+    """RFC 7662 §2.2 members; an inactive token is exactly `{"active": false}`."""
+
     active = ma.fields.Boolean(required=True)
+    scope = ma.fields.String(metadata={"description": "the scenario (same as scn)"})
     scn = ma.fields.String()
+    client_id = ma.fields.String(metadata={"description": "you: the token's audience"})
+    token_type = ma.fields.String(metadata={"description": "pc-entitlement+jwt"})
     sub = ma.fields.String(metadata={"description": "your pairwise pseudonym of the resident"})
+    aud = ma.fields.String()
+    iss = ma.fields.String()
     ent = ma.fields.Dict()
+    iat = ma.fields.Integer()
     exp = ma.fields.Integer()
+    jti = ma.fields.String()
 
 
 class ConsumeSchema(ma.Schema):

@@ -1,6 +1,4 @@
-"""Public, unauthenticated documents: `routes.py` (`/.well-known/jwks.json`, `/healthz`) and
-`schemas.py`.
-
-    with runtime().uow() as uow:
-        return runtime().signer.jwks(uow.session, runtime().clock.now())
+"""Public, unauthenticated documents: `routes.py` (one JWKS per key purpose —
+`/.well-known/jwks.json` for tokens, `receipt-keys.json`, `report-keys.json`,
+`audit-keys.json` — each with `Cache-Control`, and `/healthz`) and `schemas.py`.
 """
