@@ -195,10 +195,11 @@ _INTROSPECT = text(
 
 def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
                ctx: TokenContext) -> dict[str, Any]:
-    """RFC 7662: `{active: true, scn, sub, ent, exp}` for a live token addressed to `partner`,
-    `{active: false}` for anything else — a token no call would accept now included (a consent
-    withdrawn, an exclusion arisen, the account erased). Never consumes; logged for the
-    resident.
+    """RFC 7662: `{active: true, scope, scn, client_id, token_type, sub, aud, iss, ent, iat, exp,
+    jti}` (the token's own claims and RFC 7662's names for them) for a live token addressed
+    to `partner`, `{active: false}` for anything else — a token no call would accept now
+    included (a consent withdrawn, an exclusion arisen, the account erased). Never consumes;
+    logged for the resident.
 
     Changes nothing but the access log, so it runs on an autocommit unit of work as one
     statement (`pc_introspect`). A verdict reached without the database (expired, another
