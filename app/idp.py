@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from datetime import datetime
 from pathlib import Path
@@ -136,6 +137,10 @@ def _check_types(claims: dict[str, Any]) -> None:
     if isinstance(iat, bool) or not isinstance(iat, int | float):
         raise AssertionInvalid("assertion claim 'iat' must be a number",
                                detail_zh="身份凭证签发时间无效")
+    for claim in ("exp", "iat", "nbf"):  # JSON parsers accept NaN and Infinity
+        if isinstance(claims.get(claim), float) and not math.isfinite(claims[claim]):
+            raise AssertionInvalid(f"assertion claim {claim!r} must be a finite number",
+                                   detail_zh="身份凭证时间字段无效")
     name = claims.get("name")
     if isinstance(name, str) and name.strip() and not _text(name, MAX_NAME):
         raise AssertionInvalid(f"assertion claim 'name' must be text of at most {MAX_NAME} "

@@ -92,6 +92,16 @@ def test_a_claim_of_the_wrong_type_is_a_401_not_a_500(client, idp, claim, value)
     assert _session(client, idp.assertion(id_number(1))).status_code == 201
 
 
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_a_time_that_is_not_a_finite_number_is_refused(client, idp, claim, value):
+    """`NaN` as `exp` compares false with everything: it would never expire."""
+    claims = _claims(idp) | {claim: f"@{value}@"}
+    payload = json.dumps(claims).replace(f'"@{value}@"', value).encode()
+    assertion = jwt.api_jws.encode(payload, idp.key, algorithm="EdDSA", headers={"kid": "idp-1"})
+    _refused(_session(client, assertion), "assertion_invalid")
+
+
 def test_two_fresh_assertions_for_the_same_person_each_sign_in(client, idp):
     assert _session(client, idp.assertion(id_number(1))).status_code == 201
     assert _session(client, idp.assertion(id_number(1))).status_code == 201
