@@ -114,6 +114,9 @@ def make_engine(url: str, *, timeouts: Timeouts | None = None, **kwargs: Any) ->
     # on a dead connection fails (the request gets 503 + Retry-After) and SQLAlchemy then
     # invalidates the whole pool, so the service heals by itself on the next request.
     kwargs.setdefault("pool_pre_ping", False)
+    # A statement error's message and log line never carry its bound parameters: they are
+    # residents' personal data (names, ID numbers, free text).
+    kwargs.setdefault("hide_parameters", True)
     kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
