@@ -11,12 +11,14 @@ from sqlalchemy import func, select
 from app.migrate import upgrade
 from app.runtime import runtime
 from core.identity import Resident
+from rights.models import seal_plain_free_text
 from scoring.services import ensure_builtin_model
 
 
 def bootstrap(app: Flask, revision: str = "heads") -> None:
-    """Migrate, then make sure signing keys and the built-in model exist: one unit of work
-    each (a start-up sequence, like a job; both steps are idempotent)."""
+    """Migrate, then make sure signing keys and the built-in model exist and free text written
+    before migration 0024 is encrypted: one unit of work each (a start-up sequence, like a job;
+    every step is idempotent)."""
     upgrade(app.config.get("MIGRATION_DATABASE_URL") or app.config["DATABASE_URL"], revision)
     with app.app_context():
         with runtime().uow() as uow:
@@ -24,6 +26,9 @@ def bootstrap(app: Flask, revision: str = "heads") -> None:
             uow.commit()
         with runtime().uow() as uow:
             ensure_builtin_model(uow, runtime().clock.now())
+        with runtime().uow() as uow:  # migration 0024's data step (it has no keys)
+            seal_plain_free_text(uow.session)
+            uow.commit()
 
 
 def seed_demo_if_empty(app: Flask, residents: int) -> list[str]:

@@ -85,15 +85,16 @@ def build(app: Flask, clock: Clock | None = None) -> Runtime:
     masters = [parse_key(k) for k in str(cfg["MASTER_KEY"]).split(",")]
     keyring = Keyring(masters, parse_key(str(cfg["INDEX_KEY"])))
     signer = Signer(keyring)
+    keyed = {"keyring": keyring}  # sessions encrypt free text with it (rights.models)
     store = make_store(cfg.get("REDIS_URL"))
     rt = Runtime(
         settings=cfg,
         engine=engine,
         health_engine=health,
-        session_factory=sessionmaker(engine, expire_on_commit=False),
+        session_factory=sessionmaker(engine, expire_on_commit=False, info=keyed),
         autocommit_factory=sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
-                                        expire_on_commit=False),
-        batch_factory=longer_waits(sessionmaker(engine, expire_on_commit=False),
+                                        expire_on_commit=False, info=keyed),
+        batch_factory=longer_waits(sessionmaker(engine, expire_on_commit=False, info=keyed),
                                    db_timeouts(cfg, "batch")),
         keyring=keyring,
         signer=signer,

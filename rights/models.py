@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, event, text
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
+from core.crypto import Keyring
 from core.db import Base
 
 DISPUTE_OUTCOMES = ("upheld", "corrected", "removed")
@@ -36,6 +37,91 @@ REPAIR_DECISIONS = ("approve", "reject")
 REVIEW_SUBJECTS = ("score", "eligibility")
 REVIEW_OUTCOMES = ("confirmed", "changed")
 REVIEW_EFFECTS = ("record_corrected", "record_removed", "eligibility_override")  # of "changed"
+
+
+# -- free text: encrypted under the resident's data key -----------------------------------------
+# Reasons, evidence, statements and operator notes are the resident's personal data: each is
+# stored in a `<field>_ct` column, AES-GCM under the resident's data key with associated data
+# naming the table, column and row, so erasure's crypto-shredding covers them. The `<field>`
+# column is what rows written before migration 0024 hold in plain; `encrypt_free_text` (run by
+# `python -m app.migrate`) moves them to ciphertext. Sessions carry the keyring in
+# `session.info["keyring"]` (app.runtime), or else the current app's.
+
+T = TypeVar("T")
+
+
+def free_text_aad(table: str, column: str, row_id: uuid.UUID) -> str:
+    return f"{table}:{column}:{row_id}"
+
+
+def _keyring(session: Session) -> Keyring:
+    keyring = session.info.get("keyring")
+    if keyring is None:  # a session made elsewhere (tests' savepoint sessions): the app's keyring
+        from flask import has_app_context
+
+        if has_app_context():
+            from app.runtime import runtime
+
+            keyring = runtime().keyring
+    if not isinstance(keyring, Keyring):
+        raise RuntimeError("this session carries no keyring (session.info['keyring'])")
+    return keyring
+
+
+class FreeText(Generic[T]):
+    """A free-text field read and written in plain, stored encrypted (see above)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> FreeText[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type) -> T: ...
+    def __get__(self, obj: Any, owner: type) -> FreeText[T] | T:
+        if obj is None:
+            return self
+        pending = obj.__dict__.get("_free_text_pending", {})
+        if self.name in pending:
+            return pending[self.name]  # type: ignore[no-any-return]
+        blob = getattr(obj, f"{self.name}_ct")
+        if blob is None:
+            return getattr(obj, f"{self.name}_plain")  # type: ignore[no-any-return]
+        session = object_session(obj)
+        assert session is not None, "free text is read from a row attached to a session"
+        return _keyring(session).decrypt(  # type: ignore[return-value]
+            session, blob, free_text_aad(obj.__tablename__, self.name,
+                                         obj.id))
+
+    def __set__(self, obj: object, value: T) -> None:
+        obj.__dict__.setdefault("_free_text_pending", {})[self.name] = value
+        setattr(obj, f"{self.name}_ct", None)  # the row is dirty: encrypted at flush
+        setattr(obj, f"{self.name}_plain", None)
+
+
+FREE_TEXT: dict[str, tuple[str, ...]] = {}
+
+
+def _seal(session: Session, obj: Any) -> None:
+    pending: dict[str, str | None] = obj.__dict__.pop("_free_text_pending", {})
+    if not pending:
+        return
+    from core.identity import Resident
+    with session.no_autoflush:
+        resident = session.get(Resident, obj.resident_id)
+    assert resident is not None
+    keyring = _keyring(session)
+    for name, value in pending.items():
+        setattr(obj, f"{name}_plain", None)
+        setattr(obj, f"{name}_ct", None if value is None else keyring.encrypt(
+            session, resident.data_key_id, value, free_text_aad(obj.__tablename__, name, obj.id)))
+
+
+@event.listens_for(Session, "before_flush")
+def _encrypt_free_text(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in list(session.new) + list(session.dirty):
+        if getattr(obj, "__tablename__", None) in FREE_TEXT:
+            _seal(session, obj)
 
 
 class Dispute(Base):
@@ -55,11 +141,17 @@ class Dispute(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"))
     record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id"))
-    reason: Mapped[str] = mapped_column(String(1000))
-    evidence: Mapped[str | None] = mapped_column(Text)
+    reason_plain: Mapped[str | None] = mapped_column("reason", String(1000))
+    reason_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reason: FreeText[str] = FreeText()
+    evidence_plain: Mapped[str | None] = mapped_column("evidence", Text)
+    evidence_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    evidence: FreeText[str | None] = FreeText()
     status: Mapped[str] = mapped_column(String(10))
     outcome: Mapped[str | None] = mapped_column(String(10))
-    note: Mapped[str | None] = mapped_column(String(1000))
+    note_plain: Mapped[str | None] = mapped_column("note", String(1000))
+    note_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    note: FreeText[str | None] = FreeText()
     correction: Mapped[dict[str, Any] | None]
     opened_at: Mapped[datetime]
     due_at: Mapped[datetime]
@@ -82,9 +174,13 @@ class Repair(Base):
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"))
     record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("records.id"))
     pledge_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of the pledge text agreed to
-    statement: Mapped[str | None] = mapped_column(String(2000))
+    statement_plain: Mapped[str | None] = mapped_column("statement", String(2000))
+    statement_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    statement: FreeText[str | None] = FreeText()
     status: Mapped[str] = mapped_column(String(10))
-    note: Mapped[str | None] = mapped_column(String(1000))
+    note_plain: Mapped[str | None] = mapped_column("note", String(1000))
+    note_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    note: FreeText[str | None] = FreeText()
     requested_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(80))
@@ -106,11 +202,15 @@ class ReviewRequest(Base):
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"))
     subject: Mapped[str] = mapped_column(String(12))
     scenario: Mapped[str | None] = mapped_column(String(40))
-    reason: Mapped[str] = mapped_column(String(1000))
+    reason_plain: Mapped[str | None] = mapped_column("reason", String(1000))
+    reason_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reason: FreeText[str] = FreeText()
     snapshot: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(10))
     outcome: Mapped[str | None] = mapped_column(String(10))
-    note: Mapped[str | None] = mapped_column(String(1000))
+    note_plain: Mapped[str | None] = mapped_column("note", String(1000))
+    note_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    note: FreeText[str | None] = FreeText()
     effect: Mapped[dict[str, Any] | None]
     requested_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
@@ -140,3 +240,26 @@ class Erasure(Base):
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), primary_key=True)
     erased_at: Mapped[datetime]
     statement: Mapped[dict[str, Any]]
+
+
+FREE_TEXT.update({"disputes": ("reason", "evidence", "note"), "repairs": ("statement", "note"),
+                  "review_requests": ("reason", "note")})
+
+
+def seal_plain_free_text(session: Session) -> int:
+    """Encrypt the free text of rows written before migration 0024 (held in plain), under each
+    resident's data key, and clear the plain columns; the caller commits. The data step of
+    0024: the migration has no keys. Returns how many rows were sealed."""
+    from sqlalchemy import or_, select
+    sealed = 0
+    for model in (Dispute, Repair, ReviewRequest):
+        names = FREE_TEXT[model.__tablename__]
+        plain = [getattr(model, f"{name}_plain") for name in names]
+        for row in session.scalars(select(model).where(or_(*(c.is_not(None) for c in plain)))):
+            for name in names:
+                value = getattr(row, f"{name}_plain")
+                if value is not None:
+                    setattr(row, name, value)
+            sealed += 1
+    session.flush()
+    return sealed
