@@ -81,19 +81,22 @@ class FreeText(Generic[T]):
     def __get__(self, obj: Any, owner: type) -> FreeText[T] | T:
         if obj is None:
             return self
-        pending = obj.__dict__.get("_free_text_pending", {})
-        if self.name in pending:
-            return pending[self.name]  # type: ignore[no-any-return]
+        for known in ("_free_text_pending", "_free_text_clear"):
+            if self.name in obj.__dict__.get(known, {}):
+                return obj.__dict__[known][self.name]  # type: ignore[no-any-return]
         blob = getattr(obj, f"{self.name}_ct")
         if blob is None:
             return getattr(obj, f"{self.name}_plain")  # type: ignore[no-any-return]
         session = object_session(obj)
         assert session is not None, "free text is read from a row attached to a session"
-        return _keyring(session).decrypt(  # type: ignore[return-value]
-            session, blob, free_text_aad(obj.__tablename__, self.name,
-                                         obj.id))
+        value = _keyring(session).decrypt(
+            session, blob, free_text_aad(obj.__tablename__, self.name, obj.id))
+        # Kept with the row, so it still reads once its unit of work has closed.
+        obj.__dict__.setdefault("_free_text_clear", {})[self.name] = value
+        return value  # type: ignore[return-value]
 
     def __set__(self, obj: object, value: T) -> None:
+        obj.__dict__.get("_free_text_clear", {}).pop(self.name, None)
         obj.__dict__.setdefault("_free_text_pending", {})[self.name] = value
         setattr(obj, f"{self.name}_ct", None)  # the row is dirty: encrypted at flush
         setattr(obj, f"{self.name}_plain", None)
@@ -111,6 +114,7 @@ def _seal(session: Session, obj: Any) -> None:
         resident = session.get(Resident, obj.resident_id)
     assert resident is not None
     keyring = _keyring(session)
+    obj.__dict__.setdefault("_free_text_clear", {}).update(pending)
     for name, value in pending.items():
         setattr(obj, f"{name}_plain", None)
         setattr(obj, f"{name}_ct", None if value is None else keyring.encrypt(
