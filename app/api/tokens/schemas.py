@@ -95,7 +95,9 @@ class IntrospectSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE  # other RFC 7662 parameters a library may add
 
-    token = ma.fields.String(required=True, validate=ma.validate.Length(1, 4096))
+    # No length rule: any string that is not a live token of the caller's is `{active: false}`
+    # (RFC 7662 §2.2), an oversized one included.
+    token = ma.fields.String(required=True)
     token_type_hint = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 40))
 
 
