@@ -45,7 +45,7 @@ REVIEW_EFFECTS = ("record_corrected", "record_removed", "eligibility_override") 
 # naming the table, column and row, so erasure's crypto-shredding covers them. The `<field>`
 # column is what rows written before migration 0024 hold in plain; `encrypt_free_text` (run by
 # `python -m app.migrate`) moves them to ciphertext. Sessions carry the keyring in
-# `session.info["keyring"]` (app.runtime), or else the current app's.
+# `session.info["keyring"]` (every session factory of `app.runtime`, and the tests').
 
 T = TypeVar("T")
 
@@ -56,13 +56,6 @@ def free_text_aad(table: str, column: str, row_id: uuid.UUID) -> str:
 
 def _keyring(session: Session) -> Keyring:
     keyring = session.info.get("keyring")
-    if keyring is None:  # a session made elsewhere (tests' savepoint sessions): the app's keyring
-        from flask import has_app_context
-
-        if has_app_context():
-            from app.runtime import runtime
-
-            keyring = runtime().keyring
     if not isinstance(keyring, Keyring):
         raise RuntimeError("this session carries no keyring (session.info['keyring'])")
     return keyring

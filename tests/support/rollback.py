@@ -117,7 +117,7 @@ def rolled_back(app: Flask) -> Iterator[Connection]:
 
     def factory() -> sessionmaker[Session]:
         return sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                            expire_on_commit=False)
+                            expire_on_commit=False, info={"keyring": original.keyring})
 
     fields = {f.name: getattr(original, f.name) for f in dataclasses.fields(original)}
     fields.update(session_factory=factory(), autocommit_factory=factory(),
