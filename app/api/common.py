@@ -15,6 +15,14 @@ from core.idempotency import iso
 
 KEY = ma.validate.Length(1, 64)  # a partner's own idempotency key (`out_*_no`)
 
+# Who may call an operation, for the OpenAPI document (`@blp.doc(security=RESIDENT)`); the
+# schemes are declared in `app.api.register`.
+Security = list[dict[str, list[str]]]
+RESIDENT: Security = [{"residentSession": []}]
+PARTNER: Security = [{"partnerKey": []}]
+SOURCE: Security = [{"sourceKey": []}]
+OPERATOR: Security = [{"operatorKey": []}]
+
 
 class UTCDateTime(ma.fields.Field):
     """A UTC time in answers: ISO 8601 ending in `Z` (as stored answers carry it); typed

@@ -14,6 +14,7 @@ from app.api.audit.schemas import (
     AuditPageSchema,
     AuditVerdictSchema,
 )
+from app.api.common import OPERATOR
 from app.runtime import runtime
 from core import audit
 from core.audit_jobs import max_age
@@ -21,7 +22,6 @@ from core.audit_jobs import max_age
 blp = Blueprint("audit_admin", __name__, url_prefix="/admin/v1/audit",
                 description="The hash-chained audit log: entries, checkpoints, verification")
 
-OPERATOR: list[dict[str, list[str]]] = [{"operatorKey": []}]
 AUDITOR = "auditor"
 
 

@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.common import OPERATOR, RESIDENT
 from app.api.consent.schemas import (
     ConsentDetailSchema,
     ConsentExportQuerySchema,
@@ -34,8 +35,6 @@ from consent.services import Outcome, Signing, export_for_auditor, grant, withdr
 blp = Blueprint("consent", __name__, url_prefix="",
                 description="Notices, consent, withdrawal, receipts and auditor exports")
 
-RESIDENT: list[dict[str, list[str]]] = [{"residentSession": []}]
-OPERATOR: list[dict[str, list[str]]] = [{"operatorKey": []}]
 
 
 def _signing() -> Signing:

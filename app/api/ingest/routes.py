@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.common import SOURCE
 from app.api.ingest.schemas import BatchSchema, IngestResultSchema
 from app.ratelimit import enforce
 from app.runtime import runtime
@@ -21,7 +22,7 @@ blp = Blueprint("ingest", __name__, url_prefix="/ingest/v1",
 class Records(MethodView):
     @blp.arguments(BatchSchema())
     @blp.response(200, IngestResultSchema)
-    @blp.doc(security=[{"sourceKey": []}])
+    @blp.doc(security=SOURCE)
     def post(self, body: dict[str, Any]) -> IngestResult:
         """Push up to 1000 records; idempotent by `source_record_id`."""
         with runtime().uow() as uow:

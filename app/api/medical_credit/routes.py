@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.common import PARTNER, RESIDENT
 from app.api.medical_credit.schemas import (
     CreditAuthorizationSchema,
     CreditAuthorizeSchema,
@@ -43,7 +44,7 @@ def terms() -> credit_terms.Terms:
 class Authorizations(MethodView):
     @partner_blp.arguments(CreditAuthorizeSchema())
     @partner_blp.response(201, CreditAuthorizationSchema)
-    @partner_blp.doc(security=[{"partnerKey": []}])
+    @partner_blp.doc(security=PARTNER)
     def post(self, body):
         """Hold an amount of the resident's credit line (uses up their token); idempotent by
         out_request_no."""
@@ -58,7 +59,7 @@ class Authorizations(MethodView):
 class Capture(MethodView):
     @partner_blp.arguments(CreditCaptureSchema())
     @partner_blp.response(201, CreditBillSchema)
-    @partner_blp.doc(security=[{"partnerKey": []}])
+    @partner_blp.doc(security=PARTNER)
     def post(self, body, authorization_id):
         """Post the bill (at most the hold; the rest is released); idempotent by out_bill_no."""
         partner = auth.calling_partner("hospital")
@@ -70,7 +71,7 @@ class Capture(MethodView):
 @partner_blp.route("/authorizations/<uuid:authorization_id>/void")
 class Void(MethodView):
     @partner_blp.response(200, CreditAuthorizationSchema)
-    @partner_blp.doc(security=[{"partnerKey": []}])
+    @partner_blp.doc(security=PARTNER)
     def post(self, authorization_id):
         """Release the hold (repeating answers the same state)."""
         with runtime().uow() as uow:
@@ -82,7 +83,7 @@ class Void(MethodView):
 class Payments(MethodView):
     @partner_blp.arguments(CreditPaymentInSchema())
     @partner_blp.response(201, CreditPaymentSchema)
-    @partner_blp.doc(security=[{"partnerKey": []}])
+    @partner_blp.doc(security=PARTNER)
     def post(self, body, bill_id):
         """Take a repayment (partial allowed, never more than owed); idempotent by
         out_payment_no. Payment channels only."""
@@ -96,7 +97,7 @@ class Payments(MethodView):
 @blp.route("")
 class MyMedicalCredit(MethodView):
     @blp.response(200, MedicalCreditSchema)
-    @blp.doc(security=[{"residentSession": []}])
+    @blp.doc(security=RESIDENT)
     def get(self):
         """Your credit care line, what is held and owed, open holds, bills and history."""
         with runtime().uow() as uow:
@@ -108,7 +109,7 @@ class MyMedicalCredit(MethodView):
 class DemoPayment(MethodView):
     @demo_blp.arguments(CreditDemoPaymentInSchema())
     @demo_blp.response(201, CreditPaymentSchema)
-    @demo_blp.doc(security=[{"residentSession": []}])
+    @demo_blp.doc(security=RESIDENT)
     def post(self, body, bill_id):
         """Development only: pay your bill through the built-in demo payment channel."""
         with runtime().uow() as uow:

@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.common import RESIDENT
 from app.api.notifications.schemas import (
     MarkedSchema,
     MarkReadSchema,
@@ -20,7 +21,6 @@ from core import notifications
 blp = Blueprint("notifications", __name__, url_prefix="/api/v1/me",
                 description="Reminders and outcomes sent to the resident")
 
-RESIDENT: list[dict[str, list[str]]] = [{"residentSession": []}]
 
 
 @blp.route("/notifications")

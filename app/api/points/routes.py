@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.common import OPERATOR, PARTNER, RESIDENT
 from app.api.points.schemas import (
     MyPointsSchema,
     PointsHistoryQuerySchema,
@@ -34,7 +35,6 @@ blp = Blueprint("my_points", __name__, url_prefix="/api/v1/me",
 admin = Blueprint("points_admin", __name__, url_prefix="/admin/v1/points",
                   description="Operators: partners' clearing statements, ledger reconciliation")
 
-PARTNER: list[dict[str, list[str]]] = [{"partnerKey": []}]
 KINDS = ("merchant",)  # the partner kinds the points_redemption scenario serves
 
 # format=csv answers the same statement as CSV (documented next to the JSON one).
@@ -110,7 +110,7 @@ class PartnerStatement(MethodView):
 class MyPoints(MethodView):
     @blp.arguments(PointsHistoryQuerySchema(), location="query")
     @blp.response(200, MyPointsSchema)
-    @blp.doc(security=[{"residentSession": []}])
+    @blp.doc(security=RESIDENT)
     def get(self, query: dict[str, Any]) -> PointsOverview:
         """Your points: spendable balance, recent history, what expires soon."""
         with runtime().uow() as uow:
@@ -126,7 +126,7 @@ class MyPoints(MethodView):
 class OperatorStatement(MethodView):
     @admin.arguments(PointsPeriodSchema(), location="query")
     @admin.response(200, PointsStatementSchema)
-    @admin.doc(security=[{"operatorKey": []}], responses=CSV_TOO)
+    @admin.doc(security=OPERATOR, responses=CSV_TOO)
     def get(self, query: dict[str, Any], client_id: str) -> Statement | Response:
         """Any partner's clearing statement for [from, to) (admin or auditor; audited)."""
         with runtime().uow() as uow:
@@ -140,7 +140,7 @@ class OperatorStatement(MethodView):
 @admin.route("/reconciliation")
 class Reconciliation(MethodView):
     @admin.response(200, PointsReconciliationSchema)
-    @admin.doc(security=[{"operatorKey": []}])
+    @admin.doc(security=OPERATOR)
     def get(self) -> dict[str, Any]:
         """Check every ledger invariant now (admin or auditor): all counts 0 and ok=true."""
         with runtime().uow() as uow:

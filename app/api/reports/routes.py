@@ -15,6 +15,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.common import RESIDENT
 from app.api.reports.schemas import (
     ReportDetailSchema,
     ReportIssuedSchema,
@@ -37,7 +38,6 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1/me/reports",
 public = Blueprint("report_verify", __name__, url_prefix="/reports",
                    description="Anyone checks a report: genuine, valid, revoked, and its content")
 
-RESIDENT: list[dict[str, list[str]]] = [{"residentSession": []}]
 
 
 # -- helpers ------------------------------------------------------------------------------------

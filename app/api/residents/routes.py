@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.common import RESIDENT
 from app.api.residents.schemas import AssertionSchema, MeSchema, SessionSchema
 from app.ratelimit import attempt
 from app.runtime import runtime
@@ -41,7 +42,7 @@ class Session(MethodView):
         return open_session_for(claims, "idp")
 
     @blp.response(204)
-    @blp.doc(security=[{"residentSession": []}])
+    @blp.doc(security=RESIDENT)
     def delete(self) -> None:
         """Log out: the session token stops working at once."""
         with runtime().uow() as uow:
@@ -52,7 +53,7 @@ class Session(MethodView):
 @blp.route("/me")
 class Me(MethodView):
     @blp.response(200, MeSchema)
-    @blp.doc(security=[{"residentSession": []}])
+    @blp.doc(security=RESIDENT)
     def get(self) -> Profile:
         """The signed-in resident's own profile (ID number and phone masked)."""
         with runtime().uow() as uow:

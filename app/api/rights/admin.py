@@ -17,6 +17,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.common import OPERATOR
 from app.api.rights.schemas import (
     DisputeDetailSchema,
     DisputeQuerySchema,
@@ -37,7 +38,6 @@ from rights.queues import DECIDERS, QUEUES, READERS, Queue
 blp = Blueprint("rights_admin", __name__, url_prefix="/admin/v1",
                 description="Operator queues: disputes, credit repairs, human review")
 
-OPERATOR: list[dict[str, list[str]]] = [{"operatorKey": []}]
 View = TypeVar("View", bound=Callable[..., Any])
 
 

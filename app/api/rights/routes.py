@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.common import RESIDENT
 from app.api.rights.schemas import (
     DisputeInSchema,
     DisputeListSchema,
@@ -32,7 +33,6 @@ blp = Blueprint("rights", __name__, url_prefix="/api/v1",
                 description="Your records, disputes (异议), credit repair (信用修复), "
                             "human review, data export and account erasure")
 
-RESIDENT: list[dict[str, list[str]]] = [{"residentSession": []}]
 
 
 def _limit(kind: str, resident_id: object) -> None:

@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.common import OPERATOR
 from app.api.consent.schemas import NoticeLanguageQuerySchema, NoticeSchema, notice_in
 from app.api.scenarios.schemas import (
     NoticeInSchema,
@@ -30,7 +31,6 @@ admin = Blueprint("scenarios_admin", __name__, url_prefix="/admin/v1/scenarios",
                   description="Operators change the scenario catalogue (audited)")
 
 
-OPERATOR: list[dict[str, list[str]]] = [{"operatorKey": []}]
 
 
 @blp.route("")

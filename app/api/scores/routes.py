@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.common import RESIDENT
 from app.api.scores.schemas import HistorySchema, LangSchema, ScoreSchema
 from app.runtime import runtime
 from scoring.services import explained_score, history
@@ -20,7 +21,7 @@ blp = Blueprint("scores", __name__, url_prefix="/api/v1/me",
 class MyScore(MethodView):
     @blp.arguments(LangSchema(), location="query")
     @blp.response(200, ScoreSchema)
-    @blp.doc(security=[{"residentSession": []}])
+    @blp.doc(security=RESIDENT)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """My score with points per dimension, up to 4 reasons with tips, and unused categories."""
         with runtime().uow() as uow:
@@ -31,7 +32,7 @@ class MyScore(MethodView):
 @blp.route("/score/history")
 class MyScoreHistory(MethodView):
     @blp.response(200, HistorySchema)
-    @blp.doc(security=[{"residentSession": []}])
+    @blp.doc(security=RESIDENT)
     def get(self) -> dict[str, Any]:
         """Every score computed for me, newest first."""
         with runtime().uow() as uow:

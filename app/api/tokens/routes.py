@@ -11,6 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.common import PARTNER, RESIDENT
 from app.api.tokens.schemas import (
     INTROSPECT_BODY,
     AccessLogSchema,
@@ -38,7 +39,7 @@ partner_blp = Blueprint("tokens", __name__, url_prefix="/partner/v1/tokens",
 @blp.route("/entitlements")
 class Entitlements(MethodView):
     @blp.response(200, EntitlementListSchema)
-    @blp.doc(security=[{"residentSession": []}])
+    @blp.doc(security=RESIDENT)
     def get(self) -> dict[str, Any]:
         """Every scenario: eligible or not and why, limits, consent still missing."""
         with runtime().uow() as uow:
@@ -51,7 +52,7 @@ class Entitlements(MethodView):
 class Tokens(MethodView):
     @blp.arguments(TokenRequestSchema())
     @blp.response(201, TokenSchema)
-    @blp.doc(security=[{"residentSession": []}])
+    @blp.doc(security=RESIDENT)
     def post(self, body: dict[str, Any]) -> Issued:
         """A short-lived token (and its QR code) to show the partner you are at."""
         with runtime().uow() as uow:
@@ -66,7 +67,7 @@ class Tokens(MethodView):
 class AccessLog(MethodView):
     @blp.arguments(AccessQuerySchema(), location="query")
     @blp.response(200, AccessLogSchema)
-    @blp.doc(security=[{"residentSession": []}])
+    @blp.doc(security=RESIDENT)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Who checked or used your tokens, when, and what they learned (查询记录)."""
         with runtime().uow() as uow:
@@ -79,7 +80,7 @@ class AccessLog(MethodView):
 class Introspect(MethodView):
     @partner_blp.doc(requestBody=INTROSPECT_BODY)
     @partner_blp.response(200, IntrospectionSchema)
-    @partner_blp.doc(security=[{"partnerKey": []}])
+    @partner_blp.doc(security=PARTNER)
     def post(self) -> dict[str, Any]:
         """RFC 7662, as JSON or as a form (`token=…`): for a live token addressed to you
         `{active, scope, scn, client_id, token_type, sub, aud, iss, iat, exp, jti, ent}`; else
@@ -96,7 +97,7 @@ class Introspect(MethodView):
 class Consume(MethodView):
     @partner_blp.arguments(ConsumeSchema())
     @partner_blp.response(201, TokenUseSchema)
-    @partner_blp.doc(security=[{"partnerKey": []}])
+    @partner_blp.doc(security=PARTNER)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Use up a token whose scenario has no hold, waiver or redemption (减材料, 优先办理,
         discounts…); idempotent by out_use_no."""

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
+from app.api.common import PARTNER, RESIDENT
 from app.api.waivers.schemas import (
     DepositMyWaiversSchema,
     DepositWaiverInSchema,
@@ -27,7 +28,7 @@ blp = Blueprint("deposit_waivers_me", __name__, url_prefix="/api/v1/me/deposit-w
 class Waivers(MethodView):
     @partner_blp.arguments(DepositWaiverInSchema())
     @partner_blp.response(201, DepositWaiverSchema)
-    @partner_blp.doc(security=[{"partnerKey": []}])
+    @partner_blp.doc(security=PARTNER)
     def post(self, body):
         """Waive a deposit (within the resident's cap and limit of open waivers; uses up their
         token); idempotent by out_order_no."""
@@ -41,7 +42,7 @@ class Waivers(MethodView):
 @partner_blp.route("/<uuid:waiver_id>/complete")
 class Complete(MethodView):
     @partner_blp.response(200, DepositWaiverSchema)
-    @partner_blp.doc(security=[{"partnerKey": []}])
+    @partner_blp.doc(security=PARTNER)
     def post(self, waiver_id):
         """The item came back: complete the waiver, or settle it if it was in default."""
         with runtime().uow() as uow:
@@ -52,7 +53,7 @@ class Complete(MethodView):
 @partner_blp.route("/<uuid:waiver_id>/default")
 class Default(MethodView):
     @partner_blp.response(200, DepositWaiverSchema)
-    @partner_blp.doc(security=[{"partnerKey": []}])
+    @partner_blp.doc(security=PARTNER)
     def post(self, waiver_id):
         """The item was not returned by its due date (a record follows after a grace period)."""
         with runtime().uow() as uow:
@@ -64,7 +65,7 @@ class Default(MethodView):
 @blp.route("")
 class MyWaivers(MethodView):
     @blp.response(200, DepositMyWaiversSchema)
-    @blp.doc(security=[{"residentSession": []}])
+    @blp.doc(security=RESIDENT)
     def get(self):
         """Your deposit waivers: open ones first, then the newest."""
         with runtime().uow() as uow:
