@@ -1,7 +1,16 @@
 """Imports every ORM model so that `Base.metadata` is complete (Alembic, tests)."""
 
 from consent import models as consent_models  # noqa: F401
-from core import audit, crypto, idempotency, identity, notifications, records, signing  # noqa: F401
+from core import (  # noqa: F401
+    audit,
+    crypto,
+    idempotency,
+    identity,
+    notifications,
+    records,
+    signing,
+    staff,
+)
 from reports import models as reports_models  # noqa: F401
 from rewards import models as rewards_models  # noqa: F401
 from rewards.credit import models as credit_models  # noqa: F401

@@ -9,6 +9,12 @@
 * `token_uses`: one row per use of a token through `POST /partner/v1/tokens/consume` (the
   scenarios with no hold, waiver or redemption): the partner's `out_use_no`, the `jti`, when.
   Written by `pc_use_token` (rewards/sql/tokens.sql, migration 0022).
+* `issued_tokens`: one row per token issued (issue 20): its `jti`, its short one-time `code`
+  (18 digits, unique while the token lives), the partner and resident, and the resident's
+  limits in the scenario when it was issued (`limits`: the tier's, never disclosed to the
+  partner — the service enforces them at the moment of use). The JWS itself is kept so that a
+  partner presenting the code can be given the signed token for its records. Rows past their
+  expiry are deleted by the `tokens.expired` job.
 * `access_log`: who looked at a resident's entitlement, when and what they learned (查询记录).
 """
 
@@ -18,7 +24,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base
@@ -71,6 +77,20 @@ class TokenUse(Base):
     resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), index=True)
     scenario: Mapped[str] = mapped_column(String(40))
     used_at: Mapped[datetime]
+
+
+class IssuedToken(Base):
+    __tablename__ = "issued_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(String(18), unique=True)
+    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partners.id"))
+    resident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("residents.id"), index=True)
+    scenario: Mapped[str] = mapped_column(String(40))
+    limits: Mapped[dict[str, Any]]
+    token: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class AccessEntry(Base):

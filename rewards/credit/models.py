@@ -72,6 +72,9 @@ class CreditHold(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    # The partner's counter staff member who placed it and who voided it (None: the API key).
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("partner_staff.id"))
+    voided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("partner_staff.id"))
 
 
 class CreditBill(Base):
@@ -99,6 +102,8 @@ class CreditBill(Base):
     overdue_at: Mapped[datetime | None]
     paid_at: Mapped[datetime | None]
     record_id: Mapped[uuid.UUID | None]  # the medical_credit_overdue record, once reported
+    # The counter staff member who captured it (None: the partner's API key).
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("partner_staff.id"))
 
     @property
     def owed_fen(self) -> int:
