@@ -42,11 +42,11 @@ from rewards.credit.errors import (
     AuthorizationNotFound,
     BillNotFound,
     CreditDeclined,
-    InsufficientCredit,
     PaymentExceedsDebt,
 )
 from rewards.errors import (
     InvalidScenario,
+    LimitExceeded,
     NotEligible,
     PartnerNotServing,
     ScenarioNotAvailable,
@@ -67,16 +67,12 @@ from rewards.errors import (
     UseDeclined,
 )
 from rewards.points.errors import (
-    InsufficientPoints,
     InvalidPeriod,
-    PointsOverLimit,
     RedemptionNotFound,
     RefundExceedsRedemption,
 )
 from rewards.waivers.errors import (
-    DepositAboveCap,
     InvalidDeposit,
-    TooManyActiveWaivers,
     WaiverClosed,
     WaiverDeclined,
     WaiverNotDue,
@@ -184,7 +180,7 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
                                RATE_LIMITED),
     "GET /api/v1/me/access-log": (),
     "POST /partner/v1/tokens/introspect": (),  # a token that fails is {"active": false}
-    "POST /partner/v1/tokens/consume": (*TOKEN_USE, UseDeclined, TokenHasOwnCall,
+    "POST /partner/v1/tokens/consume": (*TOKEN_USE, UseDeclined, TokenHasOwnCall, LimitExceeded,
                                         UnknownScenario, ScenarioNotAvailable,
                                         IdempotencyConflict),
     "GET /api/v1/me/notifications": (),
@@ -202,6 +198,7 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
     "POST /api/v1/me/review-requests": (ConsentRequired, UnknownScenario, InvalidInput,
                                         *RESIDENT_NOTES),
     "GET /api/v1/me/export": (),
+    "GET /api/v1/me/erasure": (),
     "GET /api/v1/me/export/schema": (),
     "GET /admin/v1/disputes": (Forbidden,),
     "GET /admin/v1/disputes/{dispute_id}": (Forbidden, DisputeNotFound),
@@ -220,7 +217,7 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
                                                   ScenarioNotAvailable),
     # 先诊后付 (medical credit)
     "POST /partner/v1/medical-credit/authorizations": (
-        Forbidden, *TOKEN_USE, CreditDeclined, InsufficientCredit, UnknownScenario,
+        Forbidden, *TOKEN_USE, CreditDeclined, LimitExceeded, UnknownScenario,
         IdempotencyConflict),
     "POST /partner/v1/medical-credit/authorizations/{authorization_id}/capture": (
         Forbidden, AuthorizationNotFound, AuthorizationClosed, AmountExceedsHold,
@@ -232,15 +229,15 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
     "GET /api/v1/me/medical-credit": (),
     # deposit waivers
     "POST /partner/v1/deposit-waivers": (
-        Forbidden, *TOKEN_USE, WaiverDeclined, DepositAboveCap, InvalidDeposit,
-        TooManyActiveWaivers, UnknownScenario, IdempotencyConflict),
+        Forbidden, *TOKEN_USE, WaiverDeclined, LimitExceeded, InvalidDeposit,
+        UnknownScenario, IdempotencyConflict),
     "POST /partner/v1/deposit-waivers/{waiver_id}/complete": (Forbidden, WaiverNotFound),
     "POST /partner/v1/deposit-waivers/{waiver_id}/default": (Forbidden, WaiverNotFound,
                                                              WaiverClosed, WaiverNotDue),
     "GET /api/v1/me/deposit-waivers": (),
     # points
     "POST /partner/v1/points/redemptions": (
-        Forbidden, *TOKEN_USE, UseDeclined, PointsOverLimit, InsufficientPoints,
+        Forbidden, *TOKEN_USE, UseDeclined, LimitExceeded,
         IdempotencyConflict, Conflict),
     "GET /partner/v1/points/redemptions/{redemption_id}": (Forbidden, RedemptionNotFound),
     "POST /partner/v1/points/redemptions/{redemption_id}/refund": (

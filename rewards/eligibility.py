@@ -1,8 +1,12 @@
 """Who qualifies for a scenario, as a pure function of the scenario, score, tier and exclusions
 — and of an eligibility override a human review granted (`overridden`).
 
-The reasons are for the resident's eyes only (DESIGN §2.1): a partner learns `eligible` and the
-limits the scenario discloses, never why someone does not qualify.
+The reasons and the limits are for the resident's eyes only (DESIGN §2.1, issue 20): a partner
+learns the scenario's fixed disclosure (`Scenario.discloses`, the same for every eligible
+resident) and, when it asks for an amount, yes or `limit_exceeded` — never a limit, a tier or
+why someone does not qualify. `exceeds` is the one comparison of what a partner asks with the
+resident's limits (the SQL writes compare amounts against the line and the per-order cap the
+same way, in their own statement).
 """
 
 from __future__ import annotations
@@ -38,12 +42,20 @@ class Decision:
     limits: dict[str, Any] = field(default_factory=dict)  # the tier's limits (resident view)
     override: dict[str, Any] | None = None  # a review's override in force: {review_id, ends_at}
 
-    def ent(self, scenario: Scenario) -> dict[str, Any]:
-        """The `ent` claim: only what the scenario discloses to partners."""
-        if not self.eligible:
-            raise ValueError("no entitlement for an ineligible resident")
-        allowed = set(scenario.discloses) - {"eligible"}
-        return {"eligible": True, **{k: v for k, v in self.limits.items() if k in allowed}}
+
+# What a partner may ask for when it uses a token, and the limit field that bounds it.
+REQUESTABLE: dict[str, str] = {
+    "discount_pct": "discount_pct",  # the discount the merchant wants to give
+    "items": "max_items",  # how many items are lent without a deposit
+    "deposit_fen": "deposit_cap_fen",
+}
+
+
+def exceeds(limits: dict[str, Any], request: dict[str, int]) -> bool:
+    """Whether any value the partner asks for is above the resident's limit for it (a limit the
+    scenario does not have bounds nothing)."""
+    return any(type(limits.get(REQUESTABLE[k])) is int and v > limits[REQUESTABLE[k]]
+               for k, v in request.items())
 
 
 def reason(code: str) -> Reason:

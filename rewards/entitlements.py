@@ -1,7 +1,8 @@
 """Entitlements: what the resident's score unlocks in every scenario, and tokens to use them.
 
 The resident sees everything about their own standing — eligible or not, why, the limits, which
-consent is missing. Partners only ever see the token's `ent` (rewards.tokens).
+consent is missing. Partners only ever see the token's `ent`, the scenario's fixed disclosure
+(rewards.tokens); the resident's limits stay in `issued_tokens` for the partner writes.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def issue_token(uow: UnitOfWork, resident: Resident, *, scenario: str, partner: 
             detail_zh="；".join(r.zh for r in decision.reasons),
             reasons=[r.code for r in decision.reasons])
     issued = issue(session, resident_id=resident.id, partner=at, scenario=found,
-                   ent=decision.ent(found), now=now, ctx=ctx)
+                   limits=decision.limits, now=now, ctx=ctx)
     uow.commit()
     return issued
 

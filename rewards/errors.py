@@ -31,6 +31,20 @@ class NotEligible(DomainError):
     code, status, title = "not_eligible", 403, "Not eligible for this scenario"
 
 
+class LimitExceeded(DomainError):
+    """A partner asked for more than the resident can use now: an amount above their tier's
+    limit, their credit left, their points, or a waiver beyond the slots their tier allows.
+    One code and one text whatever the reason and the tier (decision-only disclosure, issue
+    20): the partner learns "not this much", never the limit, tier or balance behind it."""
+
+    code, status, title = "limit_exceeded", 422, "The resident cannot use this much now"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the resident cannot use this much of this benefit now; they can see why in "
+            "Pengcheng Score", detail_zh="该市民当前不能使用这么多额度，可在鹏城分中查看原因")
+
+
 # -- tokens --------------------------------------------------------------------------------------
 
 class TokenRejected(DomainError):

@@ -42,8 +42,16 @@ TIERS = ("building", "fair", "good", "very_good", "excellent")  # lowest first
 EXCLUSIONS = CODES  # the codes pc_exclusions can answer (rewards.exclusions)
 MAX_TOKEN_TTL = 300
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-# What a partner may ever learn from a token: never the score, the tier or who the person is.
-NEVER_DISCLOSED = frozenset({"score", "tier", "name", "id_number", "phone", "resident_id"})
+# What a partner may ever learn from a token (`ent`, issue 20): an allow-list of fields, each
+# with one fixed value for every eligible resident of the scenario — never a limit, score,
+# tier or balance. The service enforces tier-dependent limits when the partner asks for an
+# amount (`LimitExceeded`); the resident sees their own limits. Anything not listed here is
+# refused when an operator changes the catalogue, whatever its spelling ("Tier", "lvl").
+DISCLOSABLE: dict[str, str] = {
+    "eligible": "always true: the token exists only for an eligible resident",
+    "commitment": "the scenario accepts a signed credit commitment (信用承诺)",
+    "priority": "the scenario grants priority service",
+}
 FIELDS = frozenset({"code", "domain", "name", "description", "partner_kinds", "min_tier",
                     "min_score", "limits", "exclusions", "discloses", "token_ttl_seconds",
                     "active"})
@@ -60,7 +68,7 @@ class Scenario:
     min_score: int | None
     limits: dict[str, dict[str, Any]]  # tier -> limit fields
     exclusions: tuple[str, ...]
-    discloses: tuple[str, ...]  # the `ent` claim's keys
+    discloses: dict[str, bool]  # the `ent` claim: fixed values, the same for every resident
     token_ttl_seconds: int
     active: bool
     version: int = 0  # 0: the shipped default
@@ -83,7 +91,7 @@ class Scenario:
             "description": dict(self.description), "partner_kinds": list(self.partner_kinds),
             "min_tier": self.min_tier, "min_score": self.min_score,
             "limits": copy.deepcopy(self.limits), "exclusions": list(self.exclusions),
-            "discloses": list(self.discloses), "token_ttl_seconds": self.token_ttl_seconds,
+            "discloses": dict(self.discloses), "token_ttl_seconds": self.token_ttl_seconds,
             "active": self.active,
         }
 
@@ -92,6 +100,20 @@ def _lang(value: Any, field: str) -> dict[str, str]:
     if (not isinstance(value, dict) or set(value) != {"zh", "en"}
             or not all(isinstance(v, str) and 0 < len(v) <= 200 for v in value.values())):
         raise InvalidScenario(f"{field} must be {{zh, en}} non-empty strings")
+    return dict(value)
+
+
+def _disclosure(value: Any) -> dict[str, bool]:
+    """`discloses`: fields of the allow-list `DISCLOSABLE`, each with its fixed value (true or
+    false); `eligible` true always."""
+    if not isinstance(value, dict) or value.get("eligible") is not True:
+        raise InvalidScenario('discloses must be an object with "eligible": true')
+    unknown = sorted(str(k) for k in value if k not in DISCLOSABLE)
+    if unknown:
+        raise InvalidScenario(f"a partner may only be told {sorted(DISCLOSABLE)}; not {unknown}"
+                              " (limits are enforced when the partner asks, never disclosed)")
+    if not all(type(v) is bool for v in value.values()):
+        raise InvalidScenario("each disclosed field has a fixed value, true or false")
     return dict(value)
 
 
@@ -116,12 +138,7 @@ def parse(spec: Any, version: int = 0) -> Scenario:
     exclusions = spec["exclusions"]
     if not isinstance(exclusions, list) or not set(exclusions) <= set(EXCLUSIONS):
         raise InvalidScenario(f"exclusions must be a subset of {EXCLUSIONS}")
-    discloses = spec["discloses"]
-    if (not isinstance(discloses, list) or "eligible" not in discloses
-            or not all(isinstance(d, str) for d in discloses)):
-        raise InvalidScenario("discloses must list `eligible` and the limit fields to share")
-    if NEVER_DISCLOSED & set(discloses):
-        raise InvalidScenario(f"a partner may never learn {sorted(NEVER_DISCLOSED)}")
+    discloses = _disclosure(spec["discloses"])
     limits = spec["limits"]
     eligible_tiers = TIERS[TIERS.index(spec["min_tier"]):]
     if not isinstance(limits, dict) or set(limits) != set(eligible_tiers):
@@ -132,9 +149,10 @@ def parse(spec: Any, version: int = 0) -> Scenario:
             for k, v in fields.items()
         ):
             raise InvalidScenario(f"limits.{tier} must map names to non-negative integers")
-        hidden = set(discloses) - {"eligible"} - set(fields)
-        if hidden:
-            raise InvalidScenario(f"limits.{tier} lacks disclosed fields {sorted(hidden)}")
+        varies = {k for k in discloses if k in fields and fields[k] != discloses[k]}
+        if varies:
+            raise InvalidScenario(f"discloses {sorted(varies)} with a value limits.{tier} does "
+                                  "not have: a disclosed field is the same for every tier")
     ttl = spec["token_ttl_seconds"]
     if type(ttl) is not int or not 30 <= ttl <= MAX_TOKEN_TTL:
         raise InvalidScenario(f"token_ttl_seconds must be 30-{MAX_TOKEN_TTL}")
@@ -148,7 +166,7 @@ def parse(spec: Any, version: int = 0) -> Scenario:
         description=_lang(spec.get("description") or name, "description"),
         partner_kinds=tuple(kinds), min_tier=spec["min_tier"], min_score=min_score,
         limits={t: dict(limits[t]) for t in eligible_tiers}, exclusions=tuple(exclusions),
-        discloses=tuple(discloses), token_ttl_seconds=ttl, active=spec["active"],
+        discloses=discloses, token_ttl_seconds=ttl, active=spec["active"],
         version=version,
     )
 

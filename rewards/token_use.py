@@ -19,7 +19,7 @@ and records the use, once.
   (`token_has_own_call`, naming the call in `use_with`) and stays usable there.
 
     answer = use(runtime().uow, token, partner=shop, out_use_no="u-1", now=now,
-                 ctx=runtime().tokens)   # {"use_id", "scn", "sub", "ent"}
+                 ctx=runtime().tokens)   # {"use_id", "scn", "sub", "ent", "discount_pct"}
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ from core.idempotency import Answer, Claim, idempotent, plain
 from core.identity import Partner
 from rewards import scenarios, tokens
 from rewards.credit.terms import SCENARIO as CREDIT_SCENARIO
-from rewards.errors import TokenHasOwnCall
+from rewards.eligibility import exceeds
+from rewards.errors import LimitExceeded, TokenHasOwnCall
 from rewards.points.redemption import SCENARIO as POINTS_SCENARIO
 from rewards.scenarios import Scenario
 from rewards.token_format import TokenContext
@@ -70,6 +71,7 @@ class TokenUse:
     scn: str
     sub: str
     ent: dict[str, Any]
+    discount_pct: int | None  # what the partner asked for (checked against the resident's)
 
 
 REFUSALS: dict[str, pgcall.Refusal] = {**idempotency.REFUSALS, **tokens.REFUSALS}
@@ -91,16 +93,31 @@ def _admitted(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
     return claims
 
 
-@idempotent("tokens.consume", key="out_use_no", body=lambda a: {"token": a["token"]},
-            in_sql=True)
+_LIMITS = text("SELECT limits FROM issued_tokens WHERE jti = :jti")
+
+
+def _within_limits(uow: UnitOfWork, claims: tokens.Claims, asked: dict[str, int]) -> None:
+    """What the partner asks for, against the resident's limits kept with the token (never
+    disclosed): `limit_exceeded` when above them."""
+    if asked and exceeds(uow.session.scalar(_LIMITS, {"jti": claims.jti}) or {}, asked):
+        raise LimitExceeded()
+
+
+@idempotent("tokens.consume", key="out_use_no", in_sql=True,
+            body=lambda a: {"token": a["token"], "discount_pct": a["discount_pct"]})
 def use(uow: UnitOfWork, claim: Claim, token: Any, *, partner: Partner, out_use_no: str,
-        now: datetime, ctx: TokenContext) -> Answer:
-    """Use the resident's token up, once per `(partner, out_use_no)`: `TokenUse` as JSON. One
-    statement (`pc_use_token`) on the wrapper's autocommit unit of work."""
+        now: datetime, ctx: TokenContext, discount_pct: int | None = None) -> Answer:
+    """Use the resident's token up, once per `(partner, out_use_no)`, for the discount
+    `discount_pct` if the partner asks one: `TokenUse` as JSON. One statement (`pc_use_token`)
+    on the wrapper's autocommit unit of work, after one read of the resident's limits when the
+    partner asks for something."""
     refusals = REFUSALS
+    asked = {} if discount_pct is None else {"discount_pct": discount_pct}
     try:
         claims = _admitted(uow, token, partner=partner, now=now, ctx=ctx)
-    except DomainError as refused:  # a token_* refusal, an unknown or unavailable scenario
+        _within_limits(uow, claims, asked)
+    except DomainError as refused:  # a token_* refusal, an unknown or unavailable scenario,
+        # more than the resident can have
         # Nothing to use, but a retry is owed its stored answer: the function gives it, or
         # refuses `token_refused` and this refusal stands.
         refusal: DomainError = refused
@@ -111,7 +128,7 @@ def use(uow: UnitOfWork, claim: Claim, token: Any, *, partner: Partner, out_use_
             "partner_name": partner.name, "log_id": None, "now": now, "exclusions": None,
             "use_id": None, "answer": None}
     else:
-        answer = TokenUse(uuid.uuid4(), claims.scn, claims.sub, claims.ent)
+        answer = TokenUse(uuid.uuid4(), claims.scn, claims.sub, claims.ent, discount_pct)
         params = {**tokens.db_args(claims, partner, now),
                   "exclusions": tokens.shipped_exclusions(claims.scn),
                   "use_id": answer.use_id, "answer": json.dumps(plain(answer))}

@@ -93,13 +93,32 @@ from rewards.token_format import (
 
 JTI_BYTES = 16  # 128 bits
 INACTIVE: dict[str, Any] = {"active": False}
+# The short one-time code (issue 20): 18 digits like a 付款码, a fixed prefix and 16 random
+# digits (log2(10**16) = 53.2 bits), unique among the codes not yet deleted.
+CODE_PREFIX = "28"
+CODE_RANDOM_DIGITS = 16
 
 
 @dataclass(frozen=True)
 class Issued:
     token: str
+    code: str
     expires_at: datetime
     claims: Claims
+
+
+def new_code() -> str:
+    return CODE_PREFIX + str(secrets.randbelow(10**CODE_RANDOM_DIGITS)).zfill(CODE_RANDOM_DIGITS)
+
+
+# One row per token: its code and the resident's limits at issue, which the partner writes
+# enforce at use (never disclosed). A code already taken (1 in ~10**11 per issue with 100,000
+# live codes) is drawn again.
+_REMEMBER = text(
+    "INSERT INTO issued_tokens (jti, code, partner_id, resident_id, scenario, limits, token,"
+    " issued_at, expires_at) VALUES (:jti, :code, :partner_id, :resident_id, :scenario,"
+    " CAST(:limits AS json), :token, :issued_at, :expires_at)"
+    " ON CONFLICT (code) DO NOTHING RETURNING jti")
 
 
 def _ts(value: datetime) -> int:
@@ -109,18 +128,27 @@ def _ts(value: datetime) -> int:
 # -- issue --------------------------------------------------------------------------------------
 
 def issue(session: Session, *, resident_id: uuid.UUID, partner: Partner, scenario: Scenario,
-          ent: dict[str, Any], now: datetime, ctx: TokenContext) -> Issued:
-    """Sign a token for `partner` (eligibility and consent are the caller's to check)."""
+          limits: dict[str, Any], now: datetime, ctx: TokenContext) -> Issued:
+    """Sign a token for `partner` and give it a short code (eligibility and consent are the
+    caller's to check). `ent` is the scenario's fixed disclosure; `limits` — the resident's in
+    the scenario now — stay here, for the partner writes to enforce."""
     iat = _ts(now)
     claims = Claims(
         iss=ctx.issuer, aud=partner.client_id,
         sub=pseudonym_for(session, ctx.keyring, partner, resident_id, now),
-        scn=scenario.code, ent=dict(ent), iat=iat,
+        scn=scenario.code, ent=dict(scenario.discloses), iat=iat,
         exp=iat + min(scenario.token_ttl_seconds, MAX_TOKEN_TTL),
         jti=secrets.token_urlsafe(JTI_BYTES),
     )
     token = ctx.signer.sign(session, "token", claims.public(), typ=TYP)
-    return Issued(token, datetime.fromtimestamp(claims.exp, UTC), claims)
+    expires_at = datetime.fromtimestamp(claims.exp, UTC)
+    row = {"jti": claims.jti, "partner_id": partner.id, "resident_id": resident_id,
+           "scenario": scenario.code, "limits": json.dumps(limits), "token": token,
+           "issued_at": now, "expires_at": expires_at}
+    while True:
+        code = new_code()
+        if session.execute(_REMEMBER, {**row, "code": code}).first() is not None:
+            return Issued(token, code, expires_at, claims)
 
 
 # -- verify -------------------------------------------------------------------------------------

@@ -18,11 +18,6 @@ class CreditDeclined(DomainError):
                            "Credit care cannot be used for this resident now")
 
 
-class InsufficientCredit(DomainError):
-    code, status, title = ("insufficient_credit", 422,
-                           "The amount exceeds the credit available to this resident")
-
-
 class AuthorizationNotFound(DomainError):
     code, status, title = "authorization_not_found", 404, "No such authorization"
 
@@ -59,12 +54,6 @@ def credit_declined() -> CreditDeclined:
     return CreditDeclined(
         "the resident cannot use credit care now; ask them to check their entitlements",
         detail_zh="该市民暂不能使用先诊后付")
-
-
-def insufficient_credit(available_fen: int) -> InsufficientCredit:
-    return InsufficientCredit(
-        f"at most {available_fen} fen can be held for this resident now",
-        detail_zh=f"可用额度不足，当前最多 {yuan(available_fen)} 元", available_fen=available_fen)
 
 
 def authorization_not_found() -> AuthorizationNotFound:

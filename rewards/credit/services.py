@@ -2,13 +2,16 @@
 
 Design overview
 ---------------
-* **The line.** A hold is taken against the line in the resident's token: `ent.limit_fen`,
-  which this service signed at most five minutes earlier after deciding the resident's tier
-  and eligibility (the score is not recomputed at the counter). A token without it (the
-  operator stopped disclosing `limit_fen`) is held against the resident's current line,
-  computed here before the write (`rewards.credit.standing`). Exclusions (an overdue bill, a
-  dishonest-debtor record) are re-checked at authorization, so a bill that fell overdue after
-  the token was shown still suspends credit care.
+* **The line.** A hold is taken against the resident's line when their token was issued (at
+  most five minutes earlier, after deciding their tier and eligibility: the score is not
+  recomputed at the counter). It is kept with the token (`issued_tokens.limits`) and never told
+  to the hospital (issue 20): a hold that does not fit — above the line, or above what the
+  resident's other holds and bills leave — is `limit_exceeded`, the same answer whatever the
+  tier, with no amount in it. Exclusions (an overdue bill, a dishonest-debtor record) are
+  re-checked at authorization, so a bill that fell overdue after the token was shown still
+  suspends credit care.
+* **Who did it.** A hold, capture or void made by a counter staff member (`core.staff`) names
+  them (`staff_id`, `voided_by`); the resident's access log names the hospital.
 * **Money never overspent.** All amounts move by conditional UPDATEs on the resident's account
   row under CHECK constraints (`rewards.credit.models`); holds, bills and payments are rows with
   status CHECKs and `(partner, out_*_no)` unique keys.
@@ -40,7 +43,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -55,11 +57,11 @@ from core.idempotency import Claim, idempotent, iso
 from core.identity import Partner, Resident
 from core.records import Record
 from rewards import scenarios, tokens
-from rewards.credit import account, errors, notices, standing
+from rewards.credit import account, errors, notices
 from rewards.credit.errors import yuan
 from rewards.credit.models import CreditBill, CreditHold, CreditPayment
 from rewards.credit.terms import SCENARIO, Terms
-from rewards.errors import TokenRejected, UnknownScenario
+from rewards.errors import LimitExceeded, TokenRejected, UnknownScenario
 from rewards.token_format import TokenContext
 
 MAX_FEN = 10**11  # ¥1 billion: far above any line; keeps amounts sane
@@ -82,7 +84,7 @@ REFUSALS: dict[str, pgcall.Refusal] = {
     "unknown_scenario": lambda f: UnknownScenario(f"no active scenario {f['code']!r}",
                                                   detail_zh="没有该场景"),
     "credit_declined": lambda f: errors.credit_declined(),
-    "insufficient_credit": lambda f: errors.insufficient_credit(f["available_fen"]),
+    "limit_exceeded": lambda f: LimitExceeded(),
     "authorization_not_found": lambda f: errors.authorization_not_found(),
     "authorization_closed": lambda f: errors.authorization_closed(
         f["authorization_status"], lapsed=bool(f.get("lapsed"))),
@@ -100,15 +102,15 @@ def _default_scenario() -> str:
 
 _AUTHORIZE = text(
     f"SELECT pc_credit_authorize({tokens.CONSUME_ARGS}, :out_request_no, :hash, :amount_fen,"
-    " :line, CAST(:default_scenario AS json), :hold_id, :expires_at, :created_iso,"
-    " :expires_iso, :hold_log_id)")
+    " CAST(:default_scenario AS json), :hold_id, :expires_at, :created_iso,"
+    " :expires_iso, :hold_log_id, :staff_id)")
 
 
 @dataclass(frozen=True)
 class Authorization:
     """A hold as partners see it. `pc_credit_authorize` answers the same fields, with `sub`
-    and `available_fen` after them (tests/api/test_medical_credit_answers.py holds the two
-    to one shape); `void` answers this."""
+    after them (tests/api/test_medical_credit_answers.py holds the two to one shape); `void`
+    answers this."""
 
     authorization_id: uuid.UUID
     out_request_no: str
@@ -124,19 +126,6 @@ class Authorization:
                    hold.created_at, hold.expires_at, hold.closed_at)
 
 
-def _line(new_uow: NewUnitOfWork, token: Any, claims: tokens.Claims, *, partner: Partner,
-          now: datetime, ctx: TokenContext) -> int:
-    """The token's `ent.limit_fen`; without it, the line of the resident's current tier
-    (computed in a unit of work of its own: reading a score may commit it)."""
-    line = standing.token_line(claims)
-    if line is not None:
-        return line
-    found = standing.for_token(new_uow, token, partner=partner, now=now, ctx=ctx)
-    if found is None or not found.decision.eligible:
-        return 0
-    return int(found.decision.limits.get("limit_fen", 0))
-
-
 def _no_token(partner: Partner, now: datetime) -> dict[str, Any]:
     """`tokens.db_args` for a token `admit` refused: only the partner and the clock."""
     return {"jti": None, "sub": None, "scn": SCENARIO, "iat": None, "exp": None, "ent": None,
@@ -145,23 +134,23 @@ def _no_token(partner: Partner, now: datetime) -> dict[str, Any]:
 
 
 def authorize(new_uow: NewUnitOfWork, token: Any, *, partner: Partner, amount_fen: int,
-              out_request_no: str, now: datetime, terms: Terms, ctx: TokenContext) -> Answer:
-    """Hold `amount_fen` of the resident's line for `partner` (a hospital); idempotent by
-    `out_request_no`. Consumes the token. One call of `pc_credit_authorize`."""
+              out_request_no: str, now: datetime, terms: Terms, ctx: TokenContext,
+              staff_id: uuid.UUID | None = None) -> Answer:
+    """Hold `amount_fen` of the resident's line for `partner` (a hospital), placed by
+    `staff_id` (None: the partner's API key); idempotent by `out_request_no`. Consumes the
+    token. One call of `pc_credit_authorize`."""
     _amount(amount_fen)
     return _authorize(new_uow, token, partner=partner, amount_fen=amount_fen,
                       out_request_no=out_request_no, now=now, terms=terms, ctx=ctx,
-                      line=lambda claims: _line(new_uow, token, claims, partner=partner,
-                                                now=now, ctx=ctx))
+                      staff_id=staff_id)
 
 
 @idempotent("medical_credit.authorize", key="out_request_no", in_sql=True,
             body=lambda a: {"token": a["token"], "amount_fen": a["amount_fen"]})
 def _authorize(uow: UnitOfWork, claim: Claim, token: Any, *, partner: Partner, amount_fen: int,
                out_request_no: str, now: datetime, terms: Terms, ctx: TokenContext,
-               line: Callable[[tokens.Claims], int]) -> Answer:
-    """`authorize` on the autocommit unit of work the wrapper opened; `line(claims)` is the
-    resident's line (computed in a unit of work of its own)."""
+               staff_id: uuid.UUID | None) -> Answer:
+    """`authorize` on the autocommit unit of work the wrapper opened."""
     refusals = REFUSALS
     try:
         claims = tokens.admit(uow, token, partner=partner, scenario=SCENARIO, now=now, ctx=ctx)
@@ -169,16 +158,17 @@ def _authorize(uow: UnitOfWork, claim: Claim, token: Any, *, partner: Partner, a
         # No hold without the token, but a retry is owed its stored answer: the function
         # gives it, or refuses `token_refused` and the token's own refusal is raised.
         refusal: TokenRejected = refused
-        token_args, limit = _no_token(partner, now), 0
+        token_args = _no_token(partner, now)
         refusals = {**REFUSALS, "token_refused": lambda _fields: refusal}
     else:
-        token_args, limit = tokens.db_args(claims, partner, now), line(claims)
+        token_args = tokens.db_args(claims, partner, now)
     expires_at = now + terms.hold_ttl
     answer: Answer = pgcall.call(uow, _AUTHORIZE, {
         **token_args, "out_request_no": claim.key, "hash": claim.digest,
-        "amount_fen": amount_fen, "line": limit, "default_scenario": _default_scenario(),
+        "amount_fen": amount_fen, "default_scenario": _default_scenario(),
         "hold_id": uuid.uuid4(), "expires_at": expires_at, "created_iso": iso(now),
-        "expires_iso": iso(expires_at), "hold_log_id": uuid.uuid4()}, refusals)
+        "expires_iso": iso(expires_at), "hold_log_id": uuid.uuid4(), "staff_id": staff_id},
+        refusals)
     return answer
 
 
@@ -187,16 +177,19 @@ def _authorize(uow: UnitOfWork, claim: Claim, token: Any, *, partner: Partner, a
 _CAPTURE = text(
     "SELECT pc_credit_capture(:partner_id, :out_bill_no, :hash, :hold_id, :amount_fen,"
     " :bill_id, :now, :due_at, :created_iso, :due_iso, :note_id, :note_kind, :note_key,"
-    " :note_title_zh, :note_title_en, :note_body_zh, :note_body_en, CAST(:note_data AS json))")
+    " :note_title_zh, :note_title_en, :note_body_zh, :note_body_en, CAST(:note_data AS json),"
+    " :staff_id)")
 
 
 @idempotent("medical_credit.capture", key="out_bill_no", in_sql=True,
             body=lambda a: {"authorization_id": str(a["authorization_id"]),
                             "amount_fen": a["amount_fen"]})
 def capture(uow: UnitOfWork, claim: Claim, authorization_id: uuid.UUID, *, partner: Partner,
-            amount_fen: int, out_bill_no: str, now: datetime, terms: Terms) -> Answer:
+            amount_fen: int, out_bill_no: str, now: datetime, terms: Terms,
+            staff_id: uuid.UUID | None = None) -> Answer:
     """Turn a hold into a bill of `amount_fen` (≤ the hold; the rest is released), due in
-    `terms.due_days`; idempotent by `out_bill_no`. One call of `pc_credit_capture`."""
+    `terms.due_days`, captured by `staff_id` (None: the API key); idempotent by
+    `out_bill_no`. One call of `pc_credit_capture`."""
     _amount(amount_fen)
     bill_id, due_at = uuid.uuid4(), now + terms.due
     notice = notices.bill_posted(partner.name, bill_id, amount_fen, due_at)
@@ -207,7 +200,7 @@ def capture(uow: UnitOfWork, claim: Claim, authorization_id: uuid.UUID, *, partn
         "note_id": uuid.uuid4(), "note_kind": notice.kind, "note_key": notice.dedupe_key,
         "note_title_zh": notice.title[0], "note_title_en": notice.title[1],
         "note_body_zh": notice.body[0], "note_body_en": notice.body[1],
-        "note_data": json.dumps(notice.data)}, REFUSALS)
+        "note_data": json.dumps(notice.data), "staff_id": staff_id}, REFUSALS)
     return answer
 
 
@@ -225,9 +218,9 @@ def _close(session: Session, hold: CreditHold, status: str, now: datetime) -> No
 
 
 def void(uow: UnitOfWork, authorization_id: uuid.UUID, *, partner: Partner,
-         now: datetime) -> Authorization:
-    """Release a hold. Voiding a voided or expired hold answers its state again; a captured
-    one cannot be voided."""
+         now: datetime, staff_id: uuid.UUID | None = None) -> Authorization:
+    """Release a hold (by `staff_id`; None: the API key). Voiding a voided or expired hold
+    answers its state again; a captured one cannot be voided."""
     session = uow.session
     hold = _own_hold(session, authorization_id, partner)
     if hold.status == "captured":
@@ -235,6 +228,8 @@ def void(uow: UnitOfWork, authorization_id: uuid.UUID, *, partner: Partner,
                                          detail_zh="预授权已结算，不能撤销",
                                          authorization_status="captured")
     if hold.status == "held":
+        if hold.expires_at > now:
+            hold.voided_by = staff_id
         _close(session, hold, "expired" if hold.expires_at <= now else "voided", now)
     answer = Authorization.of(hold)
     uow.commit()

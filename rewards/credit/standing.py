@@ -24,12 +24,6 @@ from rewards.pseudonyms import resident_for
 from rewards.token_format import TokenContext
 
 
-def token_line(claims: tokens.Claims) -> int | None:
-    """The line the token discloses (`ent.limit_fen`), or None if it has none."""
-    line = claims.ent.get("limit_fen")
-    return line if type(line) is int and line >= 0 else None
-
-
 @dataclass(frozen=True)
 class Standing:
     scenario: scenarios.Scenario

@@ -9,17 +9,6 @@ class InvalidPoints(DomainError):
     code, status, title = "invalid_points", 422, "Points must be a positive whole number"
 
 
-class InsufficientPoints(DomainError):
-    """The resident's spendable points do not cover the request (their balance is not told)."""
-
-    code, status, title = "insufficient_points", 409, "Not enough points"
-
-
-class PointsOverLimit(DomainError):
-    code, status, title = ("points_over_limit", 422,
-                           "More points than the resident's entitlement allows per order")
-
-
 class RedemptionNotFound(DomainError):
     code, status, title = "redemption_not_found", 404, "No such redemption"
 

@@ -54,38 +54,22 @@ from core.errors import Conflict
 from core.idempotency import Answer, Claim, idempotent, plain
 from core.identity import Partner
 from rewards import tokens
-from rewards.errors import TokenRejected
+from rewards.errors import LimitExceeded, TokenRejected
 from rewards.points import ledger
-from rewards.points.errors import (
-    InsufficientPoints,
-    PointsOverLimit,
-    RedemptionNotFound,
-    RefundExceedsRedemption,
-)
+from rewards.points.errors import RedemptionNotFound, RefundExceedsRedemption
 from rewards.points.models import Draw, Lot, Redemption, Refund
 from rewards.token_format import TokenContext
 
 SCENARIO = "points_redemption"
 
 
-def _insufficient(reason: str | None = None) -> InsufficientPoints:
-    if reason == "unexpired":  # the balance covers the order, its unexpired lots do not
-        return InsufficientPoints("the resident does not have enough unexpired points",
-                                  detail_zh="可用积分不足")
-    return InsufficientPoints("the resident does not have enough points for this order",
-                              detail_zh="积分不足")
-
-
-def _over_limit(limit: int) -> PointsOverLimit:
-    return PointsOverLimit(f"at most {limit} points per order for this resident",
-                           detail_zh=f"每单最多可兑换 {limit} 积分", limit=limit)
-
-
-# What pc_redeem's refusals mean (rewards/points/sql/redemption.sql).
+# What pc_redeem's refusals mean (rewards/points/sql/redemption.sql). More points than the
+# per-order limit, the balance or its unexpired lots: `limit_exceeded`, one refusal for all
+# (the partner learns neither the limit nor the balance: issue 20).
 REFUSALS: dict[str, pgcall.Refusal] = {
     **idempotency.REFUSALS, **tokens.REFUSALS,
-    "points_over_limit": lambda f: _over_limit(f["limit"]),
-    "insufficient_points": lambda f: _insufficient(f.get("reason")),
+    "limit_exceeded": lambda f: LimitExceeded(),
+    "insufficient_points": lambda f: LimitExceeded(),  # pc_points_expire: unexpired lots short
     "conflict": lambda f: Conflict(f"out_order_no {f['out_order_no']!r} was already redeemed"),
 }
 

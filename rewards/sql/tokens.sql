@@ -165,3 +165,13 @@ BEGIN
     END IF;
     RETURN outcome;
 END $$;
+
+-- The resident's limit `p_field` in a token's scenario when the token was issued (its
+-- `issued_tokens` row, issue 20): what the partner writes enforce at use, never disclosed to
+-- the partner. NULL when the token has no such limit (or no row).
+CREATE OR REPLACE FUNCTION pc_token_limit(p_jti text, p_field text) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN json_typeof(limits -> p_field) = 'number'
+                THEN (limits ->> p_field)::bigint END
+      FROM issued_tokens WHERE jti = p_jti
+$$;

@@ -17,16 +17,6 @@ class WaiverDeclined(DomainError):
                            "A deposit waiver cannot be granted to this resident now")
 
 
-class DepositAboveCap(DomainError):
-    code, status, title = ("deposit_above_cap", 422,
-                           "The deposit exceeds what may be waived for this resident")
-
-
-class TooManyActiveWaivers(DomainError):
-    code, status, title = ("too_many_active_waivers", 409,
-                           "The resident already has as many waivers as allowed in this scenario")
-
-
 class WaiverNotFound(DomainError):
     code, status, title = "waiver_not_found", 404, "No such deposit waiver"
 

@@ -3,10 +3,11 @@
 Design overview
 ---------------
 * The scenario is the token's `scn`, which must be a deposit-waiver scenario (one whose tier
-  limits carry `deposit_cap_fen`). The cap and `max_active` come from the resident's tier
-  *now*: the decision is recomputed at creation (exclusions included), because `max_active` is
-  not something partners are told, so it is not in the token. It is computed before the
-  idempotent write begins (`rewards.credit.standing`): reading a score may commit.
+  limits carry `deposit_cap_fen`). The cap, `max_items` and `max_active` come from the
+  resident's tier *now*: the decision is recomputed at creation (exclusions included). It is
+  computed before the idempotent write begins (`rewards.credit.standing`): reading a score may
+  commit. Partners are told none of them (issue 20): a deposit or item count above the tier's,
+  or a waiver beyond the slots the tier allows, is `limit_exceeded` whatever the tier.
 * At most `max_active` waivers per resident and scenario hold a slot at once: taking a slot is
   one conditional UPDATE on `deposit_waiver_slots` (`used < max_active`), released when the
   item comes back (`completed`) or a default is `settled`. A default keeps its slot.
@@ -33,9 +34,9 @@ from core.idempotency import idempotent, iso
 from core.identity import Partner
 from core.records import Record
 from rewards import scenarios, tokens
-from rewards.credit.errors import yuan
 from rewards.credit.standing import Standing, for_token
-from rewards.errors import TokenWrongScenario
+from rewards.eligibility import exceeds
+from rewards.errors import LimitExceeded, TokenWrongScenario
 from rewards.token_format import TokenContext
 from rewards.waivers import errors
 from rewards.waivers.models import DepositWaiver, WaiverSlots
@@ -88,9 +89,10 @@ def _free_slot(session: Session, waiver: DepositWaiver, now: datetime) -> None:
 
 @idempotent("deposit_waiver.create", key="out_order_no",
             body=lambda a: {"token": a["token"], "deposit_fen": a["deposit_fen"],
-                            "due_at": iso(a["due_at"]), "item": a["item"]})
+                            "due_at": iso(a["due_at"]), "item": a["item"],
+                            "items": a["items"]})
 def _create(uow: UnitOfWork, token: Any, *, partner: Partner, out_order_no: str,
-            deposit_fen: int, due_at: datetime, item: str, now: datetime,
+            deposit_fen: int, due_at: datetime, item: str, items: int | None, now: datetime,
             standing: Standing | None, ctx: TokenContext) -> dict[str, Any]:
     """`create` in the unit of work the wrapper opened, with the resident's standing."""
     session = uow.session
@@ -108,14 +110,14 @@ def _create(uow: UnitOfWork, token: Any, *, partner: Partner, out_order_no: str,
                                     detail_zh="该市民暂不能免押")
     resident_id = standing.resident_id
     cap = int(decision.limits["deposit_cap_fen"])
-    if deposit_fen > cap:
-        raise errors.DepositAboveCap(f"at most {cap} fen may be waived for this resident",
-                                     detail_zh=f"最多可免押 {yuan(cap)} 元", cap_fen=cap)
+    asked = {"deposit_fen": deposit_fen} if items is None \
+        else {"deposit_fen": deposit_fen, "items": items}
     max_active = int(decision.limits.get("max_active", 1))
-    if not _take_slot(session, resident_id, scenario.code, max_active, now):
-        raise errors.TooManyActiveWaivers(
-            f"the resident already has {max_active} waiver(s) open in this scenario",
-            detail_zh="该市民在此场景的免押次数已达上限", max_active=max_active)
+    # Above the tier's cap or item count, or beyond the waivers its tier may hold at once: one
+    # refusal that says nothing of the tier (issue 20).
+    if exceeds(decision.limits, asked) or not _take_slot(session, resident_id, scenario.code,
+                                                          max_active, now):
+        raise LimitExceeded()
     waiver = DepositWaiver(
         id=uuid.uuid4(), resident_id=resident_id, partner_id=partner.id,
         scenario=scenario.code, out_order_no=out_order_no, item=item, deposit_fen=deposit_fen,
@@ -128,12 +130,16 @@ def _create(uow: UnitOfWork, token: Any, *, partner: Partner, out_order_no: str,
 
 def create(new_uow: NewUnitOfWork, token: Any, *, partner: Partner, out_order_no: str,
            deposit_fen: int, due_at: datetime, item: str, now: datetime,
-           ctx: TokenContext) -> dict[str, Any]:
-    """Waive a deposit of `deposit_fen` until `due_at` for the resident behind `token`;
-    idempotent by `out_order_no`. Consumes the token."""
+           ctx: TokenContext, items: int | None = None) -> dict[str, Any]:
+    """Waive a deposit of `deposit_fen` (for `items` items, where the scenario counts them)
+    until `due_at` for the resident behind `token`; idempotent by `out_order_no`. Consumes the
+    token. More than the resident's tier allows: `limit_exceeded`."""
     if type(deposit_fen) is not int or not 0 < deposit_fen <= MAX_DEPOSIT_FEN:
         raise errors.InvalidDeposit("deposit_fen must be a positive integer number of fen",
                                     detail_zh="押金金额须为正整数（单位：分）")
+    if items is not None and (type(items) is not int or not 0 < items <= 10_000):
+        raise errors.InvalidDeposit("items must be a positive whole number",
+                                    detail_zh="物品数量须为正整数")
     if due_at.tzinfo is None or not now < due_at <= now + MAX_TERM:
         raise errors.InvalidDeposit("due_at must be a time with zone, after now and within "
                                     "three years", detail_zh="归还期限不合理")
@@ -142,8 +148,8 @@ def create(new_uow: NewUnitOfWork, token: Any, *, partner: Partner, out_order_no
         raise errors.InvalidDeposit("item must be 1-200 characters", detail_zh="物品说明不合理")
     found = for_token(new_uow, token, partner=partner, now=now, ctx=ctx)
     return _create(new_uow, token, partner=partner, out_order_no=out_order_no,
-                   deposit_fen=deposit_fen, due_at=due_at, item=item, now=now, standing=found,
-                   ctx=ctx)
+                   deposit_fen=deposit_fen, due_at=due_at, item=item, items=items, now=now,
+                   standing=found, ctx=ctx)
 
 
 # -- complete, default --------------------------------------------------------------------------

@@ -24,7 +24,6 @@ class CreditAuthorizationSchema(ma.Schema):
     sub = ma.fields.String(metadata={"description": "your pairwise pseudonym of the resident"})
     out_request_no = ma.fields.String()
     amount_fen = ma.fields.Integer(metadata={"description": "the amount held"})
-    available_fen = ma.fields.Integer(metadata={"description": "left on the line after it"})
     status = ma.fields.String(metadata={"description": "held | captured | voided | expired"})
     created_at = UTCDateTime()
     expires_at = UTCDateTime()

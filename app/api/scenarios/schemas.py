@@ -36,8 +36,10 @@ class ScenarioSchema(ma.Schema):
     min_score = ma.fields.Integer(allow_none=True)
     limits = ma.fields.Dict(metadata={"description": "tier -> limits, e.g. {limit_fen: 200000}"})
     exclusions = ma.fields.List(ma.fields.String())
-    discloses = ma.fields.List(ma.fields.String(),
-                               metadata={"description": "the keys of the token's `ent` claim"})
+    discloses = ma.fields.Dict(metadata={"description": (
+        "the token's `ent` claim: fields of the allow-list (eligible, commitment, priority), "
+        "each with one fixed value (true or false) for every eligible resident; limits are "
+        "never disclosed, the service enforces them when a partner asks for an amount")})
     token_ttl_seconds = ma.fields.Integer()
     active = ma.fields.Boolean()
     version = ma.fields.Integer(dump_only=True)
@@ -62,7 +64,7 @@ class ScenarioInSchema(ma.Schema):
     min_score = ma.fields.Integer(required=True, allow_none=True, strict=True)
     limits = ma.fields.Dict(required=True)
     exclusions = ma.fields.List(ma.fields.String(), required=True)
-    discloses = ma.fields.List(ma.fields.String(), required=True)
+    discloses = ma.fields.Dict(required=True)
     token_ttl_seconds = ma.fields.Integer(required=True, strict=True)
     active = ma.fields.Boolean(required=True)
 
@@ -78,7 +80,7 @@ class ScenarioPatchSchema(ma.Schema):
     min_score = ma.fields.Integer(allow_none=True, strict=True)
     limits = ma.fields.Dict()
     exclusions = ma.fields.List(ma.fields.String())
-    discloses = ma.fields.List(ma.fields.String())
+    discloses = ma.fields.Dict()
     token_ttl_seconds = ma.fields.Integer(strict=True)
     active = ma.fields.Boolean()
 

@@ -100,7 +100,8 @@ class Consume(MethodView):
     @partner_blp.doc(security=PARTNER)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Use up a token whose scenario has no hold, waiver or redemption (减材料, 优先办理,
-        discounts…); idempotent by out_use_no."""
+        discounts…); idempotent by out_use_no. A discount above the resident's is
+        `limit_exceeded`."""
         return token_use.use(runtime().uow, body["token"], partner=auth.calling_partner(),
                              out_use_no=body["out_use_no"], now=runtime().clock.now(),
-                             ctx=runtime().tokens)
+                             ctx=runtime().tokens, discount_pct=body["discount_pct"])

@@ -45,6 +45,10 @@ class TokenSchema(ma.Schema):
     """An `Issued` token, with its QR code."""
 
     token = ma.fields.String(metadata={"description": "compact JWS (pc-entitlement+jwt)"})
+    code = ma.fields.String(metadata={
+        "description": "the same token as an 18-digit one-time code (what the QR shows and a "
+                       "cashier can type): valid as long as the token, single use with it, "
+                       "answered only to the partner it was issued for"})
     expires_at = ma.fields.DateTime()
     qr_svg = ma.fields.Method("_qr", metadata={"type": "string",
                                                "description": "the token as a QR code (SVG)"})
@@ -129,6 +133,12 @@ class ConsumeSchema(ma.Schema):
                              metadata={"description": "the resident's token (信用码)"})
     out_use_no = ma.fields.String(required=True, validate=KEY,
                                   metadata={"description": "your idempotency key for this use"})
+    discount_pct = ma.fields.Integer(strict=True, load_default=None,
+                                     validate=ma.validate.Range(1, 100), metadata={
+                                         "description": "the discount you want to give, in "
+                                                        "percent (discount scenarios): yes, or "
+                                                        "`limit_exceeded` when it is more than "
+                                                        "the resident's"})
 
 
 class TokenUseSchema(ma.Schema):
@@ -138,3 +148,5 @@ class TokenUseSchema(ma.Schema):
     scn = ma.fields.String()
     sub = ma.fields.String(metadata={"description": "your pairwise pseudonym of the resident"})
     ent = ma.fields.Dict(metadata={"description": "the entitlement the token carried"})
+    discount_pct = ma.fields.Integer(allow_none=True,
+                                     metadata={"description": "what you asked for, if anything"})

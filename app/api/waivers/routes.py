@@ -30,12 +30,13 @@ class Waivers(MethodView):
     @partner_blp.response(201, DepositWaiverSchema)
     @partner_blp.doc(security=PARTNER)
     def post(self, body):
-        """Waive a deposit (within the resident's cap and limit of open waivers; uses up their
-        token); idempotent by out_order_no."""
+        """Waive a deposit (uses up the resident's token); idempotent by out_order_no. More
+        than the resident can have (deposit, items, waivers open at once) is `limit_exceeded`,
+        the same whatever the reason."""
         partner = auth.calling_partner("deposit_partner")
         return waivers.create(runtime().uow, body["token"], partner=partner,
                               out_order_no=body["out_order_no"], deposit_fen=body["deposit_fen"],
-                              due_at=body["due_at"], item=body["item"],
+                              due_at=body["due_at"], item=body["item"], items=body["items"],
                               now=runtime().clock.now(), ctx=runtime().tokens)
 
 

@@ -20,6 +20,10 @@ class DepositWaiverInSchema(ma.Schema):
                                      metadata={"description": "when the item is due back"})
     item = ma.fields.String(required=True, validate=ma.validate.Length(1, 200),
                             metadata={"description": "what is lent, e.g. a bike number"})
+    items = ma.fields.Integer(strict=True, load_default=None,
+                              validate=ma.validate.Range(1, 10_000), metadata={
+                                  "description": "how many items are lent, where the scenario "
+                                                 "counts them (library lending)"})
 
 
 class DepositWaiverSchema(ma.Schema):

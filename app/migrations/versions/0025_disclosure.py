@@ -19,8 +19,31 @@ depends_on = None
 
 UTC = sa.DateTime(timezone=True)
 
+# The signatures before this revision (CREATE OR REPLACE cannot change a signature): the line
+# came from Python (`p_line`); now from the token's row, and the staff member is named.
+OLD_FUNCTIONS = (
+    "pc_credit_authorize(text, text, text, bigint, timestamptz, json, uuid, text, text, uuid,"
+    " timestamptz, text, text, bigint, bigint, json, uuid, timestamptz, text, text, uuid)",
+    "pc_credit_capture(uuid, text, text, uuid, bigint, uuid, timestamptz, timestamptz, text,"
+    " text, uuid, text, text, text, text, text, text, json)",
+)
+
+# An operator's scenario stored with the old `discloses` (a list of names, limits among them)
+# keeps only the fixed fields of the allow-list.
+DISCLOSES = """
+UPDATE scenario_settings SET spec = (spec::jsonb || jsonb_build_object('discloses',
+    jsonb_build_object('eligible', true)
+    || (SELECT coalesce(jsonb_object_agg(name, true), '{}'::jsonb)
+          FROM json_array_elements_text(spec -> 'discloses') AS name
+         WHERE name IN ('commitment', 'priority'))))::json
+ WHERE json_typeof(spec -> 'discloses') = 'array'
+"""
+
 
 def upgrade() -> None:
+    for signature in OLD_FUNCTIONS:
+        op.execute(f"DROP FUNCTION IF EXISTS {signature}")
+    op.execute(DISCLOSES)
     op.create_table(
         "issued_tokens",
         sa.Column("jti", sa.String(64), primary_key=True),

@@ -46,10 +46,11 @@ CREATE OR REPLACE FUNCTION pc_credit_authorize(p_jti text, p_sub text, p_scn tex
                                                p_partner uuid, p_client_id text,
                                                p_partner_name text, p_log_id uuid,
                                                p_now timestamptz, p_out_request_no text,
-                                               p_hash text, p_amount bigint, p_line bigint,
+                                               p_hash text, p_amount bigint,
                                                p_default_scenario json, p_hold_id uuid,
                                                p_expires_at timestamptz, p_created_iso text,
-                                               p_expires_iso text, p_hold_log_id uuid)
+                                               p_expires_iso text, p_hold_log_id uuid,
+                                               p_staff uuid)
 RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -57,9 +58,9 @@ DECLARE
     exclusions jsonb;
     stored json;
     resident uuid;
+    line bigint;
     held bigint;
     owed bigint;
-    available bigint;
 BEGIN
     SELECT spec INTO scenario FROM scenario_settings WHERE code = p_scn;
     scenario := coalesce(scenario, p_default_scenario);
@@ -76,6 +77,9 @@ BEGIN
     END IF;
     resident := pc_consume_token(p_jti, p_sub, p_scn, p_iat, p_exp, p_ent, p_partner,
                                  p_client_id, p_partner_name, p_log_id, p_now);
+    -- The line: the resident's tier limit when the token was issued (at most five minutes
+    -- ago), kept with the token and never disclosed (issue 20).
+    line := coalesce(pc_token_limit(p_jti, 'limit_fen'), 0);
 
     -- The exclusions the scenario names that apply now, unless a human review's eligibility
     -- override for this scenario is in force: pc_scenario_excluded (rewards/sql/exclusions.sql),
@@ -90,42 +94,37 @@ BEGIN
     -- committed row (a concurrent counter's hold is always seen; the CHECKs of
     -- credit_accounts are the guarantee). When it does not fit: open the account if this is
     -- the resident's first authorization, release their holds past their expiry, try once more.
+    -- Not fitting is `limit_exceeded`, with nothing about the line, the holds or the bills.
     FOR attempt IN 1..2 LOOP
         UPDATE credit_accounts
-           SET held_fen = held_fen + p_amount, line_fen = p_line, updated_at = p_now
-         WHERE resident_id = resident AND held_fen + owed_fen + p_amount <= p_line
+           SET held_fen = held_fen + p_amount, line_fen = line, updated_at = p_now
+         WHERE resident_id = resident AND held_fen + owed_fen + p_amount <= line
         RETURNING held_fen, owed_fen INTO held, owed;
         EXIT WHEN FOUND;
-        IF attempt = 2 THEN
-            SELECT held_fen, owed_fen INTO held, owed FROM credit_accounts
-             WHERE resident_id = resident;
-            PERFORM pc_refuse('insufficient_credit',
-                              jsonb_build_object('available_fen',
-                                                 greatest(0, p_line - held - owed)));
+        IF attempt = 2 OR p_amount > line THEN
+            PERFORM pc_refuse('limit_exceeded');
         END IF;
         INSERT INTO credit_accounts (resident_id, line_fen, held_fen, owed_fen, created_at,
                                      updated_at)
-        VALUES (resident, p_line, 0, 0, p_now, p_now)
+        VALUES (resident, line, 0, 0, p_now, p_now)
         ON CONFLICT (resident_id) DO NOTHING;
         PERFORM pc_credit_expire_holds(p_now, resident, 500);
     END LOOP;
-    available := p_line - held - owed;
 
     INSERT INTO credit_holds (id, resident_id, partner_id, out_request_no, amount_fen, line_fen,
-                              status, created_at, expires_at, closed_at)
-    VALUES (p_hold_id, resident, p_partner, p_out_request_no, p_amount, p_line, 'held', p_now,
-            p_expires_at, NULL);
+                              status, created_at, expires_at, closed_at, staff_id, voided_by)
+    VALUES (p_hold_id, resident, p_partner, p_out_request_no, p_amount, line, 'held', p_now,
+            p_expires_at, NULL, p_staff, NULL);
     PERFORM pc_log_access(p_hold_log_id, resident, p_now, p_client_id, p_partner_name,
                           'credit_hold', p_scn, 'held',
-                          json_build_object('sub', p_sub, 'amount_fen', p_amount,
-                                            'available_fen', available));
+                          json_build_object('sub', p_sub, 'amount_fen', p_amount));
     RETURN pc_store_answer(p_partner, 'medical_credit.authorize', p_out_request_no,
                            json_build_object('authorization_id', p_hold_id,
                                              'out_request_no', p_out_request_no,
                                              'amount_fen', p_amount, 'status', 'held',
                                              'created_at', p_created_iso,
                                              'expires_at', p_expires_iso, 'closed_at', NULL,
-                                             'sub', p_sub, 'available_fen', available));
+                                             'sub', p_sub));
 END $$;
 
 CREATE OR REPLACE FUNCTION pc_credit_capture(p_partner uuid, p_out_bill_no text, p_hash text,
@@ -135,7 +134,8 @@ CREATE OR REPLACE FUNCTION pc_credit_capture(p_partner uuid, p_out_bill_no text,
                                              p_note_id uuid, p_note_kind text,
                                              p_note_dedupe_key text, p_note_title_zh text,
                                              p_note_title_en text, p_note_body_zh text,
-                                             p_note_body_en text, p_note_data json)
+                                             p_note_body_en text, p_note_data json,
+                                             p_staff uuid)
 RETURNS json
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -169,9 +169,9 @@ BEGIN
     UPDATE credit_holds SET status = 'captured', closed_at = p_now WHERE id = p_hold_id;
     INSERT INTO credit_bills (id, hold_id, resident_id, partner_id, out_bill_no, amount_fen,
                               paid_fen, status, created_at, due_at, reminded_at, overdue_at,
-                              paid_at, record_id)
+                              paid_at, record_id, staff_id)
     VALUES (p_bill_id, p_hold_id, hold.resident_id, p_partner, p_out_bill_no, p_amount, 0,
-            'open', p_now, p_due_at, NULL, NULL, NULL, NULL);
+            'open', p_now, p_due_at, NULL, NULL, NULL, NULL, p_staff);
     -- The hold leaves `held`, the bill becomes `owed`.
     UPDATE credit_accounts
        SET held_fen = held_fen - hold.amount_fen, owed_fen = owed_fen + p_amount,

@@ -7,7 +7,7 @@
 -- The whole redemption, every case: claim (storing the answer Python built), consume the
 -- token (refused use_declined when an exclusion the scenario names applies now:
 -- p_default_exclusions, the shipped catalogue's, see pc_scenario_exclusions), the per-order
--- limit, debit, expire what is due, draw, post. A refusal rolls it all back, claim and token
+-- limit kept with the token, debit, expire what is due, draw, post. A refusal rolls it all back, claim and token
 -- included.
 CREATE OR REPLACE FUNCTION pc_redeem(p_jti text, p_sub text, p_scn text, p_iat bigint,
                                      p_exp timestamptz, p_ent json, p_partner uuid,
@@ -20,7 +20,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     stored json;
     resident uuid;
-    cap text;
+    cap bigint;
     account uuid;
     clearing text := 'clearing:' || replace(p_partner::text, '-', '');
     clearing_id uuid;
@@ -41,11 +41,12 @@ BEGIN
                                  p_client_id, p_partner_name, p_log_id, p_now,
                                  pc_scenario_exclusions(p_scn, p_default_exclusions));
 
-    -- Python's isinstance(limit, int): a JSON number written without fraction or exponent.
-    cap := p_ent ->> 'max_points_per_order';
-    IF json_typeof(p_ent -> 'max_points_per_order') = 'number' AND cap ~ '^-?[0-9]+$'
-       AND p_points > cap::numeric THEN
-        PERFORM pc_refuse('points_over_limit', jsonb_build_object('limit', cap::numeric));
+    -- The per-order limit of the resident's tier when the token was issued (kept with the
+    -- token, never disclosed: issue 20). Above it, or above the balance: `limit_exceeded`,
+    -- one refusal that tells the partner nothing about either.
+    cap := pc_token_limit(p_jti, 'max_points_per_order');
+    IF cap IS NOT NULL AND p_points > cap THEN
+        PERFORM pc_refuse('limit_exceeded');
     END IF;
 
     -- Never read-then-write: concurrent debits queue on the row and each re-checks. The
@@ -54,7 +55,7 @@ BEGIN
      WHERE resident_id = resident AND balance >= p_points
     RETURNING id INTO account;
     IF account IS NULL THEN
-        PERFORM pc_refuse('insufficient_points');
+        PERFORM pc_refuse('limit_exceeded');
     END IF;
 
     -- Found at once after the partner's first redemption, which creates it. (Before the
