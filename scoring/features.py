@@ -23,7 +23,6 @@ edges (`next_change`) hold. A disputed record without a deadline does not count.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,7 +44,7 @@ from scoring.codes import (
     TYPE_INDEX,
     TYPE_KEYS,
 )
-from scoring.spec import Feature, Model
+from scoring.spec import Feature, Model, never_months
 
 
 @dataclass
@@ -216,10 +215,6 @@ def valid_until(model: Model, records: Iterable[Any], consented: Iterable[str],
 NO_LAST = np.iinfo(np.int64).min  # "no record" in a per-resident latest-record column
 
 
-def _never_months(window_days: int) -> float:
-    return float(math.ceil(window_days * SECONDS_PER_DAY / SECONDS_PER_MONTH))
-
-
 def _group_reduce(ufunc: np.ufunc, rows: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
     """out[row] = ufunc.reduce(values of that row) for rows sorted ascending (in place)."""
     if rows.size == 0:
@@ -247,7 +242,7 @@ def _aggregate(f: Feature, batch: RecordBatch, sel: np.ndarray, n: int, as_of: i
         return worst.astype(np.float64)
     # months_since_last
     last = _latest(batch, sel, n)
-    months = np.full(n, _never_months(f.window_days))
+    months = np.full(n, float(never_months(f.window_days)))
     seen = last != NO_LAST
     months[seen] = ((as_of - last[seen]) // SECONDS_PER_MONTH).astype(np.float64)
     return months

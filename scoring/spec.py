@@ -11,8 +11,15 @@ A spec is plain JSON (see ``scoring/models/pengcheng-v1.json`` and docs/model-ca
 
 Bins are the sorted *edges* e0 < e1 < … < e(k-1); a value v falls into bin
 ``bisect_right(edges, v)``, i.e. bin 0 is (-inf, e0), bin i is [e(i-1), e(i)), bin k is
-[e(k-1), +inf). ``points`` has k+1 integers. A value is *unknown* (NaN) only when the resident
-has not consented to the feature's category; it then earns ``unknown_points`` and has bin -1.
+[e(k-1), +inf). ``points`` has k+1 integers. A bin is *reachable* when some value the
+aggregate can take falls into it (`value_range`: counts and sums are never negative, ``exists``
+is 0 or 1, …); a feature's best and worst points are over its reachable bins.
+
+A value is *unknown* (NaN) only when the feature's category is a supplement the resident has not
+added (core categories are always counted: `core.registry`); it then earns ``unknown_points``
+and has bin -1. The validator requires ``unknown_points`` to be the worst reachable points, so a
+left-out supplement earns exactly what its worst evidence would, and adding it can only help;
+`supplement_gain` is the most adding it can bring.
 
 `load_model` validates before parsing and raises `ModelInvalid` with every problem found.
 Lifecycle (draft → validated → active → retired) is persisted by the app; this module gives it
@@ -23,19 +30,47 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from core.canonical import canonical
-from scoring.codes import CATEGORY_INDEX, TYPE_INDEX
+from core.registry import CATEGORIES
+from scoring.codes import CATEGORY_INDEX, SECONDS_PER_DAY, SECONDS_PER_MONTH, TYPE_INDEX
 
 AGGREGATES = ("count", "sum_amount", "sum_quantity", "months_since_last", "exists",
               "worst_severity")
 MONOTONIC = ("increasing", "decreasing", "none")
 LANGS = ("zh", "en")
 MODELS_DIR = Path(__file__).parent / "models"
+
+
+def never_months(window_days: int) -> int:
+    """`months_since_last` with no record in the window: its length in months, rounded up
+    ("at least this long") — the largest value the aggregate takes."""
+    return -(-window_days * SECONDS_PER_DAY // SECONDS_PER_MONTH)
+
+
+def value_range(aggregate: str, window_days: int) -> tuple[float, float]:
+    """The least and greatest value an aggregate can take (records hold no negative amounts
+    or quantities; a resident without records has worst_severity -1)."""
+    if aggregate == "exists":
+        return 0.0, 1.0
+    if aggregate == "worst_severity":
+        return -1.0, 2.0
+    if aggregate == "months_since_last":
+        return 0.0, float(never_months(window_days))
+    return 0.0, math.inf
+
+
+def reachable_bins(edges: Sequence[float], aggregate: str, window_days: int) -> list[int]:
+    """The bins some value of the aggregate falls into (bin i is [e(i-1), e(i)))."""
+    lo, hi = value_range(aggregate, window_days)
+    bounds = [-math.inf, *edges, math.inf]
+    return [i for i in range(len(edges) + 1) if bounds[i] <= hi and bounds[i + 1] > lo]
 
 
 class ModelInvalid(ValueError):
@@ -72,14 +107,21 @@ class Feature:
 
     # cached (the dataclass is frozen): explanations read these for every resident scored
     @cached_property
+    def reachable_points(self) -> tuple[int, ...]:
+        """Points of the bins a value can fall into."""
+        return tuple(self.points[b] for b in reachable_bins(self.edges, self.aggregate,
+                                                            self.window_days))
+
+    @cached_property
     def max_points(self) -> int:
-        """The most this feature can contribute (over all bins and the unknown case)."""
-        return max(max(self.points), self.unknown_points)
+        """The most this feature can contribute: its best evidence."""
+        return max(self.reachable_points)
 
     @cached_property
     def min_points(self) -> int:
-        """The least this feature can contribute."""
-        return min(min(self.points), self.unknown_points)
+        """The least this feature can contribute: its worst evidence (also what it earns
+        unknown, once validated)."""
+        return min(self.reachable_points)
 
 
 @dataclass(frozen=True)
@@ -125,11 +167,32 @@ class Model:
         return tuple(dict.fromkeys(f.category for f in self.features))
 
     @cached_property
+    def supplement_codes(self) -> tuple[str, ...]:
+        """Supplement categories the model reads, in registry order."""
+        return tuple(c for c in CATEGORIES if c in self.category_codes
+                     and not CATEGORIES[c].core)
+
+    @cached_property
     def score_range(self) -> tuple[int, int]:
         """The lowest and highest achievable score."""
         lo = self.base_points + sum(f.min_points for f in self.features)
         hi = self.base_points + sum(f.max_points for f in self.features)
         return lo, hi
+
+
+def supplement_gain(spec: Model | dict[str, Any], category: str) -> int:
+    """The most points adding supplement `category` can bring under a model (a `Model` or its
+    JSON spec): per feature on it, the best evidence's points minus what it earns left out.
+
+    From the spec alone, never from anyone's data; 0 for a supplement the model does not read.
+    Raises ValueError for a core or unregistered category (the core is never left out).
+    """
+    model = spec if isinstance(spec, Model) else parse_model(spec)
+    cat = CATEGORIES.get(category)
+    if cat is None or cat.core:
+        raise ValueError(f"{category!r} is not a supplement category")
+    return sum(f.max_points - f.unknown_points for f in model.features
+               if f.category == category)
 
 
 def canonical_json(obj: Any) -> str:
