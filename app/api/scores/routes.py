@@ -11,7 +11,8 @@ from app import auth
 from app.api.common import RESIDENT
 from app.api.scores.schemas import HistorySchema, LangSchema, ScoreSchema
 from app.runtime import runtime
-from scoring.services import explained_score, history
+from scoring.services import active_model, explained_score, history
+from scoring.spec import Model
 
 blp = Blueprint("scores", __name__, url_prefix="/api/v1/me",
                 description="The resident's score, why it is what it is, and how to improve it")
@@ -23,10 +24,22 @@ class MyScore(MethodView):
     @blp.response(200, ScoreSchema)
     @blp.doc(security=RESIDENT)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """My score with points per dimension, up to 4 reasons with tips, and unused categories."""
+        """My score with points per dimension, up to 4 reasons with tips, unused categories, and
+        the model's scale (range, base points, tiers) so the parts can be seen to add up."""
         with runtime().uow() as uow:
-            return explained_score(uow, auth.resident(uow), now=runtime().clock.now(),
-                                   lang=args["lang"])
+            answer = explained_score(uow, auth.resident(uow), now=runtime().clock.now(),
+                                     lang=args["lang"])
+            model = active_model(uow.session)
+            return {**answer, "scale": _scale(model, args["lang"])} if model.id == answer.get(
+                "model") else answer
+
+
+def _scale(model: Model, lang: str) -> dict[str, Any]:
+    """The model's range, base points and tiers (lowest first) in `lang`."""
+    low, high = model.score_range
+    return {"min": low, "max": high, "base_points": model.base_points,
+            "tiers": [{"code": t.code, "min": t.min, "name": t.name.get(lang, t.name["zh"])}
+                      for t in reversed(model.tiers)]}
 
 
 @blp.route("/score/history")

@@ -54,6 +54,21 @@ class FeatureSchema(ma.Schema):
     max_points = ma.fields.Integer()
 
 
+class TierSchema(ma.Schema):
+    code = ma.fields.String()
+    min = ma.fields.Integer(metadata={"description": "the lowest score in this tier"})
+    name = ma.fields.String()
+
+
+class ScaleSchema(ma.Schema):
+    min = ma.fields.Integer(metadata={"description": "the lowest score the model can give"})
+    max = ma.fields.Integer(metadata={"description": "the highest score the model can give"})
+    base_points = ma.fields.Integer(metadata={
+        "description": "points every resident starts from: base + dimensions = score"})
+    tiers = ma.fields.List(ma.fields.Nested(TierSchema), metadata={
+        "description": "lowest first"})
+
+
 class ScoreSchema(ma.Schema):
     score = ma.fields.Integer()
     tier = ma.fields.String()
@@ -70,6 +85,8 @@ class ScoreSchema(ma.Schema):
     features = ma.fields.List(ma.fields.Nested(FeatureSchema))
     inputs_hash = ma.fields.String()
     lang = ma.fields.String()
+    scale = ma.fields.Nested(ScaleSchema, metadata={
+        "description": "the active model's range, base points and tiers"})
 
 
 class HistoryItemSchema(ma.Schema):
