@@ -163,12 +163,12 @@ def activate_model(uow: UnitOfWork, model_id: str, *, now: datetime, actor: str)
 # -- scores -----------------------------------------------------------------------------------
 
 def records_of(session: Session, resident_ids: Iterable[uuid.UUID]) -> list[Any]:
-    """The scored fields of the residents' records, ordered by resident; a disputed record
-    carries its open dispute's deadline as `counts_until` (it counts until then:
+    """The scored fields (and id) of the residents' records, ordered by resident; a disputed
+    record carries its open dispute's deadline as `counts_until` (it counts until then:
     `scoring.features`)."""
     cols = [getattr(Record, f) for f in RECORD_FIELDS]
     return list(session.execute(
-        select(Record.resident_id, *cols, Dispute.due_at.label("counts_until"))
+        select(Record.id, Record.resident_id, *cols, Dispute.due_at.label("counts_until"))
         .outerjoin(Dispute, (Dispute.record_id == Record.id) & (Dispute.status == "open")
                    & (Record.status == "disputed"))
         .where(Record.resident_id.in_(list(resident_ids)))
