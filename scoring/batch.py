@@ -66,6 +66,7 @@ from scoring.features import (
     from_epoch,
     next_change,
     publicity_seconds,
+    scoring_scope,
 )
 from scoring.services import LATEST_FIRST, active_model, is_current
 from scoring.spec import Model
@@ -152,7 +153,8 @@ def _page(session: Session, partition: tuple[int, int], *, after: uuid.UUID | No
 def _score_chunk(session: Session, model: Model, page: Sequence[tuple[uuid.UUID, int]],
                  now: datetime, report: BatchReport) -> None:
     report.seen += len(page)
-    consents = scoring_categories_many(session, [rid for rid, _ in page], now)
+    consents = {rid: scoring_scope(chosen) for rid, chosen in
+                scoring_categories_many(session, [rid for rid, _ in page], now).items()}
     read = set(model.category_codes)
     eligible = [(rid, v) for rid, v in page if consents.get(rid, frozenset()) & read]
     report.no_consent += len(page) - len(eligible)

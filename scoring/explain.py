@@ -6,7 +6,10 @@
      dimensions: [{code, name, points, max_points}],
      reasons: [{code, text, points_lost, tip}]            (≤ 4, most points lost first)
      positives: [{code, text, points}]                     (≤ 4, features at their maximum)
-     unused_categories: [{code, name}]                     (read by the model, not consented)
+     unused_categories: [{category, name: {zh, en}, max_points}]
+                        (supplements the model reads that the resident has not added, with the
+                         most each could add — `scoring.spec.supplement_gain`, from the spec
+                         alone; most points first)
      features: [{code, value, bin, points, max_points}],
      inputs_hash, lang}
 
@@ -14,8 +17,9 @@ Texts are in one language chosen by ``lang`` ("zh", the default, or "en"); store
 and re-render in the other language at will — the numbers do not depend on the language.
 
 `canonical_inputs` is what to store next to a score: model id and spec hash, as_of, consented
-categories and the feature vector. `recompute` rebuilds the explanation from it alone, and
-`verify` checks that a stored explanation matches that recomputation exactly.
+categories (always including the core: `scoring.features.scoring_scope`) and the feature
+vector. `recompute` rebuilds the explanation from it alone, and `verify` checks that a stored
+explanation matches that recomputation exactly.
 """
 
 from __future__ import annotations
@@ -35,9 +39,10 @@ from scoring.features import (
     compute_features,
     consent_row,
     from_epoch,
+    scoring_scope,
     to_epoch,
 )
-from scoring.spec import Model, canonical_json
+from scoring.spec import Model, canonical_json, supplement_gain
 
 LANGS = ("zh", "en")
 
@@ -61,7 +66,7 @@ def _value_json(v: float) -> float | int | None:
 def canonical_inputs(model: Model, values: Sequence[float], consented: Iterable[str],
                      as_of: int | datetime) -> dict[str, Any]:
     """The stored inputs of a score: enough to recompute it exactly (JSON-ready)."""
-    chosen = set(consented)
+    chosen = scoring_scope(consented)
     return {
         "model": model.id,
         "model_hash": model.hash,
@@ -83,7 +88,7 @@ def explain(model: Model, values: Sequence[float], consented: Iterable[str],
     """The explanation of one resident's score (see module docstring for the shape)."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}")
-    chosen = set(consented)
+    chosen = scoring_scope(consented)
     values = [float(v) for v in values]
     s = scored or score_one(model, values)
     inputs = canonical_inputs(model, values, chosen, as_of)
@@ -112,8 +117,10 @@ def explain(model: Model, values: Sequence[float], consented: Iterable[str],
         for g, j in gains[:MAX_REASONS]
     ]
     tier = model.tier_for(s.score)
-    unused = [{"code": c, "name": getattr(CATEGORIES[c], f"name_{lang}")}
-              for c in CATEGORIES if c in model.category_codes and c not in chosen]
+    adds = sorted(((-supplement_gain(model, c), c) for c in model.supplement_codes
+                   if c not in chosen), key=lambda a: a[0])  # registry order among equals
+    unused = [{"category": c, "name": {"zh": CATEGORIES[c].name_zh, "en": CATEGORIES[c].name_en},
+               "max_points": -g} for g, c in adds]
     return {
         "score": s.score,
         "tier": tier.code,
@@ -135,11 +142,12 @@ def explain(model: Model, values: Sequence[float], consented: Iterable[str],
 def score_resident(model: Model, records: Iterable[Any], consented: Iterable[str],
                    as_of: int | datetime, *, lang: str = "zh") -> tuple[dict[str, Any],
                                                                        dict[str, Any]]:
-    """Score one resident from plain records: (explanation, inputs to store).
+    """Score one resident from plain records: (explanation, inputs to store). The core always
+    counts; of the supplements, those in `consented`.
 
-    Raises `ScoringConsentRequired` when none of the model's categories is consented.
+    Raises `ScoringConsentRequired` when the model reads no core category and none consented.
     """
-    chosen = set(consented)
+    chosen = scoring_scope(consented)
     if not chosen & set(model.category_codes):
         raise ScoringConsentRequired("no consented category for this model")
     t = to_epoch(as_of)

@@ -5,7 +5,8 @@ consent mask (n_residents × n_categories bool, columns in `scoring.codes.CATEGO
 and an ``as_of`` instant (int epoch seconds, UTC). A record counts only when it is active
 (not disputed, repaired, expired or removed), occurred at or before ``as_of`` and inside the
 feature's window, its publicity has not ended, and its category is consented. The result is a
-float64 matrix (n_residents × n_features); NaN means "unknown": the category is not consented.
+float64 matrix (n_residents × n_features); NaN means "unknown": the category is not consented
+(which `scoring_scope` makes impossible for a core category).
 
 Aggregates (per resident, over the counting records of the feature's types in its window):
 ``count``, ``exists`` (0/1), ``sum_amount`` (fen), ``sum_quantity``, ``months_since_last``
@@ -30,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from core.registry import PUBLICITY, record_type
+from core.registry import CORE, PUBLICITY, record_type
 from scoring.codes import (
     ACTIVE,
     CATEGORY_CODES,
@@ -146,6 +147,12 @@ def batch_from_records(records: Iterable[Any], resident: int = 0) -> RecordBatch
         status=np.array(cols[6], dtype=np.int8),
         publicity_ends_at=np.array(cols[7], dtype=np.int64),
     )
+
+
+def scoring_scope(consented: Iterable[str]) -> frozenset[str]:
+    """The categories a scoring consent lets a model read: the supplements the resident chose
+    and, always, the core — a resident with no core records has a clean core record."""
+    return frozenset(consented) | CORE
 
 
 def consent_row(categories: Iterable[str]) -> np.ndarray:

@@ -10,7 +10,8 @@
 3. **Scaling** (points to double the odds, PDO): score = offset + factor · ln(odds good:bad),
    factor = PDO / ln 2, offset = target_score − factor · ln(target_odds). Defaults: 600 points at
    odds 50:1, PDO 40. Each bin earns round(−factor · β · WOE), shifted so a feature's worst bin is
-   0 (the shift goes into base points); unknown (unconsented) earns the worst bin, as in v1.
+   0 (the shift goes into base points); unknown (a left-out supplement) earns the worst
+   reachable bin, as the validator requires.
 4. The result is a **draft spec** (the template's feature definitions and texts with new bins,
    points and base) that must pass the same validator as a hand-written one.
 """
@@ -22,6 +23,8 @@ import math
 from typing import Any
 
 import numpy as np
+
+from scoring.spec import reachable_bins
 
 
 def _woe(good: np.ndarray, bad: np.ndarray) -> np.ndarray:
@@ -137,7 +140,9 @@ def fit_spec(template: dict[str, Any], x: np.ndarray, bad: np.ndarray, *,
         base += shift
         pts = [int(round(r - shift)) for r in raw]
         f = copy.deepcopy(feats[j])
-        f.update(bins=[float(e) for e in edges_by[j]], points=pts, unknown_points=min(pts))
+        edges = [float(e) for e in edges_by[j]]
+        worst = min(pts[b] for b in reachable_bins(edges, f["aggregate"], f["window_days"]))
+        f.update(bins=edges, points=pts, unknown_points=worst)
         out_feats.append(f)
         coefs[f["code"]] = round(float(b), 6)
     spec = copy.deepcopy(template)

@@ -34,7 +34,7 @@ from core.records import Record
 from rights.models import Dispute
 from scoring import integrity
 from scoring.explain import ScoringConsentRequired, recompute, score_resident
-from scoring.features import valid_until
+from scoring.features import scoring_scope, valid_until
 from scoring.spec import Model, ModelInvalid, load_model, parse_model, spec_hash
 from scoring.store import LATEST_FIRST, Score, ScoreModel
 
@@ -253,9 +253,10 @@ def fresh_score(session: Session, resident: Resident, *, now: datetime
     Raises `ConsentRequired` without a valid scoring consent: no consent, no score.
     """
     version = resident.score_version  # read before the records (see module docstring)
-    categories = scoring_categories(session, resident.id, now)
-    if categories is None:
+    chosen = scoring_categories(session, resident.id, now)
+    if chosen is None:
         raise ConsentRequired("scoring needs your consent", detail_zh="计算信用分需要您的授权")
+    categories = scoring_scope(chosen)
     model = active_model(session)
     row = latest(session, resident.id)
     if is_current(row, resident, model, categories, now):

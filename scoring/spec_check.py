@@ -7,6 +7,13 @@ unregistered categories or record types; unsorted bins; the wrong number of poin
 points that break the declared monotonic direction; an achievable score range outside 0–1000;
 missing zh/en names, reason texts or tips; unknown dimensions; duplicate codes; bad tiers.
 Free text (names, reasons, tips) is not scanned: it may say what the model never uses.
+
+A supplement can only help (issue 23): adding a supplement category turns its features from
+unknown into values, so the spec is refused unless every feature's ``unknown_points`` is
+exactly the points of its worst reachable bin — more, and adding the category could lower a
+score for some values; less, and leaving it out would score below the worst evidence. Core
+features are never unknown for a scored resident, and are held to the same rule so that the
+spec says one thing.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import re
 from typing import Any
 
 from core.registry import BANNED_INPUTS, CATEGORIES
-from scoring.spec import AGGREGATES, LANGS, MONOTONIC
+from scoring.spec import AGGREGATES, LANGS, MONOTONIC, reachable_bins
 
 SCORE_MIN, SCORE_MAX = 0, 1000
 _TEXT_KEYS = frozenset({"name", "reason", "tip", "positive", "description", "notes"})
@@ -122,6 +129,37 @@ def _check_feature(f: Any, where: str, dims: set[str], problems: list[str]) -> N
         problems.append(f"{where}: points decrease but monotonic is 'increasing'")
     if monotonic == "decreasing" and any(b > a for a, b in pairs):
         problems.append(f"{where}: points increase but monotonic is 'decreasing'")
+    unknown = f.get("unknown_points")
+    pts = _reachable_points(f)
+    if pts is None or not isinstance(unknown, int) or isinstance(unknown, bool):
+        return
+    worst = min(pts)
+    if unknown == worst:
+        return
+    if cat is None or cat.core:
+        problems.append(f"{where}: unknown_points {unknown} must equal the worst evidence's "
+                        f"points {worst} (a core feature is never unknown)")
+    elif unknown > worst:
+        problems.append(f"{where}: unknown_points {unknown} is above the worst evidence's "
+                        f"points {worst}: adding the supplement {category!r} could lower a score")
+    else:
+        problems.append(f"{where}: unknown_points {unknown} is below the worst evidence's "
+                        f"points {worst}: leaving out {category!r} would score below its worst "
+                        "evidence")
+
+
+def _reachable_points(f: dict[str, Any]) -> list[int] | None:
+    """Points of the bins the feature's aggregate can reach; None while the fields that decide
+    it are malformed (reported elsewhere)."""
+    bins, points = f.get("bins"), f.get("points")
+    window, aggregate = f.get("window_days"), f.get("aggregate")
+    if (aggregate not in AGGREGATES or not isinstance(window, int) or isinstance(window, bool)
+            or window <= 0 or not isinstance(bins, list) or not isinstance(points, list)
+            or len(points) != len(bins) + 1 or not all(_is_int(p) for p in points)
+            or not all(isinstance(e, int | float) and not isinstance(e, bool)
+                       and math.isfinite(e) for e in bins)):
+        return None
+    return [points[b] for b in reachable_bins(bins, str(aggregate), window)]
 
 
 def _check_tiers(tiers: Any, lo: int, problems: list[str]) -> None:
@@ -194,14 +232,12 @@ def validate_spec(spec: Any) -> list[str]:
             problems.append(f"{where}: duplicate feature code {code!r}")
         else:
             seen.add(code)
-        n_before = len(problems)
         _check_feature(f, where, dims, problems)
-        if len(problems) == n_before or all(_is_int(p) for p in f.get("points") or ["x"]):
-            pts = [p for p in (f.get("points") or []) if _is_int(p)]
+        pts = _reachable_points(f) if isinstance(f, dict) else None
+        if pts:
             unknown = f.get("unknown_points")
             pts += [unknown] if _is_int(unknown) else []
-            if pts:
-                lo, hi = lo + min(pts), hi + max(pts)
+            lo, hi = lo + min(pts), hi + max(pts)
     if lo < SCORE_MIN or hi > SCORE_MAX:
         problems.append(f"achievable score range {lo}–{hi} is outside {SCORE_MIN}–{SCORE_MAX}")
     _check_tiers(spec.get("tiers"), lo, problems)

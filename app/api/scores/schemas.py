@@ -40,9 +40,18 @@ class DisputedSchema(ma.Schema):
     text = ma.fields.String(metadata={"description": "异议标注: what the dispute means now"})
 
 
-class CategorySchema(ma.Schema):
-    code = ma.fields.String()
-    name = ma.fields.String()
+class NameSchema(ma.Schema):
+    zh = ma.fields.String()
+    en = ma.fields.String()
+
+
+class UnusedSupplementSchema(ma.Schema):
+    category = ma.fields.String(metadata={"description": "a supplement category code"})
+    name = ma.fields.Nested(NameSchema)
+    max_points = ma.fields.Integer(metadata={
+        "description": "the most points adding this supplement could bring under the active "
+                       "model, from the model's spec alone (never from unconsented data); "
+                       "adding it can never lower the score"})
 
 
 class FeatureSchema(ma.Schema):
@@ -78,7 +87,9 @@ class ScoreSchema(ma.Schema):
     dimensions = ma.fields.List(ma.fields.Nested(DimensionSchema))
     reasons = ma.fields.List(ma.fields.Nested(ReasonSchema), metadata={"maxItems": 4})
     positives = ma.fields.List(ma.fields.Nested(PositiveSchema))
-    unused_categories = ma.fields.List(ma.fields.Nested(CategorySchema))
+    unused_categories = ma.fields.List(ma.fields.Nested(UnusedSupplementSchema), metadata={
+        "description": "supplements not added, most points first; the core (public credit, "
+                       "judicial, tax, scenario performance) always counts"})
     disputed = ma.fields.List(ma.fields.Nested(DisputedSchema), metadata={
         "description": "records under dispute (异议标注); a feature reading one names no "
                        "positive"})

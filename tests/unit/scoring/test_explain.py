@@ -60,13 +60,16 @@ def test_reasons_are_negative_ranked_and_carry_tips(model):
     assert 1 <= len(lost) <= 4 and all(x > 0 for x in lost)
     assert lost == sorted(lost, reverse=True)
     codes = [r["code"] for r in result["reasons"]]
-    assert "tax_arrears_amount_3y" in codes
+    known = [f for f in result["features"] if f["bin"] >= 0 and f["points"] < f["max_points"]]
+    assert codes == [f["code"] for f in sorted(known, key=lambda f: f["points"] -
+                                               f["max_points"])][:4]
     assert all(r["tip"] for r in result["reasons"])
 
 
-def test_unused_categories_are_those_not_consented(model):
+def test_unused_categories_are_the_supplements_not_added(model):
     result, _ = score_resident(model, RECORDS, SOME, AS_OF)
-    assert [u["code"] for u in result["unused_categories"]] == ["rental", "scenario_performance"]
+    assert result["unused_categories"] == [
+        {"category": "rental", "name": {"zh": "租赁", "en": "Rental"}, "max_points": 45}]
 
 
 def test_positives_are_features_at_their_maximum(model):
@@ -111,9 +114,12 @@ def test_recompute_refuses_inputs_of_another_model_text(model, spec):
         recompute(parse_model(spec), inputs)
 
 
-def test_no_consent_is_consent_required_not_a_zero_score(model):
+def test_no_category_to_read_is_consent_required_not_a_zero_score(spec):
+    from scoring import parse_model
+
+    spec["features"] = [f for f in spec["features"] if not CATEGORIES[f["category"]].core]
     with pytest.raises(ScoringConsentRequired) as err:
-        score_resident(model, RECORDS, [], AS_OF)
+        score_resident(parse_model(spec), RECORDS, [], AS_OF)
     assert err.value.code == "consent_required"
 
 
