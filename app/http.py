@@ -31,7 +31,8 @@ def _finish(response: Response) -> Response:
     if response.mimetype == "text/html":
         # Pages set their own strict policy; any other HTML (the API docs) gets this floor.
         headers.setdefault("Content-Security-Policy", BASELINE_CSP)
-    if not path.startswith(("/static/", "/.well-known/", "/docs", "/openapi.json")):
+    if not path.startswith(("/static/", "/.well-known/", "/docs", "/openapi.json",
+                            "/api/v1/model")):  # the public model card and spec
         # Personal data must never be cached by a browser or an intermediary.
         headers["Cache-Control"] = "no-store"
     return response

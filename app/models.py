@@ -17,4 +17,4 @@ from rewards.credit import models as credit_models  # noqa: F401
 from rewards.points import models as points_models  # noqa: F401
 from rewards.waivers import models as waivers_models  # noqa: F401
 from rights import models as rights_models  # noqa: F401
-from scoring import store  # noqa: F401
+from scoring import monitor, store  # noqa: F401

@@ -91,6 +91,7 @@ from rights.errors import (
     RepairPending,
     ReviewNotFound,
 )
+from scoring.simulate import SimulationInvalid
 
 
 @dataclass(frozen=True, order=True)
@@ -152,6 +153,9 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
     "POST /ingest/v1/records": (RATE_LIMITED,),
     "GET /api/v1/me/score": (ConsentRequired, NotFound),
     "GET /api/v1/me/score/history": (),
+    "POST /api/v1/me/score/simulate": (ConsentRequired, NotFound, SimulationInvalid),
+    "GET /api/v1/model": (NotFound,),
+    "GET /api/v1/model/spec": (NotFound,),
     # consent
     "GET /api/v1/notices": (InvalidInput,),
     "GET /api/v1/notices/{notice_id}": (NoticeNotFound,),

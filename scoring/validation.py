@@ -5,6 +5,13 @@ score must mean *lower* risk. AUC is P(score of a good > score of a bad), ties c
 Gini = 2·AUC − 1; KS is the largest gap between the cumulative score distributions of bads and
 goods. PSI compares two score runs over fixed score bands (ε-smoothed). The HTML report with
 inline SVG plots lives in `scoring.report`.
+
+*Calibration* asks whether a score band means the same risk in every group: the *predicted* bad
+rate of a band is the whole population's bad rate in that band (what the score says), the
+*observed* one the group's own; a group's calibration gap is the mean of |observed − predicted|
+over its bands, weighted by its residents in each. `group_metrics` gives per group the score
+distribution and the outcome metrics (bad rate, AUC, calibration); `departures` names the
+groups whose AUC or calibration departs most from the whole.
 """
 
 from __future__ import annotations
@@ -131,7 +138,7 @@ def distribution_by_group(scores: np.ndarray, groups: Sequence[Any] | np.ndarray
         row: dict[str, Any] = {"group": str(key), "count": int(v.size),
                                "mean": round(float(v.mean()), 1)}
         for q, val in zip((10, 50, 90), np.percentile(v, [10, 50, 90]), strict=True):
-            row[f"p{q}"] = float(val)
+            row[f"p{q}"] = round(float(val), 1)
         if tier_mins:
             row["tiers"] = _tier_shares(v, tier_mins)
         out.append(row)
@@ -157,3 +164,76 @@ def summary(scores: np.ndarray, bad: np.ndarray, *, previous: np.ndarray | None 
     if previous is not None:
         out["psi"] = psi(previous, scores)
     return out
+
+
+def band_shares(scores: np.ndarray, bands: Sequence[float] = DEFAULT_BANDS) -> list[float]:
+    """The share of scores in each band (what a PSI baseline stores)."""
+    counts = np.histogram(np.asarray(scores, dtype=np.float64), bins=bands)[0]
+    return (counts / max(1, int(counts.sum()))).tolist()
+
+
+def psi_shares(expected: Sequence[float], actual: np.ndarray,
+               bands: Sequence[float] = DEFAULT_BANDS, eps: float = 1e-4) -> float:
+    """`psi` of ``actual`` against a stored distribution (band shares, see `band_shares`)."""
+    e = np.maximum(np.asarray(expected, dtype=np.float64), eps)
+    a = np.maximum(np.asarray(band_shares(actual, bands)), eps)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def calibration(scores: np.ndarray, bad: np.ndarray, predicted: dict[int, float],
+                bands: Sequence[float] = DEFAULT_BANDS) -> list[dict[str, Any]]:
+    """Per score band present: count, the predicted bad rate (``predicted`` by band's lower
+    edge, from `default_rate_by_band` of the whole) and the observed one."""
+    return [{"band": r["band"], "lo": r["lo"], "count": r["count"],
+             "predicted": predicted[r["lo"]], "observed": r["bad_rate"]}
+            for r in default_rate_by_band(scores, bad, bands) if r["lo"] in predicted]
+
+
+def calibration_gap(rows: list[dict[str, Any]]) -> float | None:
+    """Mean |observed − predicted| over the bands, weighted by count (None: no bands)."""
+    total = sum(r["count"] for r in rows)
+    if not total:
+        return None
+    return sum(r["count"] * abs(r["observed"] - r["predicted"]) for r in rows) / total
+
+
+def group_metrics(scores: np.ndarray, bad: np.ndarray, groups: Sequence[Any] | np.ndarray, *,
+                  tier_mins: Sequence[tuple[str, int]], min_group: int = 30,
+                  bands: Sequence[float] = DEFAULT_BANDS) -> list[dict[str, Any]]:
+    """Per group: the distribution (`distribution_by_group`) and the outcome metrics — bad rate,
+    AUC (None without both outcomes), calibration by band and its gap. A group smaller than
+    ``min_group`` shows its count only: a handful of people's scores would be readable."""
+    s = np.asarray(scores, dtype=np.float64)
+    b = np.asarray(bad, dtype=bool)
+    g = np.asarray(groups)
+    predicted = {r["lo"]: r["bad_rate"] for r in default_rate_by_band(s, b, bands)}
+    out = []
+    for row in distribution_by_group(s, g, tier_mins):
+        if row["count"] < min_group:
+            out.append({"group": row["group"], "count": row["count"], "suppressed": True})
+            continue
+        hit = g.astype(str) == row["group"]
+        gb = b[hit]
+        cal = calibration(s[hit], gb, predicted, bands)
+        out.append({**row, "bad_rate": float(gb.mean()),
+                    "auc": auc(s[hit], gb) if 0 < gb.sum() < gb.size else None,
+                    "calibration": cal, "calibration_gap": calibration_gap(cal)})
+    return out
+
+
+def departures(groupings: dict[str, list[dict[str, Any]]], overall_auc: float,
+               top: int = 3) -> dict[str, list[dict[str, Any]]]:
+    """The groups (over every grouping) whose AUC departs most from the whole's, and those
+    with the largest calibration gap: [{grouping, group, count, value, by}], largest first."""
+    rows = [(name, r) for name, found in groupings.items() for r in found
+            if not r.get("suppressed")]
+    by_auc = sorted(((abs(r["auc"] - overall_auc), name, r) for name, r in rows
+                     if r.get("auc") is not None), key=lambda t: -t[0])
+    by_cal = sorted(((r["calibration_gap"], name, r) for name, r in rows
+                     if r.get("calibration_gap") is not None), key=lambda t: -t[0])
+    return {
+        "auc": [{"grouping": name, "group": r["group"], "count": r["count"], "value": r["auc"],
+                 "by": r["auc"] - overall_auc} for _, name, r in by_auc[:top]],
+        "calibration": [{"grouping": name, "group": r["group"], "count": r["count"],
+                         "value": gap, "by": gap} for gap, name, r in by_cal[:top]],
+    }

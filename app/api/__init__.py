@@ -23,6 +23,7 @@ def register(api: Api, app: Flask) -> None:
     from app.api.ingest import routes as ingest
     from app.api.ingest.schemas import RecordInSchema
     from app.api.medical_credit import routes as medical
+    from app.api.model import routes as public_model
     from app.api.notifications import routes as notifications
     from app.api.pages import routes as pages
     from app.api.points import routes as points
@@ -49,6 +50,7 @@ def register(api: Api, app: Flask) -> None:
     # Every operation's refusals, from the one registry (app/refusals.py).
     api.spec.plugins = [*api.spec.plugins, RefusalsPlugin()]
     for blp in (wellknown.blp, residents.blp, ingest.blp, scores.blp, consent.blp,
+                public_model.blp, public_model.me,
                 scenarios.blp, scenarios.admin, tokens.blp, tokens.partner_blp,
                 notifications.blp, rights.blp, admin_rights.blp, medical.partner_blp,
                 medical.blp, waivers.partner_blp, waivers.blp, points.partner_blp,
