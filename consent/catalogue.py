@@ -199,3 +199,75 @@ def seed_notices() -> list[dict[str, Any]]:
             "validity_days": VALIDITY_DAYS,
         })
     return out
+
+
+# Version 2 of the scoring notice (migration 0028, issue 23): the core always counts, supplements
+# are chosen one by one and can only help. Scenario performance is core, so the scoring notice no
+# longer asks a separate acknowledgement for it: it comes only from scenarios the resident used
+# under that scenario's own separate consent. The changed scope invalidates consents under
+# version 1 (`consent.notices.settle_shipped`), and residents are asked again.
+SCORING_V2_ZH = (
+    "鹏城分个人信息处理告知（信用评分）\n"
+    "处理者：深圳市公共信用中心。目的：计算您的鹏城分，并向您本人解释分数的构成与改善建议。分数仅向"
+    "您本人展示，不向任何第三方提供；合作方只能在您另行同意具体场景后获知您是否符合该场景的权益"
+    "（例如“可免押”）。\n"
+    "核心记录（同意评分即包含，不能单独取消）：依法公开的公共信用信息——行政处罚与表彰奖励（公共信用）、"
+    "失信被执行人（司法）、欠税及纳税申报（纳税）；以及您使用鹏城分场景的履约情况（场景履约：先诊后付"
+    "是否按时还款、免押物品是否按时归还）。场景履约只来自您已单独同意并实际使用的场景，评分只看是否"
+    "按时履约及其时间，不使用诊疗内容或就诊医院。没有核心记录，即视为核心记录良好。\n"
+    "补充信息（由您逐项选择，可随时添加或撤回）：社会保险、住房公积金、水电气、交通、志愿服务、无偿献血、"
+    "租赁。补充信息只会让分数持平或提高，不会降低：未添加的类别按该类别的最低分计，不会被读取，"
+    "也不会成为扣分原因；添加后最差也与未添加时相同。分数页会列出每项补充信息最多可增加的分数。\n"
+    "保存期限：评分结果及其输入保存至您撤回同意后 3 年（用于复核与异议处理），之后删除或匿名化。\n"
+    "您的权利：您可随时撤回同意，撤回立即生效，不影响撤回前基于同意已进行的处理，也不影响不需要"
+    "这些数据的服务；您可查阅、复制、更正、删除您的个人信息，并要求对自动化决策进行人工复核"
+    "（《个人信息保护法》第十四至十六条、第二十四条、第四十四至四十七条）。\n"
+    "本版变更：评分始终包含核心记录，其余类别改为只会加分的补充信息。您此前的评分授权已失效，"
+    "请重新确认。"
+)
+SCORING_V2_EN = (
+    "Pengcheng Score personal-information notice (credit scoring)\n"
+    "Controller: Shenzhen Public Credit Center. Purpose: to compute your Pengcheng Score and "
+    "explain to you how it is made up and how to improve it. The score is shown only to you and "
+    "given to no third party; a partner learns only whether you qualify for a benefit (e.g. "
+    "\"deposit waived\"), and only after you separately consent to that scenario.\n"
+    "Core records (included whenever you consent to scoring; they cannot be left out): public "
+    "credit information published by law - administrative penalties and commendations (public "
+    "credit), dishonest judgment debtor listings (judicial), tax arrears and tax filing (tax) - "
+    "and how you kept Pengcheng Score's own scenarios (scenario performance: credit-care bills "
+    "repaid on time, waived-deposit items returned on time). Scenario performance comes only "
+    "from scenarios you used after separately consenting to them; the score reads only whether "
+    "and when you kept them, never a diagnosis or a hospital. No core records means a clean "
+    "core record.\n"
+    "Supplements (chosen by you one by one; add or withdraw any at any time): social insurance, "
+    "housing fund, utilities, traffic, volunteering, blood donation, rental. A supplement can "
+    "only keep your score level or raise it, never lower it: a supplement you do not add scores "
+    "its lowest points, is never read and is never a reason for lost points; once added, its "
+    "worst case equals leaving it out. Your score page shows the most each supplement could "
+    "add.\n"
+    "Retention: scores and their inputs are kept until 3 years after you withdraw (for review "
+    "and disputes), then deleted or anonymised.\n"
+    "Your rights: you may withdraw at any time, with immediate effect; withdrawal does not affect "
+    "processing already done, nor any service that does not need these data. You may access, "
+    "copy, correct and erase your data and ask for human review of an automated decision (PIPL "
+    "arts. 14-16, 24, 44-47).\n"
+    "What changed in this version: scoring always includes the core records; every other "
+    "category became a supplement that can only add points. Your earlier scoring consent has "
+    "ended; please confirm again."
+)
+
+
+def scoring_notice_v2() -> dict[str, Any]:
+    """Version 2 of the scoring notice, as keyword arguments for `notices.build`."""
+    return {
+        "purpose": "scoring",
+        "title_zh": "信用评分授权（核心记录与补充信息）",
+        "title_en": "Credit scoring (core records and supplements)",
+        "text_zh": SCORING_V2_ZH, "text_en": SCORING_V2_EN,
+        "categories": SCORING_CATEGORIES,
+        "separate_consent_categories": [],
+        "requires_separate_consent": False,
+        "recipients": [],
+        "retention": "P3Y after withdrawal",
+        "validity_days": VALIDITY_DAYS,
+    }

@@ -9,6 +9,8 @@ or categories needs new consent). A wording-only change keeps existing consents 
 Operators publish through `/admin/v1/scenarios/{code}/notices` or `pengcheng notices publish`
 (`rewards.scenarios.publish_notice` checks the scenario exists, then calls `publish`). Until a
 scenario has a notice nobody can consent to it, and the catalogue says it is not yet available.
+A version shipped by a migration (version 2 of the scoring notice, migration 0028) takes effect
+on consents through `settle_shipped`, which the bootstrap runs after every upgrade.
 """
 
 from __future__ import annotations
@@ -266,6 +268,26 @@ def publish(uow: UnitOfWork, *, purpose: str, now: datetime, actor: str,
                      "after": {k: after[k] for k in changed}})
     uow.commit()
     return Published(notice, material, count)
+
+
+def settle_shipped(uow: UnitOfWork, *, now: datetime) -> int:
+    """Invalidate the consents that a notice version shipped by a migration supersedes with a
+    material change — what `publish` does at once for a version an operator publishes. Safe to
+    repeat (it finds nothing the second time); returns how many it invalidated. One commit."""
+    from consent.services import invalidate_outdated
+
+    session = uow.session
+    count = 0
+    for purpose, ref in current_refs(session).items():
+        outdated = session.scalar(select(func.count()).select_from(ConsentRecord).where(
+            ConsentRecord.purpose == purpose, ConsentRecord.status == "active",
+            ConsentRecord.notice_id != ref.id))
+        previous = session.scalars(select(Notice).where(
+            Notice.purpose == purpose, Notice.version == ref.version - 1)).first()
+        if outdated and previous is not None and is_material(previous, get(session, ref.id)):
+            count += invalidate_outdated(session, get(session, ref.id), now=now, actor="system")
+    uow.commit()
+    return count
 
 
 def active_count(session: Session, notice: Notice) -> int:

@@ -47,6 +47,7 @@ from core import audit
 from core.clock import utc
 from core.db import UnitOfWork
 from core.identity import Operator, Resident
+from core.registry import CORE
 from core.signing import Signer
 
 DEFAULT_ISSUER = "https://pengcheng.sz.gov.cn"
@@ -123,7 +124,8 @@ def _mark_stale(session: Session, resident_id: uuid.UUID, purpose: str, now: dat
 
 
 def _chosen(notice: Notice, categories: Iterable[str] | None) -> list[str]:
-    """The categories a grant covers: chosen for scoring, fixed by the notice otherwise."""
+    """The categories a grant covers: for scoring the core the notice offers plus the
+    supplements chosen (none is fine), fixed by the notice otherwise."""
     offered = set(notice.categories)
     if notice.purpose != SCORING:
         if categories is not None and set(categories) != offered:
@@ -131,7 +133,7 @@ def _chosen(notice: Notice, categories: Iterable[str] | None) -> list[str]:
                 f"the {notice.purpose} notice covers exactly {sorted(offered) or 'no categories'}"
                 "; omit `categories`", detail_zh="该场景授权的数据类别由告知书确定，请勿指定")
         return sorted(offered)
-    chosen = sorted(set(categories or []))
+    chosen = sorted(set(categories or []) | (offered & CORE))
     unknown = sorted(set(chosen) - offered)
     if not chosen or unknown:
         raise CategoriesInvalid(

@@ -71,7 +71,7 @@ def test_a_consented_resident_sees_an_explained_score(client, resident):
     assert len(body["reasons"]) <= 4
     assert all(r["points_lost"] > 0 and r["tip"] for r in body["reasons"])
     assert body["reasons"] == sorted(body["reasons"], key=lambda r: -r["points_lost"])
-    assert any(c["code"] == "scenario_performance" for c in body["unused_categories"])
+    assert body["unused_categories"] == []  # every supplement added; the core always counts
     assert sum(d["points"] for d in body["dimensions"]) <= body["score"]
 
 
@@ -127,9 +127,9 @@ def test_a_record_whose_publicity_ends_stops_counting_without_any_new_data(
 def test_narrower_consent_lists_the_unused_categories(client, resident):
     grant_scoring(client, resident["token"], ["utilities", "social_insurance"])
     body = client.get("/api/v1/me/score", headers=bearer(resident["token"])).get_json()
-    unused = {c["code"] for c in body["unused_categories"]}
-    assert {"volunteer", "judicial", "tax"} <= unused
-    assert "utilities" not in unused
+    unused = {c["category"] for c in body["unused_categories"]}
+    assert {"volunteer", "housing_fund", "rental"} <= unused
+    assert not unused & {"utilities", "judicial", "tax"}  # chosen, or core
 
 
 def test_the_explanation_is_available_in_english(client, resident):
