@@ -10,13 +10,15 @@ from sqlalchemy import func, select
 
 from app.migrate import upgrade
 from app.runtime import runtime
+from consent.notices import settle_shipped
 from core.identity import Resident
 from rights.models import seal_plain_free_text
 from scoring.services import ensure_builtin_model
 
 
 def bootstrap(app: Flask, revision: str = "heads") -> None:
-    """Migrate, then make sure signing keys and the built-in model exist and free text written
+    """Migrate, then make sure signing keys and the built-in model exist, consents that a
+    notice version shipped by a migration supersedes are invalidated, and free text written
     before migration 0024 is encrypted: one unit of work each (a start-up sequence, like a job;
     every step is idempotent)."""
     upgrade(app.config.get("MIGRATION_DATABASE_URL") or app.config["DATABASE_URL"], revision)
@@ -26,6 +28,8 @@ def bootstrap(app: Flask, revision: str = "heads") -> None:
             uow.commit()
         with runtime().uow() as uow:
             ensure_builtin_model(uow, runtime().clock.now())
+        with runtime().uow() as uow:  # consents a shipped notice version supersedes (0028)
+            settle_shipped(uow, now=runtime().clock.now())
         with runtime().uow() as uow:  # migration 0024's data step (it has no keys)
             seal_plain_free_text(uow.session)
             uow.commit()
