@@ -59,6 +59,7 @@ SQL_FILES: tuple[tuple[str, str], ...] = (
     ("rewards.points", "expiry.sql"),
     ("rewards.points", "redemption.sql"),
     ("rewards.credit", "credit.sql"),
+    ("events", "outbox.sql"),
 )
 
 _FUNCTIONS = text(r"""

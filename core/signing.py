@@ -42,11 +42,12 @@ from core.db import Base
 # then never makes one).
 OnDemand = Session | Callable[[], Session]
 
-PURPOSES = ("token", "receipt", "audit", "report")
+PURPOSES = ("token", "receipt", "audit", "report", "webhook")
 # How long a retired key stays published: past the life of anything it signed. Tokens live
 # minutes; receipts, reports and audit checkpoints must stay verifiable for years.
 RETIRED_GRACE = {"token": timedelta(days=1), "receipt": timedelta(days=3650),
-                 "audit": timedelta(days=3650), "report": timedelta(days=3650)}
+                 "audit": timedelta(days=3650), "report": timedelta(days=3650),
+                 "webhook": timedelta(days=7)}  # webhooks: verified on arrival, retried ~1 day
 
 
 class SigningKey(Base):
