@@ -71,6 +71,7 @@ from rewards.points.errors import (
     RedemptionNotFound,
     RefundExceedsRedemption,
 )
+from rewards.settlement import InvalidCursor
 from rewards.waivers.errors import (
     InvalidDeposit,
     WaiverClosed,
@@ -239,6 +240,11 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
     "POST /partner/v1/deposit-waivers/{waiver_id}/default": (Forbidden, WaiverNotFound,
                                                              WaiverClosed, WaiverNotDue),
     "GET /api/v1/me/deposit-waivers": (),
+    # settlement (hospitals and deposit partners)
+    "GET /partner/v1/settlement/holds": (Forbidden, InvalidCursor),
+    "GET /partner/v1/settlement/bills": (Forbidden, InvalidCursor),
+    "GET /partner/v1/settlement/waivers": (Forbidden, InvalidCursor),
+    "GET /partner/v1/settlement/statement": (Forbidden,),
     # points
     "POST /partner/v1/points/redemptions": (
         Forbidden, *TOKEN_USE, UseDeclined, LimitExceeded,

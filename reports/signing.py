@@ -28,11 +28,13 @@ class BadSignature(Exception):
     """The JWS is malformed, names an unknown or unpublished key, or its signature fails."""
 
 
-def sign(signer: Signer, session: Session, payload: dict[str, Any]) -> tuple[str, str]:
-    """(compact JWS over the canonical JSON of `payload`, kid) with the active report key."""
+def sign(signer: Signer, session: Session, payload: dict[str, Any], *, typ: str = TYP
+         ) -> tuple[str, str]:
+    """(compact JWS over the canonical JSON of `payload`, kid) with the active report key;
+    `typ` names the kind of document (settlement statements are signed here too)."""
     kid, private = signer.active(session, PURPOSE)
     token = _JWS.encode(canonical(payload), private, algorithm="EdDSA",
-                        headers={"kid": kid, "typ": TYP, "cty": "json"})
+                        headers={"kid": kid, "typ": typ, "cty": "json"})
     return token, kid
 
 

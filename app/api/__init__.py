@@ -33,6 +33,7 @@ def register(api: Api, app: Flask) -> None:
     from app.api.rights import routes as rights
     from app.api.scenarios import routes as scenarios
     from app.api.scores import routes as scores
+    from app.api.settlement import routes as settlement
     from app.api.tokens import routes as tokens
     from app.api.waivers import routes as waivers
     from app.api.wellknown import routes as wellknown
@@ -54,7 +55,8 @@ def register(api: Api, app: Flask) -> None:
                 scenarios.blp, scenarios.admin, tokens.blp, tokens.partner_blp,
                 notifications.blp, rights.blp, admin_rights.blp, medical.partner_blp,
                 medical.blp, waivers.partner_blp, waivers.blp, points.partner_blp,
-                points.blp, points.admin, reports.blp, reports.public, audit.blp):
+                points.blp, points.admin, reports.blp, reports.public, audit.blp,
+                settlement.blp):
         api.register_blueprint(blp)
     app.register_blueprint(pages.blp)  # the H5 pages (HTML, not in the OpenAPI document)
     if is_development(app.config):
