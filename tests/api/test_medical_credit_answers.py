@@ -27,14 +27,12 @@ def test_the_answers_describe_the_rows_written(credit):
     line = credit.mine()["line_fen"]
     held = credit.hold(80000)
     hold = credit.row(CreditHold, uuid.UUID(held["authorization_id"]))
-    # the function's answer is a hold as `void` answers it, with `sub` and `available_fen`
-    assert held == {**plain(Authorization.of(hold)), "sub": held["sub"],
-                    "available_fen": line - 80000}
+    # the function's answer is a hold as `void` answers it, with `sub`
+    assert held == {**plain(Authorization.of(hold)), "sub": held["sub"]}
     assert hold.line_fen == line and hold.status == "held"
     [entry] = [e for e in credit.rows(AccessEntry) if e.action == "credit_hold"
                and e.learned["amount_fen"] == 80000]
-    assert entry.learned == {"sub": held["sub"], "amount_fen": 80000,
-                             "available_fen": line - 80000}
+    assert entry.learned == {"sub": held["sub"], "amount_fen": 80000}
     assert (entry.outcome, entry.scenario, entry.at) == ("held", "medical_credit",
                                                          hold.created_at)
     assert (entry.actor_kind, entry.actor_id) == ("partner", credit.hospital.client_id)
@@ -81,7 +79,7 @@ def test_the_first_authorization_opens_the_account(credit):
     assert credit.balances() == (0, 0, 0)
     held = credit.hold(1000)
     line = credit.mine()["line_fen"]
-    assert held["available_fen"] == line - 1000
+    assert held["status"] == "held"
     assert credit.balances() == (line, 1000, 0)
     assert (credit.count(ConsumedToken), credit.count(CreditHold)) == (1, 1)
 
@@ -90,20 +88,23 @@ def test_a_hold_past_its_expiry_is_released_for_the_next_authorization(credit):
     line = credit.mine()["line_fen"]
     stale = credit.hold(line)
     credit.advance(hours=25)
-    assert credit.hold(line)["available_fen"] == 0
+    assert credit.hold(line)["status"] == "held"
     assert credit.row(CreditHold, uuid.UUID(stale["authorization_id"])).status == "expired"
     assert credit.balances()[1:] == (line, 0)
 
 
-def test_insufficient_credit_names_what_is_available_and_writes_nothing(credit):
+def test_a_hold_that_does_not_fit_says_only_limit_exceeded_and_writes_nothing(credit):
     credit.opened()
     line = credit.mine()["line_fen"]
     credit.hold(line - 1000)
     before = credit.snapshot()
-    body = problem(credit.authorize(2000), 422, "insufficient_credit")
-    assert (body["detail"], body["detail_zh"], body["available_fen"]) == (
-        "at most 1000 fen can be held for this resident now", "可用额度不足，当前最多 10.00 元",
-        1000)
+    body = problem(credit.authorize(2000), 422, "limit_exceeded")
+    assert {k: v for k, v in body.items() if k != "request_id"} == {
+        "type": body["type"], "code": "limit_exceeded", "status": 422,
+        "title": "The resident cannot use this much now",
+        "detail": "the resident cannot use this much of this benefit now; they can see why in "
+                  "Pengcheng Score",
+        "detail_zh": "该市民当前不能使用这么多额度，可在鹏城分中查看原因"}
     assert credit.snapshot() == before
 
 

@@ -33,20 +33,16 @@ WRITTEN = (PartnerRequest, ConsumedToken, AccessEntry, Account, Transfer, Leg, L
            Draw)
 
 TYPE = {"type": "about:blank"}
-PROBLEMS: dict[str, dict[str, Any]] = {  # what partners got before there was one path
-    "insufficient_points": {
-        **TYPE, "status": 409, "code": "insufficient_points", "title": "Not enough points",
-        "detail": "the resident does not have enough points for this order",
-        "detail_zh": "积分不足"},
-    "unexpired": {
-        **TYPE, "status": 409, "code": "insufficient_points", "title": "Not enough points",
-        "detail": "the resident does not have enough unexpired points",
-        "detail_zh": "可用积分不足"},
-    "points_over_limit": {
-        **TYPE, "status": 422, "code": "points_over_limit",
-        "title": "More points than the resident's entitlement allows per order",
-        "detail": "at most 5000 points per order for this resident",
-        "detail_zh": "每单最多可兑换 5000 积分", "limit": 5000},
+LIMIT = {  # issue 20: over the balance, its unexpired lots or the per-order limit, alike
+    **TYPE, "status": 422, "code": "limit_exceeded",
+    "title": "The resident cannot use this much now",
+    "detail": "the resident cannot use this much of this benefit now; they can see why in "
+              "Pengcheng Score",
+    "detail_zh": "该市民当前不能使用这么多额度，可在鹏城分中查看原因"}
+PROBLEMS: dict[str, dict[str, Any]] = {  # what partners get (one path since issue 18)
+    "insufficient_points": LIMIT,
+    "unexpired": LIMIT,
+    "points_over_limit": LIMIT,
     "token_replayed": {
         **TYPE, "status": 409, "code": "token_replayed",
         "title": "The token has already been used", "detail": "the token has already been used"},

@@ -70,13 +70,13 @@ def test_points_that_are_not_a_positive_whole_number_are_refused(points_world, p
     assert w.redeem(10, token=token).status_code == 201  # the token was not used up
 
 
-def test_more_points_than_the_balance_is_insufficient_points_and_changes_nothing(points_world):
+def test_more_points_than_the_balance_is_limit_exceeded_and_changes_nothing(points_world):
     w = points_world
     w.give(100)
     token = w.points_token()
     response = w.redeem(101, token=token)
-    assert response.status_code == 409
-    assert response.get_json()["code"] == "insufficient_points"
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "limit_exceeded"
     assert "100" not in response.get_json()["detail"]  # the balance is not told to the partner
     assert w.balance() == 100
     again = w.redeem(100, token=token)  # same key, corrected body: the refusal was not kept
@@ -84,10 +84,10 @@ def test_more_points_than_the_balance_is_insufficient_points_and_changes_nothing
     assert w.balance() == 0
 
 
-def test_a_resident_without_points_gets_insufficient_points(points_world):
+def test_a_resident_without_points_gets_limit_exceeded(points_world):
     response = points_world.redeem(1)
-    assert response.status_code == 409
-    assert response.get_json()["code"] == "insufficient_points"
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "limit_exceeded"
 
 
 def test_more_than_the_entitlement_allows_per_order_is_refused(points_world):
@@ -95,7 +95,7 @@ def test_more_than_the_entitlement_allows_per_order_is_refused(points_world):
     w.give(20000)
     response = w.redeem(10001)  # above every tier's max_points_per_order
     assert response.status_code == 422
-    assert response.get_json()["code"] == "points_over_limit"
+    assert response.get_json()["code"] == "limit_exceeded"  # the same as over the balance
     assert w.balance() == 20000
 
 

@@ -24,7 +24,7 @@ def test_the_catalogue_lists_at_least_ten_scenarios(client):
     items = client.get("/api/v1/scenarios").get_json()["items"]
     assert len(items) >= 10
     medical = next(i for i in items if i["code"] == "medical_credit")
-    assert medical["discloses"] == ["eligible", "limit_fen"]
+    assert medical["discloses"] == {"eligible": True}  # the line is never disclosed
     assert medical["token_ttl_seconds"] <= 300
 
 
@@ -75,7 +75,10 @@ def test_an_invalid_change_is_refused_and_nothing_is_stored(app, client):
                             json={"token_ttl_seconds": 3600})
     assert response.status_code == 422 and response.get_json()["code"] == "invalid_scenario"
     response = client.patch("/admin/v1/scenarios/medical_credit", headers=bearer(key),
-                            json={"discloses": ["eligible", "score"]})
+                            json={"discloses": {"eligible": True, "score": True}})
+    assert response.get_json()["code"] == "invalid_scenario"
+    response = client.patch("/admin/v1/scenarios/medical_credit", headers=bearer(key),
+                            json={"discloses": {"eligible": True, "Tier": True}})
     assert response.get_json()["code"] == "invalid_scenario"
     every = client.get("/admin/v1/scenarios", headers=bearer(key)).get_json()["items"]
     assert next(i for i in every if i["code"] == "medical_credit")["version"] == 0

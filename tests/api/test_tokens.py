@@ -47,7 +47,7 @@ def test_a_token_is_an_eddsa_jws_with_exactly_the_pinned_claims(world, client):
     assert set(claims) == {"iss", "aud", "sub", "scn", "ent", "iat", "exp", "jti"}
     assert claims["aud"] == world.hospital.client_id
     assert claims["scn"] == "medical_credit"
-    assert claims["ent"] == {"eligible": True, "limit_fen": 500000}
+    assert claims["ent"] == {"eligible": True}  # the same for every tier (issue 20)
     assert 0 < claims["exp"] - claims["iat"] <= 300
     assert len(base64.urlsafe_b64decode(claims["jti"] + "==")) >= 16
     assert body["qr_svg"].startswith("<svg") and body["expires_at"]
@@ -127,7 +127,7 @@ def test_introspection_answers_the_addressed_partner_and_does_not_consume(world,
         body = response.get_json()
         claims = segments(token)[1]
         assert body == {"active": True, "scn": "medical_credit", "scope": "medical_credit",
-                        "sub": claims["sub"], "ent": {"eligible": True, "limit_fen": 500000},
+                        "sub": claims["sub"], "ent": {"eligible": True},
                         "client_id": world.hospital.client_id, "aud": world.hospital.client_id,
                         "iss": claims["iss"], "token_type": "pc-entitlement+jwt",
                         "iat": claims["iat"], "exp": claims["exp"], "jti": claims["jti"]}
@@ -148,7 +148,7 @@ def test_introspection_needs_a_partner_key(world, client):
 def test_a_token_is_consumed_once_and_a_replay_is_refused(world, client):
     token = world.token()
     claims = consume_as(world.app, world.hospital, token)
-    assert claims.resident_id is not None and claims.ent["limit_fen"] == 500000
+    assert claims.resident_id is not None and claims.ent == {"eligible": True}
     with pytest.raises(TokenReplayed) as caught:
         consume_as(world.app, world.hospital, token)
     assert caught.value.code == "token_replayed" and caught.value.status == 409
@@ -196,7 +196,7 @@ def test_every_introspection_and_consumption_is_in_the_residents_access_log(worl
                            (world.hospital.client_id, "consume", "consumed")])
     learned = {i["outcome"]: i["learned"] for i in items}
     assert learned["token_wrong_audience"] == {}
-    assert learned["active"]["ent"] == {"eligible": True, "limit_fen": 500000}
+    assert learned["active"]["ent"] == {"eligible": True}
     assert all("score" not in json.dumps(i) for i in items)
 
 

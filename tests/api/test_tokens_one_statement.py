@@ -109,7 +109,7 @@ def test_a_consumption_is_one_statement_that_commits_with_the_caller(world, clie
                     for e in _access_log(client, world.resident) if e["action"] == "consume"]
     assert consumptions == [(world.hospital.client_id, "consumed",
                              {"sub": claims.sub, "scn": "medical_credit",
-                              "ent": {"eligible": True, "limit_fen": 500000}})]
+                              "ent": {"eligible": True}})]
 
 
 def test_a_consumption_its_caller_rolls_back_leaves_no_trace(world, client, app):

@@ -126,8 +126,7 @@ def token_for(resident_id: uuid.UUID, partner: Any, now: Any) -> str:
     with runtime().uow() as uow:
         issued = issue(uow.session, resident_id=resident_id, partner=partner,
                        scenario=get(uow.session, SCENARIO), now=now,
-                       ent={"eligible": True, "max_points_per_order": 5000},
-                       ctx=runtime().tokens)
+                       limits={"max_points_per_order": 5000}, ctx=runtime().tokens)
         uow.commit()
     return issued.token
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rewards import exclusions, scenarios
-from rewards.eligibility import decide
+from rewards.eligibility import decide, exceeds
 from rewards.scenarios import TIERS, defaults, parse
 
 MEDICAL = defaults()["medical_credit"]
@@ -23,7 +23,7 @@ def codes(decision):
 def test_an_eligible_tier_gets_its_limit(tier, limit):
     decision = decide(MEDICAL, score=700, tier=tier)
     assert decision.eligible
-    assert decision.ent(MEDICAL) == {"eligible": True, "limit_fen": limit}
+    assert decision.limits == {"limit_fen": limit}  # the resident's; a partner is never told
 
 
 @pytest.mark.parametrize("tier", ["fair", "building"])
@@ -32,8 +32,7 @@ def test_a_tier_below_the_minimum_is_not_eligible_and_says_why(tier):
     assert not decision.eligible
     assert codes(decision) == ["tier_too_low"]
     assert decision.reasons[0].zh and decision.reasons[0].en
-    with pytest.raises(ValueError):
-        decision.ent(MEDICAL)
+    assert decision.limits == {}
 
 
 def test_exclusions_apply_whatever_the_score():
@@ -57,11 +56,12 @@ def test_a_minimum_score_is_checked_besides_the_tier():
     assert decide(strict, score=720, tier="very_good").eligible
 
 
-def test_ent_holds_only_what_the_scenario_discloses():
-    library = defaults()["library_no_deposit"]
-    ent = decide(library, score=800, tier="excellent").ent(library)
-    assert set(ent) == set(library.discloses)
-    assert "max_active" not in ent  # a limit kept for the service, not told to the partner
+def test_what_a_partner_asks_is_compared_with_the_limit_that_bounds_it():
+    library = decide(defaults()["library_no_deposit"], score=700, tier="good").limits
+    assert not exceeds(library, {"deposit_fen": 10000, "items": 10})
+    assert exceeds(library, {"deposit_fen": 10001})
+    assert exceeds(library, {"items": 11})
+    assert not exceeds({}, {"discount_pct": 99})  # a limit the scenario lacks bounds nothing
 
 
 def test_points_redemption_is_open_to_every_tier():
