@@ -40,9 +40,10 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from consent.models import ConsentRecord
 from consent.services import Signing, withdraw_all
 from core import audit
 from core.crypto import DataKey, Keyring
@@ -91,16 +92,21 @@ def _standing(now: datetime) -> list[dict[str, Any]]:
          "until": None,
          "why": "the log is insert-only and hash-chained: removing entries would destroy the "
                 "proof that it is complete; it holds nothing that identifies you",
+         "why_zh": "审计日志只增不改、逐条哈希链接，删除任何条目都会破坏其完整性证明；"
+                   "其中没有可识别您的信息（《网络安全法》第二十一条：日志至少保存六个月）",
          "basis": "网络安全法 art. 21 (logs kept at least six months); 征信业管理条例"},
         {"what": "consent records and events with their signed receipts",
          "what_zh": "授权记录、授权事件及其签名回执",
          "until": evidence_until,
          "why": "evidence that every use of your data had your consent",
+         "why_zh": "证明对您数据的每一次使用都取得了您的授权（《个人信息保护法》第十三、十四条），"
+                   "保存3年",
          "basis": "个人信息保护法 arts. 13-14 (consent as the legal basis must be provable)"},
         {"what": "the access log (who verified your tokens or read your data, and when)",
          "what_zh": "查询记录（谁在何时核验或查阅了您的数据）",
          "until": evidence_until,
          "why": "records of processing must be kept for accountability",
+         "why_zh": "个人信息处理记录须留存备查（《个人信息保护法》第五十六条：至少保存3年）",
          "basis": "个人信息保护法 art. 56 (records kept at least three years)"},
     ]
 
@@ -139,6 +145,8 @@ def _public_records(session: Session, resident_id: uuid.UUID,
             "until": iso(ends),
             "why": "a public negative record is kept, and keeps counting, while it is "
                    "published; erasing the account does not end its publicity period",
+            "why_zh": "公共负面记录在公示期内依法保留并继续计入，注销账户不会提前结束公示期"
+                      "（《征信业管理条例》第十六条；《失信行为纠正后的信用信息修复管理办法（试行）》）",
             "basis": RECORD_BASIS,
             "record_ids": [str(r.id)]})
     return out
@@ -162,6 +170,18 @@ def links(items: list[dict[str, Any]]) -> bool:
 
 def _kept_records(items: list[dict[str, Any]]) -> set[uuid.UUID]:
     return {uuid.UUID(str(i)) for item in items for i in item.get("record_ids") or []}
+
+
+def _erasable(rid: uuid.UUID, keep: set[uuid.UUID]) -> dict[str, tuple[Any, tuple[Any, ...]]]:
+    """What erasure deletes at once: name -> (model, conditions)."""
+    return {
+        "disputes": (Dispute, (Dispute.resident_id == rid,)),
+        "repairs": (Repair, (Repair.resident_id == rid,)),
+        "review_requests": (ReviewRequest, (ReviewRequest.resident_id == rid,)),
+        "scores": (Score, (Score.resident_id == rid,)),
+        "notifications": (Notification, (Notification.resident_id == rid,)),
+        "records": (Record, (Record.resident_id == rid, Record.id.not_in(keep))),
+    }
 
 
 def _delete(session: Session, model: Any, *where: Any) -> int:
@@ -192,6 +212,23 @@ _LOGIN_AGAIN = {
 }
 
 
+def preview(session: Session, resident: Resident, now: datetime) -> dict[str, Any]:
+    """What erasing the account now would delete (counts) and keep (`retention`), changing
+    nothing: the resident reads it before confirming."""
+    rid = resident.id
+    kept = retention(session, rid, now)
+    keep = _kept_records(kept)
+    linked = links(kept)
+    count = {name: int(session.scalar(select(func.count()).select_from(model).where(*where))
+                       or 0)
+             for name, (model, where) in _erasable(rid, keep).items()}
+    consents = session.scalar(select(func.count()).select_from(ConsentRecord).where(
+        ConsentRecord.resident_id == rid, ConsentRecord.status == "active"))
+    return {"shredded": {"fields": list(SHREDDED)}, "deleted": count,
+            "records_kept": len(keep), "consents_in_force": int(consents or 0),
+            "retained": kept, "reattached_on_login": linked, "login_again": _LOGIN_AGAIN[linked]}
+
+
 def erase(uow: UnitOfWork, resident: Resident, *, keyring: Keyring, signing: Signing,
           now: datetime, journal: ErasureJournal | None = None) -> dict[str, Any]:
     """Erase the resident's account; the statement of what was deleted and what is kept.
@@ -211,14 +248,8 @@ def erase(uow: UnitOfWork, resident: Resident, *, keyring: Keyring, signing: Sig
         update(SessionToken).where(SessionToken.resident_id == rid,
                                    SessionToken.revoked_at.is_(None))
         .values(revoked_at=now).execution_options(synchronize_session=False))
-    deleted = {
-        "disputes": _delete(session, Dispute, Dispute.resident_id == rid),
-        "repairs": _delete(session, Repair, Repair.resident_id == rid),
-        "review_requests": _delete(session, ReviewRequest, ReviewRequest.resident_id == rid),
-        "scores": _delete(session, Score, Score.resident_id == rid),
-        "notifications": _delete(session, Notification, Notification.resident_id == rid),
-        "records": _delete(session, Record, Record.resident_id == rid, Record.id.not_in(keep)),
-    }
+    deleted = {name: _delete(session, model, *where)
+               for name, (model, where) in _erasable(rid, keep).items()}
     # The disputes are gone with the resident's free text: a kept record they marked counts as
     # it stands.
     session.execute(update(Record).where(Record.id.in_(keep), Record.status == "disputed")

@@ -4,6 +4,7 @@ waivers, records with a dispute, notifications, and the export of everything hel
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -76,13 +77,13 @@ def test_points_waivers_records_disputes_and_the_export_are_shown_and_usable(
     expect(page.locator("#content")).to_have_attribute("data-ready", "true")
     tab.shot("notifications")
 
-    page.get_by_role("navigation").get_by_role("link", name="导出数据").click()
+    tab.go("/h5/export")
+    expect(page.locator("#summary dd[data-section='disputes']")).to_contain_text("1 件")
     with page.expect_download() as download:
-        page.get_by_role("button", name="下载我的数据").click()
+        page.get_by_role("link", name=re.compile("下载数据文件")).click()
     saved = tmp_path / "export.json"
     download.value.save_as(saved)
     exported = json.loads(saved.read_text(encoding="utf-8"))
     assert any(r["id"] == record_id and r["status"] == "disputed" for r in exported["records"])
     assert exported["disputes"][0]["record_id"] == record_id
-    expect(page.locator("#export-result")).to_contain_text("已生成下载文件")
     tab.shot("export")

@@ -1,9 +1,10 @@
-"""The reviews page (复核与异议): a resident sees what a human review decided and what it did.
+"""The reviews page (人工复核): a resident sees what a human review decided and what it did.
 
 Issue 19 item 3: "The resident's page shows the outcome and the effect." A resident whose two
 reviews were decided "changed" — one granting an eligibility override for 先诊后付 until a date,
 one correcting a record — and who has an open and a decided dispute, reads both effects in
-words on the page, in Chinese (no codes, no ISO times: not one Latin letter) and in English.
+words on the page, in Chinese (no codes, no ISO times: not one Latin letter) and in English;
+the disputes are read on their own page (我的异议).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def test_a_resident_reads_a_reviews_override_and_correction_and_their_disputes(
     tab = tabs(PHONE, "phone")
     page = tab.page
     tab.go(f"/h5/reviews#token={people.a}")
-    expect(page.get_by_role("heading", level=1)).to_have_text("复核与异议")
+    expect(page.get_by_role("heading", level=1)).to_have_text("人工复核")
     expect(page.locator("#content")).to_have_attribute("data-ready", "true")
     reviews = page.locator("#reviews > li")
     expect(reviews).to_have_count(2)
@@ -88,6 +89,12 @@ def test_a_resident_reads_a_reviews_override_and_correction_and_their_disputes(
         f"结果：您在“{names[SCENARIO]['zh']}”场景视为符合条件，至 {until}")
     expect(allowed).to_contain_text("复核人员说明：核实后准予先诊后付")
 
+    shown = page.locator("#content").inner_text()
+    assert not re.search(r"[A-Za-z]", shown), shown  # no codes, no ISO times or durations
+    tab.shot("zh", full_page=False)
+
+    # the disputes have their own page
+    page.locator(".rights-more").get_by_role("link", name="我的异议").click()
     disputes = page.locator("#disputes > li")
     expect(disputes).to_have_count(2)
     expect(disputes.nth(0)).to_contain_text("公共信用 · 行政处罚")
@@ -98,20 +105,22 @@ def test_a_resident_reads_a_reviews_override_and_correction_and_their_disputes(
     expect(disputes.nth(1)).to_contain_text("处理结果：维持原记录")
     expect(disputes.nth(1)).to_contain_text("处罚决定书有效")
     shown = page.locator("#content").inner_text()
-    assert not re.search(r"[A-Za-z]", shown), shown  # no codes, no ISO times or durations
-    tab.shot("zh", full_page=False)
+    assert not re.search(r"[A-Za-z]", shown), shown
+    page.locator(".rights-more").get_by_role("link", name="人工复核").click()
 
     page.get_by_role("button", name=re.compile("切换到英文")).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Reviews and disputes")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Human review")
     expect(reviews.nth(0)).to_contain_text(
         "Effect: the Utilities · Paid late record from 测试数据源 was corrected and counts as "
         "corrected.")
     expect(reviews.nth(0)).to_contain_text("Amount: ¥120.00 → ¥90.00")
     expect(reviews.nth(1)).to_contain_text(
         f"Effect: you count as eligible for {names[SCENARIO]['en']} until")
-    expect(disputes.nth(1)).to_contain_text("Outcome: the record stands")
-    expect(page.get_by_role("navigation")).to_contain_text("Reviews and disputes")
     shown = page.locator("#content").inner_text()
     assert "eligibility_override" not in shown and "record_corrected" not in shown
     assert not re.search(r"\d{4}-\d\d-\d\dT", shown), shown
     tab.shot("en")
+    page.locator(".rights-more").get_by_role("link", name="My disputes").click()
+    expect(disputes.nth(1)).to_contain_text("Outcome: the record stands")
+    shown = page.locator("#content").inner_text()
+    assert "upheld" not in shown and not re.search(r"\d{4}-\d\d-\d\dT", shown), shown

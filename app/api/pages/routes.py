@@ -28,10 +28,15 @@ RESIDENT_PAGES = {
     "medical": ("medical.title", None),
     "waivers": ("waivers.title", None),
     "records": ("records.title", "records.intro"),
-    "reviews": ("reviews.title", "reviews.intro"),
     "access-log": ("access.title", "access.intro"),
     "notifications": ("notifications.title", None),
+    # the resident's rights
+    "reports": ("reports.title", "reports.intro"),
+    "repair": ("repair.title", "repair.intro"),
+    "reviews": ("reviews.title", "reviews.intro"),
+    "disputes": ("disputes.title", "disputes.intro"),
     "export": ("export.title", "export.intro"),
+    "erasure": ("erasure.title", "erasure.intro"),
 }
 
 # Everything a page loads comes from this origin: no CDN, no inline script or style.

@@ -12,6 +12,7 @@ from app.api.rights.schemas import (
     DisputeListSchema,
     DisputeSchema,
     EligibilitySchema,
+    ErasurePreviewSchema,
     ErasureSchema,
     MyRecordListSchema,
     RepairInSchema,
@@ -155,6 +156,18 @@ class ExportSchema(MethodView):
     def get(self):
         """The JSON Schema (2020-12) of the data export."""
         return export.SCHEMA
+
+
+@blp.route("/me/erasure")
+class ErasurePreview(MethodView):
+    @blp.response(200, ErasurePreviewSchema)
+    @blp.doc(security=RESIDENT)
+    def get(self):
+        """Before erasing: what would be deleted now (counts) and what the law makes us keep,
+        until when and why. Changes nothing."""
+        with runtime().uow() as uow:
+            resident = auth.resident(uow)
+            return erasure.preview(uow.session, resident, runtime().clock.now())
 
 
 @blp.route("/me")

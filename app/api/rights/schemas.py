@@ -178,6 +178,17 @@ class ErasureSchema(ma.Schema):
     login_again = ma.fields.Nested(Bilingual)
 
 
+class ErasurePreviewSchema(ma.Schema):
+    shredded = ma.fields.Dict(metadata={"description": "the fields whose key is destroyed"})
+    deleted = ma.fields.Dict(metadata={"description": "what erasing now would delete (counts)"})
+    records_kept = ma.fields.Integer()
+    consents_in_force = ma.fields.Integer(metadata={"description": "withdrawn by the erasure"})
+    retained = ma.fields.List(ma.fields.Dict(), metadata={
+        "description": "what would be kept, as in the erasure's answer"})
+    reattached_on_login = ma.fields.Boolean()
+    login_again = ma.fields.Nested(Bilingual)
+
+
 # -- the operator queues --------------------------------------------------------------------------
 
 class DisputeDetailSchema(DisputeSchema):

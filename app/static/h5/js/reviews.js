@@ -1,44 +1,14 @@
-// Reviews and disputes: my requests for human review with their outcome and its effect, and my
-// disputes with their deadline and outcome — every code said in words, newest first.
-import { announce, api, boot, categoryName, clear, colon, h, pick, statusText, t, when, yuan } from './core.js';
-
-function label(prefix, code) {
-  const key = `${prefix}.${code}`;
-  const text = t(key);
-  return text === key ? null : text;
-}
-
-function recordName(category, type) {
-  const kind = label(`rtype.${category}`, type) || t('reviews.record');
-  return category ? `${categoryName(category)} · ${kind}` : kind;
-}
+// Human review (人工复核, PIPL art. 24): ask a person to look at my score or a scenario's
+// decision, follow each request, and read the outcome with its effect in words, newest first.
+import {
+  alertBox, api, boot, clear, errorBox, h, pick, statusText, t, when,
+} from './core.js';
+import {
+  correctionList, flashBox, label, line, otherRights, recordName, remember,
+} from './rights-common.js';
 
 function scenarioName(scenarios, code) {
   return scenarios.has(code) ? pick(scenarios.get(code)) : t('reviews.a_scenario');
-}
-
-/** One corrected field, before → after, in words. */
-function fieldValue(field, value, category) {
-  if (value == null) return t('reviews.empty');
-  if (field === 'amount_fen') return yuan(value);
-  if (field === 'occurred_at' || field === 'publicity_ends_at') return when(value, false);
-  if (field === 'type') return label(`rtype.${category}`, value) || t('reviews.record');
-  if (field === 'severity') return label('reviews.severity', value) || t('reviews.empty');
-  return String(value);
-}
-
-// The fields a correction may change, in the order they are shown.
-const FIELDS = ['type', 'severity', 'amount_fen', 'quantity', 'occurred_at', 'publicity_ends_at'];
-
-function correctionList(correction, category) {
-  if (!correction || !correction.before || !correction.after) return null;
-  const rows = FIELDS.filter((field) => field in correction.after)
-    .filter((field) => JSON.stringify(correction.before[field]) !== JSON.stringify(correction.after[field]))
-    .map((field) => h('li', { dataset: { field } },
-      `${t(`reviews.field.${field}`)}${colon()}`
-      + `${fieldValue(field, correction.before[field], category)} → `
-      + `${fieldValue(field, correction.after[field], category)}`));
-  return rows.length ? h('ul', { class: 'small' }, rows) : null;
 }
 
 /** What a decided review did, in words. */
@@ -47,7 +17,7 @@ function effectText(effect, scenarios) {
   if (kind === 'confirmed') return t('reviews.effect.confirmed');
   if (kind === 'eligibility_override') {
     return t('reviews.effect.override', { scenario: scenarioName(scenarios, effect.scenario),
-      date: when(effect.ends_at) });
+      date: when(effect.ends_at, false) });
   }
   if (kind === 'record_removed' || kind === 'record_corrected') {
     const vars = { record: recordName(effect.category, effect.type),
@@ -57,22 +27,61 @@ function effectText(effect, scenarios) {
   return t('reviews.effect.unrecorded');
 }
 
-function line(key, value) {
-  return h('p', { class: 'small' }, `${t(key)}${colon()}`, value);
+/** The form to ask for a review: of the score, or of one scenario's decision. */
+function askCard(scenarios, root) {
+  const result = h('div', { id: 'ask-result' });
+  const subject = (value, checked) => h('label', { class: 'check' },
+    h('input', { type: 'radio', name: 'subject', value, checked }),
+    h('span', {}, t(`reviews.ask.${value}`)));
+  const select = h('select', { id: 'ask-scenario' },
+    [...scenarios].map(([code, name]) => h('option', { value: code }, pick(name))));
+  const which = h('div', { hidden: true }, h('label', { for: 'ask-scenario' }, t('reviews.ask.which')), select);
+  const reason = h('textarea', { id: 'ask-reason', rows: 4, maxlength: 1000, required: true,
+    'aria-describedby': 'ask-reason-hint' });
+  const submit = h('button', { type: 'submit', class: 'button primary' }, t('reviews.ask.submit'));
+  const form = h('form', { novalidate: true, id: 'ask' },
+    h('fieldset', {}, h('legend', {}, t('reviews.ask.subject')),
+      subject('score', true), subject('eligibility', false)),
+    which,
+    h('label', { for: 'ask-reason' }, t('reviews.ask.reason')), reason,
+    h('p', { class: 'hint', id: 'ask-reason-hint' }, t('reviews.ask.reason_hint')),
+    submit, result);
+  form.addEventListener('change', () => {
+    which.hidden = form.elements.subject.value !== 'eligibility';
+  });
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const text = reason.value.trim();
+    if (!text) { clear(result, alertBox(t('reviews.ask.reason_needed'))); reason.focus(); return; }
+    const body = { subject: form.elements.subject.value, reason: text };
+    if (body.subject === 'eligibility') body.scenario = select.value;
+    submit.disabled = true;
+    try {
+      await api('/api/v1/me/review-requests', { method: 'POST', body });
+      remember(t('reviews.ask.sent'));
+      await render(root);
+    } catch (error) {
+      submit.disabled = false;
+      clear(result, errorBox(error));
+    }
+  });
+  return h('details', { class: 'card', id: 'ask-card' },
+    h('summary', {}, h('span', { class: 'summary-title' }, t('reviews.ask.title'))),
+    h('p', { class: 'small' }, t('reviews.ask.intro')), form);
 }
 
 function reviewItem(r, scenarios) {
-  const subject = label('reviews.subject', r.subject) || label('subject', r.subject) || '';
+  const subject = label('reviews.subject', r.subject) || '';
   const heading = r.subject === 'eligibility' && r.scenario
     ? `${subject} · ${scenarioName(scenarios, r.scenario)}` : subject;
   const decided = r.status === 'decided';
   const effect = r.effect || {};
   return h('li', { dataset: { review: r.id, status: r.status, effect: effect.kind || '' } },
-    h('div', { class: 'spread' }, h('strong', {}, heading),
+    h('div', { class: 'spread' }, h('h3', {}, heading),
       h('span', { class: `badge ${decided ? 'ok' : 'warn'}` },
         decided ? label('reviews.outcome', r.outcome) || t('reviews.decided') : statusText('open'))),
-    h('p', { class: 'small muted' }, `${t('reviews.asked_at')} ${when(r.requested_at)}`
-      + (decided ? ` · ${t('reviews.decided_at')} ${when(r.decided_at)}` : '')),
+    line('reviews.asked_at', when(r.requested_at)),
+    decided ? line('reviews.decided_at', when(r.decided_at)) : null,
     line('reviews.reason', r.reason),
     decided ? h('p', { class: 'effect', 'data-effect-text': '' }, effectText(r.effect, scenarios)) : null,
     decided && effect.kind === 'record_corrected' ? correctionList(effect.correction, effect.category) : null,
@@ -80,44 +89,21 @@ function reviewItem(r, scenarios) {
     decided ? null : h('p', { class: 'small' }, t('reviews.waiting')));
 }
 
-function disputeItem(d, records) {
-  const record = records.get(d.record_id);
-  const resolved = d.status === 'resolved';
-  return h('li', { dataset: { dispute: d.id, status: d.status } },
-    h('div', { class: 'spread' },
-      h('strong', {}, record ? recordName(record.category, record.type) : t('reviews.record')),
-      h('span', { class: `badge ${resolved ? 'ok' : 'warn'}` }, statusText(d.status))),
-    h('p', { class: 'small muted' }, `${t('reviews.opened_at')} ${when(d.opened_at)}`
-      + (resolved ? ` · ${t('reviews.decided_at')} ${when(d.resolved_at)}`
-        : ` · ${t('records.due')} ${when(d.due_at, false)}`)),
-    line('reviews.dispute_reason', d.reason),
-    !resolved ? h('p', { class: 'small' },
-      d.overdue ? t('reviews.dispute_overdue') : t('reviews.dispute_counts')) : null,
-    resolved ? h('p', { class: 'effect' }, `${t('reviews.dispute_outcome')}${colon()}`,
-      label('reviews.dispute', d.outcome) || statusText('resolved')) : null,
-    resolved && d.outcome === 'corrected' && record
-      ? correctionList(d.correction, record.category) : null,
-    resolved && d.note ? line('reviews.note', d.note) : null);
-}
-
 async function render(root) {
-  const [reviews, disputes, records, catalogue] = await Promise.all([
-    api('/api/v1/me/review-requests'), api('/api/v1/me/disputes'), api('/api/v1/me/records'),
-    api('/api/v1/scenarios', { auth: null })]);
+  const [reviews, catalogue] = await Promise.all([
+    api('/api/v1/me/review-requests'), api('/api/v1/scenarios', { auth: null })]);
   const scenarios = new Map(catalogue.items.map((s) => [s.code, s.name]));
-  const byId = new Map(records.items.map((r) => [r.id, r]));
   clear(root,
+    flashBox(),
+    askCard(scenarios, root),
     h('section', { class: 'card', 'aria-labelledby': 'reviews-h' },
       h('h2', { id: 'reviews-h' }, t('reviews.reviews')),
       reviews.items.length
         ? h('ul', { class: 'list', id: 'reviews' }, reviews.items.map((r) => reviewItem(r, scenarios)))
-        : h('p', {}, t('reviews.no_reviews'))),
-    h('section', { class: 'card', 'aria-labelledby': 'disputes-h' },
-      h('h2', { id: 'disputes-h' }, t('reviews.disputes')),
-      disputes.items.length
-        ? h('ul', { class: 'list', id: 'disputes' }, disputes.items.map((d) => disputeItem(d, byId)))
-        : h('p', {}, t('reviews.no_disputes'))));
-  announce(t('app.loaded'));
+        : h('p', {}, t('reviews.no_reviews')),
+      h('p', { class: 'small' }, t('reviews.disputes_elsewhere'), ' ',
+        h('a', { href: '/h5/disputes' }, t('nav.disputes')))),
+    otherRights('reviews'));
 }
 
 boot({ render });

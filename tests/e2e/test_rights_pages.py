@@ -1,0 +1,245 @@
+"""Every right has a page (issue 24 item 2): a resident on a phone (375×667) raises a dispute
+from a record, asks for a human review and reads its outcome, applies to repair a record with
+the credit pledge, issues a certificate, shares its verification link and revokes it, reads
+the summary of their data and downloads the file, and erases the account — in Chinese and in
+English, each page checked by axe-core and photographed.
+
+On the Chinese pages no Latin letter is shown (no codes, no ISO times or durations); on the
+English ones no code and no ISO time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import PHONE
+from tests.e2e.support import axe_check, shot
+from tests.support.disputes import Residents
+from tests.support.factories import bearer
+
+pytestmark = pytest.mark.e2e
+
+PAGES = ("reports", "repair", "reviews", "disputes", "export", "erasure")
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\d|\bP\d+[YMD]|\bPT\d")
+CODES = re.compile(r"\b[a-z]+_[a-z_]+\b")  # no_violation, record_corrected, access_log…
+
+
+def _ready(page: Any) -> None:
+    expect(page.locator("#content")).to_have_attribute("data-ready", "true")
+
+
+def _shown(page: Any) -> str:
+    return page.locator("main").inner_text()
+
+
+def _chinese_only(page: Any, allowed: str = "") -> None:
+    """The Chinese page shows no Latin letter, apart from `allowed` (a masked ID's X)."""
+    text = _shown(page)
+    for part in filter(None, allowed.split("|")):
+        text = text.replace(part, "")
+    assert not re.search(r"[A-Za-z]", text), text
+
+
+def _english_clean(page: Any) -> None:
+    text = _shown(page)
+    assert not ISO_TIME.search(text), text
+    assert not CODES.search(text), text
+
+
+def test_a_resident_uses_every_right_on_a_phone_in_chinese_then_english(
+        app, client, idp, clock, tabs, tmp_path):
+    people = Residents(app, client, idp, clock)
+    late = people.record("payment_overdue")
+    old_penalty = people.record("admin_penalty", "2026-03-01")
+    tab = tabs(PHONE, "phone")
+    page = tab.page
+
+    # -- a dispute raised from a record (the records page links here with the record id)
+    tab.go(f"/h5/disputes?record={late['id']}#token={people.a}")
+    _ready(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("我的异议")
+    raise_card = page.locator("#raise")
+    expect(raise_card).to_contain_text("水电气 · 逾期缴费")
+    raise_card.get_by_role("button", name="提交异议").click()
+    expect(raise_card.get_by_role("alert")).to_contain_text("请填写异议理由。")
+    raise_card.get_by_label("异议理由").fill("我是按时缴费的，银行有记录")
+    raise_card.get_by_label("补充说明或证据（可选）").fill("回单号 20260920-17")
+    raise_card.get_by_role("button", name="提交异议").click()
+    expect(page.locator("#flash")).to_contain_text("异议已提交")
+    expect(page.locator("#raise")).to_have_count(0)
+    assert "record=" not in page.url
+    item = page.locator("#disputes > li").first
+    expect(item).to_have_attribute("data-status", "open")
+    expect(item).to_contain_text("处理期限")
+    expect(item).to_contain_text("处理完成前照常计入分数")
+    axe_check(page, "disputes zh")
+    _chinese_only(page)
+    shot(page, "disputes-zh")
+    # the same record again: the page says it is already under dispute, with no form
+    tab.go(f"/h5/disputes?record={late['id']}")
+    _ready(page)
+    expect(page.locator("#raise")).to_contain_text("已在异议处理中")
+    expect(page.locator("#raise form")).to_have_count(0)
+
+    # -- a human review: asked on the page, decided by a reviewer, read on the page
+    page.locator(".rights-more").get_by_role("link", name="人工复核").click()
+    _ready(page)
+    page.locator("#ask-card summary").click()
+    page.get_by_label("某个场景的资格结果").check()
+    scenario = page.get_by_label("哪个场景")
+    expect(scenario).to_be_visible()
+    scenario.select_option("medical_credit")
+    page.get_by_label("复核理由").fill("我有稳定收入，希望人工核实")
+    page.get_by_role("button", name="提交复核申请").click()
+    expect(page.locator("#flash")).to_contain_text("复核申请已提交")
+    review = page.locator("#reviews > li").first
+    expect(review).to_have_attribute("data-status", "open")
+    expect(review).to_contain_text("工作人员正在复核")
+    review_id = review.get_attribute("data-review")
+    decided = client.post(f"/admin/v1/reviews/{review_id}/decide",
+                          headers=bearer(people.reviewer_key),
+                          json={"outcome": "confirmed", "note": "失信被执行人记录仍在公示期内",
+                                "effect": {"kind": "confirmed"}})
+    assert decided.status_code == 200, decided.get_json()
+    page.reload()
+    _ready(page)
+    expect(review).to_contain_text("维持原结果")
+    expect(review).to_contain_text("复核人员说明：失信被执行人记录仍在公示期内")
+    axe_check(page, "reviews zh")
+    _chinese_only(page)
+    shot(page, "reviews-zh")
+
+    # -- credit repair: the old penalty can be repaired, the debtor listing not yet
+    page.locator(".rights-more").get_by_role("link", name="信用修复").click()
+    _ready(page)
+    debtor = page.locator("#repairable > li", has_text="失信被执行人")
+    expect(debtor).to_contain_text("暂不能申请")
+    expect(debtor).to_contain_text("相关义务尚未履行完毕")
+    expect(debtor.get_by_role("button", name="申请修复")).to_have_count(0)
+    penalty = page.locator(f"#repairable > li[data-record='{old_penalty['id']}']")
+    expect(penalty).to_contain_text("可申请修复")
+    penalty.get_by_role("button", name="申请修复").click()
+    expect(penalty.locator(".pledge")).to_contain_text("本人郑重承诺")
+    penalty.get_by_role("button", name="提交修复申请").click()
+    expect(penalty.get_by_role("alert")).to_contain_text("请先阅读并勾选同意信用承诺。")
+    penalty.get_by_label("我已阅读并同意以上信用承诺").check()
+    penalty.get_by_label("情况说明（可选）").fill("罚款已于四月缴清")
+    penalty.get_by_role("button", name="提交修复申请").click()
+    expect(page.locator("#flash")).to_contain_text("修复申请已提交")
+    expect(penalty).to_contain_text("审核中")
+    expect(page.locator("#applications > li").first).to_contain_text("工作人员正在审核")
+    axe_check(page, "repair zh")
+    _chinese_only(page)
+    shot(page, "repair-zh")
+
+    # -- a no-violation certificate: issued, its link shared and checked, then revoked
+    page.locator(".rights-more").get_by_role("link", name="信用报告").click()
+    _ready(page)
+    page.locator("#issue-card summary").click()
+    page.get_by_label(re.compile("无违法违规记录证明")).check()
+    expect(page.locator("#issue-sections")).to_be_hidden()
+    page.get_by_role("button", name="出具报告").click()
+    expect(page.locator("#flash")).to_contain_text("报告已出具")
+    report = page.locator("#reports > li").first
+    expect(report).to_contain_text("无违法违规记录证明")
+    expect(report).to_contain_text("有效")
+    link = report.get_by_label("核验链接")
+    expect(link).to_have_value(re.compile(r"/reports/verify\?code="))
+    expect(report).to_contain_text("有效负面记录")  # the statement: two penalties, one listing
+    verify_url = link.input_value()
+    code = verify_url.split("code=")[1]
+    verdict = client.get(f"/reports/verify?code={code}&format=json").get_json()
+    assert verdict["genuine"] is True and verdict["kind"] == "no_violation"
+    axe_check(page, "reports zh")
+    _chinese_only(page, allowed=r"440***********" + verdict["content"]["subject"]["id_number"][-4:])
+    shot(page, "reports-zh")
+    report.get_by_role("button", name="撤销报告").click()
+    expect(report).to_contain_text("无法恢复")
+    report.get_by_role("button", name="确认撤销").click()
+    expect(page.locator("#flash")).to_contain_text("报告已撤销")
+    expect(page.locator("#reports > li").first).to_have_attribute("data-status", "revoked")
+    expect(page.locator("#reports > li").first.get_by_role("button", name="撤销报告")
+           ).to_have_count(0)
+    revoked = client.get(f"/reports/verify?code={code}&format=json").get_json()
+    assert revoked["revoked"] is True and revoked["content"] is None
+
+    # -- the export: a summary a person reads, and the file
+    page.locator(".rights-more").get_by_role("link", name="导出数据").click()
+    _ready(page)
+    summary = page.locator("#summary")
+    records = len(people.records())
+    expect(summary.locator("dd[data-section='records']")).to_contain_text(f"{records} 条")
+    expect(summary.locator("dd[data-section='disputes']")).to_contain_text("1 件")
+    expect(summary.locator("dd[data-section='repairs']")).to_contain_text("1 件")
+    expect(summary.locator("dd[data-section='review_requests']")).to_contain_text("1 件")
+    expect(summary.locator("dd[data-section='waivers']")).to_have_text("暂无")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("下载数据文件")).click()
+    saved = tmp_path / "export.json"
+    download.value.save_as(saved)
+    exported = json.loads(saved.read_text(encoding="utf-8"))
+    assert len(exported["records"]) == records and len(exported["disputes"]) == 1
+    axe_check(page, "export zh")
+    _chinese_only(page)
+    shot(page, "export-zh")
+
+    # -- erasure, read before deciding (it is done in the other test)
+    page.locator(".rights-more").get_by_role("link", name="注销账户").click()
+    _ready(page)
+    expect(page.locator("#deleted")).to_contain_text("姓名、身份证号、手机号")
+    kept = page.locator("#kept > li")
+    expect(kept.filter(has_text="司法 · 失信被执行人")).to_contain_text("保存至")
+    expect(kept.filter(has_text="审计日志")).to_contain_text("长期保存")
+    expect(page.locator("#login-again")).to_contain_text("重新关联")
+    expect(page.get_by_role("button", name="永久注销我的账户")).to_be_disabled()
+    axe_check(page, "erasure zh")
+    _chinese_only(page)
+    shot(page, "erasure-zh")
+
+    # -- the same pages in English
+    page.get_by_role("button", name=re.compile("切换到英文")).click()
+    for name in PAGES:
+        tab.go(f"/h5/{name}")
+        _ready(page)
+        _english_clean(page)
+        axe_check(page, f"{name} en")
+        shot(page, f"{name}-en")
+    tab.go("/h5/reviews")
+    _ready(page)
+    expect(page.locator("#reviews > li").first).to_contain_text("Effect: the decision stands")
+    tab.go("/h5/erasure")
+    _ready(page)
+    expect(page.locator("#kept")).to_contain_text("Kept until")
+    expect(page.locator("#kept")).to_contain_text("Legal basis")
+
+
+def test_erasing_takes_a_ticked_box_and_a_typed_word_then_states_what_was_done(
+        app, client, idp, clock, tabs):
+    people = Residents(app, client, idp, clock)
+    tab = tabs(PHONE, "phone")
+    page = tab.page
+    tab.go(f"/h5/erasure#token={people.a}")
+    _ready(page)
+    button = page.get_by_role("button", name="永久注销我的账户")
+    expect(button).to_be_disabled()
+    button.click(force=True)  # one accidental tap does nothing
+    assert client.get("/api/v1/me", headers=bearer(people.a)).status_code == 200
+    page.get_by_label("我已了解上述内容：注销后数据无法恢复，授权全部撤回").check()
+    expect(button).to_be_disabled()
+    page.get_by_label("请输入“注销”以确认").fill("注")
+    expect(button).to_be_disabled()
+    page.get_by_label("请输入“注销”以确认").fill("注销")
+    expect(button).to_be_enabled()
+    button.click()
+    done = page.locator("#erased")
+    expect(done).to_contain_text("账户已注销")
+    expect(done).to_contain_text("重新关联")
+    shot(page, "erased-zh")
+    assert page.evaluate("sessionStorage.length") == 0
+    assert client.get("/api/v1/me", headers=bearer(people.a)).status_code == 401
+    expect(done.get_by_role("link", name="返回登录页")).to_have_attribute("href", "/h5/login")
