@@ -36,15 +36,16 @@ def bootstrap(app: Flask, revision: str = "heads") -> None:
 
 
 def seed_demo_if_empty(app: Flask, residents: int) -> list[str]:
-    from app.seed import seed
+    from app.seed import seed_demo
 
     with runtime().uow() as uow:
         existing = uow.session.scalar(select(func.count()).select_from(Resident)) or 0
     if existing:
         return [f"{existing} residents already present (not reseeded)", *_demo_partners(app)]
-    summary = seed(runtime().uow, runtime().keyring, residents=residents, rng_seed=20261122,
-                   now=runtime().clock.now(), signer=runtime().signer)
-    return [f"seeded {summary['residents']} residents and {summary['records']} records",
+    summary = seed_demo(runtime(), residents=residents, rng_seed=20261122,
+                        now=runtime().clock.now())
+    return [f"seeded {summary['residents']} residents, {summary['personas']} personas and "
+            f"{summary['records']} records",
             *_demo_partners(app)]
 
 

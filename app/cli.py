@@ -137,12 +137,10 @@ def keys_rotate(purpose: str, data_keys: bool, batch: int) -> None:
 @click.option("--residents", "count", default=200, show_default=True)
 @click.option("--seed", "rng_seed", default=20261122, show_default=True)
 def seed_cmd(count: int, rng_seed: int) -> None:
-    """Generate a synthetic population with records in every category."""
-    from app.seed import seed
+    """Create the demo personas and a synthetic population with records in every category."""
+    from app.seed import seed_demo
 
-    summary = seed(runtime().uow, runtime().keyring, residents=count, rng_seed=rng_seed,
-                   now=now(), signer=runtime().signer)
-    echo_json(summary)
+    echo_json(seed_demo(runtime(), residents=count, rng_seed=rng_seed, now=now()))
 
 
 @main.command("demo")

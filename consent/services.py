@@ -317,8 +317,10 @@ def expire_due(uow: UnitOfWork, now: datetime, *, limit: int = 1000) -> int:
 
 
 def grant_demo_consents(uow: UnitOfWork, resident: Resident, now: datetime, *,
-                        signer: Signer | None = None, issuer: str = DEFAULT_ISSUER) -> int:
-    """Demo seed: scoring for every normal category plus a few scenarios; safe to repeat.
+                        signer: Signer | None = None, issuer: str = DEFAULT_ISSUER,
+                        supplements: list[str] | None = None) -> int:
+    """Demo seed: scoring for every normal category (or the core and only `supplements`) plus
+    a few scenarios; safe to repeat.
 
     Pass `signer` to give the demo grants receipts. Returns how many consents were created.
     """
@@ -331,8 +333,8 @@ def grant_demo_consents(uow: UnitOfWork, resident: Resident, now: datetime, *,
             continue
         categories = None
         if purpose == SCORING:
-            categories = [c for c in notice.categories
-                          if c not in notice.separate_consent_categories]
+            categories = supplements if supplements is not None else [
+                c for c in notice.categories if c not in notice.separate_consent_categories]
         outcome = _grant(session, resident, notice.id, categories=categories,
                          separate_consent=notice.requires_separate_consent, now=now,
                          signing=signing, channel="demo", language="zh",

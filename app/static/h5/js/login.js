@@ -1,6 +1,6 @@
 // Sign-in. Production: the mini-program opens pages with #token=…; development mode also offers
 // the seeded demo residents (GET /api/v1/auth/demo/residents, POST /api/v1/auth/demo).
-import { announce, api, ApiError, boot, clear, errorBox, h, setSession, t } from './core.js';
+import { announce, api, ApiError, boot, clear, errorBox, h, pick, setSession, t } from './core.js';
 
 function nextPage() {
   const next = new URLSearchParams(location.search).get('next') || '';
@@ -29,7 +29,9 @@ async function render(root) {
   }
   const result = h('div', { class: 'result' });
   const list = h('ul', { class: 'list' }, residents.map((r) => h('li', { class: 'spread' },
-    h('span', {}, r.label),
+    // a persona comes with one line saying who they are (the first is the one to try)
+    h('div', {}, h('div', {}, r.label),
+      r.description && h('p', { class: 'hint' }, pick(r.description))),
     h('button', {
       type: 'button', class: 'button primary', 'data-resident': r.resident_id,
       'aria-label': `${t('login.as')} ${r.label}`,
