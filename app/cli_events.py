@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app.cli_support import echo_json, now, refusals
@@ -17,6 +17,7 @@ from events import endpoints, log
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--concurrency", default=4, show_default=True, help="Tasks run at once")
 @click.option("--queue", "queues", multiple=True,
               help="Only these queues (webhooks, jobs; repeatable); default: all")

@@ -100,7 +100,8 @@ def test_a_hold_and_its_bill_write_their_events_in_order_with_one_delivery_each(
         assert sorted(d.event_id for d in deliveries) == sorted(e.id for e in events)
         jobs = _jobs(check.session)
         assert len(jobs) == 4
-        assert {lock for _, lock, _ in jobs} == {f"webhook:{endpoint['endpoint_id']}:hold:{hold.id}"}
+        ordered_by = f"webhook:{endpoint['endpoint_id']}:hold:{hold.id}"
+        assert {lock for _, lock, _ in jobs} == {ordered_by}
         assert {name for name, _, _ in jobs} == {"events.deliver"}
         assert {a["delivery_id"] for _, _, a in jobs} == {str(d.id) for d in deliveries}
 
