@@ -1,8 +1,10 @@
-"""Who is calling: resident sessions, partner / source / operator API keys (Bearer tokens)."""
+"""Who is calling: resident sessions, partner / source / operator API keys, and the counter
+staff sessions that act for their partner in the counter's calls only (Bearer tokens)."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any, TypeVar
 
 from flask import g, request
@@ -19,6 +21,8 @@ from core.identity import (
     hash_key,
 )
 from core.sessions import resident_for_session
+from core.staff import SESSION_PREFIX as STAFF_PREFIX
+from core.staff import for_session as staff_for_session
 
 P = TypeVar("P", Partner, DataSource, Operator)
 
@@ -79,9 +83,37 @@ def _cached_principal(uow: UnitOfWork, model: type[P], api_key: str) -> P | None
     return found
 
 
+# What a counter staff session may call (as werkzeug writes the rules): the counter's work for
+# its partner, nothing else — not staff accounts, webhooks, keys or other scenarios' calls.
+COUNTER_CALLS = frozenset({
+    "POST /partner/v1/tokens/introspect",
+    "GET /partner/v1/medical-credit/authorizations",
+    "POST /partner/v1/medical-credit/authorizations",
+    "POST /partner/v1/medical-credit/authorizations/<uuid:authorization_id>/capture",
+    "POST /partner/v1/medical-credit/authorizations/<uuid:authorization_id>/void",
+})
+
+
+def _counter_call() -> bool:
+    rule = request.url_rule
+    return rule is not None and f"{request.method} {rule.rule}" in COUNTER_CALLS
+
+
 def partner(uow: UnitOfWork, *kinds: str) -> Partner:
-    """The partner whose API key authorizes this request, restricted to `kinds` if given."""
-    found = _principal(uow, Partner, "partner")
+    """The partner whose API key authorizes this request, restricted to `kinds` if given.
+
+    In the counter's calls (`COUNTER_CALLS`) a counter staff session acts for its partner and
+    `calling_staff()` names the staff member; elsewhere a staff session is refused (403)."""
+    credential = bearer()
+    if credential.startswith(STAFF_PREFIX):
+        if not _counter_call():
+            raise Forbidden("a counter staff session can only make the counter's calls",
+                            detail_zh="收费员登录只能用于收费窗口的操作")
+        found, member = staff_for_session(uow.session, credential, runtime().clock.now())
+        g.staff_id = member.id
+        g.actor = f"staff:{member.id}"
+    else:
+        found = _principal(uow, Partner, "partner")
     if kinds and found.kind not in kinds:
         raise Forbidden(f"this endpoint is for partners of kind {', '.join(kinds)}")
     return found
@@ -93,6 +125,12 @@ def calling_partner(*kinds: str) -> Partner:
     connection (no transaction to open or end)."""
     with runtime().uow(autocommit=True) as uow:
         return partner(uow, *kinds)
+
+
+def calling_staff() -> uuid.UUID | None:
+    """The counter staff member whose session authorized this request (None: an API key)."""
+    staff_id: uuid.UUID | None = g.get("staff_id")
+    return staff_id
 
 
 def source(uow: UnitOfWork) -> DataSource:

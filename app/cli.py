@@ -35,6 +35,8 @@ def _register_groups() -> None:
     for group in (disputes, repairs, reviews):
         main.add_command(group)
     from app.cli_identities import operators, partners, sources
+    from app.cli_staff import group as staff
+    partners.add_command(staff)
     for group in (partners, sources, operators):
         main.add_command(group)
     from app.cli_restore import restore

@@ -102,7 +102,8 @@ def documented_codes(spec: dict[str, Any]) -> dict[tuple[str, str, int], set[str
 # What an answer means to a partner, where the error's title does not say enough.
 MEANING = {
     "unauthorized": "missing or unknown API key",
-    "forbidden": "your partner kind cannot call this (e.g. a hospital paying a bill)",
+    "forbidden": "your partner kind cannot call this (e.g. a hospital paying a bill), or a "
+                 "counter staff session called outside the counter's calls",
     "validation_failed": "a field is invalid (`errors` lists them): a zero, negative or "
                          "non-integer amount, a `due_at` without zone, text with NUL or a "
                          "control character, a date outside 1900-2200, a missing body",

@@ -35,6 +35,7 @@ from core.errors import (
     RateLimited,
     Unauthorized,
 )
+from core.staff import StaffExists, StaffInvalid, StaffNotFound
 from reports.errors import ReportGone, ReportInvalid, ReportNotFound
 from rewards.credit.errors import (
     AmountExceedsHold,
@@ -232,6 +233,19 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
     "POST /partner/v1/medical-credit/bills/{bill_id}/payments": (
         Forbidden, BillNotFound, PaymentExceedsDebt, IdempotencyConflict),
     "GET /api/v1/me/medical-credit": (),
+    "GET /partner/v1/medical-credit/authorizations": (Forbidden,),
+    # counter staff (core.staff)
+    "POST /partner/v1/staff/sessions": (Unauthorized, RATE_LIMITED),
+    "GET /partner/v1/staff/sessions/current": (),
+    "DELETE /partner/v1/staff/sessions/current": (),
+    "GET /partner/v1/staff": (Forbidden,),
+    "POST /partner/v1/staff": (Forbidden, StaffExists, StaffInvalid),
+    "DELETE /partner/v1/staff/{username}": (Forbidden, StaffNotFound),
+    "GET /admin/v1/partners/{client_id}/staff": (Forbidden, NotFound),
+    "POST /admin/v1/partners/{client_id}/staff": (Forbidden, NotFound, StaffExists,
+                                                  StaffInvalid),
+    "DELETE /admin/v1/partners/{client_id}/staff/{username}": (Forbidden, NotFound,
+                                                               StaffNotFound),
     # deposit waivers
     "POST /partner/v1/deposit-waivers": (
         Forbidden, *TOKEN_USE, WaiverDeclined, LimitExceeded, InvalidDeposit,
@@ -288,6 +302,8 @@ def generic(operation: str, schemes: Iterable[str]) -> tuple[Refusal, ...]:
         found.append(NO_ROUTE)  # werkzeug's converters (<uuid:…>) refuse before the view runs
     if any(schemes):
         found.append(Refusal.of(Unauthorized))
+    if "partnerKey" in schemes:  # a counter staff session outside the counter's calls (app.auth)
+        found.append(Refusal.of(Forbidden))
     if operation not in NO_DATABASE:
         found += [DATABASE_UNAVAILABLE, DATABASE_BUSY]
     if method != "GET" and path.startswith(("/api/v1/me/", "/partner/v1/")):

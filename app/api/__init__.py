@@ -34,6 +34,7 @@ def register(api: Api, app: Flask) -> None:
     from app.api.scenarios import routes as scenarios
     from app.api.scores import routes as scores
     from app.api.settlement import routes as settlement
+    from app.api.staff import routes as staff
     from app.api.tokens import routes as tokens
     from app.api.waivers import routes as waivers
     from app.api.wellknown import routes as wellknown
@@ -43,6 +44,9 @@ def register(api: Api, app: Flask) -> None:
         "residentSession", {"type": "http", "scheme": "bearer", "description": "resident session"})
     api.spec.components.security_scheme(
         "partnerKey", {"type": "http", "scheme": "bearer", "description": "partner API key"})
+    api.spec.components.security_scheme(
+        "staffSession", {"type": "http", "scheme": "bearer",
+                         "description": "counter staff session (POST /partner/v1/staff/sessions)"})
     api.spec.components.security_scheme(
         "sourceKey", {"type": "http", "scheme": "bearer", "description": "data source API key"})
     api.spec.components.security_scheme(
@@ -56,7 +60,7 @@ def register(api: Api, app: Flask) -> None:
                 notifications.blp, rights.blp, admin_rights.blp, medical.partner_blp,
                 medical.blp, waivers.partner_blp, waivers.blp, points.partner_blp,
                 points.blp, points.admin, reports.blp, reports.public, audit.blp,
-                settlement.blp):
+                settlement.blp, staff.partner_blp, staff.admin):
         api.register_blueprint(blp)
     app.register_blueprint(pages.blp)  # the H5 pages (HTML, not in the OpenAPI document)
     if is_development(app.config):

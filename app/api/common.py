@@ -22,6 +22,8 @@ RESIDENT: Security = [{"residentSession": []}]
 PARTNER: Security = [{"partnerKey": []}]
 SOURCE: Security = [{"sourceKey": []}]
 OPERATOR: Security = [{"operatorKey": []}]
+STAFF: Security = [{"staffSession": []}]  # a counter staff member's session (core.staff)
+COUNTER: Security = [*PARTNER, *STAFF]  # the counter's calls: the API key or a staff session
 
 
 class UTCDateTime(ma.fields.Field):

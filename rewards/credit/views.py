@@ -1,4 +1,5 @@
-"""The resident's own view of 先诊后付: line, held, owed, available, holds, bills, history."""
+"""What is shown of 先诊后付: the resident's own view (line, held, owed, available, holds, bills,
+history), and the list of a hospital's own holds its counter works from."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from sqlalchemy.orm import Session
 from core.db import UnitOfWork
 from core.idempotency import iso
 from core.identity import Partner, Resident
+from core.staff import PartnerStaff
 from rewards import scenarios
 from rewards.credit import account
 from rewards.credit.models import CreditBill, CreditHold, CreditPayment
 from rewards.credit.terms import SCENARIO, Terms
 from rewards.eligibility import decide
 from rewards.exclusions import active_exclusions
+from rewards.models import PartnerPseudonym
 
 HISTORY = 50
 
@@ -99,3 +102,32 @@ def summary(uow: UnitOfWork, resident: Resident, *, now: datetime,
         "terms": {"hold_hours": terms.hold_hours, "due_days": terms.due_days,
                   "remind_days": terms.remind_days, "grace_days": terms.grace_days},
     }
+
+
+def counter_holds(session: Session, partner: Partner, *, since: datetime, now: datetime,
+                  limit: int = 200) -> list[dict[str, Any]]:
+    """The hospital's own holds placed since `since`, newest first, as its counter lists them:
+    the resident's pseudonym at this hospital (`sub`), the hospital's own reference
+    (`out_request_no`), who placed it (the staff username; None: the API key) and, once
+    captured, the bill. Nothing the hospital was not told when it made them."""
+    rows = session.execute(
+        select(CreditHold, PartnerPseudonym.pseudonym, PartnerStaff.username,
+               CreditBill.id.label("bill_id"), CreditBill.out_bill_no,
+               CreditBill.amount_fen.label("bill_fen"), CreditBill.due_at)
+        .join(PartnerPseudonym, (PartnerPseudonym.partner_id == CreditHold.partner_id)
+              & (PartnerPseudonym.resident_id == CreditHold.resident_id), isouter=True)
+        .join(PartnerStaff, PartnerStaff.id == CreditHold.staff_id, isouter=True)
+        .join(CreditBill, CreditBill.hold_id == CreditHold.id, isouter=True)
+        .where(CreditHold.partner_id == partner.id, CreditHold.created_at >= since)
+        .order_by(CreditHold.created_at.desc(), CreditHold.id).limit(limit))
+    return [{
+        "authorization_id": str(r.CreditHold.id), "sub": r.pseudonym,
+        "out_request_no": r.CreditHold.out_request_no, "amount_fen": r.CreditHold.amount_fen,
+        "status": ("expired" if r.CreditHold.status == "held" and r.CreditHold.expires_at <= now
+                   else r.CreditHold.status),
+        "created_at": iso(r.CreditHold.created_at), "expires_at": iso(r.CreditHold.expires_at),
+        "closed_at": iso(r.CreditHold.closed_at), "placed_by": r.username,
+        "bill": None if r.bill_id is None else {
+            "bill_id": str(r.bill_id), "out_bill_no": r.out_bill_no, "amount_fen": r.bill_fen,
+            "due_at": iso(r.due_at)},
+    } for r in rows]

@@ -78,7 +78,8 @@ def test_every_operation_names_the_refusals_of_the_door_its_scheme_and_the_datab
 def test_rate_limited_operations_document_429_with_retry_after(spec):
     limited = {"POST /api/v1/auth/session", "POST /ingest/v1/records", "POST /api/v1/me/tokens",
                "POST /api/v1/me/disputes", "POST /api/v1/me/repairs", "POST /api/v1/me/reports",
-               "POST /api/v1/me/review-requests", "GET /reports/verify", "POST /reports/verify"}
+               "POST /api/v1/me/review-requests", "GET /reports/verify", "POST /reports/verify",
+               "POST /partner/v1/staff/sessions"}
     for label, operation in operations(spec).items():
         assert ("429" in operation["responses"]) == (label in limited), label
     answer = spec["paths"]["/api/v1/auth/session"]["post"]["responses"]["429"]

@@ -4,12 +4,16 @@ and in development a built-in demo channel lets a resident pay."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import PARTNER, RESIDENT
+from app.api.common import COUNTER, PARTNER, RESIDENT
 from app.api.medical_credit.schemas import (
+    CounterHoldListSchema,
+    CounterHoldsQuerySchema,
     CreditAuthorizationSchema,
     CreditAuthorizeSchema,
     CreditBillSchema,
@@ -22,7 +26,7 @@ from app.api.medical_credit.schemas import (
 from app.runtime import runtime
 from rewards.credit import services as credit
 from rewards.credit import terms as credit_terms
-from rewards.credit.views import summary
+from rewards.credit.views import counter_holds, summary
 
 partner_blp = Blueprint("medical_credit", __name__, url_prefix="/partner/v1/medical-credit",
                         description="Hospitals hold, capture and void credit; payment channels "
@@ -42,9 +46,20 @@ def terms() -> credit_terms.Terms:
 
 @partner_blp.route("/authorizations")
 class Authorizations(MethodView):
+    @partner_blp.arguments(CounterHoldsQuerySchema(), location="query")
+    @partner_blp.response(200, CounterHoldListSchema)
+    @partner_blp.doc(security=COUNTER)
+    def get(self, query):
+        """Your holds of the last `hours` (24), newest first: the counter's working list."""
+        with runtime().uow() as uow:
+            partner = auth.partner(uow, "hospital")
+            now = runtime().clock.now()
+            return {"items": counter_holds(uow.session, partner, now=now,
+                                           since=now - timedelta(hours=query["hours"]))}
+
     @partner_blp.arguments(CreditAuthorizeSchema())
     @partner_blp.response(201, CreditAuthorizationSchema)
-    @partner_blp.doc(security=PARTNER)
+    @partner_blp.doc(security=COUNTER)
     def post(self, body):
         """Hold an amount of the resident's credit line (uses up their token); idempotent by
         out_request_no."""
@@ -52,31 +67,34 @@ class Authorizations(MethodView):
         return credit.authorize(runtime().uow, body["token"], partner=partner,
                                 amount_fen=body["amount_fen"],
                                 out_request_no=body["out_request_no"],
-                                now=runtime().clock.now(), terms=terms(), ctx=runtime().tokens)
+                                now=runtime().clock.now(), terms=terms(), ctx=runtime().tokens,
+                                staff_id=auth.calling_staff())
 
 
 @partner_blp.route("/authorizations/<uuid:authorization_id>/capture")
 class Capture(MethodView):
     @partner_blp.arguments(CreditCaptureSchema())
     @partner_blp.response(201, CreditBillSchema)
-    @partner_blp.doc(security=PARTNER)
+    @partner_blp.doc(security=COUNTER)
     def post(self, body, authorization_id):
         """Post the bill (at most the hold; the rest is released); idempotent by out_bill_no."""
         partner = auth.calling_partner("hospital")
         return credit.capture(runtime().uow, authorization_id, partner=partner,
                               amount_fen=body["amount_fen"], out_bill_no=body["out_bill_no"],
-                              now=runtime().clock.now(), terms=terms())
+                              now=runtime().clock.now(), terms=terms(),
+                              staff_id=auth.calling_staff())
 
 
 @partner_blp.route("/authorizations/<uuid:authorization_id>/void")
 class Void(MethodView):
     @partner_blp.response(200, CreditAuthorizationSchema)
-    @partner_blp.doc(security=PARTNER)
+    @partner_blp.doc(security=COUNTER)
     def post(self, authorization_id):
         """Release the hold (repeating answers the same state)."""
         with runtime().uow() as uow:
             partner = auth.partner(uow, "hospital")
-            return credit.void(uow, authorization_id, partner=partner, now=runtime().clock.now())
+            return credit.void(uow, authorization_id, partner=partner, now=runtime().clock.now(),
+                               staff_id=auth.calling_staff())
 
 
 @partner_blp.route("/bills/<uuid:bill_id>/payments")

@@ -30,6 +30,28 @@ class CreditAuthorizationSchema(ma.Schema):
     closed_at = UTCDateTime()
 
 
+class CounterHoldsQuerySchema(ma.Schema):
+    hours = ma.fields.Integer(load_default=24, validate=ma.validate.Range(1, 24 * 7),
+                              metadata={"description": "holds placed in the last this many hours"})
+
+
+class CounterBillSchema(ma.Schema):
+    bill_id = ma.fields.String()
+    out_bill_no = ma.fields.String()
+    amount_fen = ma.fields.Integer()
+    due_at = UTCDateTime()
+
+
+class CounterHoldSchema(CreditAuthorizationSchema):
+    placed_by = ma.fields.String(allow_none=True, metadata={
+        "description": "the counter staff username that placed the hold (null: the API key)"})
+    bill = ma.fields.Nested(CounterBillSchema, allow_none=True)
+
+
+class CounterHoldListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(CounterHoldSchema))
+
+
 class CreditCaptureSchema(ma.Schema):
     amount_fen = ma.fields.Integer(required=True, strict=True, validate=AMOUNT,
                                    metadata={"description": "the bill, at most the hold"})
