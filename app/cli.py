@@ -43,6 +43,9 @@ def _register_groups() -> None:
     main.add_command(restore)
     from app.cli_audit import audit
     main.add_command(audit)
+    from app.cli_events import webhooks, worker
+    main.add_command(worker)
+    main.add_command(webhooks)
 
 
 _register_groups()
@@ -114,7 +117,8 @@ def keys() -> None:
 
 
 @keys.command("rotate")
-@click.option("--purpose", type=click.Choice(["token", "receipt", "audit", "report", "all"]),
+@click.option("--purpose", type=click.Choice(["token", "receipt", "audit", "report", "webhook",
+                                             "all"]),
               default="all", show_default=True, help="Which signing keys to rotate")
 @click.option("--data-keys/--no-data-keys", default=True, show_default=True,
               help="Also give every resident a new data key and re-encrypt their fields")

@@ -37,6 +37,7 @@ def register(api: Api, app: Flask) -> None:
     from app.api.staff import routes as staff
     from app.api.tokens import routes as tokens
     from app.api.waivers import routes as waivers
+    from app.api.webhooks import routes as webhooks
     from app.api.wellknown import routes as wellknown
 
     register_field_types(api)
@@ -60,7 +61,8 @@ def register(api: Api, app: Flask) -> None:
                 notifications.blp, rights.blp, admin_rights.blp, medical.partner_blp,
                 medical.blp, waivers.partner_blp, waivers.blp, points.partner_blp,
                 points.blp, points.admin, reports.blp, reports.public, audit.blp,
-                settlement.blp, staff.partner_blp, staff.admin):
+                settlement.blp,
+                webhooks.partner_blp, webhooks.admin, staff.partner_blp, staff.admin):
         api.register_blueprint(blp)
     app.register_blueprint(pages.blp)  # the H5 pages (HTML, not in the OpenAPI document)
     if is_development(app.config):
