@@ -146,6 +146,16 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
     "GET /.well-known/report-keys.json": (),
     "GET /.well-known/audit-keys.json": (),
     "GET /healthz": (),
+    # partner webhooks (events/)
+    "GET /partner/v1/webhooks": (),
+    "POST /partner/v1/webhooks": (InvalidInput, Conflict),
+    "GET /partner/v1/webhooks/keys": (),
+    "GET /partner/v1/webhooks/deliveries": (),
+    "GET /partner/v1/webhooks/{endpoint_id}": (NotFound,),
+    "PATCH /partner/v1/webhooks/{endpoint_id}": (NotFound, InvalidInput),
+    "POST /partner/v1/webhooks/{endpoint_id}/secret": (NotFound,),
+    "GET /admin/v1/webhooks/deliveries": (Forbidden, NotFound),
+    "POST /admin/v1/webhooks/deliveries/{delivery_id}/resend": (Forbidden, NotFound, Conflict),
     # residents: session, account
     "POST /api/v1/auth/session": (Unauthorized, AssertionInvalid, AssertionReplayed,
                                    IdpNotConfigured, RATE_LIMITED),
