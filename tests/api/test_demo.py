@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from app.bootstrap import seed_demo_if_empty
+from core.demo import PERSONAS
 from tests.support.factories import bearer
 
 
@@ -14,8 +15,8 @@ def test_the_demo_seeds_residents_and_partners_whose_keys_work_and_prints_them_a
     with app.app_context():
         first = seed_demo_if_empty(app, 5)
         again = seed_demo_if_empty(app, 5)
-    assert first[0].startswith("seeded 5 residents")
-    assert again[0] == "5 residents already present (not reseeded)"
+    assert first[0].startswith(f"seeded 5 residents, {len(PERSONAS)} personas")
+    assert again[0] == f"{5 + len(PERSONAS)} residents already present (not reseeded)"
     partners = json.loads((Path(app.instance_path) / "demo-partners.json").read_text())
     assert {p["kind"] for p in partners} == {"hospital", "deposit_partner", "merchant",
                                               "payment_channel"}
