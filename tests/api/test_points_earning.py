@@ -98,7 +98,7 @@ def test_a_redemption_cannot_spend_points_that_expired_before_the_job_ran(points
     clock.advance(days=11)
     w.relogin()
     refused = w.redeem(201)
-    assert refused.status_code == 409 and refused.get_json()["code"] == "insufficient_points"
+    assert refused.status_code == 422 and refused.get_json()["code"] == "limit_exceeded"
     assert w.redeem(200, "order-2").status_code == 201
     assert w.balance() == 0
     assert w.reconciliation()["ok"]

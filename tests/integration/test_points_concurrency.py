@@ -102,7 +102,7 @@ def test_fifty_concurrent_orders_that_exceed_the_balance_never_overdraw(pg_url, 
     won = [o for o in outcomes if isinstance(o, dict)]
     refused = Counter(o for o in outcomes if not isinstance(o, dict))
     assert len(won) == 1000 // 70  # 14 orders fit; every other one is refused
-    assert refused == {"insufficient_points": THREADS - len(won)}
+    assert refused == {"limit_exceeded": THREADS - len(won)}
     redemptions, transfers, check = ledger_state(app)
     assert redemptions == transfers == len(won)
     assert check["ok"], check
@@ -119,7 +119,7 @@ def test_two_orders_that_together_exceed_the_balance_while_a_lot_falls_due(pg_ur
     tokens = [world.points_token() for _ in range(2)]
     outcomes = race(app, world.shop.id, [(t, f"order-{i}", 60) for i, t in enumerate(tokens)])
     assert Counter(o if isinstance(o, str) else "redeemed" for o in outcomes) == {
-        "redeemed": 1, "insufficient_points": 1}
+        "redeemed": 1, "limit_exceeded": 1}
     redemptions, transfers, check = ledger_state(app)
     assert (redemptions, transfers) == (1, 1)
     assert check["ok"], check

@@ -20,9 +20,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.runtime import runtime
 from core.identity import Person, create_partner, create_resident
+from rewards.errors import LimitExceeded
 from rewards.points import expiry, ledger
 from rewards.points.earning import award
-from rewards.points.errors import InsufficientPoints, RefundExceedsRedemption
+from rewards.points.errors import RefundExceedsRedemption
 from rewards.points.models import Account, Leg, Redemption, Transfer
 from rewards.points.redemption import redeem, refund
 from tests.support.factories import T0, id_number
@@ -188,7 +189,7 @@ class Sequence:
             due = account is not None and expiry.due_total(uow.session, account, self.now) > 0
         try:
             found = self._redeem(self.residents[who], self.partners[at], points)
-        except InsufficientPoints:
+        except LimitExceeded:
             assert points > spendable
             self.seen["redeem refused"] += 1
             return

@@ -82,7 +82,8 @@ def test_a_token_with_no_hold_waiver_or_redemption_is_used_up_once(shops: Mercha
     response = shops.consume(token)
     assert response.status_code == 201, response.get_json()
     used = response.get_json()
-    assert set(used) == {"use_id", "scn", "sub", "ent"}
+    assert set(used) == {"use_id", "scn", "sub", "ent", "discount_pct"}
+    assert used["discount_pct"] is None  # nothing asked
     assert (used["scn"], used["sub"], used["ent"]) == (scenario, seen["sub"], seen["ent"])
     uuid.UUID(used["use_id"])
 
