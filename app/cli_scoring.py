@@ -82,8 +82,9 @@ def model_list() -> None:
 @model.command("validate")
 @click.argument("spec_path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
-              help="Also write a validation report (HTML) over a synthetic population")
-@click.option("--residents", default=20000, show_default=True,
+              help="Also write a validation report (HTML) over a synthetic population, and keep "
+                   "its summary for the public model card")
+@click.option("--residents", default=20000, show_default=True, type=click.IntRange(min=1000),
               help="Synthetic residents for the report")
 def model_validate(spec_path: str, report_path: str | None, residents: int) -> None:
     """Validate a model spec; store it as `validated` (exit 1 and list problems if invalid)."""
@@ -109,46 +110,92 @@ def model_validate(spec_path: str, report_path: str | None, residents: int) -> N
     click.echo(json.dumps(out, ensure_ascii=False))
 
 
-def _report(spec: dict[str, Any], path: str, residents: int) -> dict[str, Any]:
-    """KS, AUC/Gini, PSI, monotonicity and distributions on a labelled synthetic population."""
-    import numpy as np
+# The scope of the stored baseline every synthetic report's PSI is measured against: the first
+# report stores it, so a later report of any model shows how far it moves the same population.
+REPORT_BASELINE = "validation"
+REPORT_SEED = 7
 
+
+def _report(spec: dict[str, Any], path: str, residents: int) -> dict[str, Any]:
+    """The HTML report on a labelled synthetic population; its summary is kept for the model
+    card (`scoring.monitor.store_validation`), its distribution as the baseline if none is."""
     from scoring.engine import score_batch
-    from scoring.features import compute_features
-    from scoring.report import write_report
+    from scoring.features import compute_features, consented_codes
+    from scoring.monitor import against_baseline, store_validation, supplement_count
+    from scoring.report import headline, write_report
     from scoring.spec import parse_model
-    from scoring.synthetic import generate_batch, generate_people
+    from scoring.synthetic import DISTRICTS, generate_batch, generate_people
     from scoring.validation import age_bands_from_days
 
     m = parse_model(spec)
-    people = generate_people(residents, seed=7)
-    batch = generate_batch(people, seed=7)
-    as_of = int(runtime().clock.now().timestamp())
-    people_asof = int(np.max(batch.occurred_at)) if len(batch) else as_of
-    x = compute_features(m, batch, people.consent, people_asof)
-    scores = score_batch(m, x).scores
-    summary = write_report(path, scores, people.label, model_id=m.id,
-                           districts=people.district,
-                           age_bands=age_bands_from_days(people.birth_day, people_asof // 86400))
-    return {"path": path, **{k: v for k, v in summary.items() if isinstance(v, int | float)}}
+    people = generate_people(residents, seed=REPORT_SEED)
+    batch = generate_batch(people, seed=REPORT_SEED)
+    people_asof = int(batch.occurred_at.max())
+    scores = score_batch(m, compute_features(m, batch, people.consent, people_asof)).scores
+    now = runtime().clock.now()
+    with runtime().uow() as uow:
+        baseline = against_baseline(uow.session, REPORT_BASELINE, m.id, scores, now=now)
+        metrics = write_report(
+            path, scores, people.label, model_id=m.id, tier_mins=[(t.code, t.min) for t in m.tiers],
+            districts=[DISTRICTS[int(d)][0] for d in people.district],
+            age_bands=age_bands_from_days(people.birth_day, people_asof // 86400),
+            supplements=[supplement_count(consented_codes(row)) for row in people.consent],
+            baseline=baseline,
+            population=f"{residents:,} synthetic residents (scoring.synthetic, seed "
+                       f"{REPORT_SEED}); bad = would default on 先诊后付 within a year")
+        summary = {**headline(metrics), "population": f"synthetic, {residents} residents"}
+        store_validation(uow.session, m.id, summary, now=now)
+        uow.commit()
+    return {"path": path, **summary}
 
 
 @model.command("monitor")
 @click.option("--days", default=7, show_default=True, type=click.IntRange(min=1),
-              help="Compare the scores served now with those served this many days ago")
+              help="Compare the scores served now with those served this many days ago; the "
+                   "outcomes are the adverse records since then")
 @click.option("--min-group", default=10, show_default=True, type=click.IntRange(min=1),
-              help="Smaller districts / age bands are reported by count only")
-def model_monitor(days: int, min_group: int) -> None:
-    """PSI of the scores served now against N days ago; distribution by district and age band."""
+              help="Smaller groups are reported by count only")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Also write the HTML report of the scores served --days ago against the "
+                   "outcomes since (exit 1 when no outcome is observable yet)")
+def model_monitor(days: int, min_group: int, report_path: str | None) -> None:
+    """PSI of the scores served now against N days ago and the stored baseline; distributions
+    and outcome metrics by district, age band and supplements added."""
     from datetime import timedelta
 
-    from scoring.monitor import drift
+    from scoring.monitor import drift, labelled
 
     now = runtime().clock.now()
+    since = now - timedelta(days=days)
     with runtime().uow() as uow:
-        report = drift(uow.session, now=now, baseline=now - timedelta(days=days),
-                       min_group=min_group)
-    click.echo(json.dumps(report, ensure_ascii=False))
+        report = drift(uow.session, now=now, baseline=since, min_group=min_group)
+        uow.commit()  # the stored baseline, on the first run after a model's activation
+        found = labelled(uow.session, since=since, until=now) if report_path else None
+    if report_path:
+        if found is None:
+            click.echo(json.dumps({**report, "report": None}, ensure_ascii=False,
+                                  default=str))
+            click.echo("no outcome is observable yet: no report written", err=True)
+            sys.exit(1)
+        _monitor_report(report_path, report, found, min_group)
+        report["report"] = report_path
+    click.echo(json.dumps(report, ensure_ascii=False, default=str))
+
+
+def _monitor_report(path: str, report: dict[str, Any], found: Any, min_group: int) -> None:
+    from scoring.report import write_report
+    from scoring.services import active_model
+
+    scores, bad, labels = found
+    with runtime().uow() as uow:
+        model = active_model(uow.session)
+    write_report(path, scores, bad, model_id=model.id,
+                 tier_mins=[(t.code, t.min) for t in model.tiers], districts=labels["district"],
+                 age_bands=labels["age_band"], supplements=labels["supplements"],
+                 baseline=report["stored_baseline"], min_group=min_group,
+                 population=f"scores served {report['baseline'][:10]} to {len(scores)} "
+                            f"residents; bad = an overdue 先诊后付 bill or a defaulted deposit "
+                            f"waiver by {report['as_of'][:10]}")
 
 
 @model.command("activate")

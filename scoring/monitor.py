@@ -36,13 +36,13 @@ from core.records import Record
 from core.registry import CATEGORIES
 from scoring.services import LATEST_FIRST, active_model
 from scoring.store import Score
-from scoring.synthetic import DISTRICTS
 from scoring.validation import (
     DEFAULT_BANDS,
     auc,
     band_of_age,
     band_shares,
     departures,
+    district_name,
     group_metrics,
     psi,
     psi_shares,
@@ -52,7 +52,6 @@ UNKNOWN = "unknown"
 # The outcome: a record of a scenario kept badly (rewards.credit.jobs, rewards.waivers).
 ADVERSE = ("scenario_performance", ("medical_credit_overdue", "deposit_defaulted"))
 SUPPLEMENTS = frozenset(c for c, cat in CATEGORIES.items() if cat.role == "supplement")
-DISTRICT_NAMES = {code: f"{zh} {code.title()}" for code, zh, _region, _w in DISTRICTS}
 
 
 class ScoreBaseline(Base):
@@ -138,11 +137,6 @@ def age_band_of(birth_year: int | None, year: int) -> str:
     return UNKNOWN if birth_year is None else band_of_age(year - birth_year)
 
 
-def district_name(code: str | None) -> str:
-    """A district's name ("福田区 Futian") from its code; the code itself when unknown."""
-    return UNKNOWN if not code else DISTRICT_NAMES.get(code, code)
-
-
 def supplement_count(categories: Any) -> str:
     """How many supplements a score's consented categories add, as a group label."""
     return str(len(SUPPLEMENTS & set(categories or ())))
@@ -170,19 +164,32 @@ def _distributions(scores: np.ndarray, labels: list[str], tiers: list[tuple[str,
     return [{k: v for k, v in r.items() if k not in drop} for r in rows]
 
 
-def outcomes(session: Session, then: list[Any], *, since: datetime, until: datetime,
-             tiers: list[tuple[str, int]], min_group: int) -> dict[str, Any] | None:
-    """Bad rate, AUC and calibration of the scores served at `since` against the adverse
-    records of (since, until], overall and per group; None while no outcome is observable."""
+def labelled(session: Session, *, since: datetime, until: datetime
+             ) -> tuple[np.ndarray, np.ndarray, dict[str, list[str]]] | None:
+    """The scores served at `since`, whether each resident then had an adverse record in
+    (since, until], and their groups; None while no outcome is observable (nobody scored
+    then, or all or none of them bad)."""
+    then = latest_as_of(session, since)
     bad_ids = adverse_since(session, since, until)
     bad = np.array([r.resident_id in bad_ids for r in then], dtype=bool)
     if not len(then) or bad.all() or not bad.any():
         return None
-    scores = np.array([r.score for r in then], dtype=np.float64)
-    groups = {name: group_metrics(scores, bad, labels, tier_mins=tiers, min_group=min_group)
-              for name, labels in _groupings(then, since.year).items()}
+    return (np.array([r.score for r in then], dtype=np.float64), bad,
+            _groupings(then, since.year))
+
+
+def outcomes(session: Session, *, since: datetime, until: datetime,
+             tiers: list[tuple[str, int]], min_group: int) -> dict[str, Any] | None:
+    """Bad rate, AUC and calibration of the scores served at `since` against the adverse
+    records of (since, until], overall and per group (`labelled`)."""
+    found = labelled(session, since=since, until=until)
+    if found is None:
+        return None
+    scores, bad, labels = found
+    groups = {name: group_metrics(scores, bad, group, tier_mins=tiers, min_group=min_group)
+              for name, group in labels.items()}
     whole = auc(scores, bad)
-    return {"residents": int(len(then)), "bad_rate": round(float(bad.mean()), 4),
+    return {"residents": int(len(scores)), "bad_rate": round(float(bad.mean()), 4),
             "auc": round(whole, 4), "groups": groups, "departures": departures(groups, whole)}
 
 
@@ -209,6 +216,6 @@ def drift(session: Session, *, now: datetime, baseline: datetime,
         "by_age_band": _distributions(scores, groups["age_band"], tiers, min_group),
         "by_supplements": _distributions(scores, groups["supplements"], tiers, min_group),
         "by_sex": None,  # the registry holds no sex (see the module docstring)
-        "outcomes": outcomes(session, before, since=baseline, until=now, tiers=tiers,
+        "outcomes": outcomes(session, since=baseline, until=now, tiers=tiers,
                              min_group=min_group),
     }

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from scoring.synthetic import DISTRICTS
+
 DEFAULT_BANDS: tuple[int, ...] = (0, 450, 500, 550, 600, 650, 700, 750, 800, 850, 1001)
 AGE_BANDS: tuple[tuple[int, int], ...] = ((18, 25), (25, 35), (35, 45), (45, 55), (55, 65),
                                           (65, 200))
@@ -166,6 +168,14 @@ def summary(scores: np.ndarray, bad: np.ndarray, *, previous: np.ndarray | None 
     return out
 
 
+DISTRICT_NAMES = {code: f"{zh} {code.title()}" for code, zh, _region, _w in DISTRICTS}
+
+
+def district_name(code: str | None) -> str:
+    """A district's name ("福田区 Futian") from its code; anything else as it is."""
+    return "unknown" if not code else DISTRICT_NAMES.get(code, code)
+
+
 def band_shares(scores: np.ndarray, bands: Sequence[float] = DEFAULT_BANDS) -> list[float]:
     """The share of scores in each band (what a PSI baseline stores)."""
     counts = np.histogram(np.asarray(scores, dtype=np.float64), bins=bands)[0]
@@ -221,19 +231,25 @@ def group_metrics(scores: np.ndarray, bad: np.ndarray, groups: Sequence[Any] | n
     return out
 
 
-def departures(groupings: dict[str, list[dict[str, Any]]], overall_auc: float,
-               top: int = 3) -> dict[str, list[dict[str, Any]]]:
-    """The groups (over every grouping) whose AUC departs most from the whole's, and those
-    with the largest calibration gap: [{grouping, group, count, value, by}], largest first."""
-    rows = [(name, r) for name, found in groupings.items() for r in found
-            if not r.get("suppressed")]
-    by_auc = sorted(((abs(r["auc"] - overall_auc), name, r) for name, r in rows
-                     if r.get("auc") is not None), key=lambda t: -t[0])
-    by_cal = sorted(((r["calibration_gap"], name, r) for name, r in rows
-                     if r.get("calibration_gap") is not None), key=lambda t: -t[0])
-    return {
-        "auc": [{"grouping": name, "group": r["group"], "count": r["count"], "value": r["auc"],
-                 "by": r["auc"] - overall_auc} for _, name, r in by_auc[:top]],
-        "calibration": [{"grouping": name, "group": r["group"], "count": r["count"],
-                         "value": gap, "by": gap} for gap, name, r in by_cal[:top]],
-    }
+def departures(groupings: dict[str, list[dict[str, Any]]], overall_auc: float, *,
+               top: int = 2, min_count: int = 100) -> dict[str, list[dict[str, Any]]]:
+    """Per grouping, the ``top`` groups of at least ``min_count`` residents whose AUC departs
+    most from the whole's, and those with the largest calibration gap:
+    [{grouping, group, count, value, by}], largest departure first (smaller groups depart by
+    sampling noise alone)."""
+    found: dict[str, list[dict[str, Any]]] = {"auc": [], "calibration": []}
+    for name, rows in groupings.items():
+        rows = [r for r in rows if not r.get("suppressed") and r["count"] >= min_count]
+        by_auc = sorted((r for r in rows if r.get("auc") is not None),
+                        key=lambda r: -abs(r["auc"] - overall_auc))
+        by_cal = sorted((r for r in rows if r.get("calibration_gap") is not None),
+                        key=lambda r: -r["calibration_gap"])
+        found["auc"] += [{"grouping": name, "group": r["group"], "count": r["count"],
+                          "value": round(r["auc"], 4), "by": round(r["auc"] - overall_auc, 4)}
+                         for r in by_auc[:top]]
+        found["calibration"] += [{"grouping": name, "group": r["group"], "count": r["count"],
+                                  "value": round(r["calibration_gap"], 4),
+                                  "by": round(r["calibration_gap"], 4)} for r in by_cal[:top]]
+    for key in found:
+        found[key].sort(key=lambda d: -abs(d["by"]))
+    return found
