@@ -14,7 +14,7 @@ from core.registry import CATEGORIES
 
 APP = Path(__file__).resolve().parents[2] / "app"
 STATIC = APP / "static" / "h5"
-PAGES = ["/h5/login", "/counter/", *(f"/h5/{name}" for name in RESIDENT_PAGES)]
+PAGES = ["/", "/h5/", "/h5/login", "/counter/", *(f"/h5/{name}" for name in RESIDENT_PAGES)]
 
 
 def texts() -> dict[str, dict[str, str]]:
@@ -38,11 +38,11 @@ def test_every_page_is_served_uncached_with_a_strict_content_security_policy(cli
         assert camera in response.headers["Permissions-Policy"], path
 
 
-def test_an_unknown_page_is_not_found_and_the_root_opens_the_score(client):
+def test_an_unknown_page_is_not_found_and_the_root_is_the_home(client):
     assert client.get("/h5/settings").status_code == 404
-    response = client.get("/h5/")
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith("/h5/score")
+    for path in ("/", "/h5/"):
+        html = client.get(path).get_data(as_text=True)
+        assert "/static/h5/js/home.js" in html, path
 
 
 def test_pages_load_only_their_own_scripts_and_styles_and_nothing_inline(client):
@@ -73,11 +73,11 @@ def test_scripts_and_styles_reach_no_other_origin_and_never_inject_html():
             assert banned not in source, (path.name, banned)
 
 
-def test_the_only_thing_kept_in_local_storage_is_the_language():
+def test_the_only_things_kept_in_local_storage_are_the_language_and_elder_mode():
     for path in STATIC.rglob("*.js"):
         source = path.read_text(encoding="utf-8")
         for key in re.findall(r"localStorage\.setItem\(([^,]+),", source):
-            assert key.strip() == "LANG_KEY", (path.name, key)
+            assert key.strip() in ("LANG_KEY", "ELDER_KEY"), (path.name, key)
 
 
 def test_every_text_on_the_pages_exists_in_chinese_and_english():

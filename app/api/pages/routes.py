@@ -13,13 +13,14 @@ import json
 from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response as WerkzeugResponse
+from flask import Blueprint, Response, abort, current_app, render_template, request
+
+from app.config import is_development
 
 blp = Blueprint("pages", __name__)
 
-# page -> (heading, introduction) text keys; the nav lists the pages in this order. Each page
-# runs `static/h5/js/<page>.js`.
+# page -> (heading, introduction) text keys; the home grid and every page's menu list the pages
+# in this order. Each page runs `static/h5/js/<page>.js`.
 RESIDENT_PAGES = {
     "score": ("score.title", None),
     "entitlements": ("ent.title", "ent.intro"),
@@ -59,13 +60,15 @@ def _t(key: str) -> str:
 
 def _render(template: str, page: str, heading: str, intro: str | None = None) -> str:
     return render_template(template, page=page, pages=RESIDENT_PAGES, heading=heading,
-                           intro=intro, t=_t)
+                           intro=intro, t=_t, demo=is_development(current_app.config))
 
 
+@blp.get("/")
 @blp.get("/h5/")
-def home() -> WerkzeugResponse:
-    """The resident's pages open on the score."""
-    return redirect(url_for("pages.resident", page="score"))
+def home() -> str:
+    """The resident's home: score and trend, benefits usable now, what needs action, and every
+    section. Signed out (no session in this tab), its script opens the sign-in page."""
+    return _render("h5/page.html", "home", "home.title")
 
 
 @blp.get("/h5/login")

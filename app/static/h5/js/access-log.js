@@ -1,5 +1,7 @@
 // Access log (查询记录): who checked or used my codes or read my data, when, and what they learned.
-import { announce, api, boot, clear, colon, getLang, h, pick, t, when, yuan } from './core.js';
+import {
+  announce, api, boot, clear, colon, getLang, h, partnerName, pick, t, when, yuan,
+} from './core.js';
 
 function label(prefix, code) {
   const text = t(`${prefix}.${code}`);
@@ -13,7 +15,9 @@ function shown(key, value) {
   }
   if (key === 'subject') return label('subject', value);
   if (key.endsWith('_fen') && typeof value === 'number') return yuan(value);
-  if (Array.isArray(value)) return value.join(', ');
+  // Codes the other side was told (a report's kind, a verification's result, sections) in words.
+  if (Array.isArray(value)) return value.map((v) => label(`value.${key}`, v)).join(getLang() === 'zh' ? '、' : ', ');
+  if (typeof value === 'string') return label(`value.${key}`, value);
   if (value && typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
@@ -30,8 +34,10 @@ function learnedText(learned) {
     if (['ent', 'scn', 'sub'].includes(key)) continue;
     parts.push(`${label('learned', key)}${colon()}${shown(key, value)}`);
   }
-  if (learned.sub) parts.push(`${t('access.pseudonym')}${colon()}${learned.sub}`);
-  return parts.join(getLang() === 'zh' ? '；' : '; ');
+  const sep = getLang() === 'zh' ? '；' : '; ';
+  // The pseudonym is a reference code, shown as one (it breaks anywhere on a narrow screen).
+  return [parts.join(sep), learned.sub ? [parts.length ? sep : '', `${t('access.pseudonym')}${colon()}`,
+    h('span', { class: 'mono' }, learned.sub)] : null];
 }
 
 async function render(root) {
@@ -47,11 +53,11 @@ async function render(root) {
   clear(root, h('section', { class: 'card' }, h('ol', { class: 'list', id: 'access-log' },
     log.items.map((e) => h('li', { dataset: { action: e.action, actor: e.actor.client_id || '' } },
       h('div', { class: 'spread' },
-        h('strong', {}, `${e.actor.name || e.actor.client_id} ${label('action', e.action)}`),
+        h('strong', {}, `${partnerName(e.actor.name) || e.actor.client_id} ${label('action', e.action)}`),
         h('span', { class: 'muted small' }, when(e.at))),
       h('p', { class: 'small' },
         e.scenario ? `${names.get(e.scenario) || e.scenario} · ` : '', label('outcome', e.outcome)),
-      h('p', { class: 'small' }, `${t('access.learned')}${colon()}${learnedText(e.learned)}`))))));
+      h('p', { class: 'small' }, `${t('access.learned')}${colon()}`, learnedText(e.learned)))))));
   announce(t('app.loaded'));
 }
 

@@ -1,4 +1,5 @@
-// Charts drawn here in SVG (no library, no network): the score gauge, dimension bars, a radar.
+// Charts drawn here in SVG (no library, no network): the score gauge, the score's trend,
+// dimension bars, a radar.
 // Colours come from CSS classes; every chart has a text equivalent for screen readers.
 
 const NS = 'http://www.w3.org/2000/svg';
@@ -39,42 +40,79 @@ function wrap(text, width) {
   return lines;
 }
 
-// Tier bands on the gauge (DESIGN §5.4 default tiers), drawn from LOW to HIGH.
-const LOW = 350;
-const HIGH = 950;
-const BANDS = [
-  ['building', LOW, 550], ['fair', 550, 600], ['good', 600, 700],
-  ['very_good', 700, 750], ['excellent', 750, HIGH],
-];
+// The gauge runs over the model's own range with its tiers as bands (the score API's `scale`);
+// this default is the built-in model's, for an answer without one.
+const DEFAULT_SCALE = { min: 220, max: 965, tiers: [
+  { code: 'building', min: 0 }, { code: 'fair', min: 550 }, { code: 'good', min: 600 },
+  { code: 'very_good', min: 700 }, { code: 'excellent', min: 750 }] };
 
-function polar(cx, cy, r, value) {
-  const share = (Math.min(Math.max(value, LOW), HIGH) - LOW) / (HIGH - LOW);
+function bands(scale) {
+  const tiers = scale.tiers.slice().sort((a, b) => a.min - b.min);
+  return tiers.map((tier, i) => [tier.code, Math.max(tier.min, scale.min),
+    i + 1 < tiers.length ? tiers[i + 1].min : scale.max]).filter(([, from, to]) => to > from);
+}
+
+function polar(cx, cy, r, value, scale) {
+  const share = (Math.min(Math.max(value, scale.min), scale.max) - scale.min) / (scale.max - scale.min);
   const angle = Math.PI * (1 - share);
   return [round(cx + r * Math.cos(angle)), round(cy - r * Math.sin(angle))];
 }
 
-function arc(cx, cy, r, from, to) {
-  const [x1, y1] = polar(cx, cy, r, from);
-  const [x2, y2] = polar(cx, cy, r, to);
+function arc(cx, cy, r, from, to, scale) {
+  const [x1, y1] = polar(cx, cy, r, from, scale);
+  const [x2, y2] = polar(cx, cy, r, to, scale);
   return `M ${x1} ${y1} A ${r} ${r} 0 0 1 ${x2} ${y2}`;
 }
 
-/** A half-circle gauge with the tier bands, a marker at `score`, the number and tier name. */
-export function gauge(score, tierName, label) {
+/** A half-circle gauge over the model's range, its tiers as bands, a marker at `score`, the
+ *  number and tier name. */
+export function gauge(score, tierName, label, scale = DEFAULT_SCALE) {
   const width = 260; const height = 160; const cx = 130; const cy = 135; const r = 105;
   const root = svg(width, height, label);
-  for (const [tier, from, to] of BANDS) {
-    root.append(s('path', { d: arc(cx, cy, r, from, to), class: `band band-${tier}` }));
+  for (const [tier, from, to] of bands(scale)) {
+    root.append(s('path', { d: arc(cx, cy, r, from, to, scale), class: `band band-${tier}` }));
   }
-  const [mx, my] = polar(cx, cy, r, score);
-  root.append(s('path', { d: arc(cx, cy, r - 16, LOW, score), class: 'gauge-progress' }));
+  const [mx, my] = polar(cx, cy, r, score, scale);
+  root.append(s('path', { d: arc(cx, cy, r - 16, scale.min, Math.max(score, scale.min), scale),
+    class: 'gauge-progress' }));
   root.append(s('circle', { cx: mx, cy: my, r: 9, class: 'gauge-marker' }));
   root.append(s('text', { x: cx, y: cy - 28, 'text-anchor': 'middle', class: 'gauge-score' }, score));
   root.append(s('text', { x: cx, y: cy - 2, 'text-anchor': 'middle', class: 'gauge-tier' }, tierName));
-  const [lx, ly] = polar(cx, cy, r, LOW);
-  const [hx, hy] = polar(cx, cy, r, HIGH);
-  root.append(s('text', { x: lx, y: ly + 18, 'text-anchor': 'middle', class: 'gauge-end' }, LOW));
-  root.append(s('text', { x: hx, y: hy + 18, 'text-anchor': 'middle', class: 'gauge-end' }, HIGH));
+  const [lx, ly] = polar(cx, cy, r, scale.min, scale);
+  const [hx, hy] = polar(cx, cy, r, scale.max, scale);
+  root.append(s('text', { x: lx, y: ly + 18, 'text-anchor': 'middle', class: 'gauge-end' }, scale.min));
+  root.append(s('text', { x: hx, y: hy + 18, 'text-anchor': 'middle', class: 'gauge-end' }, scale.max));
+  return root;
+}
+
+/** Past scores as a line, oldest on the left, with the tier thresholds as dashed lines.
+ *  `points`: [{score, label}] oldest first; the numbers are also in `label` (the text
+ *  alternative) and in the table the page shows next to it. */
+export function trend(points, label, scale = DEFAULT_SCALE, compact = false) {
+  const width = 320; const height = compact ? 70 : 160; const pad = compact ? 6 : 28;
+  const root = svg(width, height, label);
+  if (!points.length) return root;
+  const values = points.map((p) => p.score);
+  const lo = Math.max(scale.min, Math.min(...values) - 40);
+  const hi = Math.min(scale.max, Math.max(...values) + 40);
+  const x = (i) => round(points.length === 1 ? width / 2 : pad + (i * (width - 2 * pad)) / (points.length - 1));
+  const y = (v) => round(height - pad - ((v - lo) / Math.max(1, hi - lo)) * (height - 2 * pad));
+  if (!compact) {
+    for (const tier of scale.tiers) {
+      if (tier.min <= lo || tier.min >= hi) continue;
+      root.append(s('line', { x1: 0, x2: width, y1: y(tier.min), y2: y(tier.min), class: 'trend-tier' }));
+      root.append(s('text', { x: width, y: y(tier.min) - 3, 'text-anchor': 'end', class: 'trend-tier-label' },
+        tier.name || tier.code));
+    }
+  }
+  root.append(s('polyline', { points: values.map((v, i) => `${x(i)},${y(v)}`).join(' '),
+    class: 'trend-line' }));
+  values.forEach((v, i) => {
+    root.append(s('circle', { cx: x(i), cy: y(v), r: compact ? 3 : 4, class: 'trend-dot' }));
+    if (!compact && (i === values.length - 1 || values.length <= 6)) {
+      root.append(s('text', { x: x(i), y: y(v) - 9, 'text-anchor': 'middle', class: 'trend-value' }, v));
+    }
+  });
   return root;
 }
 

@@ -1,7 +1,7 @@
 // Consent centre: every notice with its full text, grant (with the separate acknowledgement where
 // required), withdraw, and the signed receipts.
 import {
-  alertBox, announce, api, boot, categoryName, clear, errorBox, getLang, h, jwsPayload,
+  alertBox, announce, api, boot, categoryName, clear, errorBox, getLang, h, jwsPayload, retention,
   statusText, t, when,
 } from './core.js';
 
@@ -21,10 +21,14 @@ function badge(state) {
 function receiptView(receipt) {
   const claims = jwsPayload(receipt) || {};
   const result = h('div', { class: 'small' });
+  // What the receipt says, in words; the signed code itself only folded away, for verifying.
   return h('div', { class: 'receipt' },
-    h('p', { class: 'small' }, `${statusText(claims.event || '')} · ${when(claims.time)}`),
-    h('label', {}, t('consents.receipt'),
-      h('textarea', { class: 'mono small', rows: 3, readonly: true }, receipt)),
+    h('dl', { class: 'facts small' },
+      h('dt', {}, t('consents.receipt_event')), h('dd', {}, statusText(claims.event || '')),
+      h('dt', {}, t('consents.receipt_time')), h('dd', {}, when(claims.time))),
+    h('details', {}, h('summary', {}, t('consents.receipt_code')),
+      h('textarea', { class: 'mono small', rows: 3, readonly: true,
+        'aria-label': t('consents.receipt_code') }, receipt)),
     h('button', {
       type: 'button', class: 'button',
       onclick: async () => {
@@ -162,7 +166,7 @@ function noticeCard(notice, active, needsReconsent) {
         !isScoring && notice.categories.length ? [h('dt', {}, t('consents.categories')),
           h('dd', {}, notice.categories.map(categoryName).join(getLang() === 'zh' ? '、' : ', '))] : null,
         recipients.length ? [h('dt', {}, t('consents.recipients')), h('dd', {}, recipients.join(getLang() === 'zh' ? '，' : ', '))] : null,
-        h('dt', {}, t('consents.retention')), h('dd', {}, notice.retention || '—'),
+        h('dt', {}, t('consents.retention')), h('dd', {}, retention(notice.retention)),
         notice.validity_days ? [h('dt', {}, t('consents.validity')),
           h('dd', {}, t('consents.days', { n: notice.validity_days }))] : null)),
     form, actions, result, receipts);

@@ -2,8 +2,15 @@
 // errors, and a tiny DOM builder (text nodes, never HTML strings: nothing a server returns runs).
 
 const LANG_KEY = 'pc.lang';        // localStorage: the language choice, nothing personal
+const ELDER_KEY = 'pc.elder';      // localStorage: elder mode (适老化) on or off, nothing personal
 const SESSION_KEY = 'pc.session';  // sessionStorage: the resident's session token
 const TIMEOUT_MS = 15000;
+
+// Elder mode before anything renders, so large text never flashes small first.
+function readElder() {
+  try { return localStorage.getItem(ELDER_KEY) === '1'; } catch { return false; }
+}
+document.documentElement.classList.toggle('elder', readElder());
 
 let dict = null;
 let lang = 'zh';
@@ -118,13 +125,61 @@ export function toFen(text) {
   return fen > 0 ? fen : null;
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** One date format on every page, in China Standard Time: 2026年11月1日 16:00 / 1 Nov 2026, 16:00. */
 export function when(iso, withTime = true) {
   if (!iso) return '—';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return String(iso);
-  const options = { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit', day: '2-digit' };
-  if (withTime) Object.assign(options, { hour: '2-digit', minute: '2-digit', hour12: false });
-  return date.toLocaleString(lang === 'en' ? 'en-GB' : 'zh-CN', options);
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Asia/Shanghai', year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit',
+    minute: '2-digit', hourCycle: 'h23' }).formatToParts(date).map((p) => [p.type, p.value]));
+  const time = `${parts.hour}:${parts.minute}`;
+  if (lang === 'en') {
+    const day = `${Number(parts.day)} ${MONTHS[Number(parts.month) - 1]} ${parts.year}`;
+    return withTime ? `${day}, ${time}` : day;
+  }
+  const day = `${parts.year}年${Number(parts.month)}月${Number(parts.day)}日`;
+  return withTime ? `${day} ${time}` : day;
+}
+
+/** An ISO-8601 duration (P3Y, P6M, P30D, PT24H) in words; null when it is not one. */
+export function duration(text) {
+  const match = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$/
+    .exec(String(text || '').trim());
+  if (!match || match.slice(1).every((v) => v == null)) return null;
+  const units = ['year', 'month', 'week', 'day', 'hour', 'minute'];
+  return units.map((unit, i) => (match[i + 1] == null ? null
+    : t(`unit.${unit}${Number(match[i + 1]) === 1 ? '' : 's'}`, { n: Number(match[i + 1]) })))
+    .filter(Boolean).join(lang === 'zh' ? '' : ' ');
+}
+
+/** A retention period ("P3Y after withdrawal") in words: 撤回后3年 / 3 years after withdrawal. */
+export function retention(text) {
+  const match = /^(P\S+)(?:\s+after\s+(\w+))?$/.exec(String(text || '').trim());
+  const span = match && duration(match[1]);
+  if (!span) return text || '—';
+  if (!match[2]) return span;
+  const eventKey = `retention.${match[2]}`;
+  const event = t(eventKey);
+  return t('retention.after', { event: event === eventKey ? match[2] : event, span });
+}
+
+/** A discount of `pct` per cent: 85折 / 9折 in Chinese, "15% off" in English. */
+export function discount(pct) {
+  const pay = 100 - Number(pct);
+  if (lang === 'en') return t('limit.discount_off', { n: pct });
+  return `${pay % 10 === 0 ? pay / 10 : pay}折`;
+}
+
+/** A partner's name in the page's language: "演示医院 Demo Hospital" is shown as one or the
+ *  other (partners register one display name, Chinese first). */
+export function partnerName(name) {
+  const value = String(name || '');
+  const match = /^([^A-Za-z]*[\u3400-\u9fff][^A-Za-z]*?)\s+([A-Za-z].*)$/.exec(value);
+  if (!match) return value;
+  return lang === 'en' ? match[2] : match[1];
 }
 
 /** "：" in Chinese, ": " in English. */
@@ -290,6 +345,17 @@ export async function boot({ render, session = true }) {
       saveLang(lang);
       applyTexts();
       run();
+    });
+  }
+  const elder = document.getElementById('elder-toggle');
+  if (elder) {
+    elder.setAttribute('aria-pressed', String(readElder()));
+    elder.addEventListener('click', () => {
+      const on = !readElder();
+      try { localStorage.setItem(ELDER_KEY, on ? '1' : '0'); } catch { /* private mode */ }
+      document.documentElement.classList.toggle('elder', on);
+      elder.setAttribute('aria-pressed', String(on));
+      announce(t(on ? 'app.elder_on' : 'app.elder_off'));
     });
   }
   const logout = document.getElementById('logout');

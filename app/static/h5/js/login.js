@@ -5,7 +5,7 @@ import { announce, api, ApiError, boot, clear, errorBox, h, pick, setSession, t 
 function nextPage() {
   const next = new URLSearchParams(location.search).get('next') || '';
   // Only a path on this site: never an open redirect.
-  return /^\/h5\/[\w-]*(\?[\w=&%:.-]*)?$/.test(next) ? next : '/h5/score';
+  return /^\/h5\/[\w-]*(\?[\w=&%:.-]*)?$/.test(next) ? next : '/h5/';
 }
 
 async function signIn(residentId) {

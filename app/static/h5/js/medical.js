@@ -1,7 +1,8 @@
 // 先诊后付: my line (held, owed, available), open holds, bills with a pay button (the demo
 // payment channel in development), and what was closed.
 import {
-  alertBox, announce, api, boot, clear, colon, errorBox, h, pick, statusText, t, toFen, when, yuan,
+  alertBox, announce, api, boot, clear, colon, errorBox, h, partnerName, pick, statusText, t, toFen,
+  when, yuan,
 } from './core.js';
 
 let flash = null;
@@ -43,7 +44,7 @@ function payForm(bill, root) {
 function billItem(bill, root) {
   return h('li', { dataset: { bill: bill.bill_id, status: bill.status } },
     h('div', { class: 'spread' },
-      h('strong', {}, `${(bill.hospital && bill.hospital.name) || ''} ${yuan(bill.amount_fen)}`),
+      h('strong', {}, `${partnerName(bill.hospital && bill.hospital.name)} ${yuan(bill.amount_fen)}`),
       h('span', { class: `badge ${TONE[bill.status] || 'plain'}` }, billStatus(bill.status))),
     h('dl', { class: 'facts small' },
       h('dt', {}, t('medical.outstanding')), h('dd', { class: 'owed' }, yuan(bill.owed_fen)),
@@ -77,15 +78,15 @@ async function render(root) {
     parts.push(h('section', { class: 'card', 'aria-labelledby': 'holds-h' },
       h('h2', { id: 'holds-h' }, t('medical.holds')),
       h('ul', { class: 'list', id: 'holds' }, credit.holds.map((x) => h('li', { class: 'spread' },
-        h('span', {}, `${(x.hospital && x.hospital.name) || ''} ${yuan(x.amount_fen)}`),
+        h('span', {}, `${partnerName(x.hospital && x.hospital.name)} ${yuan(x.amount_fen)}`),
         h('span', { class: 'muted small' }, `${t('counter.hold_expires')}${colon()}${when(x.expires_at)}`))))));
   }
   const history = credit.history || [];
   if (history.length) {
     parts.push(h('section', { class: 'card', 'aria-labelledby': 'history-h' },
-      h('h2', { id: 'history-h' }, t('points.history')),
+      h('h2', { id: 'history-h' }, t('medical.history')),
       h('ul', { class: 'list', id: 'medical-history' }, history.map((x) => h('li', { class: 'spread' },
-        h('span', {}, `${(x.hospital && x.hospital.name) || ''} ${yuan(x.amount_fen)}`),
+        h('span', {}, `${partnerName(x.hospital && x.hospital.name)} ${yuan(x.amount_fen)}`),
         h('span', { class: `badge ${TONE[x.status] || 'plain'}` },
           x.kind === 'bill' ? billStatus(x.status) : statusText(x.status)))))));
   }

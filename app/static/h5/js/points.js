@@ -1,5 +1,5 @@
 // Points: balance, what expires soon, and the history of earning, redeeming, refunds, expiry.
-import { announce, api, boot, clear, getLang, h, pick, t, when } from './core.js';
+import { announce, api, boot, clear, getLang, h, partnerName, pick, t, when } from './core.js';
 
 const KIND = {
   zh: { earn: '获得', redeem: '兑换', refund: '退回', expire: '过期' },
@@ -25,7 +25,7 @@ async function render(root) {
       (points.history || []).length ? h('ul', { class: 'list', id: 'history' }, points.history.map((x) =>
         h('li', { class: 'spread' },
           h('span', {}, h('strong', {}, KIND[lang][x.kind] || x.kind), ' ',
-            pick(x.title) || x.partner || '',
+            pick(x.title) || partnerName(x.partner) || '',
             h('br'), h('span', { class: 'muted small' }, when(x.at))),
           h('span', { class: x.points >= 0 ? 'plus' : 'lost' }, `${x.points > 0 ? '+' : ''}${x.points}`))))
         : h('p', {}, t('app.none'))));

@@ -1,5 +1,5 @@
 // Deposit waivers (免押): what was lent without a deposit, until when, and how it ended.
-import { announce, api, boot, clear, h, statusText, t, when, yuan } from './core.js';
+import { announce, api, boot, clear, h, partnerName, statusText, t, when, yuan } from './core.js';
 
 const TONE = { active: 'warn', completed: 'ok', settled: 'ok', defaulted: 'bad' };
 
@@ -12,7 +12,7 @@ async function render(root) {
   clear(root, h('section', { class: 'card' }, h('ul', { class: 'list', id: 'waivers' },
     answer.items.map((w) => h('li', { dataset: { status: w.status } },
       h('div', { class: 'spread' },
-        h('strong', {}, `${(w.partner && w.partner.name) || ''} · ${w.item}`),
+        h('strong', {}, `${partnerName(w.partner && w.partner.name)} · ${w.item}`),
         h('span', { class: `badge ${TONE[w.status] || 'plain'}` }, statusText(w.status))),
       h('dl', { class: 'facts small' },
         h('dt', {}, t('waivers.deposit')), h('dd', {}, yuan(w.deposit_fen)),

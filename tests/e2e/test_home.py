@@ -1,0 +1,97 @@
+"""The resident's home, score and records pages as a resident on a phone sees them: the home
+that says where to start, the score whose parts add up, records grouped with the negatives first,
+and the same pages in elder mode; each checked by axe-core and photographed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import DESKTOP, PHONE
+from tests.e2e.support import axe_check, resident_without_consent, shot
+from tests.support.factories import bearer, new_source
+from tests.support.tokens import grant, push, rec
+
+pytestmark = pytest.mark.e2e
+
+
+def resident_with_a_violation(app, client, idp, n=21, name="王五"):
+    """Three good years, one traffic violation last month, scoring consent given."""
+    session = resident_without_consent(app, client, idp, n, name)
+    _source, key = new_source(app)
+    push(client, key, [rec(n, "tv1", "traffic", "violation", "2026-10-10T00:00:00Z")])
+    grant(client, session, "scoring")
+    return session
+
+
+def test_home_shows_score_trend_next_tier_and_every_section(app, client, idp, tabs):
+    session = resident_with_a_violation(app, client, idp)
+    score = client.get("/api/v1/me/score", headers=bearer(session)).get_json()
+    tab = tabs(PHONE, "phone")
+    page = tab.page
+    tab.go(f"/#token={session}")
+    expect(page.locator("#home-number")).to_have_text(str(score["score"]))
+    expect(page.locator("#home-tier")).to_have_text(score["tier_name"])
+    above = [t for t in score["scale"]["tiers"] if t["min"] > score["score"]]
+    if above:
+        short = above[0]["min"] - score["score"]
+        expect(page.locator("#home-next")).to_contain_text(f"再提高 {short} 分")
+    menu = page.get_by_role("navigation", name="全部服务")
+    for name in ("我的分数", "信用权益", "授权中心", "信用记录", "查询记录", "消息"):
+        expect(menu.get_by_role("link", name=name)).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    axe_check(page, "home")
+    shot(page, "home-zh")
+
+
+def test_signed_out_the_root_is_the_sign_in_page(tabs):
+    tab = tabs(PHONE, "phone")
+    tab.go("/")
+    tab.page.wait_for_url(re.compile(r"/h5/login"))
+    expect(tab.page.get_by_role("heading", level=1)).to_be_visible()
+
+
+def test_score_parts_add_up_and_records_put_negatives_first(app, client, idp, tabs):
+    session = resident_with_a_violation(app, client, idp)
+    score = client.get("/api/v1/me/score", headers=bearer(session)).get_json()
+    parts = sum(d["points"] for d in score["dimensions"])
+    assert score["scale"]["base_points"] + parts == score["score"]
+
+    tab = tabs(PHONE, "phone")
+    page = tab.page
+    tab.go(f"/h5/score#token={session}")
+    expect(page.locator("#sum")).to_have_text(
+        f"基础分 {score['scale']['base_points']} + 各维度得分 {parts} = {score['score']} 分")
+    expect(page.get_by_role("img", name=re.compile(
+        f"分数范围 {score['scale']['min']}–{score['scale']['max']}"))).to_be_visible()
+    expect(page.locator("#ladder li[aria-current='step']")).to_contain_text("您在这里")
+    axe_check(page, "score")
+    shot(page, "score-zh")
+
+    tab.go("/h5/records")
+    first = page.locator("#records details").first
+    expect(first).to_have_attribute("data-category", "traffic")
+    expect(first.locator("li").first).to_contain_text("负面")
+    expect(first.get_by_role("button", name="提出异议")).to_be_visible()
+    utilities = page.locator("#records details[data-category='utilities']")
+    utilities.locator("summary").click()
+    expect(utilities.get_by_role("button", name="提出异议")).to_have_count(0)
+    page.get_by_label("状态").select_option("negative")
+    expect(page.locator("#records li")).to_have_count(1)
+    axe_check(page, "records")
+    shot(page, "records-zh")
+
+
+def test_desktop_home_and_score(app, client, idp, tabs):
+    session = resident_with_a_violation(app, client, idp)
+    tab = tabs(DESKTOP, "desktop")
+    page = tab.page
+    tab.go(f"/#token={session}")
+    expect(page.locator("#home-number")).to_be_visible()
+    axe_check(page, "home desktop")
+    shot(page, "home-desktop")
+    tab.go("/h5/score")
+    expect(page.locator("#sum")).to_be_visible()
+    shot(page, "score-desktop")
