@@ -45,7 +45,7 @@ def _get(client: Any, persona: dict[str, Any], path: str) -> Any:
     return response.get_json()
 
 
-def test_personas_are_listed_first_in_order_with_their_lines(demo) -> None:
+def listed_first_in_order_with_their_lines(demo) -> None:
     listed = demo["_listed"]["all"]
     assert [e["persona"] for e in listed[:len(PERSONAS)]] == [p.key for p in PERSONAS]
     for entry, persona in zip(listed, PERSONAS, strict=False):
@@ -57,7 +57,7 @@ def test_personas_are_listed_first_in_order_with_their_lines(demo) -> None:
                                     for e in others)
 
 
-def test_each_persona_is_in_the_tier_its_line_names(client, demo) -> None:
+def in_the_tier_their_lines_name(client, demo) -> None:
     scores = {p.key: _get(client, demo[p.key], "/api/v1/me/score") for p in PERSONAS}
     served = {key: score["tier"] for key, score in scores.items()}
     named = {p.key: named_tier(p.zh) for p in PERSONAS}
@@ -65,8 +65,7 @@ def test_each_persona_is_in_the_tier_its_line_names(client, demo) -> None:
     assert [named_tier(p.zh) for p in PERSONAS][0] == "excellent"
 
 
-def test_the_first_persona_added_supplements_and_the_thin_file_sees_what_adding_brings(
-        client, demo) -> None:
+def supplements_added_and_what_adding_brings(client, demo) -> None:
     first = _get(client, demo["excellent"], "/api/v1/me/consents")
     scoring = next(c for c in first["items"] if c["purpose"] == "scoring"
                    and c["status"] == "active")
@@ -79,7 +78,7 @@ def test_the_first_persona_added_supplements_and_the_thin_file_sees_what_adding_
     assert all(points > 0 for points in unused.values())
 
 
-def test_each_persona_has_points_and_deposit_waiver_history(client, demo) -> None:
+def points_and_waiver_history(client, demo) -> None:
     for persona in PERSONAS:
         me = demo[persona.key]
         assert _get(client, me, "/api/v1/me/points")["balance"] > 0, persona.key
@@ -89,8 +88,7 @@ def test_each_persona_has_points_and_deposit_waiver_history(client, demo) -> Non
     assert {"earn", "redeem"} <= {item["kind"] for item in history}
 
 
-def test_the_overdue_persona_has_an_overdue_bill_and_credit_care_is_suspended(
-        client, demo) -> None:
+def an_overdue_bill_suspends_credit_care(client, demo) -> None:
     mine = _get(client, demo["overdue"], "/api/v1/me/medical-credit")
     assert [b["status"] for b in mine["bills"]] == ["overdue"]
     assert not mine["eligible"] and mine["available_fen"] == 0
@@ -100,8 +98,7 @@ def test_the_overdue_persona_has_an_overdue_bill_and_credit_care_is_suspended(
     assert any(item["kind"] == "bill" and item["status"] == "paid" for item in paid["history"])
 
 
-def test_the_dishonest_debtor_persona_is_excluded_from_credit_care_and_waivers(
-        client, demo) -> None:
+def a_dishonest_debtor_is_excluded(client, demo) -> None:
     items = _get(client, demo["dishonest"], "/api/v1/me/entitlements")["items"]
     by_code = {e["scenario"]: e for e in items}
     for code in ("medical_credit", "deposit_waiver_bike"):
@@ -111,7 +108,7 @@ def test_the_dishonest_debtor_persona_is_excluded_from_credit_care_and_waivers(
     assert [r["type"] for r in records if r["category"] == "judicial"] == ["dishonest_debtor"]
 
 
-def test_the_traffic_persona_can_repair_their_violation(client, demo) -> None:
+def a_traffic_violation_can_be_repaired(client, demo) -> None:
     records = _get(client, demo["traffic"], "/api/v1/me/records")["items"]
     violation = next(r for r in records if r["type"] == "violation")
     check = _get(client, demo["traffic"], f"/api/v1/me/records/{violation['id']}/repair")
@@ -121,15 +118,37 @@ def test_the_traffic_persona_can_repair_their_violation(client, demo) -> None:
     assert not any(r["category"] == "traffic" for r in others)
 
 
-def test_a_freshly_seeded_demo_passes_audit_verify(app, demo) -> None:
+def audit_verify_passes(app, demo) -> None:
     result = cli(app, "audit", "verify")
     assert result.exit_code == 0, result.output
     verdict = json.loads(result.output)
     assert verdict["ok"] and verdict["checkpoints"] >= 1
 
 
-def test_seeding_again_changes_nothing(app, client, demo) -> None:
-    with app.app_context():
-        again = seed_demo(runtime(), residents=3, rng_seed=3, now=runtime().clock.now())
-    assert again["personas"] == 0 and again["residents"] == 0
+def seeding_again_changes_nothing(app, client, demo) -> None:
+    result = cli(app, "seed", "--residents", "3", "--seed", "3")  # what an operator runs
+    assert result.exit_code == 0, result.output
+    again = json.loads(result.output)
+    assert again["personas"] == 0 and again["residents"] == 0 and again["records"] == 0
     assert client.get("/api/v1/auth/demo/residents").get_json() == demo["_listed"]["all"]
+
+
+# Seeding takes seconds: each test below seeds once and checks several things.
+
+def test_personas_are_listed_first_in_order_with_lines_that_name_their_tier(client, demo) -> None:
+    listed_first_in_order_with_their_lines(demo)
+    in_the_tier_their_lines_name(client, demo)
+    supplements_added_and_what_adding_brings(client, demo)
+
+
+def test_each_persona_has_history_and_the_state_its_line_describes(client, demo) -> None:
+    points_and_waiver_history(client, demo)
+    an_overdue_bill_suspends_credit_care(client, demo)
+    a_dishonest_debtor_is_excluded(client, demo)
+    a_traffic_violation_can_be_repaired(client, demo)
+
+
+def test_a_fresh_demo_passes_audit_verify_and_seeding_again_changes_nothing(
+        app, client, demo) -> None:
+    audit_verify_passes(app, demo)
+    seeding_again_changes_nothing(app, client, demo)
