@@ -142,6 +142,9 @@ def _truncate(url: str, reference: dict[str, list[dict[str, Any]]]) -> None:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         for table in reversed(Base.metadata.sorted_tables):
             conn.execute(table.delete())
+        for name in ("procrastinate_events", "procrastinate_periodic_defers",
+                     "procrastinate_jobs", "procrastinate_workers"):  # the task queue's (events)
+            conn.execute(text(f"DELETE FROM {name}"))
         for (sequence,) in conn.execute(text(
                 "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) "
                 "FROM pg_sequences WHERE schemaname = 'public'")):
