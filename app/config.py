@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_LOGIN_IDENTITY": "5/60",  # verified sign-ins per identity (`sub`) per window
     "RATE_LIMIT_INGEST": "600/60",  # batches per source per window
     "RATE_LIMIT_TOKENS": "30/60",  # partner tokens (QR codes) a resident may ask per window
+    "RATE_LIMIT_CODE_MISSES": "30/60",  # wrong one-time codes a partner may send per window
     "RATE_LIMIT_RIGHTS": "10/3600",  # disputes, repairs, review requests per resident
     "DISPUTE_DAYS": 15,  # days an operator has to resolve a dispute
     "DB_POOL_SIZE": 10,

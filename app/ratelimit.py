@@ -20,6 +20,9 @@ Design overview
   flood against one identity or code from an address leaves that address free for the others,
   and junk from one address (which proves no subject) locks out only that address. Subjects
   are stored as keyed digests (`Keyring.blind_index`): no identity or bearer code in Redis.
+- A partner's wrong short one-time codes (`CodeMisses`, `RATE_LIMIT_CODE_MISSES`) count per
+  partner, whichever code: brute force by one partner, which only its own residents' live codes
+  could reward, is slowed to the limit (odds in docs/security.md).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import ipaddress
 import logging
 import math
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -111,6 +115,20 @@ class RedisRateLimits(RateLimits):
                 log.warning("redis unavailable, rate limits counted in-process: %s", exc)
             self._down_until = time.monotonic() + self.RETRY_AFTER
             return fn(self.fallback)
+
+
+class CodeMisses:
+    """`rewards.token_format.CodeMisses` on the app's limiter: `spec` wrong codes per partner per
+    window; the next code, right or wrong, waits for the window's end."""
+
+    def __init__(self, limits: RateLimits, spec: str):
+        self.limits, self.spec = limits, spec
+
+    def wait(self, partner_id: uuid.UUID) -> int:
+        return self.limits.test(self.spec, "code-miss", str(partner_id))
+
+    def missed(self, partner_id: uuid.UUID) -> None:
+        self.limits.hit(self.spec, "code-miss", str(partner_id))
 
 
 def make_limits(url: str | None) -> RateLimits:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import db_timeouts
 from app.idp import IdentityProvider
-from app.ratelimit import RateLimits, make_limits
+from app.ratelimit import CodeMisses, RateLimits, make_limits
 from app.slots import ResidentSlots
 from core.clock import Clock, SystemClock
 from core.crypto import Keyring, parse_key
@@ -87,6 +87,7 @@ def build(app: Flask, clock: Clock | None = None) -> Runtime:
     signer = Signer(keyring)
     keyed = {"keyring": keyring}  # sessions encrypt free text with it (rights.models)
     store = make_store(cfg.get("REDIS_URL"))
+    limiter = make_limits(cfg.get("REDIS_URL"))
     rt = Runtime(
         settings=cfg,
         engine=engine,
@@ -99,10 +100,11 @@ def build(app: Flask, clock: Clock | None = None) -> Runtime:
         keyring=keyring,
         signer=signer,
         store=store,
-        limiter=make_limits(cfg.get("REDIS_URL")),
+        limiter=limiter,
         clock=clock or SystemClock(),
         idp=IdentityProvider.from_config(cfg.get("IDP_JWKS"), cfg.get("IDP_ISSUER")),
-        tokens=TokenContext(signer=signer, keyring=keyring, issuer=str(cfg["ISSUER"])),
+        tokens=TokenContext(signer=signer, keyring=keyring, issuer=str(cfg["ISSUER"]),
+                            code_misses=CodeMisses(limiter, str(cfg["RATE_LIMIT_CODE_MISSES"]))),
         resident_slots=ResidentSlots(int(cfg["RESIDENT_CONCURRENCY"])),
     )
     app.extensions[EXTENSION] = rt

@@ -32,6 +32,7 @@ JOB_MODULES: tuple[str, ...] = (
     "reports.jobs",
     "rewards.credit.jobs",
     "rewards.points.jobs",
+    "rewards.token_jobs",
     "rewards.waivers.jobs",
     "rights.jobs",
 )

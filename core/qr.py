@@ -1,8 +1,9 @@
 """QR codes as compact SVG, fast enough to draw on every token request.
 
-zxing-cpp encodes (C++, error correction M, its own best mask: ~2.5 ms for a 450-character
-token, against ~20 ms for segno's pure-Python encoder with a fixed mask); the SVG is one path of
-horizontal runs of dark modules, found with numpy.
+zxing-cpp encodes (C++, error correction M, its own best mask); the SVG is one path of
+horizontal runs of dark modules, found with numpy. A token's QR shows its 18-digit code, not
+the JWS (issue 20): numeric mode fits it in a 21x21 version-1 symbol, ~1 KB of SVG drawn in
+~0.4 ms, where the 509-character JWS took an 89x89 symbol, ~16 KB and ~4-9 ms.
 """
 
 from __future__ import annotations

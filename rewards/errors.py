@@ -106,6 +106,19 @@ class UseDeclined(TokenRejected):
                            "The resident cannot use this entitlement now")
 
 
+class CodeUnknown(TokenRejected):
+    """A short one-time code that names no live token of the caller's: unknown, used, expired
+    and another partner's are one answer, so a guess learns nothing (issue 20)."""
+
+    code, title = "code_unknown", "No live token of yours has this code"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this code is not valid here (a code works once, only at the partner it was shown "
+            "for, until it expires); ask the resident to show a new one",
+            detail_zh="该码无效、已使用或已过期，请市民重新出示")
+
+
 class TokenHasOwnCall(TokenRejected):
     """`POST /partner/v1/tokens/consume` with a token whose scenario is used up by a call of
     its own (a hold, a waiver, a redemption); `use_with` names that call."""

@@ -7,8 +7,9 @@ per failure; `check_time_and_audience` checks issuer, lifetime, times and audien
 the database (subject, consent, single use) is decided by PostgreSQL (`pc_token_state`), called
 by `rewards.tokens`.
 
-`TokenContext` is what token code needs beyond a session (keys and our issuer name): built once
-by `create_app` (`runtime().tokens`) and passed to every token function as `ctx`.
+`TokenContext` is what token code needs beyond a session (keys, our issuer name, the count of a
+partner's wrong short codes): built once by `create_app` (`runtime().tokens`) and passed to every
+token function as `ctx`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import re
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -37,13 +38,25 @@ IAT_LEEWAY = 5  # seconds of clock skew tolerated between our own instances
 SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
+class CodeMisses(Protocol):
+    """A partner's wrong short codes, counted in a window shared by every process
+    (`app.ratelimit.CodeMisses`): brute force is refused before a code is looked up."""
+
+    def wait(self, partner_id: uuid.UUID) -> int:
+        """0 if the partner may try a code now, else the seconds until it may."""
+
+    def missed(self, partner_id: uuid.UUID) -> None:
+        """Count one code that named no live token of the partner's."""
+
+
 @dataclass(frozen=True)
 class TokenContext:
-    """What token code needs beyond a session: keys and our issuer name."""
+    """What token code needs beyond a session: keys, our issuer name, the code-miss count."""
 
     signer: Signer
     keyring: Keyring
     issuer: str
+    code_misses: CodeMisses
 
     def public_key(self, session: OnDemand, kid: str, now: datetime) -> Ed25519PublicKey | None:
         """The published `token` key named `kid`, or None. The signer caches keys briefly;

@@ -61,11 +61,22 @@ Design overview
 * Keys and our issuer name come in as `ctx` (`TokenContext`, built once by `create_app`).
 * Every introspection and consumption of a token whose subject this service knows is written to
   the access log the resident sees (`pc_log_access`, inside the functions).
+* The short one-time code (issue 20): each token gets an 18-digit `code` at issue, kept with it
+  in `issued_tokens`. Every function here that takes a token takes its code in the same
+  argument and swaps it for the JWS first (`_with_code`: one indexed SELECT, only when a code
+  is given), so everything after — checks, single use, answers — is the token's. A code is
+  found only for the partner it was issued for, before it expires and while its token is
+  unused; any other code is `CodeUnknown` (introspection: `{active: false}`), one answer for
+  unknown, used, expired and another partner's. Wrong codes are counted per partner
+  (`ctx.code_misses`, shared by every process); past the limit every code is refused 429,
+  right or wrong, before it is looked up. `verify` neither counts nor refuses (it is a look
+  before a write, whose own `admit` does both).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import uuid
 from dataclasses import asdict, dataclass
@@ -78,6 +89,7 @@ from sqlalchemy.orm import Session
 
 from core import pgcall
 from core.db import UnitOfWork
+from core.errors import RateLimited
 from core.identity import Partner
 from core.signing import OnDemand
 from rewards import errors
@@ -97,6 +109,7 @@ INACTIVE: dict[str, Any] = {"active": False}
 # digits (log2(10**16) = 53.2 bits), unique among the codes not yet deleted.
 CODE_PREFIX = "28"
 CODE_RANDOM_DIGITS = 16
+CODE = re.compile(f"{CODE_PREFIX}[0-9]{{{CODE_RANDOM_DIGITS}}}")  # fullmatch: ASCII digits only
 
 
 @dataclass(frozen=True)
@@ -151,12 +164,56 @@ def issue(session: Session, *, resident_id: uuid.UUID, partner: Partner, scenari
             return Issued(token, code, expires_at, claims)
 
 
+# -- codes --------------------------------------------------------------------------------------
+
+# The token behind a code when it is live for the asking partner: its own, not expired, unused.
+# The code's unique index finds the row; the partner is named by client_id (what `verify` has).
+_BY_CODE = text(
+    "SELECT i.token FROM issued_tokens i WHERE i.code = :code"
+    " AND i.partner_id = (SELECT id FROM partners WHERE client_id = :client_id)"
+    " AND i.expires_at > :now AND NOT EXISTS (SELECT 1 FROM consumed_tokens c WHERE c.jti = i.jti)")
+
+
+def _is_code(token: Any) -> bool:
+    return isinstance(token, str) and CODE.fullmatch(token) is not None
+
+
+def _looked_up(session: OnDemand, token: Any, *, client_id: str, now: datetime) -> Any:
+    """`token` itself, or, when it is a short code, the JWS it stands for (else `CodeUnknown`)."""
+    if not _is_code(token):
+        return token
+    found = (session if isinstance(session, Session) else session()).scalar(
+        _BY_CODE, {"code": token, "client_id": client_id, "now": now})
+    if found is None:
+        raise errors.CodeUnknown()
+    return found
+
+
+def _with_code(session: OnDemand, token: Any, *, partner: Partner, now: datetime,
+               ctx: TokenContext) -> Any:
+    """`_looked_up` for a partner's call: past its limit of wrong codes the partner is refused
+    before the look-up, whatever the code; a wrong code is counted."""
+    if not _is_code(token):
+        return token
+    wait = ctx.code_misses.wait(partner.id)
+    if wait:
+        raise RateLimited(f"too many wrong codes; retry in {wait} s",
+                          detail_zh="错误的码过多，请稍后再试", retry_after=wait)
+    try:
+        return _looked_up(session, token, client_id=partner.client_id, now=now)
+    except errors.CodeUnknown:
+        ctx.code_misses.missed(partner.id)
+        raise
+
+
 # -- verify -------------------------------------------------------------------------------------
 
 
 def verify(session: Session, token: Any, *, audience: str, now: datetime,
            ctx: TokenContext) -> Claims:
-    """A cryptographically valid, current token addressed to `audience` (no state checked)."""
+    """A cryptographically valid, current token (or its code) addressed to `audience` (no state
+    checked; a wrong code is neither counted nor limited: the write that follows does both)."""
+    token = _looked_up(session, token, client_id=audience, now=now)
     return _verified(session, token, audience=audience, now=now, ctx=ctx)
 
 
@@ -226,15 +283,17 @@ def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
     """RFC 7662: `{active: true, scope, scn, client_id, token_type, sub, aud, iss, ent, iat, exp,
     jti}` (the token's own claims and RFC 7662's names for them) for a live token addressed
     to `partner`, `{active: false}` for anything else — a token no call would accept now
-    included (a consent withdrawn, an exclusion arisen, the account erased). Never consumes;
-    logged for the resident.
+    included (a consent withdrawn, an exclusion arisen, the account erased). Asked with a
+    code, the active answer also carries `token`, the signed JWS, for the partner's records.
+    Never consumes; logged for the resident.
 
     Changes nothing but the access log, so it runs on an autocommit unit of work as one
     statement (`pc_introspect`). A verdict reached without the database (expired, another
     audience, …) is passed in, so the function only logs it.
     """
     try:
-        claims = authentic(lambda: uow.session, ctx, token, now)
+        signed = _with_code(lambda: uow.session, token, partner=partner, now=now, ctx=ctx)
+        claims = authentic(lambda: uow.session, ctx, signed, now)
     except errors.TokenRejected:
         return dict(INACTIVE)  # whose token it is cannot be told: nothing to log
     refused = None
@@ -249,9 +308,10 @@ def introspect(uow: UnitOfWork, token: Any, *, partner: Partner, now: datetime,
     uow.commit()
     if outcome != "active":
         return dict(INACTIVE)
-    return {**_learned(claims), "active": True, "exp": claims.exp, "iat": claims.iat,
-            "iss": claims.iss, "aud": claims.aud, "jti": claims.jti, "scope": claims.scn,
-            "client_id": claims.aud, "token_type": TYP}
+    answer = {**_learned(claims), "active": True, "exp": claims.exp, "iat": claims.iat,
+              "iss": claims.iss, "aud": claims.aud, "jti": claims.jti, "scope": claims.scn,
+              "client_id": claims.aud, "token_type": TYP}
+    return answer if signed == token else {**answer, "token": signed}
 
 
 # -- consume ------------------------------------------------------------------------------------
@@ -261,12 +321,13 @@ _CONSUME = text(f"SELECT pc_consume_token({CONSUME_ARGS})")
 
 def admit(uow: UnitOfWork, token: Any, *, partner: Partner, scenario: str | None,
           now: datetime, ctx: TokenContext) -> Claims:
-    """What is checked before the database: signature, times, audience and `scenario` (None:
-    any scenario the partner serves).
+    """What is checked before the database: the code swapped for its token (counted, limited),
+    signature, times, audience and `scenario` (None: any scenario the partner serves).
 
     The database's part (subject, consent, single use) is `pc_consume_token`, run by `consume`
     or inside a partner write's own function (with `db_args`). Makes no session unless a key
     must be read."""
+    token = _with_code(lambda: uow.session, token, partner=partner, now=now, ctx=ctx)
     claims = _verified(lambda: uow.session, token, audience=partner.client_id, now=now,
                        ctx=ctx)
     if scenario is not None and claims.scn != scenario:

@@ -96,8 +96,8 @@ def _create(uow: UnitOfWork, token: Any, *, partner: Partner, out_order_no: str,
             standing: Standing | None, ctx: TokenContext) -> dict[str, Any]:
     """`create` in the unit of work the wrapper opened, with the resident's standing."""
     session = uow.session
-    if standing is None:  # the token could not be read (verify says why) or its scenario is off
-        tokens.verify(session, token, audience=partner.client_id, now=now, ctx=ctx)
+    if standing is None:  # the token could not be read (admit says why) or its scenario is off
+        tokens.admit(uow, token, partner=partner, scenario=None, now=now, ctx=ctx)
         raise TokenWrongScenario("the token is not for an active deposit-waiver scenario")
     scenario = standing.scenario
     if not is_waiver_scenario(scenario):

@@ -79,7 +79,11 @@ def test_rate_limited_operations_document_429_with_retry_after(spec):
     limited = {"POST /api/v1/auth/session", "POST /ingest/v1/records", "POST /api/v1/me/tokens",
                "POST /api/v1/me/disputes", "POST /api/v1/me/repairs", "POST /api/v1/me/reports",
                "POST /api/v1/me/review-requests", "GET /reports/verify", "POST /reports/verify",
-               "POST /partner/v1/staff/sessions"}
+               "POST /partner/v1/staff/sessions",
+               # a partner past its limit of wrong one-time codes, in every call taking `token`
+               "POST /partner/v1/tokens/introspect", "POST /partner/v1/tokens/consume",
+               "POST /partner/v1/medical-credit/authorizations",
+               "POST /partner/v1/deposit-waivers", "POST /partner/v1/points/redemptions"}
     for label, operation in operations(spec).items():
         assert ("429" in operation["responses"]) == (label in limited), label
     answer = spec["paths"]["/api/v1/auth/session"]["post"]["responses"]["429"]

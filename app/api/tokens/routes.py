@@ -82,9 +82,10 @@ class Introspect(MethodView):
     @partner_blp.response(200, IntrospectionSchema)
     @partner_blp.doc(security=PARTNER)
     def post(self) -> dict[str, Any]:
-        """RFC 7662, as JSON or as a form (`token=…`): for a live token addressed to you
-        `{active, scope, scn, client_id, token_type, sub, aud, iss, iat, exp, jti, ent}`; else
-        exactly `{active: false}`. Does not use the token up."""
+        """RFC 7662, as JSON or as a form (`token=…`, the token or its code): for a live token
+        addressed to you `{active, scope, scn, client_id, token_type, sub, aud, iss, iat, exp,
+        jti, ent}` (and `token`, the JWS, when asked with a code); else exactly
+        `{active: false}`. Does not use the token up."""
         body = partner_blp.ARGUMENTS_PARSER.parse(IntrospectSchema(), request,
                                                   location="json_or_form")
         with runtime().uow(autocommit=True) as uow:

@@ -51,12 +51,12 @@ class TokenSchema(ma.Schema):
                        "answered only to the partner it was issued for"})
     expires_at = ma.fields.DateTime()
     qr_svg = ma.fields.Method("_qr", metadata={"type": "string",
-                                               "description": "the token as a QR code (SVG)"})
+                                               "description": "the code as a QR code (SVG)"})
     scenario = ma.fields.String(attribute="claims.scn")
     partner = ma.fields.String(attribute="claims.aud")
 
     def _qr(self, issued: Issued) -> str:
-        return qr_svg(issued.token)
+        return qr_svg(issued.code)
 
 
 class AccessQuerySchema(ma.Schema):
@@ -101,7 +101,8 @@ class IntrospectSchema(ma.Schema):
 
     # No length rule: any string that is not a live token of the caller's is `{active: false}`
     # (RFC 7662 §2.2), an oversized one included.
-    token = ma.fields.String(required=True)
+    token = ma.fields.String(required=True, metadata={
+        "description": "the token (compact JWS) or its 18-digit one-time code"})
     token_type_hint = ma.fields.String(load_default=None, validate=ma.validate.Length(0, 40))
 
 
@@ -126,11 +127,15 @@ class IntrospectionSchema(ma.Schema):
     iat = ma.fields.Integer()
     exp = ma.fields.Integer()
     jti = ma.fields.String()
+    token = ma.fields.String(metadata={
+        "description": "asked with a one-time code: the signed token (compact JWS) it stands "
+                       "for, to keep and verify offline against the JWKS"})
 
 
 class ConsumeSchema(ma.Schema):
     token = ma.fields.String(required=True, validate=ma.validate.Length(1, 4096),
-                             metadata={"description": "the resident's token (信用码)"})
+                             metadata={"description": "the resident's token (信用码): the "
+                                                      "compact JWS or its 18-digit code"})
     out_use_no = ma.fields.String(required=True, validate=KEY,
                                   metadata={"description": "your idempotency key for this use"})
     discount_pct = ma.fields.Integer(strict=True, load_default=None,
