@@ -46,6 +46,7 @@ from rewards.credit.errors import (
     PaymentExceedsDebt,
 )
 from rewards.errors import (
+    CodeUnknown,
     InvalidScenario,
     LimitExceeded,
     NotEligible,
@@ -135,7 +136,8 @@ NO_DATABASE = frozenset({"GET /api/v1/me/export/schema"})
 
 TOKEN_CHECKS = (TokenMalformed, TokenTooLarge, TokenAlgorithmRefused, TokenUnknownKey,
                 TokenBadSignature, TokenExpired, TokenNotYetValid, TokenWrongAudience,
-                TokenWrongScenario)
+                TokenWrongScenario,
+                CodeUnknown, RATE_LIMITED)  # a short code: not a live one, or too many wrong
 TOKEN_USE = (*TOKEN_CHECKS, TokenRevoked, TokenReplayed)  # a scenario call uses the token up
 RESIDENT_NOTES = (InvalidText, RATE_LIMITED)
 
@@ -195,7 +197,8 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
                                ScenarioNotAvailable, UnknownPartner, PartnerNotServing,
                                RATE_LIMITED),
     "GET /api/v1/me/access-log": (),
-    "POST /partner/v1/tokens/introspect": (),  # a token that fails is {"active": false}
+    # A token that fails is {"active": false}; 429 past a partner's limit of wrong codes.
+    "POST /partner/v1/tokens/introspect": (RATE_LIMITED,),
     "POST /partner/v1/tokens/consume": (*TOKEN_USE, UseDeclined, TokenHasOwnCall, LimitExceeded,
                                         UnknownScenario, ScenarioNotAvailable,
                                         IdempotencyConflict),

@@ -70,6 +70,11 @@ function formatSeconds(seconds) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
+// The code's digits as a cashier types them: "28 1234 5678 9012 3456".
+function grouped(code) {
+  return [code.slice(0, 2), ...(code.slice(2).match(/.{1,4}/g) || [])].join(' ');
+}
+
 function showQr(state, issued) {
   // Parsed as HTML so the <svg> lands in the SVG namespace (the API's SVG has no xmlns); a
   // parsed document never runs scripts, and only the <svg> element is taken from it.
@@ -86,7 +91,8 @@ function showQr(state, issued) {
   svgEl.setAttribute('role', 'img');
   svgEl.setAttribute('aria-label', t('ent.qr_alt'));
   state.generation += 1;
-  clear(state.qr, document.importNode(svgEl, true));
+  clear(state.qr, document.importNode(svgEl, true),
+    h('p', { class: 'code-digits', id: 'code-digits', translate: 'no' }, h('code', {}, grouped(issued.code))));
   state.qr.classList.remove('stale');
   state.qr.dataset.generation = String(state.generation);
 }
