@@ -192,3 +192,45 @@ def test_an_event_of_a_rolled_back_change_is_never_delivered(
         receiver.close()
     assert [r.payload["data"]["authorization_id"] for r in receiver.requests] == \
         [committed["authorization_id"]]
+
+
+def test_the_worker_runs_the_periodic_jobs_whose_changes_are_delivered_too(
+        app: Any, credit: Credit, config: dict[str, Any], tmp_path: Path) -> None:
+    """A hold placed at the test's frozen T0 is long past its expiry on the worker's real
+    clock: the worker's periodic `medical_credit.expire_holds` releases it (deferred by the
+    worker's periodic deferrer on start), and the partner hears `hold.expired`."""
+    receiver = Receiver()
+    _register(credit, receiver)
+    held = credit.hold(900)
+    worker = WorkerProcess(config, tmp_path / "w1", "--queue", "webhooks", "--queue", "jobs")
+    worker.start()
+    try:
+        until(lambda: len(receiver.acknowledged()) >= 2, 60, "hold.placed and hold.expired")
+    finally:
+        worker.stop()
+        receiver.close()
+    assert [(r.payload["type"], r.payload["data"]["authorization_id"])
+            for r in receiver.acknowledged()] == [("hold.placed", held["authorization_id"]),
+                                                  ("hold.expired", held["authorization_id"])]
+
+
+def test_two_workers_share_the_queue_and_send_each_event_once_in_order(
+        app: Any, credit: Credit, config: dict[str, Any], tmp_path: Path) -> None:
+    """Workers on several machines need no coordination but the database's: each delivery is
+    taken by one of them (SKIP LOCKED), and one hold's events still go one after another."""
+    receiver = Receiver()
+    _register(credit, receiver)
+    for _ in range(2):
+        _activity(credit)
+    expected = _expected(app)
+    workers = [WorkerProcess(config, tmp_path / f"w{i}").start() for i in (1, 2)]
+    try:
+        until(lambda: len(receiver.requests) >= 20, 60, "every event sent")
+        time.sleep(1)
+    finally:
+        for worker in workers:
+            worker.stop()
+        receiver.close()
+    ids = [r.msg_id for r in receiver.requests]
+    assert sorted(ids) == sorted(m for events in expected.values() for m, _ in events)
+    _in_order_per_resource(receiver, expected)

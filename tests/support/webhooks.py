@@ -130,7 +130,7 @@ class WorkerProcess:
         if config.get("REDIS_URL"):
             self.env["PENGCHENG_REDIS_URL"] = str(config["REDIS_URL"])
         self.args = ["--poll", "0.2", "--heartbeat", "0.5", "--stalled-after", "2",
-                     "--backoff-scale", "0.002", "--queue", "webhooks", *args]
+                     "--backoff-scale", "0.002", *(args or ("--queue", "webhooks"))]
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = instance / "worker.log"  # read it when a test fails
         instance.mkdir(parents=True, exist_ok=True)
