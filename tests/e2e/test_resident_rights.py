@@ -1,5 +1,5 @@
 """The resident's other pages on a desktop browser, against the real APIs: points, deposit
-waivers, records with a dispute, notifications, and the export of everything held."""
+waivers, a dispute raised on a record, notifications, and the export of everything held."""
 
 from __future__ import annotations
 
@@ -46,21 +46,23 @@ def test_points_waivers_records_disputes_and_the_export_are_shown_and_usable(
     expect(item).to_contain_text("¥299.00")
     tab.shot("waivers")
 
-    page.get_by_role("navigation").get_by_role("link", name="信用记录").click()
-    record = page.locator("#records li[data-status='active']").first
-    record_id = record.get_attribute("data-record")
-    record.get_by_role("button", name="提出异议").click()
-    record.get_by_role("button", name="提交异议").click()
-    expect(record.get_by_role("alert")).to_contain_text("请填写异议理由。")
-    record.get_by_label("异议理由").fill("这笔缴费是按时的，记录日期有误")
-    record.get_by_label("补充说明或证据（可选）").fill("银行回单号 20260905-001")
-    record.get_by_role("button", name="提交异议").click()
+    # a dispute raised on the disputes page, opened for one record (as the records page links)
+    records = client.get("/api/v1/me/records", headers=bearer(session)).get_json()["items"]
+    record_id = next(r["id"] for r in records if r["status"] == "active")
+    tab.go(f"/h5/disputes?record={record_id}")
+    form = page.locator("#raise")
+    form.get_by_role("button", name="提交异议").click()
+    expect(form.get_by_role("alert")).to_contain_text("请填写异议理由。")
+    form.get_by_label("异议理由").fill("这笔缴费是按时的，记录日期有误")
+    form.get_by_label("补充说明或证据（可选）").fill("银行回单号 20260905-001")
+    form.get_by_role("button", name="提交异议").click()
     expect(page.locator("#flash")).to_contain_text("异议已提交")
-    disputed = page.locator(f"#records li[data-record='{record_id}']")
-    expect(disputed).to_have_attribute("data-status", "disputed")
-    expect(disputed).to_contain_text("计入分数")  # marked under dispute, it still counts
-    expect(disputed).not_to_contain_text("当前不计入分数")
-    tab.shot("records", full_page=False)
+    disputed = page.locator("#disputes > li").first
+    expect(disputed).to_have_attribute("data-status", "open")
+    expect(disputed).to_contain_text("处理完成前照常计入分数")  # marked under dispute, it counts
+    assert next(r for r in client.get("/api/v1/me/records", headers=bearer(session))
+                .get_json()["items"] if r["id"] == record_id)["status"] == "disputed"
+    tab.shot("disputes", full_page=False)
 
     # a reviewer opens the dispute: the resident sees who, and what they saw, in Chinese
     _op, reviewer_key = new_operator(app, "reviewer")

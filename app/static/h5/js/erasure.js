@@ -33,12 +33,15 @@ function keptUntil(item) {
     : t('erasure.until_open');
 }
 
+/** The service's English texts start in lower case (they are also read mid-sentence). */
+const sentence = (text) => (text ? text.charAt(0).toUpperCase() + text.slice(1) : '');
+
 function keptItem(item, records) {
   const zh = getLang() === 'zh';
   return h('li', { dataset: { section: item.section || 'service' } },
-    h('h3', {}, keptTitle(item, records)),
+    h('h3', {}, sentence(keptTitle(item, records))),
     h('p', { class: 'small kept-until' }, keptUntil(item)),
-    h('p', { class: 'small' }, zh ? item.why_zh || '' : item.why_en || item.why || ''),
+    h('p', { class: 'small' }, zh ? item.why_zh || '' : sentence(item.why_en || item.why)),
     !zh && item.basis ? h('p', { class: 'small muted' }, `${t('erasure.basis')}: ${item.basis}`) : null);
 }
 
