@@ -25,6 +25,10 @@ PARTNER_KIND_BY_PATH = (
     ("/partner/v1/medical-credit", "hospital"),
     ("/partner/v1/deposit-waivers", "deposit_partner"),
     ("/partner/v1/points", "merchant"),
+    ("/partner/v1/settlement/holds", "hospital"),
+    ("/partner/v1/settlement/bills", "hospital"),
+    ("/partner/v1/settlement/waivers", "deposit_partner"),
+    ("/partner/v1/settlement/statement", "hospital|deposit_partner"),
 )
 
 ALL_ROLES = frozenset(ROLES)
@@ -79,7 +83,7 @@ def scheme_of(op: dict[str, Any]) -> str | None:
 
 
 def partner_kind(path: str) -> str | None:
-    """The partner kind a partner operation serves (None: any kind)."""
+    """The partner kind a partner operation serves (None: any kind; several joined by `|`)."""
     for prefix, kind in PARTNER_KIND_BY_PATH:
         if path.startswith(prefix):
             return kind
@@ -134,7 +138,7 @@ class Cast:
         if scheme == "residentSession":
             return self.resident
         if scheme == "partnerKey":
-            return self.partner_key(partner_kind(path) or "hospital")
+            return self.partner_key((partner_kind(path) or "hospital").split("|")[0])
         if scheme == "sourceKey":
             return self.source_key
         if scheme == "operatorKey":

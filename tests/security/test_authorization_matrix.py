@@ -62,7 +62,7 @@ def refused_by(scheme: str, method: str, path: str, label: str) -> bool:
     kind, _, sub = label.partition(":")
     if scheme == "partnerKey" and kind == "partner":
         wanted = partner_kind(path)
-        return wanted is not None and sub != wanted
+        return wanted is not None and sub not in wanted.split("|")
     if scheme == "operatorKey" and kind == "operator":
         allowed = operator_roles(method, path)
         if allowed is None:  # not in the policy yet: at least auditors never write
