@@ -108,7 +108,7 @@ def _after(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         at, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         found = datetime.fromisoformat(at.replace("Z", "+00:00")), uuid.UUID(row_id)
-    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+    except (ValueError, TypeError, AttributeError) as exc:  # not ours: any shape at all
         raise InvalidCursor("cursor: pass back the next_cursor of the previous page",
                             detail_zh="cursor 无效：请使用上一页返回的 next_cursor") from exc
     if found[0].tzinfo is None:

@@ -241,8 +241,12 @@ def test_lists_filter_by_status_and_time_and_page_with_a_cursor(credit) -> None:
     assert [(b["bill_id"], b["paid_fen"], b["owed_fen"]) for b in bills] == [
         (day["paid_bill"]["bill_id"], 42000, 0)]
     assert _json(holds("", credit.other_key))["items"] == []  # another hospital's: none
-    bad = holds("cursor=not-a-cursor")
-    problem(bad, 422, "invalid_cursor")
+    for cursor in ("not-a-cursor", "WzEsIDJd", "WyJ4IiwgIngiXQ", "e30", "bnVsbA", "W10"):
+        problem(holds(f"cursor={cursor}"), 422, "invalid_cursor")  # [1, 2], ["x", "x"], {}…
+    for day in ("9999-12-31", "0001-01-01", "2026-02-30", "yesterday"):
+        answer = credit.client.get(f"{SETTLEMENT}/statement?date={day}",
+                                   headers=bearer(credit.hospital_key))
+        problem(answer, 422, "validation_failed")
     assert holds("status=lost").status_code == 422
     waivers = credit.client.get(f"{SETTLEMENT}/waivers", headers=bearer(credit.hospital_key))
     problem(waivers, 403, "forbidden")  # a hospital has no waivers list
