@@ -1,8 +1,8 @@
 """Every right has a page (issue 24 item 2): a resident on a phone (375×667) raises a dispute
 from a record, asks for a human review and reads its outcome, applies to repair a record with
 the credit pledge, issues a certificate, shares its verification link and revokes it, reads
-the summary of their data and downloads the file, and erases the account — in Chinese and in
-English, each page checked by axe-core and photographed.
+the summary of their data and downloads the file, and erases the account — in Chinese, in
+English and in elder mode, each page checked by axe-core and photographed.
 
 On the Chinese pages no Latin letter is shown (no codes, no ISO times or durations); on the
 English ones no code and no ISO time.
@@ -51,7 +51,7 @@ def _english_clean(page: Any) -> None:
     assert not CODES.search(text), text
 
 
-def test_a_resident_uses_every_right_on_a_phone_in_chinese_then_english(
+def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mode(
         app, client, idp, clock, tabs, tmp_path):
     people = Residents(app, client, idp, clock)
     late = people.record("payment_overdue")
@@ -216,6 +216,17 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_then_english(
     _ready(page)
     expect(page.locator("#kept")).to_contain_text("Kept until")
     expect(page.locator("#kept")).to_contain_text("Legal basis")
+
+    # -- and in elder mode (适老化), in Chinese: large text, still within the phone's width
+    page.evaluate("() => { localStorage.setItem('pc.lang', 'zh');"
+                  " localStorage.setItem('pc.elder', '1'); }")
+    for name in PAGES:
+        tab.go(f"/h5/{name}")
+        _ready(page)
+        assert page.evaluate("document.documentElement.classList.contains('elder')")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
+        axe_check(page, f"{name} zh elder")
+        shot(page, f"{name}-zh-elder")
 
 
 def test_erasing_takes_a_ticked_box_and_a_typed_word_then_states_what_was_done(
