@@ -85,28 +85,34 @@ def test_a_lost_connection_and_an_ended_session_are_explained_in_plain_words(
     expect(fresh.page.get_by_role("alert")).to_contain_text("请先登录后查看。")
 
 
-def test_the_counter_refuses_an_unknown_key_and_a_retried_hold_is_made_once(
+def test_the_counter_refuses_a_wrong_password_and_a_retried_hold_is_made_once(
         app, client, idp, tabs):
     session = resident_without_consent(app, client, idp)
     grant(client, session, "scoring")
     grant(client, session, "scenario:medical_credit")
     clinic, clinic_key = hospital(app)
-    token = ask_token(client, session, "medical_credit", clinic.client_id).get_json()["token"]
+    assert client.post("/partner/v1/staff", headers=bearer(clinic_key), json={
+        "username": "wang.fang", "name": "王芳", "password": "counter-pass-2026"}
+        ).status_code == 201
+    code = ask_token(client, session, "medical_credit", clinic.client_id).get_json()["code"]
 
     tab = tabs(PHONE, "counter")
     page = tab.page
     tab.go("/counter/")
-    page.get_by_label("医院接口密钥").fill("not-a-key")
+    page.get_by_label("医院编号").fill(clinic.client_id)
+    page.get_by_label("用户名").fill("wang.fang")
+    page.get_by_label("密码", exact=True).fill("not-her-password")
     page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("alert")).to_contain_text("密钥无效或已停用。")
-    page.get_by_label("医院接口密钥").fill(clinic_key)
+    expect(page.get_by_role("alert")).to_contain_text("医院编号、用户名或密码不正确。")
+    page.get_by_label("密码", exact=True).fill("counter-pass-2026")
     page.get_by_role("button", name="登录").click()
     expect(page.get_by_text("此浏览器不支持摄像头扫码").or_(
         page.get_by_role("button", name="用摄像头扫码"))).to_be_visible()
 
-    page.get_by_label("患者信用码").fill(token)
+    page.get_by_label("患者信用码").fill(code)
     page.keyboard.press("Enter")  # a handheld scanner types the code and presses Enter
-    expect(page.locator("#verdict")).to_contain_text("符合先诊后付")
+    expect(page.get_by_label("就诊号")).to_be_focused()
+    page.get_by_label("就诊号").fill("MZ-RETRY-1")
 
     # The first hold reaches the server but its answer is lost on the way back.
     sent: list[dict] = []
@@ -132,7 +138,7 @@ def test_the_counter_refuses_an_unknown_key_and_a_retried_hold_is_made_once(
     tab.shot("held-after-retry")
 
     assert len(sent) == 2 and sent[0] == sent[1]
-    assert re.fullmatch(r"REQ-[0-9a-z]+-[0-9a-f]{16}", sent[0]["out_request_no"])
+    assert sent[0]["out_request_no"] == "MZ-RETRY-1"
     mine = client.get("/api/v1/me/medical-credit", headers=bearer(session)).get_json()
     assert [h["amount_fen"] for h in mine["holds"]] == [12050]
     assert mine["held_fen"] == 12050

@@ -1,9 +1,9 @@
 """The journey of the issue, in a real browser: a resident on a phone and a cashier at a desk.
 
 demo login → grant scoring consent → score and reasons → grant 先诊后付 consent (with the
-separate acknowledgement) → QR shown and refreshed before it expires → the counter checks the
-code, holds, settles → the resident sees the check in the access log, sees the bill and pays →
-withdraws the consent → the counter sees the resident's new code inactive.
+separate acknowledgement) → QR shown and refreshed before it expires → a cashier signs in,
+holds with the code and settles → the resident sees the hospital in the access log, sees the
+bill and pays → withdraws the consent → the counter is told the consent was withdrawn.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.support import hospital, resident_without_consent
+from tests.support.factories import bearer
 
 pytestmark = pytest.mark.e2e
 
@@ -89,34 +90,36 @@ def test_a_resident_and_a_cashier_use_treat_first_pay_later_end_to_end(app, clie
     assert token != first
     expect(page.locator("#qr")).to_have_attribute("data-generation", "2")
 
-    # The cashier checks the code, holds credit for the visit, and settles the bill.
+    # The cashier signs in with their own account, holds credit for the visit, and settles.
+    staff = client.post("/partner/v1/staff", headers=bearer(clinic_key), json={
+        "username": "li.na", "name": "李娜", "password": "counter-pass-2026"})
+    assert staff.status_code == 201, staff.get_json()
     desk = tabs(DESKTOP, "counter")
     counter = desk.page
     desk.go("/counter/")
-    counter.get_by_label("医院接口密钥").fill(clinic_key)
+    counter.get_by_label("医院编号").fill(clinic.client_id)
+    counter.get_by_label("用户名").fill("li.na")
+    counter.get_by_label("密码", exact=True).fill("counter-pass-2026")
     counter.get_by_role("button", name="登录").click()
     counter.get_by_label("患者信用码").fill(token)
-    counter.get_by_role("button", name="核验").click()
-    expect(counter.locator("#verdict")).to_contain_text("符合先诊后付")
-    expect(counter.locator("body")).not_to_contain_text("830")
-    desk.shot("checked")
+    counter.get_by_label("就诊号").fill("MZ-0001")
     counter.get_by_label("冻结金额（元）").fill("300")
     counter.get_by_role("button", name="冻结", exact=True).click()
     held = counter.locator("#holds li[data-status='held']")
-    expect(held).to_contain_text("已冻结 ¥300.00")
+    expect(held).to_contain_text("¥300.00")
+    expect(counter.locator("body")).not_to_contain_text("830")
+    desk.shot("held")
     held.get_by_label("账单金额（元）").fill("256.80")
+    held.get_by_label("院内账单号").fill("SF-0001")
     held.get_by_role("button", name="结算", exact=True).click()
     expect(counter.locator("#holds li[data-status='captured']")).to_contain_text("已结算")
     desk.shot("captured")
 
     # The resident sees who checked and used the code, and exactly what they learned.
     page.get_by_role("navigation").get_by_role("link", name="查询记录").click()
-    checked = page.locator("#access-log li[data-action='introspect']").first
-    expect(checked).to_contain_text(clinic.name)
-    expect(checked).to_contain_text("可使用：是")  # the decision only, never an amount
-    expect(checked).not_to_contain_text("¥")
-    expect(page.locator("#access-log li[data-action='consume']").first).to_contain_text(
-        clinic.name)
+    used = page.locator("#access-log li[data-action='consume']").first
+    expect(used).to_contain_text(clinic.name)
+    expect(used).not_to_contain_text("李娜")  # the hospital, never the cashier
     phone.shot("access-log")
 
     # The bill, paid through the demo payment channel.
@@ -140,6 +143,8 @@ def test_a_resident_and_a_cashier_use_treat_first_pay_later_end_to_end(app, clie
     expect(page.locator("#notice-scenario-medical_credit")).to_have_attribute(
         "data-state", "inactive")
     counter.get_by_label("患者信用码").fill(last)
-    counter.get_by_role("button", name="核验").click()
-    expect(counter.locator("#verdict")).to_contain_text("此码无效")
+    counter.get_by_label("就诊号").fill("MZ-0002")
+    counter.get_by_label("冻结金额（元）").fill("100")
+    counter.get_by_role("button", name="冻结", exact=True).click()
+    expect(counter.locator("#hold-result")).to_contain_text("患者已撤回先诊后付授权")
     desk.shot("withdrawn")
