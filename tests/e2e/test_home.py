@@ -74,10 +74,11 @@ def test_score_parts_add_up_and_records_put_negatives_first(app, client, idp, ta
     first = page.locator("#records details").first
     expect(first).to_have_attribute("data-category", "traffic")
     expect(first.locator("li").first).to_contain_text("负面")
-    expect(first.get_by_role("button", name="提出异议")).to_be_visible()
+    expect(first.get_by_role("link", name="提出异议")).to_have_attribute(
+        "href", re.compile(r"^/h5/disputes\?record="))
     utilities = page.locator("#records details[data-category='utilities']")
     utilities.locator("summary").click()
-    expect(utilities.get_by_role("button", name="提出异议")).to_have_count(0)
+    expect(utilities.get_by_role("link", name="提出异议")).to_have_count(0)
     page.get_by_label("状态").select_option("negative")
     expect(page.locator("#records li")).to_have_count(1)
     axe_check(page, "records")
@@ -95,3 +96,26 @@ def test_desktop_home_and_score(app, client, idp, tabs):
     tab.go("/h5/score")
     expect(page.locator("#sum")).to_be_visible()
     shot(page, "score-desktop")
+
+
+def test_docs_work_offline_from_bundled_assets(tabs, client):
+    """/docs is Swagger UI served from the swagger-ui-bundle package: the tab fails on any
+    request to another host, and the operations render."""
+    with client.get("/docs/assets/swagger-ui-bundle.js") as bundle:
+        assert bundle.status_code == 200 and len(bundle.data) > 100_000
+    tab = tabs(DESKTOP, "docs")
+    tab.go("/docs")
+    expect(tab.page.locator(".swagger-ui .opblock").first).to_be_visible(timeout=20_000)
+    assert all(url.startswith(tab.base) for url in tab.requests if url.startswith("http"))
+    shot(tab.page, "docs", full_page=False)
+
+
+def test_sign_in_page_passes_axe_in_both_modes(tabs):
+    tab = tabs(PHONE, "phone")
+    page = tab.page
+    tab.go("/h5/login")
+    expect(page.locator("#content[data-ready='true']")).to_be_attached()
+    axe_check(page, "login")
+    page.get_by_role("button", name="长辈模式").click()
+    axe_check(page, "login, elder")
+    shot(page, "login-elder")

@@ -15,7 +15,7 @@ from app.runtime import runtime
 from core.identity import Partner
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.support import axe_check, shot
-from tests.support.factories import cli
+from tests.support.factories import bearer, cli
 from tests.support.medical_credit import Credit
 from tests.support.tokens import push, rec
 
@@ -23,10 +23,12 @@ pytestmark = pytest.mark.e2e
 
 PAGES = ["/h5/", *(f"/h5/{name}" for name in RESIDENT_PAGES)]
 
-# The text a resident reads on the page: rendered text only (a folded <details>, hidden parts
-# and the language button, which names the other language, are left out), less what is shown
-# as a reference code on purpose (`.mono`: a model version, a signed receipt).
+# The text a resident reads on the page, every <details> unfolded (a notice's retention period
+# is inside one): rendered text only (hidden parts and the language button, which names the
+# other language, are left out), less what is shown as a reference code on purpose (`.mono`: a
+# model version, a pseudonym, a signed receipt).
 VISIBLE_TEXT = """() => {
+  document.querySelectorAll('details').forEach((d) => { d.open = true; });
   const skip = [...document.querySelectorAll('.mono, #lang-toggle, .visually-hidden, .skip')];
   const saved = skip.map((el) => [el, el.style.display]);
   skip.forEach((el) => { el.style.display = 'none'; });
@@ -57,9 +59,11 @@ def problems_in_english(text: str) -> list[str]:
 
 @pytest.fixture
 def resident(app, client, idp):
-    """A resident with three good years, a traffic violation, a 先诊后付 bill, a waived deposit,
-    points and messages: every page has something to show."""
+    """A resident with three good years, a traffic violation since their first score (two
+    scores: a trend), a 先诊后付 bill, a waived deposit, points and messages: every page has
+    something to show."""
     credit = Credit(app, client, idp)
+    assert client.get("/api/v1/me/score", headers=bearer(credit.resident)).status_code == 200
     with app.app_context(), runtime().uow() as uow:  # partners register one bilingual name
         hospital = uow.session.get(Partner, credit.hospital.id)
         hospital.name = "鹏城人民医院 Pengcheng People's Hospital"

@@ -86,7 +86,7 @@ export function gauge(score, tierName, label, scale = DEFAULT_SCALE) {
 }
 
 /** Past scores as a line, oldest on the left, with the tier thresholds as dashed lines.
- *  `points`: [{score, label}] oldest first; the numbers are also in `label` (the text
+ *  `points`: [{score, date}] oldest first; the numbers are also in `label` (the text
  *  alternative) and in the table the page shows next to it. */
 export function trend(points, label, scale = DEFAULT_SCALE, compact = false) {
   const width = 320; const height = compact ? 70 : 160; const pad = compact ? 6 : 28;
@@ -107,6 +107,11 @@ export function trend(points, label, scale = DEFAULT_SCALE, compact = false) {
   }
   root.append(s('polyline', { points: values.map((v, i) => `${x(i)},${y(v)}`).join(' '),
     class: 'trend-line' }));
+  if (!compact && points.length > 1) {  // the first and last dates under the line
+    root.append(s('text', { x: x(0), y: height - 6, 'text-anchor': 'start', class: 'trend-tier-label' }, points[0].date));
+    root.append(s('text', { x: x(points.length - 1), y: height - 6, 'text-anchor': 'end', class: 'trend-tier-label' },
+      points[points.length - 1].date));
+  }
   values.forEach((v, i) => {
     root.append(s('circle', { cx: x(i), cy: y(v), r: compact ? 3 : 4, class: 'trend-dot' }));
     if (!compact && (i === values.length - 1 || values.length <= 6)) {

@@ -1,50 +1,15 @@
 // My records by category, negatives first and marked, with filters (category, status, period);
-// whether each counts toward my score, and a dispute (异议) where a wrong record could hurt.
+// whether each counts toward my score, and a link to dispute (异议) one where a wrong record
+// could hurt (the disputes page takes it from there).
 import {
-  alertBox, announce, api, boot, categoryName, clear, colon, errorBox, h, partnerName, statusText,
+  announce, api, boot, categoryName, clear, colon, h, partnerName, statusText,
   t, when, yuan,
 } from './core.js';
-
-let flash = null;
 
 function recordType(category, code) {
   const key = `rtype.${category}.${code}`;
   const text = t(key);
   return text === key ? code : text;
-}
-
-function disputeForm(record, root, place) {
-  const reasonId = `reason-${record.id}`;
-  const evidenceId = `evidence-${record.id}`;
-  const reason = h('textarea', { id: reasonId, rows: 3, maxlength: 2000, required: true });
-  const evidence = h('textarea', { id: evidenceId, rows: 2, maxlength: 4000 });
-  const result = h('div', {});
-  const form = h('form', { novalidate: true, class: 'dispute' },
-    h('label', { for: reasonId }, t('records.reason')), reason,
-    h('label', { for: evidenceId }, t('records.evidence')), evidence,
-    h('div', { class: 'row' },
-      h('button', { type: 'submit', class: 'button primary' }, t('records.submit')),
-      h('button', { type: 'button', class: 'button', onclick: () => form.remove() }, t('app.cancel'))),
-    result);
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const text = reason.value.trim();
-    if (!text) { clear(result, alertBox(t('records.reason_needed'))); reason.focus(); return; }
-    const body = { record_id: record.id, reason: text };
-    if (evidence.value.trim()) body.evidence = evidence.value.trim();
-    const button = form.querySelector('button[type="submit"]');
-    button.disabled = true;
-    try {
-      await api('/api/v1/me/disputes', { method: 'POST', body });
-      flash = t('records.submitted');
-      await render(root);
-    } catch (error) {
-      button.disabled = false;
-      clear(result, errorBox(error));
-    }
-  });
-  place.replaceChildren(form);
-  reason.focus();
 }
 
 /** A negative record (it carries a severity) lowers a score: shown first and marked. */
@@ -54,9 +19,8 @@ const negative = (record) => record.severity != null;
  *  quantity that could be too low (volunteer hours). Never on an on-time payment. */
 const disputable = (record) => negative(record) || record.quantity != null;
 
-function recordItem(record, root) {
-  const place = h('div', {});
-  const tone = negative(record) ? 'bad' : record.counts ? 'ok' : 'plain';
+function recordItem(record) {
+  const tone = record.counts && !negative(record) ? 'ok' : 'plain';
   const d = record.dispute;
   return h('li', { class: negative(record) ? 'record negative' : 'record',
     dataset: { record: record.id, status: record.status, negative: String(negative(record)) } },
@@ -73,9 +37,8 @@ function recordItem(record, root) {
     d ? h('p', { class: 'small' }, `${t('records.dispute_state')}${colon()}${statusText(d.status)}` +
       (d.outcome ? ` · ${statusText(d.outcome)}` : '') +
       (d.due_at && d.status !== 'resolved' ? ` · ${t('records.due')} ${when(d.due_at, false)}` : '')) : null,
-    disputable(record) && (!d || d.status === 'resolved') ? h('button', { type: 'button', class: 'button',
-      'data-action': 'dispute', onclick: () => disputeForm(record, root, place) }, t('records.dispute')) : null,
-    place);
+    disputable(record) && (!d || d.status === 'resolved') ? h('a', { class: 'button', 'data-action': 'dispute',
+      href: `/h5/disputes?record=${encodeURIComponent(record.id)}` }, t('records.dispute')) : null);
 }
 
 const filters = { category: '', status: '', years: '' };
@@ -117,7 +80,7 @@ function filterBar(items, rerender) {
 
 /** Records by category: categories with a negative record first, negatives first within one,
  *  then newest first. A category with no negative record starts folded. */
-function groups(items, root) {
+function groups(items) {
   const byCategory = new Map();
   for (const record of items) {
     if (!byCategory.has(record.category)) byCategory.set(record.category, []);
@@ -134,28 +97,24 @@ function groups(items, root) {
     h('summary', {}, h('span', { class: 'group-name' }, categoryName(g.category)), ' ',
       h('span', { class: 'small muted' }, t('records.count', { n: g.records.length })),
       g.bad ? [' ', h('span', { class: 'badge bad' }, t('records.negative_count', { n: g.bad }))] : null),
-    h('ul', { class: 'list' }, g.records.map((r) => recordItem(r, root))))));
+    h('ul', { class: 'list' }, g.records.map(recordItem)))));
 }
 
 async function render(root) {
   const answer = await api('/api/v1/me/records');
   const parts = [];
-  if (flash) {
-    parts.push(h('div', { class: 'notice notice-ok', role: 'status', id: 'flash' }, h('p', {}, flash)));
-    announce(flash);
-    flash = null;
-  }
   const bad = answer.items.filter(negative).length;
   parts.push(h('p', { class: bad ? 'notice notice-warn' : 'notice notice-ok', id: 'negatives' },
     bad ? t('records.negatives_some', { n: bad }) : t('records.negatives_none')));
   const place = h('div', {});
   const draw = () => {
     const shown = answer.items.filter(keep);
-    clear(place, shown.length ? groups(shown, root) : h('p', { class: 'card' }, t('records.none_match')));
+    clear(place, shown.length ? groups(shown) : h('p', { class: 'card' }, t('records.none_match')));
   };
   parts.push(filterBar(answer.items, draw), place);
   draw();
   clear(root, parts);
+  announce(t('app.loaded'));
 }
 
 boot({ render });

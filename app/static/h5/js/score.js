@@ -59,7 +59,8 @@ function trendCard(history, scale) {
     past.map((p) => `${when(p.computed_at, false)} ${p.score}`).join(sep);
   return h('section', { class: 'card', 'aria-labelledby': 'trend-h', id: 'trend' },
     h('h2', { id: 'trend-h' }, t('score.trend')),
-    past.length > 1 ? trend(past, label, scale) : h('p', {}, t('score.trend_first')),
+    past.length > 1 ? trend(past.map((p) => ({ score: p.score, date: when(p.computed_at, false) })), label, scale)
+      : h('p', {}, t('score.trend_first')),
     h('details', {}, h('summary', {}, t('score.trend_table')),
       h('table', { class: 'table' },
         h('caption', { class: 'visually-hidden' }, t('score.trend')),
