@@ -36,6 +36,13 @@ from core.errors import (
     Unauthorized,
 )
 from core.staff import StaffExists, StaffInvalid, StaffNotFound
+from events.errors import (
+    DeliveryNotFound,
+    EndpointDisabled,
+    EndpointNotFound,
+    InvalidEndpoint,
+    TooManyEndpoints,
+)
 from reports.errors import ReportGone, ReportInvalid, ReportNotFound
 from rewards.credit.errors import (
     AmountExceedsHold,
@@ -150,14 +157,15 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
     "GET /healthz": (),
     # partner webhooks (events/)
     "GET /partner/v1/webhooks": (),
-    "POST /partner/v1/webhooks": (InvalidInput, Conflict),
+    "POST /partner/v1/webhooks": (InvalidEndpoint, TooManyEndpoints),
     "GET /partner/v1/webhooks/keys": (),
     "GET /partner/v1/webhooks/deliveries": (),
-    "GET /partner/v1/webhooks/{endpoint_id}": (NotFound,),
-    "PATCH /partner/v1/webhooks/{endpoint_id}": (NotFound, InvalidInput),
-    "POST /partner/v1/webhooks/{endpoint_id}/secret": (NotFound,),
+    "GET /partner/v1/webhooks/{endpoint_id}": (EndpointNotFound,),
+    "PATCH /partner/v1/webhooks/{endpoint_id}": (EndpointNotFound, InvalidEndpoint),
+    "POST /partner/v1/webhooks/{endpoint_id}/secret": (EndpointNotFound,),
     "GET /admin/v1/webhooks/deliveries": (Forbidden, NotFound),
-    "POST /admin/v1/webhooks/deliveries/{delivery_id}/resend": (Forbidden, NotFound, Conflict),
+    "POST /admin/v1/webhooks/deliveries/{delivery_id}/resend": (Forbidden, DeliveryNotFound,
+                                                                 EndpointDisabled),
     # residents: session, account
     "POST /api/v1/auth/session": (Unauthorized, AssertionInvalid, AssertionReplayed,
                                    IdpNotConfigured, RATE_LIMITED),
