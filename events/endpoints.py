@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.crypto import Keyring
 from core.db import UnitOfWork
-from core.errors import Conflict, InvalidInput, NotFound
+from events.errors import EndpointNotFound, InvalidEndpoint, TooManyEndpoints
 from events.models import WebhookEndpoint
 
 EVENT_TYPES = (
@@ -39,22 +39,22 @@ def check_url(url: str) -> str:
     Deliveries go to exactly this URL: redirects are not followed."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("url must be an absolute http:// or https:// URL",
+        raise InvalidEndpoint("url must be an absolute http:// or https:// URL",
                            detail_zh="地址须为 http:// 或 https:// 开头的完整地址")
     if parts.username or parts.password or parts.fragment:
-        raise InvalidInput("url must not carry credentials or a fragment",
+        raise InvalidEndpoint("url must not carry credentials or a fragment",
                            detail_zh="地址不得包含用户名、密码或片段")
     try:
         parts.port  # noqa: B018 - a port out of range raises here
     except ValueError as exc:
-        raise InvalidInput("url has an invalid port") from exc
+        raise InvalidEndpoint("url has an invalid port") from exc
     return url
 
 
 def check_types(types: list[str]) -> list[str]:
     unknown = sorted(set(types) - {*EVENT_TYPES, "*"})
     if not types or unknown:
-        raise InvalidInput("event_types must list known event types (or '*'): "
+        raise InvalidEndpoint("event_types must list known event types (or '*'): "
                            + (", ".join(unknown) or "none given"),
                            detail_zh="事件类型无效")
     return sorted(set(types))
@@ -84,7 +84,7 @@ def register(uow: UnitOfWork, keyring: Keyring, partner_id: uuid.UUID, *, url: s
     count = len(session.scalars(select(WebhookEndpoint.id).where(
         WebhookEndpoint.partner_id == partner_id)).all())
     if count >= MAX_ENDPOINTS:
-        raise Conflict(f"at most {MAX_ENDPOINTS} endpoints per partner",
+        raise TooManyEndpoints(f"at most {MAX_ENDPOINTS} endpoints per partner",
                        detail_zh=f"每个合作方最多 {MAX_ENDPOINTS} 个地址")
     endpoint = WebhookEndpoint(id=uuid.uuid4(), partner_id=partner_id, url=check_url(url),
                                event_types=check_types(event_types), description=description,
@@ -111,7 +111,7 @@ def get(session: Session, endpoint_id: uuid.UUID, partner_id: uuid.UUID | None =
         stmt = stmt.where(WebhookEndpoint.partner_id == partner_id)
     found = session.scalar(stmt.with_for_update() if lock else stmt)
     if found is None:
-        raise NotFound("no such webhook endpoint", detail_zh="没有该推送地址")
+        raise EndpointNotFound("no such webhook endpoint", detail_zh="没有该推送地址")
     return found
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.db import UnitOfWork
-from core.errors import Conflict, NotFound
 from events.delivery import message_id
+from events.errors import DeliveryNotFound, EndpointDisabled
 from events.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 _DEFER = text("""
@@ -65,10 +65,10 @@ def resend(uow: UnitOfWork, delivery_id: uuid.UUID,
         .join(Event, Event.id == WebhookDelivery.event_id)
         .where(WebhookDelivery.id == delivery_id).with_for_update(of=WebhookDelivery)).first()
     if found is None or (partner_id is not None and found[1].partner_id != partner_id):
-        raise NotFound("no such delivery", detail_zh="没有该推送记录")
+        raise DeliveryNotFound("no such delivery", detail_zh="没有该推送记录")
     delivery, endpoint, event = found
     if endpoint.status != "active":
-        raise Conflict("the endpoint is disabled; switch it on first",
+        raise EndpointDisabled("the endpoint is disabled; switch it on first",
                        detail_zh="推送地址已停用，请先启用")
     session.execute(_DEFER, {"lock": f"webhook:{endpoint.id}:{event.resource}",
                              "args": json.dumps({"delivery_id": str(delivery.id),
