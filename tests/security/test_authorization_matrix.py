@@ -27,8 +27,11 @@ PROBLEM = "application/problem+json"
 
 # Operations anyone may call: public keys, health, login, the notice and scenario catalogue,
 # receipt and report verification (a third party holds the receipt or report), the export's
-# JSON Schema; the demo login exists only in development mode.
+# JSON Schema, the model card and spec (anyone may recompute a score); the demo login exists
+# only in development mode.
 PUBLIC = {
+    ("GET", "/api/v1/model"),
+    ("GET", "/api/v1/model/spec"),
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/.well-known/receipt-keys.json"),
     ("GET", "/.well-known/report-keys.json"),
