@@ -16,7 +16,7 @@ from tests.security.openapi import path_params, request_for
 from tests.support.factories import bearer
 
 # Public, identical for everyone, and without personal data: these may be cached.
-CACHEABLE = ("/static/", "/.well-known/", "/docs", "/openapi.json")
+CACHEABLE = ("/static/", "/.well-known/", "/docs", "/openapi.json", "/api/v1/model")
 STATIC = Path(__file__).resolve().parents[2] / "app" / "static"
 
 
