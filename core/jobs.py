@@ -1,12 +1,14 @@
-"""Periodic jobs, run by `pengcheng jobs run` (cron, a Kubernetes CronJob, any scheduler).
+"""Periodic jobs: `pengcheng worker` runs each every 5 minutes as a periodic task of the task
+queue (`events.queue`); `pengcheng jobs run` runs them once, by hand.
 
 Design overview
 ---------------
 * A job is a function `run(ctx: JobContext) -> dict[str, int]` (counts of what it did),
   registered with `@job("name")` in a module listed in `JOB_MODULES`.
 * Every job is idempotent (unique keys, conditional updates): running it twice does its work
-  once. Runs may also overlap: on PostgreSQL each job takes a session advisory lock named after
-  it, and a second runner skips a job that is already running instead of waiting for it.
+  once. Runs may also overlap (a worker's tick and a `jobs run`, or a tick that outlasts the
+  next): each job takes a session advisory lock named after it, and a second runner skips a
+  job that is already running instead of waiting for it.
 * A job commits in small transactions of its own (`ctx.uow()`), so a crash loses at most the
   batch in flight and the next run picks it up.
 """

@@ -1,8 +1,8 @@
-"""Ed25519 signing keys for tokens, consent receipts, audit checkpoints and reports.
+"""Ed25519 signing keys for tokens, consent receipts, audit checkpoints, reports and webhooks.
 
 Design overview
 ---------------
-* Each purpose (`token`, `receipt`, `audit`, `report`) has its own keys and key ids.
+* Each purpose (`token`, `receipt`, `audit`, `report`, `webhook`) has its own keys and key ids.
 * A key moves `next -> active -> retired`. The `next` key is published in the JWKS before it
   signs anything, so verifiers that cache the JWKS already know it when rotation happens; a
   retired key stays published until `retire_after` (longer than any token it signed lives).
