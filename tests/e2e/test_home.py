@@ -119,3 +119,26 @@ def test_sign_in_page_passes_axe_in_both_modes(tabs):
     page.get_by_role("button", name="长辈模式").click()
     axe_check(page, "login, elder")
     shot(page, "login-elder")
+
+
+def test_how_to_improve_projects_a_score_without_storing_it(app, client, idp, tabs):
+    session = resident_with_a_violation(app, client, idp)
+    assert client.get("/api/v1/me/score", headers=bearer(session)).status_code == 200
+    before = client.get("/api/v1/me/score/history", headers=bearer(session)).get_json()["items"]
+    tab = tabs(PHONE, "phone")
+    page = tab.page
+    tab.go(f"/h5/score#token={session}")
+    panel = page.locator("#improve")
+    panel.get_by_label(re.compile("修复「交通违法」记录")).check()
+    panel.get_by_label("再参加 20 小时志愿服务").check()
+    with page.expect_response(re.compile(r"/api/v1/me/score/simulate")) as answered:
+        panel.get_by_role("button", name="估算分数").click()
+    projected = answered.value.json()
+    result = page.locator("#sim-result")
+    expect(result).to_contain_text(f"估算分数 {projected['score']}（+{projected['delta']}）")
+    expect(result).to_contain_text("不保存")
+    assert projected["delta"] > 0
+    after = client.get("/api/v1/me/score/history", headers=bearer(session)).get_json()["items"]
+    assert after == before
+    axe_check(page, "score with a projection")
+    shot(page, "improve", full_page=False)
