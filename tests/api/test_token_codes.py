@@ -16,14 +16,17 @@ from typing import Any
 
 import jwt
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from app.runtime import runtime
 from core.clock import FrozenClock
 from core.qr import svg
 from rewards.models import IssuedToken
 from rewards.token_jobs import KEEP
+from rewards.tokens import _BY_CODE
 from tests.support.codes import CALLS, CODE, WRITES, Call, Codes, unknown_code, without_request_id
 from tests.support.points import run_job
+from tests.support.statements import statements
 from tests.support.tokens import consume_as
 
 
@@ -33,15 +36,11 @@ def codes(app: Any, client: Any, idp: Any) -> Codes:
 
 
 def now(w: Codes) -> datetime:
-    from app.runtime import runtime
-
     with w.app.app_context():
         return runtime().clock.now()
 
 
 def advance(w: Codes, seconds: float) -> None:
-    from app.runtime import runtime
-
     with w.app.app_context():
         clock = runtime().clock
         assert isinstance(clock, FrozenClock)
@@ -173,9 +172,35 @@ def test_a_code_is_only_its_digits(codes: Codes) -> None:
     assert CALLS[0].send(codes, code).get_json()["active"] is True
 
 
-def _rows(w: Codes) -> int:
-    from app.runtime import runtime
+def _sent(sent: list[str]) -> list[str]:
+    """Besides reading the partner and the signing keys (cached after a first request)."""
+    return [s for s in sent if not s.startswith(("SELECT partners", "SELECT signing_keys"))]
 
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c.name in ("introspect", "authorize",
+                                                                   "redeem")], ids=lambda c: c.name)
+def test_a_code_costs_one_indexed_select_more_and_a_token_nothing_more(
+        app: Any, codes: Codes, call: Call) -> None:
+    function = {"introspect": "pc_introspect", "authorize": "pc_credit_authorize",
+                "redeem": "pc_redeem"}[call.name]
+    by_token, by_code = call.issue(codes), call.issue(codes)
+    with statements(app) as sent:
+        assert call.send(codes, by_token["token"]).status_code == call.ok
+    assert len(_sent(sent)) == 1 and function in _sent(sent)[0], sent
+    with statements(app) as sent:
+        assert call.send(codes, by_code["code"]).status_code == call.ok
+    lookup, used = _sent(sent)
+    assert lookup.startswith("SELECT i.token FROM issued_tokens i WHERE i.code =")
+    assert function in used
+    with app.app_context(), runtime().uow() as uow:  # on a small table only when told to
+        uow.session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(uow.session.scalars(text(f"EXPLAIN {_BY_CODE.text}"), {
+            "code": by_code["code"], "client_id": call.partner_of(codes).client_id,
+            "now": now(codes)}))
+    assert "Index Scan using uq_issued_tokens_code" in plan, plan
+
+
+def _rows(w: Codes) -> int:
     with w.app.app_context(), runtime().uow() as uow:
         return int(uow.session.scalar(select(func.count()).select_from(IssuedToken)) or 0)
 
