@@ -125,14 +125,14 @@ MEANING = {
     "waiver_declined": "the resident cannot have a deposit waiver now (they see why)",
     "authorization_not_found": "no such authorization of yours (another partner's is also 404)",
     "authorization_closed": "captured, voided or expired (`authorization_status` says which)",
-    "too_many_active_waivers": "the resident already has `max_active` waivers open here",
     "waiver_closed": "`default` on a completed or settled waiver",
     "waiver_not_due": "`default` before `due_at`",
     "invalid_deposit": "`due_at` in the past or more than three years ahead, or an empty `item`",
-    "insufficient_credit": "the hold exceeds what is available (`available_fen`)",
+    "limit_exceeded": "more than the resident can use now — above their tier's limit, what "
+                      "their other holds and bills leave, their points, or the waivers their "
+                      "tier allows at once; one answer for all, with no amount in it",
     "amount_exceeds_hold": "the bill exceeds the hold (`hold_fen`)",
     "payment_exceeds_debt": "the payment exceeds what is owed (`owed_fen`)",
-    "deposit_above_cap": "the deposit exceeds the resident's cap (`cap_fen`)",
     "conflict": "the `out_order_no` / `out_refund_no` was already used",
     "database_busy": "the rows this request needs were locked too long, or it ran too long",
     "database_unavailable": "the database cannot be reached for a moment",
@@ -157,10 +157,10 @@ ADVICE = {
     "token_replayed": "the first use stands; a new use needs a new code",
     "token_revoked": "ask the resident for a new code",
     "token_has_own_call": "send the token to the call `use_with` names",
-    "insufficient_credit": "hold at most `available_fen`",
+    "limit_exceeded": "ask for less, or offer the service without the benefit; the resident "
+                      "sees their own limits in their app (you are never told them)",
     "amount_exceeds_hold": "capture at most `hold_fen`",
     "payment_exceeds_debt": "pay at most `owed_fen`",
-    "deposit_above_cap": "waive at most `cap_fen`",
 }
 
 
