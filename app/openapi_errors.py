@@ -157,6 +157,7 @@ ADVICE = {
     "token_replayed": "the first use stands; a new use needs a new code",
     "token_revoked": "ask the resident for a new code",
     "token_has_own_call": "send the token to the call `use_with` names",
+    "code_unknown": "ask the resident to show a new code; do not retry it",
     "limit_exceeded": "ask for less, or offer the service without the benefit; the resident "
                       "sees their own limits in their app (you are never told them)",
     "amount_exceeds_hold": "capture at most `hold_fen`",
