@@ -100,7 +100,7 @@ def post(url: str, headers: dict[str, str], body: bytes) -> tuple[int | None, st
         answer = conn.getresponse()
         answer.read(MAX_ANSWER_BYTES)
         return answer.status, None
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # ValueError: a non-ASCII path
         return None, f"{type(exc).__name__}: {exc}"[:200]
     finally:
         conn.close()

@@ -35,19 +35,24 @@ MAX_ENDPOINTS = 10  # per partner
 
 
 def check_url(url: str) -> str:
-    """An absolute http(s) URL with a host and no credentials or fragment; else invalid_input.
+    """An absolute http(s) URL with a host and no credentials or fragment; else
+    invalid_endpoint.
     Deliveries go to exactly this URL: redirects are not followed."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port out of range raises here
+    except ValueError as exc:  # a broken IPv6 literal, a bad port
+        raise InvalidEndpoint(f"url is not a valid URL: {exc}",
+                              detail_zh="地址格式无效") from exc
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise InvalidEndpoint("url must not contain spaces or control characters",
+                              detail_zh="地址不得包含空白或控制字符")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidEndpoint("url must be an absolute http:// or https:// URL",
-                           detail_zh="地址须为 http:// 或 https:// 开头的完整地址")
+                              detail_zh="地址须为 http:// 或 https:// 开头的完整地址")
     if parts.username or parts.password or parts.fragment:
         raise InvalidEndpoint("url must not carry credentials or a fragment",
-                           detail_zh="地址不得包含用户名、密码或片段")
-    try:
-        parts.port  # noqa: B018 - a port out of range raises here
-    except ValueError as exc:
-        raise InvalidEndpoint("url has an invalid port") from exc
+                              detail_zh="地址不得包含用户名、密码或片段")
     return url
 
 
@@ -55,8 +60,7 @@ def check_types(types: list[str]) -> list[str]:
     unknown = sorted(set(types) - {*EVENT_TYPES, "*"})
     if not types or unknown:
         raise InvalidEndpoint("event_types must list known event types (or '*'): "
-                           + (", ".join(unknown) or "none given"),
-                           detail_zh="事件类型无效")
+                              + (", ".join(unknown) or "none given"), detail_zh="事件类型无效")
     return sorted(set(types))
 
 

@@ -57,7 +57,9 @@ def test_a_partner_registers_lists_changes_and_rotates_an_endpoint(app, client):
 
 @pytest.mark.parametrize("url", ["ftp://partner.example/x", "file:///etc/passwd",
                                  "javascript:alert(1)", "https://user:pw@partner.example/",
-                                 "partner.example/hooks", "http://:80/", "gopher://x/"])
+                                 "partner.example/hooks", "http://:80/", "gopher://x/",
+                                 "http://[::1/x", "http://partner.example:99999/",
+                                 "https://partner example/", "https://partner.example/\nx"])
 def test_only_http_and_https_urls_are_accepted(app, client, url):
     _, key = new_partner(app, "hospital", ["medical_credit"])
     response = _register(client, key, url=url)
