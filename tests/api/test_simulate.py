@@ -200,10 +200,21 @@ def test_no_changes_too_many_changes_and_twice_keep_paying_are_refused(app, clie
     twice = simulate(client, token, {"kind": "keep_paying", "months": 1},
                      {"kind": "keep_paying", "months": 2})
     assert twice.status_code == 422 and twice.get_json()["code"] == "simulation_invalid"
-    added = simulate(client, token, {"kind": "volunteer_hours", "hours": 5},
-                     {"kind": "add_supplement", "category": "volunteer"})
-    assert added.status_code in (200, 422)  # the hours add volunteer unless it was added
-    assert added.get_json().get("code") in (None, "simulation_invalid")
+    already = simulate(client, token, {"kind": "add_supplement", "category": "volunteer"})
+    assert already.status_code == 422 and already.get_json()["index"] == 0
+
+
+def test_hours_in_a_category_not_added_add_it_with_those_hours_only(app, client, idp, source):
+    push(client, source, rec(10, "u", "utilities", "payment_on_time"),
+         rec(10, "v", "volunteer", "service_hours", quantity=500))  # not added: never read
+    token = login(client, idp, 10)
+    grant_scoring(client, token, ["utilities"])
+    answer = projected(client, token, {"kind": "volunteer_hours", "hours": 5})
+    [hours] = [f for f in answer["explanation"]["features"] if f["code"] == "volunteer_hours_2y"]
+    assert hours["value"] == 5
+    both = simulate(client, token, {"kind": "volunteer_hours", "hours": 5},
+                    {"kind": "add_supplement", "category": "volunteer"})
+    assert both.status_code == 422 and both.get_json()["index"] == 1
 
 
 def test_another_residents_record_or_bill_is_not_yours_to_simulate(app, client, idp, source):
