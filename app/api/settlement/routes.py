@@ -90,7 +90,7 @@ class Waivers(MethodView):
 
 
 @blp.route("/statement")
-class Statement(MethodView):
+class DailyStatement(MethodView):
     @blp.arguments(StatementQuerySchema(), location="query")
     @blp.response(200, SettlementStatementSchema)
     @blp.doc(security=PARTNER, responses=CSV_TOO)
