@@ -113,9 +113,16 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
     axe_check(page, "reviews zh")
     _chinese_only(page)
     shot(page, "reviews-zh")
+    # a benefit not granted can link straight to the form, that decision chosen
+    tab.go("/h5/reviews?subject=eligibility&scenario=medical_credit")
+    _ready(page)
+    expect(page.locator("#ask-card")).to_have_attribute("open", "")
+    expect(page.get_by_label("某个场景的资格结果")).to_be_checked()
+    expect(page.get_by_label("哪个场景")).to_have_value("medical_credit")
 
-    # -- credit repair: the old penalty can be repaired, the debtor listing not yet
-    page.locator(".rights-more").get_by_role("link", name="信用修复").click()
+    # -- credit repair: the old penalty can be repaired (the records page links to its
+    # application), the debtor listing not yet
+    tab.go(f"/h5/repair?record={old_penalty['id']}")
     _ready(page)
     debtor = page.locator("#repairable > li", has_text="失信被执行人")
     expect(debtor).to_contain_text("暂不能申请")
@@ -123,8 +130,9 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
     expect(debtor.get_by_role("button", name="申请修复")).to_have_count(0)
     penalty = page.locator(f"#repairable > li[data-record='{old_penalty['id']}']")
     expect(penalty).to_contain_text("可申请修复")
-    penalty.get_by_role("button", name="申请修复").click()
-    expect(penalty.locator(".pledge")).to_contain_text("本人郑重承诺")
+    expect(penalty.get_by_role("button", name="申请修复")).to_be_visible()
+    expect(penalty.locator(".pledge")).to_contain_text("本人郑重承诺")  # opened by the link
+    expect(penalty.get_by_label("我已阅读并同意以上信用承诺")).to_be_focused()
     penalty.get_by_role("button", name="提交修复申请").click()
     expect(penalty.get_by_role("alert")).to_contain_text("请先阅读并勾选同意信用承诺。")
     penalty.get_by_label("我已阅读并同意以上信用承诺").check()

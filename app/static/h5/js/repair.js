@@ -37,6 +37,7 @@ function applyForm(record, check, root, place, opener) {
     try {
       await api('/api/v1/me/repairs', { method: 'POST', body });
       remember(t('repair.submitted'));
+      history.replaceState(null, '', location.pathname);
       await render(root);
     } catch (error) {
       submit.disabled = false;
@@ -72,13 +73,18 @@ function recordItem(record, check, root) {
     state = h('ul', { class: 'small reasons' }, check.reasons.map((r) =>
       h('li', { dataset: { reason: r.code } }, reasonText(r, check))));
   }
-  return h('li', { dataset: { record: record.id, status: record.status } },
+  const item = h('li', { dataset: { record: record.id, status: record.status } },
     h('div', { class: 'spread' }, h('h3', {}, recordName(record.category, record.type)), badge),
     h('p', { class: 'small muted' }, [when(record.occurred_at, false), record.source,
       severity ? t('repair.severity', { severity }) : null].filter(Boolean).join(' · ')),
     record.publicity_ends_at && record.status !== 'repaired'
       ? line('repair.publicity_ends', when(record.publicity_ends_at, false)) : null,
     state, action, place);
+  // A deep link (?record=<id>, e.g. from the records page) opens that record's application.
+  if (action && new URLSearchParams(location.search).get('record') === record.id) {
+    queueMicrotask(() => { applyForm(record, check, root, place, action); item.scrollIntoView(); });
+  }
+  return item;
 }
 
 function applicationItem(a, records) {

@@ -46,9 +46,17 @@ function askCard(scenarios, root) {
     h('label', { for: 'ask-reason' }, t('reviews.ask.reason')), reason,
     h('p', { class: 'hint', id: 'ask-reason-hint' }, t('reviews.ask.reason_hint')),
     submit, result);
-  form.addEventListener('change', () => {
-    which.hidden = form.elements.subject.value !== 'eligibility';
-  });
+  const showWhich = () => { which.hidden = form.elements.subject.value !== 'eligibility'; };
+  form.addEventListener('change', showWhich);
+  // A deep link (?subject=eligibility&scenario=<code>, e.g. from a benefit not granted) opens
+  // the form with that decision chosen.
+  const wanted = new URLSearchParams(location.search);
+  const subjectWanted = wanted.get('subject');
+  if (subjectWanted === 'score' || subjectWanted === 'eligibility') {
+    form.elements.subject.value = subjectWanted;
+    if (scenarios.has(wanted.get('scenario'))) select.value = wanted.get('scenario');
+    showWhich();
+  }
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const text = reason.value.trim();
@@ -59,13 +67,14 @@ function askCard(scenarios, root) {
     try {
       await api('/api/v1/me/review-requests', { method: 'POST', body });
       remember(t('reviews.ask.sent'));
+      history.replaceState(null, '', location.pathname);
       await render(root);
     } catch (error) {
       submit.disabled = false;
       clear(result, errorBox(error));
     }
   });
-  return h('details', { class: 'card', id: 'ask-card' },
+  return h('details', { class: 'card', id: 'ask-card', open: Boolean(subjectWanted) },
     h('summary', {}, h('span', { class: 'summary-title' }, t('reviews.ask.title'))),
     h('p', { class: 'small' }, t('reviews.ask.intro')), form);
 }
