@@ -74,7 +74,7 @@ function actions({ credit, disputes, consents, notes }) {
   for (const d of (disputes && disputes.items) || []) {
     if (d.status !== 'resolved' || !d.resolved_at) continue;
     if (now - new Date(d.resolved_at).getTime() > SOON_DAYS * DAY_MS) continue;
-    items.push({ tone: 'ok', href: '/h5/reviews', text: t('home.dispute_answered',
+    items.push({ tone: 'ok', href: '/h5/disputes', text: t('home.dispute_answered',
       { date: when(d.resolved_at, false) }) });
   }
   for (const r of (consents && consents.reconsent) || []) {
