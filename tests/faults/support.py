@@ -78,12 +78,11 @@ def token(arranged: Arranged, scenario: str, partner: dict[str, Any], port: int 
 
 
 def limit_fen(arranged: Arranged) -> int:
-    """The resident's credit line, as the hospital learns it from a token."""
-    status, _, body = call(arranged.server.port, "POST", "/partner/v1/tokens/introspect",
-                           {"token": token(arranged, "medical_credit", arranged.hospital)},
-                           arranged.hospital["api_key"])
-    assert status == 200 and body["active"], body
-    return int(body["ent"]["limit_fen"])
+    """The resident's credit line, as the resident sees it (a hospital is never told it)."""
+    status, _, body = call(arranged.server.port, "GET", "/api/v1/me/medical-credit", None,
+                           arranged.session)
+    assert status == 200 and body["line_fen"] > 0, body
+    return int(body["line_fen"])
 
 
 # -- load ---------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def test_points_are_spent_once_and_never_overdrawn_across_two_instances(
     over = at_once([(Write(REDEEM, key, {"token": token(arranged, "points_redemption", shop),
                                          "out_order_no": f"over-{i}", "points": 30}),
                      ports[i % 2]) for i in range(N)])
-    assert _statuses(over) == [(201, None)] * 2 + [(409, "insufficient_points")] * (N - 2)
+    assert _statuses(over) == [(201, None)] * 2 + [(422, "limit_exceeded")] * (N - 2)
     assert db.balance() == 20
     stored = db.redemptions()
     assert sum(r.points for r in stored.values()) == 80 and len(stored) == 4
@@ -95,7 +95,7 @@ def test_a_credit_line_is_held_once_and_never_overspent_across_two_instances(
     amount = (line - 2000) // 3 + 1
     over = at_once([(hold(token(arranged, "medical_credit", arranged.hospital), f"over-{i}",
                           amount), ports[i % 2]) for i in range(N)])
-    assert _statuses(over) == [(201, None)] * 2 + [(422, "insufficient_credit")] * (N - 2)
+    assert _statuses(over) == [(201, None)] * 2 + [(422, "limit_exceeded")] * (N - 2)
     assert db.credit_account() == (line, 2000 + 2 * amount, 0)
     assert 2000 + 2 * amount <= line < 2000 + 3 * amount
     assert len(db.holds()) == 4
