@@ -5,8 +5,8 @@
 // server), and the browser only measures how long ago it received the token. A phone whose
 // clock is wrong still refreshes on time.
 import {
-  alertBox, announce, api, ApiError, boot, clear, colon, errorBox, errorText, h, jwsPayload, pick,
-  t, when, yuan,
+  alertBox, announce, api, ApiError, boot, clear, colon, discount, errorBox, errorText, h, jwsPayload,
+  partnerName, pick, t, when, yuan,
 } from './core.js';
 
 const TICK_MS = 1000;
@@ -17,6 +17,7 @@ let panel = null;   // the open QR panel's state: {scenario, partner, timer, ...
 
 function limitText(key, value) {
   if (key.endsWith('_fen')) return yuan(value);
+  if (key === 'discount_pct') return discount(value);
   if (key.endsWith('_pct')) return `${value}%`;
   if (typeof value === 'boolean') return value ? t('app.yes') : t('app.no');
   return String(value);
@@ -179,7 +180,7 @@ async function openPanel(e) {
   }
   const wanted = new URLSearchParams(location.search).get('partner');
   const select = h('select', { id: 'partner', name: 'partner' }, partners.map((p) =>
-    h('option', { value: p.client_id, selected: p.client_id === wanted }, p.name)));
+    h('option', { value: p.client_id, selected: p.client_id === wanted }, partnerName(p.name))));
   select.addEventListener('change', () => { state.partner = select.value; state.generation = 0; issue(state); });
   clear(picker, h('label', { for: 'partner' }, t('ent.partner')), select);
   state.partner = select.value;
