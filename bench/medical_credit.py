@@ -93,7 +93,7 @@ def arrange(app, residents: int, tokens: int) -> dict:
             resident_id, (_s, line) = ids[i % residents], people[i % residents]
             partner, key = partners[i % 2]
             issued = issue(session, resident_id=resident_id, partner=partner, scenario=scenario,
-                           ent={"eligible": True, "limit_fen": line}, now=now,
+                           limits={"limit_fen": line}, now=now,
                            ctx=runtime().tokens)
             out.append((issued.token, line, key))
         uow.commit()
@@ -131,7 +131,7 @@ def _client(port: int, work: list, channel_key: str, deadline: float, threads: i
             status, body, took = call(conn, f"{BASE}/authorizations", key, {
                 "token": token, "out_request_no": uuid.uuid4().hex, "amount_fen": amount})
             local["authorize"].append(took)
-            if status == 422 and body.get("code") == "insufficient_credit":
+            if status == 422 and body.get("code") == "limit_exceeded":
                 refused += 1
                 continue
             if status != 201:
@@ -205,7 +205,7 @@ def drive(port: int, tokens: list, channel_key: str, args, seconds: float) -> di
                 (len(merged["authorize"]) + len(merged["capture"])) / elapsed, 1),
             "requests_per_s": round(sum(len(v) for v in merged.values()) / elapsed, 1),
             "holds_accepted": sum(o["held"] for o in outs),
-            "refused_insufficient_credit": sum(o["refused"] for o in outs),
+            "refused_limit_exceeded": sum(o["refused"] for o in outs),
             "errors": sum(o["errors"] for o in outs),
             "error_samples": [s for o in outs for s in o["error_samples"]][:5]}
 

@@ -86,7 +86,7 @@ def arrange(app, residents: int, tokens: int) -> tuple[str, list[str]]:
             for n in range(tokens):
                 issued = issue(uow.session, resident_id=people[n % residents], partner=shop,
                                scenario=scenario, now=runtime().clock.now(),
-                               ent={"eligible": True, "max_points_per_order": 5000},
+                               limits={"max_points_per_order": 5000},
                                ctx=runtime().tokens)
                 out.append(issued.token)
             uow.commit()

@@ -101,29 +101,34 @@ class World:
         import base64
         import uuid
 
+        from sqlalchemy import text
+
         from app.runtime import runtime
         from core.identity import Partner
         from rewards import scenarios
         from rewards.tokens import issue
 
-        ents = []
+        jtis = []
         for session in self.sessions:
             response = self.client.post("/api/v1/me/tokens", headers=self._auth(session),
                                         json={"scenario": scenario,
                                               "partner": partner.client_id})
             assert response.status_code == 201, response.get_json()
             payload = response.get_json()["token"].split(".")[1]
-            ents.append(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-                        ["ent"])
+            jtis.append(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+                        ["jti"])
         out = []
         with self.app.app_context(), runtime().uow() as uow:
             now = runtime().clock.now()
+            # the residents' limits as their own tokens got them (never in the token)
+            limits = [uow.session.scalar(text("SELECT limits FROM issued_tokens WHERE jti = :j"),
+                                         {"j": jti}) for jti in jtis]
             found = uow.session.get(Partner, partner.id)
             definition = scenarios.get(uow.session, scenario)
             for i in range(count):
                 k = i % len(self.sessions)
                 out.append(issue(uow.session, resident_id=uuid.UUID(self.resident_ids[k]),
-                                 partner=found, scenario=definition, ent=ents[k],
+                                 partner=found, scenario=definition, limits=limits[k],
                                  now=now, ctx=runtime().tokens).token)
             uow.commit()
         return out
