@@ -69,7 +69,7 @@ def _refuse(index: int, en: str, zh: str) -> SimulationInvalid:
                              index=index)
 
 
-class _What:
+class _Hypothesis:
     """The hypothetical state: records (plain dicts), categories, instant, what was done."""
 
     def __init__(self, records: list[dict[str, Any]], categories: set[str], now: datetime):
@@ -96,7 +96,7 @@ def _uuid(value: Any, index: int, field: str) -> uuid.UUID:
         raise _refuse(index, f"{field} is not an id", f"{field} 不是有效的编号") from None
 
 
-def _repair(session: Session, what: _What, resident: Resident, change: dict[str, Any],
+def _repair(session: Session, what: _Hypothesis, resident: Resident, change: dict[str, Any],
             index: int, now: datetime) -> None:
     from rights.repair import eligibility
 
@@ -115,7 +115,7 @@ def _repair(session: Session, what: _What, resident: Resident, change: dict[str,
                        "earliest_at": found.earliest_at, "reasons": found.reasons})
 
 
-def _pay(session: Session, what: _What, resident: Resident, change: dict[str, Any],
+def _pay(session: Session, what: _Hypothesis, resident: Resident, change: dict[str, Any],
          index: int, now: datetime) -> None:
     bill_id = _uuid(change.get("bill_id"), index, "bill_id")
     bill = session.get(CreditBill, bill_id)
@@ -132,7 +132,7 @@ def _pay(session: Session, what: _What, resident: Resident, change: dict[str, An
                              "amount_fen": bill.amount_fen})
 
 
-def _hours(what: _What, change: dict[str, Any], index: int, now: datetime) -> None:
+def _hours(what: _Hypothesis, change: dict[str, Any], index: int, now: datetime) -> None:
     hours = change.get("hours")
     if not isinstance(hours, int | float) or isinstance(hours, bool) \
             or not 0 < hours <= MAX_HOURS:
@@ -145,7 +145,7 @@ def _hours(what: _What, change: dict[str, Any], index: int, now: datetime) -> No
                          "occurred_at": now, "quantity": float(hours)})
 
 
-def _keep_paying(what: _What, change: dict[str, Any], index: int, now: datetime) -> None:
+def _keep_paying(what: _Hypothesis, change: dict[str, Any], index: int, now: datetime) -> None:
     months = change.get("months")
     if type(months) is not int or not 1 <= months <= MAX_MONTHS:
         raise _refuse(index, f"months must be a whole number 1–{MAX_MONTHS}",
@@ -161,7 +161,7 @@ def _keep_paying(what: _What, change: dict[str, Any], index: int, now: datetime)
     what.as_of = now + months * MONTH
 
 
-def _add(model: Model, what: _What, change: dict[str, Any], index: int) -> None:
+def _add(model: Model, what: _Hypothesis, change: dict[str, Any], index: int) -> None:
     code = change.get("category")
     found = CATEGORIES.get(code) if isinstance(code, str) else None
     if not isinstance(code, str) or found is None or found.core:
@@ -172,13 +172,13 @@ def _add(model: Model, what: _What, change: dict[str, Any], index: int) -> None:
 
 
 def _apply(session: Session, model: Model, resident: Resident, changes: list[dict[str, Any]],
-           categories: set[str], now: datetime) -> _What:
+           categories: set[str], now: datetime) -> _Hypothesis:
     if not changes or len(changes) > MAX_CHANGES:
         raise SimulationInvalid(f"give 1 to {MAX_CHANGES} changes",
                                 detail_zh=f"请给出 1 至 {MAX_CHANGES} 项设想的变化")
     records = [dict(r) for r in records_of(session, [resident.id])
                if r["category"] in categories]
-    what = _What(records, set(categories), now)
+    what = _Hypothesis(records, set(categories), now)
     supplements = []
     for i, change in enumerate(changes):
         kind = change.get("kind") if isinstance(change, dict) else None
@@ -200,7 +200,7 @@ def _apply(session: Session, model: Model, resident: Resident, changes: list[dic
     return what
 
 
-def _exclusions(session: Session, resident: Resident, what: _What, now: datetime) -> set[str]:
+def _exclusions(session: Session, resident: Resident, what: _Hypothesis, now: datetime) -> set[str]:
     """The exclusions that would apply with the repairs and payments made: `pc_exclusions`
     inside a savepoint that is rolled back (nothing is written)."""
     if not what.repaired and not what.paid:
