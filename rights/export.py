@@ -201,7 +201,11 @@ SCHEMA: dict[str, Any] = {
         "records": _list(_RECORD),
         "scores": _list(_obj({
             "id": STR, "score": INT, "tier": STR, "model": STR, "computed_at": TIME,
-            "trigger": STR, "inputs_hash": STR, "inputs": ANY_OBJ, "explanation": ANY_OBJ})),
+            "trigger": STR, "inputs_hash": STR, "explanation": ANY_OBJ, "inputs": {
+                **ANY_OBJ, "description": "what the score was computed from: model id and "
+                "hash, instant, categories counted, each feature's value (null: a supplement "
+                "not added); with the spec (GET /api/v1/model/spec?model=<model>) anyone "
+                "recomputes the score (docs/model-card.md)"}})),
         "access_log": _list(_obj({
             "at": TIME, "actor": _obj({"kind": STR, "client_id": STR, "name": STR}),
             "action": STR, "scenario": STR_N, "outcome": STR, "learned": ANY_OBJ})),
