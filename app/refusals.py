@@ -280,6 +280,7 @@ OPERATIONS: dict[str, tuple[Entry, ...]] = {
     "GET /partner/v1/settlement/bills": (Forbidden, InvalidCursor),
     "GET /partner/v1/settlement/waivers": (Forbidden, InvalidCursor),
     "GET /partner/v1/settlement/statement": (Forbidden,),
+    "GET /admin/v1/settlement/statements/{client_id}": (Forbidden, UnknownPartner),
     # points
     "POST /partner/v1/points/redemptions": (
         Forbidden, *TOKEN_USE, UseDeclined, LimitExceeded,

@@ -15,6 +15,8 @@ Design overview
   (`credit_holds`, `credit_bills`, `credit_payments`, `deposit_waivers`), so each balance's
   closing = opening + its lines, consecutive days chain, and a closing balance is what those
   rows hold at the end of the day.
+* An operator (admin or auditor) may read any hospital's or deposit partner's statement
+  (`operator_statement`); the read is audited.
 * The statement is sealed with one signature (`reports.signing`: compact JWS, EdDSA, verified
   against /.well-known/report-keys.json, typ `pc-statement+jws`) over a small JSON: the
   balances, the SHA-256 of the statement's canonical JSON (`core.canonical`) and of its CSV
@@ -38,7 +40,9 @@ from sqlalchemy import Select, and_, func, literal, null, or_, select, union_all
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.orm import Session
 
+from core import audit
 from core.canonical import canonical
+from core.db import UnitOfWork
 from core.errors import InvalidInput
 from core.idempotency import iso
 from core.identity import Partner
@@ -51,6 +55,8 @@ from rewards.credit.models import (
     CreditHold,
     CreditPayment,
 )
+from rewards.entitlements import partner_by_client_id
+from rewards.errors import UnknownPartner
 from rewards.models import PartnerPseudonym
 from rewards.waivers.models import STATUSES as WAIVER_STATUSES
 from rewards.waivers.models import DepositWaiver
@@ -266,6 +272,21 @@ def statement(session: Session, signer: Signer, partner: Partner, *, day: date,
             "csv_sha256": hashlib.sha256(text.encode()).hexdigest()}
     jws, _kid = signing.sign(signer, session, seal, typ=TYP)
     return Statement(document, text, jws)
+
+
+def operator_statement(uow: UnitOfWork, signer: Signer, *, operator: str, client_id: str,
+                       day: date, now: datetime) -> Statement:
+    """A hospital's or deposit partner's statement for `day`, read by the operator `operator`
+    (a client id): the read is audited. Commits once."""
+    partner = partner_by_client_id(uow.session, client_id)
+    if partner.kind not in ACCOUNTS:
+        raise UnknownPartner(f"{client_id!r} is not a hospital or deposit partner",
+                             detail_zh="该机构不是医院或免押合作方，没有结算对账单")
+    found = statement(uow.session, signer, partner, day=day, now=now)
+    audit.record(uow.session, actor=f"operator:{operator}", action="settlement.statement.read",
+                 now=now, subject=partner.client_id, data={"date": day.isoformat()})
+    uow.commit()
+    return found
 
 
 def _line(row: Any) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def register(api: Api, app: Flask) -> None:
                 notifications.blp, rights.blp, admin_rights.blp, medical.partner_blp,
                 medical.blp, waivers.partner_blp, waivers.blp, points.partner_blp,
                 points.blp, points.admin, reports.blp, reports.public, audit.blp,
-                settlement.blp,
+                settlement.blp, settlement.admin,
                 webhooks.partner_blp, webhooks.admin, staff.partner_blp, staff.admin):
         api.register_blueprint(blp)
     app.register_blueprint(pages.blp)  # the H5 pages (HTML, not in the OpenAPI document)

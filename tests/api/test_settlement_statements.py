@@ -13,9 +13,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
 
+from app.runtime import runtime
+from core.audit import AuditEntry
 from rewards.credit.models import CreditAccount
 from rewards.waivers.models import DepositWaiver
-from tests.support.factories import bearer, new_partner
+from tests.support.factories import bearer, new_operator, new_partner
 from tests.support.medical_credit import Credit, problem
 
 SETTLEMENT = "/partner/v1/settlement"
@@ -37,8 +39,6 @@ def _json(response: Any) -> Any:
 
 def tick(credit: Credit, minutes: int = 1) -> None:
     """Move the clock a little (within the resident's session)."""
-    from app.runtime import runtime
-
     with credit.app.app_context():
         runtime().clock.advance(minutes=minutes)
 
@@ -71,8 +71,6 @@ def a_day_at_the_hospital(credit: Credit) -> dict[str, Any]:
 
 
 def ledger(credit: Credit) -> tuple[int, int]:
-    from app.runtime import runtime
-
     with credit.app.app_context(), runtime().uow() as uow:
         row = uow.session.execute(select(func.sum(CreditAccount.held_fen),
                                          func.sum(CreditAccount.owed_fen))).one()
@@ -257,3 +255,22 @@ def test_lists_filter_by_status_and_time_and_page_with_a_cursor(credit) -> None:
     problem(shop_statement, 403, "forbidden")
     no_day = credit.client.get(f"{SETTLEMENT}/statement", headers=bearer(credit.hospital_key))
     assert no_day.status_code == 422
+
+
+def test_an_operator_reads_any_statement_and_the_read_is_audited(credit) -> None:
+    a_day_at_the_hospital(credit)
+    _admin, admin_key = new_operator(credit.app, "admin")
+    _reviewer, reviewer_key = new_operator(credit.app, "reviewer")
+    path = f"/admin/v1/settlement/statements/{credit.hospital.client_id}?date={DAY}"
+    read = _json(credit.client.get(path, headers=bearer(admin_key)))
+    own = statement(credit, credit.hospital_key)
+    assert read["statement"]["lines"] == own["statement"]["lines"]
+    assert _verify(credit, read["signature"])["balances"] == own["statement"]["balances"]
+    with credit.app.app_context(), runtime().uow() as uow:
+        entries = list(uow.session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "settlement.statement.read")))
+    assert [e.subject for e in entries] == [credit.hospital.client_id]
+    problem(credit.client.get(path, headers=bearer(reviewer_key)), 403, "forbidden")
+    shop, _key = new_partner(credit.app, "merchant", ["points_redemption"])
+    problem(credit.client.get(f"/admin/v1/settlement/statements/{shop.client_id}?date={DAY}",
+                              headers=bearer(admin_key)), 404, "unknown_partner")

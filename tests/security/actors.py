@@ -55,6 +55,7 @@ OPERATOR_POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/admin/v1/reviews/{review_id}/decide"): DECIDERS,
     ("GET", "/admin/v1/points/statements/{client_id}"): frozenset({"admin", "auditor"}),
     ("GET", "/admin/v1/points/reconciliation"): frozenset({"admin", "auditor"}),
+    ("GET", "/admin/v1/settlement/statements/{client_id}"): frozenset({"admin", "auditor"}),
     ("GET", "/admin/v1/audit/entries"): frozenset({"auditor"}),
     ("GET", "/admin/v1/audit/checkpoints"): frozenset({"auditor"}),
     ("GET", "/admin/v1/audit/verify"): frozenset({"auditor"}),

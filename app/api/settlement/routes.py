@@ -12,7 +12,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import PARTNER
+from app.api.common import OPERATOR, PARTNER
 from app.api.settlement.schemas import (
     BillPageSchema,
     HoldPageSchema,
@@ -29,6 +29,8 @@ from rewards.waivers.models import STATUSES as WAIVER_STATUSES
 blp = Blueprint("settlement", __name__, url_prefix="/partner/v1/settlement",
                 description="Hospitals and deposit partners: holds, bills, waivers and a signed "
                             "daily statement to reconcile against")
+admin = Blueprint("settlement_admin", __name__, url_prefix="/admin/v1/settlement",
+                  description="Operators: any hospital's or deposit partner's statement")
 KINDS = ("hospital", "deposit_partner")
 
 SIGNATURE_HEADER = "Pc-Statement-Signature"
@@ -46,11 +48,19 @@ def _page(kind: str, what: str, query: dict[str, Any]) -> settlement.Page:
                                   cursor=query.get("cursor"), limit=query["limit"])
 
 
-def _statement(query: dict[str, Any]) -> dict[str, Any] | Response:
+def _statement(query: dict[str, Any], client_id: str | None = None
+               ) -> dict[str, Any] | Response:
+    """The caller's statement, or an operator's read of `client_id`'s; JSON, or CSV."""
     with runtime().uow() as uow:
-        partner = auth.partner(uow, *KINDS)
-        found = settlement.statement(uow.session, runtime().signer, partner, day=query["day"],
-                                     now=runtime().clock.now())
+        now = runtime().clock.now()
+        if client_id is None:
+            found = settlement.statement(uow.session, runtime().signer, auth.partner(uow, *KINDS),
+                                         day=query["day"], now=now)
+        else:
+            operator = auth.operator(uow, "admin", "auditor")
+            found = settlement.operator_statement(uow, runtime().signer,
+                                                  operator=operator.client_id,
+                                                  client_id=client_id, day=query["day"], now=now)
     if query["format"] != "csv":
         return {"statement": found.document, "signature": found.jws}
     name = f"settlement-{found.document['partner']['client_id']}-{query['day']:%Y%m%d}.csv"
@@ -98,3 +108,14 @@ class DailyStatement(MethodView):
         """Your signed statement for a day (Asia/Shanghai): every movement, opening and
         closing balances (JSON/CSV)."""
         return _statement(query)
+
+
+@admin.route("/statements/<string:client_id>")
+class OperatorStatement(MethodView):
+    @admin.arguments(StatementQuerySchema(), location="query")
+    @admin.response(200, SettlementStatementSchema)
+    @admin.doc(security=OPERATOR, responses=CSV_TOO)
+    def get(self, query: dict[str, Any], client_id: str) -> dict[str, Any] | Response:
+        """Any hospital's or deposit partner's signed statement for a day (admin or auditor;
+        audited)."""
+        return _statement(query, client_id)
