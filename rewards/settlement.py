@@ -48,17 +48,10 @@ from core.idempotency import iso
 from core.identity import Partner
 from core.signing import Signer
 from reports import signing
-from rewards.credit.models import (
-    BILL_STATUSES,
-    HOLD_STATUSES,
-    CreditBill,
-    CreditHold,
-    CreditPayment,
-)
+from rewards.credit.models import CreditBill, CreditHold, CreditPayment
 from rewards.entitlements import partner_by_client_id
 from rewards.errors import UnknownPartner
 from rewards.models import PartnerPseudonym
-from rewards.waivers.models import STATUSES as WAIVER_STATUSES
 from rewards.waivers.models import DepositWaiver
 
 DAY_ZONE = ZoneInfo("Asia/Shanghai")  # a statement's day is a calendar day in Shenzhen
@@ -77,22 +70,21 @@ class InvalidCursor(InvalidInput):
 
 @dataclass(frozen=True)
 class Listing:
-    """What one partner's list is read from: the table, its states, what an item shows."""
+    """What one partner's list is read from: the table and what an item shows."""
 
     model: Any
-    statuses: tuple[str, ...]
     fields: tuple[str, ...]  # the item's columns (never line_fen or cap_fen)
     id_key: str
 
 
 LISTINGS = {
-    "holds": Listing(CreditHold, HOLD_STATUSES,
+    "holds": Listing(CreditHold,
                      ("out_request_no", "amount_fen", "status", "created_at", "expires_at",
                       "closed_at"), "authorization_id"),
-    "bills": Listing(CreditBill, BILL_STATUSES,
+    "bills": Listing(CreditBill,
                      ("hold_id", "out_bill_no", "amount_fen", "paid_fen", "status",
                       "created_at", "due_at", "overdue_at", "paid_at"), "bill_id"),
-    "waivers": Listing(DepositWaiver, WAIVER_STATUSES,
+    "waivers": Listing(DepositWaiver,
                        ("scenario", "out_order_no", "item", "deposit_fen", "status",
                         "created_at", "due_at", "completed_at", "defaulted_at", "settled_at"),
                        "waiver_id"),
