@@ -15,7 +15,7 @@ from app.runtime import runtime
 from core.identity import Partner
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.support import axe_check, shot
-from tests.support.factories import bearer, cli
+from tests.support.factories import bearer, cli, new_operator
 from tests.support.medical_credit import Credit
 from tests.support.tokens import push, rec
 
@@ -60,8 +60,8 @@ def problems_in_english(text: str) -> list[str]:
 @pytest.fixture
 def resident(app, client, idp):
     """A resident with three good years, a traffic violation since their first score (two
-    scores: a trend), a 先诊后付 bill, a waived deposit, points and messages: every page has
-    something to show."""
+    scores: a trend), a 先诊后付 bill, a waived deposit, a certificate checked before and after
+    its revocation, points and messages: every page has something to show."""
     credit = Credit(app, client, idp)
     assert client.get("/api/v1/me/score", headers=bearer(credit.resident)).status_code == 200
     with app.app_context(), runtime().uow() as uow:  # partners register one bilingual name
@@ -72,6 +72,16 @@ def resident(app, client, idp):
     push(client, credit.source_key, [rec(7, "tv1", "traffic", "violation", "2026-10-10T00:00:00Z")])
     credit.bill(35050)
     credit.waiver()
+    # a certificate checked by someone, then revoked and checked again: the access log says
+    # what they learned (kind, result, sections) in words
+    issued = client.post("/api/v1/me/reports", headers=bearer(credit.resident),
+                         json={"kind": "no_violation"}).get_json()
+    for _ in range(2):
+        checked = client.get("/reports/verify", query_string={"code": issued["code"]},
+                             headers={"Accept": "application/json"})
+        assert checked.status_code == 200
+        client.post(f"/api/v1/me/reports/{issued['report_id']}/revoke",
+                    headers=bearer(credit.resident))
     assert cli(app, "jobs", "run").exit_code == 0
     return credit
 
@@ -144,7 +154,16 @@ def test_the_pages_are_usable_from_the_keyboard(resident, tabs):
     assert {"f-category", "f-status", "f-period", "提出异议", "首页", "消息"} <= reached, reached
 
 
-def test_home_lists_what_needs_action_and_the_benefits_usable_now(resident, tabs):
+def test_home_lists_what_needs_action_and_the_benefits_usable_now(resident, app, client, tabs):
+    violation = next(r for r in client.get("/api/v1/me/records", headers=bearer(
+        resident.resident)).get_json()["items"] if r["type"] == "violation")
+    dispute = client.post("/api/v1/me/disputes", headers=bearer(resident.resident), json={
+        "record_id": violation["id"], "reason": "那天我不在深圳"}).get_json()
+    _reviewer, reviewer_key = new_operator(app, "reviewer")
+    answered = client.post(f"/admin/v1/disputes/{dispute['id']}/resolve",
+                           headers=bearer(reviewer_key),
+                           json={"outcome": "upheld", "note": "监控记录核实无误"})
+    assert answered.status_code == 200, answered.get_json()
     tab = tabs(PHONE, "phone")
     page = tab.page
     page.clock.install(time="2026-11-01T12:00:00+08:00")  # the app's clock (FrozenClock)
@@ -153,6 +172,8 @@ def test_home_lists_what_needs_action_and_the_benefits_usable_now(resident, tabs
     bill = actions.get_by_role("link", name=re.compile("先诊后付账单待还 ¥350.50"))
     expect(bill).to_have_attribute("href", "/h5/medical")
     expect(actions).to_contain_text("未读消息")
+    answer = actions.get_by_role("link", name="您的异议已有处理结果（2026年11月1日）")
+    expect(answer).to_have_attribute("href", "/h5/disputes")
     usable = page.locator("#home-usable")
     expect(usable).to_contain_text("信用就医·先诊后付")
     expect(usable).to_contain_text("共享单车免押")

@@ -22,22 +22,24 @@ function shown(key, value) {
   return String(value);
 }
 
-/** Exactly what the other side was told, in words: the entitlement, amounts, the pseudonym. */
+/** Exactly what the other side was told, in words: the entitlement, amounts, the pseudonym.
+ *  Reference numbers (a report's, a dispute's) and the pseudonym are codes, shown as codes
+ *  (they break anywhere on a narrow screen). */
 function learnedText(learned) {
   if (!learned || !Object.keys(learned).length) return t('app.none');
   const parts = [];
   for (const [key, value] of Object.entries(learned.ent || {})) {
     const name = key === 'eligible' ? t('ent.usable') : label('limit', key);
-    parts.push(`${name}${colon()}${shown(key, value)}`);
+    parts.push([`${name}${colon()}`, shown(key, value)]);
   }
   for (const [key, value] of Object.entries(learned)) {
     if (['ent', 'scn', 'sub'].includes(key)) continue;
-    parts.push(`${label('learned', key)}${colon()}${shown(key, value)}`);
+    parts.push([`${label('learned', key)}${colon()}`,
+      key.endsWith('_id') ? h('span', { class: 'mono' }, String(value)) : shown(key, value)]);
   }
+  if (learned.sub) parts.push([`${t('access.pseudonym')}${colon()}`, h('span', { class: 'mono' }, learned.sub)]);
   const sep = getLang() === 'zh' ? '；' : '; ';
-  // The pseudonym is a reference code, shown as one (it breaks anywhere on a narrow screen).
-  return [parts.join(sep), learned.sub ? [parts.length ? sep : '', `${t('access.pseudonym')}${colon()}`,
-    h('span', { class: 'mono' }, learned.sub)] : null];
+  return parts.flatMap((part, i) => (i ? [sep, ...part] : part));
 }
 
 async function render(root) {
