@@ -2,7 +2,8 @@
 from a record, asks for a human review and reads its outcome, applies to repair a record with
 the credit pledge, issues a certificate, shares its verification link and revokes it, reads
 the summary of their data and downloads the file, and erases the account — in Chinese, in
-English and in elder mode, each page checked by axe-core and photographed.
+English and in elder mode (and once more on a desktop screen), each page checked by axe-core and
+photographed.
 
 On the Chinese pages no Latin letter is shown (no codes, no ISO times or durations); on the
 English ones no code and no ISO time.
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import PHONE
+from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.support import axe_check, shot
 from tests.support.disputes import Residents
 from tests.support.factories import bearer
@@ -175,6 +176,20 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
            ).to_have_count(0)
     revoked = client.get(f"/reports/verify?code={code}&format=json").get_json()
     assert revoked["revoked"] is True and revoked["content"] is None
+    # a credit report with the score among its parts, and its PDF
+    page.locator("#issue-card summary").click()
+    page.get_by_label("鹏城分", exact=True).check()
+    page.get_by_role("button", name="出具报告").click()
+    expect(page.locator("#flash")).to_contain_text("报告已出具")
+    report = page.locator("#reports > li[data-status='active']")
+    expect(report).to_contain_text("个人信用报告")
+    expect(report).to_contain_text("包含内容：鹏城分、信用记录、表彰、志愿服务与献血")
+    expect(report.locator(".report-content")).to_contain_text("水电气：共37条，其中负面1条")
+    expect(report.locator(".report-content")).to_contain_text("纳税：共3条，无负面记录")
+    expect(report.locator(".report-content")).to_contain_text("交通：无记录")
+    with page.expect_download() as pdf:
+        report.get_by_role("button", name="下载报告文件").click()
+    assert (pdf.value.path().read_bytes()[:5]) == b"%PDF-"
 
     # -- the export: a summary a person reads, and the file
     page.locator(".rights-more").get_by_role("link", name="导出数据").click()
@@ -235,6 +250,15 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], name
         axe_check(page, f"{name} zh elder")
         shot(page, f"{name}-zh-elder")
+
+    # -- and on a desktop screen
+    page.evaluate("() => localStorage.setItem('pc.elder', '0')")
+    page.set_viewport_size(DESKTOP)
+    for name in PAGES:
+        tab.go(f"/h5/{name}")
+        _ready(page)
+        axe_check(page, f"{name} zh desktop")
+        shot(page, f"{name}-zh-desktop")
 
 
 def test_erasing_takes_a_ticked_box_and_a_typed_word_then_states_what_was_done(

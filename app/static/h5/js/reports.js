@@ -57,6 +57,13 @@ function issueCard(root) {
     h('summary', {}, h('span', { class: 'summary-title' }, t('reports.new'))), form);
 }
 
+/** "水电气：共37条，其中负面1条" — a category's records in a report. */
+function categoryLine(cat) {
+  const vars = { name: local(cat, 'name'), n: cat.total, bad: cat.negatives.length };
+  if (!cat.total) return t('reports.category_empty', vars);
+  return t(cat.negatives.length ? 'reports.category_line' : 'reports.category_clean', vars);
+}
+
 /** What the report says, briefly, in the page's language. */
 function contentView(detail) {
   const c = detail.content || {};
@@ -77,13 +84,10 @@ function contentView(detail) {
   if (c.score) parts.push(line('reports.section.score', `${c.score.score} · ${c.score.tier_name || ''}`));
   if (c.records) {
     parts.push(h('p', { class: 'small' }, h('strong', {}, t('reports.section.records'))));
-    parts.push(h('ul', { class: 'small' }, c.records.categories.map((cat) => h('li', {},
-      t('reports.category_line', { name: local(cat, 'name'), n: cat.total, bad: cat.negatives.length })))));
+    parts.push(h('ul', { class: 'small' }, c.records.categories.map((cat) => h('li', {}, categoryLine(cat)))));
   }
   if (c.scenario_performance) {
-    parts.push(line('reports.section.scenario_performance', t('reports.category_line', {
-      name: local(c.scenario_performance, 'name'), n: c.scenario_performance.total,
-      bad: c.scenario_performance.negatives.length })));
+    parts.push(line('reports.section.scenario_performance', categoryLine(c.scenario_performance)));
   }
   if (c.commendations) {
     parts.push(line('reports.section.commendations', t('reports.commendations_line', {
