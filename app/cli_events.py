@@ -10,6 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from app.cli_support import echo_json, now, refusals
+from app.config import is_development
 from app.runtime import runtime
 from core.errors import NotFound
 from core.identity import Partner
@@ -37,7 +38,8 @@ def worker(concurrency: int, queues: tuple[str, ...], poll_seconds: float,
 
     queue.run(runtime(), concurrency=concurrency, poll_seconds=poll_seconds,
               heartbeat_seconds=heartbeat_seconds, stalled_seconds=stalled_seconds,
-              backoff_scale=backoff_scale, queues=list(queues) or None)
+              backoff_scale=backoff_scale, queues=list(queues) or None,
+              allow_private=is_development(dict(runtime().settings)))
 
 
 webhooks = AppGroup("webhooks", help="Partners' webhook endpoints, the delivery log, re-sends.")

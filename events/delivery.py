@@ -14,7 +14,9 @@ Design overview
   (`GET /partner/v1/webhooks/keys`), so a partner may verify with no shared secret.
 * **One attempt** is one POST to the registered URL with bounded waits (`CONNECT_SECONDS`,
   `READ_SECONDS`, at most `MAX_ANSWER_BYTES` of the answer read); redirects are not followed.
-  2xx is delivered; anything else, or no answer, is a failure to retry.
+  2xx is delivered; anything else, or no answer, is a failure to retry. Outside development
+  only public addresses are reached: a partner's URL cannot make the service call into its own
+  network (loopback, private, link-local), even by a DNS name that resolves there.
 * **No transaction is open during the HTTP call**: the delivery is read in one unit of work
   and the outcome written in another.
 """
@@ -23,7 +25,9 @@ from __future__ import annotations
 
 import base64
 import http.client
+import ipaddress
 import json
+import socket
 import ssl
 import time
 import uuid
@@ -80,18 +84,54 @@ def signature(signer: Signer, session: object, msg: Message, at: datetime) -> st
     return f"{symmetric} v1a,{base64.b64encode(key.sign(signed)).decode()}"
 
 
-def post(url: str, headers: dict[str, str], body: bytes) -> tuple[int | None, str | None]:
-    """One POST: (status, None) if answered, (None, error) if not."""
+def _connected(host: str, port: int, timeout: float, allow_private: bool) -> socket.socket:
+    """A socket to `host`, refused (PermissionError) if any of its addresses is not a public
+    one (loopback, private, link-local…) unless `allow_private`; it connects to the address it
+    vetted, so a second DNS answer cannot redirect it."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    for *_, address in infos:
+        ip = ipaddress.ip_address(address[0])
+        if not (allow_private or ip.is_global):
+            raise PermissionError(f"{ip} is not a public address")
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class _HTTP(http.client.HTTPConnection):
+    allow_private = False
+
+    def connect(self) -> None:
+        self.sock = _connected(self.host, self.port, CONNECT_SECONDS, self.allow_private)
+
+
+class _HTTPS(http.client.HTTPSConnection):
+    allow_private = False
+
+    def connect(self) -> None:
+        sock = _connected(self.host, self.port, CONNECT_SECONDS, self.allow_private)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+def post(url: str, headers: dict[str, str], body: bytes, *, allow_private: bool = False
+         ) -> tuple[int | None, str | None]:
+    """One POST: (status, None) if answered, (None, error) if not. Only public addresses
+    unless `allow_private` (development and tests)."""
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     conn: http.client.HTTPConnection
     if parts.scheme == "https":
-        conn = http.client.HTTPSConnection(parts.hostname or "", parts.port,
-                                           timeout=CONNECT_SECONDS,
-                                           context=ssl.create_default_context())
+        conn = _HTTPS(parts.hostname or "", parts.port, timeout=CONNECT_SECONDS,
+                      context=ssl.create_default_context())
     else:
-        conn = http.client.HTTPConnection(parts.hostname or "", parts.port,
-                                          timeout=CONNECT_SECONDS)
+        conn = _HTTP(parts.hostname or "", parts.port, timeout=CONNECT_SECONDS)
+    conn.allow_private = allow_private  # type: ignore[attr-defined]
     try:
         conn.connect()
         if conn.sock is not None:
@@ -118,8 +158,9 @@ class Outcome:
 
 def deliver(uow: Callable[[], UnitOfWork], keyring: Keyring, signer: Signer,
             delivery_id: uuid.UUID, *, now: Callable[[], datetime], final: bool,
-            manual: bool = False) -> Outcome:
-    """Attempt one delivery and record it. `final`: no retry follows a failure."""
+            manual: bool = False, allow_private: bool = False) -> Outcome:
+    """Attempt one delivery and record it. `final`: no retry follows a failure;
+    `allow_private`: also to loopback and private addresses (development only)."""
     with uow() as unit:
         session = unit.session
         delivery = session.get(WebhookDelivery, delivery_id)
@@ -143,7 +184,7 @@ def deliver(uow: Callable[[], UnitOfWork], keyring: Keyring, signer: Signer,
                    "webhook-id": msg.msg_id, "webhook-timestamp": str(int(at.timestamp())),
                    "webhook-signature": signature(signer, session, msg, at)}
     started = time.monotonic()
-    status, error = post(msg.url, headers, msg.body)
+    status, error = post(msg.url, headers, msg.body, allow_private=allow_private)
     took = int((time.monotonic() - started) * 1000)
     ok = status is not None and 200 <= status < 300
     if status is not None and not ok:

@@ -49,12 +49,14 @@ queue = App(connector=PsycopgConnector())
 
 @dataclass
 class Worker:
-    """What tasks use: the app's runtime and the retry schedule's scale (1: as documented;
-    drills and tests shorten it)."""
+    """What tasks use: the app's runtime, the retry schedule's scale (1: as documented; drills
+    and tests shorten it), how long a silent worker is taken for dead, and whether webhooks may
+    go to non-public addresses."""
 
     runtime: Any
     backoff_scale: float = 1.0
     stalled_seconds: float = STALLED_SECONDS
+    allow_private: bool = False  # deliveries to loopback and private addresses (development)
 
 
 _worker: Worker | None = None
@@ -88,7 +90,7 @@ def deliver(context: JobContext, delivery_id: str, manual: bool = False) -> str:
     attempts = context.job.attempts if context.job else 0
     outcome = delivery.deliver(rt.batch_uow, rt.keyring, rt.signer, uuid.UUID(delivery_id),
                                now=rt.clock.now, final=manual or attempts >= len(SCHEDULE),
-                               manual=manual)
+                               manual=manual, allow_private=worker.allow_private)
     if outcome.state == "retry":
         raise DeliveryFailed(outcome.error)
     return outcome.state
@@ -133,10 +135,11 @@ def conninfo(engine: Any) -> str:
 
 def run(runtime: Any, *, concurrency: int = 4, poll_seconds: float = 5.0,
         heartbeat_seconds: float = 10.0, stalled_seconds: float = STALLED_SECONDS,
-        backoff_scale: float = 1.0, queues: list[str] | None = None) -> None:
+        backoff_scale: float = 1.0, queues: list[str] | None = None,
+        allow_private: bool = False) -> None:
     """Run a worker until SIGINT/SIGTERM (it finishes the tasks in hand first)."""
     global _worker
-    _worker = Worker(runtime, backoff_scale, stalled_seconds)
+    _worker = Worker(runtime, backoff_scale, stalled_seconds, allow_private)
     connector = PsycopgConnector(conninfo=conninfo(runtime.engine),
                                  kwargs={"application_name": "pengcheng-worker"})
 

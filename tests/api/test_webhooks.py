@@ -151,7 +151,8 @@ def test_an_endpoint_failing_for_three_days_is_disabled_with_a_notice(app, clien
 
             def attempt(delivery_id: uuid.UUID, final: bool = False) -> str:
                 return delivery.deliver(rt.uow, rt.keyring, rt.signer, delivery_id,
-                                        now=lambda: clock[0], final=final).state
+                                        now=lambda: clock[0], final=final,
+                                        allow_private=True).state
 
             assert attempt(first) == "retry"
             clock[0] += timedelta(days=2, hours=23)
@@ -187,3 +188,19 @@ def test_the_cli_registers_lists_and_switches_endpoints(app):
     bad = cli(app, "webhooks", "register", "--partner", partner.client_id, "--url",
               "ftp://x/", "--event", "waiver.defaulted")
     assert bad.exit_code != 0 and "http" in bad.output
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_outside_development_a_delivery_never_reaches_a_non_public_address(host):
+    """A partner's URL cannot make the service call into its own network: loopback (by
+    address or by a name resolving to it) is refused before connecting."""
+    receiver = Receiver()
+    try:
+        port = receiver.url.split(":")[2].split("/")[0]
+        status, error = delivery.post(f"http://{host}:{port}/hooks", {}, b"{}")
+        assert status is None and error is not None and "not a public address" in error
+        assert receiver.requests == []
+        assert delivery.post(f"http://{host}:{port}/hooks", {}, b'{"type": "x"}',
+                             allow_private=True) == (200, None)
+    finally:
+        receiver.close()
