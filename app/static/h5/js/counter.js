@@ -12,7 +12,6 @@ import {
 } from './core.js';
 
 const SESSION = 'pc.counter.session';  // sessionStorage: this tab only, ends with it
-const CLIENT = 'pc.counter.client';    // localStorage: the hospital's client id (not a secret)
 const BASE = '/partner/v1/medical-credit/authorizations';
 const SESSIONS = '/partner/v1/staff/sessions';
 
@@ -113,7 +112,6 @@ async function signIn(event) {
   try {
     const opened = await api(SESSIONS, { method: 'POST', auth: null, body });
     sessionStorage.setItem(SESSION, opened.token);
-    try { localStorage.setItem(CLIENT, body.client_id); } catch { /* private mode */ }
     me = { staff: opened.staff, partner: opened.partner };
   } catch (error) {
     show(result, error instanceof ApiError && error.status === 401 ? t('counter.bad_sign_in')
@@ -341,7 +339,8 @@ async function render() {
   showDesk();
   if (me) await renderHolds();
   else if (!$('staff-client').value) {
-    try { $('staff-client').value = localStorage.getItem(CLIENT) || ''; } catch { /* private */ }
+    // A bookmark of /counter/?hospital=<client id> fills it in (nothing is kept in the browser).
+    $('staff-client').value = new URLSearchParams(location.search).get('hospital') || '';
   }
 }
 
