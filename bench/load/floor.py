@@ -11,20 +11,44 @@ real endpoints:
   per-thread autocommit connection, answer JSON. No Flask, no argument schema, no request id,
   no security headers, no error handling: not a service, a lower bound. Any real endpoint
   costs at least this much, so a target it cannot reach is out of reach.
+* `write_floor()` — the same for the partner writes (issue 26): authorization
+  (`pc_credit_authorize`), capture (`pc_credit_capture`) and points redemption (`pc_redeem`):
+  parse, find the partner, check the token's signature (the writes that take one), hash the
+  body for the idempotency claim, one call of the write's function with the arguments the
+  service passes, answer its JSON. Served for all three paths by one app.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import re
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import markupsafe  # noqa: F401 - bench.common.wait_loaded waits for workers to map it
 
 INTROSPECT_PATH = "/partner/v1/tokens/introspect"
+AUTHORIZE_PATH = "/partner/v1/medical-credit/authorizations"
+CAPTURE_PATH = re.compile(r"^/partner/v1/medical-credit/authorizations/([0-9a-f-]{36})/capture$")
+REDEEM_PATH = "/partner/v1/points/redemptions"
+_CONSUME = ("%(jti)s, %(sub)s, %(scn)s, %(iat)s, %(exp)s, CAST(%(ent)s AS json), %(partner_id)s,"
+            " %(client_id)s, %(partner_name)s, %(log_id)s, %(now)s")
+_PC_AUTHORIZE = (
+    f"SELECT pc_credit_authorize({_CONSUME}, %(key)s, %(hash)s, %(amount_fen)s,"
+    " CAST(%(default_scenario)s AS json), %(hold_id)s, %(expires_at)s, %(created_iso)s,"
+    " %(expires_iso)s, %(hold_log_id)s, NULL)")
+_PC_CAPTURE = (
+    "SELECT pc_credit_capture(%(partner_id)s, %(key)s, %(hash)s, %(hold_id)s, %(amount_fen)s,"
+    " %(bill_id)s, %(now)s, %(due_at)s, %(created_iso)s, %(due_iso)s, %(note_id)s,"
+    " 'medical_credit_bill', %(note_key)s, '先诊后付账单已生成', 'A credit care bill was posted',"
+    " %(body_zh)s, %(body_en)s, CAST(%(note_data)s AS json), NULL)")
+_PC_REDEEM = (
+    f"SELECT pc_redeem({_CONSUME}, %(key)s, %(hash)s, %(points)s, %(redemption_id)s,"
+    " %(transfer_id)s, CAST(%(answer)s AS json), %(exclusions)s)")
 _PC_INTROSPECT = (
     "SELECT pc_introspect(%(jti)s, %(sub)s, %(scn)s, %(iat)s, CAST(%(ent)s AS json),"
     " %(partner_id)s, %(client_id)s, %(partner_name)s, NULL, %(log_id)s, %(now)s,"
@@ -107,5 +131,104 @@ def introspection_floor() -> Any:
         return _answer(start_response, {"sub": claims["sub"], "scn": claims["scn"],
                                         "ent": claims["ent"], "active": True,
                                         "exp": claims["exp"]})
+
+    return app
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"))
+                          .encode()).hexdigest()
+
+
+def write_floor() -> Any:
+    """Authorization, capture and redemption with no framework: see the module's docstring."""
+    import psycopg
+
+    from app import create_app
+    from app.runtime import runtime
+    from core.identity import Partner, by_api_key
+    from rewards import scenarios
+    from rewards.tokens import shipped_exclusions
+
+    flask_app = create_app()
+    url = flask_app.config["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+    default_scenario = json.dumps(scenarios.defaults()["medical_credit"].as_dict())
+    partners: dict[str, Partner] = {}
+    keys: dict[str, Any] = {}
+    local = threading.local()
+
+    def partner_of(api_key: str) -> Partner:
+        if api_key not in partners:
+            with flask_app.app_context(), runtime().uow() as uow:
+                found = by_api_key(uow.session, Partner, api_key)
+                uow.session.expunge(found)
+                partners[api_key] = found
+        return partners[api_key]
+
+    def claims_of(token: str) -> dict[str, Any]:
+        head, payload, signature = token.split(".")
+        kid = json.loads(_segment(head))["kid"]
+        if kid not in keys:
+            with flask_app.app_context(), runtime().uow() as uow:
+                keys[kid] = runtime().tokens.public_key(uow.session, kid, datetime.now(UTC))
+        keys[kid].verify(_segment(signature), f"{head}.{payload}".encode())
+        return dict(json.loads(_segment(payload)))
+
+    def consume_args(claims: dict[str, Any], partner: Partner, now: datetime) -> dict[str, Any]:
+        return {"jti": claims["jti"], "sub": claims["sub"], "scn": claims["scn"],
+                "iat": claims["iat"], "exp": datetime.fromtimestamp(claims["exp"], UTC),
+                "ent": json.dumps(claims["ent"]), "partner_id": partner.id,
+                "client_id": partner.client_id, "partner_name": partner.name,
+                "log_id": uuid.uuid4(), "now": now}
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ["PATH_INFO"]
+        captured = CAPTURE_PATH.match(path)
+        if path not in (AUTHORIZE_PATH, REDEEM_PATH) and captured is None:
+            return flask_app(environ, start_response)
+        body = _body(environ)
+        partner = partner_of(environ.get("HTTP_AUTHORIZATION", "").partition(" ")[2])
+        now = datetime.now(UTC)
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = psycopg.connect(url, autocommit=True, prepare_threshold=0)
+        if path == AUTHORIZE_PATH:
+            expires = now + timedelta(hours=24)
+            params = {**consume_args(claims_of(body["token"]), partner, now),
+                      "key": body["out_request_no"], "hash": _digest(
+                          {"token": body["token"], "amount_fen": body["amount_fen"]}),
+                      "amount_fen": body["amount_fen"], "default_scenario": default_scenario,
+                      "hold_id": uuid.uuid4(), "expires_at": expires, "created_iso": _iso(now),
+                      "expires_iso": _iso(expires), "hold_log_id": uuid.uuid4()}
+            return _answer(start_response, conn.execute(_PC_AUTHORIZE, params).fetchone()[0])
+        if captured is not None:
+            bill_id, due = uuid.uuid4(), now + timedelta(days=7)
+            amount = body["amount_fen"]
+            params = {"partner_id": partner.id, "key": body["out_bill_no"], "hash": _digest(
+                          {"authorization_id": captured.group(1), "amount_fen": amount}),
+                      "hold_id": uuid.UUID(captured.group(1)), "amount_fen": amount,
+                      "bill_id": bill_id, "now": now, "due_at": due, "created_iso": _iso(now),
+                      "due_iso": _iso(due), "note_id": uuid.uuid4(),
+                      "note_key": f"credit-bill:{bill_id}",
+                      "body_zh": f"{partner.name} 账单 {amount / 100:.2f} 元",
+                      "body_en": f"{partner.name} posted a bill of ¥{amount / 100:.2f}",
+                      "note_data": json.dumps({"bill_id": str(bill_id), "amount_fen": amount,
+                                               "due_at": _iso(due)})}
+            return _answer(start_response, conn.execute(_PC_CAPTURE, params).fetchone()[0])
+        claims = claims_of(body["token"])
+        redemption_id = uuid.uuid4()
+        answer = {"redemption_id": str(redemption_id), "sub": claims["sub"],
+                  "points": body["points"], "out_order_no": body["out_order_no"],
+                  "refunded": 0, "refundable": body["points"], "created_at": _iso(now)}
+        params = {**consume_args(claims, partner, now), "key": body["out_order_no"],
+                  "hash": _digest({"token": body["token"], "points": body["points"]}),
+                  "points": body["points"], "redemption_id": redemption_id,
+                  "transfer_id": uuid.uuid4(), "answer": json.dumps(answer),
+                  "exclusions": shipped_exclusions(claims["scn"])}
+        return _answer(start_response, conn.execute(_PC_REDEEM, params).fetchone()[0])
 
     return app

@@ -12,8 +12,11 @@ binds 127.0.0.1 only, bounded runs. Needs `wrk` (apt-get install -y wrk).
     .venv/bin/python bench/load/run.py [--seconds 10] [--workers 4] [--threads 8]
         [--worker-class sync] [--only introspect,authorize] [--out docs/load.md] [--floor]
 
-`--floor` adds two lower bounds served the same way (bench/load/floor.py): the bare endpoint
-without Flask, and an introspection with no framework at all.
+`--floor` adds lower bounds served the same way (bench/load/floor.py): the bare endpoint
+without Flask, and introspection, authorization, capture and redemption with no framework at
+all. `--open-loop` then offers each real endpoint half the requests/s it reached closed-loop, at
+a fixed rate (bench/load/openloop.py, 64 connections at most), and reports p50/p90/p99/max
+measured from when each request was due, and the rate achieved (issue 26, target 2).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from bench.common import (  # noqa: E402
     recreate_database,
     service_env,
 )
-from bench.load import wrk  # noqa: E402
+from bench.load import openloop, wrk  # noqa: E402
 from tests.support.factories import FakeIdp  # noqa: E402
 
 CONNECTIONS = 32
@@ -49,7 +52,10 @@ SCENARIOS = ("score", "token_issue", "introspect", "authorize", "capture", "rede
 SINGLE_USE = ("authorize", "capture", "redeem")
 # Lower bounds without Flask (bench/load/floor.py): name, gunicorn target, requests used.
 FLOORS = (("wsgi_bare", "bench.load.floor:wsgi_bare()", "bare"),
-          ("introspect_floor", "bench.load.floor:introspection_floor()", "introspect"))
+          ("introspect_floor", "bench.load.floor:introspection_floor()", "introspect"),
+          ("authorize_floor", "bench.load.floor:write_floor()", "authorize"),
+          ("capture_floor", "bench.load.floor:write_floor()", "capture"),
+          ("redeem_floor", "bench.load.floor:write_floor()", "redeem"))
 
 
 class World:
@@ -151,6 +157,8 @@ class World:
 
 
 def requests_for(scenario: str, world: World, count: int) -> list[tuple[str, str, str, str]]:
+    import uuid
+
     bearer = "Bearer "
     if scenario == "bare":
         return [("POST", "/bare", "", json.dumps({"token": "x" * 400}))] * 64
@@ -166,8 +174,9 @@ def requests_for(scenario: str, world: World, count: int) -> list[tuple[str, str
     if scenario == "authorize":
         return [("POST", "/partner/v1/medical-credit/authorizations",
                  bearer + world.hospital_key,
-                 json.dumps({"token": t, "out_request_no": f"bench-{i}", "amount_fen": 100}))
-                for i, t in enumerate(world.tokens("medical_credit", world.hospital, count))]
+                 json.dumps({"token": t, "out_request_no": f"bench-{uuid.uuid4().hex}",
+                             "amount_fen": 100}))
+                for t in world.tokens("medical_credit", world.hospital, count)]
     if scenario == "capture":
         from sqlalchemy import text
 
@@ -180,22 +189,23 @@ def requests_for(scenario: str, world: World, count: int) -> list[tuple[str, str
 
         ids = held()
         if len(ids) < count:  # top up through the API, so that no capture is a replay
-            for i, t in enumerate(world.tokens("medical_credit", world.hospital,
-                                               count - len(ids))):
+            for t in world.tokens("medical_credit", world.hospital, count - len(ids)):
                 response = world.client.post(
                     "/partner/v1/medical-credit/authorizations",
                     headers=world._auth(world.hospital_key),
-                    json={"token": t, "out_request_no": f"top-up-{i}", "amount_fen": 100})
+                    json={"token": t, "out_request_no": f"top-up-{uuid.uuid4().hex}",
+                          "amount_fen": 100})
                 assert response.status_code == 201, response.get_json()
             ids = held()
         return [("POST", f"/partner/v1/medical-credit/authorizations/{i}/capture",
                  bearer + world.hospital_key,
-                 json.dumps({"amount_fen": 80, "out_bill_no": f"bill-{i}"})) for i in ids]
+                 json.dumps({"amount_fen": 80, "out_bill_no": f"bill-{i}"})) for i in ids[:count]]
     if scenario == "redeem":
         world.give_points(count)
         return [("POST", "/partner/v1/points/redemptions", bearer + world.merchant_key,
-                 json.dumps({"token": t, "out_order_no": f"order-{i}", "points": 1}))
-                for i, t in enumerate(world.tokens("points_redemption", world.merchant, count))]
+                 json.dumps({"token": t, "out_order_no": f"order-{uuid.uuid4().hex}",
+                             "points": 1}))
+                for t in world.tokens("points_redemption", world.merchant, count)]
     raise ValueError(scenario)
 
 
@@ -215,8 +225,11 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="also write a Markdown table here")
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--floor", action="store_true",
-                        help="also measure bench/load/floor.py: the bare endpoint and an "
-                             "introspection without Flask (lower bounds, not services)")
+                        help="also measure bench/load/floor.py: the bare endpoint and the "
+                             "partner calls without Flask (lower bounds, not services)")
+    parser.add_argument("--open-loop", action="store_true",
+                        help="also offer each endpoint half its capacity at a fixed rate and "
+                             "report the tail latency")
     args = parser.parse_args()
     args.seconds = min(args.seconds, 60.0)  # bounded
     only = [s for s in args.only.split(",") if s]
@@ -259,6 +272,19 @@ def main() -> None:
         print(name, json.dumps(result), file=sys.stderr, flush=True)
         return result
 
+    def measure_open(name: str, rate: float) -> dict:
+        seconds = args.seconds
+        lines = requests_for(name, world, int(rate * seconds) + 50)
+        if name not in SINGLE_USE:  # reusable: enough copies for the whole run
+            lines = (lines * (int(rate * seconds) // max(1, len(lines)) + 1))
+        path = wrk.write_requests(work / f"{name}-open.tsv", lines)
+        app.extensions["pengcheng"].engine.dispose()
+        with gunicorn("app:create_app()", args.port, workers=args.workers, threads=args.threads,
+                      env=env, worker_class=args.worker_class):
+            result = openloop.run(args.port, path, rate=rate, seconds=seconds)
+        print(name, "open loop", json.dumps(result), file=sys.stderr, flush=True)
+        return result
+
     results = figures["results"]
     results["bare"] = measure("bare", "bench.tokens:bare_app()", args.port + 1)
     for name, target, kind in FLOORS if args.floor else ():
@@ -267,6 +293,9 @@ def main() -> None:
         started = time.monotonic()
         results[name] = measure(name, "app:create_app()", args.port)
         results[name]["wall_s"] = round(time.monotonic() - started, 1)
+    if args.open_loop:
+        figures["open_loop"] = {name: measure_open(name, results[name]["requests_per_s"] / 2)
+                                for name in only}
     # This VM's speed drifts within minutes: the bare endpoint is measured again at the end,
     # and every ratio is to the mean of its two runs (their spread is the ratios' error).
     results["bare_again"] = measure("bare_again", "bench.tokens:bare_app()", args.port + 1,
@@ -305,7 +334,20 @@ def write(figures: dict, path: Path) -> None:
         f"{figures['cpus']} CPUs shared by server, PostgreSQL, Redis and wrk; ratios to the "
         f"mean of the bare endpoint's two runs (first and last; they differ "
         f"{figures['bare_spread']}x).\n\n"
-        + "\n".join(rows) + "\n", encoding="utf-8")
+        + "\n".join(rows) + "\n" + _open_rows(figures), encoding="utf-8")
+
+
+def _open_rows(figures: dict) -> str:
+    if "open_loop" not in figures:
+        return ""
+    rows = ["", "Open loop at half of each endpoint's closed-loop requests/s (64 connections "
+            "at most; latency from each request's due time):", "",
+            "| endpoint | offered /s | achieved /s | p50 ms | p90 ms | p99 ms | max ms "
+            "| non-2xx |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, r in figures["open_loop"].items():
+        rows.append(f"| {name} | {r['offered_per_s']} | {r['achieved_per_s']} | {r['p50_ms']} "
+                    f"| {r['p90_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['non_2xx']} |")
+    return "\n".join(rows) + "\n"
 
 
 if __name__ == "__main__":

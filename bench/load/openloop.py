@@ -1,0 +1,109 @@
+"""An open-loop load: requests sent at a fixed rate whether or not the answers keep up.
+
+wrk is closed-loop: each connection waits for its answer before the next request, so when the
+server slows down the offered rate drops with it and the latency of the requests never sent is
+never counted ("coordinated omission"). Here request i is due at `start + i / rate`; its latency
+is measured from when it was due, so a request that waits for a free connection (at most
+`connections` in flight, as `hey -c 64 -q …` would use) counts its wait. hey cannot be used for
+the partner writes: it sends one body over and over, and a single-use token or an idempotency
+key answers a replay from the store, which is not the work being measured.
+
+Reads the request files `bench/load/wrk.py` writes (METHOD \\t PATH \\t AUTHORIZATION \\t BODY),
+in order, each at most once (a run needing more requests than the file holds stops early and
+says so). 127.0.0.1 only; bounded by `seconds`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+
+def _requests(path: Path) -> list[bytes]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        method, target, auth, body = line.split("\t", 3)
+        data = body.encode()
+        head = [f"{method} {target} HTTP/1.1", "Host: 127.0.0.1", "Connection: keep-alive"]
+        if auth:
+            head.append(f"Authorization: {auth}")
+        if data:
+            head += ["Content-Type: application/json", f"Content-Length: {len(data)}"]
+        out.append(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+    return out
+
+
+async def _answer(reader: asyncio.StreamReader) -> int:
+    """Read one HTTP/1.1 answer (Content-Length framed, as gunicorn sends them); its status."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    length = next((int(v) for k, _, v in (h.partition(":") for h in lines[1:])
+                   if k.lower() == "content-length"), 0)
+    if length:
+        await reader.readexactly(length)
+    return status
+
+
+async def _run(port: int, requests: list[bytes], rate: float, seconds: float,
+               connections: int) -> dict:
+    total = min(len(requests), int(rate * seconds))
+    free: asyncio.Queue = asyncio.Queue()
+    for _ in range(connections):
+        free.put_nowait(None)  # a slot; its connection is opened on first use
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    failures = 0
+
+    async def one(request: bytes, due: float) -> None:
+        nonlocal failures
+        conn = await free.get()
+        try:
+            if conn is None:
+                conn = await asyncio.open_connection("127.0.0.1", port)
+            reader, writer = conn
+            writer.write(request)
+            await writer.drain()
+            status = await asyncio.wait_for(_answer(reader), timeout=30)
+            latencies.append(time.perf_counter() - due)
+            statuses[status] = statuses.get(status, 0) + 1
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+            failures += 1
+            conn = None
+        finally:
+            free.put_nowait(conn)
+
+    start = time.perf_counter()
+    tasks = []
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(requests[i], due)))
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 60)
+    elapsed = time.perf_counter() - start
+    while not free.empty():
+        conn = free.get_nowait()
+        if conn is not None:
+            conn[1].close()
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 1) \
+            if latencies else float("nan")
+
+    return {"offered_per_s": round(rate, 1), "achieved_per_s": round(len(latencies) / elapsed, 1),
+            "sent": total, "answered": len(latencies), "failures": failures,
+            "non_2xx": sum(n for s, n in statuses.items() if not 200 <= s < 300),
+            "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99),
+            "max_ms": round(latencies[-1] * 1000, 1) if latencies else float("nan"),
+            "short_of_requests": total < int(rate * seconds)}
+
+
+def run(port: int, requests: Path, *, rate: float, seconds: float,
+        connections: int = 64) -> dict:
+    """Offer `rate` requests/s for `seconds` (at most `connections` in flight): achieved rate,
+    p50/p90/p99/max latency in ms from each request's due time."""
+    return asyncio.run(_run(port, _requests(requests), rate, min(seconds, 60.0), connections))
