@@ -40,6 +40,7 @@ from standardwebhooks.webhooks import Webhook
 
 from core.crypto import Keyring
 from core.db import UnitOfWork
+from core.idempotency import iso
 from core.identity import Partner
 from core.signing import Signer
 from events import endpoints
@@ -72,7 +73,7 @@ def payload(event: Event, sub: str | None) -> bytes:
     data = dict(event.data)
     if sub is not None:
         data["sub"] = sub
-    body = {"type": event.type, "timestamp": event.occurred_at.isoformat(), "data": data}
+    body = {"type": event.type, "timestamp": iso(event.occurred_at), "data": data}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -7,6 +7,12 @@
 -- and never a tier, limit, line, available amount or balance. The resident appears only as the
 -- pairwise pseudonym, added when the payload is built (events.delivery); resident_id stays here.
 
+-- A time as the API writes it: UTC, ISO 8601, `Z` (whatever the session's TimeZone).
+CREATE OR REPLACE FUNCTION pc_outbox_time(p_at text) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT to_char(p_at::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+$$;
+
 CREATE OR REPLACE FUNCTION pc_outbox_emit(p_partner uuid, p_resident uuid, p_type text,
                                           p_resource text, p_data jsonb, p_at timestamptz)
 RETURNS void LANGUAGE plpgsql AS $$
@@ -69,7 +75,7 @@ BEGIN
                                    'paid_fen', (n->>'paid_fen')::bigint,
                                    'owed_fen', (n->>'amount_fen')::bigint
                                                - (n->>'paid_fen')::bigint,
-                                   'status', n->>'status', 'due_at', n->'due_at');
+                                   'status', n->>'status', 'due_at', pc_outbox_time(n->>'due_at'));
         IF p_old IS NULL THEN
             PERFORM pc_outbox_emit((n->>'partner_id')::uuid, (n->>'resident_id')::uuid,
                                    'bill.due', 'hold:' || (n->>'hold_id'), d,
@@ -87,7 +93,7 @@ BEGIN
         d := jsonb_build_object('waiver_id', n->>'id', 'scenario', n->>'scenario',
                                    'out_order_no', n->>'out_order_no',
                                    'deposit_fen', (n->>'deposit_fen')::bigint,
-                                   'status', n->>'status', 'due_at', n->'due_at');
+                                   'status', n->>'status', 'due_at', pc_outbox_time(n->>'due_at'));
         IF p_old IS NULL THEN
             PERFORM pc_outbox_emit((n->>'partner_id')::uuid, (n->>'resident_id')::uuid,
                                    'waiver.created', 'waiver:' || (n->>'id'), d,
@@ -139,7 +145,7 @@ BEGIN
             PERFORM pc_outbox_emit(r.partner_id, v_resident, 'consent.withdrawn',
                                    'consent:' || (n->>'id'),
                                    jsonb_build_object('scenario', v_scenario,
-                                                      'withdrawn_at', n->'ended_at'),
+                                                      'withdrawn_at', pc_outbox_time(n->>'ended_at')),
                                    (n->>'ended_at')::timestamptz);
         END LOOP;
         -- Each token issued for the scenario and neither used nor expired is dead from now on.

@@ -13,10 +13,13 @@ import pytest
 from sqlalchemy import select, text
 
 from app.runtime import runtime
+from core.identity import Partner
 from events import delivery
-from events.models import WebhookDelivery, WebhookEndpoint
+from events.models import Event, WebhookDelivery, WebhookEndpoint
+from rewards.pseudonyms import sector
 from tests.support.factories import bearer, cli, new_operator, new_partner
 from tests.support.medical_credit import Credit
+from tests.support.points import PointsWorld
 from tests.support.webhooks import Receiver
 
 pytestmark = pytest.mark.services
@@ -204,3 +207,44 @@ def test_outside_development_a_delivery_never_reaches_a_non_public_address(host)
                              allow_private=True) == (200, None)
     finally:
         receiver.close()
+
+
+def _payloads(app: Any, partner: Any) -> list[dict[str, Any]]:
+    """The bodies the partner's endpoints would be sent, oldest event first."""
+    with app.app_context(), runtime().uow() as uow:
+        rows = uow.session.scalars(select(Event).where(Event.partner_id == partner.id)
+                                   .order_by(Event.seq)).all()
+        found = uow.session.get(Partner, partner.id)
+        assert found is not None
+        return [json.loads(delivery.payload(e, runtime().keyring.pseudonym(
+            sector(found), e.resident_id) if e.resident_id else None)) for e in rows]
+
+
+def test_redemptions_and_refunds_are_the_shops_events_without_a_balance(app, client, idp):
+    world = PointsWorld(app, client, idp)
+    world.give(500)
+    redeemed = world.redeem(120, "order-9")
+    assert redeemed.status_code == 201, redeemed.get_json()
+    redemption = redeemed.get_json()
+    assert world.refund(redemption["redemption_id"], "refund-9", 20).status_code == 201
+    sent = _payloads(app, world.shop)
+    assert [p["type"] for p in sent] == ["points.redeemed", "points.refunded"]
+    assert sent[0]["data"] == {"redemption_id": redemption["redemption_id"],
+                               "out_order_no": "order-9", "points": 120,
+                               "sub": redemption["sub"]}
+    assert sent[1]["data"]["points"] == 20 and sent[1]["data"]["out_refund_no"] == "refund-9"
+    assert all(p["timestamp"].endswith("Z") for p in sent)
+    assert _payloads(app, world.other_shop) == []
+
+
+def test_a_waivers_events_carry_the_deposit_and_due_date_never_the_cap(app, client, idp):
+    credit = Credit(app, client, idp)
+    waived = credit.waive(19900, due_at="2026-11-02T08:00:00Z")
+    assert waived.status_code == 201, waived.get_json()
+    sent = _payloads(app, credit.bikes)
+    assert [p["type"] for p in sent] == ["waiver.created"]
+    assert sent[0]["data"] == {"waiver_id": waived.get_json()["waiver_id"],
+                               "scenario": "deposit_waiver_bike",
+                               "out_order_no": waived.get_json()["out_order_no"],
+                               "deposit_fen": 19900, "status": "active",
+                               "due_at": "2026-11-02T08:00:00Z", "sub": waived.get_json()["sub"]}
