@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -27,8 +27,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
                  "--disable-quic"]
-ARTIFACTS = Path(os.environ.get("PENGCHENG_E2E_ARTIFACTS")
-                 or Path(__file__).resolve().parent / "artifacts")
 PHONE = {"width": 375, "height": 667}
 DESKTOP = {"width": 1280, "height": 800}
 STRICT = re.compile(r"^(/h5|/counter|/api/|/partner/)")
@@ -82,6 +80,7 @@ class Tab:
     page: Any
     base: str
     name: str
+    tab: str = "tab"
     requests: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
     header_problems: list[str] = field(default_factory=list)
@@ -97,12 +96,10 @@ class Tab:
         self.expected_console.append(re.compile(pattern))
 
     def shot(self, label: str, full_page: bool = True) -> Path:
-        """A screenshot kept as a CI artifact; fails if the page is blank."""
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{self.name}-{label}.png"
-        data = self.page.screenshot(path=str(path), full_page=full_page)
-        assert not blank(data), f"{path.name} is blank"
-        return path
+        """A screenshot kept as a CI artifact, in the folder the test names; fails if blank."""
+        from tests.e2e.support import shot
+
+        return shot(self.page, f"{self.tab}-{label}", full_page)
 
 
 def blank(png: bytes) -> bool:
@@ -110,7 +107,7 @@ def blank(png: bytes) -> bool:
     from PIL import Image
 
     image = Image.open(BytesIO(png)).convert("L")
-    low, high = image.getextrema()
+    low, high = cast(tuple[int, int], image.getextrema())  # one band ("L"): (min, max)
     colours = len(image.getcolors(maxcolors=1 << 16) or [])
     return high - low < 30 or colours < 8
 
@@ -126,7 +123,7 @@ def tabs(browser: Any, live: str, request: pytest.FixtureRequest) -> Iterator[An
                                       accept_downloads=True)
         page = context.new_page()
         page.set_default_timeout(10_000)
-        tab = Tab(page, live, f"{request.node.name}-{name}")
+        tab = Tab(page, live, f"{request.node.name}-{name}", name)
         context.expose_function("pcReportCsp", lambda text: tab.csp.append(text))
         context.add_init_script(WATCH_CSP)
 
