@@ -111,14 +111,15 @@ def latest_validation(session: Session, model_id: str) -> ModelValidation | None
 
 
 def latest_as_of(session: Session, at: datetime) -> list[Any]:
-    """(resident_id, score, model_id, district, birth_year, consented categories) of each active
+    """(resident_id, score, model_id, categories consented, district, birth_year) of each active
     resident's latest score computed by `at`."""
     rank = func.row_number().over(partition_by=Score.resident_id, order_by=LATEST_FIRST)
-    ranked = (select(Score.resident_id, Score.score, Score.model_id, Score.inputs,
+    ranked = (select(Score.resident_id, Score.score, Score.model_id,
+                     Score.inputs["consented_categories"].label("categories"),
                      rank.label("rank"))
               .where(Score.computed_at <= at).subquery())
     return list(session.execute(
-        select(ranked.c.resident_id, ranked.c.score, ranked.c.model_id, ranked.c.inputs,
+        select(ranked.c.resident_id, ranked.c.score, ranked.c.model_id, ranked.c.categories,
                Resident.district, Resident.birth_year)
         .join(Resident, Resident.id == ranked.c.resident_id)
         .where(ranked.c.rank == 1, Resident.status == "active")))
@@ -150,7 +151,7 @@ def _groupings(rows: list[Any], year: int) -> dict[str, list[str]]:
     return {
         "district": [district_name(r.district) for r in rows],
         "age_band": [age_band_of(r.birth_year, year) for r in rows],
-        "supplements": [supplement_count(r.inputs.get("consented_categories")) for r in rows],
+        "supplements": [supplement_count(r.categories) for r in rows],
     }
 
 

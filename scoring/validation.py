@@ -195,7 +195,7 @@ def calibration(scores: np.ndarray, bad: np.ndarray, predicted: dict[int, float]
     """Per score band present: count, the predicted bad rate (``predicted`` by band's lower
     edge, from `default_rate_by_band` of the whole) and the observed one."""
     return [{"band": r["band"], "lo": r["lo"], "count": r["count"],
-             "predicted": predicted[r["lo"]], "observed": r["bad_rate"]}
+             "predicted": round(predicted[r["lo"]], 4), "observed": round(r["bad_rate"], 4)}
             for r in default_rate_by_band(scores, bad, bands) if r["lo"] in predicted]
 
 
@@ -204,7 +204,8 @@ def calibration_gap(rows: list[dict[str, Any]]) -> float | None:
     total = sum(r["count"] for r in rows)
     if not total:
         return None
-    return sum(r["count"] * abs(r["observed"] - r["predicted"]) for r in rows) / total
+    return round(sum(r["count"] * abs(r["observed"] - r["predicted"]) for r in rows) / total,
+                 4)
 
 
 def group_metrics(scores: np.ndarray, bad: np.ndarray, groups: Sequence[Any] | np.ndarray, *,
@@ -225,8 +226,8 @@ def group_metrics(scores: np.ndarray, bad: np.ndarray, groups: Sequence[Any] | n
         hit = g.astype(str) == row["group"]
         gb = b[hit]
         cal = calibration(s[hit], gb, predicted, bands)
-        out.append({**row, "bad_rate": float(gb.mean()),
-                    "auc": auc(s[hit], gb) if 0 < gb.sum() < gb.size else None,
+        out.append({**row, "bad_rate": round(float(gb.mean()), 4),
+                    "auc": round(auc(s[hit], gb), 4) if 0 < gb.sum() < gb.size else None,
                     "calibration": cal, "calibration_gap": calibration_gap(cal)})
     return out
 
