@@ -60,6 +60,7 @@ class CreditHold(Base):
         CheckConstraint(_in("status", HOLD_STATUSES), name="status"),
         CheckConstraint("(status = 'held') = (closed_at IS NULL)", name="closed_when_not_held"),
         Index("ix_credit_holds_status_expires", "status", "expires_at"),
+        Index("ix_credit_holds_partner_created", "partner_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -86,6 +87,7 @@ class CreditBill(Base):
         CheckConstraint(_in("status", BILL_STATUSES), name="status"),
         CheckConstraint("(status = 'paid') = (paid_fen = amount_fen)", name="paid_when_settled"),
         Index("ix_credit_bills_status_due", "status", "due_at"),
+        Index("ix_credit_bills_partner_created", "partner_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -34,6 +34,7 @@ class DepositWaiver(Base):
                         name="status"),
         CheckConstraint("due_at > created_at", name="due_after_created"),
         Index("ix_deposit_waivers_status_defaulted", "status", "defaulted_at"),
+        Index("ix_deposit_waivers_partner_created", "partner_id", "created_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
