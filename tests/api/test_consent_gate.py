@@ -7,10 +7,11 @@ from sqlalchemy import select
 
 from app.runtime import runtime
 from consent import gate, notices
-from consent.catalogue import seed_notices
+from consent.catalogue import scoring_notice_v2
 from consent.models import ConsentEvent, ConsentRecord
 from consent.services import expire_due, grant_demo_consents
 from core.identity import Resident
+from core.registry import CORE
 from tests.support.consent import NORMAL, give, notice
 from tests.support.factories import bearer, login
 
@@ -29,11 +30,11 @@ def test_the_gate_follows_grant_and_withdrawal_at_once(app, client, idp, clock):
     rid = resident_id(client, token)
     assert ask(app, gate.scoring_categories, rid) is None
     cid = give(client, token, categories=["tax", "traffic"]).get_json()["consent_id"]
-    assert ask(app, gate.scoring_categories, rid) == frozenset({"tax", "traffic"})
+    assert ask(app, gate.scoring_categories, rid) == CORE | {"traffic"}  # tax is core
     assert ask(app, gate.may_use, rid, "scoring", category="tax")
-    assert not ask(app, gate.may_use, rid, "scoring", category="judicial")
+    assert not ask(app, gate.may_use, rid, "scoring", category="volunteer")
     with pytest.raises(gate.ConsentRequired) as refused:
-        ask(app, gate.require, rid, "scoring", category="judicial")
+        ask(app, gate.require, rid, "scoring", category="volunteer")
     assert refused.value.status == 403 and refused.value.code == "consent_required"
 
     clock.advance(minutes=5)
@@ -73,7 +74,7 @@ def test_the_score_follows_the_scoring_consent_and_nothing_else_breaks(client, i
 
 
 def publish_scoring(app, **changes):
-    fields = dict(seed_notices()[0])
+    fields = scoring_notice_v2()
     fields.pop("purpose")
     fields.update(changes)
     with app.app_context(), runtime().uow() as uow:
@@ -109,7 +110,7 @@ def test_a_wording_only_notice_change_keeps_consents_valid(app, client, idp):
     give(client, token, categories=["tax"])
     published = publish_scoring(app, text_en="Reworded, same scope.")
     assert not published.material and published.invalidated == 0
-    assert ask(app, gate.scoring_categories, rid) == frozenset({"tax"})
+    assert ask(app, gate.scoring_categories, rid) == CORE
 
 
 def test_consents_lapse_at_their_expiry_and_the_job_records_it(app, client, idp, clock):
@@ -135,7 +136,7 @@ def test_demo_consents_cover_normal_scoring_categories_and_a_few_scenarios(app, 
                                       signer=runtime().signer)
         assert created == 7
         assert grant_demo_consents(uow, resident, runtime().clock.now()) == 0
-    assert ask(app, gate.scoring_categories, rid) == frozenset(NORMAL)
+    assert ask(app, gate.scoring_categories, rid) == frozenset(NORMAL) | CORE
     assert ask(app, gate.may_use, rid, "scenario:medical_credit")
     with app.app_context(), runtime().uow() as uow:
         records = uow.session.scalars(select(ConsentRecord).where(
