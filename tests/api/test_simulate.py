@@ -4,6 +4,7 @@ resident can make with the same engine, unlocks what they would unlock, and stor
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -249,3 +250,36 @@ def test_the_answer_shape_is_pinned_in_the_openapi_document(client):
     assert {"score", "tier", "delta", "unlocks", "explanation"} <= set(schema["properties"])
     unlock = spec["components"]["schemas"]["Unlock"]
     assert set(unlock["properties"]) == {"scenario", "name"}
+
+
+def test_keeping_on_paying_projects_the_score_the_months_then_give(
+        app, client, idp, source, clock):
+    from scoring.codes import SECONDS_PER_MONTH
+
+    push(client, source, *(rec(11, f"u{m}", "utilities", "payment_on_time",
+                               when=f"2026-{m:02d}-05T00:00:00Z") for m in range(6, 11)),
+         rec(11, "p", "public_credit", "admin_penalty", severity="minor",
+             when="2026-10-10T00:00:00Z"))
+    token = login(client, idp, 11)
+    grant_scoring(client, token)
+    answer = projected(client, token, {"kind": "keep_paying", "months": 3})
+    start = clock.now()
+    clock.advance(seconds=3 * SECONDS_PER_MONTH)
+    push(client, source, *(rec(11, f"next{k}", "utilities", "payment_on_time",
+                               when=(start + timedelta(seconds=k * SECONDS_PER_MONTH))
+                               .isoformat()) for k in (1, 2, 3)))
+    then = score(client, login(client, idp, 11, now=clock.now()))
+    assert (then["score"], then["tier"]) == (answer["score"], answer["tier"])
+    assert answer["as_of"] == clock.now().isoformat().replace("+00:00", "Z")
+
+
+def test_adding_a_supplement_with_the_best_evidence_gives_exactly_the_projection(
+        app, client, idp, source):
+    push(client, source, rec(12, "u", "utilities", "payment_on_time"),
+         *(rec(12, f"b{i}", "blood_donation", "donation", when=f"2026-0{i}-01T00:00:00Z")
+           for i in range(1, 6)))
+    token = login(client, idp, 12)
+    grant_scoring(client, token, ["utilities"])
+    answer = projected(client, token, {"kind": "add_supplement", "category": "blood_donation"})
+    grant_scoring(client, token, ["utilities", "blood_donation"])
+    assert score(client, token)["score"] == answer["score"]
