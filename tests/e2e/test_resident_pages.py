@@ -6,6 +6,7 @@ text key. Screenshots of each go to artifacts/test_resident_pages/<test>/."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from playwright.sync_api import expect
@@ -194,3 +195,17 @@ def test_desktop_pages(resident, tabs):
         page = visit(tab, path)
         axe_check(page, f"{path} desktop")
         shot(page, f"{path.removeprefix('/h5/') or 'home'}-desktop")
+
+
+def test_home_reminds_a_consent_that_ends_within_a_month(resident, client, tabs):
+    consents = client.get("/api/v1/me/consents", headers=bearer(resident.resident)).get_json()
+    ending = min(c["expires_at"] for c in consents["items"] if c["status"] == "active")
+    tab = tabs(PHONE, "phone")
+    page = tab.page
+    expires = datetime.fromisoformat(ending)
+    page.clock.install(time=expires - timedelta(days=10))  # the phone's date, ten days before
+    page = visit(tab, f"/h5/#token={resident.resident}")
+    local = expires.astimezone(timezone(timedelta(hours=8)))
+    reminder = page.locator("#home-actions").get_by_role(
+        "link", name=f"一项授权将于 {local.year}年{local.month}月{local.day}日 到期，可续期")
+    expect(reminder.first).to_have_attribute("href", re.compile(r"^/h5/consents\?purpose="))
