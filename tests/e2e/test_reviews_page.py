@@ -99,7 +99,7 @@ def test_a_resident_reads_a_reviews_override_and_correction_and_their_disputes(
     tab.shot("zh", full_page=False)
 
     # the disputes have their own page
-    page.locator(".rights-more").get_by_role("link", name="我的异议").click()
+    page.locator("#menu").get_by_role("link", name="我的异议").click()
     disputes = page.locator("#disputes > li")
     expect(disputes).to_have_count(2)
     expect(disputes.nth(0)).to_contain_text("公共信用 · 行政处罚")
@@ -111,7 +111,7 @@ def test_a_resident_reads_a_reviews_override_and_correction_and_their_disputes(
     expect(disputes.nth(1)).to_contain_text("处罚决定书有效")
     shown = page.locator("#content").inner_text()
     assert not re.search(r"[A-Za-z]", shown), shown
-    page.locator(".rights-more").get_by_role("link", name="人工复核").click()
+    page.locator("#menu").get_by_role("link", name="人工复核").click()
 
     page.get_by_role("button", name=re.compile("切换到英文")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Human review")
@@ -125,7 +125,7 @@ def test_a_resident_reads_a_reviews_override_and_correction_and_their_disputes(
     assert "eligibility_override" not in shown and "record_corrected" not in shown
     assert not re.search(r"\d{4}-\d\d-\d\dT", shown), shown
     tab.shot("en")
-    page.locator(".rights-more").get_by_role("link", name="My disputes").click()
+    page.locator("#menu").get_by_role("link", name="My disputes").click()
     expect(disputes.nth(1)).to_contain_text("Outcome: the record stands")
     shown = page.locator("#content").inner_text()
     assert "upheld" not in shown and not re.search(r"\d{4}-\d\d-\d\dT", shown), shown

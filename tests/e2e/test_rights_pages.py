@@ -88,7 +88,7 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
     expect(page.locator("#raise form")).to_have_count(0)
 
     # -- a human review: asked on the page, decided by a reviewer, read on the page
-    page.locator(".rights-more").get_by_role("link", name="人工复核").click()
+    page.locator("#menu").get_by_role("link", name="人工复核").click()
     _ready(page)
     page.locator("#ask-card summary").click()
     page.get_by_label("某个场景的资格结果").check()
@@ -147,7 +147,7 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
     shot(page, "repair-zh")
 
     # -- a no-violation certificate: issued, its link shared and checked, then revoked
-    page.locator(".rights-more").get_by_role("link", name="信用报告").click()
+    page.locator("#menu").get_by_role("link", name="信用报告").click()
     _ready(page)
     page.locator("#issue-card summary").click()
     page.get_by_label(re.compile("无违法违规记录证明")).check()
@@ -192,7 +192,7 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
     assert (pdf.value.path().read_bytes()[:5]) == b"%PDF-"
 
     # -- the export: a summary a person reads, and the file
-    page.locator(".rights-more").get_by_role("link", name="导出数据").click()
+    page.locator("#menu").get_by_role("link", name="导出数据").click()
     _ready(page)
     summary = page.locator("#summary")
     records = len(people.records())
@@ -212,7 +212,7 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
     shot(page, "export-zh")
 
     # -- erasure, read before deciding (it is done in the other test)
-    page.locator(".rights-more").get_by_role("link", name="注销账户").click()
+    page.locator("#menu").get_by_role("link", name="注销账户").click()
     _ready(page)
     expect(page.locator("#deleted")).to_contain_text("姓名、身份证号、手机号")
     kept = page.locator("#kept > li")

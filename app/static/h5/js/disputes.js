@@ -4,7 +4,7 @@ import {
   alertBox, api, boot, clear, errorBox, h, statusText, t, when, yuan,
 } from './core.js';
 import {
-  correctionList, flashBox, label, line, otherRights, recordName, remember,
+  correctionList, flashBox, label, line, recordName, remember,
 } from './rights-common.js';
 
 // Records a dispute can no longer change: they do not count anyway.
@@ -97,8 +97,7 @@ async function render(root) {
       disputes.items.length
         ? h('ul', { class: 'list', id: 'disputes' }, disputes.items.map((d) => disputeItem(d, byId)))
         : h('p', {}, t('disputes.none')),
-      h('p', { class: 'small' }, h('a', { href: '/h5/records' }, t('disputes.from_records')))),
-    otherRights('disputes'));
+      h('p', { class: 'small' }, h('a', { href: '/h5/records' }, t('disputes.from_records')))));
 }
 
 boot({ render });

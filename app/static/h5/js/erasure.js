@@ -4,7 +4,7 @@
 import {
   announce, api, boot, clear, clearSession, errorBox, getLang, h, pick, t, when,
 } from './core.js';
-import { otherRights, recordName } from './rights-common.js';
+import { recordName } from './rights-common.js';
 
 // What erasure deletes, in the order the page lists it (the API's `deleted` counts).
 const DELETED = ['records', 'scores', 'notifications', 'disputes', 'repairs', 'review_requests'];
@@ -29,8 +29,9 @@ function keptTitle(item, records) {
 
 function keptUntil(item) {
   if (item.until) return t('erasure.until', { date: when(item.until, false) });
-  return ['credit', 'waivers'].includes(item.section) ? t('erasure.until_settled')
-    : t('erasure.until_open');
+  if (String(item.what).startsWith('medical_credit_bill:')) return t('erasure.until_paid');
+  if (String(item.what).startsWith('deposit_waiver:')) return t('erasure.until_settled');
+  return t('erasure.until_open');
 }
 
 /** The service's English texts start in lower case (they are also read mid-sentence). */
@@ -115,8 +116,7 @@ async function render(root) {
     h('section', { class: 'card', 'aria-labelledby': 'again-h' },
       h('h2', { id: 'again-h' }, t('erasure.again_title')),
       h('p', { id: 'login-again' }, pick(preview.login_again))),
-    confirmCard(root),
-    otherRights('erasure'));
+    confirmCard(root));
 }
 
 boot({ render });

@@ -1,7 +1,7 @@
 // Export my data: a readable summary of everything held about me (each section, how many
 // entries, from when to when) and the whole JSON document as a file to download.
 import { announce, api, boot, clear, h, t, when } from './core.js';
-import { otherRights } from './rights-common.js';
+import './rights-common.js';
 
 let fileUrl = null;
 
@@ -75,8 +75,7 @@ async function render(root) {
       h('a', { class: 'button primary', id: 'export-file', href: fileUrl,
         download: `pengcheng-my-data-${String(data.generated_at).slice(0, 10)}.json` },
         t('export.download', { kb })),
-      h('p', { class: 'hint' }, t('export.webview_hint'))),
-    otherRights('export'));
+      h('p', { class: 'hint' }, t('export.webview_hint'))));
   announce(t('export.ready'));
 }
 

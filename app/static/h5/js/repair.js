@@ -3,7 +3,7 @@
 import {
   alertBox, api, boot, clear, errorBox, h, pick, statusText, t, when,
 } from './core.js';
-import { flashBox, label, line, otherRights, recordName, remember } from './rights-common.js';
+import { flashBox, label, line, recordName, remember } from './rights-common.js';
 
 // Statuses in which a negative record may still be put right (the others no longer count).
 const OPEN = new Set(['active', 'disputed']);
@@ -124,8 +124,7 @@ async function render(root) {
       h('h2', { id: 'apps-h' }, t('repair.applications')),
       applications.items.length
         ? h('ul', { class: 'list', id: 'applications' }, applications.items.map((a) => applicationItem(a, byId)))
-        : h('p', {}, t('repair.no_applications'))),
-    otherRights('repair'));
+        : h('p', {}, t('repair.no_applications'))));
 }
 
 boot({ render });

@@ -3,7 +3,7 @@
 import {
   alertBox, announce, api, boot, clear, colon, errorBox, getLang, h, sessionToken, t, when,
 } from './core.js';
-import { confirmStep, flashBox, label, line, otherRights, remember } from './rights-common.js';
+import { confirmStep, flashBox, label, line, remember } from './rights-common.js';
 
 const SECTIONS = ['records', 'commendations', 'score', 'scenario_performance'];
 const DEFAULT_SECTIONS = new Set(['records', 'commendations']);
@@ -196,8 +196,7 @@ async function render(root, opened = null) {
       h('h2', { id: 'reports-h' }, t('reports.mine')),
       reports.items.length
         ? h('ul', { class: 'list', id: 'reports' }, reports.items.map((r) => reportItem(r, root, r.report_id === opened)))
-        : h('p', {}, t('reports.none'))),
-    otherRights('reports'));
+        : h('p', {}, t('reports.none'))));
   if (opened) announce(t('reports.issued_short'));
 }
 

@@ -4,7 +4,7 @@ import {
   alertBox, api, boot, clear, errorBox, h, pick, statusText, t, when,
 } from './core.js';
 import {
-  correctionList, flashBox, label, line, otherRights, recordName, remember,
+  correctionList, flashBox, label, line, recordName, remember,
 } from './rights-common.js';
 
 function scenarioName(scenarios, code) {
@@ -111,8 +111,7 @@ async function render(root) {
         ? h('ul', { class: 'list', id: 'reviews' }, reviews.items.map((r) => reviewItem(r, scenarios)))
         : h('p', {}, t('reviews.no_reviews')),
       h('p', { class: 'small' }, t('reviews.disputes_elsewhere'), ' ',
-        h('a', { href: '/h5/disputes' }, t('nav.disputes')))),
-    otherRights('reviews'));
+        h('a', { href: '/h5/disputes' }, t('nav.disputes')))));
 }
 
 boot({ render });

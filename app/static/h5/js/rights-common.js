@@ -1,6 +1,6 @@
 // What the rights pages (reports, repair, reviews, disputes, erasure, export) share: codes said in
-// words from the catalogue, a record's name, a flash message kept across a re-render, and the
-// links between the rights pages.
+// words from the catalogue, a record's name, a flash message kept across a re-render, a
+// correction's fields, and a second step before what cannot be undone.
 import { announce, categoryName, colon, h, t, when, yuan } from './core.js';
 
 // The rights pages' shared look (app.css, `/* rights pages */`) hangs off this class.
@@ -39,19 +39,6 @@ export function flashBox() {
   return box;
 }
 
-// The rights pages, in the order they are offered to each other.
-const PAGES = ['reports', 'repair', 'reviews', 'disputes', 'erasure', 'export'];
-
-/** Links to the other rights pages, at the foot of each. */
-export function otherRights(current) {
-  return h('nav', { class: 'card rights-more', 'aria-labelledby': 'rights-more-h' },
-    h('h2', { id: 'rights-more-h' }, t('rights.more')),
-    h('ul', { class: 'rights-links' }, PAGES.filter((p) => p !== current).map((p) =>
-      h('li', {}, h('a', { href: `/h5/${p}` }, t(`nav.${p}`))))));
-}
-
-/** An element id made from a prefix and a server id. */
-export function controlId(prefix, id) { return `${prefix}-${String(id).replace(/[^A-Za-z0-9_-]/g, '')}`; }
 
 /** One field's value in words: amounts in yuan, dates as dates, types and severities named. */
 function fieldValue(field, value, category) {
