@@ -283,3 +283,21 @@ def test_adding_a_supplement_with_the_best_evidence_gives_exactly_the_projection
     answer = projected(client, token, {"kind": "add_supplement", "category": "blood_donation"})
     grant_scoring(client, token, ["utilities", "blood_donation"])
     assert score(client, token)["score"] == answer["score"]
+
+
+def test_a_repair_approved_gives_exactly_the_projected_score(app, client, idp, clock):
+    from tests.support.disputes import Residents
+
+    people = Residents(app, client, idp, clock)
+    old = people.record("admin_penalty", "2026-03-01")
+    answer = projected(client, people.a, {"kind": "repair_record", "record_id": old["id"]})
+    [note] = answer["notes"]
+    assert note["eligible_now"] is True and answer["delta"] > 0
+    applied = client.post("/api/v1/me/repairs", headers=bearer(people.a),
+                          json={"record_id": old["id"], "pledge": True})
+    assert applied.status_code == 201, applied.get_json()
+    decided = client.post(f"/admin/v1/repairs/{applied.get_json()['id']}/decide",
+                          headers=bearer(people.reviewer_key),
+                          json={"decision": "approve", "note": "准予修复"})
+    assert decided.status_code == 200, decided.get_json()
+    assert people.score() == answer["score"]
