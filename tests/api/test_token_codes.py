@@ -192,8 +192,13 @@ def test_a_code_costs_one_indexed_select_more_and_a_token_nothing_more(
     lookup, used = _sent(sent)
     assert lookup.startswith("SELECT i.token FROM issued_tokens i WHERE i.code =")
     assert function in used
-    with app.app_context(), runtime().uow() as uow:  # on a small table only when told to
-        uow.session.execute(text("SET LOCAL enable_seqscan = off"))
+    with app.app_context(), runtime().uow() as uow:  # a table of some size, rolled back
+        uow.session.execute(text(
+            "INSERT INTO issued_tokens SELECT md5(g::text), '29' || lpad(g::text, 16, '0'),"
+            " partner_id, resident_id, scenario, limits, token, issued_at, expires_at"
+            " FROM issued_tokens, generate_series(1, 5000) AS g WHERE code = :code"),
+            {"code": by_token["code"]})
+        uow.session.execute(text("ANALYZE issued_tokens"))
         plan = "\n".join(uow.session.scalars(text(f"EXPLAIN {_BY_CODE.text}"), {
             "code": by_code["code"], "client_id": call.partner_of(codes).client_id,
             "now": now(codes)}))
