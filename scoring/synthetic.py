@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from core.idnumber import make
-from core.registry import SEVERITIES
+from core.registry import CORE, SEVERITIES
 from scoring.codes import (
     CATEGORY_CODES,
     CATEGORY_INDEX,
@@ -80,8 +80,7 @@ def generate_people(n: int, seed: int = 0, as_of: datetime = AS_OF) -> People:
     consent = np.ones((n, len(CATEGORY_CODES)), dtype=bool)
     partial = rng.random(n) < 0.12
     consent[partial] = rng.random((int(partial.sum()), len(CATEGORY_CODES))) < 0.6
-    sensitive = CATEGORY_INDEX["scenario_performance"]
-    consent[:, sensitive] &= rng.random(n) < 0.65
+    consent[:, [CATEGORY_INDEX[c] for c in CORE]] = True  # scoring always includes the core
     return People(z, district, birth_day, label, consent)
 
 
