@@ -88,14 +88,24 @@ def points_and_waiver_history(client, demo) -> None:
     assert {"earn", "redeem"} <= {item["kind"] for item in history}
 
 
-def an_overdue_bill_suspends_credit_care(client, demo) -> None:
-    mine = _get(client, demo["overdue"], "/api/v1/me/medical-credit")
+def an_overdue_bill_suspends_credit_care_until_paid(client, demo) -> None:
+    me = demo["overdue"]
+    mine = _get(client, me, "/api/v1/me/medical-credit")
     assert [b["status"] for b in mine["bills"]] == ["overdue"]
     assert not mine["eligible"] and mine["available_fen"] == 0
     assert "overdue_bill" in {r["code"] for r in mine["reasons"]}
-    paid = _get(client, demo["excellent"], "/api/v1/me/medical-credit")
-    assert paid["eligible"] and not paid["bills"]
-    assert any(item["kind"] == "bill" and item["status"] == "paid" for item in paid["history"])
+    waiver = next(e for e in _get(client, me, "/api/v1/me/entitlements")["items"]
+                  if e["scenario"] == "deposit_waiver_bike")
+    assert not waiver["eligible"]
+    bill = mine["bills"][0]
+    paid = client.post(f"/api/v1/me/medical-credit/bills/{bill['bill_id']}/demo-payment",
+                       headers=bearer(me["token"]), json={"amount_fen": bill["owed_fen"]})
+    assert paid.status_code == 201, paid.get_json()
+    assert _get(client, me, "/api/v1/me/medical-credit")["eligible"]  # 还清即可恢复
+    settled = _get(client, demo["excellent"], "/api/v1/me/medical-credit")
+    assert settled["eligible"] and not settled["bills"]
+    assert any(item["kind"] == "bill" and item["status"] == "paid"
+               for item in settled["history"])
 
 
 def a_dishonest_debtor_is_excluded(client, demo) -> None:
@@ -143,7 +153,7 @@ def test_personas_are_listed_first_in_order_with_lines_that_name_their_tier(clie
 
 def test_each_persona_has_history_and_the_state_its_line_describes(client, demo) -> None:
     points_and_waiver_history(client, demo)
-    an_overdue_bill_suspends_credit_care(client, demo)
+    an_overdue_bill_suspends_credit_care_until_paid(client, demo)
     a_dishonest_debtor_is_excluded(client, demo)
     a_traffic_violation_can_be_repaired(client, demo)
 
