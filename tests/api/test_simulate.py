@@ -14,7 +14,9 @@ from core.audit import AuditEntry
 from core.notifications import Notification
 from core.records import Record
 from rewards.credit.models import CreditBill
+from scoring.codes import SECONDS_PER_MONTH
 from scoring.store import Score
+from tests.support.disputes import Residents
 from tests.support.factories import bearer, id_number, login, new_partner, new_source
 from tests.support.medical_credit import Credit
 
@@ -254,8 +256,6 @@ def test_the_answer_shape_is_pinned_in_the_openapi_document(client):
 
 def test_keeping_on_paying_projects_the_score_the_months_then_give(
         app, client, idp, source, clock):
-    from scoring.codes import SECONDS_PER_MONTH
-
     push(client, source, *(rec(11, f"u{m}", "utilities", "payment_on_time",
                                when=f"2026-{m:02d}-05T00:00:00Z") for m in range(6, 11)),
          rec(11, "p", "public_credit", "admin_penalty", severity="minor",
@@ -286,8 +286,6 @@ def test_adding_a_supplement_with_the_best_evidence_gives_exactly_the_projection
 
 
 def test_a_repair_approved_gives_exactly_the_projected_score(app, client, idp, clock):
-    from tests.support.disputes import Residents
-
     people = Residents(app, client, idp, clock)
     old = people.record("admin_penalty", "2026-03-01")
     answer = projected(client, people.a, {"kind": "repair_record", "record_id": old["id"]})
