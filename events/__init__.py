@@ -16,8 +16,7 @@ Design overview
   `webhook:<endpoint>:<resource>`; procrastinate starts no job while an earlier job of the same
   lock is waiting or running (retries included), so one endpoint sees one hold's events in the
   order they happened.
-* **At least once**: a worker killed mid-delivery leaves its job `doing`; `events.rescue` (a
-  periodic task, also run when a worker starts) puts the jobs of workers whose heartbeat stopped
-  back in the queue. The receiver may then see an event twice, always with the same
-  `webhook-id`.
+* **At least once**: a worker killed mid-delivery leaves its job `doing`; every worker puts the
+  jobs of workers whose heartbeat stopped back in the queue (`events.queue.rescue`). The
+  receiver may then see an event twice, always with the same `webhook-id`.
 """

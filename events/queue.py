@@ -13,8 +13,9 @@ Design overview
   retry on failure along `SCHEDULE` (about 27 hours); `jobs.run` (queue `jobs`) runs one of
   the periodic jobs of `core.jobs` (cron `JOBS_CRON`; a queueing lock keeps at most one
   waiting per job, and the job's advisory lock skips a run while another is still going);
-  `events.rescue` (every minute, and when a worker starts) re-queues the jobs of workers whose
-  heartbeat stopped: a worker killed with `kill -9` loses nothing, its job runs again.
+  every worker, at start and then every `STALLED_SECONDS`, re-queues the jobs of workers whose
+  heartbeat stopped (`rescue`): a worker killed with `kill -9` loses nothing, its job runs
+  again.
 * **What a task needs** (unit-of-work factory, keys, clock) is the app's `Runtime`, handed over
   once when the worker starts (`run`).
 """
@@ -30,6 +31,7 @@ from typing import Any
 
 from procrastinate import App, BaseRetryStrategy, JobContext, PsycopgConnector, RetryDecision
 from procrastinate.jobs import Job
+from sqlalchemy import text
 
 from core import jobs as registry
 from events import delivery
@@ -40,7 +42,6 @@ log = logging.getLogger(__name__)
 # 10 h (Standard Webhooks' suggestion); the first attempt plus these span about 27 hours.
 SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 JOBS_CRON = "*/5 * * * *"  # the periodic jobs: every 5 minutes
-RESCUE_CRON = "* * * * *"
 STALLED_SECONDS = 30.0
 QUEUES = ("webhooks", "jobs")  # a worker silent this long is dead; its jobs run again
 
@@ -110,22 +111,30 @@ for _name in registry.load():
                    queueing_lock=f"jobs.run:{_name}")(run_job)
 
 
-async def _rescue(app: App, stalled_seconds: float) -> int:
-    """Put back in the queue the jobs of workers whose heartbeat stopped."""
-    await app.job_manager.prune_stalled_workers(stalled_seconds)
-    stalled = list(await app.job_manager.get_stalled_jobs(
-        seconds_since_heartbeat=stalled_seconds))
-    for job in stalled:
-        log.warning("re-queueing job %s (%s) of a stalled worker", job.id, job.task_name)
-        await app.job_manager.retry_job(job)
-    return len(stalled)
+def rescue(engine: Any, stalled_seconds: float) -> int:
+    """Put back in the queue the jobs of workers silent for `stalled_seconds` (their
+    heartbeats stopped: killed, frozen, cut off). Forgetting such a worker orphans its jobs
+    (`worker_id` NULL while `doing`); each is retried. One rescuer at a time (an advisory lock
+    for the transaction), so a job another worker has just taken back is not reset twice."""
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('pengcheng.queue.rescue'))"))
+        conn.execute(text("SELECT procrastinate_prune_stalled_workers_v1(:s)"),
+                     {"s": stalled_seconds})
+        orphans = conn.scalars(text("SELECT id FROM procrastinate_jobs WHERE status = 'doing' "
+                                    "AND worker_id IS NULL ORDER BY id FOR UPDATE")).all()
+        for job_id in orphans:
+            conn.execute(text("SELECT procrastinate_retry_job_v2(:id, now(), NULL, NULL, NULL)"),
+                         {"id": job_id})
+    if orphans:
+        log.warning("re-queued the jobs %s of stalled workers", list(orphans))
+    return len(orphans)
 
 
-@queue.periodic(cron=RESCUE_CRON)
-@queue.task(name="events.rescue", queue="jobs", queueing_lock="events.rescue")
-async def rescue(timestamp: int) -> int:
-    """Re-queue the jobs of dead workers (every minute)."""
-    return await _rescue(queue, _ctx().stalled_seconds)
+async def _rescuing(engine: Any, stalled_seconds: float) -> None:
+    """Every worker rescues, at start and then every `stalled_seconds`."""
+    while True:
+        await asyncio.to_thread(rescue, engine, stalled_seconds)
+        await asyncio.sleep(stalled_seconds)
 
 
 def conninfo(engine: Any) -> str:
@@ -146,11 +155,14 @@ def run(runtime: Any, *, concurrency: int = 4, poll_seconds: float = 5.0,
     async def main() -> None:
         with queue.replace_connector(connector) as app:
             async with app.open_async():
-                await _rescue(app, stalled_seconds)
-                await app.run_worker_async(
-                    queues=queues or list(QUEUES), concurrency=concurrency,
-                    fetch_job_polling_interval=poll_seconds,
-                    update_heartbeat_interval=heartbeat_seconds,
-                    stalled_worker_timeout=stalled_seconds, delete_jobs="successful")
+                rescuing = asyncio.create_task(_rescuing(runtime.engine, stalled_seconds))
+                try:
+                    await app.run_worker_async(
+                        queues=queues or list(QUEUES), concurrency=concurrency,
+                        fetch_job_polling_interval=poll_seconds,
+                        update_heartbeat_interval=heartbeat_seconds,
+                        stalled_worker_timeout=stalled_seconds, delete_jobs="successful")
+                finally:
+                    rescuing.cancel()
 
     asyncio.run(main())

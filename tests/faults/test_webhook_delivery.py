@@ -141,10 +141,10 @@ def test_kill_9_of_the_worker_mid_delivery_loses_nothing_and_repeats_only_the_on
     second = WorkerProcess(config, tmp_path / "w2")
     try:
         assert receiver.holding.wait(60), "the worker never sent a bill.due"
+        second.start()  # another machine's worker, already running when the first dies
+        time.sleep(3)
         first.kill(signal.SIGKILL)  # while its delivery waits for an answer
         receiver.release.set()  # the dead worker's request is answered 200 into the void
-        time.sleep(3)  # past --stalled-after: the next worker takes its job back
-        second.start()
         until(lambda: {r.msg_id for r in receiver.acknowledged()}
               == {m for events in expected.values() for m, _ in events},
               60, "every event acknowledged")
