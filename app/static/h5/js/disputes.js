@@ -1,7 +1,7 @@
 // Disputes (异议): raise one on a record (the records page links here with ?record=<id>), and
 // follow each one: status, the deadline the office must keep, the outcome and the reviewer's note.
 import {
-  alertBox, api, boot, clear, errorBox, h, statusText, t, when, yuan,
+  alertBox, api, boot, clear, errorBox, h, t, when, yuan,
 } from './core.js';
 import {
   correctionList, flashBox, label, line, recordName, remember,
@@ -67,7 +67,7 @@ function disputeItem(d, records) {
     h('div', { class: 'spread' },
       h('h3', {}, record ? recordName(record.category, record.type) : t('rights.a_record')),
       h('span', { class: `badge ${badge}` },
-        resolved ? statusText('resolved') : d.overdue ? t('disputes.overdue') : statusText('open'))),
+        t(resolved ? 'disputes.resolved' : d.overdue ? 'disputes.overdue' : 'disputes.open'))),
     line('disputes.opened_at', when(d.opened_at)),
     resolved ? line('disputes.resolved_at', when(d.resolved_at))
       : line('disputes.due', when(d.due_at, false), { 'data-due': '' }),
@@ -76,7 +76,7 @@ function disputeItem(d, records) {
     resolved ? null : h('p', { class: 'small' },
       d.overdue ? t('disputes.overdue_effect') : t('disputes.counts_meanwhile')),
     resolved ? line('disputes.outcome', label('disputes.outcome', d.outcome)
-      || statusText('resolved'), { class: 'effect' }) : null,
+      || t('disputes.resolved'), { class: 'effect' }) : null,
     resolved ? h('p', { class: 'small' }, label('disputes.outcome_effect', d.outcome) || '') : null,
     resolved && d.outcome === 'corrected' && record ? correctionList(d.correction, record.category) : null,
     resolved && d.note ? line('disputes.note', d.note) : null);

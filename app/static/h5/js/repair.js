@@ -56,7 +56,7 @@ function recordItem(record, check, root) {
   let badge;
   let action = null;
   if (record.status === 'repaired') {
-    badge = h('span', { class: 'badge ok' }, statusText('repaired'));
+    badge = h('span', { class: 'badge ok' }, t('repair.repaired'));
     state = h('p', { class: 'small' }, t('repair.done', {
       date: when(record.repair && record.repair.decided_at, false) }));
   } else if (record.repair && record.repair.status === 'pending') {

@@ -1,7 +1,7 @@
 // Human review (人工复核, PIPL art. 24): ask a person to look at my score or a scenario's
 // decision, follow each request, and read the outcome with its effect in words, newest first.
 import {
-  alertBox, api, boot, clear, errorBox, h, pick, statusText, t, when,
+  alertBox, api, boot, clear, errorBox, h, pick, t, when,
 } from './core.js';
 import {
   correctionList, flashBox, label, line, recordName, remember,
@@ -88,7 +88,7 @@ function reviewItem(r, scenarios) {
   return h('li', { dataset: { review: r.id, status: r.status, effect: effect.kind || '' } },
     h('div', { class: 'spread' }, h('h3', {}, heading),
       h('span', { class: `badge ${decided ? 'ok' : 'warn'}` },
-        decided ? label('reviews.outcome', r.outcome) || t('reviews.decided') : statusText('open'))),
+        decided ? label('reviews.outcome', r.outcome) || t('reviews.decided') : t('reviews.open'))),
     line('reviews.asked_at', when(r.requested_at)),
     decided ? line('reviews.decided_at', when(r.decided_at)) : null,
     line('reviews.reason', r.reason),
