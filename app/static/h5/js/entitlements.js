@@ -93,7 +93,7 @@ function showQr(state, issued) {
   svgEl.setAttribute('aria-label', t('ent.qr_alt'));
   state.generation += 1;
   clear(state.qr, document.importNode(svgEl, true),
-    h('p', { class: 'code-digits', id: 'code-digits', translate: 'no' }, h('code', {}, grouped(issued.code))));
+    h('p', { class: 'mono code-digits', id: 'code-digits', translate: 'no' }, grouped(issued.code)));
   state.qr.classList.remove('stale');
   state.qr.dataset.generation = String(state.generation);
 }
