@@ -1,9 +1,10 @@
 """Every kind of caller with valid credentials, and which credential an operation expects.
 
 Used by the fuzzing run (tests/fuzz) and the security review (tests/security). The operation's
-OpenAPI security scheme (residentSession / partnerKey / sourceKey / operatorKey) names the kind
-of caller; for partner operations the path names the partner kind, for operator operations
-`OPERATOR_POLICY` names the roles allowed.
+OpenAPI security scheme (residentSession / partnerKey / sourceKey / operatorKey / staffSession)
+names the kind of caller; for partner operations the path names the partner kind, for operator
+operations `OPERATOR_POLICY` names the roles allowed; a counter staff session may also make the
+counter's partner calls (`STAFF_CALLS`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from tests.support.factories import bearer, new_operator, new_partner
 from tests.support.tokens import World, grant
 
-SCHEMES = ("residentSession", "partnerKey", "sourceKey", "operatorKey")
+SCHEMES = ("residentSession", "partnerKey", "sourceKey", "operatorKey", "staffSession")
 PARTNER_KINDS = ("hospital", "deposit_partner", "merchant", "payment_channel")
 ROLES = ("admin", "reviewer", "auditor")
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
@@ -30,6 +31,16 @@ PARTNER_KIND_BY_PATH = (
     ("/partner/v1/settlement/waivers", "deposit_partner"),
     ("/partner/v1/settlement/statement", "hospital|deposit_partner"),
 )
+
+# The partner calls a hospital's counter staff session may make (app.auth.COUNTER_CALLS).
+STAFF_CALLS = frozenset({
+    ("POST", "/partner/v1/tokens/introspect"),
+    ("GET", "/partner/v1/medical-credit/authorizations"),
+    ("POST", "/partner/v1/medical-credit/authorizations"),
+    ("POST", "/partner/v1/medical-credit/authorizations/{authorization_id}/capture"),
+    ("POST", "/partner/v1/medical-credit/authorizations/{authorization_id}/void"),
+})
+STAFF_PASSWORD = "cast-counter-2026"
 
 ALL_ROLES = frozenset(ROLES)
 DECIDERS = frozenset({"admin", "reviewer"})
@@ -56,6 +67,9 @@ OPERATOR_POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/v1/points/statements/{client_id}"): frozenset({"admin", "auditor"}),
     ("GET", "/admin/v1/points/reconciliation"): frozenset({"admin", "auditor"}),
     ("GET", "/admin/v1/settlement/statements/{client_id}"): frozenset({"admin", "auditor"}),
+    ("GET", "/admin/v1/partners/{client_id}/staff"): frozenset({"admin"}),
+    ("POST", "/admin/v1/partners/{client_id}/staff"): frozenset({"admin"}),
+    ("DELETE", "/admin/v1/partners/{client_id}/staff/{username}"): frozenset({"admin"}),
     ("GET", "/admin/v1/audit/entries"): frozenset({"auditor"}),
     ("GET", "/admin/v1/audit/checkpoints"): frozenset({"auditor"}),
     ("GET", "/admin/v1/audit/verify"): frozenset({"auditor"}),
@@ -127,9 +141,26 @@ class Cast:
         }
         self.source_key = self.world.source_key
         self.operators: dict[str, tuple[Any, str]] = {r: new_operator(self.app, r) for r in ROLES}
+        self._staff = self._sign_in_a_cashier()
 
     def partner_key(self, kind: str) -> str:
         return self.partners[kind][1]
+
+    def staff_session(self) -> str:
+        return self._staff
+
+    def _sign_in_a_cashier(self) -> str:
+        """A counter staff session of the hospital (a staff account of its own)."""
+        hospital, key = self.partners["hospital"]
+        added = self.client.post("/partner/v1/staff", headers=bearer(key), json={
+            "username": "cast.cashier", "name": "收费员", "password": STAFF_PASSWORD})
+        assert added.status_code == 201, added.get_json()
+        response = self.client.post("/partner/v1/staff/sessions", json={
+            "client_id": hospital.client_id, "username": "cast.cashier",
+            "password": STAFF_PASSWORD})
+        assert response.status_code == 201, response.get_json()
+        token: str = response.get_json()["token"]
+        return token
 
     def operator_key(self, role: str) -> str:
         return self.operators[role][1]
@@ -144,6 +175,8 @@ class Cast:
             return self.source_key
         if scheme == "operatorKey":
             return self.operator_key(fuzz_role(method, path))
+        if scheme == "staffSession":
+            return self.staff_session()
         assert scheme is None, f"{method} {path}: unknown security scheme {scheme}"
         return None
 

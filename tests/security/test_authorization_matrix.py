@@ -13,6 +13,7 @@ from tests.security.actors import (
     PARTNER_KINDS,
     ROLES,
     SCHEMES,
+    STAFF_CALLS,
     WRITES,
     operations,
     operator_roles,
@@ -27,8 +28,8 @@ PROBLEM = "application/problem+json"
 
 # Operations anyone may call: public keys, health, login, the notice and scenario catalogue,
 # receipt and report verification (a third party holds the receipt or report), the export's
-# JSON Schema, the model card and spec (anyone may recompute a score); the demo login exists
-# only in development mode.
+# JSON Schema, the model card and spec (anyone may recompute a score), a cashier's sign-in; the
+# demo login exists only in development mode.
 PUBLIC = {
     ("GET", "/api/v1/model"),
     ("GET", "/api/v1/model/spec"),
@@ -38,6 +39,7 @@ PUBLIC = {
     ("GET", "/.well-known/audit-keys.json"),
     ("GET", "/healthz"),
     ("POST", "/api/v1/auth/session"),
+    ("POST", "/partner/v1/staff/sessions"),
     ("GET", "/api/v1/notices"),
     ("GET", "/api/v1/notices/{notice_id}"),
     ("POST", "/api/v1/receipts/verify"),
@@ -57,12 +59,15 @@ def callers(estate: Estate) -> list[tuple[str, str, str]]:
            ("sourceKey", "source", estate.source_key)]
     out += [("partnerKey", f"partner:{k}", estate.partner_key(k)) for k in PARTNER_KINDS]
     out += [("operatorKey", f"operator:{r}", estate.operator_key(r)) for r in ROLES]
+    out += [("staffSession", "staff", estate.staff_session())]
     return out
 
 
 def refused_by(scheme: str, method: str, path: str, label: str) -> bool:
     """Whether the holder of `label` must be refused by a `scheme` operation at `path`."""
     kind, _, sub = label.partition(":")
+    if kind == "staff":  # the hospital's cashier: only the counter's calls
+        return scheme != "staffSession" and (method, path) not in STAFF_CALLS
     if scheme == "partnerKey" and kind == "partner":
         wanted = partner_kind(path)
         return wanted is not None and sub not in wanted.split("|")
@@ -72,7 +77,7 @@ def refused_by(scheme: str, method: str, path: str, label: str) -> bool:
             return sub == "auditor" and method in WRITES
         return sub not in allowed
     return {"residentSession": "resident", "partnerKey": "partner", "sourceKey": "source",
-            "operatorKey": "operator"}[scheme] != kind
+            "operatorKey": "operator", "staffSession": "staff"}[scheme] != kind
 
 
 def assert_refused(response: Any, statuses: tuple[int, ...], what: str) -> None:
@@ -129,12 +134,15 @@ def test_every_protected_operation_admits_the_callers_it_serves(
     """The other side of the matrix: the right credential gets past the credential check."""
     for method, path, op in operations(document):
         scheme = scheme_of(op)
-        if scheme is None or (method, path) in {("DELETE", "/api/v1/me"),
-                                                ("DELETE", "/api/v1/auth/session")}:
+        if scheme is None or (method, path) in {
+                ("DELETE", "/api/v1/me"), ("DELETE", "/api/v1/auth/session"),
+                ("DELETE", "/partner/v1/staff/sessions/current")}:
             continue  # erasure and logout end the session the other checks use
         kwargs = request_for(document, method, path, op)
         for _owner, label, credential in callers(estate):
-            if _owner == scheme and not refused_by(scheme, method, path, label):
+            serves = _owner == scheme or (_owner == "staffSession"
+                                          and (method, path) in STAFF_CALLS)
+            if serves and not refused_by(scheme, method, path, label):
                 response = estate.client.open(headers=bearer(credential), **kwargs)
                 body = response.get_json(silent=True) or {}
                 assert response.status_code != 401, (method, path, label, body)
