@@ -271,6 +271,11 @@ def test_erasing_takes_a_ticked_box_and_a_typed_word_then_states_what_was_done(
     button = page.get_by_role("button", name="永久注销我的账户")
     expect(button).to_be_disabled()
     button.click(force=True)  # one accidental tap does nothing
+    word = page.get_by_label("请输入“注销”以确认")
+    word.fill("注销")
+    word.press("Enter")  # nor the word and Enter without the box ticked
+    expect(button).to_be_disabled()
+    word.fill("")
     assert client.get("/api/v1/me", headers=bearer(people.a)).status_code == 200
     page.get_by_label("我已了解上述内容：注销后数据无法恢复，授权全部撤回").check()
     expect(button).to_be_disabled()
