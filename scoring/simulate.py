@@ -200,19 +200,22 @@ def _apply(session: Session, model: Model, resident: Resident, changes: list[dic
     return what
 
 
-def _exclusions(session: Session, resident: Resident, what: _Hypothesis, now: datetime) -> set[str]:
+def _exclusions(session: Session, resident: Resident, what: _Hypothesis,
+                now: datetime) -> set[str]:
     """The exclusions that would apply with the repairs and payments made: `pc_exclusions`
     inside a savepoint that is rolled back (nothing is written)."""
     if not what.repaired and not what.paid:
         return active_exclusions(session, resident.id, now)
     savepoint = session.begin_nested()
     try:
+        plain = {"synchronize_session": False}  # no loaded object takes these values
         if what.repaired:
             session.execute(update(Record).where(Record.id.in_(what.repaired))
-                            .values(status="repaired"))
+                            .values(status="repaired"), execution_options=plain)
         if what.paid:
             session.execute(update(CreditBill).where(CreditBill.id.in_(what.paid))
-                            .values(status="paid", paid_fen=CreditBill.amount_fen, paid_at=now))
+                            .values(status="paid", paid_fen=CreditBill.amount_fen, paid_at=now),
+                            execution_options=plain)
         return active_exclusions(session, resident.id, now)
     finally:
         savepoint.rollback()
