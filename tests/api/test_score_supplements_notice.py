@@ -65,6 +65,8 @@ def test_a_consent_under_the_first_version_is_invalidated_and_asked_again(app, c
         assert uow.session.scalars(select(AuditEntry.action)).all()[-1] == "consent.invalidated"
         assert uow.session.get(Resident, resident_id).score_stale_at == T0
 
+    listing = client.get("/api/v1/me/consents", headers=bearer(token)).get_json()
+    assert [r["purpose"] for r in listing["reconsent"]] == ["scoring"]
     refused = client.get("/api/v1/me/score", headers=bearer(token))
     assert refused.status_code == 403 and refused.get_json()["code"] == "consent_required"
     renewed = give(client, token, categories=["utilities", "volunteer"]).get_json()
