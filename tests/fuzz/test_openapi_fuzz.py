@@ -86,6 +86,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 def headers_for(case: Any, estate: Estate) -> dict[str, str]:
     method, path = case.operation.method.upper(), case.operation.path
+    if (method, path) == ("DELETE", "/partner/v1/staff/sessions/current"):
+        return bearer(estate.fresh_staff_session())  # signing out ends the session it uses
     if (method, path) in SELF_DESTRUCTIVE:
         n = next(_fresh)
         response = estate.client.post("/api/v1/auth/session", json={

@@ -150,17 +150,22 @@ class Cast:
         return self._staff
 
     def _sign_in_a_cashier(self) -> str:
-        """A counter staff session of the hospital (a staff account of its own)."""
+        """A counter staff session of the hospital, for a staff account of its own."""
+        self._cashiers = getattr(self, "_cashiers", 0) + 1
+        username = f"cast.cashier{self._cashiers}"
         hospital, key = self.partners["hospital"]
         added = self.client.post("/partner/v1/staff", headers=bearer(key), json={
-            "username": "cast.cashier", "name": "收费员", "password": STAFF_PASSWORD})
+            "username": username, "name": "收费员", "password": STAFF_PASSWORD})
         assert added.status_code == 201, added.get_json()
         response = self.client.post("/partner/v1/staff/sessions", json={
-            "client_id": hospital.client_id, "username": "cast.cashier",
-            "password": STAFF_PASSWORD})
+            "client_id": hospital.client_id, "username": username, "password": STAFF_PASSWORD})
         assert response.status_code == 201, response.get_json()
         token: str = response.get_json()["token"]
         return token
+
+    def fresh_staff_session(self) -> str:
+        """Another cashier's session, for a call that ends the one it uses (signing out)."""
+        return self._sign_in_a_cashier()
 
     def operator_key(self, role: str) -> str:
         return self.operators[role][1]
