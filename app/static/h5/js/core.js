@@ -135,13 +135,9 @@ export function when(iso, withTime = true) {
   const parts = Object.fromEntries(new Intl.DateTimeFormat('en-GB', {
     timeZone: 'Asia/Shanghai', year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit',
     minute: '2-digit', hourCycle: 'h23' }).formatToParts(date).map((p) => [p.type, p.value]));
-  const time = `${parts.hour}:${parts.minute}`;
-  if (lang === 'en') {
-    const day = `${Number(parts.day)} ${MONTHS[Number(parts.month) - 1]} ${parts.year}`;
-    return withTime ? `${day}, ${time}` : day;
-  }
-  const day = `${parts.year}年${Number(parts.month)}月${Number(parts.day)}日`;
-  return withTime ? `${day} ${time}` : day;
+  const day = t('date.day', { y: parts.year, m: Number(parts.month), d: Number(parts.day),
+    mon: MONTHS[Number(parts.month) - 1] });
+  return withTime ? t('date.day_time', { day, time: `${parts.hour}:${parts.minute}` }) : day;
 }
 
 /** An ISO-8601 duration (P3Y, P6M, P30D, PT24H) in words; null when it is not one. */
@@ -166,11 +162,10 @@ export function retention(text) {
   return t('retention.after', { event: event === eventKey ? match[2] : event, span });
 }
 
-/** A discount of `pct` per cent: 85折 / 9折 in Chinese, "15% off" in English. */
+/** A discount of `pct` per cent: 85折 / 9折 in Chinese (the share paid), "15% off" in English. */
 export function discount(pct) {
   const pay = 100 - Number(pct);
-  if (lang === 'en') return t('limit.discount_off', { n: pct });
-  return `${pay % 10 === 0 ? pay / 10 : pay}折`;
+  return t('limit.discount_off', { n: lang === 'en' ? pct : pay % 10 === 0 ? pay / 10 : pay });
 }
 
 /** A partner's name in the page's language: "演示医院 Demo Hospital" is shown as one or the

@@ -1,14 +1,14 @@
 // Points: balance, what expires soon, and the history of earning, redeeming, refunds, expiry.
-import { announce, api, boot, clear, getLang, h, partnerName, pick, t, when } from './core.js';
+import { announce, api, boot, clear, h, partnerName, pick, t, when } from './core.js';
 
-const KIND = {
-  zh: { earn: '获得', redeem: '兑换', refund: '退回', expire: '过期' },
-  en: { earn: 'Earned', redeem: 'Redeemed', refund: 'Refunded', expire: 'Expired' },
-};
+function kind(code) {
+  const key = `points.kind.${code}`;
+  const text = t(key);
+  return text === key ? code : text;
+}
 
 async function render(root) {
   const points = await api('/api/v1/me/points');
-  const lang = getLang();
   const expiring = points.expiring || [];
   clear(root,
     h('section', { class: 'card', 'aria-labelledby': 'balance-h' },
@@ -24,7 +24,7 @@ async function render(root) {
       h('h2', { id: 'history-h' }, t('points.history')),
       (points.history || []).length ? h('ul', { class: 'list', id: 'history' }, points.history.map((x) =>
         h('li', { class: 'spread' },
-          h('span', {}, h('strong', {}, KIND[lang][x.kind] || x.kind), ' ',
+          h('span', {}, h('strong', {}, kind(x.kind)), ' ',
             pick(x.title) || partnerName(x.partner) || '',
             h('br'), h('span', { class: 'muted small' }, when(x.at))),
           h('span', { class: x.points >= 0 ? 'plus' : 'lost' }, `${x.points > 0 ? '+' : ''}${x.points}`))))
