@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.factories import bearer, id_number, login, new_source
+from tests.support.factories import bearer, cli, id_number, login, new_source
 
 RECOMPUTE = Path(__file__).parents[2] / "docs" / "recompute_score.py"
 
@@ -126,3 +126,18 @@ def test_the_recomputation_fails_when_the_spec_or_the_inputs_are_not_the_ones_sc
                           "spec.json"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert run.returncode == 1
     assert not json.loads(run.stdout.splitlines()[-1])["ok"]
+
+
+def test_the_card_shows_the_latest_validation_report_summary(app, client, tmp_path):
+    assert client.get("/api/v1/model").get_json()["validation"] is None
+    active = client.get("/api/v1/model").get_json()["id"]
+    spec = tmp_path / "spec.json"
+    spec.write_bytes(client.get("/api/v1/model/spec").data)
+    result = cli(app, "model", "validate", str(spec), "--report", str(tmp_path / "r.html"),
+                 "--residents", "1000")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.splitlines()[-1])["report"]
+    shown = client.get("/api/v1/model").get_json()
+    assert shown["id"] == active
+    assert shown["validation"]["auc"] == report["auc"] and shown["validation"]["at"]
+    assert shown["validation"]["departures"] == report["departures"]
