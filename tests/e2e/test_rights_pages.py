@@ -160,6 +160,7 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
     link = report.get_by_label("核验链接")
     expect(link).to_have_value(re.compile(r"/reports/verify\?code="))
     expect(report).to_contain_text("有效负面记录")  # the statement: two penalties, one listing
+    expect(report.get_by_role("img", name="报告核验二维码")).to_be_visible()
     verify_url = link.input_value()
     code = verify_url.split("code=")[1]
     verdict = client.get(f"/reports/verify?code={code}&format=json").get_json()

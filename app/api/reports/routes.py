@@ -119,11 +119,15 @@ class ReportOne(MethodView):
     @blp.response(200, ReportDetailSchema)
     @blp.doc(security=RESIDENT)
     def get(self, report_id):
-        """One of my reports with its code and exactly the content it shares."""
+        """One of my reports with its code, exactly the content it shares, and the QR code of
+        its verification link (to show on the phone to whoever checks it)."""
         with runtime().uow() as uow:
-            return services.detail(uow, auth.resident(uow), report_id,
-                                   keyring=runtime().keyring, signer=runtime().signer,
-                                   now=runtime().clock.now())
+            found = services.detail(uow, auth.resident(uow), report_id,
+                                    keyring=runtime().keyring, signer=runtime().signer,
+                                    now=runtime().clock.now())
+        if found.get("verify_url"):
+            found["qr_svg"] = str(html.qr_svg(found["verify_url"]))
+        return found
 
 
 @blp.route("/<uuid:report_id>/pdf")

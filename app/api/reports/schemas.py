@@ -85,6 +85,8 @@ class ReportListSchema(ma.Schema):
 class ReportDetailSchema(ReportSummarySchema):
     code = ma.fields.String()
     verify_url = ma.fields.String()
+    qr_svg = ma.fields.String(metadata={"description": "the verification link as a QR code "
+                                                       "(inline SVG), as printed on the report"})
     signed_url = ReportLink("reports.ReportSigned")
     content = ma.fields.Dict()
 

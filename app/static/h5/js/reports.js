@@ -97,6 +97,21 @@ function contentView(detail) {
   return h('div', { class: 'report-content' }, parts);
 }
 
+/** The verification QR code from the API's SVG: parsed as HTML (a parsed document never runs
+ * scripts) and only its <svg> element adopted, named for screen readers. */
+function qrImage(svgText) {
+  const svg = new DOMParser().parseFromString(svgText || '', 'text/html').body.firstElementChild;
+  if (!svg || svg.namespaceURI !== 'http://www.w3.org/2000/svg') return null;
+  const [width, height] = [svg.getAttribute('width'), svg.getAttribute('height')];
+  if (width && height && !svg.getAttribute('viewBox')) svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+  svg.removeAttribute('width');
+  svg.removeAttribute('height');
+  svg.querySelector('title')?.remove();
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', t('reports.qr_alt'));
+  return h('div', { class: 'qr report-qr' }, document.importNode(svg, true));
+}
+
 async function sharePanel(report, place) {
   clear(place, h('p', { class: 'loading' }, t('app.loading')));
   try {
@@ -121,6 +136,8 @@ async function sharePanel(report, place) {
       contentView(detail),
       h('label', { for: inputId }, t('reports.verify_link')), link,
       h('p', { class: 'hint' }, t('reports.verify_hint')),
+      qrImage(detail.qr_svg),
+      h('p', { class: 'hint' }, t('reports.qr_hint')),
       h('div', { class: 'row' }, share, copy, copied));
   } catch (error) {
     clear(place, errorBox(error));
