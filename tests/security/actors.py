@@ -49,6 +49,8 @@ DECIDERS = frozenset({"admin", "reviewer"})
 # reviews; auditors export consent evidence; everyone reads the queues.
 OPERATOR_POLICY: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/admin/v1/scenarios"): ALL_ROLES,
+    ("GET", "/admin/v1/webhooks/deliveries"): frozenset({"admin", "auditor"}),
+    ("POST", "/admin/v1/webhooks/deliveries/{delivery_id}/resend"): frozenset({"admin"}),
     ("PUT", "/admin/v1/scenarios/{code}"): frozenset({"admin"}),
     ("PATCH", "/admin/v1/scenarios/{code}"): frozenset({"admin"}),
     ("GET", "/admin/v1/scenarios/{code}/notices"): ALL_ROLES,
