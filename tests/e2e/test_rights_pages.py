@@ -152,6 +152,9 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
     page.locator("#issue-card summary").click()
     page.get_by_label(re.compile("无违法违规记录证明")).check()
     expect(page.locator("#issue-sections")).to_be_hidden()
+    scope = page.locator("#issue-scope")
+    expect(scope.get_by_label("交通")).to_be_checked()
+    scope.get_by_label("水电气").check()  # late utility payments certified too
     page.get_by_role("button", name="出具报告").click()
     expect(page.locator("#flash")).to_contain_text("报告已出具")
     report = page.locator("#reports > li").first
@@ -159,7 +162,8 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
     expect(report).to_contain_text("有效")
     link = report.get_by_label("核验链接")
     expect(link).to_have_value(re.compile(r"/reports/verify\?code="))
-    expect(report).to_contain_text("有效负面记录")  # the statement: two penalties, one listing
+    expect(report).to_contain_text("证明范围：公共信用、司法、纳税、水电气、交通")
+    expect(report).to_contain_text("有4条有效负面记录")  # two penalties, a listing, a late bill
     expect(report.get_by_role("img", name="报告核验二维码")).to_be_visible()
     verify_url = link.input_value()
     code = verify_url.split("code=")[1]

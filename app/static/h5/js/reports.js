@@ -7,6 +7,10 @@ import { confirmStep, flashBox, label, line, remember } from './rights-common.js
 
 const SECTIONS = ['records', 'commendations', 'score', 'scenario_performance'];
 const DEFAULT_SECTIONS = new Set(['records', 'commendations']);
+// What a certificate can cover (categories with negative records): 违法违规 by default, late
+// utility and rent payments and 先诊后付/免押 defaults when the resident adds them.
+const SCOPE = ['public_credit', 'judicial', 'tax', 'traffic', 'utilities', 'rental', 'scenario_performance'];
+const DEFAULT_SCOPE = new Set(['public_credit', 'judicial', 'tax', 'traffic']);
 
 const local = (item, base) => (getLang() === 'en' ? item[`${base}_en`] : item[`${base}_zh`]);
 
@@ -27,14 +31,20 @@ function issueCard(root) {
       h('input', { type: 'checkbox', name: 'section', value: s, checked: DEFAULT_SECTIONS.has(s) }),
       h('span', {}, t(`reports.section.${s}`)))),
     h('p', { class: 'hint' }, t('reports.sections_hint')));
+  const scope = h('fieldset', { id: 'issue-scope', hidden: true }, h('legend', {}, t('reports.scope')),
+    SCOPE.map((c) => h('label', { class: 'check' },
+      h('input', { type: 'checkbox', name: 'category', value: c, checked: DEFAULT_SCOPE.has(c) }),
+      h('span', {}, t(`cat.${c}`)))),
+    h('p', { class: 'hint' }, t('reports.scope_hint')));
   const submit = h('button', { type: 'submit', class: 'button primary' }, t('reports.issue'));
   const form = h('form', { novalidate: true, id: 'issue' },
     h('fieldset', {}, h('legend', {}, t('reports.kind')), kind('credit_report', true), kind('no_violation', false)),
-    sections,
+    sections, scope,
     h('p', { class: 'hint' }, t('reports.period_default')),
     submit, result);
   form.addEventListener('change', () => {
     sections.hidden = form.elements.kind.value !== 'credit_report';
+    scope.hidden = !sections.hidden;
   });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -42,6 +52,9 @@ function issueCard(root) {
     if (body.kind === 'credit_report') {
       body.sections = [...form.querySelectorAll('input[name="section"]:checked')].map((i) => i.value);
       if (!body.sections.length) { clear(result, alertBox(t('reports.sections_needed'))); return; }
+    } else {
+      body.categories = [...form.querySelectorAll('input[name="category"]:checked')].map((i) => i.value);
+      if (!body.categories.length) { clear(result, alertBox(t('reports.scope_needed'))); return; }
     }
     submit.disabled = true;
     try {
