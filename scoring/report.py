@@ -178,7 +178,9 @@ def _departure_text(found: dict[str, list[dict[str, Any]]], whole_auc: float) ->
                 f"({d['count']} residents)")
 
     items = [f"<li>AUC: {who(d)} {d['value']:.3f} against {whole_auc:.3f} for all, "
-             f"{d['by']:+.3f}</li>" for d in found["auc"]]
+             f"{d['by']:+.3f} (standard error of the group's AUC {d['se']:.3f}"
+             f"{'' if abs(d['by']) > 2 * d['se'] else ': within chance'})</li>"
+             for d in found["auc"]]
     items += [f"<li>Calibration: {who(d)}: its observed bad rate differs from the predicted one "
               f"by {100 * d['value']:.1f} percentage points on average over its score bands"
               f"</li>" for d in found["calibration"]]

@@ -10,8 +10,8 @@ inline SVG plots lives in `scoring.report`.
 rate of a band is the whole population's bad rate in that band (what the score says), the
 *observed* one the group's own; a group's calibration gap is the mean of |observed − predicted|
 over its bands, weighted by its residents in each. `group_metrics` gives per group the score
-distribution and the outcome metrics (bad rate, AUC, calibration); `departures` names the
-groups whose AUC or calibration departs most from the whole.
+distribution and the outcome metrics (bad rate, AUC with its standard error, calibration);
+`departures` names the groups whose AUC or calibration departs most from the whole.
 """
 
 from __future__ import annotations
@@ -46,6 +46,15 @@ def auc(scores: np.ndarray, bad: np.ndarray) -> float:
     ranks[order] = np.repeat(avg, ends - starts)
     rank_sum_good = ranks[~b].sum()
     return float((rank_sum_good - n_good * (n_good + 1) / 2.0) / (n_good * n_bad))
+
+
+def auc_se(value: float, n_good: int, n_bad: int) -> float:
+    """The standard error of an AUC (Hanley & McNeil 1982), goods being the class that
+    should score higher: how far a group's AUC may stray from the whole's by chance."""
+    q1, q2 = value / (2 - value), 2 * value**2 / (1 + value)
+    var = (value * (1 - value) + (n_good - 1) * (q1 - value**2)
+           + (n_bad - 1) * (q2 - value**2)) / (n_good * n_bad)
+    return float(np.sqrt(max(var, 0.0)))
 
 
 def gini(scores: np.ndarray, bad: np.ndarray) -> float:
@@ -226,8 +235,11 @@ def group_metrics(scores: np.ndarray, bad: np.ndarray, groups: Sequence[Any] | n
         hit = g.astype(str) == row["group"]
         gb = b[hit]
         cal = calibration(s[hit], gb, predicted, bands)
+        value = auc(s[hit], gb) if 0 < gb.sum() < gb.size else None
         out.append({**row, "bad_rate": round(float(gb.mean()), 4),
-                    "auc": round(auc(s[hit], gb), 4) if 0 < gb.sum() < gb.size else None,
+                    "auc": None if value is None else round(value, 4),
+                    "auc_se": None if value is None else round(
+                        auc_se(value, int((~gb).sum()), int(gb.sum())), 4),
                     "calibration": cal, "calibration_gap": calibration_gap(cal)})
     return out
 
@@ -246,8 +258,8 @@ def departures(groupings: dict[str, list[dict[str, Any]]], overall_auc: float, *
         by_cal = sorted((r for r in rows if r.get("calibration_gap") is not None),
                         key=lambda r: -r["calibration_gap"])
         found["auc"] += [{"grouping": name, "group": r["group"], "count": r["count"],
-                          "value": round(r["auc"], 4), "by": round(r["auc"] - overall_auc, 4)}
-                         for r in by_auc[:top]]
+                          "value": round(r["auc"], 4), "by": round(r["auc"] - overall_auc, 4),
+                          "se": r["auc_se"]} for r in by_auc[:top]]
         found["calibration"] += [{"grouping": name, "group": r["group"], "count": r["count"],
                                   "value": round(r["calibration_gap"], 4),
                                   "by": round(r["calibration_gap"], 4)} for r in by_cal[:top]]

@@ -71,3 +71,15 @@ def test_districts_are_named():
     assert v.district_name("futian") == "福田区 Futian"
     assert v.district_name(None) == "unknown"
     assert v.district_name("福田区 Futian") == "福田区 Futian"
+
+
+def test_the_auc_standard_error_is_hanley_and_mcneils_and_matches_sampling():
+    assert v.auc_se(0.5, 100, 100) == pytest.approx(0.0409, abs=1e-4)
+    rng = np.random.default_rng(5)
+    draws = []
+    for _ in range(300):
+        bad = rng.random(400) < 0.25
+        scores = rng.normal(0, 1, 400) + np.where(bad, 0, 0.8)
+        draws.append(v.auc(scores, bad))
+    expected = v.auc_se(float(np.mean(draws)), 300, 100)
+    assert np.std(draws) == pytest.approx(expected, rel=0.2)
