@@ -142,3 +142,32 @@ def test_how_to_improve_projects_a_score_without_storing_it(app, client, idp, ta
     assert after == before
     axe_check(page, "score with a projection")
     shot(page, "improve", full_page=False)
+
+
+def test_each_benefit_not_reached_says_what_is_missing(app, client, idp, tabs):
+    """A resident listed as a dishonest judgment debtor: the score page names, per benefit,
+    the tier and points short and the exclusion, as the entitlements API decides them."""
+    session = resident_without_consent(app, client, idp, 31, "孙八")
+    _source, key = new_source(app)
+    push(client, key, [rec(31, "dd1", "judicial", "dishonest_debtor", "2026-09-01T00:00:00Z")])
+    grant(client, session, "scoring")
+    score = client.get("/api/v1/me/score", headers=bearer(session)).get_json()
+    entitlements = client.get("/api/v1/me/entitlements", headers=bearer(session)).get_json()
+    blocked = [e for e in entitlements["items"] if not e["eligible"]]
+    assert blocked
+    tiers = {t["code"]: t for t in score["scale"]["tiers"]}
+
+    tab = tabs(PHONE, "phone")
+    page = tab.page
+    tab.go(f"/h5/score#token={session}")
+    for e in blocked:
+        item = page.locator(f"#missing li[data-scenarios~='{e['scenario']}']")
+        expect(item).to_contain_text(e["name"]["zh"])
+        for reason in e["reasons"]:
+            expect(item).to_contain_text(reason["zh"] if isinstance(reason, dict) else reason)
+        short = tiers[e["min_tier"]]["min"] - score["score"]
+        if short > 0:
+            expect(item).to_contain_text(
+                f"需要「{tiers[e['min_tier']]['name']}」及以上，还差 {short} 分")
+    axe_check(page, "score of a listed resident")
+    shot(page, "missing")

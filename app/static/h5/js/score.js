@@ -101,19 +101,26 @@ function missingCard(entitlements, score) {
     return needed && needed.min > score.score ? { tier: needed, n: needed.min - score.score } : null;
   };
   const consentOnly = pending.filter((e) => e.eligible && (e.missing_consent || []).length);
-  const blocked = pending.filter((e) => !consentOnly.includes(e));
+  // Benefits held back by the same things are listed together ("存在有效的失信被执行人记录" for
+  // every one of them reads once).
+  const groups = new Map();
+  for (const e of pending.filter((x) => !consentOnly.includes(x))) {
+    const short = shortOf(e);
+    const lines = [];
+    if (short) lines.push(t('score.missing_tier', { tier: short.tier.name, n: short.n }));
+    for (const reason of e.reasons || []) lines.push(pick(reason));
+    if ((e.missing_consent || []).length) lines.push(t('score.missing_consent'));
+    if (!lines.length) lines.push(t('score.missing_other'));
+    const key = lines.join('\n');
+    if (!groups.has(key)) groups.set(key, { lines, items: [] });
+    groups.get(key).items.push(e);
+  }
   return h('section', { class: 'card', 'aria-labelledby': 'missing-h', id: 'missing' },
     h('h2', { id: 'missing-h' }, t('score.missing')),
-    blocked.length ? h('ul', { class: 'list' }, blocked.map((e) => {
-      const short = shortOf(e);
-      const lines = [];
-      if (short) lines.push(h('li', {}, t('score.missing_tier', { tier: short.tier.name, n: short.n })));
-      for (const reason of e.reasons || []) lines.push(h('li', {}, pick(reason)));
-      if ((e.missing_consent || []).length) lines.push(h('li', {}, t('score.missing_consent')));
-      if (!lines.length) lines.push(h('li', {}, t('score.missing_other')));
-      return h('li', { dataset: { scenario: e.scenario } },
-        h('strong', {}, pick(e.name)), h('ul', { class: 'small' }, lines));
-    })) : null,
+    groups.size ? h('ul', { class: 'list' }, [...groups.values()].map((g) => h('li', {
+      dataset: { scenarios: g.items.map((e) => e.scenario).join(' ') } },
+      h('strong', {}, list(g.items.map((e) => pick(e.name)))),
+      h('ul', { class: 'small' }, g.lines.map((line) => h('li', {}, line)))))) : null,
     consentOnly.length ? h('div', { id: 'consent-only' },
       h('p', {}, t('score.consent_only', { list: list(consentOnly.map((e) => pick(e.name))) })),
       h('a', { class: 'button', href: '/h5/consents' }, t('ent.authorize'))) : null);
