@@ -31,6 +31,7 @@ from core.signing import Signer
 JOB_MODULES: tuple[str, ...] = (
     "core.audit_jobs",
     "consent.jobs",
+    "events.jobs",
     "reports.jobs",
     "rewards.credit.jobs",
     "rewards.points.jobs",

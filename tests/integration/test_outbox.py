@@ -1,7 +1,8 @@
 """The transactional outbox (events/sql/outbox.sql): every state change a partner must hear
 about writes its event, its deliveries and their queue jobs in the change's own transaction,
 by whatever path (ORM writes, a use case's SQL function); a change rolled back leaves none;
-an event's data never carries more than the partner's answers (no line, limit, balance)."""
+an event's data never carries more than the partner's answers (no line, limit, balance);
+old events are forgotten, never one still to be delivered."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from consent.models import ConsentRecord
 from consent.services import grant_demo_consents
 from core.idempotency import iso
 from core.identity import Partner, Person, create_partner, create_resident
+from core.jobs import JobContext
 from events import endpoints
+from events.jobs import retention
 from events.models import Event, WebhookDelivery
 from rewards.credit import services as credit
 from rewards.credit.models import CreditAccount, CreditBill, CreditHold
@@ -201,3 +204,19 @@ def test_a_withdrawn_scenario_consent_is_told_to_its_token_holders_and_kills_ope
         ("token.revoked", {"jti": "open-token", "scenario": "deposit_waiver_bike",
                            "reason": "consent_withdrawn"})]
     assert _events(session, powerbank) == [] and _events(session, bystander) == []
+
+
+def test_retention_forgets_events_after_90_days_but_never_one_still_pending(app, uow):
+    resident, hospital, _ = _world(uow)
+    session = uow.session
+    _hold(session, resident, hospital)  # no endpoint: an event and nothing to deliver
+    endpoints.register(uow, runtime().keyring, hospital.id, url="https://h.example/",
+                       event_types=["*"], description="", now=T0)
+    _hold(session, resident, hospital)  # its delivery stays pending
+    uow.commit()
+    ctx = JobContext(uow=runtime().uow, now=T0 + timedelta(days=91))
+    assert retention(ctx)["events"] == 1
+    assert [e.type for e in _events(session, hospital)] == ["hold.placed"]
+    assert session.scalar(text("SELECT count(*) FROM webhook_deliveries")) == 1
+    assert retention(JobContext(uow=runtime().uow, now=T0 + timedelta(days=89))
+                     )["events"] == 0
