@@ -40,6 +40,9 @@ KIND = {HOLD: "hospital", WAIVER: "deposit_partner", REDEMPTION: "merchant",
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 JWS = re.compile(r"^[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+$")
 HEADERS = ("Content-Type", "Cache-Control", "WWW-Authenticate", "Retry-After")
+SIGNATURES = {"signature", "jws", "sig"}
+DAY = "2026-11-01"  # the test clock's day (tests.support.factories.T0)
+PERIOD = "from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z"
 
 
 class Town:
@@ -114,12 +117,14 @@ def _claims(jws: str) -> dict[str, Any]:
 
 def _normal(value: Any, own: dict[str, str]) -> Any:
     """`value` with what may differ between residents set aside: values the caller names in
-    `own` (its pseudonym, its token's jti and code, what the partner sent) and ids; a JWS is
-    replaced by its claims (the signature differs, the claims must not)."""
+    `own` (its pseudonym, its token's jti and code, what the partner sent, its client id) and
+    ids; a JWS is replaced by its claims (the signature differs, the claims must not), and so
+    is a statement's signature (it signs ids)."""
     if isinstance(value, dict):
-        return {k: _normal(v, own) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_normal(v, own) for v in value]
+        return {k: "<signature>" if k in SIGNATURES else _normal(v, own)
+                for k, v in value.items()}
+    if isinstance(value, list):  # items made at the same moment come in the order of their ids
+        return sorted((_normal(v, own) for v in value), key=json.dumps)
     if isinstance(value, str):
         if value in own:
             return own[value]
@@ -148,13 +153,15 @@ def _fit(scenario: Scenario, field: str, tiers: list[str]) -> int | None:
     return (min(values), max(values) + 1) if values else None  # type: ignore[return-value]
 
 
-def journey(town: Town, scenario: Scenario, partner: Any, key: str, session: str,
-            tag: str) -> list[dict[str, Any]]:
-    """Every partner call of `scenario` for one resident: what the partner received."""
+def journey(town: Town, scenario: Scenario, session: str, tag: str) -> list[dict[str, Any]]:
+    """Every partner call of `scenario` for one resident, at a partner of their own (so that
+    its lists and statements hold this resident alone): what the partner received."""
     tiers = list(scenario.limits)
+    partner, key = new_partner(town.app, KIND[use_call(scenario)], [scenario.code])
     issued = town.token(session, scenario.code, partner)
     claims = _claims(issued["token"])
-    own = {claims["sub"]: "<sub>", claims["jti"]: "<jti>", issued["token"]: "<token>"}
+    own = {claims["sub"]: "<sub>", claims["jti"]: "<jti>", issued["token"]: "<token>",
+           partner.client_id: "<partner>"}
     if "code" in issued:
         own[issued["code"]] = "<code>"
     seen = [{"token": _normal(claims, own)}]
@@ -196,6 +203,10 @@ def journey(town: Town, scenario: Scenario, partner: Any, key: str, session: str
                          f"{again.get_json()['authorization_id']}/void", key))
         record(town.call("POST", "/partner/v1/medical-credit/authorizations", key, sent(
             token=over_token, out_request_no=f"reg3-{tag}", amount_fen=above)))
+        record(town.call("GET", "/partner/v1/medical-credit/authorizations", key))
+        for listing in ("holds", "bills"):
+            record(town.call("GET", f"/partner/v1/settlement/{listing}", key))
+        record(town.call("GET", f"/partner/v1/settlement/statement?date={DAY}", key))
     elif call == WAIVER:
         fits, above = _fit(scenario, "deposit_cap_fen", tiers)
         items = _fit(scenario, "max_items", tiers)
@@ -208,6 +219,8 @@ def journey(town: Town, scenario: Scenario, partner: Any, key: str, session: str
         record(town.call("POST", "/partner/v1/deposit-waivers", key, sent(
             token=over_token, out_order_no=f"order2-{tag}", deposit_fen=above,
             due_at="2026-11-08T08:00:00Z", item="测试物品")))
+        record(town.call("GET", "/partner/v1/settlement/waivers", key))
+        record(town.call("GET", f"/partner/v1/settlement/statement?date={DAY}", key))
         if items:
             third = town.token(session, scenario.code, partner)["token"]
             own[third], own[_claims(third)["jti"]] = "<token>", "<jti>"
@@ -224,6 +237,7 @@ def journey(town: Town, scenario: Scenario, partner: Any, key: str, session: str
         record(town.call("GET", f"/partner/v1/points/redemptions/{redemption}", key))
         record(town.call("POST", "/partner/v1/points/redemptions", key, sent(
             token=over_token, out_order_no=f"order2-{tag}", points=above)))
+        record(town.call("GET", f"/partner/v1/points/statement?{PERIOD}", key))
     else:
         discount = _fit(scenario, "discount_pct", tiers)
         asked = {"discount_pct": discount[0]} if discount else {}
@@ -239,14 +253,16 @@ def journey(town: Town, scenario: Scenario, partner: Any, key: str, session: str
 @pytest.mark.parametrize("code", sorted(defaults()))
 def test_a_partner_cannot_tell_tiers_apart(town: Town, code: str) -> None:
     scenario = defaults()[code]
-    partner, key = new_partner(town.app, KIND[use_call(scenario)], [code])
-    transcripts = {tier: journey(town, scenario, partner, key, town.resident(tier, code), tier)
+    transcripts = {tier: journey(town, scenario, town.resident(tier, code), tier)
                    for tier in TIERS if tier in scenario.limits}
     assert len(transcripts) >= 2 or code in ("rental_deposit_waiver",)
     first_tier, first = next(iter(transcripts.items()))
     assert all(step.get("status", 201) < 500 for step in first), first
     for tier, seen in transcripts.items():
-        assert seen == first, f"{code}: {tier} is told apart from {first_tier}"
+        differs = next((i for i, (x, y) in enumerate(zip(seen, first, strict=True)) if x != y),
+                       None)
+        assert differs is None, (f"{code}: call {differs} tells {tier} apart from "
+                                 f"{first_tier}:\n{seen[differs]}\n{first[differs]}")
 
 
 # -- two partners at the same moment ---------------------------------------------------------------
