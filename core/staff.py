@@ -54,6 +54,7 @@ NAME_MAX = 100
 # scrypt's cost (OWASP Password Storage Cheat Sheet: N=2^15, r=8, p=3 is one of its equivalents).
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 3
 SCRYPT_MAXMEM = 64 * 1024 * 1024
+DIGEST_BYTES = 32
 
 
 class PartnerStaff(Base):
@@ -119,7 +120,7 @@ def hash_password(password: str) -> str:
     """`scrypt$N$r$p$salt$hash` (base64) of `password` under a new random salt."""
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P,
-                            maxmem=SCRYPT_MAXMEM, dklen=32)
+                            maxmem=SCRYPT_MAXMEM, dklen=DIGEST_BYTES)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
@@ -127,12 +128,15 @@ def password_matches(stored: str, password: str) -> bool:
     """Whether `password` is the one `stored` (from `hash_password`) was made from."""
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n),
-                                r=int(r), p=int(p), maxmem=SCRYPT_MAXMEM, dklen=len(expected))
+        expected = base64.b64decode(digest, validate=True)
+        if scheme != "scrypt" or len(expected) != DIGEST_BYTES:  # a prefix would match a prefix
+            return False
+        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt, validate=True),
+                                n=int(n), r=int(r), p=int(p), maxmem=SCRYPT_MAXMEM,
+                                dklen=DIGEST_BYTES)
     except ValueError:
         return False
-    return scheme == "scrypt" and hmac.compare_digest(actual, expected)
+    return hmac.compare_digest(actual, expected)
 
 
 @cache

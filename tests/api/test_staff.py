@@ -276,3 +276,31 @@ def test_the_counter_page_never_asks_for_an_api_key(client):
     for text in (page, script):
         assert "api-key" not in text and "api_key" not in text and "接口密钥" not in text
     assert "/partner/v1/staff/sessions" in script
+
+
+def test_a_cashier_acts_for_their_own_hospital_only(credit, client):
+    theirs = session_of(client, credit.hospital, credit.hospital_key)
+    others = credit.hold(20000)  # placed by the hospital's own API key
+    problem(credit.authorize(1000, key=theirs, token=credit.token(partner=credit.other)), 422,
+            "token_wrong_audience")
+    foreign = credit.authorize(1000, key=credit.other_key,
+                               token=credit.token(partner=credit.other)).get_json()
+    problem(credit.void(foreign["authorization_id"], key=theirs), 404,
+            "authorization_not_found")
+    problem(credit.capture(foreign["authorization_id"], 500, key=theirs), 404,
+            "authorization_not_found")
+    listed = client.get(f"{BASE}/authorizations", headers=bearer(theirs)).get_json()["items"]
+    assert [h["authorization_id"] for h in listed] == [others["authorization_id"]]
+    assert listed[0]["placed_by"] is None and listed[0]["sub"] == others["sub"]
+
+
+def test_a_stored_hash_that_is_not_one_never_matches_and_never_raises():
+    from core.staff import hash_password, password_matches
+
+    stored = hash_password(PASSWORD)
+    assert password_matches(stored, PASSWORD)
+    assert not password_matches(stored, PASSWORD + "x")
+    for broken in ("", "scrypt$1$2$3", stored.replace("scrypt", "bcrypt"),
+                   "scrypt$x$8$1$AAAA$AAAA", stored[:-8] + "!!!!!!!!",
+                   stored.rsplit("$", 1)[0] + "$" + stored.rsplit("$", 1)[1][:24]):
+        assert not password_matches(broken, PASSWORD), broken
