@@ -5,7 +5,9 @@
    then adjacent bins merged until the weight of evidence, WOE = ln(%good / %bad), moves in the
    template's declared monotonic direction (pool-adjacent-violators), then down to ``max_bins``
    by merging the closest WOEs. A feature left with one bin carries no information and is dropped.
-2. **Logistic regression** of bad on the WOE-coded features by Newton/IRLS (small ridge). A
+2. **Logistic regression** of bad on the WOE-coded features by Newton/IRLS with an L2 penalty
+   of 1 on the coefficients (scikit-learn's default, C = 1), so that on a small sample a
+   feature that nearly separates good from bad is not blown up into hundreds of points. A
    feature whose coefficient has the wrong sign (collinearity) is dropped and the model refitted.
 3. **Scaling** (points to double the odds, PDO): score = offset + factor · ln(odds good:bad),
    factor = PDO / ln 2, offset = target_score − factor · ln(target_odds). Defaults: 600 points at
@@ -80,7 +82,7 @@ def monotone_bins(v: np.ndarray, y: np.ndarray, direction: str, *, prebins: int 
     return edges
 
 
-def logistic_irls(x: np.ndarray, y: np.ndarray, *, ridge: float = 1e-6,
+def logistic_irls(x: np.ndarray, y: np.ndarray, *, ridge: float = 1.0,
                   iters: int = 50, tol: float = 1e-10) -> np.ndarray:
     """Coefficients [intercept, β…] of P(y=1) = σ(b0 + x·β) by Newton/IRLS."""
     a = np.column_stack([np.ones(x.shape[0]), x])

@@ -246,8 +246,9 @@ def test_a_model_is_fitted_on_real_residents_outcomes(app, uow, tmp_path, clock)
         f"{rid},{bad.get(rid, 0)}\n" for rid in [*everyone, uuid.uuid4()]))
     clock.advance(days=365)
     out = tmp_path / "fitted.json"
+    # 400 residents spread a fit wide: 30 points to double the odds keep it inside 0-1000
     fitted = summary(cli(app, "model", "fit", "--out", str(out), "--outcomes", str(outcomes),
-                         "--observed-at", T0.isoformat()))
+                         "--observed-at", T0.isoformat(), "--pdo", "30"))
     assert fitted["valid"] is True, fitted
     assert fitted["residents"] == len(served)  # only residents consenting to scoring
     assert fitted["left_out"] == len(everyone) + 1 - len(served)
