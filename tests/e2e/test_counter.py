@@ -228,6 +228,10 @@ def test_each_refusal_tells_the_cashier_what_happened_and_what_to_do(desk, clien
     refused(withdrawn["token"], "V-9", "50", "患者已撤回先诊后付授权", "token_revoked")
     axe_check(page, "withdrawn")
     shot(page, "consent-withdrawn")
+    page.get_by_role("button", name="长辈模式").click()  # large text, high contrast
+    expect(page.locator("html")).to_have_class(re.compile("elder"))
+    axe_check(page, "withdrawn, elder mode")
+    shot(page, "consent-withdrawn-elder")
 
     page.get_by_role("button", name=re.compile("切换到英文")).click()
     page.get_by_label("Patient's code").fill(withdrawn["token"])
