@@ -27,6 +27,7 @@ import base64
 import http.client
 import ipaddress
 import json
+import logging
 import socket
 import ssl
 import time
@@ -53,6 +54,8 @@ MAX_ANSWER_BYTES = 4096
 # An endpoint failing (no 2xx) for this long, however many events it was sent, is disabled.
 DISABLE_AFTER = timedelta(days=3)
 USER_AGENT = "pengcheng-webhooks/1"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,8 @@ def endpoint_notice(endpoint: WebhookEndpoint, error: str | None, now: datetime)
     endpoints.disable(endpoint, f"disabled: no 2xx answer since {since} (last: {error}); "
                                 "fix the receiver, then switch it on again (PATCH active=true)",
                       now)
+    log.warning("webhook endpoint %s of partner %s disabled: failing since %s",
+                endpoint.id, endpoint.partner_id, since)
 
 
 

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import select, text
 
 from app.runtime import runtime
+from core.crypto import new_key_text
 from core.identity import Partner
-from events import delivery
+from events import delivery, endpoints
 from events.models import Event, WebhookDelivery, WebhookEndpoint
 from rewards.pseudonyms import sector
 from tests.support.factories import bearer, cli, new_operator, new_partner
@@ -248,3 +249,25 @@ def test_a_waivers_events_carry_the_deposit_and_due_date_never_the_cap(app, clie
                                "out_order_no": waived.get_json()["out_order_no"],
                                "deposit_fen": 19900, "status": "active",
                                "due_at": "2026-11-02T08:00:00Z", "sub": waived.get_json()["sub"]}
+
+
+def test_an_endpoint_secret_survives_a_master_key_rotation(app, client, config, clock):
+    """The secret is sealed under a data key; `keys rotate` re-wraps every data key, so the
+    secret still opens under the new master key alone."""
+    from app import create_app
+
+    _, key = new_partner(app, "hospital", ["medical_credit"])
+    created = _register(client, key).get_json()
+    new_master = new_key_text()
+    both = create_app({**config, "MASTER_KEY": f"{new_master},{config['MASTER_KEY']}"},
+                      clock=clock)
+    assert cli(both, "keys", "rotate").exit_code == 0
+    both.extensions["pengcheng"].engine.dispose()
+    only_new = create_app({**config, "MASTER_KEY": new_master}, clock=clock)
+    try:
+        with only_new.app_context(), runtime().uow() as uow:
+            found = uow.session.get(WebhookEndpoint, uuid.UUID(created["endpoint_id"]))
+            assert found is not None
+            assert endpoints.secret_of(uow.session, runtime().keyring, found) == created["secret"]
+    finally:
+        only_new.extensions["pengcheng"].engine.dispose()
