@@ -244,6 +244,11 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
     _ready(page)
     expect(page.locator("#kept")).to_contain_text("Kept until")
     expect(page.locator("#kept")).to_contain_text("Legal basis")
+    page.get_by_label("I understand: my data cannot be recovered").check()
+    page.get_by_label("Type ERASE to confirm").fill("erase")
+    expect(page.get_by_role("button", name="Erase my account for good")).to_be_enabled()
+    page.get_by_label("I understand: my data cannot be recovered").uncheck()
+    expect(page.get_by_role("button", name="Erase my account for good")).to_be_disabled()
 
     # -- and in elder mode (适老化), in Chinese: large text, still within the phone's width
     page.evaluate("() => { localStorage.setItem('pc.lang', 'zh');"
