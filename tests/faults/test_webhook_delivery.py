@@ -33,8 +33,6 @@ NEVER = {"line_fen", "limit", "limits", "tier", "available_fen", "balance", "hel
 
 @pytest.fixture
 def credit(app: Any, client: Any, idp: Any) -> Credit:
-    with app.app_context(), runtime().engine.begin() as conn:
-        conn.execute(text("DELETE FROM procrastinate_jobs"))  # left by earlier tests
     return Credit(app, client, idp)
 
 
