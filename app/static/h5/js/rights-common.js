@@ -66,15 +66,17 @@ export function correctionList(correction, category) {
 }
 
 /** A second, deliberate step before something that cannot be undone: the first button only
- * reveals the confirmation, which names what will happen. */
-export function confirmStep({ trigger, question, confirm, onConfirm, danger = true }) {
+ * reveals the question, which says what will happen, and the button that does it. */
+export function confirmStep({ trigger, question, confirm, onConfirm }) {
   const place = h('div', { class: 'confirm-step' });
-  const first = h('button', { type: 'button', class: `button${danger ? ' danger' : ''}`,
-    'aria-expanded': 'false' }, trigger);
+  const first = h('button', { type: 'button', class: 'button danger', 'aria-expanded': 'false' }, trigger);
   const close = () => { place.replaceChildren(); first.setAttribute('aria-expanded', 'false'); first.focus(); };
   first.addEventListener('click', () => {
-    const yes = h('button', { type: 'button', class: `button${danger ? ' danger' : ' primary'}` }, confirm);
-    yes.addEventListener('click', async () => { yes.disabled = true; try { await onConfirm(); } finally { yes.disabled = false; } });
+    const yes = h('button', { type: 'button', class: 'button danger' }, confirm);
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      try { await onConfirm(); } finally { yes.disabled = false; }
+    });
     place.replaceChildren(h('div', { class: 'notice notice-warn', role: 'group', 'aria-label': trigger },
       h('p', {}, question),
       h('div', { class: 'row' }, yes, h('button', { type: 'button', class: 'button', onclick: close }, t('app.cancel')))));
