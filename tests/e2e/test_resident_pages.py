@@ -44,18 +44,20 @@ EDGE_L, EDGE_R = r"(?<![A-Za-z0-9_])", r"(?![A-Za-z0-9_])"
 UNTRANSLATED_KEY = re.compile(EDGE_L + r"[a-z][a-z_-]+\.[a-z][a-z0-9_.-]*" + EDGE_R)
 ISO_DURATION = re.compile(EDGE_L + r"P(?:\d+[YMWD])+(?:T\d+[HMS])*|PT\d+[HMS]" + EDGE_R)
 ASCII_WORD = re.compile(EDGE_L + r"[a-z][a-z_]{2,}" + EDGE_R)  # given, expired, no_violation
+ISO_DATE = re.compile(r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)")  # the pages write 2026年11月8日
 
 
 def problems_in_chinese(text: str) -> list[str]:
-    """What a Chinese page must not show: a text key, an ISO-8601 duration, an English word
-    or code in lower case (names and references in capitals, like 'SZ-0001', are data)."""
+    """What a Chinese page must not show: a text key, an ISO-8601 duration or date, an English
+    word or code in lower case (names and references in capitals, like 'SZ-0001', are data)."""
     return sorted({*UNTRANSLATED_KEY.findall(text), *ISO_DURATION.findall(text),
-                   *ASCII_WORD.findall(text)})
+                   *ASCII_WORD.findall(text), *ISO_DATE.findall(text)})
 
 
 def problems_in_english(text: str) -> list[str]:
-    """A text key or an ISO-8601 duration."""
-    return sorted({*UNTRANSLATED_KEY.findall(text), *ISO_DURATION.findall(text)})
+    """A text key, an ISO-8601 duration or date."""
+    return sorted({*UNTRANSLATED_KEY.findall(text), *ISO_DURATION.findall(text),
+                   *ISO_DATE.findall(text)})
 
 
 @pytest.fixture

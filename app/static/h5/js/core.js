@@ -135,9 +135,14 @@ export function when(iso, withTime = true) {
   const parts = Object.fromEntries(new Intl.DateTimeFormat('en-GB', {
     timeZone: 'Asia/Shanghai', year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit',
     minute: '2-digit', hourCycle: 'h23' }).formatToParts(date).map((p) => [p.type, p.value]));
-  const day = t('date.day', { y: parts.year, m: Number(parts.month), d: Number(parts.day),
-    mon: MONTHS[Number(parts.month) - 1] });
-  return withTime ? t('date.day_time', { day, time: `${parts.hour}:${parts.minute}` }) : day;
+  return dayText(parts.year, parts.month, parts.day, withTime ? `${parts.hour}:${parts.minute}` : null);
+}
+
+/** A calendar day (and a time of day, "16:00") in the pages' one format. */
+export function dayText(year, month, day, time = null) {
+  const text = t('date.day', { y: Number(year), m: Number(month), d: Number(day),
+    mon: MONTHS[Number(month) - 1] });
+  return time ? t('date.day_time', { day: text, time }) : text;
 }
 
 /** An ISO-8601 duration (P3Y, P6M, P30D, PT24H) in words; null when it is not one. */
