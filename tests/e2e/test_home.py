@@ -9,10 +9,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from core.registry import CORE
 from tests.e2e.conftest import DESKTOP, PHONE
 from tests.e2e.support import axe_check, resident_without_consent, shot
 from tests.support.factories import bearer, new_source
-from tests.support.tokens import grant, push, rec
+from tests.support.tokens import grant, notice_id, push, rec
 
 pytestmark = pytest.mark.e2e
 
@@ -171,3 +172,25 @@ def test_each_benefit_not_reached_says_what_is_missing(app, client, idp, tabs):
                 f"需要「{tiers[e['min_tier']]['name']}」及以上，还差 {short} 分")
     axe_check(page, "score of a listed resident")
     shot(page, "missing")
+
+
+def test_data_not_added_offers_the_most_it_could_bring(app, client, idp, tabs):
+    """Scoring with the core only: each supplement left out is offered with the most points
+    the model says it could add, linking to the scoring consent."""
+    session = resident_without_consent(app, client, idp, 41, "吴九")
+    notice = notice_id(client, "scoring")
+    granted = client.post("/api/v1/me/consents", headers=bearer(session), json={
+        "notice_id": notice, "separate_consent": True, "categories": sorted(CORE)})
+    assert granted.status_code in (200, 201), granted.get_json()
+    unused = client.get("/api/v1/me/score", headers=bearer(session)).get_json()[
+        "unused_categories"]
+    assert unused
+    tab = tabs(PHONE, "phone")
+    page = tab.page
+    tab.go(f"/h5/score#token={session}")
+    for item in unused:
+        row = page.locator(f"#unused li[data-category='{item['category']}']")
+        expect(row).to_contain_text(item["name"]["zh"])
+        add = row.get_by_role("link", name=f"添加此数据（最多 +{item['max_points']} 分）")
+        expect(add).to_have_attribute("href", "/h5/consents?purpose=scoring")
+    shot(page, "unused")
