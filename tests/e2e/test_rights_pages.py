@@ -142,6 +142,18 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
     expect(page.locator("#flash")).to_contain_text("修复申请已提交")
     expect(penalty).to_contain_text("审核中")
     expect(page.locator("#applications > li").first).to_contain_text("工作人员正在审核")
+    repair_id = page.locator("#applications > li").first.get_attribute("data-repair")
+    approved = client.post(f"/admin/v1/repairs/{repair_id}/decide",
+                           headers=bearer(people.reviewer_key),
+                           json={"decision": "approve", "note": "已核实缴款凭证"})
+    assert approved.status_code == 200, approved.get_json()
+    page.reload()
+    _ready(page)
+    expect(penalty).to_contain_text("已修复")
+    expect(penalty).to_contain_text("不再计入信用分")
+    application = page.locator("#applications > li").first
+    expect(application).to_contain_text("已通过")
+    expect(application).to_contain_text("工作人员说明：已核实缴款凭证")
     axe_check(page, "repair zh")
     _chinese_only(page)
     shot(page, "repair-zh")
@@ -163,7 +175,8 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
     link = report.get_by_label("核验链接")
     expect(link).to_have_value(re.compile(r"/reports/verify\?code="))
     expect(report).to_contain_text("证明范围：公共信用、司法、纳税、水电气、交通")
-    expect(report).to_contain_text("有4条有效负面记录")  # two penalties, a listing, a late bill
+    # the new penalty, the listing, the late bill (disputed); the repaired penalty is gone
+    expect(report).to_contain_text("有3条有效负面记录")
     expect(report.get_by_role("img", name="报告核验二维码")).to_be_visible()
     verify_url = link.input_value()
     code = verify_url.split("code=")[1]
@@ -195,6 +208,20 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
     with page.expect_download() as pdf:
         report.get_by_role("button", name="下载报告文件").click()
     assert (pdf.value.path().read_bytes()[:5]) == b"%PDF-"
+
+    # -- the dispute decided: the record corrected, each change read in words
+    mine = client.get("/api/v1/me/disputes", headers=bearer(people.a)).get_json()["items"]
+    dispute_id = mine[0]["id"]
+    assert people.resolve(dispute_id, "corrected", note="银行回单属实",
+                          correction={"amount_fen": 9000}).status_code == 200
+    tab.go("/h5/disputes")
+    _ready(page)
+    decided = page.locator(f"#disputes > li[data-dispute='{dispute_id}']")
+    expect(decided).to_contain_text("已处理")
+    expect(decided).to_contain_text("处理结果：记录已更正")
+    expect(decided).to_contain_text("金额：¥120.00 → ¥90.00")
+    expect(decided).to_contain_text("工作人员说明：银行回单属实")
+    _chinese_only(page)
 
     # -- the export: a summary a person reads, and the file
     page.locator("#menu").get_by_role("link", name="导出数据").click()
