@@ -31,7 +31,7 @@ from consent.errors import NoticeInvalid, NoticeNotFound, NoticeSuperseded
 from consent.models import ConsentRecord, Notice
 from core.canonical import canonical
 from core.db import UnitOfWork
-from core.registry import CATEGORIES
+from core.registry import CATEGORIES, CORE
 
 # Stable ids for seeded notices, so a front end or a partner can refer to them across installs.
 NOTICE_NAMESPACE = uuid.UUID("6b1f3c52-1d0e-4f5e-9a57-9d9a2e7c0c11")
@@ -97,7 +97,8 @@ def _codes(fields: dict[str, Any], name: str) -> list[str]:
 
 def _checked(purpose: str, fields: dict[str, Any]) -> dict[str, Any]:
     """The notice's fields, checked: titles and texts in zh and en, categories from the
-    registry (the separately consented ones among them), recipients each with a kind and zh/en
+    registry (the separately consented ones among them; a scoring notice's include the core),
+    recipients each with a kind and zh/en
     names, a retention, a validity of 1-3650 days or none. A scenario's notice names who
     receives and requires separate consent: a partner always learns something (PIPL art. 23)."""
     unknown = sorted(set(fields) - set(INPUT_FIELDS))
@@ -111,6 +112,12 @@ def _checked(purpose: str, fields: dict[str, Any]) -> dict[str, Any]:
         raise NoticeInvalid(f"unknown or misplaced categories: {misplaced}",
                             detail_zh="数据类别不存在，或单独同意的类别不在告知书的类别之中",
                             invalid=misplaced)
+    unnamed = sorted(CORE - set(categories)) if purpose == "scoring" else []
+    if unnamed:
+        raise NoticeInvalid(f"a scoring notice names the core categories, which scoring always "
+                            f"includes; missing: {unnamed}",
+                            detail_zh="评分告知书须列明核心记录类别（评分始终包含）",
+                            invalid=unnamed)
     recipients = fields.get("recipients") or []
     if not isinstance(recipients, list) or not all(
             isinstance(r, dict) and set(r) == RECIPIENT_FIELDS

@@ -87,8 +87,7 @@ def test_a_notice_that_changes_categories_invalidates_consents_and_asks_again(ap
     rid = resident_id(client, token)
     old_id = notice(client, "scoring")["id"]
     give(client, token, categories=["tax"])
-    published = publish_scoring(app, categories=["tax", "utilities"],
-                                separate_consent_categories=[])
+    published = publish_scoring(app, categories=sorted(CORE | {"utilities"}))
     assert published.material and published.invalidated == 1
     assert ask(app, gate.scoring_categories, rid) is None
     listing = client.get("/api/v1/me/consents", headers=bearer(token)).get_json()

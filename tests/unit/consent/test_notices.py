@@ -7,6 +7,7 @@ import pytest
 from consent.catalogue import SCENARIO_CODES, seed_notices
 from consent.notices import build, document, is_material, notice_hash
 from core.errors import InvalidInput
+from core.registry import CORE
 
 AT = datetime(2026, 11, 1, tzinfo=UTC)
 SCENARIOS = {"medical_credit", "deposit_waiver_bike", "deposit_waiver_powerbank",
@@ -56,7 +57,7 @@ def test_a_wording_change_is_not_material_but_categories_or_recipients_are():
     reworded = build(purpose="scoring", version=2, published_at=AT,
                      **scoring_fields(text_zh="新的措辞"))
     fewer = build(purpose="scoring", version=2, published_at=AT,
-                  **scoring_fields(categories=["tax", "utilities"],
+                  **scoring_fields(categories=sorted(CORE | {"utilities"}),
                                    separate_consent_categories=[]))
     shared = build(purpose="scoring", version=2, published_at=AT,
                    **scoring_fields(recipients=[{"kind": "merchant", "name_zh": "商户",
@@ -69,6 +70,7 @@ def test_a_wording_change_is_not_material_but_categories_or_recipients_are():
 @pytest.mark.parametrize("purpose, fields", [
     ("marketing", {}),
     ("scoring", {"categories": ["religion"]}),
+    ("scoring", {"categories": ["utilities"], "separate_consent_categories": []}),  # no core
     ("scoring", {"separate_consent_categories": ["tax"], "categories": ["utilities"]}),
     ("scoring", {"text_en": "  "}),
     ("scoring", {"retention": ""}),
