@@ -242,6 +242,8 @@ def test_a_resident_uses_every_right_on_a_phone_in_chinese_english_and_elder_mod
     axe_check(page, "export zh")
     _chinese_only(page)
     shot(page, "export-zh")
+    page.get_by_text("在此页查看完整数据").click()  # where a web-view blocks the download
+    expect(page.locator(".export-raw")).to_contain_text('"format": "pengcheng-export/1"')
 
     # -- erasure, read before deciding (it is done in the other test)
     page.locator("#menu").get_by_role("link", name="注销账户").click()

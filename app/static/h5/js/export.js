@@ -52,6 +52,15 @@ function summary(data) {
         : h('span', { class: 'muted' }, t('app.none')))]));
 }
 
+/** Where a web-view blocks downloads, the file can still be read (and copied) on the page; it is
+ * laid out only when opened. */
+function rawView(text) {
+  const body = h('pre', { class: 'mono export-raw', tabindex: '0', 'aria-label': t('export.raw') });
+  const box = h('details', { class: 'export-raw-box' }, h('summary', {}, t('export.raw')), body);
+  box.addEventListener('toggle', () => { if (box.open && !body.textContent) body.textContent = text; });
+  return box;
+}
+
 async function render(root) {
   const data = await api('/api/v1/me/export');
   const text = JSON.stringify(data, null, 2);
@@ -75,7 +84,8 @@ async function render(root) {
       h('a', { class: 'button primary', id: 'export-file', href: fileUrl,
         download: `pengcheng-my-data-${String(data.generated_at).slice(0, 10)}.json` },
         t('export.download', { kb })),
-      h('p', { class: 'hint' }, t('export.webview_hint'))));
+      h('p', { class: 'hint' }, t('export.webview_hint')),
+      rawView(text)));
   announce(t('export.ready'));
 }
 
