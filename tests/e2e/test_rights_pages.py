@@ -330,3 +330,26 @@ def test_erasing_takes_a_ticked_box_and_a_typed_word_then_states_what_was_done(
     assert page.evaluate("sessionStorage.length") == 0
     assert client.get("/api/v1/me", headers=bearer(people.a)).status_code == 401
     expect(done.get_by_role("link", name="返回登录页")).to_have_attribute("href", "/h5/login")
+
+
+def test_the_erasure_can_be_confirmed_from_the_keyboard_alone(app, client, idp, clock, tabs):
+    people = Residents(app, client, idp, clock)
+    tab = tabs(PHONE, "phone")
+    page = tab.page
+    tab.go(f"/h5/erasure#token={people.a}")
+    _ready(page)
+    focused = "document.activeElement.id"
+    for _ in range(120):  # Tab through the page until the box is reached
+        page.keyboard.press("Tab")
+        if page.evaluate(focused) == "erase-understood":
+            break
+    assert page.evaluate(focused) == "erase-understood"
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    assert page.evaluate(focused) == "erase-word"
+    page.keyboard.type("注销")
+    page.keyboard.press("Tab")
+    assert page.evaluate(focused) == "erase"
+    page.keyboard.press("Enter")
+    expect(page.locator("#erased")).to_contain_text("账户已注销")
+    assert client.get("/api/v1/me", headers=bearer(people.a)).status_code == 401
