@@ -62,6 +62,14 @@ DEFAULTS: dict[str, Any] = {
     "MEDICAL_CREDIT_REMIND_DAYS": 2,  # remind the resident this many days before the due date
     "MEDICAL_CREDIT_GRACE_DAYS": 7,  # an overdue bill becomes a record after this many days
     "DEPOSIT_WAIVER_GRACE_DAYS": 7,  # a waiver default becomes a record after this many days
+    # Resident messages (events.channels): sink (records only), sms or wechat
+    "CHANNEL": "sink",
+    "SMS_GATEWAY_URL": None,
+    "SMS_GATEWAY_KEY": None,
+    "WECHAT_GATEWAY_URL": None,
+    "WECHAT_GATEWAY_KEY": None,
+    "WECHAT_TEMPLATES": None,  # JSON: notice kind (or "default") -> template id
+    "CHANNEL_DAILY_LIMIT": 3,  # messages per resident per Shanghai day; the rest inbox only
     "POINTS_RULES": None,  # earning rules + expiry: a JSON file path or JSON (None: packaged)
     "AUTH_CACHE_SECONDS": 5,  # partner/source/operator key lookups cached per process
     "AUDIT_CHECKPOINT_MINUTES": 60,  # `jobs run` signs the audit chain's head this often
@@ -150,6 +158,13 @@ def resolve(config: dict[str, Any], instance_path: str) -> None:
             "PENGCHENG_IDP_JWKS is required when PENGCHENG_ENV is not 'development': "
             "residents can only log in with the identity provider's signed assertions"
         )
+    channel = str(config.get("CHANNEL") or "sink")
+    if channel not in ("sink", "sms", "wechat"):
+        raise ConfigError(f"PENGCHENG_CHANNEL must be sink, sms or wechat, not {channel!r}")
+    if channel != "sink" and not (config.get(f"{channel.upper()}_GATEWAY_URL")
+                                  and config.get(f"{channel.upper()}_GATEWAY_KEY")):
+        raise ConfigError(f"PENGCHENG_CHANNEL={channel} needs PENGCHENG_{channel.upper()}"
+                          f"_GATEWAY_URL and PENGCHENG_{channel.upper()}_GATEWAY_KEY")
     if not config.get("ERASURE_JOURNAL"):
         config["ERASURE_JOURNAL"] = str(instance / "erasures.jsonl")
     # Last: a configuration refused above never starts a database.

@@ -60,6 +60,7 @@ SQL_FILES: tuple[tuple[str, str], ...] = (
     ("rewards.points", "redemption.sql"),
     ("rewards.credit", "credit.sql"),
     ("events", "outbox.sql"),
+    ("events", "channels.sql"),
 )
 
 _FUNCTIONS = text(r"""

@@ -11,6 +11,7 @@ from core import (  # noqa: F401
     signing,
     staff,
 )
+from events import channels as channels_models  # noqa: F401
 from events import models as events_models  # noqa: F401
 from reports import models as reports_models  # noqa: F401
 from rewards import models as rewards_models  # noqa: F401

@@ -34,7 +34,7 @@ from procrastinate.jobs import Job
 from sqlalchemy import text
 
 from core import jobs as registry
-from events import delivery
+from events import channels, delivery
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,16 @@ def run_job(timestamp: int, name: str) -> dict[str, Any]:
     ctx = registry.JobContext(uow=rt.batch_uow, now=rt.clock.now(), settings=rt.settings,
                               signer=rt.signer)
     return registry.run(rt.engine, ctx, [name])
+
+
+@queue.periodic(cron="* * * * *", periodic_id="channels.send")
+@queue.task(name="channels.send", queue="jobs", queueing_lock="channels.send")
+def send_messages(timestamp: int) -> dict[str, int]:
+    """Send the resident messages that are due (events.channels), every minute."""
+    rt = _ctx().runtime
+    return channels.send_due(rt.batch_uow, rt.keyring, channels.configured(rt.settings),
+                             now=rt.clock.now(),
+                             daily_limit=int(rt.settings["CHANNEL_DAILY_LIMIT"]))
 
 
 for _name in registry.load():

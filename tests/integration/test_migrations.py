@@ -104,8 +104,10 @@ def _connected(url: str) -> Iterator[Connection]:
 # `.sql` files (checked against a database migrated to 0018 by the migrations of commit 5f0a6b5);
 # a deliberate change to a function changes its hash here, in the same commit.
 AT_HEAD = {
+    "pc_channel_queue": "ae850cf71537399da1c6b02b427b41640ec6efd29eb22059d681da8e8fc6ae41",
     "pc_claim_request": "99a1733f487cc3556b132e74f331c0de488f9988110407700797a49bdea68014",
     "pc_consent_last_use": "ebf5242718cbfd6ea8595685c93695bd32c1d5df6fee33373edcef6c655cbf29",
+    "pc_consent_renewal": "b96ff1b14a462d2b1ec9727c9c925f2a537c273a063590461c377655ff76b3b7",
     "pc_consent_since": "8063723dc0b245331fec05625329333cf84b8f8e641c6aa82832eafffea1026d",
     "pc_consume_token": "cf55c6ede0276c1143d1e46e2af7ccf93f3bc42a0ca80d9b7bbb4228e1e1866a",
     "pc_credit_authorize": "942677559f66c5028a2758b9b54d8ccfba15aa7f22dd52a304e618d287eeeb48",
