@@ -16,10 +16,11 @@
 Texts are in one language chosen by ``lang`` ("zh", the default, or "en"); store the inputs
 and re-render in the other language at will — the numbers do not depend on the language.
 
-`canonical_inputs` is what to store next to a score: model id and spec hash, as_of, consented
-categories (always including the core: `scoring.features.scoring_scope`) and the feature
-vector. `recompute` rebuilds the explanation from it alone, and `verify` checks that a stored
-explanation matches that recomputation exactly.
+`canonical_inputs` is what to store next to a score: model id and spec hash, as_of, the
+categories counted (`score_resident` and the batch path always include the core:
+`scoring.features.scoring_scope`) and the feature vector. `recompute` rebuilds the
+explanation from it alone, and `verify` checks that a stored explanation matches that
+recomputation exactly.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def _value_json(v: float) -> float | int | None:
 def canonical_inputs(model: Model, values: Sequence[float], consented: Iterable[str],
                      as_of: int | datetime) -> dict[str, Any]:
     """The stored inputs of a score: enough to recompute it exactly (JSON-ready)."""
-    chosen = scoring_scope(consented)
+    chosen = set(consented)
     return {
         "model": model.id,
         "model_hash": model.hash,
@@ -88,7 +89,7 @@ def explain(model: Model, values: Sequence[float], consented: Iterable[str],
     """The explanation of one resident's score (see module docstring for the shape)."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}")
-    chosen = scoring_scope(consented)
+    chosen = set(consented)
     values = [float(v) for v in values]
     s = scored or score_one(model, values)
     inputs = canonical_inputs(model, values, chosen, as_of)

@@ -42,6 +42,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from core.identity import Resident
+from core.registry import SUPPLEMENTS
 from scoring.codes import NO_END
 from scoring.engine import score_one
 from scoring.explain import inputs_hash, recompute
@@ -174,7 +175,8 @@ def differences(model: Model | None, row: StoredScore) -> Difference | None:
         differs.append("computed_at")
     for key in sorted(set(kept) | set(again)):
         if key not in kept or key not in again or (
-                canonical_json(kept[key]) != canonical_json(again[key])):
+                canonical_json(kept[key]) != canonical_json(again[key])
+                and not (key == "unused_categories" and _same_unused(kept[key], again[key]))):
             differs.append(f"explanation.{key}")
     if not differs:
         return None
@@ -184,6 +186,17 @@ def differences(model: Model | None, row: StoredScore) -> Difference | None:
 # -- against the records ---------------------------------------------------------------------
 
 CHUNK = 1000  # residents whose records are read and computed together
+
+
+def _same_unused(kept: Any, again: list[dict[str, Any]]) -> bool:
+    """Whether a score stored before issue 23, whose ``unused_categories`` were
+    ``[{code, name}]`` (core categories among them), names the supplements recomputed now: the
+    shape changed, the categories left out did not."""
+    try:
+        legacy = {u["code"] for u in kept if isinstance(u["name"], str)}
+    except (KeyError, TypeError):
+        return False
+    return len(legacy) == len(kept) and legacy & SUPPLEMENTS == {u["category"] for u in again}
 
 
 def against_records(session: Session, models: dict[str, Model]
