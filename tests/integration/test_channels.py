@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.runtime import runtime
 from consent.models import ConsentRecord
-from consent.services import expire_due, grant_demo_consents
+from consent.services import Signing, expire_due, grant_demo_consents
 from core.identity import Person, Resident, create_operator, create_partner, create_resident
 from core.notifications import Notification, notify
 from core.recordops import write_internal
@@ -30,6 +30,7 @@ from rewards.credit.models import CreditAccount, CreditBill, CreditHold
 from rewards.waivers import services as waivers
 from rewards.waivers.models import DepositWaiver
 from rights import disputes, reviews
+from rights.erasure import erase
 from tests.support.factories import T0, id_number
 
 PHONE = "13812345678"
@@ -313,3 +314,31 @@ def test_the_phone_is_never_logged_nor_kept(app, uow, caplog):
         assert msg.recipient == "138****5678"
         assert PHONE not in repr(channels.compose(msg.id, check.session.get(
             Notification, msg.notification_id), PHONE))
+
+
+def test_an_erasure_takes_the_queued_messages_with_the_notices(app, uow):
+    resident = _resident(uow, 82)
+    _note(uow, resident, T0)
+    uow.commit()
+    erase(runtime().uow(), resident, keyring=runtime().keyring,
+          signing=Signing(runtime().signer, app.config["ISSUER"]), now=T0 + timedelta(hours=1))
+    with runtime().uow() as check:
+        assert _messages(check, resident) == []
+        assert check.session.scalars(select(ChannelMessage)).all() == []
+    assert _send(local(2, 10)) == {}
+
+
+def test_the_worker_sends_every_minute_through_the_configured_channel(app, uow, monkeypatch):
+    from events import queue
+
+    assert ("channels.send", "channels.send") in queue.queue.periodic_registry.periodic_tasks
+    periodic = queue.queue.periodic_registry.periodic_tasks[("channels.send", "channels.send")]
+    assert periodic.cron == "* * * * *" and periodic.task.queue == "jobs"
+    resident = _resident(uow, 83)
+    _note(uow, resident, T0)
+    uow.commit()
+    monkeypatch.setattr(queue, "_worker", queue.Worker(runtime()))
+    assert queue.send_messages(timestamp=0) == {"sent": 1}  # at the runtime's clock (T0)
+    with runtime().uow() as check:
+        [(_, msg)] = _messages(check, resident)
+        assert (msg.channel, msg.sent_at) == ("sink", runtime().clock.now())
