@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from consent.gate import ConsentRequired, scoring_categories
 from core import audit
@@ -84,7 +84,10 @@ def _parsed(row: ScoreModel) -> Model:
     return model
 
 
-_ACTIVE_MODEL = select(ScoreModel).where(ScoreModel.status == "active")
+# The spec is read only when its hash is not parsed yet (`_parsed`): a read of the active
+# model then costs a short row, not the whole document.
+_ACTIVE_MODEL = (select(ScoreModel).where(ScoreModel.status == "active")
+                 .options(defer(ScoreModel.spec)))
 
 
 def active_model(session: Session) -> Model:
@@ -92,7 +95,15 @@ def active_model(session: Session) -> Model:
     row = session.scalars(_ACTIVE_MODEL).first()
     if row is None:
         raise NotFound("no active scoring model; run `pengcheng db upgrade`")
+    session.info["active_model"] = row  # held: the identity map alone lets it go
     return _parsed(row)
+
+
+def stored_model(session: Session, model_id: str) -> Model | None:
+    """A stored model by id, parsed; no query when it is the active model this session has
+    read (a score read has: `active_model`)."""
+    row = session.get(ScoreModel, model_id)
+    return None if row is None else _parsed(row)
 
 
 def ensure_builtin_model(uow: UnitOfWork, now: datetime) -> None:
@@ -302,11 +313,11 @@ def _not_absent(session: Session, view: ScoreView, shown: dict[str, Any],
     """The positives, less those of features that read a disputed record's type: a disputed
     record is never described as absent ("无失信被执行记录"), even past its deadline when it
     does not count."""
-    model_row = session.get(ScoreModel, view.model)
-    if model_row is None:
+    model = stored_model(session, view.model)
+    if model is None:
         return []
     kinds = {(m.category, m.type) for m in disputed}
-    reads = {f.code for f in _parsed(model_row).features
+    reads = {f.code for f in model.features
              if any((f.category, t) in kinds for t in f.types)}
     return [p for p in shown.get("positives", []) if p["code"] not in reads]
 
@@ -315,10 +326,8 @@ def render(session: Session, view: ScoreView, lang: str) -> dict[str, Any]:
     """The stored explanation, re-rendered in another language from the stored inputs."""
     if view.explanation.get("lang") == lang:
         return view.explanation
-    model_row = session.get(ScoreModel, view.model)
-    if model_row is None:
-        return view.explanation
-    return recompute(_parsed(model_row), view.inputs, lang=lang)
+    model = stored_model(session, view.model)
+    return view.explanation if model is None else recompute(model, view.inputs, lang=lang)
 
 
 def history(session: Session, resident_id: uuid.UUID, limit: int = 100) -> list[Score]:

@@ -11,7 +11,7 @@ from app import auth
 from app.api.common import RESIDENT
 from app.api.scores.schemas import HistorySchema, LangSchema, ScoreSchema
 from app.runtime import runtime
-from scoring.services import active_model, explained_score, history
+from scoring.services import explained_score, history, stored_model
 from scoring.spec import Model
 
 blp = Blueprint("scores", __name__, url_prefix="/api/v1/me",
@@ -29,9 +29,9 @@ class MyScore(MethodView):
         with runtime().uow() as uow:
             answer = explained_score(uow, auth.resident(uow), now=runtime().clock.now(),
                                      lang=args["lang"])
-            model = active_model(uow.session)
-            return {**answer, "scale": _scale(model, args["lang"])} if model.id == answer.get(
-                "model") else answer
+            # the score is always the active model's (`fresh_score`), read in this session
+            model = stored_model(uow.session, answer["model"])
+            return answer if model is None else {**answer, "scale": _scale(model, args["lang"])}
 
 
 def _scale(model: Model, lang: str) -> dict[str, Any]:
