@@ -12,6 +12,7 @@ import marshmallow as ma
 from consent.history import Detail, Receipts
 from consent.models import LANGUAGES, Notice
 from consent.services import Outcome
+from core.registry import CORE
 
 
 class NoticeRecipientSchema(ma.Schema):
@@ -35,6 +36,10 @@ class NoticeSchema(ma.Schema):
     categories = ma.fields.List(ma.fields.String())
     separate_consent_categories = ma.fields.List(
         ma.fields.String(), metadata={"description": "Categories that need separate consent"})
+    core_categories = ma.fields.List(ma.fields.String(), metadata={
+        "description": "A scoring notice's core categories: records public by law and the "
+                       "performance of 鹏城分's own scenarios, always included when scoring is "
+                       "authorized (the others are supplements, chosen one by one)"})
     requires_separate_consent = ma.fields.Boolean()
     recipients = ma.fields.List(ma.fields.Nested(NoticeRecipientSchema))
     retention = ma.fields.String()
@@ -201,5 +206,7 @@ def notice_in(notice: Notice, language: str) -> dict[str, Any]:
     """A notice version as `NoticeSchema` renders it, with `title` and `text` in `language`."""
     out = {c: getattr(notice, c) for c in NOTICE_FIELDS}
     out.update(language=language, text=getattr(notice, f"text_{language}"),
-               title=getattr(notice, f"title_{language}"))
+               title=getattr(notice, f"title_{language}"),
+               core_categories=[c for c in notice.categories if c in CORE]
+               if notice.purpose == "scoring" else [])
     return out

@@ -54,7 +54,12 @@ async function showReceipts(consentId, into) {
 function categoryPicker(notice, active, onChange) {
   const chosen = new Set(active ? active.categories : []);
   const sensitive = new Set(notice.separate_consent_categories || []);
-  const boxes = notice.categories.map((code) => h('label', { class: 'check' },
+  const core = new Set(notice.core_categories || []);
+  // The core always counts (records public by law, 鹏城分's own scenarios): shown, not chosen.
+  const coreList = core.size ? h('div', { class: 'core-categories' },
+    h('p', {}, t('consents.core_always')),
+    h('ul', {}, [...core].map((code) => h('li', {}, categoryName(code))))) : null;
+  const boxes = notice.categories.filter((code) => !core.has(code)).map((code) => h('label', { class: 'check' },
     h('input', { type: 'checkbox', name: 'category', value: code, checked: chosen.has(code),
       onchange: onChange }),
     h('span', {}, categoryName(code),
@@ -68,7 +73,8 @@ function categoryPicker(notice, active, onChange) {
       onChange();
     },
   }, t('consents.select_all'));
-  return h('fieldset', {}, h('legend', {}, t('consents.choose_categories')),
+  return h('fieldset', {}, h('legend', {}, t('consents.choose_categories')), coreList,
+    h('p', { class: 'muted' }, t('consents.supplements_help')),
     h('div', { class: 'categories' }, boxes), selectAll);
 }
 
@@ -99,8 +105,7 @@ function noticeCard(notice, active, needsReconsent) {
     event.preventDefault();
     const body = { notice_id: notice.id, language: getLang(), channel: 'h5' };
     if (isScoring) {
-      body.categories = chosen();
-      if (!body.categories.length) { clear(result, alertBox(t('consents.choose_one'))); return; }
+      body.categories = chosen();  // supplements only; none is fine (the core always counts)
     }
     if (needsSeparate()) {
       if (!separateBox.checked) {
