@@ -165,6 +165,10 @@ def resolve(config: dict[str, Any], instance_path: str) -> None:
                                   and config.get(f"{channel.upper()}_GATEWAY_KEY")):
         raise ConfigError(f"PENGCHENG_CHANNEL={channel} needs PENGCHENG_{channel.upper()}"
                           f"_GATEWAY_URL and PENGCHENG_{channel.upper()}_GATEWAY_KEY")
+    if not str(config.get("CHANNEL_DAILY_LIMIT")).isdigit():
+        raise ConfigError("PENGCHENG_CHANNEL_DAILY_LIMIT must be a whole number >= 0, not "
+                          f"{config.get('CHANNEL_DAILY_LIMIT')!r}")
+    config["CHANNEL_DAILY_LIMIT"] = int(str(config["CHANNEL_DAILY_LIMIT"]))
     if not config.get("ERASURE_JOURNAL"):
         config["ERASURE_JOURNAL"] = str(instance / "erasures.jsonl")
     # Last: a configuration refused above never starts a database.

@@ -7,9 +7,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from app.config import DEFAULTS, ConfigError, resolve
 from app.runtime import runtime
+from core.crypto import new_key_text
 from core.identity import Person, Resident, find_resident, read_personal, set_personal
 from core.notifications import Notification
 from events import channels
@@ -56,3 +59,16 @@ def test_a_captured_bill_queues_its_message_and_the_inbox_says_it_was_sent(app, 
     inbox = client.get("/api/v1/me/notifications", headers=bearer(world.resident)).get_json()
     [item] = [i for i in inbox["items"] if i["kind"] == "medical_credit_bill"]
     assert item["data"]["channel"] == {"status": "sent", "reason": None}
+
+
+@pytest.mark.parametrize(("settings", "named"), [
+    ({"CHANNEL": "sms"}, "PENGCHENG_SMS_GATEWAY_URL"),
+    ({"CHANNEL": "wechat", "WECHAT_GATEWAY_URL": "https://wx.example"},
+     "PENGCHENG_WECHAT_GATEWAY_KEY"),
+    ({"CHANNEL": "pigeon"}, "PENGCHENG_CHANNEL"),
+    ({"CHANNEL_DAILY_LIMIT": "three"}, "PENGCHENG_CHANNEL_DAILY_LIMIT"),
+])
+def test_a_channel_without_its_gateway_refuses_to_start(tmp_path, settings, named):
+    config = {"MASTER_KEY": new_key_text(), "INDEX_KEY": new_key_text(), **settings}
+    with pytest.raises(ConfigError, match=named):
+        resolve({**DEFAULTS, **config}, str(tmp_path))

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from app.runtime import runtime
+from consent import notices
 from consent.models import ConsentRecord
 from consent.services import Signing, expire_due, grant_demo_consents
 from core.identity import Person, Resident, create_operator, create_partner, create_resident
@@ -342,3 +343,27 @@ def test_the_worker_sends_every_minute_through_the_configured_channel(app, uow, 
     with runtime().uow() as check:
         [(_, msg)] = _messages(check, resident)
         assert (msg.channel, msg.sent_at) == ("sink", runtime().clock.now())
+
+
+def test_a_consent_invalidated_by_a_new_notice_asks_for_renewal(app, uow):
+    resident = _resident(uow, 84)
+    grant_demo_consents(uow, resident, T0)
+    uow.commit()
+    purpose = "scenario:medical_credit"
+    old = notices.current(uow.session, purpose)
+    assert old is not None
+    fields = {k: v for k, v in notices.document(old).items() if k in notices.INPUT_FIELDS}
+    fields["recipients"] = [*old.recipients, {**old.recipients[0], "name_zh": "新的接收方",
+                                              "name_en": "A new recipient"}]
+    published = notices.publish(runtime().uow(), purpose=purpose, now=local(2, 10),
+                                actor="operator:test", **fields)
+    assert published.material and published.invalidated >= 1
+    with runtime().uow() as check:
+        [(note, msg)] = _messages(check, resident)
+        assert (note.kind, note.data["event"], msg.status) == (
+            "consent_renewal", "invalidated", "queued")
+        assert "告知书已更新" in note.body_zh
+    _send(local(2, 11))
+    with runtime().uow() as check:
+        [(_, msg)] = _messages(check, resident)
+        assert "您的一项授权因告知书更新已失效" in (msg.content or "")
