@@ -16,7 +16,8 @@ Design overview
   messages wait, and the 08:00 run sends them. At most `CHANNEL_DAILY_LIMIT` messages reach a
   resident per Shanghai day; the rest stay in the inbox, marked `not_sent` (`rate_limited`),
   as are those of a resident without a phone (`no_phone`) or erased (`erased`). The notice's
-  `data.channel` says what became of it.
+  `data.channel` says what became of it (and by which channel it went: `sink` means it was
+  only recorded).
 * **What a message says** is written here from the notice's kind and data: amounts in yuan,
   dates as Shanghai calendar days (12月13日), never a name, an ID number, a partner's free
   text or an operator's note. The phone is decrypted only to hand it to the gateway; the row
@@ -294,7 +295,8 @@ def _sent_today(session: Session, resident_id: uuid.UUID, now: datetime) -> int:
 
 def _close(msg: ChannelMessage, note: Notification, status: str, reason: str | None) -> str:
     msg.status, msg.reason = status, reason
-    note.data = {**note.data, "channel": {"status": status, "reason": reason}}
+    note.data = {**note.data, "channel": {"status": status, "reason": reason,
+                                          "via": msg.channel if status == "sent" else None}}
     return status if reason is None else reason
 
 

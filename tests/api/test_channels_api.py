@@ -58,7 +58,7 @@ def test_a_captured_bill_queues_its_message_and_the_inbox_says_it_was_sent(app, 
     assert "王五" not in msg.content and msg.recipient == "137****1111"
     inbox = client.get("/api/v1/me/notifications", headers=bearer(world.resident)).get_json()
     [item] = [i for i in inbox["items"] if i["kind"] == "medical_credit_bill"]
-    assert item["data"]["channel"] == {"status": "sent", "reason": None}
+    assert item["data"]["channel"] == {"status": "sent", "reason": None, "via": "sink"}
 
 
 @pytest.mark.parametrize(("settings", "named"), [

@@ -237,7 +237,7 @@ def test_the_sink_records_what_would_be_sent_and_the_notice_says_so(app, uow):
         assert msg.content == ("【鹏城分】您有一笔先诊后付账单50.00元，请于11月9日前还款。"
                                "详情请在鹏城分小程序查看。")
         assert sent_note.id == note.id and sent_note.data["channel"] == {
-            "status": "sent", "reason": None}
+            "status": "sent", "reason": None, "via": "sink"}
     assert _send(local(2, 12, 1)) == {}  # sent once
 
 
@@ -270,7 +270,8 @@ def test_past_the_daily_limit_a_notice_stays_in_the_inbox_marked_not_sent(app, u
         assert [m.status for _, m in rows] == ["sent", "sent", "sent", "not_sent"]
         note, msg = rows[3]
         assert (msg.reason, msg.content, msg.recipient) == ("rate_limited", None, None)
-        assert note.data["channel"] == {"status": "not_sent", "reason": "rate_limited"}
+        assert note.data["channel"] == {"status": "not_sent", "reason": "rate_limited",
+                                        "via": None}
         _note(check, resident, local(3, 9))  # the next Shanghai day counts afresh
         check.commit()
     assert _send(local(3, 9, 5), limit=3) == {"sent": 1}
