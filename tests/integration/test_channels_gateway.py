@@ -170,3 +170,26 @@ def test_the_configured_channel(app):
                                   "WECHAT_GATEWAY_KEY": "k",
                                   "WECHAT_TEMPLATES": '{"default": "T"}'})
     assert isinstance(wechat, WeChatGateway) and wechat.templates == {"default": "T"}
+
+
+def test_a_worker_that_dies_after_the_gateway_took_a_message_sends_it_again_same_id(
+        app, uow, receiver):
+    """The worker dies between the gateway's 200 and its commit (SystemExit stands in for
+    `kill -9`: the transaction is never committed): the message is still queued, and the next
+    run sends it again under the same id, which the gateway drops as a repeat."""
+    gateway = receiver([200])
+    msg = _queued(uow)
+    sms = HttpGateway(gateway.url, "k")
+
+    class DiesAfterSending(HttpGateway):
+        def send(self, message: Any) -> Any:
+            sms.send(message)
+            raise SystemExit("killed")
+
+    with pytest.raises(SystemExit):
+        _send(DiesAfterSending(gateway.url, "k"), NOON)
+    lost = _state(msg.id)
+    assert (lost.status, lost.attempts) == ("queued", 0)
+    assert _send(sms, NOON + timedelta(minutes=1)) == {"sent": 1}
+    assert [body["message_id"] for _, body in gateway.seen] == [str(msg.id)] * 2
+    assert _state(msg.id).status == "sent"
