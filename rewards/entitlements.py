@@ -8,6 +8,7 @@ consent is missing. Partners only ever see the token's `ent`, the scenario's fix
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,7 +26,6 @@ from rewards.exclusions import active_exclusions
 from rewards.scenarios import Scenario, catalogue, get
 from rewards.token_format import TokenContext
 from rewards.tokens import Issued, issue
-from rights.models import EligibilityOverride
 
 
 @dataclass(frozen=True)
@@ -60,16 +60,34 @@ def standing(uow: UnitOfWork, resident: Resident, now: datetime) -> tuple[int | 
     return view.score, view.tier
 
 
+_OVERRIDES = text("SELECT o.scenario, o.review_id, o.ends_at"
+                  " FROM pc_overrides_in_force(:resident, :now) o ORDER BY o.ends_at")
+# A token's bars in one round trip: the exclusions that apply and the overrides in force.
+_BARS = text("SELECT e.codes, o.scenario, o.review_id, o.ends_at"
+             " FROM pc_exclusions(:resident, :now) AS e(codes)"
+             " LEFT JOIN pc_overrides_in_force(:resident, :now) o ON true ORDER BY o.ends_at")
+
+
 def overrides(session: Session, resident_id: uuid.UUID, now: datetime
               ) -> dict[str, dict[str, Any]]:
     """The eligibility overrides in force for the resident (granted by a human review,
     `rights.reviews`), by scenario: {review_id, ends_at}; the latest ending wins. "In force"
     is `pc_overrides_in_force`'s (rewards/sql/exclusions.sql), which the token checks use."""
-    rows = session.scalars(select(EligibilityOverride).from_statement(text(
-        "SELECT * FROM pc_overrides_in_force(:resident, :now) ORDER BY ends_at"
-    ).bindparams(resident=resident_id, now=now)))
+    return _by_scenario(session.execute(_OVERRIDES, {"resident": resident_id, "now": now}))
+
+
+def _by_scenario(rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
     return {o.scenario: {"review_id": str(o.review_id), "ends_at": iso(o.ends_at)}
-            for o in rows}
+            for o in rows if o.scenario is not None}
+
+
+def _bars(session: Session, resident_id: uuid.UUID, now: datetime, scenario: Scenario
+          ) -> tuple[set[str], dict[str, Any] | None]:
+    """The scenario's exclusions that apply to the resident (`active_exclusions`' answer) and
+    the override in force for it (`overrides`'), read together."""
+    rows = session.execute(_BARS, {"resident": resident_id, "now": now}).all()
+    return (set(scenario.exclusions) & set(rows[0].codes or ()),
+            _by_scenario(rows).get(scenario.code))
 
 
 def entitlements(uow: UnitOfWork, resident: Resident, *, now: datetime) -> list[Entitlement]:
@@ -122,10 +140,9 @@ def issue_token(uow: UnitOfWork, resident: Resident, *, scenario: str, partner: 
     if score is None:
         raise ConsentRequired("entitlements need your consent to scoring",
                               detail_zh="使用信用权益需要您授权计算信用分", purpose="scoring")
-    decision = overridden(found, decide(found, score=score, tier=tier,
-                                        exclusions=active_exclusions(session, resident.id, now,
-                                                                     set(found.exclusions))),
-                          tier=tier, override=overrides(session, resident.id, now).get(found.code))
+    excluded, override = _bars(session, resident.id, now, found)
+    decision = overridden(found, decide(found, score=score, tier=tier, exclusions=excluded),
+                          tier=tier, override=override)
     if not decision.eligible:
         raise errors.NotEligible(
             "; ".join(r.en for r in decision.reasons),

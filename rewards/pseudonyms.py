@@ -9,10 +9,8 @@ resident, scoped to the partner it was issued to.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from core.crypto import Keyring
@@ -25,14 +23,10 @@ def sector(partner: Partner) -> str:
     return f"partner:{partner.client_id}"
 
 
-def pseudonym_for(session: Session, keyring: Keyring, partner: Partner,
-                  resident_id: uuid.UUID, now: datetime) -> str:
-    """The resident's pseudonym at `partner`, recording the mapping the first time."""
-    value = keyring.pseudonym(sector(partner), resident_id)
-    session.execute(postgresql.insert(PartnerPseudonym).values(
-        pseudonym=value, partner_id=partner.id, resident_id=resident_id, created_at=now,
-    ).on_conflict_do_nothing())
-    return value
+def pseudonym(keyring: Keyring, partner: Partner, resident_id: uuid.UUID) -> str:
+    """The resident's pseudonym at `partner` (`rewards.tokens.issue` records the mapping with
+    the token it signs)."""
+    return keyring.pseudonym(sector(partner), resident_id)
 
 
 def resident_for(session: Session, partner_id: uuid.UUID, pseudonym: str) -> uuid.UUID | None:

@@ -93,7 +93,7 @@ from core.errors import RateLimited
 from core.identity import Partner
 from core.signing import OnDemand
 from rewards import errors
-from rewards.pseudonyms import pseudonym_for
+from rewards.pseudonyms import pseudonym
 from rewards.scenarios import MAX_TOKEN_TTL, Scenario, defaults
 from rewards.token_format import (
     TYP,
@@ -127,8 +127,12 @@ def new_code() -> str:
 # One row per token: its code and the resident's limits at issue, which the partner writes
 # enforce at use (never disclosed). A code already taken (1 in ~10**11 per issue with 100,000
 # live codes) is drawn again.
+# The token's row, and the partner's pseudonym mapping the first time (`rewards.pseudonyms`),
+# in one statement.
 _REMEMBER = text(
-    "INSERT INTO issued_tokens (jti, code, partner_id, resident_id, scenario, limits, token,"
+    "WITH mapped AS (INSERT INTO partner_pseudonyms (pseudonym, partner_id, resident_id,"
+    " created_at) VALUES (:sub, :partner_id, :resident_id, :issued_at) ON CONFLICT DO NOTHING)"
+    " INSERT INTO issued_tokens (jti, code, partner_id, resident_id, scenario, limits, token,"
     " issued_at, expires_at) VALUES (:jti, :code, :partner_id, :resident_id, :scenario,"
     " CAST(:limits AS json), :token, :issued_at, :expires_at)"
     " ON CONFLICT (code) DO NOTHING RETURNING jti")
@@ -148,14 +152,15 @@ def issue(session: Session, *, resident_id: uuid.UUID, partner: Partner, scenari
     iat = _ts(now)
     claims = Claims(
         iss=ctx.issuer, aud=partner.client_id,
-        sub=pseudonym_for(session, ctx.keyring, partner, resident_id, now),
+        sub=pseudonym(ctx.keyring, partner, resident_id),
         scn=scenario.code, ent=dict(scenario.discloses), iat=iat,
         exp=iat + min(scenario.token_ttl_seconds, MAX_TOKEN_TTL),
         jti=secrets.token_urlsafe(JTI_BYTES),
     )
     token = ctx.signer.sign(session, "token", claims.public(), typ=TYP)
     expires_at = datetime.fromtimestamp(claims.exp, UTC)
-    row = {"jti": claims.jti, "partner_id": partner.id, "resident_id": resident_id,
+    row = {"jti": claims.jti, "sub": claims.sub, "partner_id": partner.id,
+           "resident_id": resident_id,
            "scenario": scenario.code, "limits": json.dumps(limits), "token": token,
            "issued_at": now, "expires_at": expires_at}
     while True:
