@@ -301,9 +301,12 @@ def _close(msg: ChannelMessage, note: Notification, status: str, reason: str | N
 
 
 def _send_one(session: Session, keyring: Keyring, channel: Channel, msg: ChannelMessage,
-              note: Notification, *, now: datetime, daily_limit: int, backoff_scale: float
-              ) -> str:
-    """Send `msg` or settle why not; what happened (a status or a reason)."""
+              note: Notification, *, now: datetime, daily_limit: int) -> str:
+    """Send `msg` or settle why not; what happened (a status or a reason). One resident's
+    messages are sent one at a time (a lock for the transaction), so two workers cannot both
+    find room under the daily limit."""
+    session.execute(select(func.pg_advisory_xact_lock(
+        func.hashtext(f"channels:{note.resident_id}"))))
     resident = session.get(Resident, note.resident_id)
     if resident is None or resident.status == "erased":
         return _close(msg, note, "not_sent", "erased")
@@ -323,15 +326,13 @@ def _send_one(session: Session, keyring: Keyring, channel: Channel, msg: Channel
     log.warning("message %s of kind %s not taken by %s (attempt %d): %s", msg.id, note.kind,
                 channel.name, msg.attempts, msg.last_error)
     if result.retry and msg.attempts <= len(SCHEDULE):
-        msg.next_attempt_at = now + timedelta(
-            seconds=SCHEDULE[msg.attempts - 1] * backoff_scale)
+        msg.next_attempt_at = now + timedelta(seconds=SCHEDULE[msg.attempts - 1])
         return "retry"
     return _close(msg, note, "failed", "gateway")
 
 
 def send_due(uow: Callable[[], UnitOfWork], keyring: Keyring, channel: Channel, *,
-             now: datetime, daily_limit: int, backoff_scale: float = 1.0,
-             limit: int = BATCH) -> dict[str, int]:
+             now: datetime, daily_limit: int, limit: int = BATCH) -> dict[str, int]:
     """Send the messages due at `now` (none in quiet hours), one transaction each; counts of
     what happened (sent, retry, failed, not_sent reasons, and `held` in quiet hours)."""
     counts: dict[str, int] = {}
@@ -354,7 +355,7 @@ def send_due(uow: Callable[[], UnitOfWork], keyring: Keyring, channel: Channel, 
             note = session.get(Notification, msg.notification_id)
             assert note is not None  # the message goes with its notice (ON DELETE CASCADE)
             outcome = _send_one(session, keyring, channel, msg, note, now=now,
-                                daily_limit=daily_limit, backoff_scale=backoff_scale)
+                                daily_limit=daily_limit)
             work.commit()
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
