@@ -16,6 +16,8 @@ Design overview
   every worker, at start and then every `STALLED_SECONDS`, re-queues the jobs of workers whose
   heartbeat stopped (`rescue`): a worker killed with `kill -9` loses nothing, its job runs
   again.
+* **Resident messages**: `channels.send` (queue `jobs`, every minute) sends the SMS / WeChat
+  messages that are due (events.channels).
 * **What a task needs** (unit-of-work factory, keys, clock) is the app's `Runtime`, handed over
   once when the worker starts (`run`).
 """
