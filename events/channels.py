@@ -76,7 +76,7 @@ class ChannelMessage(Base):
     reason: Mapped[str | None] = mapped_column(String(20))  # why not_sent / failed
     channel: Mapped[str | None] = mapped_column(String(10))  # sink | sms | wechat
     recipient: Mapped[str | None] = mapped_column(String(20))  # the phone, masked
-    content: Mapped[str | None] = mapped_column(String(500))  # the text as sent
+    content: Mapped[str | None] = mapped_column(String(500))  # the message text
     attempts: Mapped[int]
     last_error: Mapped[str | None] = mapped_column(String(200))
     next_attempt_at: Mapped[datetime]

@@ -193,3 +193,24 @@ def test_a_worker_that_dies_after_the_gateway_took_a_message_sends_it_again_same
     assert _send(sms, NOON + timedelta(minutes=1)) == {"sent": 1}
     assert [body["message_id"] for _, body in gateway.seen] == [str(msg.id)] * 2
     assert _state(msg.id).status == "sent"
+
+
+@pytest.mark.parametrize("kind", ["sink", "sms", "wechat"])
+def test_every_channel_keeps_the_same_contract(app, uow, receiver, kind):
+    """Whichever channel is configured, a message it takes is `sent` under its name, with the
+    masked number and the text that went out; one it refuses for good is `failed`."""
+    settings = {"CHANNEL": kind, "SMS_GATEWAY_URL": receiver([200]).url, "SMS_GATEWAY_KEY": "k",
+                "WECHAT_GATEWAY_URL": receiver([200]).url, "WECHAT_GATEWAY_KEY": "k",
+                "WECHAT_TEMPLATES": '{"default": "T"}'}
+    channel = channels.configured(settings)
+    msg = _queued(uow, kind="dispute_resolved", outcome="corrected")
+    assert _send(channel, NOON) == {"sent": 1}
+    sent = _state(msg.id)
+    assert (sent.channel, sent.recipient, sent.attempts) == (kind, "139****0000", 1)
+    assert sent.content == "【鹏城分】您提出的异议已处理：该记录已更正。详情请在鹏城分小程序查看。"
+    if kind != "sink":
+        refusing = channels.configured({**settings, f"{kind.upper()}_GATEWAY_URL":
+                                        receiver([403]).url})
+        other = _queued(uow, kind="review_decided", n=92, outcome="changed")
+        assert _send(refusing, NOON) == {"gateway": 1}
+        assert _state(other.id).status == "failed"
