@@ -184,20 +184,23 @@ def idempotent(operation: str, *, key: str, body: Body, in_sql: bool = False) ->
     function's answer (the first one or the replay).
     """
     def wrap(fn: Callable[..., Any]) -> Callable[..., Answer]:
-        signature = inspect.signature(fn)
-        fixed = 2 if in_sql else 1  # the unit of work (and the claim) the wrapper provides
+        parameters = list(inspect.signature(fn).parameters.values())
+        # the unit of work (and the claim) the wrapper provides come first
+        parameters = parameters[2 if in_sql else 1:]
+        names = [p.name for p in parameters]
+        defaults = {p.name: p.default for p in parameters if p.default is not p.empty}
 
         @functools.wraps(fn)
         def write(new_uow: NewUnitOfWork, *args: Any, **kwargs: Any) -> Answer:
-            bound = signature.bind(*([None] * fixed), *args, **kwargs)
-            bound.apply_defaults()
-            arguments = dict(list(bound.arguments.items())[fixed:])
+            # the call's arguments by name, as `inspect.Signature.bind` gives them at a fraction
+            # of its cost (a wrong call still fails, in `fn`)
+            arguments = {**defaults, **dict(zip(names, args, strict=False)), **kwargs}
             now: datetime = arguments["now"]
             claim = Claim(arguments["partner"].id, operation, str(arguments[key]),
                           body_hash(body(arguments)))
-            if in_sql:
+            if in_sql:  # the function's answer is JSON already
                 with new_uow(autocommit=True) as uow:
-                    answer: Answer = plain(fn(uow, claim, *args, **kwargs))
+                    answer: Answer = fn(uow, claim, *args, **kwargs)
                     return answer
             return _once(new_uow, claim, now, lambda uow: fn(uow, *args, **kwargs))
 
