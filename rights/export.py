@@ -33,6 +33,7 @@ from rewards.models import AccessEntry
 from rights import disputes, repair, reviews
 from rights.models import Erasure
 from rights.view import records_for
+from scoring.services import explanation_of
 from scoring.store import Score
 
 FORMAT = "pengcheng-export/1"
@@ -72,7 +73,8 @@ def _scores(session: Session, resident: Resident) -> list[dict[str, Any]]:
                            .order_by(Score.computed_at, Score.basis_version))
     return [{"id": str(s.id), "score": s.score, "tier": s.tier, "model": s.model_id,
              "computed_at": iso(s.computed_at), "trigger": s.trigger,
-             "inputs_hash": s.inputs_hash, "inputs": s.inputs, "explanation": s.explanation}
+             "inputs_hash": s.inputs_hash, "inputs": s.inputs,
+             "explanation": explanation_of(session, s)}
             for s in rows]
 
 

@@ -12,10 +12,12 @@ Design overview
   window function elsewhere) and the records of the residents whose score is not current
   (active records only, times as epoch seconds computed by the database). The records become
   one columnar `RecordBatch` and go through the same `compute_features` and the vectorized
-  `score_batch` as everything else; explanations are the single path's `explain`.
-* **Write.** New scores are written in bulk: ``COPY`` on PostgreSQL, one multi-row INSERT
-  elsewhere; one commit per chunk, whatever the partition's size (``CHUNK`` residents by
-  default), so a crash loses at most the chunk in flight and a re-run scores the rest.
+  `score_batch` as everything else.
+* **Write.** New scores are written in bulk with ``COPY``: the inputs
+  (`scoring.explain.stored_inputs`), score, tier and ``valid_until``, no explanation (the read
+  path renders it from the inputs: `scoring.services`); one commit per chunk, whatever the
+  partition's size (``CHUNK`` residents by default), so a crash loses at most the chunk in
+  flight and a re-run scores the rest.
 * **Idempotent.** A resident whose latest score is current (`scoring.services.is_current`: same
   basis version, model and consented categories, and before its `valid_until` — the read
   path's rule) is skipped, so
@@ -28,7 +30,6 @@ Design overview
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -39,10 +40,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy import (
     ColumnElement,
+    any_,
+    bindparam,
     literal_column,
     select,
 )
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.orm import Session
 
 from consent.gate import scoring_categories_many
@@ -57,8 +60,8 @@ from scoring.codes import (
     TYPE_CATEGORY,
     TYPE_KEYS,
 )
-from scoring.engine import score_batch, scored_row
-from scoring.explain import canonical_inputs, explain
+from scoring.engine import score_batch
+from scoring.explain import stored_inputs
 from scoring.features import (
     RecordBatch,
     compute_features,
@@ -169,16 +172,15 @@ def _score_chunk(session: Session, model: Model, page: Sequence[tuple[uuid.UUID,
     mask = np.vstack([consent_row(c) for _, _, c in todo])
     as_of = int(now.timestamp())
     x = compute_features(model, batch, mask, as_of)
-    scores = score_batch(model, x)
-    until = next_change(model, batch, mask, as_of)
+    scores = score_batch(model, x).scores.tolist()
+    until = next_change(model, batch, mask, as_of).tolist()
     rows = []
-    for i, (rid, version, categories) in enumerate(todo):
-        values = x[i].tolist()
-        explanation = explain(model, values, categories, as_of, scored=scored_row(scores, i))
-        rows.append((uuid.uuid4(), rid, model.id, explanation["score"], explanation["tier"], now,
-                     version, canonical_inputs(model, values, categories, as_of),
-                     explanation["inputs_hash"], explanation, "batch",
-                     None if until[i] >= NO_END else from_epoch(int(until[i]))))
+    for (rid, version, categories), values, score, edge in zip(todo, x.tolist(), scores, until,
+                                                              strict=True):
+        inputs, digest = stored_inputs(model, values, categories, as_of)
+        rows.append((uuid.uuid4(), rid, model.id, score, model.tier_for(score).code, now,
+                     version, inputs, digest, None, "batch",
+                     None if edge >= NO_END else from_epoch(edge)))
     write_scores(session, rows)
     report.scored += len(rows)
 
@@ -192,7 +194,7 @@ class _Version:
 
 def latest_many(session: Session, resident_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
     """The latest stored score (basis_version, model_id, inputs, valid_until) of each resident,
-    one query.
+    one query (the ids as one array: 5,000 bound parameters cost the driver more than the query).
 
     "Latest" is `scoring.services.LATEST_FIRST`, the single path's order.
     """
@@ -200,7 +202,8 @@ def latest_many(session: Session, resident_ids: Sequence[uuid.UUID]) -> dict[uui
         return {}
     cols = (Score.resident_id, Score.basis_version, Score.model_id, Score.inputs,
             Score.valid_until)
-    which = Score.resident_id.in_(list(resident_ids))
+    which = Score.resident_id == any_(bindparam("ids", list(resident_ids),
+                                                type_=ARRAY(Score.resident_id.type)))
     stmt = (select(*cols).where(which).ext(distinct_on(Score.resident_id))
             .order_by(Score.resident_id, *LATEST_FIRST))
     return {row.resident_id: row for row in session.execute(stmt)}
@@ -219,34 +222,42 @@ _TYPE_CATEGORY = np.array(TYPE_CATEGORY, dtype=np.int8)
 _SEVERITY_CODE: dict[str | None, int] = {None: NO_SEVERITY}
 _SEVERITY_CODE.update(SEVERITY_INDEX)
 
-# PostgreSQL: the chunk's active records as fixed-width binary COPY rows, parsed by numpy in one
-# go. The database computes small numbers: the resident's row in the chunk, the type index (a
-# hash join on the registry's (category, type) pairs; -1 if unregistered), the severity index,
-# and epoch seconds as float8 (`date_part`: the correctly rounded microseconds / 10^6, the same
-# double as `datetime.timestamp()`), truncated below like `int(dt.timestamp())`.
+# PostgreSQL: the chunk's active records as one bytea of fixed-width big-endian rows, parsed by
+# numpy in one go (a binary COPY would be one message, so one Python iteration, per record). The
+# database computes small numbers: the resident's row in the chunk, the type index (a hash join
+# on the registry's (category, type) pairs; -1 if unregistered) and the severity index; times
+# go out as stored (int8 microseconds since 2000-01-01; -infinity for none). Each resident's
+# records are one probe of the (resident_id, occurred_at) index: the lateral subquery (OFFSET 0
+# keeps it one) stops the planner from hashing the whole table when a chunk is a large share of
+# it. No JIT: compiling costs more than the scan it would speed up.
 _PG_RECORDS = """
-COPY (
-  SELECT t.i - 1, coalesce(k.i - 1, -1)::int8,
-         date_part('epoch', r.occurred_at),
-         coalesce(r.amount_fen, 0)::int8, coalesce(r.quantity, 0)::float8,
-         CASE r.severity WHEN 'minor' THEN 0 WHEN 'general' THEN 1 WHEN 'serious' THEN 2
-              ELSE -1 END::int8,
-         coalesce(date_part('epoch', r.publicity_ends_at), 'NaN'),
-         coalesce(date_part('epoch', d.due_at), 'NaN')
-  FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS t(id, i)
-  JOIN records r ON r.resident_id = t.id
-  LEFT JOIN unnest(%(categories)s::text[], %(types)s::text[]) WITH ORDINALITY AS k(c, t, i)
-         ON k.c = r.category AND k.t = r.type
-  LEFT JOIN disputes d ON d.record_id = r.id AND d.status = 'open' AND r.status = 'disputed'
-  WHERE r.status = 'active' OR d.id IS NOT NULL
-) TO STDOUT (FORMAT binary)
+SELECT string_agg(
+         int8send(t.i - 1) || int8send(coalesce(k.i - 1, -1)) || timestamptz_send(r.occurred_at)
+         || int8send(coalesce(r.amount_fen, 0)) || float8send(coalesce(r.quantity, 0))
+         || int8send(CASE r.severity WHEN 'minor' THEN 0 WHEN 'general' THEN 1
+                                     WHEN 'serious' THEN 2 ELSE -1 END)
+         || timestamptz_send(coalesce(r.publicity_ends_at, '-infinity'))
+         || timestamptz_send(coalesce(d.due_at, '-infinity')), '')
+FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS t(id, i)
+CROSS JOIN LATERAL (SELECT * FROM records WHERE resident_id = t.id OFFSET 0) r
+LEFT JOIN unnest(%(categories)s::text[], %(types)s::text[]) WITH ORDINALITY AS k(c, t, i)
+       ON k.c = r.category AND k.t = r.type
+LEFT JOIN disputes d ON d.record_id = r.id AND d.status = 'open' AND r.status = 'disputed'
+WHERE r.status = 'active' OR d.id IS NOT NULL
 """
-_PG_FIELDS = (("row", ">i8"), ("type", ">i8"), ("occurred_at", ">f8"), ("amount_fen", ">i8"),
-              ("quantity", ">f8"), ("severity", ">i8"), ("publicity_ends_at", ">f8"),
-              ("counts_until", ">f8"))
-_PG_ROW = np.dtype([("n", ">i2")] + [x for i, (name, t) in enumerate(_PG_FIELDS)
-                                     for x in ((f"len{i}", ">i4"), (name, t))])
-_PG_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"  # then int32 flags, int32 header extension length
+_PG_ROW = np.dtype([("row", ">i8"), ("type", ">i8"), ("occurred_at", ">i8"),
+                    ("amount_fen", ">i8"), ("quantity", ">f8"), ("severity", ">i8"),
+                    ("publicity_ends_at", ">i8"), ("counts_until", ">i8")])
+_PG_EPOCH_US = 946_684_800 * 10**6  # 2000-01-01 in microseconds since 1970-01-01
+_PG_MINUS_INFINITY = np.iinfo(np.int64).min
+
+
+def _seconds(us: np.ndarray) -> np.ndarray:
+    """Epoch seconds from PostgreSQL's microseconds since 2000, truncated toward zero like
+    ``int(dt.timestamp())``; -infinity (no time) becomes `NULL_TIME`."""
+    none = us == _PG_MINUS_INFINITY
+    e = np.where(none, 0, us.astype(np.int64)) + _PG_EPOCH_US
+    return np.where(none, NULL_TIME, np.where(e < 0, -(-e // 10**6), e // 10**6))
 
 
 def records_batch(session: Session, resident_ids: Sequence[uuid.UUID]) -> RecordBatch:
@@ -283,37 +294,24 @@ def _fetch(session: Session, resident_ids: Sequence[uuid.UUID]
     assert raw is not None
     params = {"ids": list(resident_ids), "categories": [c for c, _ in TYPE_KEYS],
               "types": [t for _, t in TYPE_KEYS]}
-    buf = bytearray()
-    with raw.cursor() as cur, cur.copy(_PG_RECORDS, params) as copy:
-        for block in copy:
-            buf += block
-    if buf[:11] != _PG_SIGNATURE:
-        raise ValueError("not a binary COPY stream")
-    start = 19 + int.from_bytes(buf[15:19], "big")
-    body = memoryview(buf)[start:len(buf) - 2]  # the trailer is a field count of -1
-    if not len(body):
+    with raw.cursor(binary=True) as cur:
+        cur.execute("SET LOCAL jit = off")
+        found = cur.execute(_PG_RECORDS, params).fetchone()
+    if found is None or found[0] is None:
         return None
-    rows = np.frombuffer(body, dtype=_PG_ROW)
-    if np.any(rows["n"] != len(_PG_FIELDS)) or any(
-            np.any(rows[f"len{i}"] != 8) for i in range(len(_PG_FIELDS))):
-        raise ValueError("unexpected binary COPY layout")
-    occurred, ends, until = rows["occurred_at"], rows["publicity_ends_at"], rows["counts_until"]
+    rows = np.frombuffer(found[0], dtype=_PG_ROW)
     return (rows["row"].astype(np.int64), rows["type"].astype(np.int64),
-            np.trunc(occurred).astype(np.int64), rows["amount_fen"].astype(np.int64),
+            _seconds(rows["occurred_at"]), rows["amount_fen"].astype(np.int64),
             rows["quantity"].astype(np.float64), rows["severity"].astype(np.int64),
-            np.where(np.isnan(ends), NULL_TIME, np.trunc(np.nan_to_num(ends))).astype(np.int64),
-            np.where(np.isnan(until), NULL_TIME, np.trunc(np.nan_to_num(until))).astype(np.int64))
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            _seconds(rows["publicity_ends_at"]), _seconds(rows["counts_until"]))
 
 
 def write_scores(session: Session, rows: list[tuple[Any, ...]]) -> None:
-    """Insert score rows (values in `SCORE_COLUMNS` order) with COPY."""
+    """Insert score rows (values in `SCORE_COLUMNS` order, the inputs as JSON text, no
+    explanation) with COPY."""
     raw = session.connection().connection.driver_connection
     assert raw is not None
     with raw.cursor() as cur, cur.copy(
             f"COPY scores ({', '.join(SCORE_COLUMNS)}) FROM STDIN") as copy:
         for r in rows:
-            copy.write_row((*r[:7], _json(r[7]), r[8], _json(r[9]), *r[10:]))
+            copy.write_row(r)

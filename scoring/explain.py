@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from core.canonical import canonical
 from core.registry import CATEGORIES
 from scoring.engine import MAX_REASONS, Scored, score_one
 from scoring.features import (
@@ -80,7 +81,14 @@ def canonical_inputs(model: Model, values: Sequence[float], consented: Iterable[
 
 def inputs_hash(inputs: dict[str, Any]) -> str:
     """SHA-256 (hex) of the canonical JSON of stored inputs."""
-    return hashlib.sha256(canonical_json(inputs).encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical(inputs)).hexdigest()
+
+
+def stored_inputs(model: Model, values: Sequence[float], consented: Iterable[str],
+                  as_of: int | datetime) -> tuple[str, str]:
+    """`canonical_inputs` as the JSON text to store, and its `inputs_hash` (encoded once)."""
+    text = canonical(canonical_inputs(model, values, consented, as_of))
+    return text.decode("utf-8", "surrogatepass"), hashlib.sha256(text).hexdigest()
 
 
 def explain(model: Model, values: Sequence[float], consented: Iterable[str],

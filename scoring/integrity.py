@@ -4,9 +4,11 @@ Design overview
 ---------------
 * A score row keeps its **inputs** (feature vector, consented categories, model id and text
   hash, as-of time) and, beside them, what the model computes from them: ``score``, ``tier``,
-  ``inputs_hash``, ``computed_at`` (the as-of instant) and the explanation. Only the inputs are
-  taken from the row; everything else is derived again and compared, so an edited score, tier
-  or explanation is found without a key (no MAC: see docs/security.md, "Verifying scores").
+  ``inputs_hash``, ``computed_at`` (the as-of instant) and, in rows made on read, the
+  explanation (the batch stores none: it is rendered from the inputs when read). Only the
+  inputs are taken from the row; everything else is derived again and compared, so an edited
+  score, tier or explanation is found without a key (no MAC: see docs/security.md, "Verifying
+  scores").
 * **The read path** (`derive`, ~30 µs): score, tier and points from the inputs with the
   model's single path (`score_one`), compared with the row's score and tier and with the
   explanation's score, tier, tier name, points per feature and dimension, and reason codes.
@@ -69,7 +71,7 @@ class StoredScore(Protocol):
     @property
     def inputs_hash(self) -> str: ...
     @property
-    def explanation(self) -> dict[str, Any]: ...
+    def explanation(self) -> dict[str, Any] | None: ...
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,6 @@ def derive(model: Model, row: StoredScore) -> Derived:
         return Derived(None, None, ("inputs",))
     s = score_one(model, values)
     tier = model.tier_for(s.score)
-    e = row.explanation if isinstance(row.explanation, dict) else {}
     differs = []
     if row.model_id != model.id:
         differs.append("model_id")
@@ -109,6 +110,11 @@ def derive(model: Model, row: StoredScore) -> Derived:
         differs.append("score")
     if row.tier != tier.code:
         differs.append("tier")
+    if row.explanation is None:  # rendered from the inputs: only their hash is stored beside
+        if row.inputs_hash != inputs_hash(row.inputs):
+            differs.append("inputs_hash")
+        return Derived(s.score, tier.code, tuple(differs))
+    e = row.explanation if isinstance(row.explanation, dict) else {}
     if e.get("inputs_hash") != row.inputs_hash:
         differs.append("inputs_hash")
     checks = {
@@ -155,6 +161,7 @@ def differences(model: Model | None, row: StoredScore) -> Difference | None:
     stored = {"score": row.score, "tier": row.tier}
     if model is None:
         return Difference(("model_id",), stored, {})
+    stored_explanation = row.explanation is not None
     kept = row.explanation if isinstance(row.explanation, dict) else {}
     try:
         lang = kept.get("lang", "zh")
@@ -173,7 +180,7 @@ def differences(model: Model | None, row: StoredScore) -> Difference | None:
         differs.append("inputs_hash")
     if to_epoch(row.computed_at) != as_of:
         differs.append("computed_at")
-    for key in sorted(set(kept) | set(again)):
+    for key in sorted(set(kept) | set(again)) if stored_explanation else ():
         if key not in kept or key not in again or (
                 canonical_json(kept[key]) != canonical_json(again[key])
                 and not (key == "unused_categories" and _same_unused(kept[key], again[key]))):

@@ -228,11 +228,26 @@ def is_current(row: StoredBasis | None, resident: Versioned, model: Model,
     )
 
 
-def _view(row: Score, derived: integrity.Derived) -> ScoreView:
-    """The view of a row whose derivation holds: its score and tier are the derived ones."""
+def _view(model: Model, row: Score, derived: integrity.Derived) -> ScoreView:
+    """The view of a row whose derivation holds: its score and tier are the derived ones, its
+    explanation the stored one or, when the row stores none (the batch's), rendered from its
+    inputs."""
     assert derived.score is not None and derived.tier is not None
-    return ScoreView(derived.score, derived.tier, row.model_id, row.computed_at,
-                     row.explanation, row.inputs)
+    shown = row.explanation if row.explanation is not None else recompute(model, row.inputs)
+    return ScoreView(derived.score, derived.tier, row.model_id, row.computed_at, shown,
+                     row.inputs)
+
+
+def explanation_of(session: Session, row: Score) -> dict[str, Any] | None:
+    """A stored score's explanation: the one it stores, or rendered from its inputs (None when
+    its inputs do not name its model's text)."""
+    if row.explanation is not None:
+        return row.explanation
+    model = stored_model(session, row.model_id)
+    try:
+        return None if model is None else recompute(model, row.inputs)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def _tampered(session: Session, row: Score, differs: tuple[str, ...], *, now: datetime) -> None:
@@ -274,7 +289,7 @@ def fresh_score(session: Session, resident: Resident, *, now: datetime
         assert row is not None
         derived = integrity.derive(model, row)
         if derived.ok:
-            return _view(row, derived), False
+            return _view(model, row, derived), False
         _tampered(session, row, derived.differs, now=now)  # no valid score: recompute
     records = records_of(session, [resident.id])
     try:
@@ -289,7 +304,7 @@ def fresh_score(session: Session, resident: Resident, *, now: datetime
                 valid_until=valid_until(model, records, categories, now))
     session.add(row)
     session.flush()
-    return ScoreView(row.score, row.tier, row.model_id, row.computed_at, row.explanation,
+    return ScoreView(row.score, row.tier, row.model_id, row.computed_at, explanation,
                      row.inputs), True
 
 

@@ -6,8 +6,10 @@ Design overview
   draft -> validated -> active -> retired. A partial unique index makes "exactly one active
   model" a database guarantee, not only a Python check.
 * `scores` is append-only history: each row stores the canonical inputs (feature vector,
-  consented categories, model id and hash, as-of time) and the explanation, so any score can be
-  recomputed bit for bit (`pengcheng score --verify`). A row is current while its
+  consented categories, model id and hash, as-of time), from which the score and its
+  explanation are recomputed bit for bit (`pengcheng score --verify`). The batch stores the
+  inputs only (``explanation`` NULL: it is rendered on read, `scoring.services`); a row that
+  stores its explanation is checked against it. A row is current while its
   `basis_version` equals the resident's `score_version`, its model is the active one, and it
   is before its `valid_until`: the first instant at which time alone may change the score (a
   record's publicity ends, it leaves a feature's window, a "months since" steps; NULL: never).
@@ -62,7 +64,7 @@ class Score(Base):
     basis_version: Mapped[int]
     inputs: Mapped[dict[str, Any]]
     inputs_hash: Mapped[str] = mapped_column(String(64))
-    explanation: Mapped[dict[str, Any]]
+    explanation: Mapped[dict[str, Any] | None]  # None: rendered from the inputs
     trigger: Mapped[str] = mapped_column(String(16))  # read | batch
     valid_until: Mapped[datetime | None]  # see the module docstring
 

@@ -159,14 +159,18 @@ def test_batch_scoring_matches_the_single_path_and_verifies(app, client, residen
     assert [s.trigger for s in stored] == ["batch"]
     # the single path, forced by a new version, computes the same score from the same data
     from scoring.explain import score_resident
-    from scoring.services import active_model, records_of
+    from scoring.services import active_model, explanation_of, records_of
 
     with app.app_context(), runtime().uow() as uow:
         model = active_model(uow.session)
         explanation, _ = score_resident(model, records_of(uow.session, [stored[0].resident_id]),
                                         stored[0].inputs["consented_categories"],
                                         stored[0].computed_at)
-    assert explanation == stored[0].explanation
+        assert stored[0].explanation is None  # the inputs only: rendered on read
+        assert explanation == explanation_of(uow.session, stored[0])
+    shown = client.get("/api/v1/me/score", headers=bearer(resident["token"])).get_json()
+    assert (shown["score"], shown["reasons"], shown["features"]) == (
+        explanation["score"], explanation["reasons"], explanation["features"])
     verified = _cli(app, "score", "--verify")
     assert verified.exit_code == 0 and '"mismatches": []' in verified.output
 
