@@ -77,14 +77,18 @@ class _Tables:
         # points by bin; index -1 (the last slot) holds the unknown points.
         self.points = [np.asarray(f.points + (f.unknown_points,), dtype=np.int16)
                        for f in model.features]
-        self.max_points = [f.max_points for f in model.features]
+        max_points = [f.max_points for f in model.features]
         n_features = len(model.features)
         self.shift = max(1, (n_features - 1).bit_length())
-        # the reason key packs (points lost, tie-break) so one max finds the top reason; an
-        # earlier feature wins a tie, so it gets the larger low bits.
-        self.order = [n_features - 1 - j for j in range(n_features)]
-        self.key_dtype = np.int16 if (max(self.max_points, default=0) + 1) << self.shift < 2**15 \
+        self.key_dtype = np.int16 if (max(max_points, default=0) + 1) << self.shift < 2**15 \
             else np.int32
+        # the reason key by bin (the last slot: unknown) packs (points lost, tie-break) so one
+        # max finds the top reason; an earlier feature wins a tie, so it gets the larger low
+        # bits; -1 where nothing is lost or the value is unknown (never a reason)
+        self.keys = [np.asarray([((f.max_points - p) << self.shift | (n_features - 1 - j))
+                                 if p < f.max_points else -1 for p in f.points] + [-1],
+                                dtype=self.key_dtype)
+                     for j, f in enumerate(model.features)]
         self.base = model.base_points
 
 
@@ -97,21 +101,15 @@ def _score_chunk(t: _Tables, x: np.ndarray, out: BatchScores, lo: int, hi: int) 
     kd = t.key_dtype
     top = [np.full(m, -1, dtype=kd) for _ in range(MAX_REASONS)]
     lo_ = np.empty(m, dtype=kd)
+    key = np.empty(m, dtype=kd)
     for j in range(n_features):
         col = xt[j]
         b = bins[j]
         np.negative(np.isnan(col), out=b, dtype=np.int8)  # -1 where unknown, else 0
         for e in t.edges[j]:
             b += col >= e  # NaN compares False, so unknown stays -1
-        p = pts[j]
-        np.take(t.points[j], b, out=p)
-        # reason key: (max − points) << shift | order, or -1 when nothing lost / unknown
-        key = (t.max_points[j] - p).astype(kd)
-        key[b < 0] = 0
-        live = key > 0
-        key <<= t.shift
-        key |= t.order[j]
-        key[~live] = -1
+        np.take(t.points[j], b, out=pts[j])
+        np.take(t.keys[j], b, out=key)
         # keep the 4 largest keys per row: insertion into sorted running maxima
         for k in range(MAX_REASONS - 1, 0, -1):
             np.minimum(top[k - 1], key, out=lo_)

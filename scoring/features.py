@@ -169,13 +169,17 @@ def consented_codes(mask_row: np.ndarray) -> list[str]:
 def counting_mask(batch: RecordBatch, consent: np.ndarray, as_of: int) -> np.ndarray:
     """Which records may count at ``as_of``: active, not in the future, publicity not ended,
     category consented for that resident."""
+    return _live(batch, as_of) & consent[batch.resident, batch.category]
+
+
+def _live(batch: RecordBatch, as_of: int) -> np.ndarray:
+    """`counting_mask` before consent: active, not in the future, publicity not ended."""
     if batch.status.dtype == np.bool_:
         ok = batch.status.copy()
     else:
         ok = batch.status == ACTIVE
     ok &= batch.occurred_at <= as_of
     ok &= batch.publicity_ends_at > as_of
-    ok &= consent[batch.resident, batch.category]
     return ok
 
 
@@ -264,15 +268,21 @@ def _latest(batch: RecordBatch, sel: np.ndarray, n: int) -> np.ndarray:
 
 def _feature_selections(model: Model, batch: RecordBatch, ok: np.ndarray, as_of: int
                         ) -> Iterator[tuple[Feature, np.ndarray]]:
-    """Each feature, and which of the counting records `ok` it counts at ``as_of``: its types,
-    inside its window."""
-    type_table = np.zeros(len(TYPE_KEYS), dtype=bool)
+    """Each feature, and which of the counting records `ok` it counts at ``as_of`` (its types,
+    inside its window) as record indices in record order (so by resident).
+
+    The counting records are grouped by type once (a stable radix sort keeps each type's
+    records in resident order), so a feature looks only at the records of its own types."""
+    counted = np.flatnonzero(ok)
+    types = batch.type[counted]
+    by_type = counted[np.argsort(types, kind="stable")]
+    occurred = batch.occurred_at[by_type]
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(types, minlength=len(TYPE_KEYS)))))
     for f in model.features:
-        type_table[:] = False
-        type_table[list(f.type_indices)] = True
-        sel = ok & type_table[batch.type]
-        sel &= batch.occurred_at > as_of - f.window_days * SECONDS_PER_DAY
-        yield f, sel
+        start = as_of - f.window_days * SECONDS_PER_DAY
+        parts = [by_type[lo:hi][occurred[lo:hi] > start]
+                 for lo, hi in ((bounds[t], bounds[t + 1]) for t in f.type_indices)]
+        yield f, parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))
 
 
 def compute_features(model: Model, batch: RecordBatch, consent: np.ndarray,
@@ -283,8 +293,9 @@ def compute_features(model: Model, batch: RecordBatch, consent: np.ndarray,
     if len(batch) and np.any(batch.resident[1:] < batch.resident[:-1]):
         raise ValueError("records must be sorted by resident")
     out = np.empty((n, len(model.features)), dtype=np.float64)
-    for f, sel in _feature_selections(model, batch, counting_mask(batch, consent, as_of),
-                                      as_of):
+    # a feature reads one category and its column is NaN where that is not consented, so the
+    # records need no consent filter here (`counting_mask` without its per-record lookup)
+    for f, sel in _feature_selections(model, batch, _live(batch, as_of), as_of):
         col = _aggregate(f, batch, sel, n, as_of)
         col[~consent[:, f.category_index]] = np.nan
         out[:, f.index] = col
