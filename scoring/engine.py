@@ -64,8 +64,8 @@ class BatchScores:
     """Scores for many residents (row i of the feature matrix → row i here)."""
 
     scores: np.ndarray  # int32 (n,)
-    bins: np.ndarray  # int8 (n, F); -1 = unknown
-    points: np.ndarray  # int16 (n, F)
+    bins: np.ndarray  # int8 (n, F); -1 = unknown (a view of an (F, n) array: filled by column)
+    points: np.ndarray  # int16 (n, F), likewise
     reasons: np.ndarray  # int8 (n, 4) feature indices, -1 padded
 
 
@@ -74,50 +74,53 @@ class _Tables:
 
     def __init__(self, model: Model) -> None:
         self.edges = [tuple(float(e) for e in f.edges) for f in model.features]
-        # points by bin; index -1 (the last slot) holds the unknown points.
-        self.points = [np.asarray(f.points + (f.unknown_points,), dtype=np.int16)
+        # by bin + 1 (slot 0: unknown), so the lookups index from 0 and need no bounds checks:
+        # points, and the reason key
+        self.points = [np.asarray((f.unknown_points, *f.points), dtype=np.int16)
                        for f in model.features]
         max_points = [f.max_points for f in model.features]
         n_features = len(model.features)
         self.shift = max(1, (n_features - 1).bit_length())
         self.key_dtype = np.int16 if (max(max_points, default=0) + 1) << self.shift < 2**15 \
             else np.int32
-        # the reason key by bin (the last slot: unknown) packs (points lost, tie-break) so one
-        # max finds the top reason; an earlier feature wins a tie, so it gets the larger low
-        # bits; -1 where nothing is lost or the value is unknown (never a reason)
-        self.keys = [np.asarray([((f.max_points - p) << self.shift | (n_features - 1 - j))
-                                 if p < f.max_points else -1 for p in f.points] + [-1],
+        # the reason key packs (points lost, tie-break) so one max finds the top reason; an
+        # earlier feature wins a tie, so it gets the larger low bits; -1 where nothing is lost
+        # or the value is unknown (never a reason)
+        self.keys = [np.asarray([-1] + [((f.max_points - p) << self.shift | (n_features - 1 - j))
+                                        if p < f.max_points else -1 for p in f.points],
                                 dtype=self.key_dtype)
                      for j, f in enumerate(model.features)]
         self.base = model.base_points
 
 
 def _score_chunk(t: _Tables, x: np.ndarray, out: BatchScores, lo: int, hi: int) -> None:
-    """Score rows [lo, hi): columns are processed contiguously (x transposed once)."""
+    """Score rows [lo, hi): columns are processed contiguously (x transposed once) and bins
+    and points written straight into the (F, n) arrays behind `out`."""
     xt = np.ascontiguousarray(x.T)
     n_features, m = xt.shape
-    bins = np.empty((n_features, m), dtype=np.int8)
-    pts = np.empty((n_features, m), dtype=np.int16)
+    bins = out.bins.T[:, lo:hi]
+    pts = out.points.T[:, lo:hi]
     kd = t.key_dtype
     top = [np.full(m, -1, dtype=kd) for _ in range(MAX_REASONS)]
     lo_ = np.empty(m, dtype=kd)
     key = np.empty(m, dtype=kd)
+    b = np.empty(m, dtype=np.int8)  # bin + 1: 0 where unknown
+    above = np.empty(m, dtype=np.int8)
     for j in range(n_features):
         col = xt[j]
-        b = bins[j]
-        np.negative(np.isnan(col), out=b, dtype=np.int8)  # -1 where unknown, else 0
+        np.equal(col, col, out=b.view(np.bool_))  # 1, or 0 for NaN
         for e in t.edges[j]:
-            b += col >= e  # NaN compares False, so unknown stays -1
-        np.take(t.points[j], b, out=pts[j])
-        np.take(t.keys[j], b, out=key)
+            np.greater_equal(col, e, out=above.view(np.bool_))  # NaN compares False
+            b += above
+        np.subtract(b, 1, out=bins[j])
+        np.take(t.points[j], b, out=pts[j], mode="clip")
+        np.take(t.keys[j], b, out=key, mode="clip")
         # keep the 4 largest keys per row: insertion into sorted running maxima
         for k in range(MAX_REASONS - 1, 0, -1):
             np.minimum(top[k - 1], key, out=lo_)
             np.maximum(top[k], lo_, out=top[k])
         np.maximum(top[0], key, out=top[0])
     out.scores[lo:hi] = pts.sum(axis=0, dtype=np.int32) + t.base
-    out.bins[lo:hi] = bins.T
-    out.points[lo:hi] = pts.T
     mask = (1 << t.shift) - 1
     reasons = out.reasons[lo:hi]
     for k in range(MAX_REASONS):
@@ -125,7 +128,7 @@ def _score_chunk(t: _Tables, x: np.ndarray, out: BatchScores, lo: int, hi: int) 
         reasons[:, k] = np.where(tk >= 0, n_features - 1 - (tk & mask), -1)
 
 
-def score_batch(model: Model, x: np.ndarray, *, chunk: int = 16_384,
+def score_batch(model: Model, x: np.ndarray, *, chunk: int = 8192,
                 threads: int = 1) -> BatchScores:
     """Score a feature matrix (n × F, spec order, NaN = unknown) with top-4 reasons.
 
@@ -138,8 +141,8 @@ def score_batch(model: Model, x: np.ndarray, *, chunk: int = 16_384,
     t = _Tables(model)
     out = BatchScores(
         scores=np.empty(n, dtype=np.int32),
-        bins=np.empty((n, n_features), dtype=np.int8),
-        points=np.empty((n, n_features), dtype=np.int16),
+        bins=np.empty((n_features, n), dtype=np.int8).T,
+        points=np.empty((n_features, n), dtype=np.int16).T,
         reasons=np.empty((n, MAX_REASONS), dtype=np.int8),
     )
     spans = [(lo, min(lo + chunk, n)) for lo in range(0, n, chunk)]
