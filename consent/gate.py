@@ -19,7 +19,18 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, Text, Uuid, bindparam, func, literal, select
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    DateTime,
+    Text,
+    Uuid,
+    any_,
+    bindparam,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from consent.models import ConsentRecord
@@ -81,7 +92,8 @@ def scoring_categories_many(session: Session, resident_ids: Collection[uuid.UUID
         return {}
     rows = session.execute(
         select(ConsentRecord.resident_id, ConsentRecord.categories).where(
-            ConsentRecord.resident_id.in_(list(resident_ids)),
+            ConsentRecord.resident_id == any_(bindparam("ids", list(resident_ids),
+                                                        type_=ARRAY(Uuid()))),  # one parameter
             # the same test as one resident's; its resident clause is trivially true here
             *_in_force_and_valid(ConsentRecord.resident_id, literal(SCORING, Text()),
                                  literal(now, DateTime(timezone=True))))
