@@ -175,6 +175,35 @@ def test_batch_scoring_matches_the_single_path_and_verifies(app, client, residen
     assert verified.exit_code == 0 and '"mismatches": []' in verified.output
 
 
+def test_a_batch_score_reads_the_same_bytes_as_if_its_explanation_were_stored(app, client,
+                                                                              resident):
+    """The batch stores the inputs only and the read renders the explanation from them
+    (issue 26): the resident's answer, in either language, is byte for byte the one a row
+    holding the single path's explanation gives."""
+    grant_scoring(client, resident["token"])
+    push(client, resident["source_key"], rec(1, "t1", "traffic", "violation"))
+    assert _cli(app, "score").exit_code == 0
+
+    def answers() -> list[bytes]:
+        return [client.get(f"/api/v1/me/score?lang={lang}",
+                           headers=bearer(resident["token"])).data for lang in ("zh", "en")]
+
+    rendered = answers()
+    from scoring.explain import score_resident
+    from scoring.services import active_model, records_of
+
+    with app.app_context(), runtime().uow() as uow:
+        row = uow.session.scalars(select(Score)).one()
+        assert row.explanation is None
+        row.explanation, _ = score_resident(
+            active_model(uow.session), records_of(uow.session, [row.resident_id]),
+            row.inputs["consented_categories"], row.computed_at)
+        uow.commit()
+    assert answers() == rendered
+    with app.app_context(), runtime().uow() as uow:
+        assert uow.session.scalars(select(Score.trigger)).all() == ["batch"]
+
+
 def test_verify_reports_a_stored_score_that_was_altered(app, client, resident):
     grant_scoring(client, resident["token"])
     client.get("/api/v1/me/score", headers=bearer(resident["token"]))

@@ -182,3 +182,27 @@ def test_verify_finds_a_moved_valid_until(app, resident):
     code, report = verified(app)
     assert code == 1
     assert report["mismatches"][0]["differs"] == ["valid_until"]
+
+
+def test_a_batch_row_stores_no_explanation_and_its_edits_are_caught_the_same(app, resident):
+    """The batch stores the inputs only (the explanation is rendered on read; issue 26): an
+    edited score, tier or inputs hash of such a row fails verify and is not what is read."""
+    scored = cli(app, "score")
+    assert json.loads(scored.output.strip().splitlines()[-1])["scored"] == 1
+    with app.app_context(), runtime().uow() as uow:
+        assert uow.session.scalars(select(Score.explanation)).one() is None
+    honest = resident.page()
+    assert verified(app) == (0, {"checked": 1, "mismatches": []})
+
+    tamper(app, "UPDATE scores SET score=999, tier='excellent', inputs_hash=repeat('0', 64)")
+
+    code, report = verified(app)
+    assert code == 1
+    [found] = report["mismatches"]
+    assert set(found["differs"]) == {"score", "tier", "inputs_hash"}
+    page = resident.page()
+    assert (page["score"], page["tier"], page["reasons"]) == (
+        honest["score"], honest["tier"], honest["reasons"])
+    with app.app_context(), runtime().uow() as uow:
+        logged = audit.entries(uow.session, action="score.tampered").items
+    assert logged and set(logged[0].data["differs"]) == {"score", "tier", "inputs_hash"}
