@@ -143,9 +143,12 @@ def keys_rotate(purpose: str, data_keys: bool, batch: int) -> None:
 @click.option("--residents", "count", default=200, show_default=True)
 @click.option("--seed", "rng_seed", default=20261122, show_default=True)
 def seed_cmd(count: int, rng_seed: int) -> None:
-    """Create the demo personas and a synthetic population with records in every category."""
+    """Create the demo personas and a synthetic population with records in every category
+    (on a new database, after `db upgrade`'s steps: seeding an empty database just works)."""
+    from app.bootstrap import bootstrap
     from app.seed import seed_demo
 
+    bootstrap(current_app)
     echo_json(seed_demo(runtime(), residents=count, rng_seed=rng_seed, now=now()))
 
 
