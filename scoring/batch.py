@@ -224,18 +224,20 @@ _SEVERITY_CODE.update(SEVERITY_INDEX)
 
 # PostgreSQL: the chunk's active records as one bytea of fixed-width big-endian rows, parsed by
 # numpy in one go (a binary COPY would be one message, so one Python iteration, per record). The
-# database computes small numbers: the resident's row in the chunk, the type index (a hash join
-# on the registry's (category, type) pairs; -1 if unregistered) and the severity index; times
-# go out as stored (int8 microseconds since 2000-01-01; -infinity for none). Each resident's
-# records are one probe of the (resident_id, occurred_at) index: the lateral subquery (OFFSET 0
-# keeps it one) stops the planner from hashing the whole table when a chunk is a large share of
-# it. No JIT: compiling costs more than the scan it would speed up.
+# database packs small numbers into one int8: the resident's row in the chunk (bits 12 up), the
+# type index + 1 (a hash join on the registry's (category, type) pairs; 0 if unregistered; bits
+# 3-11) and the severity index + 1 (0: none; bits 0-2). Times go out as stored (int8
+# microseconds since 2000-01-01; -infinity for none). Each resident's records are one probe of
+# the (resident_id, occurred_at) index: the lateral subquery (OFFSET 0 keeps it one) stops the
+# planner from hashing the whole table when a chunk is a large share of it. No JIT: compiling
+# costs more than the scan it would speed up.
 _PG_RECORDS = """
 SELECT string_agg(
-         int8send(t.i - 1) || int8send(coalesce(k.i - 1, -1)) || timestamptz_send(r.occurred_at)
+         int8send((t.i - 1) * 4096 + coalesce(k.i, 0) * 8
+                  + CASE r.severity WHEN 'minor' THEN 1 WHEN 'general' THEN 2
+                                    WHEN 'serious' THEN 3 ELSE 0 END)
+         || timestamptz_send(r.occurred_at)
          || int8send(coalesce(r.amount_fen, 0)) || float8send(coalesce(r.quantity, 0))
-         || int8send(CASE r.severity WHEN 'minor' THEN 0 WHEN 'general' THEN 1
-                                     WHEN 'serious' THEN 2 ELSE -1 END)
          || timestamptz_send(coalesce(r.publicity_ends_at, '-infinity'))
          || timestamptz_send(coalesce(d.due_at, '-infinity')), '')
 FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS t(id, i)
@@ -245,9 +247,9 @@ LEFT JOIN unnest(%(categories)s::text[], %(types)s::text[]) WITH ORDINALITY AS k
 LEFT JOIN disputes d ON d.record_id = r.id AND d.status = 'open' AND r.status = 'disputed'
 WHERE r.status = 'active' OR d.id IS NOT NULL
 """
-_PG_ROW = np.dtype([("row", ">i8"), ("type", ">i8"), ("occurred_at", ">i8"),
-                    ("amount_fen", ">i8"), ("quantity", ">f8"), ("severity", ">i8"),
-                    ("publicity_ends_at", ">i8"), ("counts_until", ">i8")])
+assert len(TYPE_KEYS) < 2**9 - 1 and len(SEVERITY_INDEX) < 2**3 - 1  # they fit their bits
+_PG_ROW = np.dtype([("packed", ">i8"), ("occurred_at", ">i8"), ("amount_fen", ">i8"),
+                    ("quantity", ">f8"), ("publicity_ends_at", ">i8"), ("counts_until", ">i8")])
 _PG_EPOCH_US = 946_684_800 * 10**6  # 2000-01-01 in microseconds since 1970-01-01
 _PG_MINUS_INFINITY = np.iinfo(np.int64).min
 
@@ -300,9 +302,10 @@ def _fetch(session: Session, resident_ids: Sequence[uuid.UUID]
     if found is None or found[0] is None:
         return None
     rows = np.frombuffer(found[0], dtype=_PG_ROW)
-    return (rows["row"].astype(np.int64), rows["type"].astype(np.int64),
+    packed = rows["packed"].astype(np.int64)
+    return (packed >> 12, ((packed >> 3) & 0x1FF) - 1,
             _seconds(rows["occurred_at"]), rows["amount_fen"].astype(np.int64),
-            rows["quantity"].astype(np.float64), rows["severity"].astype(np.int64),
+            rows["quantity"].astype(np.float64), (packed & 0x7) - 1,
             _seconds(rows["publicity_ends_at"]), _seconds(rows["counts_until"]))
 
 
