@@ -231,7 +231,9 @@ def app(config: dict[str, Any], clock: FrozenClock, tmp_path: Path,
     application = new_app(config, clock, tmp_path, monkeypatch)
     seed(application, clock)
     yield application
-    application.extensions["pengcheng"].engine.dispose()
+    rt = application.extensions["pengcheng"]
+    rt.engine.dispose()
+    rt.health_engine.dispose()
 
 
 @pytest.fixture

@@ -17,9 +17,15 @@ from tests.e2e.support import axe_check, shot
 pytestmark = pytest.mark.e2e
 
 
-def test_the_sign_in_page_lists_the_personas_first_with_their_lines(app, tabs) -> None:
+@pytest.fixture
+def seeded(app):
+    """The demo's residents, seeded before the browser and the live server start."""
     with app.app_context():
         seed_demo(runtime(), residents=2, rng_seed=3, now=runtime().clock.now())
+    return app
+
+
+def test_the_sign_in_page_lists_the_personas_first_with_their_lines(seeded, tabs) -> None:
     tab = tabs(PHONE, "phone")
     page = tab.page
     tab.go("/h5/login")

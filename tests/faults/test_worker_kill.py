@@ -46,7 +46,7 @@ def test_killing_a_worker_mid_load_loses_or_doubles_no_write(
     def kill_a_worker(writes: Writes) -> None:
         # A worker may happen to be idle when it dies: kill again (after the master has
         # replaced it) until a write was caught in flight, a few times at most.
-        for _ in range(4):
+        for _ in range(8):
             seen = len(writes.interrupted())
             victim = server.worker_pids()[0]
             writes.in_flight()
@@ -69,7 +69,7 @@ def test_killing_the_whole_server_mid_load_loses_or_doubles_no_write(
     def kill_the_server(writes: Writes) -> None:
         # Killed while a write is in flight; should that write have been answered in the
         # instant before the kill, kill again (a few times at most).
-        for _ in range(4):
+        for _ in range(8):
             seen = len(writes.interrupted())
             writes.in_flight()
             arranged.server.kill(signal.SIGKILL)  # master and workers at once
