@@ -11,23 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.factories import bearer, cli, id_number, login, new_source
+from tests.support.consent import grant_scoring
+from tests.support.factories import bearer, cli, login, new_source
+from tests.support.tokens import rec
 
 RECOMPUTE = Path(__file__).parents[2] / "docs" / "recompute_score.py"
-
-
-def grant_scoring(client, token, categories=None) -> None:
-    notice = next(n for n in client.get("/api/v1/notices").get_json()
-                  if n["purpose"] == "scoring")
-    response = client.post("/api/v1/me/consents", headers=bearer(token), json={
-        "notice_id": notice["id"], "categories": categories or notice["categories"],
-        "separate_consent": True})
-    assert response.status_code in (200, 201), response.get_json()
-
-
-def rec(n, srid, category, type_, when="2026-09-01T00:00:00Z", **extra) -> dict:
-    return {"source_record_id": srid, "id_number": id_number(n), "category": category,
-            "type": type_, "occurred_at": when, **extra}
 
 
 def test_the_model_card_is_public_and_describes_every_feature_and_the_split(client):

@@ -16,6 +16,7 @@ from core.records import Record
 from rewards.credit.models import CreditBill
 from scoring.codes import SECONDS_PER_MONTH
 from scoring.store import Score
+from tests.support.consent import grant_scoring
 from tests.support.disputes import Residents
 from tests.support.factories import bearer, id_number, login, new_partner, new_source
 from tests.support.medical_credit import Credit
@@ -38,15 +39,6 @@ def score(client, token) -> dict:
     response = client.get("/api/v1/me/score", headers=bearer(token))
     assert response.status_code == 200, response.get_json()
     return response.get_json()
-
-
-def grant_scoring(client, token, categories=None) -> None:
-    notice = next(n for n in client.get("/api/v1/notices").get_json()
-                  if n["purpose"] == "scoring")
-    response = client.post("/api/v1/me/consents", headers=bearer(token), json={
-        "notice_id": notice["id"], "categories": categories or notice["categories"],
-        "separate_consent": True})
-    assert response.status_code in (200, 201), response.get_json()
 
 
 def rec(n, srid, category, type_, when="2026-10-01T00:00:00Z", **extra) -> dict:

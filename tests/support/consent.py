@@ -26,6 +26,14 @@ def give(client: Any, token: str, purpose: str = "scoring", **body: Any):
     return client.post("/api/v1/me/consents", headers=bearer(token), json=payload)
 
 
+def grant_scoring(client: Any, token: str, categories: list[str] | None = None) -> None:
+    """Consent to scoring under the current notice: `categories`, or every one it names."""
+    current = notice(client, "scoring")
+    response = give(client, token, categories=categories or current["categories"],
+                    separate_consent=True)
+    assert response.status_code in (200, 201), response.get_json()
+
+
 def counts(app: Any) -> tuple[int, int, int]:
     """(consent records, consent events, audit entries) in the database now."""
     with app.app_context(), runtime().uow() as uow:
