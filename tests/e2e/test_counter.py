@@ -214,6 +214,9 @@ def test_each_refusal_tells_the_cashier_what_happened_and_what_to_do(desk, clien
     used = desk.issued()
     hold(page, used["token"], "V-6", "50")
     expect(result.get_by_role("status")).to_contain_text("已冻结 ¥50.00")
+    # the page clears the form and lists the new hold before the next code is typed
+    expect(page.get_by_label("患者信用码")).to_have_value("")
+    expect(page.get_by_role("button", name="冻结", exact=True)).to_be_enabled()
     refused(used["token"], "V-7", "50", "此码已经用过", "token_replayed")
     # The same visit number for another hold.
     refused(desk.issued()["code"], "V-6", "60", "这个就诊号已用于另一笔冻结",
