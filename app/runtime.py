@@ -10,14 +10,16 @@ parts it needs (domain code never imports Flask or this module).
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from app.config import db_timeouts
 from app.idp import IdentityProvider
@@ -26,11 +28,14 @@ from app.slots import ResidentSlots
 from core.clock import Clock, SystemClock
 from core.crypto import Keyring, parse_key
 from core.db import UnitOfWork, longer_waits, make_engine
+from core.errors import NotFound
 from core.fast import FastStore, make_store
 from core.signing import Signer
 from rewards.token_format import TokenContext
 
 EXTENSION = "pengcheng"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,28 @@ class Runtime:
     def batch_uow(self) -> UnitOfWork:
         """A unit of work for batch and job work: the batch limits (`DB_BATCH_*`)."""
         return UnitOfWork(self.batch_factory)
+
+    def warm(self) -> None:
+        """Make a new server worker's first requests cost what its later ones do: the ORM's
+        mappers configured, every pooled connection opened (a new PostgreSQL connection costs
+        a backend's start, ~5-25 ms), the active model parsed (~50 ms). gunicorn calls it once
+        per worker before the worker takes requests (`gunicorn.conf.py`). A database that is
+        down fails no worker: the first request reports it as it would have."""
+        from scoring.services import active_model
+
+        configure_mappers()
+        opened: list[Any] = []
+        try:
+            with self.uow() as uow:
+                active_model(uow.session)
+            for _ in range(self.engine.pool.size()):  # type: ignore[attr-defined]
+                opened.append(self.engine.connect())  # held: each a connection of its own
+                opened[-1].execute(text("SELECT 1"))
+        except (SQLAlchemyError, NotFound) as exc:
+            log.warning("warm-up incomplete, the first requests will pay for it: %s", exc)
+        finally:
+            for connection in opened:
+                connection.close()
 
 
 def build(app: Flask, clock: Clock | None = None) -> Runtime:

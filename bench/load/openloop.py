@@ -53,6 +53,7 @@ async def _run(port: int, requests: list[bytes], rate: float, seconds: float,
     for _ in range(connections):
         free.put_nowait(None)  # a slot; its connection is opened on first use
     latencies: list[float] = []
+    timeline: list[tuple[float, float]] = []  # (due since start, latency) per answer
     statuses: dict[int, int] = {}
     failures = 0
 
@@ -67,6 +68,7 @@ async def _run(port: int, requests: list[bytes], rate: float, seconds: float,
             await writer.drain()
             status = await asyncio.wait_for(_answer(reader), timeout=30)
             latencies.append(time.perf_counter() - due)
+            timeline.append((due - start, latencies[-1]))
             statuses[status] = statuses.get(status, 0) + 1
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
             failures += 1
@@ -99,7 +101,17 @@ async def _run(port: int, requests: list[bytes], rate: float, seconds: float,
             "non_2xx": sum(n for s, n in statuses.items() if not 200 <= s < 300),
             "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99),
             "max_ms": round(latencies[-1] * 1000, 1) if latencies else float("nan"),
-            "short_of_requests": total < int(rate * seconds)}
+            "short_of_requests": total < int(rate * seconds),
+            "p99_ms_by_second": _by_second(timeline)}
+
+
+def _by_second(timeline: list[tuple[float, float]]) -> list[float]:
+    """The p99 of the requests due in each second of the run (where the tail comes from)."""
+    seconds: dict[int, list[float]] = {}
+    for due, latency in timeline:
+        seconds.setdefault(int(due), []).append(latency)
+    return [round(sorted(v)[min(len(v) - 1, int(0.99 * len(v)))] * 1000, 1)
+            for _, v in sorted(seconds.items())]
 
 
 def run(port: int, requests: Path, *, rate: float, seconds: float,
