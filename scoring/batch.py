@@ -10,11 +10,13 @@ Design overview
   the scoring consents of the whole chunk (`consent.gate.scoring_categories_many`, the gate's
   own criteria), the latest stored score of each resident (``DISTINCT ON`` on PostgreSQL, a
   window function elsewhere) and the records of the residents whose score is not current
-  (active records only, times as epoch seconds computed by the database). The records become
-  one columnar `RecordBatch` and go through the same `compute_features` and the vectorized
-  `score_batch` as everything else.
-* **Write.** New scores are written in bulk with ``COPY``: the inputs
-  (`scoring.explain.stored_inputs`), score, tier and ``valid_until``, no explanation (the read
+  (active records only, grouped by type as the database aggregates them). The records become
+  one columnar `ByType` batch and go through the same `compute_features` and the vectorized
+  `score_batch` as everything else (grouped by type, features need no sort to find a type's
+  records; the results are those of the same records sorted by resident).
+* **Write.** New scores are written in bulk with one ``COPY`` whose text is built a chunk at a
+  time: the inputs (`stored_inputs_many`: `scoring.explain.stored_inputs`' text and hash, one
+  column at a time), score, tier and ``valid_until``, no explanation (the read
   path renders it from the inputs: `scoring.services`); one commit per chunk, whatever the
   partition's size (``CHUNK`` residents by default), so a crash loses at most the chunk in
   flight and a re-run scores the rest.
@@ -30,6 +32,10 @@ Design overview
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -40,8 +46,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy import (
     ColumnElement,
+    Text,
     any_,
     bindparam,
+    cast,
     literal_column,
     select,
 )
@@ -51,22 +59,24 @@ from sqlalchemy.orm import Session
 from consent.gate import scoring_categories_many
 from core.db import UnitOfWork
 from core.identity import Resident
-from core.registry import record_type
+from core.registry import CATEGORIES, record_type
 from scoring.codes import (
     ACTIVE,
     NO_END,
     NO_SEVERITY,
     SEVERITY_INDEX,
     TYPE_CATEGORY,
+    TYPE_INDEX,
     TYPE_KEYS,
 )
 from scoring.engine import score_batch
-from scoring.explain import stored_inputs
 from scoring.features import (
+    ByType,
     RecordBatch,
     compute_features,
     consent_row,
     from_epoch,
+    in_type_order,
     next_change,
     publicity_seconds,
     scoring_scope,
@@ -169,20 +179,18 @@ def _score_chunk(session: Session, model: Model, page: Sequence[tuple[uuid.UUID,
         return
     batch = records_batch(session, [rid for rid, _, _ in todo])
     report.records += len(batch)
-    mask = np.vstack([consent_row(c) for _, _, c in todo])
+    scopes: dict[frozenset[str], np.ndarray] = {}  # residents share a few consent scopes
+    for _, _, c in todo:
+        if c not in scopes:
+            scopes[c] = consent_row(c)
+    mask = np.vstack([scopes[c] for _, _, c in todo])
     as_of = int(now.timestamp())
     x = compute_features(model, batch, mask, as_of)
     scores = score_batch(model, x).scores.tolist()
-    until = next_change(model, batch, mask, as_of).tolist()
-    rows = []
-    for (rid, version, categories), values, score, edge in zip(todo, x.tolist(), scores, until,
-                                                              strict=True):
-        inputs, digest = stored_inputs(model, values, categories, as_of)
-        rows.append((uuid.uuid4(), rid, model.id, score, model.tier_for(score).code, now,
-                     version, inputs, digest, None, "batch",
-                     None if edge >= NO_END else from_epoch(edge)))
-    write_scores(session, rows)
-    report.scored += len(rows)
+    inputs, digests = stored_inputs_many(model, x, [c for _, _, c in todo], as_of)
+    write_scores(session, model, now, todo, scores, inputs, digests,
+                 next_change(model, batch, mask, as_of))
+    report.scored += len(todo)
 
 
 @dataclass(frozen=True)
@@ -202,8 +210,10 @@ def latest_many(session: Session, resident_ids: Sequence[uuid.UUID]) -> dict[uui
         return {}
     cols = (Score.resident_id, Score.basis_version, Score.model_id, Score.inputs,
             Score.valid_until)
-    which = Score.resident_id == any_(bindparam("ids", list(resident_ids),
-                                                type_=ARRAY(Score.resident_id.type)))
+    ids = "{" + ",".join([r.hex for r in resident_ids]) + "}"  # one array literal: the
+    # driver would quote-check each element of a list
+    which = Score.resident_id == any_(cast(bindparam("ids", ids, type_=Text()),
+                                           ARRAY(Score.resident_id.type)))
     stmt = (select(*cols).where(which).ext(distinct_on(Score.resident_id))
             .order_by(Score.resident_id, *LATEST_FIRST))
     return {row.resident_id: row for row in session.execute(stmt)}
@@ -222,32 +232,33 @@ _TYPE_CATEGORY = np.array(TYPE_CATEGORY, dtype=np.int8)
 _SEVERITY_CODE: dict[str | None, int] = {None: NO_SEVERITY}
 _SEVERITY_CODE.update(SEVERITY_INDEX)
 
-# PostgreSQL: the chunk's active records as one bytea of fixed-width big-endian rows, parsed by
-# numpy in one go (a binary COPY would be one message, so one Python iteration, per record). The
-# database packs small numbers into one int8: the resident's row in the chunk (bits 12 up), the
-# type index + 1 (a hash join on the registry's (category, type) pairs; 0 if unregistered; bits
-# 3-11) and the severity index + 1 (0: none; bits 0-2). Times go out as stored (int8
-# microseconds since 2000-01-01; -infinity for none). Each resident's records are one probe of
-# the (resident_id, occurred_at) index: the lateral subquery (OFFSET 0 keeps it one) stops the
-# planner from hashing the whole table when a chunk is a large share of it. No JIT: compiling
-# costs more than the scan it would speed up.
+# PostgreSQL: the chunk's active records, one row per record type, each type's records as one
+# bytea of fixed-width big-endian rows parsed by numpy in one go (a binary COPY would be one
+# message, so one Python iteration, per record). Grouping by type is the order `ByType` wants:
+# the hash aggregate appends each type's records in the order the probes read them, so by
+# resident (`records_batch` checks it and sorts only if not), and its (category, type) key
+# replaces a join with the registry. The database packs the resident's row in the chunk
+# (bits 3 up) and the severity index + 1 (0: none; bits 0-2) into one int8. Times go out as
+# stored (int8 microseconds since 2000-01-01; -infinity for none). Each resident's records are
+# one probe of the (resident_id, occurred_at) index: the lateral subquery (OFFSET 0 keeps it
+# one) stops the planner from hashing the whole table when a chunk is a large share of it. No
+# JIT: compiling costs more than the scan it would speed up.
 _PG_RECORDS = """
-SELECT string_agg(
-         int8send((t.i - 1) * 4096 + coalesce(k.i, 0) * 8
+SELECT r.category, r.type, string_agg(
+         int8send((t.i - 1) * 8
                   + CASE r.severity WHEN 'minor' THEN 1 WHEN 'general' THEN 2
                                     WHEN 'serious' THEN 3 ELSE 0 END)
          || timestamptz_send(r.occurred_at)
          || int8send(coalesce(r.amount_fen, 0)) || float8send(coalesce(r.quantity, 0))
          || timestamptz_send(coalesce(r.publicity_ends_at, '-infinity'))
          || timestamptz_send(coalesce(d.due_at, '-infinity')), '')
-FROM unnest(%(ids)s::uuid[]) WITH ORDINALITY AS t(id, i)
+FROM unnest(%(ids)b::uuid[]) WITH ORDINALITY AS t(id, i)
 CROSS JOIN LATERAL (SELECT * FROM records WHERE resident_id = t.id OFFSET 0) r
-LEFT JOIN unnest(%(categories)s::text[], %(types)s::text[]) WITH ORDINALITY AS k(c, t, i)
-       ON k.c = r.category AND k.t = r.type
 LEFT JOIN disputes d ON d.record_id = r.id AND d.status = 'open' AND r.status = 'disputed'
 WHERE r.status = 'active' OR d.id IS NOT NULL
+GROUP BY r.category, r.type
 """
-assert len(TYPE_KEYS) < 2**9 - 1 and len(SEVERITY_INDEX) < 2**3 - 1  # they fit their bits
+assert len(SEVERITY_INDEX) < 2**3 - 1  # severities fit their bits
 _PG_ROW = np.dtype([("packed", ">i8"), ("occurred_at", ">i8"), ("amount_fen", ">i8"),
                     ("quantity", ">f8"), ("publicity_ends_at", ">i8"), ("counts_until", ">i8")])
 _PG_EPOCH_US = 946_684_800 * 10**6  # 2000-01-01 in microseconds since 1970-01-01
@@ -262,8 +273,8 @@ def _seconds(us: np.ndarray) -> np.ndarray:
     return np.where(none, NULL_TIME, np.where(e < 0, -(-e // 10**6), e // 10**6))
 
 
-def records_batch(session: Session, resident_ids: Sequence[uuid.UUID]) -> RecordBatch:
-    """The active records of these residents as one `RecordBatch` (row i = resident_ids[i]).
+def records_batch(session: Session, resident_ids: Sequence[uuid.UUID]) -> ByType:
+    """The active records of these residents as one `ByType` batch (row i = resident_ids[i]).
 
     The same values `scoring.features.batch_from_records` builds for one resident: a missing
     severity is the type's default, a missing publicity end is the severity's maximum period
@@ -273,48 +284,138 @@ def records_batch(session: Session, resident_ids: Sequence[uuid.UUID]) -> Record
     """
     cols = _fetch(session, resident_ids)
     if cols is None:
-        return RecordBatch.empty()
+        return ByType.empty()
     row, types, occ, amount, quantity, sev, end, until = cols
-    if np.any(types < 0):
-        raise ValueError("a record has an unregistered category/type")
     sev = np.where(sev == NO_SEVERITY, _DEFAULT_SEVERITY[types], sev).astype(np.int8)
     missing = end == NULL_TIME
     end[missing] = np.where(sev[missing] >= 0, occ[missing] + _PUBLICITY[sev[missing]], NO_END)
     disputed = until != NULL_TIME
     end[disputed] = np.minimum(end[disputed], until[disputed])
-    order = np.argsort(row, kind="stable")
-    return RecordBatch(
-        resident=row[order], category=_TYPE_CATEGORY[types][order],
-        type=types[order].astype(np.int16), occurred_at=occ[order], amount_fen=amount[order],
-        quantity=quantity[order], severity=sev[order],
-        status=np.full(len(row), ACTIVE, dtype=np.int8), publicity_ends_at=end[order])
+    batch = ByType(
+        resident=row, category=_TYPE_CATEGORY[types], type=types, occurred_at=occ,
+        amount_fen=amount, quantity=quantity, severity=sev,
+        status=np.full(len(row), ACTIVE, dtype=np.int8), publicity_ends_at=end)
+    if not in_type_order(batch):  # a plan that reorders within a group: sort, same batch
+        order = np.lexsort((row, types))
+        batch = ByType(*(getattr(batch, k)[order] for k in RecordBatch.__dataclass_fields__))
+    return batch
 
 
 def _fetch(session: Session, resident_ids: Sequence[uuid.UUID]
-                      ) -> tuple[np.ndarray, ...] | None:
+           ) -> tuple[np.ndarray, ...] | None:
+    """The chunk's record columns, by type (the registry's order), then as the database sent
+    them; None without records."""
     raw = session.connection().connection.driver_connection
     assert raw is not None
-    params = {"ids": list(resident_ids), "categories": [c for c, _ in TYPE_KEYS],
-              "types": [t for _, t in TYPE_KEYS]}
     with raw.cursor(binary=True) as cur:
         cur.execute("SET LOCAL jit = off")
-        found = cur.execute(_PG_RECORDS, params).fetchone()
-    if found is None or found[0] is None:
+        groups = cur.execute(_PG_RECORDS, {"ids": list(resident_ids)}).fetchall()
+    if not groups:
         return None
-    rows = np.frombuffer(found[0], dtype=_PG_ROW)
+    try:
+        groups.sort(key=lambda g: TYPE_INDEX[g[0], g[1]])
+    except KeyError:
+        raise ValueError("a record has an unregistered category/type") from None
+    rows = np.frombuffer(b"".join(g[2] for g in groups), dtype=_PG_ROW)
+    types = np.repeat(np.array([TYPE_INDEX[g[0], g[1]] for g in groups], dtype=np.int16),
+                      [len(g[2]) // _PG_ROW.itemsize for g in groups])
     packed = rows["packed"].astype(np.int64)
-    return (packed >> 12, ((packed >> 3) & 0x1FF) - 1,
+    return (packed >> 3, types,
             _seconds(rows["occurred_at"]), rows["amount_fen"].astype(np.int64),
             rows["quantity"].astype(np.float64), (packed & 0x7) - 1,
             _seconds(rows["publicity_ends_at"]), _seconds(rows["counts_until"]))
 
 
-def write_scores(session: Session, rows: list[tuple[Any, ...]]) -> None:
-    """Insert score rows (values in `SCORE_COLUMNS` order, the inputs as JSON text, no
-    explanation) with COPY."""
+# -- the new rows: inputs and COPY text built a chunk at a time ----------------------------------
+
+def _json(value: Any) -> str:
+    """`core.canonical.canonical` as text, for the constant parts of the inputs."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)
+
+
+_SMALL = [str(i) for i in range(10_000)] + ["null"]  # the JSON of small whole numbers, and NaN
+_NULL = len(_SMALL) - 1
+
+
+def _json_numbers(column: np.ndarray) -> list[str]:
+    """The JSON of each value of a feature column as `scoring.explain.canonical_inputs` writes
+    it: NaN as null, a whole number below 2**53 as an integer, any other as Python's repr (the
+    float's shortest form); infinity raises ValueError as `core.canonical.canonical` does."""
+    small = (column >= 0) & (column < _NULL) & (column == np.trunc(column))  # False for NaN
+    text = list(map(_SMALL.__getitem__,
+                    np.where(small, column, _NULL).astype(np.int64).tolist()))
+    for i in np.flatnonzero(~small & ~np.isnan(column)).tolist():
+        v = float(column[i])
+        if math.isinf(v):
+            raise ValueError("Out of range float values are not JSON compliant")
+        text[i] = str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+    return text
+
+
+def stored_inputs_many(model: Model, x: np.ndarray, consented: Sequence[frozenset[str]],
+                       as_of: int) -> tuple[list[str], list[str]]:
+    """`scoring.explain.stored_inputs` of each row of a feature matrix: the same JSON text and
+    the same hash (tested), built a column at a time.
+
+    Every resident's inputs are one template, sorted keys and all: only the categories and
+    the feature values differ, so those are the only parts written per resident."""
+    def lit(text: str) -> str:
+        return text.replace("%", "%%")
+
+    by_code = sorted(model.features, key=lambda f: f.code)
+    template = (lit('{"as_of":' + _json(from_epoch(as_of).isoformat().replace("+00:00", "Z"))
+                    + ',"consented_categories":') + "%s"
+                + lit(',"features":{')
+                + ",".join(lit(_json(f.code) + ":") + "%s" for f in by_code)
+                + lit('},"model":' + _json(model.id) + ',"model_hash":' + _json(model.hash) + "}"))
+    lists: dict[frozenset[str], str] = {}
+    for chosen in consented:
+        if chosen not in lists:
+            lists[chosen] = _json([c for c in CATEGORIES if c in chosen])
+    texts = [template % row for row in zip(
+        [lists[c] for c in consented], *(_json_numbers(x[:, f.index]) for f in by_code),
+        strict=True)]
+    return texts, [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest()
+                   for t in texts]
+
+
+def _copy_text(value: str) -> str:
+    """A value for COPY's text format (JSON text has no raw tab or newline: only backslashes)."""
+    return value.replace("\\", "\\\\")
+
+
+def new_ids(n: int) -> list[str]:
+    """`n` random (version 4) UUIDs as 32 hex digits, drawn at once."""
+    raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    digits = raw.tobytes().hex()
+    return [digits[i:i + 32] for i in range(0, 32 * n, 32)]
+
+
+def write_scores(session: Session, model: Model, now: datetime,
+                 todo: Sequence[tuple[uuid.UUID, int, frozenset[str]]], scores: Sequence[int],
+                 inputs: Sequence[str], digests: Sequence[str], until: np.ndarray) -> None:
+    """Insert one row per resident of `todo` (resident id, score version, categories) with one
+    COPY: a new id, its score and that score's tier, its inputs as JSON text and their hash, no
+    explanation, and ``valid_until`` from `until` (epoch seconds; `NO_END`: none).
+
+    The COPY text is written here a chunk at a time (psycopg's rows would format every value
+    of every row one by one)."""
     raw = session.connection().connection.driver_connection
     assert raw is not None
+    tiers = {s: _copy_text(model.tier_for(s).code) for s in set(scores)}
+    ends = np.datetime_as_string(np.where(until >= NO_END, 0, until).astype("datetime64[s]"),
+                                 timezone="UTC").tolist()
+    line = "\t".join(("%s", "%s", _copy_text(model.id).replace("%", "%%"), "%d", "%s",
+                      now.isoformat(), "%d", "%s", "%s", "\\N", "batch", "%s")) + "\n"
+    text = "".join([line % (
+        rowid, rid.hex, score, tiers[score], version, _copy_text(doc), digest,
+        "\\N" if edge >= NO_END else end)
+        for rowid, (rid, version, _), score, doc, digest, edge, end in zip(
+            new_ids(len(todo)), todo, scores, inputs, digests, until.tolist(), ends,
+            strict=True)])
     with raw.cursor() as cur, cur.copy(
             f"COPY scores ({', '.join(SCORE_COLUMNS)}) FROM STDIN") as copy:
-        for r in rows:
-            copy.write_row(r)
+        copy.write(text)
