@@ -14,6 +14,7 @@ What "valid now" means is written once, in SQL: `pc_consent_since(resident, purp
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Collection
 from datetime import datetime
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Uuid,
     any_,
     bindparam,
+    cast,
     func,
     literal,
     select,
@@ -90,15 +92,24 @@ def scoring_categories_many(session: Session, resident_ids: Collection[uuid.UUID
     """
     if not resident_ids:
         return {}
+    # the ids as one array literal (the driver would quote-check each element of a list) and
+    # the categories as JSON text, decoded once per distinct list (residents share a few)
+    ids = "{" + ",".join([r.hex for r in resident_ids]) + "}"
     rows = session.execute(
-        select(ConsentRecord.resident_id, ConsentRecord.categories).where(
-            ConsentRecord.resident_id == any_(bindparam("ids", list(resident_ids),
-                                                        type_=ARRAY(Uuid()))),  # one parameter
+        select(ConsentRecord.resident_id, cast(ConsentRecord.categories, Text())).where(
+            ConsentRecord.resident_id == any_(cast(bindparam("ids", ids, type_=Text()),
+                                                   ARRAY(Uuid()))),  # one parameter
             # the same test as one resident's; its resident clause is trivially true here
             *_in_force_and_valid(ConsentRecord.resident_id, literal(SCORING, Text()),
                                  literal(now, DateTime(timezone=True))))
     )
-    return {resident_id: frozenset(categories) for resident_id, categories in rows}
+    decoded: dict[str, frozenset[str]] = {}
+    found: dict[uuid.UUID, frozenset[str]] = {}
+    for resident_id, categories in rows:
+        if categories not in decoded:
+            decoded[categories] = frozenset(json.loads(categories))
+        found[resident_id] = decoded[categories]
+    return found
 
 
 def consent_since(session: Session, resident_id: uuid.UUID, purpose: str, now: datetime
