@@ -95,11 +95,14 @@ def wait_idle(pids: list[int], deadline: float) -> None:
 
 @contextmanager
 def gunicorn(target: str, port: int, *, workers: int, threads: int,
-             env: dict[str, str], worker_class: str = "gthread") -> Iterator[subprocess.Popen]:
-    """Serve `target` on 127.0.0.1:`port` until the block ends; then stop it."""
+             env: dict[str, str], worker_class: str = "gthread",
+             config: Path | None = None) -> Iterator[subprocess.Popen]:
+    """Serve `target` on 127.0.0.1:`port` until the block ends; then stop it. `config`: another
+    gunicorn config file than the repository's `gunicorn.conf.py`."""
     server = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "-b", f"127.0.0.1:{port}", "-w", str(workers),
-         "-k", worker_class, "--threads", str(threads), "--log-level", "warning", target],
+         "-k", worker_class, "--threads", str(threads), "--log-level", "warning",
+         *(["-c", str(config)] if config else []), target],
         cwd=ROOT, env=env, start_new_session=True)
     try:
         wait_ready(port, server)

@@ -47,8 +47,9 @@ async def _answer(reader: asyncio.StreamReader) -> int:
 
 
 async def _run(port: int, requests: list[bytes], rate: float, seconds: float,
-               connections: int) -> dict:
-    total = min(len(requests), int(rate * seconds))
+               connections: int, warmup: float) -> dict:
+    skipped = int(rate * warmup)  # sent at the same rate first, not counted
+    total = min(len(requests), skipped + int(rate * seconds))
     free: asyncio.Queue = asyncio.Queue()
     for _ in range(connections):
         free.put_nowait(None)  # a slot; its connection is opened on first use
@@ -57,7 +58,9 @@ async def _run(port: int, requests: list[bytes], rate: float, seconds: float,
     statuses: dict[int, int] = {}
     failures = 0
 
-    async def one(request: bytes, due: float) -> None:
+    warming: list[float] = []
+
+    async def one(request: bytes, due: float, counted: bool) -> None:
         nonlocal failures
         conn = await free.get()
         try:
@@ -67,8 +70,12 @@ async def _run(port: int, requests: list[bytes], rate: float, seconds: float,
             writer.write(request)
             await writer.drain()
             status = await asyncio.wait_for(_answer(reader), timeout=30)
-            latencies.append(time.perf_counter() - due)
-            timeline.append((due - start, latencies[-1]))
+            latency = time.perf_counter() - due
+            if not counted:
+                warming.append(latency)
+                return
+            latencies.append(latency)
+            timeline.append((due - measured_from, latency))
             statuses[status] = statuses.get(status, 0) + 1
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
             failures += 1
@@ -77,31 +84,34 @@ async def _run(port: int, requests: list[bytes], rate: float, seconds: float,
             free.put_nowait(conn)
 
     start = time.perf_counter()
+    measured_from = start + skipped / rate
     tasks = []
     for i in range(total):
         due = start + i / rate
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(requests[i], due)))
-    await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + 60)
-    elapsed = time.perf_counter() - start
+        tasks.append(asyncio.create_task(one(requests[i], due, i >= skipped)))
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=seconds + warmup + 60)
+    elapsed = time.perf_counter() - measured_from
     while not free.empty():
         conn = free.get_nowait()
         if conn is not None:
             conn[1].close()
     latencies.sort()
 
-    def pct(p: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000, 1) \
-            if latencies else float("nan")
+    warming.sort()
+
+    def pct(p: float, of: list[float] = latencies) -> float:
+        return round(of[min(len(of) - 1, int(p * len(of)))] * 1000, 1) if of else float("nan")
 
     return {"offered_per_s": round(rate, 1), "achieved_per_s": round(len(latencies) / elapsed, 1),
             "sent": total, "answered": len(latencies), "failures": failures,
             "non_2xx": sum(n for s, n in statuses.items() if not 200 <= s < 300),
             "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99),
             "max_ms": round(latencies[-1] * 1000, 1) if latencies else float("nan"),
-            "short_of_requests": total < int(rate * seconds),
+            "short_of_requests": total < skipped + int(rate * seconds),
+            "warmup_s": warmup, "warmup_p99_ms": pct(0.99, warming),
             "p99_ms_by_second": _by_second(timeline)}
 
 
@@ -114,8 +124,10 @@ def _by_second(timeline: list[tuple[float, float]]) -> list[float]:
             for _, v in sorted(seconds.items())]
 
 
-def run(port: int, requests: Path, *, rate: float, seconds: float,
-        connections: int = 64) -> dict:
-    """Offer `rate` requests/s for `seconds` (at most `connections` in flight): achieved rate,
-    p50/p90/p99/max latency in ms from each request's due time."""
-    return asyncio.run(_run(port, _requests(requests), rate, min(seconds, 60.0), connections))
+def run(port: int, requests: Path, *, rate: float, seconds: float, connections: int = 64,
+        warmup: float = 0.0) -> dict:
+    """Offer `rate` requests/s for `warmup` + `seconds` (at most `connections` in flight):
+    achieved rate, p50/p90/p99/max latency in ms from each request's due time, of the requests
+    due after the warm-up (its own p99 is reported apart: a new worker's first requests)."""
+    return asyncio.run(_run(port, _requests(requests), rate, min(seconds, 60.0), connections,
+                            min(warmup, 10.0)))

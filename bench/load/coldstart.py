@@ -1,0 +1,128 @@
+"""A new gunicorn worker's first requests, warmed (`gunicorn.conf.py`) against not (issue 26).
+
+A worker that has just started opens its pooled PostgreSQL connections, configures the ORM and
+parses the active model on its first requests unless `post_worker_init` warms it first
+(`Runtime.warm`). Under a steady load those first requests are the run's slowest. This starts
+one worker (gthread, `--threads` threads), waits until it is idle, then sends `--rounds` rounds
+of `--threads` requests at once (one keep-alive connection each, so the rounds reach every
+thread and pooled connection) and prints each round's slowest answer in ms: the same endpoint
+with the repository's `gunicorn.conf.py` and with a copy whose `post_worker_init` only freezes
+the collector (the reference), alternated `--repeat` times in one run.
+
+    .venv/bin/python bench/load/coldstart.py [--only score,introspect] [--rounds 5]
+
+Creates its own PostgreSQL database (dropped at the end), Redis db 11; 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench.common import drop_database, gunicorn, recreate_database, service_env  # noqa: E402
+from tests.support.factories import FakeIdp  # noqa: E402
+
+# The reference: the repository's settings, less the warm-up.
+UNWARMED = '''
+import gc
+exec(open({conf!r}, encoding="utf-8").read())
+
+def post_worker_init(worker):
+    gc.freeze()
+'''
+
+
+def _round(port: int, lines: list[tuple[str, str, str, str]]) -> float:
+    """Send the requests at once, one connection each; the slowest answer in ms."""
+    times: list[float] = []
+    start = threading.Barrier(len(lines))
+
+    def one(line: tuple[str, str, str, str]) -> None:
+        method, path, auth, body = line
+        headers = {"Authorization": auth} if auth else {}
+        if body:
+            headers["Content-Type"] = "application/json"
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.connect()
+        start.wait()
+        began = time.perf_counter()
+        conn.request(method, path, body=body or None, headers=headers)
+        answer = conn.getresponse()
+        answer.read()
+        times.append((time.perf_counter() - began) * 1000)
+        conn.close()
+        assert answer.status < 300, (path, answer.status)
+
+    threads = [threading.Thread(target=one, args=(line,)) for line in lines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return round(max(times), 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/pc_coldstart_bench")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/11")
+    parser.add_argument("--port", type=int, default=8896)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--only", default="score,token_issue,introspect,authorize")
+    args = parser.parse_args()
+
+    admin = recreate_database(args.pg)
+    idp = FakeIdp()
+    env = service_env(args.pg, args.redis, idp, pool=args.threads,
+                      instance=tempfile.mkdtemp(prefix="pc_coldstart_"))
+    os.environ.update(env)
+    from app import create_app
+    from app.bootstrap import bootstrap
+    from bench.load.run import World, requests_for
+
+    app = create_app({"BENCH_IDP": idp})
+    bootstrap(app)
+    world = World(app, args.threads)
+    app.extensions["pengcheng"].engine.dispose()
+    unwarmed = Path(tempfile.mkdtemp(prefix="pc_coldstart_conf_")) / "unwarmed.conf.py"
+    unwarmed.write_text(UNWARMED.format(conf=str(ROOT / "gunicorn.conf.py")), encoding="utf-8")
+
+    results: dict[str, dict[str, list[list[float]]]] = {}
+    for name in [s for s in args.only.split(",") if s]:
+        need = args.threads * args.rounds
+        results[name] = {"warmed": [], "unwarmed": []}
+        for _ in range(args.repeat):
+            for kind, config in (("unwarmed", unwarmed), ("warmed", None)):
+                lines = requests_for(name, world, need)
+                lines = (lines * (need // len(lines) + 1))[:need]
+                with gunicorn("app:create_app()", args.port, workers=1, threads=args.threads,
+                              env=env, config=config):
+                    rounds = [_round(args.port, lines[i * args.threads:(i + 1) * args.threads])
+                              for i in range(args.rounds)]
+                results[name][kind].append(rounds)
+                print(name, kind, rounds, file=sys.stderr, flush=True)
+    summary = {
+        name: {kind: {"first_round_ms": statistics.median(r[0] for r in runs),
+                      "later_rounds_ms": statistics.median(x for r in runs for x in r[1:])}
+               for kind, runs in by_kind.items()}
+        for name, by_kind in results.items()}
+    print(json.dumps({"threads": args.threads, "rounds": args.rounds, "repeat": args.repeat,
+                      "slowest_of_each_round": results, "median": summary}, indent=2))
+    app.extensions["pengcheng"].engine.dispose()
+    drop_database(admin, args.pg)
+
+
+if __name__ == "__main__":
+    main()
