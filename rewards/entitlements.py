@@ -17,13 +17,14 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from consent.gate import ConsentRequired, consent_since, require
+from consent.notices import NoticeRef
 from core.db import UnitOfWork
 from core.idempotency import iso
 from core.identity import Partner, Resident
 from rewards import errors
 from rewards.eligibility import Decision, decide, overridden, reason
 from rewards.exclusions import active_exclusions
-from rewards.scenarios import Scenario, catalogue, get
+from rewards.scenarios import Scenario, catalogue, effective, purpose_of, usable
 from rewards.token_format import TokenContext
 from rewards.tokens import Issued, issue
 
@@ -62,10 +63,6 @@ def standing(uow: UnitOfWork, resident: Resident, now: datetime) -> tuple[int | 
 
 _OVERRIDES = text("SELECT o.scenario, o.review_id, o.ends_at"
                   " FROM pc_overrides_in_force(:resident, :now) o ORDER BY o.ends_at")
-# A token's bars in one round trip: the exclusions that apply and the overrides in force.
-_BARS = text("SELECT e.codes, o.scenario, o.review_id, o.ends_at"
-             " FROM pc_exclusions(:resident, :now) AS e(codes)"
-             " LEFT JOIN pc_overrides_in_force(:resident, :now) o ON true ORDER BY o.ends_at")
 
 
 def overrides(session: Session, resident_id: uuid.UUID, now: datetime
@@ -79,15 +76,6 @@ def overrides(session: Session, resident_id: uuid.UUID, now: datetime
 def _by_scenario(rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
     return {o.scenario: {"review_id": str(o.review_id), "ends_at": iso(o.ends_at)}
             for o in rows if o.scenario is not None}
-
-
-def _bars(session: Session, resident_id: uuid.UUID, now: datetime, scenario: Scenario
-          ) -> tuple[set[str], dict[str, Any] | None]:
-    """The scenario's exclusions that apply to the resident (`active_exclusions`' answer) and
-    the override in force for it (`overrides`'), read together."""
-    rows = session.execute(_BARS, {"resident": resident_id, "now": now}).all()
-    return (set(scenario.exclusions) & set(rows[0].codes or ()),
-            _by_scenario(rows).get(scenario.code))
 
 
 def entitlements(uow: UnitOfWork, resident: Resident, *, now: datetime) -> list[Entitlement]:
@@ -113,8 +101,12 @@ _PARTNER = select(Partner).where(Partner.client_id == bindparam("client_id"))
 def partner_by_client_id(session: Session, client_id: str) -> Partner:
     found = session.scalars(_PARTNER, {"client_id": client_id}).first()
     if found is None or not found.active:
-        raise errors.UnknownPartner(f"no active partner {client_id!r}", detail_zh="没有该合作机构")
+        raise _unknown_partner(client_id)
     return found
+
+
+def _unknown_partner(client_id: str) -> errors.UnknownPartner:
+    return errors.UnknownPartner(f"no active partner {client_id!r}", detail_zh="没有该合作机构")
 
 
 def serving_partners(session: Session, scenario: Scenario) -> list[Partner]:
@@ -125,30 +117,74 @@ def serving_partners(session: Session, scenario: Scenario) -> list[Partner]:
     return [p for p in partners if scenario.code in (p.scenarios or [])]
 
 
+# Everything a token's issue checks but the score, in one round trip (issue 26): the operators'
+# definition of the scenario (JSON text: `scenarios.effective` parses each text once) and its
+# purpose's current notice (`consent.notices.current_ref`: the highest version), the partner,
+# since when the resident's consent to the scenario is valid (`pc_consent_since`, the rule
+# `consent.gate` reads), the exclusions that apply (`active_exclusions`' function) and the
+# overrides in force (`overrides`' function), one row each (none: one row).
+_ISSUE_CHECKS = (
+    "SELECT s.spec::text AS spec, s.version,"
+    " n.id AS notice_id, n.version AS notice_version, n.hash AS notice_hash, n.published_at,"
+    " p.id AS partner_id, p.client_id, p.kind, p.scenarios, p.active,"
+    " pc_consent_since(%(resident)s, %(purpose)s, %(now)s) AS consent_since,"
+    " e.codes, o.scenario, o.review_id, o.ends_at"
+    " FROM pc_exclusions(%(resident)s, %(now)s) AS e(codes)"
+    " LEFT JOIN scenario_settings s ON s.code = %(scenario)s"
+    " LEFT JOIN LATERAL (SELECT c.id, c.version, c.hash, c.published_at FROM consent_notices c"
+    "  WHERE c.purpose = %(purpose)s ORDER BY c.version DESC LIMIT 1) n ON true"
+    " LEFT JOIN partners p ON p.client_id = %(client_id)s"
+    " LEFT JOIN pc_overrides_in_force(%(resident)s, %(now)s) o ON true ORDER BY o.ends_at")
+
+
+@dataclass(frozen=True)
+class _Audience:
+    """The partner a token is issued to (`rewards.tokens.issue`'s `partner`)."""
+
+    id: uuid.UUID
+    client_id: str
+
+
 def issue_token(uow: UnitOfWork, resident: Resident, *, scenario: str, partner: str,
                 now: datetime, ctx: TokenContext) -> Issued:
     """A token for `scenario` addressed to the partner `partner` (a client id), if the resident
-    is eligible, has consented, and the partner serves the scenario."""
+    is eligible, has consented, and the partner serves the scenario.
+
+    Reads what it checks in one statement (`_ISSUE_CHECKS`), the score through
+    `standing`, and writes the token in one more; refuses in the order of the checks: the
+    scenario (`scenarios.usable`), the partner (`partner_by_client_id`'s refusal), whether it
+    serves the scenario, the consent to the scenario (`consent.gate.require`'s refusal), to
+    scoring, then eligibility."""
     session = uow.session
-    found = get(session, scenario)
-    at = partner_by_client_id(session, partner)
-    if at.kind not in found.partner_kinds or found.code not in (at.scenarios or []):
-        raise errors.PartnerNotServing(f"{at.client_id} does not serve {found.code}",
+    purpose = purpose_of(scenario)
+    rows = session.connection().exec_driver_sql(_ISSUE_CHECKS, {
+        "resident": resident.id, "scenario": scenario, "purpose": purpose,
+        "client_id": partner, "now": now}).all()
+    row = rows[0]
+    notice = None if row.notice_id is None else NoticeRef(
+        row.notice_id, row.notice_version, row.notice_hash, row.published_at)
+    found = usable(scenario, effective(scenario, row.spec, row.version), notice)
+    if row.partner_id is None or not row.active:
+        raise _unknown_partner(partner)
+    if row.kind not in found.partner_kinds or found.code not in (row.scenarios or []):
+        raise errors.PartnerNotServing(f"{row.client_id} does not serve {found.code}",
                                        detail_zh="该机构未开通此场景")
-    require(session, resident.id, found.purpose, now)
+    if row.consent_since is None:
+        require(session, resident.id, purpose, now)  # refuses in the gate's words
     score, tier = standing(uow, resident, now)
     if score is None:
         raise ConsentRequired("entitlements need your consent to scoring",
                               detail_zh="使用信用权益需要您授权计算信用分", purpose="scoring")
-    excluded, override = _bars(session, resident.id, now, found)
+    excluded = set(found.exclusions) & set(row.codes or ())
     decision = overridden(found, decide(found, score=score, tier=tier, exclusions=excluded),
-                          tier=tier, override=override)
+                          tier=tier, override=_by_scenario(rows).get(found.code))
     if not decision.eligible:
         raise errors.NotEligible(
             "; ".join(r.en for r in decision.reasons),
             detail_zh="；".join(r.zh for r in decision.reasons),
             reasons=[r.code for r in decision.reasons])
-    issued = issue(session, resident_id=resident.id, partner=at, scenario=found,
+    issued = issue(session, resident_id=resident.id,
+                   partner=_Audience(row.partner_id, row.client_id), scenario=found,
                    limits=decision.limits, now=now, ctx=ctx)
     uow.commit()
     return issued

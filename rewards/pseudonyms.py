@@ -9,21 +9,30 @@ resident, scoped to the partner it was issued to.
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.crypto import Keyring
-from core.identity import Partner
 from rewards.models import PartnerPseudonym
 
 
-def sector(partner: Partner) -> str:
+class Audience(Protocol):
+    """A partner as a token names it: a `Partner`, or anything with its id and client id."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def client_id(self) -> str: ...
+
+
+def sector(partner: Audience) -> str:
     """The sector a pseudonym is pairwise to: one per partner."""
     return f"partner:{partner.client_id}"
 
 
-def pseudonym(keyring: Keyring, partner: Partner, resident_id: uuid.UUID) -> str:
+def pseudonym(keyring: Keyring, partner: Audience, resident_id: uuid.UUID) -> str:
     """The resident's pseudonym at `partner` (`rewards.tokens.issue` records the mapping with
     the token it signs)."""
     return keyring.pseudonym(sector(partner), resident_id)

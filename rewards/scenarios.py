@@ -78,7 +78,7 @@ class Scenario:
     @property
     def purpose(self) -> str:
         """The consent purpose a token for this scenario needs."""
-        return f"scenario:{self.code}"
+        return purpose_of(self.code)
 
     @property
     def available(self) -> bool:
@@ -94,6 +94,11 @@ class Scenario:
             "discloses": dict(self.discloses), "token_ttl_seconds": self.token_ttl_seconds,
             "active": self.active,
         }
+
+
+def purpose_of(code: str) -> str:
+    """The consent purpose of scenario `code` (`Scenario.purpose`)."""
+    return f"scenario:{code}"
 
 
 def _lang(value: Any, field: str) -> dict[str, str]:
@@ -194,14 +199,39 @@ def get(session: Session, code: str) -> Scenario:
     ScenarioNotAvailable."""
     row = session.get(ScenarioSetting, code)
     found = parse(row.spec, row.version) if row else defaults().get(code)
+    notice = (notices.current_ref(session, found.purpose)
+              if found is not None and found.active else None)
+    return usable(code, found, notice)
+
+
+def usable(code: str, found: Scenario | None, notice: NoticeRef | None) -> Scenario:
+    """`get`'s answer from what it reads: `found`, the effective definition of `code` (None: it
+    has none), with `notice`, its purpose's current notice — or UnknownScenario when there is no
+    active definition, ScenarioNotAvailable when no notice was published."""
     if found is None or not found.active:
         raise UnknownScenario(f"no active scenario {code!r}", detail_zh="没有该场景")
-    notice = notices.current_ref(session, found.purpose)
     if notice is None:
         raise ScenarioNotAvailable(
             f"{code} is not yet available: its consent notice has not been published",
             detail_zh="该场景尚未开放：授权告知书尚未发布", scenario=code)
     return replace(found, notice=notice)
+
+
+def effective(code: str, stored: str | None, version: int | None) -> Scenario | None:
+    """The effective definition of `code` from its `scenario_settings` row read as JSON text
+    with its version (None: no row): the operators' definition, else the shipped one (None if
+    neither). What one round trip reads instead of `get`'s `session.get`."""
+    if stored is None:
+        return defaults().get(code)
+    assert version is not None
+    return _stored(stored, version)
+
+
+@lru_cache(maxsize=256)
+def _stored(spec: str, version: int) -> Scenario:
+    # Keyed by the stored text itself: an operator's change is a new text, so a hit is always
+    # what `parse` would answer now (the version is part of the key as `parse` keeps it).
+    return parse(json.loads(spec), version)
 
 
 def exists(session: Session, code: str) -> bool:

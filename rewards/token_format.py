@@ -18,7 +18,7 @@ import base64
 import binascii
 import re
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -77,9 +77,9 @@ class Claims:
     resident_id: uuid.UUID | None = None  # resolved by consume/introspect, never in the token
 
     def public(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("resident_id")
-        return out
+        """The claims the token carries (`resident_id` is never one), `ent` a copy."""
+        return {"iss": self.iss, "aud": self.aud, "sub": self.sub, "scn": self.scn,
+                "ent": dict(self.ent), "iat": self.iat, "exp": self.exp, "jti": self.jti}
 
 
 def _b64json(segment: str) -> Any:

@@ -93,7 +93,7 @@ from core.errors import RateLimited
 from core.identity import Partner
 from core.signing import OnDemand
 from rewards import errors
-from rewards.pseudonyms import pseudonym
+from rewards.pseudonyms import Audience, pseudonym
 from rewards.scenarios import MAX_TOKEN_TTL, Scenario, defaults
 from rewards.token_format import (
     TYP,
@@ -129,12 +129,14 @@ def new_code() -> str:
 # live codes) is drawn again.
 # The token's row, and the partner's pseudonym mapping the first time (`rewards.pseudonyms`),
 # in one statement.
-_REMEMBER = text(
+# Sent as the driver takes it (`exec_driver_sql`: no statement compiled per call).
+_REMEMBER = (
     "WITH mapped AS (INSERT INTO partner_pseudonyms (pseudonym, partner_id, resident_id,"
-    " created_at) VALUES (:sub, :partner_id, :resident_id, :issued_at) ON CONFLICT DO NOTHING)"
+    " created_at) VALUES (%(sub)s, %(partner_id)s, %(resident_id)s, %(issued_at)s)"
+    " ON CONFLICT DO NOTHING)"
     " INSERT INTO issued_tokens (jti, code, partner_id, resident_id, scenario, limits, token,"
-    " issued_at, expires_at) VALUES (:jti, :code, :partner_id, :resident_id, :scenario,"
-    " CAST(:limits AS json), :token, :issued_at, :expires_at)"
+    " issued_at, expires_at) VALUES (%(jti)s, %(code)s, %(partner_id)s, %(resident_id)s,"
+    " %(scenario)s, CAST(%(limits)s AS json), %(token)s, %(issued_at)s, %(expires_at)s)"
     " ON CONFLICT (code) DO NOTHING RETURNING jti")
 
 
@@ -144,7 +146,7 @@ def _ts(value: datetime) -> int:
 
 # -- issue --------------------------------------------------------------------------------------
 
-def issue(session: Session, *, resident_id: uuid.UUID, partner: Partner, scenario: Scenario,
+def issue(session: Session, *, resident_id: uuid.UUID, partner: Audience, scenario: Scenario,
           limits: dict[str, Any], now: datetime, ctx: TokenContext) -> Issued:
     """Sign a token for `partner` and give it a short code (eligibility and consent are the
     caller's to check). `ent` is the scenario's fixed disclosure; `limits` — the resident's in
@@ -163,9 +165,10 @@ def issue(session: Session, *, resident_id: uuid.UUID, partner: Partner, scenari
            "resident_id": resident_id,
            "scenario": scenario.code, "limits": json.dumps(limits), "token": token,
            "issued_at": now, "expires_at": expires_at}
+    connection = session.connection()
     while True:
         code = new_code()
-        if session.execute(_REMEMBER, {**row, "code": code}).first() is not None:
+        if connection.exec_driver_sql(_REMEMBER, {**row, "code": code}).first() is not None:
             return Issued(token, code, expires_at, claims)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -23,12 +23,12 @@ from app.api.tokens.schemas import (
     TokenRequestSchema,
     TokenSchema,
     TokenUseSchema,
+    token_answer,
 )
 from app.ratelimit import enforce
 from app.runtime import runtime
 from rewards import access, token_use, tokens
 from rewards.entitlements import describe, entitlements, issue_token
-from rewards.tokens import Issued
 
 blp = Blueprint("entitlements", __name__, url_prefix="/api/v1/me",
                 description="The resident's entitlements, tokens and access log")
@@ -53,14 +53,15 @@ class Tokens(MethodView):
     @blp.arguments(TokenRequestSchema())
     @blp.response(201, TokenSchema)
     @blp.doc(security=RESIDENT)
-    def post(self, body: dict[str, Any]) -> Issued:
+    def post(self, body: dict[str, Any]) -> tuple[Response, int]:
         """A short-lived token (and its QR code) to show the partner you are at."""
         with runtime().uow() as uow:
             resident = auth.resident(uow)
             enforce(f"tokens:{resident.id}", runtime().settings["RATE_LIMIT_TOKENS"])
-            return issue_token(uow, resident, scenario=body["scenario"],
-                               partner=body["partner"], now=runtime().clock.now(),
-                               ctx=runtime().tokens)
+            issued = issue_token(uow, resident, scenario=body["scenario"],
+                                 partner=body["partner"], now=runtime().clock.now(),
+                                 ctx=runtime().tokens)
+        return jsonify(token_answer(issued)), 201  # TokenSchema's answer, written directly
 
 
 @blp.route("/access-log")
