@@ -44,8 +44,14 @@ def bearer() -> str:
 def resident(uow: UnitOfWork) -> Resident:
     """The resident whose session token authorizes this request."""
     found = resident_for_session(uow.session, bearer(), runtime().clock.now())
-    g.actor = f"resident:{found.id}"
+    acting_resident(found.id)
     return found
+
+
+def acting_resident(resident_id: uuid.UUID) -> None:
+    """Name the resident this request acts for (`g.actor`): after `resident`, or after a read
+    that found the session's resident in its own statement (`scoring.read`)."""
+    g.actor = f"resident:{resident_id}"
 
 
 def _principal(uow: UnitOfWork, model: type[P], what: str) -> P:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     ARRAY,
     ColumnElement,
     DateTime,
+    Select,
     Text,
     Uuid,
     any_,
@@ -62,12 +63,18 @@ def _in_force_and_valid(resident_id: Any, purpose: Any, now: Any
                 resident_id, purpose, now, type_=DateTime(timezone=True)))
 
 
+def valid_consent(resident_id: Any, purpose: Any, now: Any) -> Select[Any]:
+    """The (categories, given_at) of the resident's consent to `purpose` valid `now`: no row
+    when none is. `resident_id` may be a column of an enclosing statement (the score read,
+    `scoring.read`, asks it in its own round trip)."""
+    return (select(ConsentRecord.categories, ConsentRecord.given_at)
+            .where(*_in_force_and_valid(resident_id, purpose, now))
+            .limit(1))
+
+
 # Built once: constructing the statement per call costs about as much as running it.
-_VALID = (select(ConsentRecord.categories, ConsentRecord.given_at)
-          .where(*_in_force_and_valid(bindparam("resident", type_=Uuid()),
-                                      bindparam("purpose", type_=Text()),
-                                      bindparam("now", type_=DateTime(timezone=True))))
-          .limit(1))
+_VALID = valid_consent(bindparam("resident", type_=Uuid()), bindparam("purpose", type_=Text()),
+                       bindparam("now", type_=DateTime(timezone=True)))
 
 
 def _valid(session: Session, resident_id: uuid.UUID, purpose: str, now: datetime

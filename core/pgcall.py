@@ -68,15 +68,24 @@ def call(uow: UnitOfWork, statement: TextClause, params: Mapping[str, Any],
     is raised as SQLAlchemy's, as if SQLAlchemy had
     run the statement (a lost connection is invalidated, so the pool heals itself).
     """
+    row = fetch(uow, _driver_sql(uow.bind.dialect, statement), params, refusals)
+    assert row is not None
+    return row[0]
+
+
+def fetch(uow: UnitOfWork, sql: str, params: Mapping[str, Any],
+          refusals: Mapping[str, Refusal] | None = None) -> tuple[Any, ...] | None:
+    """Run `sql`, as the driver takes it, as `call` does; its first row as the driver gives
+    it (None: no row). For a read that needs no session either (the score read,
+    `scoring.read`)."""
     dialect = uow.bind.dialect
-    sql = _driver_sql(dialect, statement)
     pooled = uow.driver_connection()
     cursor = pooled.cursor()
     try:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
+        row: tuple[Any, ...] | None = cursor.fetchone()
     except dialect.loaded_dbapi.Error as exc:
-        refused = refusal(exc, refusals)
+        refused = refusal(exc, refusals or {})
         if refused is not None:
             raise refused from None
         lost = dialect.is_disconnect(exc, pooled.driver_connection, cursor)
@@ -86,4 +95,4 @@ def call(uow: UnitOfWork, statement: TextClause, params: Mapping[str, Any],
                                   connection_invalidated=lost, dialect=dialect) from exc
     finally:
         cursor.close()
-    return row[0]
+    return row

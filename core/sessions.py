@@ -3,6 +3,7 @@ a revocation. A first login creates the resident (`core.identity.create_resident
 
     login(uow, keyring, claims, now=…, ttl=…, channel="idp") -> OpenedSession   # a use case
     resident_for_session(session, token, now) -> Resident                      # a helper
+    session_lookup(*columns), live(...)   # the same lookup inside a larger statement
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -44,19 +45,31 @@ def open_session(session: Session, resident: Resident, *, now: datetime, ttl: ti
     return token, expires
 
 
-# The session and its resident in one round trip (every resident request starts here).
-_SESSION_RESIDENT = (
-    select(Resident, SessionToken.expires_at, SessionToken.revoked_at)
-    .join(SessionToken, SessionToken.resident_id == Resident.id)
-    .where(SessionToken.token_hash == bindparam("h"))
-)
+def session_lookup(*columns: Any) -> Select[Any]:
+    """The lookup every resident request starts from: the session token whose hash is bound
+    as `h`, joined to its resident, selecting `columns` and then what `live` reads (its
+    `expires_at`, `revoked_at` and the resident's `status`). A statement that reads more in
+    the same round trip (the score read, `scoring.read`) is built on it."""
+    return (select(*columns, SessionToken.expires_at, SessionToken.revoked_at,
+                   Resident.status.label("resident_status"))
+            .join_from(SessionToken, Resident, SessionToken.resident_id == Resident.id)
+            .where(SessionToken.token_hash == bindparam("h")))
+
+
+def live(expires_at: datetime, revoked_at: datetime | None, resident_status: str,
+         now: datetime) -> bool:
+    """Whether a session found by `session_lookup` authorizes a request `now`: not revoked,
+    not expired, and its resident active."""
+    return revoked_at is None and now < expires_at and resident_status == "active"
+
+
+_SESSION_RESIDENT = session_lookup(Resident)
 
 
 def resident_for_session(session: Session, token: str, now: datetime) -> Resident:
     """The active resident of a live session token; Unauthorized otherwise."""
     row = session.execute(_SESSION_RESIDENT, {"h": hash_key(token)}).first()
-    if (row is None or row.revoked_at is not None or row.expires_at <= now
-            or row.Resident.status != "active"):
+    if row is None or not live(row.expires_at, row.revoked_at, row.resident_status, now):
         raise Unauthorized("session token is missing, expired or revoked",
                            detail_zh="登录已失效，请重新登录")
     resident: Resident = row.Resident

@@ -31,11 +31,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit, dates
+from core.clock import utc
 from core.db import UnitOfWork
 from core.idempotency import iso
 from core.identity import Operator, Resident
@@ -303,34 +305,64 @@ class DisputeMark:
     text: str
 
 
+# A record under an open dispute, as the score page lists them (oldest deadline first).
+_MARKED = (Record.id, Dispute.id, Record.category, Record.type, Dispute.due_at)
+_MARK_ORDER = (Dispute.due_at, Dispute.id)
+
+
+def _marked(resident_id: Any, *columns: Any) -> Select[Any]:
+    return (select(*columns).select_from(Record)
+            .join(Dispute, Dispute.record_id == Record.id)
+            .where(Record.resident_id == resident_id, Record.status == "disputed",
+                   Dispute.status == "open"))
+
+
+_OPEN_MARKS = _marked(bindparam("resident"), *_MARKED).order_by(*_MARK_ORDER)
+
+
+def open_marks(resident_id: Any) -> Select[Any]:
+    """What `marks` reads, as one row of five arrays in its order (record ids, dispute ids,
+    categories, types, deadlines; NULLs when there is none), for a statement that reads it
+    with other things in one round trip (`scoring.read`, where `resident_id` is its column);
+    `marks_of` turns the row into the marks."""
+    return _marked(resident_id, *(func.array_agg(aggregate_order_by(c, *_MARK_ORDER))
+                                  for c in _MARKED))
+
+
 def marks(session: Session, resident_id: uuid.UUID, *, now: datetime,
           lang: str = "zh") -> list[DisputeMark]:
     """The resident's records under an open dispute, with what each means for the score now.
     Reads only."""
-    rows = session.execute(
-        select(Record, Dispute).join(Dispute, Dispute.record_id == Record.id)
-        .where(Record.resident_id == resident_id, Record.status == "disputed",
-               Dispute.status == "open").order_by(Dispute.due_at, Dispute.id)).all()
-    out = []
-    for record, d in rows:
-        rtype = record_type(record.category, record.type)
-        name = (rtype.name_zh if lang == "zh" else rtype.name_en) if rtype else record.type
-        due = d.due_at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
-        counting = now < d.due_at
-        if lang == "zh":
-            text = (f"{name}：异议处理中（异议标注），处理完成前照常计入，处理期限 {due}。"
-                    if counting else
-                    f"{name}：异议处理中（异议标注），超过处理期限 {due} 仍未处理完成，"
-                    "自期限起暂不计入，处理完成后按结果计入。")
-        else:
-            text = (f"{name}: under dispute; it counts as before until an operator decides "
-                    f"(deadline {due})." if counting else
-                    f"{name}: under dispute; not decided by its deadline {due}, so it does not "
-                    "count from then until it is decided.")
-        out.append(DisputeMark(record_id=str(record.id), dispute_id=str(d.id),
-                               category=record.category, type=record.type,
-                               due_at=stamp(d.due_at), counts=counting, text=text))
-    return out
+    rows = session.execute(_OPEN_MARKS, {"resident": resident_id}).all()
+    return [_mark(*row, now=now, lang=lang) for row in rows]
+
+
+def marks_of(arrays: tuple[Any, ...], *, now: datetime, lang: str = "zh") -> list[DisputeMark]:
+    """`marks` from the row of `open_marks` (its times may be in any time zone)."""
+    if arrays[0] is None:
+        return []
+    return [_mark(record_id, dispute_id, category, type_, utc(due_at), now=now, lang=lang)
+            for record_id, dispute_id, category, type_, due_at in zip(*arrays, strict=True)]
+
+
+def _mark(record_id: uuid.UUID, dispute_id: uuid.UUID, category: str, type_: str,
+          due_at: datetime, *, now: datetime, lang: str) -> DisputeMark:
+    rtype = record_type(category, type_)
+    name = (rtype.name_zh if lang == "zh" else rtype.name_en) if rtype else type_
+    due = due_at.astimezone(CST).strftime("%Y-%m-%d %H:%M")
+    counting = now < due_at
+    if lang == "zh":
+        text = (f"{name}：异议处理中（异议标注），处理完成前照常计入，处理期限 {due}。"
+                if counting else
+                f"{name}：异议处理中（异议标注），超过处理期限 {due} 仍未处理完成，"
+                "自期限起暂不计入，处理完成后按结果计入。")
+    else:
+        text = (f"{name}: under dispute; it counts as before until an operator decides "
+                f"(deadline {due})." if counting else
+                f"{name}: under dispute; not decided by its deadline {due}, so it does not "
+                "count from then until it is decided.")
+    return DisputeMark(record_id=str(record_id), dispute_id=str(dispute_id), category=category,
+                       type=type_, due_at=stamp(due_at), counts=counting, text=text)
 
 
 def flag_overdue(uow: UnitOfWork, now: datetime, *, limit: int = 1000) -> int:

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, defer
 
 from consent.gate import ConsentRequired, scoring_categories
@@ -75,13 +75,24 @@ def _state(row: ScoreModel) -> ModelState:
 # -- models -----------------------------------------------------------------------------------
 
 def _parsed(row: ScoreModel) -> Model:
-    with _models_lock:
-        model = _models.get(row.spec_hash)
+    model = parsed(row.spec_hash)
     if model is None:
         model = parse_model(row.spec)
         with _models_lock:
             _models[row.spec_hash] = model
     return model
+
+
+def parsed(spec_hash: str) -> Model | None:
+    """The model whose stored text has this hash if this process has parsed it, else None
+    (no query: the one-round-trip score read, `scoring.read`, reads only the hash)."""
+    with _models_lock:
+        return _models.get(spec_hash)
+
+
+def active_model_ref() -> Select[str, str]:
+    """The active model's id and spec hash (the partial unique index allows one)."""
+    return select(ScoreModel.id, ScoreModel.spec_hash).where(ScoreModel.status == "active")
 
 
 # The spec is read only when its hash is not parsed yet (`_parsed`): a read of the active
@@ -187,8 +198,14 @@ def records_of(session: Session, resident_ids: Iterable[uuid.UUID]) -> list[Any]
     ).mappings())
 
 
-_LATEST = (select(Score).where(Score.resident_id == bindparam("resident"))
-           .order_by(*LATEST_FIRST).limit(1))
+def latest_of(resident_id: Any, *columns: Any) -> Select[Any]:
+    """`columns` of the resident's latest stored score (`LATEST_FIRST`); `resident_id` a value
+    or a column of an enclosing statement (`scoring.read`)."""
+    return (select(*columns).where(Score.resident_id == resident_id)
+            .order_by(*LATEST_FIRST).limit(1))
+
+
+_LATEST = latest_of(bindparam("resident"), Score)
 
 
 def latest(session: Session, resident_id: uuid.UUID) -> Score | None:
@@ -228,7 +245,8 @@ def is_current(row: StoredBasis | None, resident: Versioned, model: Model,
     )
 
 
-def _view(model: Model, row: Score, derived: integrity.Derived) -> ScoreView:
+def view_of(model: Model, row: integrity.StoredScore, derived: integrity.Derived
+            ) -> ScoreView:
     """The view of a row whose derivation holds: its score and tier are the derived ones, its
     explanation the stored one or, when the row stores none (the batch's), rendered from its
     inputs."""
@@ -289,7 +307,7 @@ def fresh_score(session: Session, resident: Resident, *, now: datetime
         assert row is not None
         derived = integrity.derive(model, row)
         if derived.ok:
-            return _view(model, row, derived), False
+            return view_of(model, row, derived), False
         _tampered(session, row, derived.differs, now=now)  # no valid score: recompute
     records = records_of(session, [resident.id])
     try:
@@ -315,20 +333,26 @@ def explained_score(uow: UnitOfWork, resident: Resident, *, now: datetime,
     from rights.disputes import marks
 
     view = current_score(uow, resident, now=now)
-    shown = render(uow.session, view, lang)
     disputed = marks(uow.session, resident.id, now=now, lang=lang)
+    return explained(stored_model(uow.session, view.model), view, disputed, lang)
+
+
+def explained(model: Model | None, view: ScoreView, disputed: list[Any],
+              lang: str) -> dict[str, Any]:
+    """`explained_score`'s answer from its parts: the score `view` under its `model` (None:
+    not stored), the records under dispute (`rights.disputes.marks`), the language."""
+    shown = _rendered(model, view, lang)
     if disputed:
-        shown = {**shown, "positives": _not_absent(uow.session, view, shown, disputed)}
+        shown = {**shown, "positives": _not_absent(model, shown, disputed)}
     return {**shown, "computed_at": view.computed_at,
             "disputed": [asdict(m) for m in disputed]}
 
 
-def _not_absent(session: Session, view: ScoreView, shown: dict[str, Any],
+def _not_absent(model: Model | None, shown: dict[str, Any],
                 disputed: list[Any]) -> list[dict[str, Any]]:
     """The positives, less those of features that read a disputed record's type: a disputed
     record is never described as absent ("无失信被执行记录"), even past its deadline when it
     does not count."""
-    model = stored_model(session, view.model)
     if model is None:
         return []
     kinds = {(m.category, m.type) for m in disputed}
@@ -341,8 +365,13 @@ def render(session: Session, view: ScoreView, lang: str) -> dict[str, Any]:
     """The stored explanation, re-rendered in another language from the stored inputs."""
     if view.explanation.get("lang") == lang:
         return view.explanation
-    model = stored_model(session, view.model)
-    return view.explanation if model is None else recompute(model, view.inputs, lang=lang)
+    return _rendered(stored_model(session, view.model), view, lang)
+
+
+def _rendered(model: Model | None, view: ScoreView, lang: str) -> dict[str, Any]:
+    if view.explanation.get("lang") == lang or model is None:
+        return view.explanation
+    return recompute(model, view.inputs, lang=lang)
 
 
 def history(session: Session, resident_id: uuid.UUID, limit: int = 100) -> list[Score]:

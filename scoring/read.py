@@ -1,0 +1,148 @@
+"""The resident's score read in one round trip, for the common case (issue 26).
+
+Design overview
+---------------
+* `GET /api/v1/me/score` needs the session's resident and its data version, the scoring
+  consent's categories, the active model's reference, the latest stored score and the records
+  under dispute. `current_read` asks for all of them in **one statement**, sent straight to
+  the driver (`core.pgcall.fetch`: no session, no ORM). The statement is composed of the
+  pieces the general path runs one by one, so each rule stays written once:
+  `core.sessions.session_lookup` (and `live`), `consent.gate.valid_consent` (the SQL rule
+  `pc_consent_since`), `scoring.services.active_model_ref` and `latest_of`, and
+  `rights.disputes.open_marks`.
+* It answers only when the stored score is what `scoring.services.fresh_score` would return
+  without computing: the session is live, a scoring consent is valid, the model is parsed in
+  this process, the row `is_current` and `scoring.integrity.derive` holds. The answer is then
+  built by the same `explained` as `explained_score`'s.
+* Anything else — no or a dead session, no consent, a stale or tampered score, a model not
+  parsed yet — answers None, and the caller takes the general path (`auth.resident` and
+  `explained_score`), which refuses, recomputes (and commits) or audits ``score.tampered``
+  as it always has. Nothing is written here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Select, bindparam, literal, true
+from sqlalchemy.engine import Dialect
+
+from consent.gate import SCORING, valid_consent
+from core import pgcall
+from core.clock import utc
+from core.db import UnitOfWork
+from core.identity import Resident, hash_key
+from core.sessions import live, session_lookup
+from scoring import integrity
+from scoring.features import scoring_scope
+from scoring.services import (
+    active_model_ref,
+    explained,
+    is_current,
+    latest_of,
+    parsed,
+    view_of,
+)
+from scoring.spec import Model
+from scoring.store import Score
+
+
+@dataclass(frozen=True)
+class Read:
+    """A score read answered in one round trip: whose, under which model, and the answer
+    (`explained_score`'s)."""
+
+    resident_id: uuid.UUID
+    model: Model
+    answer: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """The latest score row as the statement gives it (`integrity.StoredScore`)."""
+
+    id: uuid.UUID
+    model_id: str
+    score: int
+    tier: str
+    computed_at: datetime
+    basis_version: int
+    inputs: dict[str, Any]
+    inputs_hash: str
+    explanation: dict[str, Any] | None
+    valid_until: datetime | None
+
+
+@dataclass(frozen=True)
+class _Version:
+    score_version: int
+
+
+_SCORE_COLUMNS = (Score.id, Score.model_id, Score.score, Score.tier, Score.computed_at,
+                  Score.basis_version, Score.inputs, Score.inputs_hash, Score.explanation,
+                  Score.valid_until)
+
+
+def _statement() -> Select[Any]:
+    """Session, resident, consent, active model, latest score and open disputes: one row, or
+    none for an unknown session token (bound: `h`, its hash, and `now`)."""
+    from rights.disputes import open_marks  # rights imports scoring.services
+
+    now = bindparam("now", type_=DateTime(timezone=True))
+    consent = valid_consent(Resident.id, literal(SCORING), now).lateral("consent")
+    model = active_model_ref().subquery("model")
+    score = latest_of(Resident.id, *_SCORE_COLUMNS).lateral("score")
+    marks = open_marks(Resident.id).lateral("marks")
+    return (session_lookup(Resident.id, Resident.score_version, consent.c.categories,
+                           model.c.id, model.c.spec_hash, *score.c, *marks.c)
+            .outerjoin_from(Resident, consent, true())
+            .outerjoin(model, true())
+            .outerjoin(score, true())
+            .outerjoin(marks, true()))
+
+
+_compiled: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
+def _driver_sql(dialect: Dialect) -> tuple[str, dict[str, Any]]:
+    """The statement as the driver takes it and its fixed parameters, compiled once."""
+    found = _compiled.get(dialect.name)
+    if found is None:
+        compiled = _statement().compile(dialect=dialect)
+        found = _compiled[dialect.name] = (compiled.string, dict(compiled.params))
+    return found
+
+
+def current_read(uow: UnitOfWork, token: str, *, now: datetime, lang: str) -> Read | None:
+    """The score read of the session `token`'s resident in one round trip, when its stored
+    score is current and holds; None when the general path must answer (see the module
+    docstring)."""
+    sql, fixed = _driver_sql(uow.bind.dialect)
+    row = pgcall.fetch(uow, sql, {**fixed, "h": hash_key(token), "now": now})
+    if row is None:
+        return None
+    (resident_id, score_version, categories, model_id, spec_hash, *rest) = row
+    expires_at, revoked_at, status = rest[-3:]
+    stored, arrays = rest[:len(_SCORE_COLUMNS)], tuple(rest[len(_SCORE_COLUMNS):-3])
+    if not live(utc(expires_at), revoked_at, status, now) or categories is None:
+        return None
+    model = None if spec_hash is None else parsed(spec_hash)
+    if model is None or model.id != model_id or stored[0] is None:
+        return None
+    score_id, _, points, tier, computed_at, basis, inputs, inputs_hash, shown, until = stored
+    found = _Stored(score_id, model_id, points, tier, utc(computed_at), basis, inputs,
+                    inputs_hash, shown, None if until is None else utc(until))
+    if not is_current(found, _Version(score_version), model,
+                      scoring_scope(frozenset(categories)), now):
+        return None
+    derived = integrity.derive(model, found)
+    if not derived.ok:
+        return None  # the general path audits it and recomputes
+    from rights.disputes import marks_of
+
+    answer = explained(model, view_of(model, found, derived),
+                       marks_of(arrays, now=now, lang=lang), lang)
+    return Read(resident_id, model, answer)
