@@ -99,13 +99,14 @@ def scoring_categories_many(session: Session, resident_ids: Collection[uuid.UUID
     """
     if not resident_ids:
         return {}
-    # the ids as one array literal (the driver would quote-check each element of a list) and
+    # the ids as one array literal (the driver would quote-check each element of a list),
+    # cast once by a subquery (a cast in the condition could be evaluated for every row), and
     # the categories as JSON text, decoded once per distinct list (residents share a few)
     ids = "{" + ",".join([r.hex for r in resident_ids]) + "}"
+    once = select(cast(bindparam("ids", ids, type_=Text()), ARRAY(Uuid()))).scalar_subquery()
     rows = session.execute(
         select(ConsentRecord.resident_id, cast(ConsentRecord.categories, Text())).where(
-            ConsentRecord.resident_id == any_(cast(bindparam("ids", ids, type_=Text()),
-                                                   ARRAY(Uuid()))),  # one parameter
+            ConsentRecord.resident_id == any_(cast(once, ARRAY(Uuid()))),  # one parameter
             # the same test as one resident's; its resident clause is trivially true here
             *_in_force_and_valid(ConsentRecord.resident_id, literal(SCORING, Text()),
                                  literal(now, DateTime(timezone=True))))

@@ -38,7 +38,7 @@ import math
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,6 +47,7 @@ import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Text,
+    Uuid,
     any_,
     bindparam,
     cast,
@@ -55,6 +56,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Cast
 
 from consent.gate import scoring_categories_many
 from core.db import UnitOfWork
@@ -210,13 +212,19 @@ def latest_many(session: Session, resident_ids: Sequence[uuid.UUID]) -> dict[uui
         return {}
     cols = (Score.resident_id, Score.basis_version, Score.model_id, Score.inputs,
             Score.valid_until)
-    ids = "{" + ",".join([r.hex for r in resident_ids]) + "}"  # one array literal: the
-    # driver would quote-check each element of a list
-    which = Score.resident_id == any_(cast(bindparam("ids", ids, type_=Text()),
-                                           ARRAY(Score.resident_id.type)))
+    which = Score.resident_id == any_(uuid_array(resident_ids))
     stmt = (select(*cols).where(which).ext(distinct_on(Score.resident_id))
             .order_by(Score.resident_id, *LATEST_FIRST))
     return {row.resident_id: row for row in session.execute(stmt)}
+
+
+def uuid_array(ids: Iterable[uuid.UUID]) -> Cast[list[uuid.UUID]]:
+    """The ids as one ``uuid[]`` for ``= ANY(…)``: one text parameter (psycopg would quote-check
+    each element of a list, ~3 µs an id), cast once by a subquery (a cast in the condition
+    itself is evaluated again for every row a plan filters: 2 ms a row for 5,000 ids)."""
+    text = "{" + ",".join([i.hex for i in ids]) + "}"
+    once = select(cast(bindparam("ids", text, type_=Text()), ARRAY(Uuid()))).scalar_subquery()
+    return cast(once, ARRAY(Uuid()))  # ANY ((SELECT …)) would read as a subquery of rows
 
 
 def _default_severity(category: str, type_: str) -> int:
