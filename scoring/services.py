@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import DateTime, Select, Uuid, bindparam, literal, select, true
 from sqlalchemy.orm import Session, defer
 
-from consent.gate import ConsentRequired, scoring_categories
+from consent.gate import SCORING, ConsentRequired, valid_consent
 from core import audit
 from core.db import UnitOfWork
 from core.errors import Conflict, InvalidInput, NotFound
@@ -207,6 +207,28 @@ def latest_of(resident_id: Any, *columns: Any) -> Select[Any]:
 
 _LATEST = latest_of(bindparam("resident"), Score)
 
+# A stored score's columns, read without its ORM entity (`StoredBasis`, `integrity.StoredScore`).
+_STORED = (Score.id, Score.resident_id, Score.model_id, Score.score, Score.tier,
+           Score.computed_at, Score.basis_version, Score.inputs, Score.inputs_hash,
+           Score.explanation, Score.valid_until)
+
+
+def _basis() -> Select[Any]:
+    """What `fresh_score` decides by, in one statement and always one row: the categories of
+    the valid scoring consent (NULL: none), the active model's spec hash (NULL: none) and the
+    resident's latest score (NULLs: none); bound: `resident`, `now`."""
+    resident = bindparam("resident", type_=Uuid())
+    now = bindparam("now", type_=DateTime(timezone=True))
+    one = select(literal(1).label("one")).subquery("one")
+    consent = valid_consent(resident, literal(SCORING), now).subquery("consent")
+    model = active_model_ref().subquery("model")
+    score = latest_of(resident, *_STORED).subquery("score")
+    return (select(consent.c.categories, model.c.spec_hash, *score.c).select_from(one)
+            .outerjoin(consent, true()).outerjoin(model, true()).outerjoin(score, true()))
+
+
+_BASIS = _basis()
+
 
 def latest(session: Session, resident_id: uuid.UUID) -> Score | None:
     """The resident's latest stored score (`LATEST_FIRST`), or None."""
@@ -268,7 +290,7 @@ def explanation_of(session: Session, row: Score) -> dict[str, Any] | None:
         return None
 
 
-def _tampered(session: Session, row: Score, differs: tuple[str, ...], *, now: datetime) -> None:
+def _tampered(session: Session, row: Any, differs: tuple[str, ...], *, now: datetime) -> None:
     """Log and audit a stored score that is not what its inputs compute to (it stays, for
     `pengcheng score --verify` and the operators)."""
     log.warning("score %s of resident %s is not what its inputs compute to: %s",
@@ -297,18 +319,19 @@ def fresh_score(session: Session, resident: Resident, *, now: datetime
     Raises `ConsentRequired` without a valid scoring consent: no consent, no score.
     """
     version = resident.score_version  # read before the records (see module docstring)
-    chosen = scoring_categories(session, resident.id, now)
-    if chosen is None:
+    basis = session.execute(_BASIS, {"resident": resident.id, "now": now}).one()
+    if basis.categories is None:
         raise ConsentRequired("scoring needs your consent", detail_zh="计算信用分需要您的授权")
-    categories = scoring_scope(chosen)
-    model = active_model(session)
-    row = latest(session, resident.id)
-    if is_current(row, resident, model, categories, now):
-        assert row is not None
-        derived = integrity.derive(model, row)
+    categories = scoring_scope(frozenset(basis.categories))
+    model = (None if basis.spec_hash is None else parsed(basis.spec_hash)) \
+        or active_model(session)  # parses it (or refuses: no active model)
+    stored = basis if basis.id is not None else None
+    if is_current(stored, resident, model, categories, now):
+        assert stored is not None
+        derived = integrity.derive(model, stored)
         if derived.ok:
-            return view_of(model, row, derived), False
-        _tampered(session, row, derived.differs, now=now)  # no valid score: recompute
+            return view_of(model, stored, derived), False
+        _tampered(session, stored, derived.differs, now=now)  # no valid score: recompute
     records = records_of(session, [resident.id])
     try:
         explanation, inputs = score_resident(model, records, categories, now)

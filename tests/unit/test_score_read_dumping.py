@@ -9,7 +9,7 @@ import marshmallow as ma
 import pytest
 
 from app.api.common import UTCDateTime
-from app.api.scores.dumping import dumped
+from app.api.scores.dumping import _plan, dumped
 from app.api.scores.schemas import HistorySchema, ScoreSchema
 
 
@@ -22,9 +22,14 @@ class Leaf(ma.Schema):
     u = UTCDateTime()
     n = ma.fields.Integer(as_string=True)
     renamed = ma.fields.String(data_key="shown", attribute="hidden")
+    items = ma.fields.String()  # a dict's own attribute name, when the key is missing
+
+
+class Odd(Leaf):
+    """Fields the plan leaves to marshmallow."""
+
     default = ma.fields.Integer(dump_default=7)
     method = ma.fields.Method("twice")
-    items = ma.fields.String()  # a dict's own attribute name, when the key is missing
 
     def twice(self, obj):
         return 2 * (obj.get("i") or 0) if isinstance(obj, dict) else 0
@@ -34,6 +39,7 @@ class Tree(ma.Schema):
     leaf = ma.fields.Nested(Leaf)
     leaves = ma.fields.List(ma.fields.Nested(Leaf))
     many = ma.fields.Nested(Leaf, many=True)
+    odd = ma.fields.Nested(Odd)
     numbers = ma.fields.List(ma.fields.Integer())
     names = ma.fields.List(ma.fields.String())
 
@@ -61,6 +67,7 @@ LEAVES = [
     {"s": None, "i": None, "f": None, "b": None, "t": None, "u": None, "n": None},
     {"i": True, "f": float("nan"), "b": 0},
     {},
+    type("Sub", (dict,), {})(s="a dict subclass", i=1),
     Obj("an object", 9),
     None,
 ]
@@ -68,9 +75,9 @@ LEAVES = [
 
 @pytest.mark.parametrize("leaf", LEAVES, ids=range(len(LEAVES)))
 def test_a_planned_dump_equals_marshmallows(leaf):
-    tree = {"leaf": leaf, "leaves": [leaf, leaf], "many": [leaf], "numbers": [1, 2.7, True, None],
-            "names": ["a", 3, None]}
-    for schema in (Leaf(), Tree()):
+    tree = {"leaf": leaf, "leaves": [leaf, leaf], "many": [leaf], "odd": leaf,
+            "numbers": [1, 2.7, True, None], "names": ["a", 3, None]}
+    for schema in (Leaf(), Odd(), Tree()):
         obj = tree if isinstance(schema, Tree) else leaf
         if obj is None:
             continue
@@ -82,6 +89,13 @@ def test_missing_and_null_nested_values_dump_alike():
     for tree in ({}, {"leaf": None, "leaves": None, "many": None, "numbers": None},
                  {"leaves": [None, {}], "many": [None]}):
         assert dumped(Tree())(tree) == Tree().dump(tree)
+
+
+def test_plain_fields_are_planned_and_the_rest_left_to_marshmallow():
+    for planned in (Leaf(), Tree(), ScoreSchema(), HistorySchema()):
+        assert _plan(planned) is not None
+    for left in (Odd(), Hooked()):
+        assert _plan(left) is None
 
 
 def test_a_schema_with_hooks_or_many_is_dumped_by_marshmallow_itself():

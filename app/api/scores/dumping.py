@@ -6,8 +6,9 @@ the schema's dump fields once and keeps, per field, where its value is found and
 own `_serialize`, so every value is still formatted by marshmallow's code — except a value
 that formatting gives back unchanged (`_same`: a `str` in a `String`, an `int` in an
 `Integer`, a `float` in a `Float`), which is taken as it is. Only what the plan reproduces
-exactly is planned (plain fields, `Nested`, `List`; no hooks, no field or schema that
-overrides how values are found or serialised); anything else is dumped by marshmallow.
+exactly is planned (plain fields, `Nested`, `List` of a dict; no hooks, defaults, dotted
+attributes, no field or schema that overrides how values are found or serialised); anything
+else is dumped by marshmallow.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
-from marshmallow import missing, utils
+from marshmallow import missing
 
 Dump = Callable[[Any], Any]
 Format = Callable[[Any, str, Any], Any]
@@ -50,31 +51,27 @@ def _plan(schema: ma.Schema) -> Dump | None:
             or type(schema).get_attribute is not ma.Schema.get_attribute
             or type(schema)._serialize is not ma.Schema._serialize):
         return None
-    steps: list[tuple[str, str, Any, type, Format | None, ma.fields.Field]] = []
+    steps: list[tuple[str, str, type, Format]] = []  # (key, where, unchanged type, format)
     for name, field in schema.dump_fields.items():
-        key = field.data_key if field.data_key is not None else name
         where = name if field.attribute is None else field.attribute
-        plain = (type(field).serialize is _FIELD.serialize
-                 and type(field).get_value is _FIELD.get_value and field._CHECK_ATTRIBUTE
-                 and "." not in where)
-        steps.append((key, where, field.dump_default, _same(field),
-                      _format(field) if plain else None, field))
+        if (type(field).serialize is not _FIELD.serialize
+                or type(field).get_value is not _FIELD.get_value
+                or not field._CHECK_ATTRIBUTE or "." in where
+                or field.dump_default is not missing):
+            return None
+        steps.append((name if field.data_key is None else field.data_key, where, _same(field),
+                      _format(field)))
 
     def dump(obj: Any) -> dict[str, Any]:
+        if type(obj) is not dict:
+            return schema.dump(obj, many=False)  # an object or a dict subclass: marshmallow
         out = {}
-        for key, where, default, same, fmt, field in steps:
-            if fmt is None:  # marshmallow's own way
-                value = field.serialize(where, obj, accessor=schema.get_attribute)
-                if value is not missing:
-                    out[key] = value
-                continue
-            value = obj.get(where, missing) if type(obj) is dict else missing
-            if value is missing:  # as marshmallow looks (an attribute, then the default)
-                value = utils.get_value(obj, where, missing)
+        for key, where, same, fmt in steps:
+            value = obj.get(where, missing)
+            if value is missing:  # marshmallow then looks for an attribute
+                value = getattr(obj, where, missing)
                 if value is missing:
-                    value = default() if callable(default) else default
-                    if value is missing:
-                        continue
+                    continue
             out[key] = value if type(value) is same else fmt(value, where, obj)
         return out
 
