@@ -246,29 +246,36 @@ _SEVERITY_CODE.update(SEVERITY_INDEX)
 # the hash aggregate appends each type's records in the order the probes read them, so by
 # resident (`records_batch` checks it and sorts only if not), and its (category, type) key
 # replaces a join with the registry. The database packs the resident's row in the chunk
-# (bits 3 up) and the severity index + 1 (0: none; bits 0-2) into one int8. Times go out as
-# stored (int8 microseconds since 2000-01-01; -infinity for none). Each resident's records are
-# one probe of the (resident_id, occurred_at) index: the lateral subquery (OFFSET 0 keeps it
-# one) stops the planner from hashing the whole table when a chunk is a large share of it. No
-# JIT: compiling costs more than the scan it would speed up.
+# (bits 4 up), "disputed, its deadline sent as its publicity end, which it has none of" (bit 3)
+# and the severity index + 1 (0: none; bits 0-2) into one int8. A disputed record's open
+# dispute is looked up only for disputed records (a subquery, not a join every record probes);
+# its deadline goes out as the record's publicity end, or the earlier of the two. Times go out
+# as stored (int8 microseconds since 2000-01-01; -infinity for none). Each resident's records
+# are one probe of the (resident_id, occurred_at) index: the lateral subquery (OFFSET 0 keeps
+# it one) stops the planner from hashing the whole table when a chunk is a large share of it.
+# No JIT: compiling costs more than the scan it would speed up.
 _PG_RECORDS = """
 SELECT r.category, r.type, string_agg(
-         int8send((t.i - 1) * 8
+         int8send((t.i - 1) * 16
+                  + CASE WHEN r.due IS NOT NULL AND r.publicity_ends_at IS NULL THEN 8
+                         ELSE 0 END
                   + CASE r.severity WHEN 'minor' THEN 1 WHEN 'general' THEN 2
                                     WHEN 'serious' THEN 3 ELSE 0 END)
          || timestamptz_send(r.occurred_at)
          || int8send(coalesce(r.amount_fen, 0)) || float8send(coalesce(r.quantity, 0))
-         || timestamptz_send(coalesce(r.publicity_ends_at, '-infinity'))
-         || timestamptz_send(coalesce(d.due_at, '-infinity')), '')
+         || timestamptz_send(coalesce(least(r.publicity_ends_at, r.due), '-infinity')), '')
 FROM unnest(%(ids)b::uuid[]) WITH ORDINALITY AS t(id, i)
-CROSS JOIN LATERAL (SELECT * FROM records WHERE resident_id = t.id OFFSET 0) r
-LEFT JOIN disputes d ON d.record_id = r.id AND d.status = 'open' AND r.status = 'disputed'
-WHERE r.status = 'active' OR d.id IS NOT NULL
+CROSS JOIN LATERAL (
+  SELECT *, CASE WHEN status = 'disputed' THEN (
+              SELECT due_at FROM disputes d WHERE d.record_id = records.id AND d.status = 'open')
+            END AS due
+  FROM records WHERE resident_id = t.id OFFSET 0) r
+WHERE r.status = 'active' OR r.due IS NOT NULL
 GROUP BY r.category, r.type
 """
 assert len(SEVERITY_INDEX) < 2**3 - 1  # severities fit their bits
 _PG_ROW = np.dtype([("packed", ">i8"), ("occurred_at", ">i8"), ("amount_fen", ">i8"),
-                    ("quantity", ">f8"), ("publicity_ends_at", ">i8"), ("counts_until", ">i8")])
+                    ("quantity", ">f8"), ("publicity_ends_at", ">i8")])
 _PG_EPOCH_US = 946_684_800 * 10**6  # 2000-01-01 in microseconds since 1970-01-01
 _PG_MINUS_INFINITY = np.iinfo(np.int64).min
 
@@ -293,12 +300,12 @@ def records_batch(session: Session, resident_ids: Sequence[uuid.UUID]) -> ByType
     cols = _fetch(session, resident_ids)
     if cols is None:
         return ByType.empty()
-    row, types, occ, amount, quantity, sev, end, until = cols
+    row, types, occ, amount, quantity, sev, end, disputed = cols
     sev = np.where(sev == NO_SEVERITY, _DEFAULT_SEVERITY[types], sev).astype(np.int8)
-    missing = end == NULL_TIME
-    end[missing] = np.where(sev[missing] >= 0, occ[missing] + _PUBLICITY[sev[missing]], NO_END)
-    disputed = until != NULL_TIME
-    end[disputed] = np.minimum(end[disputed], until[disputed])
+    missing = (end == NULL_TIME) | disputed
+    default = np.where(sev[missing] >= 0, occ[missing] + _PUBLICITY[sev[missing]], NO_END)
+    # a disputed record without a publicity end came with its deadline in its place
+    end[missing] = np.where(disputed[missing], np.minimum(default, end[missing]), default)
     batch = ByType(
         resident=row, category=_TYPE_CATEGORY[types], type=types, occurred_at=occ,
         amount_fen=amount, quantity=quantity, severity=sev,
@@ -328,10 +335,10 @@ def _fetch(session: Session, resident_ids: Sequence[uuid.UUID]
     types = np.repeat(np.array([TYPE_INDEX[g[0], g[1]] for g in groups], dtype=np.int16),
                       [len(g[2]) // _PG_ROW.itemsize for g in groups])
     packed = rows["packed"].astype(np.int64)
-    return (packed >> 3, types,
+    return (packed >> 4, types,
             _seconds(rows["occurred_at"]), rows["amount_fen"].astype(np.int64),
             rows["quantity"].astype(np.float64), (packed & 0x7) - 1,
-            _seconds(rows["publicity_ends_at"]), _seconds(rows["counts_until"]))
+            _seconds(rows["publicity_ends_at"]), (packed & 0x8) != 0)
 
 
 # -- the new rows: inputs and COPY text built a chunk at a time ----------------------------------
