@@ -23,6 +23,7 @@ Design overview
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -81,9 +82,9 @@ class _Version:
     score_version: int
 
 
-_SCORE_COLUMNS = (Score.id, Score.model_id, Score.score, Score.tier, Score.computed_at,
-                  Score.basis_version, Score.inputs, Score.inputs_hash, Score.explanation,
-                  Score.valid_until)
+SCORE_COLUMNS = (Score.id, Score.model_id, Score.score, Score.tier, Score.computed_at,
+                 Score.basis_version, Score.inputs, Score.inputs_hash, Score.explanation,
+                 Score.valid_until)
 
 
 def _statement() -> Select[Any]:
@@ -94,7 +95,7 @@ def _statement() -> Select[Any]:
     now = bindparam("now", type_=DateTime(timezone=True))
     consent = valid_consent(Resident.id, literal(SCORING), now).lateral("consent")
     model = active_model_ref().subquery("model")
-    score = latest_of(Resident.id, *_SCORE_COLUMNS).lateral("score")
+    score = latest_of(Resident.id, *SCORE_COLUMNS).lateral("score")
     marks = open_marks(Resident.id).lateral("marks")
     return (session_lookup(Resident.id, Resident.score_version, consent.c.categories,
                            model.c.id, model.c.spec_hash, *score.c, *marks.c)
@@ -126,14 +127,36 @@ def current_read(uow: UnitOfWork, token: str, *, now: datetime, lang: str) -> Re
         return None
     (resident_id, score_version, categories, model_id, spec_hash, *rest) = row
     expires_at, revoked_at, status = rest[-3:]
-    stored, arrays = rest[:len(_SCORE_COLUMNS)], tuple(rest[len(_SCORE_COLUMNS):-3])
-    if not live(utc(expires_at), revoked_at, status, now) or categories is None:
+    stored, arrays = rest[:len(SCORE_COLUMNS)], tuple(rest[len(SCORE_COLUMNS):-3])
+    if not live(utc(expires_at), revoked_at, status, now):
+        return None
+    current = stored_current(score_version, categories, model_id, spec_hash, stored, now=now)
+    if current is None:
+        return None
+    model, found, derived = current
+    from rights.disputes import marks_of
+
+    answer = explained(model, view_of(model, found, derived),
+                       marks_of(arrays, now=now, lang=lang), lang)
+    return Read(resident_id, model, answer)
+
+
+def stored_current(score_version: int, categories: list[str] | None, model_id: str | None,
+                   spec_hash: str | None, stored: Sequence[Any], *, now: datetime
+                   ) -> tuple[Model, integrity.StoredScore, integrity.Derived] | None:
+    """The latest score row, read as `SCORE_COLUMNS` beside the resident's data version, the
+    scoring consent's categories (None: no valid consent) and the active model's reference,
+    with its derivation — when it is what `fresh_score` would return without computing; None
+    when the general path must answer. (`current_read`'s test; token issue's too,
+    `rewards.entitlements`.)"""
+    if categories is None:
         return None
     model = None if spec_hash is None else parsed(spec_hash)
     if model is None or model.id != model_id or stored[0] is None:
         return None
-    score_id, _, points, tier, computed_at, basis, inputs, inputs_hash, shown, until = stored
-    found = _Stored(score_id, model_id, points, tier, utc(computed_at), basis, inputs,
+    score_id, row_model, points, tier, computed_at, basis, inputs, inputs_hash, shown, until \
+        = stored  # the row's own model id: `is_current` and `derive` compare it
+    found = _Stored(score_id, row_model, points, tier, utc(computed_at), basis, inputs,
                     inputs_hash, shown, None if until is None else utc(until))
     if not is_current(found, _Version(score_version), model,
                       scoring_scope(frozenset(categories)), now):
@@ -141,8 +164,4 @@ def current_read(uow: UnitOfWork, token: str, *, now: datetime, lang: str) -> Re
     derived = integrity.derive(model, found)
     if not derived.ok:
         return None  # the general path audits it and recomputes
-    from rights.disputes import marks_of
-
-    answer = explained(model, view_of(model, found, derived),
-                       marks_of(arrays, now=now, lang=lang), lang)
-    return Read(resident_id, model, answer)
+    return model, found, derived

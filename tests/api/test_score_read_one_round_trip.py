@@ -165,6 +165,7 @@ def test_an_edited_score_is_not_read_fast_and_is_audited_once(app, client, peopl
         uow.session.execute(update(Score).values(score=Score.score + 1))
         uow.commit()
     assert fast(app, people.a, "zh", clock) is None
+    clock.advance(seconds=1)  # the recomputed row is the later one (LATEST_FIRST)
     assert read(client, people.a).get_json()["score"] == honest["score"]
     with app.app_context(), runtime().uow() as uow:
         tampered = uow.session.scalars(select(audit.AuditEntry).where(
@@ -195,5 +196,25 @@ def test_another_model_activated_is_left_to_the_general_path(app, client, people
     assert cli(app, "model", "validate", str(path)).exit_code == 0
     assert cli(app, "model", "activate", "pengcheng-v1c").exit_code == 0
     assert fast(app, people.a, "zh", clock) is None
+    clock.advance(seconds=1)  # the recomputed row is the later one (LATEST_FIRST)
     assert read(client, people.a).get_json()["model"] == "pengcheng-v1c"
     assert_same_both_ways(app, client, people.a, clock)
+
+
+def test_a_row_naming_another_model_is_not_read_fast(app, client, people, clock, tmp_path):
+    import json
+
+    from scoring.spec import load_model
+
+    expected = general(app, people.a, "zh", clock)
+    spec = {**load_model("pengcheng-v1").raw, "id": "pengcheng-v1d", "version": "1.0.3"}
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(spec))
+    assert cli(app, "model", "validate", str(path)).exit_code == 0  # stored, not active
+    with app.app_context(), runtime().uow() as uow:
+        uow.session.execute(update(Score).values(model_id="pengcheng-v1d"))
+        uow.commit()
+    assert fast(app, people.a, "zh", clock) is None
+    clock.advance(seconds=1)  # the recomputed row is the later one (LATEST_FIRST)
+    assert read(client, people.a).get_json()["score"] == expected["score"]  # recomputed
+    assert fast(app, people.a, "zh", clock) == general(app, people.a, "zh", clock)
