@@ -23,11 +23,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core.clock import Clock
 
 
-def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = None) -> Flask:
-    """Defaults, then `PENGCHENG_*` environment variables, then `config` (tests)."""
+def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = None,
+               serve: bool = True) -> Flask:
+    """Defaults, then `PENGCHENG_*` environment variables, then `config` (tests).
+
+    `serve=False` builds an app for a command that serves no requests (`pengcheng score`): its
+    settings and runtime, without the API, whose import is most of such a process's start.
+    """
     from app import config as settings
-    from app import errors, http, runtime, slots
-    from app.extensions import api
+    from app import runtime
 
     instance = os.environ.get("PENGCHENG_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
     app = Flask(__name__, instance_path=os.path.abspath(instance))
@@ -37,6 +41,12 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     settings.resolve(app.config, app.instance_path)
 
     runtime.build(app, clock=clock)
+    if not serve:
+        return app
+
+    from app import errors, http, slots
+    from app.extensions import api
+
     slots.init_app(app)
     api.init_app(app)
     errors.init_app(app)

@@ -18,8 +18,11 @@ from app.runtime import runtime
 
 def _create_app():
     from app import create_app
+    from app.cli_scoring import score
 
-    return create_app()
+    # `pengcheng score` serves no requests: its app has no API (importing it is half a start)
+    command = click.get_current_context(silent=True)
+    return create_app(serve=command is None or command.command is not score)
 
 
 main = FlaskGroup(create_app=_create_app, add_default_commands=True, add_version_option=False,
