@@ -8,25 +8,31 @@ consent is missing. Partners only ever see the token's `ent`, the scenario's fix
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import DateTime, bindparam, column, literal, select, text, true
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from consent.gate import ConsentRequired, consent_since, require
+from consent.gate import SCORING, ConsentRequired, consent_since, require, valid_consent
 from consent.notices import NoticeRef
+from core import pgcall
+from core.clock import utc
 from core.db import UnitOfWork
 from core.idempotency import iso
-from core.identity import Partner, Resident
+from core.identity import Partner, Resident, hash_key
+from core.sessions import live, session_lookup
 from rewards import errors
 from rewards.eligibility import Decision, decide, overridden, reason
 from rewards.exclusions import active_exclusions
 from rewards.scenarios import Scenario, catalogue, effective, purpose_of, usable
 from rewards.token_format import TokenContext
 from rewards.tokens import Issued, issue
+from scoring.read import SCORE_COLUMNS, stored_current
+from scoring.services import active_model_ref, latest_of
 
 
 @dataclass(frozen=True)
@@ -74,8 +80,11 @@ def overrides(session: Session, resident_id: uuid.UUID, now: datetime
 
 
 def _by_scenario(rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
-    return {o.scenario: {"review_id": str(o.review_id), "ends_at": iso(o.ends_at)}
-            for o in rows if o.scenario is not None}
+    return {o.scenario: _override(o.review_id, o.ends_at) for o in rows if o.scenario is not None}
+
+
+def _override(review_id: uuid.UUID, ends_at: datetime) -> dict[str, Any]:
+    return {"review_id": str(review_id), "ends_at": iso(ends_at)}
 
 
 def entitlements(uow: UnitOfWork, resident: Resident, *, now: datetime) -> list[Entitlement]:
@@ -117,25 +126,85 @@ def serving_partners(session: Session, scenario: Scenario) -> list[Partner]:
     return [p for p in partners if scenario.code in (p.scenarios or [])]
 
 
-# Everything a token's issue checks but the score, in one round trip (issue 26): the operators'
+# Everything a token's issue checks but the score, in one row (issue 26): the operators'
 # definition of the scenario (JSON text: `scenarios.effective` parses each text once) and its
 # purpose's current notice (`consent.notices.current_ref`: the highest version), the partner if
 # it is active, since when the resident's consent to the scenario is valid (`pc_consent_since`,
 # the rule `consent.gate` reads), the exclusions that apply (`active_exclusions`' function) and
-# the overrides in force (`overrides`' function), one row each (none: one row). Each column
-# costs the driver and SQLAlchemy ~10-25 µs a request: only what the checks read.
-_ISSUE_CHECKS = (
+# the override in force for the scenario (`overrides`' function; the latest ending wins). Each
+# column costs the driver and SQLAlchemy ~10-25 µs a request: only what the checks read.
+# `{resident}`: the resident, a parameter or a column of an enclosing statement.
+_CHECKS = (
     "SELECT s.spec::text AS spec, s.version,"
     " n.id AS notice_id, n.version AS notice_version, n.hash AS notice_hash, n.published_at,"
     " p.id AS partner_id, p.kind, p.scenarios,"
-    " pc_consent_since(%(resident)s, %(purpose)s, %(now)s) AS consent_since,"
-    " e.codes, o.scenario, o.review_id, o.ends_at"
-    " FROM pc_exclusions(%(resident)s, %(now)s) AS e(codes)"
-    " LEFT JOIN scenario_settings s ON s.code = %(scenario)s"
+    " pc_consent_since({resident}, :purpose, :now) AS consent_since,"
+    " pc_exclusions({resident}, :now) AS exclusions, o.review_id, o.ends_at"
+    " FROM (SELECT) AS one"
+    " LEFT JOIN scenario_settings s ON s.code = :scenario"
     " LEFT JOIN LATERAL (SELECT c.id, c.version, c.hash, c.published_at FROM consent_notices c"
-    "  WHERE c.purpose = %(purpose)s ORDER BY c.version DESC LIMIT 1) n ON true"
-    " LEFT JOIN partners p ON p.client_id = %(client_id)s AND p.active"
-    " LEFT JOIN pc_overrides_in_force(%(resident)s, %(now)s) o ON true ORDER BY o.ends_at")
+    "  WHERE c.purpose = :purpose ORDER BY c.version DESC LIMIT 1) n ON true"
+    " LEFT JOIN partners p ON p.client_id = :client_id AND p.active"
+    " LEFT JOIN LATERAL (SELECT o.review_id, o.ends_at"
+    "  FROM pc_overrides_in_force({resident}, :now) o WHERE o.scenario = :scenario"
+    "  ORDER BY o.ends_at DESC LIMIT 1) o ON true")
+_CHECK_COLUMNS = ("spec", "version", "notice_id", "notice_version", "notice_hash",
+                  "published_at", "partner_id", "kind", "scenarios", "consent_since",
+                  "exclusions", "review_id", "ends_at")
+
+
+class _Checks(NamedTuple):
+    """`_CHECKS`' row."""
+
+    spec: str | None
+    version: int | None
+    notice_id: uuid.UUID | None
+    notice_version: int | None
+    notice_hash: str | None
+    published_at: datetime | None
+    partner_id: uuid.UUID | None
+    kind: str | None
+    scenarios: list[str] | None
+    consent_since: datetime | None
+    exclusions: list[str] | None
+    review_id: uuid.UUID | None
+    ends_at: datetime | None
+
+
+_compiled: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
+def _driver_sql(name: str, dialect: Dialect, statement: Callable[[], Any]
+                ) -> tuple[str, dict[str, Any]]:
+    """`statement()` as the driver takes it, and its fixed parameters: compiled once."""
+    found = _compiled.get(name)
+    if found is None:
+        compiled = statement().compile(dialect=dialect)
+        found = _compiled[name] = (compiled.string, dict(compiled.params))
+    return found
+
+
+def _checks_alone() -> Any:
+    return text(_CHECKS.format(resident=":resident"))
+
+
+def _with_session_and_score() -> Any:
+    """`_CHECKS` beside what `scoring.read` reads for a score (`stored_current`): the session
+    token bound as `h`, its resident, the scoring consent, the active model and the latest
+    score — composed of the same pieces (`session_lookup`, `valid_consent`, `active_model_ref`,
+    `latest_of`)."""
+    at = bindparam("now", type_=DateTime(timezone=True))
+    consent = valid_consent(Resident.id, literal(SCORING), at).lateral("consent")
+    model = active_model_ref().subquery("model")
+    score = latest_of(Resident.id, *SCORE_COLUMNS).lateral("score")
+    checks = (text(_CHECKS.format(resident="residents.id"))
+              .columns(*(column(c) for c in _CHECK_COLUMNS)).lateral("checks"))
+    return (session_lookup(Resident.id, Resident.score_version, consent.c.categories,
+                           model.c.id, model.c.spec_hash, *score.c, *checks.c)
+            .outerjoin_from(Resident, consent, true())
+            .outerjoin(model, true())
+            .outerjoin(score, true())
+            .outerjoin(checks, true()))
 
 
 @dataclass(frozen=True)
@@ -146,49 +215,128 @@ class _Audience:
     client_id: str
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A token's issue read in one round trip (`checked_read`): the session's resident, their
+    current score and tier, and what the issue checks."""
+
+    resident_id: uuid.UUID
+    score: int
+    tier: str
+    checks: _Checks
+
+
+def checked_read(uow: UnitOfWork, session_token: str, *, scenario: str, partner: str,
+                 now: datetime) -> Checked | None:
+    """The session's resident, their stored score and what a token's issue checks, in one
+    statement on the unit's driver connection — when the session is live and the stored score
+    is what `fresh_score` would return without computing (`scoring.read.stored_current`).
+    None: the general path must answer (`auth.resident`, then `issue_token`), which refuses,
+    recomputes or audits as it always has."""
+    sql, fixed = _driver_sql("with_session", uow.bind.dialect, _with_session_and_score)
+    row = pgcall.fetch(uow, sql, {**fixed, "h": hash_key(session_token), "now": now,
+                                  "scenario": scenario, "purpose": purpose_of(scenario),
+                                  "client_id": partner})
+    if row is None:
+        return None
+    resident_id, score_version, categories, model_id, spec_hash, *rest = row
+    expires_at, revoked_at, status = rest[-3:]
+    if not live(utc(expires_at), revoked_at, status, now):
+        return None
+    stored = rest[:len(SCORE_COLUMNS)]
+    current = stored_current(score_version, categories, model_id, spec_hash, stored, now=now)
+    if current is None:
+        return None
+    derived = current[2]
+    assert derived.score is not None and derived.tier is not None
+    return Checked(resident_id, derived.score, derived.tier,
+                   _Checks(*rest[len(SCORE_COLUMNS):-3]))
+
+
+def issue_checked(uow: UnitOfWork, checked: Checked, *, scenario: str, partner: str,
+                  now: datetime, ctx: TokenContext) -> Issued:
+    """`issue_token` from a `checked_read`: the same checks and refusals, in the same order,
+    and the token written in one statement on the unit's driver connection."""
+    found = _usable_for(uow, checked.resident_id, checked.checks, scenario=scenario,
+                        partner=partner, now=now)
+    decision = _decided(found, checked.checks, score=checked.score, tier=checked.tier)
+    return issue(uow.session, resident_id=checked.resident_id,
+                 partner=_Audience(_partner_id(checked.checks), partner), scenario=found,
+                 limits=decision.limits, now=now, ctx=ctx,
+                 write=lambda sql, params: pgcall.fetch(uow, sql, params))
+
+
 def issue_token(uow: UnitOfWork, resident: Resident, *, scenario: str, partner: str,
                 now: datetime, ctx: TokenContext) -> Issued:
     """A token for `scenario` addressed to the partner `partner` (a client id), if the resident
     is eligible, has consented, and the partner serves the scenario.
 
-    Reads what it checks in one statement (`_ISSUE_CHECKS`), the score through
-    `standing`, and writes the token in one more; refuses in the order of the checks: the
-    scenario (`scenarios.usable`), the partner (`partner_by_client_id`'s refusal), whether it
-    serves the scenario, the consent to the scenario (`consent.gate.require`'s refusal), to
-    scoring, then eligibility."""
+    Reads what it checks in one statement (`_CHECKS`), the score through `standing`, and
+    writes the token in one more; refuses in the order of the checks: the scenario
+    (`scenarios.usable`), the partner (`partner_by_client_id`'s refusal), whether it serves the
+    scenario, the consent to the scenario (`consent.gate.require`'s refusal), to scoring, then
+    eligibility. (`checked_read` and `issue_checked`: the same in two statements, when the
+    stored score is current.)"""
     session = uow.session
-    purpose = purpose_of(scenario)
-    rows = session.connection().exec_driver_sql(_ISSUE_CHECKS, {
-        "resident": resident.id, "scenario": scenario, "purpose": purpose,
-        "client_id": partner, "now": now}).all()
-    row = rows[0]
-    notice = None if row.notice_id is None else NoticeRef(
-        row.notice_id, row.notice_version, row.notice_hash, row.published_at)
-    found = usable(scenario, effective(scenario, row.spec, row.version), notice)
-    if row.partner_id is None:
-        raise _unknown_partner(partner)
-    if row.kind not in found.partner_kinds or found.code not in (row.scenarios or []):
-        raise errors.PartnerNotServing(f"{partner} does not serve {found.code}",
-                                       detail_zh="该机构未开通此场景")
-    if row.consent_since is None:
-        require(session, resident.id, purpose, now)  # refuses in the gate's words
+    sql, fixed = _driver_sql("alone", uow.bind.dialect, _checks_alone)
+    checks = _Checks(*session.connection().exec_driver_sql(sql, {
+        **fixed, "resident": resident.id, "scenario": scenario,
+        "purpose": purpose_of(scenario), "client_id": partner, "now": now}).one())
+    found = _usable_for(uow, resident.id, checks, scenario=scenario, partner=partner, now=now)
     score, tier = standing(uow, resident, now)
-    if score is None:
+    if score is None or tier is None:
         raise ConsentRequired("entitlements need your consent to scoring",
                               detail_zh="使用信用权益需要您授权计算信用分", purpose="scoring")
-    excluded = set(found.exclusions) & set(row.codes or ())
+    decision = _decided(found, checks, score=score, tier=tier)
+    issued = issue(session, resident_id=resident.id,
+                   partner=_Audience(_partner_id(checks), partner), scenario=found,
+                   limits=decision.limits, now=now, ctx=ctx)
+    uow.commit()
+    return issued
+
+
+def _usable_for(uow: UnitOfWork, resident_id: uuid.UUID, checks: _Checks, *, scenario: str,
+                partner: str, now: datetime) -> Scenario:
+    """The scenario if it is usable, the partner active and serving it, and the resident's
+    consent to it valid; else the refusal, in that order."""
+    found = usable(scenario, effective(scenario, checks.spec, checks.version), _notice(checks))
+    if checks.partner_id is None:
+        raise _unknown_partner(partner)
+    if checks.kind not in found.partner_kinds or found.code not in (checks.scenarios or []):
+        raise errors.PartnerNotServing(f"{partner} does not serve {found.code}",
+                                       detail_zh="该机构未开通此场景")
+    if checks.consent_since is None:
+        require(uow.session, resident_id, found.purpose, now)  # refuses in the gate's words
+    return found
+
+
+def _notice(checks: _Checks) -> NoticeRef | None:
+    if checks.notice_id is None:
+        return None
+    assert checks.notice_version is not None and checks.notice_hash is not None
+    assert checks.published_at is not None
+    return NoticeRef(checks.notice_id, checks.notice_version, checks.notice_hash,
+                     checks.published_at)
+
+
+def _decided(found: Scenario, checks: _Checks, *, score: int, tier: str) -> Decision:
+    """The eligible decision (a review's override in force applied), or `NotEligible`."""
+    override = (None if checks.review_id is None or checks.ends_at is None
+                else _override(checks.review_id, checks.ends_at))
+    excluded = set(found.exclusions) & set(checks.exclusions or ())
     decision = overridden(found, decide(found, score=score, tier=tier, exclusions=excluded),
-                          tier=tier, override=_by_scenario(rows).get(found.code))
+                          tier=tier, override=override)
     if not decision.eligible:
         raise errors.NotEligible(
             "; ".join(r.en for r in decision.reasons),
             detail_zh="；".join(r.zh for r in decision.reasons),
             reasons=[r.code for r in decision.reasons])
-    issued = issue(session, resident_id=resident.id,
-                   partner=_Audience(row.partner_id, partner), scenario=found,
-                   limits=decision.limits, now=now, ctx=ctx)
-    uow.commit()
-    return issued
+    return decision
+
+
+def _partner_id(checks: _Checks) -> uuid.UUID:
+    assert checks.partner_id is not None  # _usable_for refused otherwise
+    return checks.partner_id
 
 
 def describe(e: Entitlement) -> dict[str, Any]:

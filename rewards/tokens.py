@@ -79,6 +79,7 @@ import json
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -147,10 +148,13 @@ def _ts(value: datetime) -> int:
 # -- issue --------------------------------------------------------------------------------------
 
 def issue(session: Session, *, resident_id: uuid.UUID, partner: Audience, scenario: Scenario,
-          limits: dict[str, Any], now: datetime, ctx: TokenContext) -> Issued:
+          limits: dict[str, Any], now: datetime, ctx: TokenContext,
+          write: Callable[[str, dict[str, Any]], Any] | None = None) -> Issued:
     """Sign a token for `partner` and give it a short code (eligibility and consent are the
     caller's to check). `ent` is the scenario's fixed disclosure; `limits` — the resident's in
-    the scenario now — stay here, for the partner writes to enforce."""
+    the scenario now — stay here, for the partner writes to enforce. The row is written in the
+    session's transaction, or by `write` (SQL as the driver takes it, its parameters -> the
+    first row or None: `core.pgcall.fetch` on a unit's autocommit connection)."""
     iat = _ts(now)
     claims = Claims(
         iss=ctx.issuer, aud=partner.client_id,
@@ -165,10 +169,12 @@ def issue(session: Session, *, resident_id: uuid.UUID, partner: Audience, scenar
            "resident_id": resident_id,
            "scenario": scenario.code, "limits": json.dumps(limits), "token": token,
            "issued_at": now, "expires_at": expires_at}
-    connection = session.connection()
+    if write is None:
+        connection = session.connection()
+        write = lambda sql, params: connection.exec_driver_sql(sql, params).first()  # noqa: E731
     while True:
         code = new_code()
-        if connection.exec_driver_sql(_REMEMBER, {**row, "code": code}).first() is not None:
+        if write(_REMEMBER, {**row, "code": code}) is not None:
             return Issued(token, code, expires_at, claims)
 
 

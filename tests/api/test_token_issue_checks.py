@@ -1,8 +1,11 @@
 """A token's issue reads what it checks in one statement (issue 26): it grants and refuses
 exactly as the checks made one by one do (`scenarios.get`, `partner_by_client_id`,
 `consent.gate.require`, `standing`, `active_exclusions`, `overrides`, `decide`), whatever the
-scenario, the partner, the consents, the exclusions and the overrides; and a change to a
-scenario or a partner made elsewhere (another process) is seen by the very next token."""
+scenario, the partner, the consents, the exclusions and the overrides. In the common case (a
+live session, a current stored score) the session, the score and the checks are one
+statement (`checked_read`, `issue_checked`), which answers exactly as the general path; and a
+change to a scenario or a partner made elsewhere (another process) is seen by the very next
+token."""
 
 from __future__ import annotations
 
@@ -20,7 +23,14 @@ from core.errors import DomainError
 from core.sessions import resident_for_session
 from rewards import errors
 from rewards.eligibility import decide, overridden
-from rewards.entitlements import issue_token, overrides, partner_by_client_id, standing
+from rewards.entitlements import (
+    checked_read,
+    issue_checked,
+    issue_token,
+    overrides,
+    partner_by_client_id,
+    standing,
+)
 from rewards.exclusions import active_exclusions
 from rewards.models import IssuedToken
 from rewards.scenarios import get, put
@@ -67,15 +77,26 @@ def _claims(token: str) -> dict[str, Any]:
 
 
 def outcome(app: Any, session_token: str, how: str, scenario: str, partner: str) -> Any:
-    """What `how` ("issue": `issue_token`; else the reference) answers: the refusal's every
-    field, or what the token was issued with (scenario, disclosure, lifetime, limits)."""
+    """What `how` ("issue": `issue_token`; "checked": `checked_read` and `issue_checked`, or
+    "general" when it leaves the answer to the general path; else the reference) answers: the
+    refusal's every field, or what the token was issued with (scenario, disclosure, lifetime,
+    limits)."""
     with app.app_context(), runtime().uow() as uow:
         now = runtime().clock.now()
         resident = resident_for_session(uow.session, session_token, now)
         try:
-            if how == "issue":
-                issued = issue_token(uow, resident, scenario=scenario, partner=partner, now=now,
-                                     ctx=runtime().tokens)
+            if how in ("issue", "checked"):
+                if how == "checked":
+                    checked = checked_read(uow, session_token, scenario=scenario,
+                                           partner=partner, now=now)
+                    if checked is None:
+                        return "general"
+                    assert checked.resident_id == resident.id
+                    issued = issue_checked(uow, checked, scenario=scenario, partner=partner,
+                                           now=now, ctx=runtime().tokens)
+                else:
+                    issued = issue_token(uow, resident, scenario=scenario, partner=partner,
+                                         now=now, ctx=runtime().tokens)
                 claims = _claims(issued.token)
                 limits = uow.session.scalar(select(IssuedToken.limits).where(
                     IssuedToken.jti == claims["jti"]))
@@ -117,12 +138,14 @@ def test_the_one_statement_grants_and_refuses_as_the_checks_one_by_one(world, ap
     asks += [(s, merchant.client_id) for s in MERCHANT]
     asks += [(s, lender.client_id) for s in DEPOSIT]
 
-    def agree(stage: str) -> list[Any]:
+    def agree(stage: str, *, checked: bool = True) -> list[Any]:
         seen = []
         for scenario, partner in asks:
             issued = outcome(app, world.resident, "issue", scenario, partner)
             reference = outcome(app, world.resident, "reference", scenario, partner)
             assert issued == reference, (stage, scenario, partner)
+            fast = outcome(app, world.resident, "checked", scenario, partner)
+            assert fast == (issued if checked else "general"), (stage, scenario, partner)
             seen.append(issued[0])
         return seen
 
@@ -151,20 +174,42 @@ def test_the_one_statement_grants_and_refuses_as_the_checks_one_by_one(world, ap
     assert overridden_stage[0] == "issued"
 
     withdraw(client, world.resident, world.consents["medical_credit"])
+    assert "ConsentRequired" in agree("the consent to a scenario withdrawn")
     withdraw(client, world.resident, world.scoring_consent)
-    assert "ConsentRequired" in agree("consents withdrawn")
+    assert "ConsentRequired" in agree("the consent to scoring withdrawn", checked=False)
 
 
-def test_the_checks_are_one_statement_and_the_token_one_more(world, app, client):
-    world.token()  # the score is computed and stored: what follows is the common case
+def _issue_seen(app: Any, client: Any, world: Any) -> list[str]:
     with statements(app) as seen:
         response = ask_token(client, world.resident, "medical_credit", world.hospital.client_id)
     assert response.status_code == 201, response.get_json()
-    checks = [s for s in seen if "scenario_settings" in s or "partners" in s
-              or "consent_notices" in s or "pc_exclusions" in s or "pc_overrides" in s]
-    assert len(checks) == 1, checks  # scenario, notice, partner, consent, exclusions, overrides
-    assert "pc_consent_since" in checks[0]
     assert len([s for s in seen if "issued_tokens" in s]) == 1
+    return seen
+
+
+def _checks(seen: list[str]) -> list[str]:
+    """The statements that read the scenario, notice, partner, consent, exclusions, override."""
+    found = [s for s in seen if "scenario_settings" in s or "partners" in s
+             or "consent_notices" in s or "pc_exclusions" in s or "pc_overrides" in s]
+    assert all("pc_consent_since" in s and "pc_exclusions" in s for s in found)
+    return found
+
+
+def test_with_a_current_score_a_token_is_two_statements(world, app, client):
+    world.token()  # the score is computed and stored: what follows is the common case
+    seen = _issue_seen(app, client, world)
+    assert len(seen) == 2, seen  # session, score and checks; the token
+    assert _checks(seen) == seen[:1] and "sessions" in seen[0] and "scores" in seen[0]
+
+
+def test_without_a_current_score_the_general_path_checks_in_one_statement(world, app, client):
+    for _stage in ("no score stored yet", "a record arrived: the score is stale"):
+        seen = _issue_seen(app, client, world)
+        assert len([s for s in seen if "INSERT INTO scores" in s]) == 1  # computed, stored
+        first, general = _checks(seen)  # the common case's read, then the general path's
+        assert "sessions" in first and "sessions" not in general
+        push(client, world.source_key, [rec(7, "late1", "utilities", "payment_overdue",
+                                            "2026-11-01T00:00:00Z", amount_fen=5000)])
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Response, jsonify, request
@@ -27,8 +28,16 @@ from app.api.tokens.schemas import (
 )
 from app.ratelimit import enforce
 from app.runtime import runtime
+from core.db import UnitOfWork
 from rewards import access, token_use, tokens
-from rewards.entitlements import describe, entitlements, issue_token
+from rewards.entitlements import (
+    checked_read,
+    describe,
+    entitlements,
+    issue_checked,
+    issue_token,
+)
+from rewards.tokens import Issued
 
 blp = Blueprint("entitlements", __name__, url_prefix="/api/v1/me",
                 description="The resident's entitlements, tokens and access log")
@@ -56,12 +65,24 @@ class Tokens(MethodView):
     def post(self, body: dict[str, Any]) -> tuple[Response, int]:
         """A short-lived token (and its QR code) to show the partner you are at."""
         with runtime().uow() as uow:
-            resident = auth.resident(uow)
-            enforce(f"tokens:{resident.id}", runtime().settings["RATE_LIMIT_TOKENS"])
-            issued = issue_token(uow, resident, scenario=body["scenario"],
-                                 partner=body["partner"], now=runtime().clock.now(),
-                                 ctx=runtime().tokens)
+            issued = _issue(uow, scenario=body["scenario"], partner=body["partner"],
+                            now=runtime().clock.now())
         return jsonify(token_answer(issued)), 201  # TokenSchema's answer, written directly
+
+
+def _issue(uow: UnitOfWork, *, scenario: str, partner: str, now: datetime) -> Issued:
+    """The session's resident, rate-limited, issued a token: in the common case (a live
+    session, a current stored score) from one read (`checked_read`, `issue_checked`), else by
+    the general path (`auth.resident`, `issue_token`), which refuses or recomputes."""
+    limit, ctx = runtime().settings["RATE_LIMIT_TOKENS"], runtime().tokens
+    checked = checked_read(uow, auth.bearer(), scenario=scenario, partner=partner, now=now)
+    if checked is not None:
+        auth.acting_resident(checked.resident_id)
+        enforce(f"tokens:{checked.resident_id}", limit)
+        return issue_checked(uow, checked, scenario=scenario, partner=partner, now=now, ctx=ctx)
+    resident = auth.resident(uow)
+    enforce(f"tokens:{resident.id}", limit)
+    return issue_token(uow, resident, scenario=scenario, partner=partner, now=now, ctx=ctx)
 
 
 @blp.route("/access-log")
