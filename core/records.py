@@ -26,6 +26,7 @@ from sqlalchemy import (
     Uuid,
     any_,
     bindparam,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -54,6 +55,8 @@ class Record(Base):
         CheckConstraint(
             "status IN ('active','disputed','repaired','expired','removed')", name="status"),
         Index("ix_records_resident_occurred", "resident_id", "occurred_at"),
+        # the score read's marks (`rights.disputes.marks`): the few records under dispute
+        Index("ix_records_disputed", "resident_id", postgresql_where=text("status = 'disputed'")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
