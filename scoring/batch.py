@@ -206,17 +206,17 @@ class _Version:
 # -- chunk-level reads and writes ------------------------------------------------------------
 
 def latest_many(session: Session, resident_ids: Sequence[uuid.UUID], *,
-                inputs: ColumnElement[Any] = Score.inputs) -> dict[uuid.UUID, Any]:
+                inputs: ColumnElement[Any] | None = None) -> dict[uuid.UUID, Any]:
     """The latest stored score (basis_version, model_id, inputs, valid_until) of each resident,
     one query (the ids as one array: 5,000 bound parameters cost the driver more than the query).
 
     "Latest" is `scoring.services.LATEST_FIRST`, the single path's order. `inputs` may name
-    a part of them (`CURRENT_BASIS`: what `is_current` reads).
+    a part of them instead (`CURRENT_BASIS`: what `is_current` reads).
     """
     if not resident_ids:
         return {}
-    cols = (Score.resident_id, Score.basis_version, Score.model_id, inputs.label("inputs"),
-            Score.valid_until)
+    what = Score.inputs if inputs is None else inputs.label("inputs")
+    cols = (Score.resident_id, Score.basis_version, Score.model_id, what, Score.valid_until)
     which = Score.resident_id == any_(uuid_array(resident_ids))
     stmt = (select(*cols).where(which).ext(distinct_on(Score.resident_id))
             .order_by(Score.resident_id, *LATEST_FIRST))
