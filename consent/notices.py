@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, select
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from consent.catalogue import VALIDITY_DAYS
@@ -150,10 +149,9 @@ def _check_purpose(purpose: str) -> None:
 
 
 def current(session: Session, purpose: str) -> Notice | None:
-    """The newest version of `purpose`'s notice."""
-    return session.scalars(
-        select(Notice).where(Notice.purpose == purpose).order_by(Notice.version.desc()).limit(1)
-    ).first()
+    """The newest version of `purpose`'s notice (`CURRENT_NOTICES`)."""
+    ref = current_ref(session, purpose)
+    return None if ref is None else session.get(Notice, ref.id)
 
 
 @dataclass(frozen=True)
@@ -166,10 +164,14 @@ class NoticeRef:
     published_at: datetime
 
 
-# Built once; the (purpose, version) unique index answers both.
-_REFS = (select(Notice.purpose, Notice.id, Notice.version, Notice.hash, Notice.published_at)
-         .ext(distinct_on(Notice.purpose)).order_by(Notice.purpose, Notice.version.desc()))
-_REF = _REFS.where(Notice.purpose == bindparam("purpose", type_=String()))
+# A purpose's current notice is its highest version: this statement is that rule, once. The
+# (purpose, version) unique index answers it; `current_ref(s)`, `current`, `listing` and the
+# token checks (`rewards.entitlements`, which joins it as a subquery) read it.
+CURRENT_NOTICES = ("SELECT DISTINCT ON (c.purpose) c.purpose, c.id, c.version, c.hash,"
+                   " c.published_at FROM consent_notices c ORDER BY c.purpose, c.version DESC")
+_COLUMNS = (Notice.purpose, Notice.id, Notice.version, Notice.hash, Notice.published_at)
+_REFS = text(CURRENT_NOTICES).columns(*_COLUMNS)
+_REF = text(f"SELECT * FROM ({CURRENT_NOTICES}) n WHERE n.purpose = :purpose").columns(*_COLUMNS)
 
 
 def current_refs(session: Session) -> dict[str, NoticeRef]:
@@ -190,10 +192,7 @@ def listing(session: Session, *, purpose: str | None = None,
     if purpose:
         stmt = stmt.where(Notice.purpose == purpose)
     if not all_versions:
-        latest = (select(Notice.purpose, func.max(Notice.version).label("v"))
-                  .group_by(Notice.purpose).subquery())
-        stmt = stmt.join(latest, (Notice.purpose == latest.c.purpose)
-                         & (Notice.version == latest.c.v))
+        stmt = stmt.where(Notice.id.in_([ref.id for ref in current_refs(session).values()]))
     rows = list(session.scalars(stmt))
     rows.sort(key=lambda n: (n.purpose != "scoring", n.purpose, n.version))
     return rows

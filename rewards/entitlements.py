@@ -18,7 +18,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from consent.gate import SCORING, ConsentRequired, consent_since, require, valid_consent
-from consent.notices import NoticeRef
+from consent.notices import CURRENT_NOTICES, NoticeRef
 from core import pgcall
 from core.clock import utc
 from core.db import UnitOfWork
@@ -67,15 +67,19 @@ def standing(uow: UnitOfWork, resident: Resident, now: datetime) -> tuple[int | 
     return view.score, view.tier
 
 
-_OVERRIDES = text("SELECT o.scenario, o.review_id, o.ends_at"
-                  " FROM pc_overrides_in_force(:resident, :now) o ORDER BY o.ends_at")
+# The override in force for each scenario: of those `pc_overrides_in_force` finds, the latest
+# ending wins. This statement is that choice, once; the token checks (`_CHECKS`) join it.
+# `{resident}`: the resident, a parameter or a column of an enclosing statement.
+OVERRIDE_BY_SCENARIO = ("SELECT DISTINCT ON (o.scenario) o.scenario, o.review_id, o.ends_at"
+                        " FROM pc_overrides_in_force({resident}, :now) o"
+                        " ORDER BY o.scenario, o.ends_at DESC")
+_OVERRIDES = text(OVERRIDE_BY_SCENARIO.format(resident=":resident"))
 
 
 def overrides(session: Session, resident_id: uuid.UUID, now: datetime
               ) -> dict[str, dict[str, Any]]:
     """The eligibility overrides in force for the resident (granted by a human review,
-    `rights.reviews`), by scenario: {review_id, ends_at}; the latest ending wins. "In force"
-    is `pc_overrides_in_force`'s (rewards/sql/exclusions.sql), which the token checks use."""
+    `rights.reviews`), by scenario: {review_id, ends_at} (`OVERRIDE_BY_SCENARIO`)."""
     return _by_scenario(session.execute(_OVERRIDES, {"resident": resident_id, "now": now}))
 
 
@@ -128,10 +132,10 @@ def serving_partners(session: Session, scenario: Scenario) -> list[Partner]:
 
 # Everything a token's issue checks but the score, in one row (issue 26): the operators'
 # definition of the scenario (JSON text: `scenarios.effective` parses each text once) and its
-# purpose's current notice (`consent.notices.current_ref`: the highest version), the partner if
-# it is active, since when the resident's consent to the scenario is valid (`pc_consent_since`,
-# the rule `consent.gate` reads), the exclusions that apply (`active_exclusions`' function) and
-# the override in force for the scenario (`overrides`' function; the latest ending wins). Each
+# purpose's current notice (`consent.notices.CURRENT_NOTICES`), the partner if it is active,
+# since when the resident's consent to the scenario is valid (`pc_consent_since`, the rule
+# `consent.gate` reads), the exclusions that apply (`active_exclusions`' function) and the
+# override in force for the scenario (`OVERRIDE_BY_SCENARIO`, as `overrides` reads it). Each
 # column costs the driver and SQLAlchemy ~10-25 µs a request: only what the checks read.
 # `{resident}`: the resident, a parameter or a column of an enclosing statement.
 _CHECKS = (
@@ -142,12 +146,9 @@ _CHECKS = (
     " pc_exclusions({resident}, :now) AS exclusions, o.review_id, o.ends_at"
     " FROM (SELECT) AS one"
     " LEFT JOIN scenario_settings s ON s.code = :scenario"
-    " LEFT JOIN LATERAL (SELECT c.id, c.version, c.hash, c.published_at FROM consent_notices c"
-    "  WHERE c.purpose = :purpose ORDER BY c.version DESC LIMIT 1) n ON true"
+    f" LEFT JOIN ({CURRENT_NOTICES}) n ON n.purpose = :purpose"
     " LEFT JOIN partners p ON p.client_id = :client_id AND p.active"
-    " LEFT JOIN LATERAL (SELECT o.review_id, o.ends_at"
-    "  FROM pc_overrides_in_force({resident}, :now) o WHERE o.scenario = :scenario"
-    "  ORDER BY o.ends_at DESC LIMIT 1) o ON true")
+    f" LEFT JOIN LATERAL ({OVERRIDE_BY_SCENARIO}) o ON o.scenario = :scenario")
 _CHECK_COLUMNS = ("spec", "version", "notice_id", "notice_version", "notice_hash",
                   "published_at", "partner_id", "kind", "scenarios", "consent_since",
                   "exclusions", "review_id", "ends_at")
