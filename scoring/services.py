@@ -111,8 +111,8 @@ def active_model(session: Session) -> Model:
 
 
 def stored_model(session: Session, model_id: str) -> Model | None:
-    """A stored model by id, parsed; no query when it is the active model this session has
-    read (a score read has: `active_model`)."""
+    """A stored model by id, parsed; no query when this session has read it (`active_model`;
+    `fresh_score` reads only its hash when this process has parsed it already)."""
     row = session.get(ScoreModel, model_id)
     return None if row is None else _parsed(row)
 
