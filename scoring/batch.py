@@ -15,11 +15,12 @@ Design overview
   `score_batch` as everything else (grouped by type, features need no sort to find a type's
   records; the results are those of the same records sorted by resident).
 * **Write.** New scores are written in bulk with one ``COPY`` whose text is built a chunk at a
-  time: the inputs (`stored_inputs_many`: `scoring.explain.stored_inputs`' text and hash, one
-  column at a time), score, tier and ``valid_until``, no explanation (the read
-  path renders it from the inputs: `scoring.services`); one commit per chunk, whatever the
-  partition's size (``CHUNK`` residents by default), so a crash loses at most the chunk in
-  flight and a re-run scores the rest.
+  time (`scoring.batch_rows`): the inputs (`stored_inputs_many`:
+  `scoring.explain.stored_inputs`' text and hash, one column at a time), score, tier and
+  ``valid_until``, no explanation (the read path renders it from the inputs:
+  `scoring.services`); one commit per chunk, whatever the partition's size (``CHUNK``
+  residents by default), so a crash loses at most the chunk in flight and a re-run scores the
+  rest.
 * **Idempotent.** A resident whose latest score is current (`scoring.services.is_current`: same
   basis version, model and consented categories, and before its `valid_until` — the read
   path's rule) is skipped, so
@@ -32,10 +33,6 @@ Design overview
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -64,7 +61,8 @@ from sqlalchemy.sql.expression import Cast
 from consent.gate import scoring_categories_many
 from core.db import UnitOfWork
 from core.identity import Resident
-from core.registry import CATEGORIES, record_type
+from core.registry import record_type
+from scoring.batch_rows import stored_inputs_many, write_scores
 from scoring.codes import (
     ACTIVE,
     NO_END,
@@ -80,7 +78,6 @@ from scoring.features import (
     RecordBatch,
     compute_features,
     consent_row,
-    from_epoch,
     in_type_order,
     next_change,
     publicity_seconds,
@@ -92,9 +89,6 @@ from scoring.store import Score
 
 CHUNK = 1000  # residents per transaction: a crash loses at most this much work
 NULL_TIME = np.iinfo(np.int64).min  # "no publicity end stored" in the fetched epoch column
-SCORE_COLUMNS = ("id", "resident_id", "model_id", "score", "tier", "computed_at",
-                 "basis_version", "inputs", "inputs_hash", "explanation", "trigger",
-                 "valid_until")
 
 
 @dataclass
@@ -353,98 +347,3 @@ def _fetch(session: Session, resident_ids: Sequence[uuid.UUID]
             _seconds(rows["occurred_at"]), rows["amount_fen"].astype(np.int64),
             rows["quantity"].astype(np.float64), (packed & 0x7) - 1,
             _seconds(rows["publicity_ends_at"]), (packed & 0x8) != 0)
-
-
-# -- the new rows: inputs and COPY text built a chunk at a time ----------------------------------
-
-def _json(value: Any) -> str:
-    """`core.canonical.canonical` as text, for the constant parts of the inputs."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
-
-
-_SMALL = [str(i) for i in range(10_000)] + ["null"]  # the JSON of small whole numbers, and NaN
-_NULL = len(_SMALL) - 1
-
-
-def _json_numbers(column: np.ndarray) -> list[str]:
-    """The JSON of each value of a feature column as `scoring.explain.canonical_inputs` writes
-    it: NaN as null, a whole number below 2**53 as an integer, any other as Python's repr (the
-    float's shortest form); infinity raises ValueError as `core.canonical.canonical` does."""
-    small = (column >= 0) & (column < _NULL) & (column == np.trunc(column))  # False for NaN
-    text = list(map(_SMALL.__getitem__,
-                    np.where(small, column, _NULL).astype(np.int64).tolist()))
-    for i in np.flatnonzero(~small & ~np.isnan(column)).tolist():
-        v = float(column[i])
-        if math.isinf(v):
-            raise ValueError("Out of range float values are not JSON compliant")
-        text[i] = str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
-    return text
-
-
-def stored_inputs_many(model: Model, x: np.ndarray, consented: Sequence[frozenset[str]],
-                       as_of: int) -> tuple[list[str], list[str]]:
-    """`scoring.explain.stored_inputs` of each row of a feature matrix: the same JSON text and
-    the same hash (tested), built a column at a time.
-
-    Every resident's inputs are one template, sorted keys and all: only the categories and
-    the feature values differ, so those are the only parts written per resident."""
-    def lit(text: str) -> str:
-        return text.replace("%", "%%")
-
-    by_code = sorted(model.features, key=lambda f: f.code)
-    template = (lit('{"as_of":' + _json(from_epoch(as_of).isoformat().replace("+00:00", "Z"))
-                    + ',"consented_categories":') + "%s"
-                + lit(',"features":{')
-                + ",".join(lit(_json(f.code) + ":") + "%s" for f in by_code)
-                + lit('},"model":' + _json(model.id) + ',"model_hash":' + _json(model.hash) + "}"))
-    lists: dict[frozenset[str], str] = {}
-    for chosen in consented:
-        if chosen not in lists:
-            lists[chosen] = _json([c for c in CATEGORIES if c in chosen])
-    texts = [template % row for row in zip(
-        [lists[c] for c in consented], *(_json_numbers(x[:, f.index]) for f in by_code),
-        strict=True)]
-    return texts, [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest()
-                   for t in texts]
-
-
-def _copy_text(value: str) -> str:
-    """A value for COPY's text format (JSON text has no raw tab or newline: only backslashes)."""
-    return value.replace("\\", "\\\\")
-
-
-def new_ids(n: int) -> list[str]:
-    """`n` random (version 4) UUIDs as 32 hex digits, drawn at once."""
-    raw = np.frombuffer(os.urandom(16 * n), dtype=np.uint8).reshape(n, 16).copy()
-    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
-    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    digits = raw.tobytes().hex()
-    return [digits[i:i + 32] for i in range(0, 32 * n, 32)]
-
-
-def write_scores(session: Session, model: Model, now: datetime,
-                 todo: Sequence[tuple[uuid.UUID, int, frozenset[str]]], scores: Sequence[int],
-                 inputs: Sequence[str], digests: Sequence[str], until: np.ndarray) -> None:
-    """Insert one row per resident of `todo` (resident id, score version, categories) with one
-    COPY: a new id, its score and that score's tier, its inputs as JSON text and their hash, no
-    explanation, and ``valid_until`` from `until` (epoch seconds; `NO_END`: none).
-
-    The COPY text is written here a chunk at a time (psycopg's rows would format every value
-    of every row one by one)."""
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    tiers = {s: _copy_text(model.tier_for(s).code) for s in set(scores)}
-    ends = np.datetime_as_string(np.where(until >= NO_END, 0, until).astype("datetime64[s]"),
-                                 timezone="UTC").tolist()
-    line = "\t".join(("%s", "%s", _copy_text(model.id).replace("%", "%%"), "%d", "%s",
-                      now.isoformat(), "%d", "%s", "%s", "\\N", "batch", "%s")) + "\n"
-    text = "".join([line % (
-        rowid, rid.hex, score, tiers[score], version, _copy_text(doc), digest,
-        "\\N" if edge >= NO_END else end)
-        for rowid, (rid, version, _), score, doc, digest, edge, end in zip(
-            new_ids(len(todo)), todo, scores, inputs, digests, until.tolist(), ends,
-            strict=True)])
-    with raw.cursor() as cur, cur.copy(
-            f"COPY scores ({', '.join(SCORE_COLUMNS)}) FROM STDIN") as copy:
-        copy.write(text)
