@@ -14,8 +14,11 @@ Public entry points (see each module for details):
 - `score_one` (plain Python, one resident), `score_batch` (numpy, many) — points and reasons;
 - `score_resident`, `explain`, `canonical_inputs`, `recompute`, `verify` — explanations;
 - `scoring.validation`, `scoring.fit`, `scoring.synthetic` — metrics/report, fitting, test data;
-- `scoring.services` (use cases), `scoring.batch` (the batch job), `scoring.store` (tables),
-  `scoring.monitor`, `scoring.outcomes` — the persistence side, on SQLAlchemy;
+- `RecordBatch`'s `ByType` (records grouped by type, as the batch reads them: no sort);
+- `scoring.services` (use cases), `scoring.read` (the score read in one round trip when the
+  stored score is current), `scoring.batch` (the batch job) and `scoring.batch_rows` (the new
+  score rows it writes), `scoring.store` (tables), `scoring.monitor`, `scoring.outcomes` — the
+  persistence side, on SQLAlchemy;
 - `scoring.integrity` — whether a stored score is what its inputs (and, for a current one, the
   records) compute to: the read path's check and `pengcheng score --verify`'s.
 
