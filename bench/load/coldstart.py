@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -30,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import drop_database, gunicorn, recreate_database, service_env  # noqa: E402
-from tests.support.factories import FakeIdp  # noqa: E402
+from bench.common import drop_database, gunicorn  # noqa: E402
+from bench.load.run import prepare, requests_for  # noqa: E402
 
 # The reference: the repository's settings, less the warm-up.
 UNWARMED = '''
@@ -83,18 +82,8 @@ def main() -> None:
     parser.add_argument("--only", default="score,token_issue,introspect,authorize")
     args = parser.parse_args()
 
-    admin = recreate_database(args.pg)
-    idp = FakeIdp()
-    env = service_env(args.pg, args.redis, idp, pool=args.threads,
-                      instance=tempfile.mkdtemp(prefix="pc_coldstart_"))
-    os.environ.update(env)
-    from app import create_app
-    from app.bootstrap import bootstrap
-    from bench.load.run import World, requests_for
-
-    app = create_app({"BENCH_IDP": idp})
-    bootstrap(app)
-    world = World(app, args.threads)
+    admin, env, app, world = prepare(args.pg, args.redis, residents=args.threads,
+                                     pool=args.threads)
     app.extensions["pengcheng"].engine.dispose()
     unwarmed = Path(tempfile.mkdtemp(prefix="pc_coldstart_conf_")) / "unwarmed.conf.py"
     unwarmed.write_text(UNWARMED.format(conf=str(ROOT / "gunicorn.conf.py")), encoding="utf-8")

@@ -32,6 +32,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -158,6 +159,23 @@ class World:
             uow.commit()
 
 
+def prepare(pg: str, redis: str, *, residents: int, pool: int) -> tuple[Any, dict[str, str],
+                                                                       Any, World]:
+    """A new bench database (`pg`; its admin engine, to drop it at the end), the service's
+    environment (set in this process too: gunicorn gets it), the app bootstrapped on it, and a
+    `World` of `residents`."""
+    idp = FakeIdp()
+    admin = recreate_database(pg)
+    env = service_env(pg, redis, idp, pool=pool, instance=tempfile.mkdtemp(prefix="pc_load_"))
+    os.environ.update(env)
+    from app import create_app
+    from app.bootstrap import bootstrap
+
+    app = create_app({"BENCH_IDP": idp})
+    bootstrap(app)
+    return admin, env, app, World(app, residents)
+
+
 def requests_for(scenario: str, world: World, count: int) -> list[tuple[str, str, str, str]]:
     import uuid
 
@@ -240,18 +258,8 @@ def main() -> None:
     args.seconds = min(args.seconds, 60.0)  # bounded
     only = [s for s in args.only.split(",") if s]
 
-    admin = recreate_database(args.pg)
-    idp = FakeIdp()
-    env = service_env(args.pg, args.redis, idp, pool=args.threads,
-                      instance=tempfile.mkdtemp(prefix="pc_load_"))
-    os.environ.update(env)
-
-    from app import create_app
-    from app.bootstrap import bootstrap
-
-    app = create_app({"BENCH_IDP": idp})
-    bootstrap(app)
-    world = World(app, args.residents)
+    admin, env, app, world = prepare(args.pg, args.redis, residents=args.residents,
+                                     pool=args.threads)
     work = Path(tempfile.mkdtemp(prefix="pc_load_req_"))
     server = (f"gunicorn {args.worker_class} -w {args.workers}"
               + (f" --threads {args.threads}" if args.worker_class == "gthread" else ""))
