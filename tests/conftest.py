@@ -14,6 +14,7 @@ Under pytest-xdist each worker gets its own database and Redis db (`_for_this_wo
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -232,6 +233,12 @@ def app(config: dict[str, Any], clock: FrozenClock, tmp_path: Path,
     seed(application, clock)
     yield application
     rt = application.extensions["pengcheng"]
+    # A page served by the e2e `live` server may still have requests in flight: their
+    # connections come back after a dispose to a pool no one closes, and are garbage-collected
+    # open inside a later test (a ResourceWarning that fails it). Let them come back first.
+    deadline = time.monotonic() + 5
+    while rt.engine.pool.checkedout() and time.monotonic() < deadline:
+        time.sleep(0.02)
     rt.engine.dispose()
     rt.health_engine.dispose()
 
