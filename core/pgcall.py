@@ -36,6 +36,18 @@ Refusal = Callable[[dict[str, Any]], DomainError]
 
 
 _DRIVER_SQL: dict[str, str] = {}
+_COMPILED: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
+def compiled(name: str, dialect: Dialect, statement: Callable[[], Any]
+             ) -> tuple[str, dict[str, Any]]:
+    """`statement()` (a composed SQLAlchemy statement) as the driver takes it, and its fixed
+    parameters, compiled once per process under `name` (for `fetch`)."""
+    found = _COMPILED.get(name)
+    if found is None:
+        built = statement().compile(dialect=dialect)
+        found = _COMPILED[name] = (built.string, dict(built.params))
+    return found
 
 
 def _driver_sql(dialect: Dialect, statement: TextClause) -> str:

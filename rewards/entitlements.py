@@ -8,13 +8,12 @@ consent is missing. Partners only ever see the token's `ent`, the scenario's fix
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import DateTime, bindparam, column, literal, select, text, true
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from consent.gate import SCORING, ConsentRequired, consent_since, require, valid_consent
@@ -172,19 +171,6 @@ class _Checks(NamedTuple):
     ends_at: datetime | None
 
 
-_compiled: dict[str, tuple[str, dict[str, Any]]] = {}
-
-
-def _driver_sql(name: str, dialect: Dialect, statement: Callable[[], Any]
-                ) -> tuple[str, dict[str, Any]]:
-    """`statement()` as the driver takes it, and its fixed parameters: compiled once."""
-    found = _compiled.get(name)
-    if found is None:
-        compiled = statement().compile(dialect=dialect)
-        found = _compiled[name] = (compiled.string, dict(compiled.params))
-    return found
-
-
 def _checks_alone() -> Any:
     return text(_CHECKS.format(resident=":resident"))
 
@@ -234,7 +220,8 @@ def checked_read(uow: UnitOfWork, session_token: str, *, scenario: str, partner:
     is what `fresh_score` would return without computing (`scoring.read.stored_current`).
     None: the general path must answer (`auth.resident`, then `issue_token`), which refuses,
     recomputes or audits as it always has."""
-    sql, fixed = _driver_sql("with_session", uow.bind.dialect, _with_session_and_score)
+    sql, fixed = pgcall.compiled("token_checks_with_session", uow.bind.dialect,
+                                 _with_session_and_score)
     row = pgcall.fetch(uow, sql, {**fixed, "h": hash_key(session_token), "now": now,
                                   "scenario": scenario, "purpose": purpose_of(scenario),
                                   "client_id": partner})
@@ -279,7 +266,7 @@ def issue_token(uow: UnitOfWork, resident: Resident, *, scenario: str, partner: 
     eligibility. (`checked_read` and `issue_checked`: the same in two statements, when the
     stored score is current.)"""
     session = uow.session
-    sql, fixed = _driver_sql("alone", uow.bind.dialect, _checks_alone)
+    sql, fixed = pgcall.compiled("token_checks_alone", uow.bind.dialect, _checks_alone)
     checks = _Checks(*session.connection().exec_driver_sql(sql, {
         **fixed, "resident": resident.id, "scenario": scenario,
         "purpose": purpose_of(scenario), "client_id": partner, "now": now}).one())

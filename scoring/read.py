@@ -29,7 +29,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Select, bindparam, literal, true
-from sqlalchemy.engine import Dialect
 
 from consent.gate import SCORING, valid_consent
 from core import pgcall
@@ -105,23 +104,11 @@ def _statement() -> Select[Any]:
             .outerjoin(marks, true()))
 
 
-_compiled: dict[str, tuple[str, dict[str, Any]]] = {}
-
-
-def _driver_sql(dialect: Dialect) -> tuple[str, dict[str, Any]]:
-    """The statement as the driver takes it and its fixed parameters, compiled once."""
-    found = _compiled.get(dialect.name)
-    if found is None:
-        compiled = _statement().compile(dialect=dialect)
-        found = _compiled[dialect.name] = (compiled.string, dict(compiled.params))
-    return found
-
-
 def current_read(uow: UnitOfWork, token: str, *, now: datetime, lang: str) -> Read | None:
     """The score read of the session `token`'s resident in one round trip, when its stored
     score is current and holds; None when the general path must answer (see the module
     docstring)."""
-    sql, fixed = _driver_sql(uow.bind.dialect)
+    sql, fixed = pgcall.compiled("score_read", uow.bind.dialect, _statement)
     row = pgcall.fetch(uow, sql, {**fixed, "h": hash_key(token), "now": now})
     if row is None:
         return None
