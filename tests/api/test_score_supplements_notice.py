@@ -62,7 +62,8 @@ def test_a_consent_under_the_first_version_is_invalidated_and_asked_again(app, c
         assert record.status == "invalidated"
         event = uow.session.scalars(select(ConsentEvent)).one()
         assert event.event == "invalidated" and event.notice_id == V1
-        assert uow.session.scalars(select(AuditEntry.action)).all()[-1] == "consent.invalidated"
+        latest = select(AuditEntry.action).order_by(AuditEntry.seq.desc()).limit(1)
+        assert uow.session.scalars(latest).one() == "consent.invalidated"
         assert uow.session.get(Resident, resident_id).score_stale_at == T0
 
     listing = client.get("/api/v1/me/consents", headers=bearer(token)).get_json()
