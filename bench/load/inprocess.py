@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=8)
     parser.add_argument("--only", default=",".join(SCENARIOS))
     parser.add_argument("--profile", default=None, help="an endpoint to profile (CPU time)")
+    parser.add_argument("--profile-out", default=None,
+                        help="also write that profile to this file (for pstats)")
     args = parser.parse_args()
 
     admin = recreate_database(args.pg)
@@ -107,6 +109,8 @@ def main() -> None:
         print(name, json.dumps(results[name]), file=sys.stderr, flush=True)
         if profile:
             pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(50)
+            if args.profile_out:
+                profile.dump_stats(args.profile_out)
     if "bare" in results:
         for result in results.values():
             result["x_bare"] = round(result["cpu_ms"] / results["bare"]["cpu_ms"], 1)

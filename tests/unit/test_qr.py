@@ -7,6 +7,7 @@ import re
 import secrets
 
 import numpy as np
+import pytest
 import zxingcpp
 
 from core.qr import BORDER, modules, svg
@@ -29,8 +30,12 @@ def test_the_svg_scans_back_to_the_token() -> None:
     assert found.format == zxingcpp.BarcodeFormat.QRCode and found.ec_level == "M"
 
 
-def test_the_svg_draws_exactly_the_dark_modules_inside_a_quiet_zone() -> None:
-    token = secrets.token_urlsafe(60)
+@pytest.mark.parametrize("token", [
+    "".join(secrets.choice("0123456789") for _ in range(18)),  # a token's code: version 1
+    secrets.token_urlsafe(60),
+    secrets.token_urlsafe(300),
+])
+def test_the_svg_draws_exactly_the_dark_modules_inside_a_quiet_zone(token: str) -> None:
     drawn = raster(svg(token))[::4, ::4] == 0
     inner = modules(token)
     size = inner.shape[0] + 2 * BORDER
