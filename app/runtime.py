@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from app.config import db_timeouts
@@ -28,7 +27,6 @@ from app.slots import ResidentSlots
 from core.clock import Clock, SystemClock
 from core.crypto import Keyring, parse_key
 from core.db import UnitOfWork, longer_waits, make_engine
-from core.errors import NotFound
 from core.fast import FastStore, make_store
 from core.signing import Signer
 from rewards.token_format import TokenContext
@@ -79,10 +77,14 @@ class Runtime:
 
     def warm(self) -> None:
         """Make a new server worker's first requests cost what its later ones do: the ORM's
-        mappers configured, every pooled connection opened (a new PostgreSQL connection costs
-        a backend's start, ~5-25 ms), the active model parsed (~50 ms). gunicorn calls it once
-        per worker before the worker takes requests (`gunicorn.conf.py`). A database that is
-        down fails no worker: the first request reports it as it would have."""
+        mappers configured, the active model parsed (~50 ms), every pooled connection opened
+        (a new PostgreSQL connection costs a backend's start, ~5-25 ms) and every hot path run
+        once on each, then rolled back (`app.warmup`: the statements compiled in this process,
+        the tables, plpgsql functions and plans loaded in each backend). gunicorn calls it
+        once per worker before the worker takes requests (`gunicorn.conf.py`). A database
+        that is down, or a probe that fails, fails no worker: it logs `warm-up incomplete`
+        and the first requests pay for what was not warmed."""
+        from app.warmup import probe_all
         from scoring.services import active_model
 
         configure_mappers()
@@ -92,9 +94,10 @@ class Runtime:
                 active_model(uow.session)
             for _ in range(self.engine.pool.size()):  # type: ignore[attr-defined]
                 opened.append(self.engine.connect())  # held: each a connection of its own
-                opened[-1].execute(text("SELECT 1"))
-        except (SQLAlchemyError, NotFound) as exc:
-            log.warning("warm-up incomplete, the first requests will pay for it: %s", exc)
+            probe_all(self, opened)
+        except Exception as exc:  # whatever it is, warming only saves time: never fail a worker
+            log.warning("warm-up incomplete, the first requests will pay for it: %r", exc,
+                        exc_info=True)
         finally:
             for connection in opened:
                 connection.close()

@@ -10,8 +10,10 @@ import logging
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from psycopg.pq import TransactionStatus
+from sqlalchemy import event, text
 
+from app import warmup
 from core.db import make_engine
 from scoring import services
 from tests.support.consent import grant_scoring
@@ -51,3 +53,149 @@ def test_a_database_that_is_down_fails_no_worker(app: Any,
     finally:
         down.dispose()
     assert "warm-up incomplete" in caplog.text
+
+
+# -- the hot paths, run once on every pooled connection and rolled back ----------------------
+
+# The plpgsql functions the hot paths call, each compiled in a backend on its first call.
+HOT_FUNCTIONS = ("pc_introspect", "pc_token_state", "pc_consume_token", "pc_claim_request",
+                 "pc_credit_authorize", "pc_credit_expire_holds", "pc_credit_capture",
+                 "pc_redeem", "pc_points_account")
+# A statement near the end of each partner function: planned only by a probe that went through.
+LAST_STATEMENTS = ("INSERT INTO credit_holds", "INSERT INTO credit_bills",
+                   "INSERT INTO points_draws")
+
+# The sequences a rollback cannot take back, which the probes advance: they only order rows
+# (the outbox's events, a points account's legs), are never shown, and already skip the values
+# of every write that is refused after its insert.
+ORDERING_ONLY = {"sequence events_seq_seq", "sequence points_legs_id_seq"}
+
+
+def _counts(app: Any) -> dict[str, Any]:
+    """Every table's row count, every sequence's last value and the audit chain's head."""
+    rt = app.extensions["pengcheng"]
+    with rt.engine.connect() as conn:
+        counts: dict[str, Any] = _tables(conn)
+        counts.update((name, value) for name, value in conn.execute(text(
+            "SELECT 'sequence ' || sequencename, last_value FROM pg_sequences"
+            " WHERE schemaname = 'public'")))
+        counts["audit head"] = conn.execute(text(
+            "SELECT seq, entry_hash FROM audit_log ORDER BY seq DESC LIMIT 1")).first()
+    return counts
+
+
+def _tables(conn: Any) -> dict[str, int]:
+    tables = conn.execute(text(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars().all()
+    return {t: conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in tables}
+
+
+def _backends(app: Any) -> list[tuple[set[str], list[str]]]:
+    """For every pooled connection (all checked out at once, so each is its own backend): the
+    plpgsql functions compiled in it and the statements it holds a cached plan for."""
+    rt = app.extensions["pengcheng"]
+    held = [rt.engine.connect() for _ in range(rt.engine.pool.size())]
+    try:
+        found = []
+        for conn in held:
+            rows = conn.execute(text(
+                "SELECT name, coalesce(ident, '') FROM pg_backend_memory_contexts"
+                " WHERE name IN ('PL/pgSQL function', 'CachedPlanSource', 'CachedPlan')")).all()
+            functions = {ident.split("(")[0] for name, ident in rows
+                         if name == "PL/pgSQL function"}
+            found.append((functions, [i for name, i in rows if name != "PL/pgSQL function"]))
+            conn.rollback()
+        return found
+    finally:
+        for conn in held:
+            conn.close()
+
+
+def _world(app: Any, client: Any, idp: Any) -> None:
+    """A resident of the tests' own with a score, so that the tables are not all empty."""
+    session = login(client, idp)
+    grant_scoring(client, session)
+    assert client.get("/api/v1/me/score", headers=bearer(session)).status_code == 200
+
+
+@pytest.mark.commits  # warm() uses the pool's own connections
+def test_warm_runs_every_hot_path_on_every_pooled_connection(app: Any) -> None:
+    rt = app.extensions["pengcheng"]
+    rt.engine.dispose()
+
+    with app.app_context():
+        rt.warm()
+
+    backends = _backends(app)
+    assert len(backends) == rt.engine.pool.size()
+    for functions, plans in backends:
+        assert set(HOT_FUNCTIONS) <= functions
+        for statement in LAST_STATEMENTS:
+            assert any(statement in plan for plan in plans), statement
+
+
+def test_warm_keeps_nothing(app: Any, client: Any, idp: Any, monkeypatch: pytest.MonkeyPatch,
+                            caplog: pytest.LogCaptureFixture) -> None:
+    _world(app, client, idp)
+    rt = app.extensions["pengcheng"]
+    before = _counts(app)
+    during: list[dict[str, int]] = []
+    paths = warmup._paths
+
+    def counted(uow: Any, *args: Any) -> None:
+        paths(uow, *args)
+        during.append(_tables(uow.session))  # in the probe's transaction, before its rollback
+
+    monkeypatch.setattr(warmup, "_paths", counted)
+    with app.app_context(), caplog.at_level(logging.WARNING, logger="app.runtime"):
+        rt.warm()
+
+    assert "warm-up incomplete" not in caplog.text  # the probes ran, and went through
+    assert len(during) == rt.engine.pool.size()
+    written = {t for t, n in during[0].items() if n > before[t]}
+    assert {"residents", "sessions", "consent_records", "scores", "records", "partners",
+            "issued_tokens", "partner_pseudonyms", "access_log", "consumed_tokens",
+            "partner_requests", "credit_accounts", "credit_holds", "credit_bills",
+            "notifications", "points_accounts", "points_lots", "points_transfers",
+            "points_legs", "points_redemptions", "points_draws", "events"} <= written
+    after = _counts(app)
+    advanced = {k for k in before if after[k] != before[k]}
+    assert advanced <= ORDERING_ONLY  # nothing else kept: no row, no audit entry
+
+
+def test_a_probe_that_fails_leaves_every_connection_clean(app: Any, client: Any, idp: Any,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          caplog: pytest.LogCaptureFixture
+                                                          ) -> None:
+    _world(app, client, idp)
+    rt = app.extensions["pengcheng"]
+    before = _counts(app)
+    paths = warmup._paths
+
+    def failing(uow: Any, *args: Any) -> None:
+        paths(uow, *args)  # everything written, then the transaction fails
+        uow.session.execute(text("SELECT 1 / 0"))
+
+    monkeypatch.setattr(warmup, "_paths", failing)
+    with app.app_context(), caplog.at_level(logging.WARNING, logger="app.runtime"):
+        rt.warm()  # no exception
+
+    assert "warm-up incomplete" in caplog.text
+    pool = rt.engine.pool
+    assert pool.checkedout() == 0
+    assert pool.checkedin() == pool.size()
+    held = [rt.engine.raw_connection() for _ in range(pool.size())]
+    try:  # every pooled connection idle, outside any transaction
+        assert {c.driver_connection.info.transaction_status for c in held} \
+            == {TransactionStatus.IDLE}
+    finally:
+        for c in held:
+            c.close()
+    after = _counts(app)
+    assert {k for k in before if after[k] != before[k]} <= ORDERING_ONLY
+    monkeypatch.setattr(warmup, "_paths", paths)
+    with app.app_context():
+        rt.warm()  # the pool works as before
+    session = login(client, idp)
+    grant_scoring(client, session)
+    assert client.get("/api/v1/me/score", headers=bearer(session)).status_code == 200
