@@ -32,9 +32,10 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     """
     from app import config as settings
     from app import runtime
+    from app.http import App
 
     instance = os.environ.get("PENGCHENG_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
-    app = Flask(__name__, instance_path=os.path.abspath(instance))
+    app = App(__name__, instance_path=os.path.abspath(instance))
     app.config.update(settings.DEFAULTS)
     app.config.from_prefixed_env("PENGCHENG")
     app.config.update(config or {})
@@ -47,10 +48,10 @@ def create_app(config: dict[str, Any] | None = None, *, clock: Clock | None = No
     from app import errors, http, slots
     from app.extensions import api
 
+    http.init_app(app)  # first: the input screen, whose parsed body the slots then read
     slots.init_app(app)
     api.init_app(app)
     errors.init_app(app)
-    http.init_app(app)
     if hops := app.config["TRUSTED_PROXIES"]:
         # The client address is the one the nearest `hops` proxies saw (app/ratelimit.py).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]

@@ -1,15 +1,43 @@
-"""Request plumbing: request ids, the input screen (`app.safe_input`), security headers, and
-Swagger UI's files for `/docs` (from the swagger-ui-bundle package: no CDN, works offline)."""
+"""Request plumbing: the app's class (`App`), request ids, the input screen
+(`app.safe_input`), security headers, and Swagger UI's files for `/docs` (from the
+swagger-ui-bundle package: no CDN, works offline)."""
 
 from __future__ import annotations
 
+import inspect
 import re
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import swagger_ui_bundle
 from flask import Flask, Response, g, request, send_from_directory
 
 from app import safe_input
+
+
+class App(Flask):
+    """Flask, deciding once per function whether it must be run as a coroutine.
+
+    Flask asks `ensure_sync` for every hook and view of every request (about ten per request),
+    and each answer inspects the function's code flags again. The answer never changes for a
+    function, so it is remembered per function (a bound method's by its `__func__`: a method
+    view is bound anew per request). Only plain functions are remembered, so the table is
+    bounded by the code, not by the requests."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._coroutine: dict[Callable[..., Any], bool] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        target = getattr(func, "__func__", func)
+        known = self._coroutine.get(target)
+        if known is None:
+            known = inspect.iscoroutinefunction(target)
+            if inspect.isfunction(target):
+                self._coroutine[target] = known
+        return self.async_to_sync(func) if known else func
+
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 BASELINE_CSP = "frame-ancestors 'none'; object-src 'none'; base-uri 'none'"

@@ -16,7 +16,9 @@
   outside `core.dates`' supported years (422).
 
 Handlers, schemas, the idempotency hash and PostgreSQL therefore only ever see text they can
-store and dates they can compute with.
+store and dates they can compute with. The JSON document it parsed and passed is kept with the
+request (`screened`): the argument parser (`app.api.common.Blueprint`) and the resident slots
+(`app.slots`) read it instead of parsing the body again.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ JSON_TYPES = ("application/json", "application/merge-patch+json")
 FORM = "application/x-www-form-urlencoded"
 FORM_PATHS = frozenset({"/partner/v1/tokens/introspect"})
 Path = tuple[str, ...]  # keys from the body's root; "*" is every item of a list
+DOCUMENT = "pengcheng.json_body"  # the WSGI environ's key for the screened JSON document
+
+
+def screened(req: Request) -> Any:
+    """The request's JSON body as `screen` parsed and passed it; None when it has none."""
+    return req.environ.get(DOCUMENT)
 
 
 def screen(req: Request) -> Response | None:
@@ -61,6 +69,7 @@ def screen(req: Request) -> Response | None:
         try:
             document = safe_text.loads(body)
             found += safe_text.problems(document)
+            req.environ[DOCUMENT] = document  # read only if nothing was found
         except safe_text.MalformedJson as exc:
             return problem(400, "malformed_json", f"The request body is not valid JSON: {exc}",
                            detail_zh="请求内容不是有效的 JSON")

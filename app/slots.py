@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, Response, g, request
 
 from app.errors import problem
+from app.safe_input import screened
 
 
 def init_app(app: Flask) -> None:
@@ -50,7 +51,6 @@ class ResidentSlots:
                 self._held.pop(key, None)
 
 
-MAX_PEEK = 16 * 1024  # partner write bodies are small; larger ones are not read here
 UNCOUNTED = ("/partner/v1/tokens/introspect", "/partner/v1/webhooks")  # lock no resident row
 
 
@@ -80,17 +80,9 @@ def resident_key() -> str | None:
 
 
 def _token_in_body(req: Any) -> str | None:
-    """The body's `token`, read only from a short declared JSON body (the input screen,
-    `app.safe_input`, judges everything else)."""
-    length = req.content_length
-    if not length or length > MAX_PEEK or req.mimetype != "application/json":
-        return None
-    from core import safe_text
-
-    try:
-        document = safe_text.loads(req.get_data(cache=True))
-    except Exception:  # unreadable or malformed: the input screen answers it
-        return None
+    """The JSON body's `token`, as the input screen (`app.safe_input`, which runs first)
+    parsed and passed it."""
+    document = screened(req)
     token = document.get("token") if isinstance(document, dict) else None
     return token if isinstance(token, str) and 0 < len(token) <= 4096 else None
 

@@ -1,4 +1,5 @@
-"""Schemas and fields every area shares: write them here once, import them in `schemas.py`.
+"""Schemas and fields every area shares: write them here once, import them in `schemas.py`;
+and the `Blueprint` every area's routes are registered on.
 
     from app.api.common import Bilingual, CodedReason, UTCDateTime
     created_at = UTCDateTime()          # a datetime (or an answer's stored ISO text) → "…Z"
@@ -9,9 +10,30 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import flask_smorest
 import marshmallow as ma
+from flask import Request
+from webargs.flaskparser import FlaskParser
 
+from app.safe_input import DOCUMENT
 from core.idempotency import iso
+
+
+class ScreenedParser(FlaskParser):
+    """webargs' Flask parser, taking a JSON body as the input screen (`app.safe_input`, which
+    runs before every view) already parsed and passed it, rather than parsing it again."""
+
+    def _raw_load_json(self, req: Request) -> Any:
+        if DOCUMENT in req.environ:
+            return req.environ[DOCUMENT]
+        return super()._raw_load_json(req)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint, parsing arguments with `ScreenedParser`."""
+
+    ARGUMENTS_PARSER = ScreenedParser()
+
 
 KEY = ma.validate.Length(1, 64)  # a partner's own idempotency key (`out_*_no`)
 

@@ -16,6 +16,15 @@ real endpoints:
   parse, find the partner, check the token's signature (the writes that take one), hash the
   body for the idempotency claim, one call of the write's function with the arguments the
   service passes, answer its JSON. Served for all three paths by one app.
+* `score_floor()` — a resident's score read (issue 26, target 3) the same way: the service's
+  one-statement read (`scoring.read.current_read`) and its answer (the route's planned dump
+  and scale), and nothing around them.
+* `token_issue_floor()` — a resident's token issue (issue 26, target 3) with the service's own
+  domain code and nothing around it: the session's checks and stored score read in one
+  statement and the score's integrity derived (`rewards.entitlements.checked_read`), the rate
+  limit's Redis hit, the token signed and written in one statement (`issue_checked`), the
+  answer with its QR code (`token_answer`). No Flask, no input screen, no argument schema,
+  no hooks, no error handling.
 """
 
 from __future__ import annotations
@@ -35,6 +44,8 @@ INTROSPECT_PATH = "/partner/v1/tokens/introspect"
 AUTHORIZE_PATH = "/partner/v1/medical-credit/authorizations"
 CAPTURE_PATH = re.compile(r"^/partner/v1/medical-credit/authorizations/([0-9a-f-]{36})/capture$")
 REDEEM_PATH = "/partner/v1/points/redemptions"
+TOKENS_PATH = "/api/v1/me/tokens"
+SCORE_PATH = "/api/v1/me/score"
 _CONSUME = ("%(jti)s, %(sub)s, %(scn)s, %(iat)s, %(exp)s, CAST(%(ent)s AS json), %(partner_id)s,"
             " %(client_id)s, %(partner_name)s, %(log_id)s, %(now)s")
 _PC_AUTHORIZE = (
@@ -230,5 +241,57 @@ def write_floor() -> Any:
                   "transfer_id": uuid.uuid4(), "answer": json.dumps(answer),
                   "exclusions": shipped_exclusions(claims["scn"])}
         return _answer(start_response, conn.execute(_PC_REDEEM, params).fetchone()[0])
+
+    return app
+
+
+def token_issue_floor() -> Any:
+    """A resident's token issue with no framework: see the module's docstring."""
+    from app import create_app
+    from app.api.tokens.schemas import token_answer
+    from app.runtime import EXTENSION, Runtime
+    from rewards.entitlements import checked_read, issue_checked
+
+    flask_app = create_app()
+    services: Runtime = flask_app.extensions[EXTENSION]
+    spec = services.settings["RATE_LIMIT_TOKENS"]
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["PATH_INFO"] != TOKENS_PATH:
+            return flask_app(environ, start_response)
+        body = _body(environ)
+        bearer = environ.get("HTTP_AUTHORIZATION", "").partition(" ")[2]
+        now = services.clock.now()
+        with services.uow() as uow:
+            checked = checked_read(uow, bearer, scenario=body["scenario"],
+                                   partner=body["partner"], now=now)
+            assert checked is not None, "the bench's residents have current scores"
+            services.limiter.hit(spec, f"tokens:{checked.resident_id}")
+            issued = issue_checked(uow, checked, scenario=body["scenario"],
+                                   partner=body["partner"], now=now, ctx=services.tokens)
+        return _answer(start_response, token_answer(issued))
+
+    return app
+
+
+def score_floor() -> Any:
+    """A resident's score read with no framework: see the module's docstring."""
+    from app import create_app
+    from app.api.scores.routes import _ANSWER, _scale
+    from app.runtime import EXTENSION, Runtime
+    from scoring.read import current_read
+
+    flask_app = create_app()
+    services: Runtime = flask_app.extensions[EXTENSION]
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["PATH_INFO"] != SCORE_PATH:
+            return flask_app(environ, start_response)
+        bearer = environ.get("HTTP_AUTHORIZATION", "").partition(" ")[2]
+        with services.uow() as uow:
+            found = current_read(uow, bearer, now=services.clock.now(), lang="zh")
+        assert found is not None, "the bench's residents have current scores"
+        return _answer(start_response,
+                       _ANSWER({**found.answer, "scale": _scale(found.model, "zh")}))
 
     return app

@@ -34,7 +34,8 @@ from bench.common import drop_database, recreate_database, service_env  # noqa: 
 from tests.support.factories import FakeIdp  # noqa: E402
 
 SCENARIOS = ("bare", "introspect_floor", "introspect", "authorize_floor", "authorize",
-             "capture_floor", "capture", "redeem_floor", "redeem", "score", "token_issue")
+             "capture_floor", "capture", "redeem_floor", "redeem", "score_floor", "score",
+             "token_issue_floor", "token_issue")
 WARM_UP = 20
 
 
@@ -81,8 +82,10 @@ def main() -> None:
         if name == "bare" or not name.endswith("_floor"):
             return clients["bare" if name == "bare" else "app"]
         if name not in clients:
-            clients[name] = Client(floor.introspection_floor() if name == "introspect_floor"
-                                   else floor.write_floor())
+            clients[name] = Client({"introspect_floor": floor.introspection_floor,
+                                    "score_floor": floor.score_floor,
+                                    "token_issue_floor": floor.token_issue_floor}
+                                   .get(name, floor.write_floor)())
         return clients[name]
 
     results: dict[str, dict[str, Any]] = {}

@@ -58,7 +58,9 @@ FLOORS = (("wsgi_bare", "bench.load.floor:wsgi_bare()", "bare"),
           ("introspect_floor", "bench.load.floor:introspection_floor()", "introspect"),
           ("authorize_floor", "bench.load.floor:write_floor()", "authorize"),
           ("capture_floor", "bench.load.floor:write_floor()", "capture"),
-          ("redeem_floor", "bench.load.floor:write_floor()", "redeem"))
+          ("redeem_floor", "bench.load.floor:write_floor()", "redeem"),
+          ("score_floor", "bench.load.floor:score_floor()", "score"),
+          ("token_issue_floor", "bench.load.floor:token_issue_floor()", "token_issue"))
 
 
 class World:
@@ -303,7 +305,8 @@ def main() -> None:
     results = figures["results"]
     results["bare"] = measure("bare", "bench.tokens:bare_app()", args.port + 1)
     for name, target, kind in FLOORS if args.floor else ():
-        results[name] = measure(name, target, args.port + 2, kind)
+        if kind == "bare" or kind in only:  # the floors of the endpoints measured
+            results[name] = measure(name, target, args.port + 2, kind)
     for name in only:
         started = time.monotonic()
         results[name] = measure(name, "app:create_app()", args.port)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
 from app.api.audit.schemas import (
@@ -14,7 +13,7 @@ from app.api.audit.schemas import (
     AuditPageSchema,
     AuditVerdictSchema,
 )
-from app.api.common import OPERATOR
+from app.api.common import OPERATOR, Blueprint
 from app.runtime import runtime
 from core import audit
 from core.audit_jobs import max_age

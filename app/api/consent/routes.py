@@ -7,10 +7,9 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import OPERATOR, RESIDENT
+from app.api.common import OPERATOR, RESIDENT, Blueprint
 from app.api.consent.schemas import (
     ConsentDetailSchema,
     ConsentExportQuerySchema,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.api.common import Blueprint
 from app.api.demo.schemas import DemoLoginSchema, DemoResidentSchema
 from app.api.residents.routes import open_session_for
 from app.api.residents.schemas import SessionSchema

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import SOURCE
+from app.api.common import SOURCE, Blueprint
 from app.api.ingest.schemas import BatchSchema, IngestResultSchema
 from app.ratelimit import enforce
 from app.runtime import runtime

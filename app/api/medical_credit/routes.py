@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import COUNTER, PARTNER, RESIDENT
+from app.api.common import COUNTER, PARTNER, RESIDENT, Blueprint
 from app.api.medical_credit.schemas import (
     CounterHoldListSchema,
     CounterHoldsQuerySchema,

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import RESIDENT
+from app.api.common import RESIDENT, Blueprint
 from app.api.notifications.schemas import (
     MarkedSchema,
     MarkReadSchema,

@@ -12,10 +12,9 @@ from typing import Any
 
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import RESIDENT
+from app.api.common import RESIDENT, Blueprint
 from app.api.reports.schemas import (
     ReportDetailSchema,
     ReportIssuedSchema,

@@ -6,10 +6,9 @@ from datetime import timedelta
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import RESIDENT
+from app.api.common import RESIDENT, Blueprint
 from app.api.residents.schemas import AssertionSchema, MeSchema, SessionSchema
 from app.ratelimit import attempt
 from app.runtime import runtime

@@ -14,10 +14,9 @@ from typing import Any, TypeVar
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import OPERATOR
+from app.api.common import OPERATOR, Blueprint
 from app.api.rights.schemas import (
     DisputeDetailSchema,
     DisputeQuerySchema,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import RESIDENT
+from app.api.common import RESIDENT, Blueprint
 from app.api.rights.schemas import (
     DisputeInSchema,
     DisputeListSchema,

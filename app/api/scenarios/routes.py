@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import OPERATOR
+from app.api.common import OPERATOR, Blueprint
 from app.api.consent.schemas import NoticeLanguageQuerySchema, NoticeSchema, notice_in
 from app.api.scenarios.schemas import (
     NoticeInSchema,

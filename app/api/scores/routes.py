@@ -7,10 +7,9 @@ from typing import Any
 
 from flask import Response, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import RESIDENT
+from app.api.common import RESIDENT, Blueprint
 from app.api.scores.dumping import dumped
 from app.api.scores.schemas import HistorySchema, LangSchema, ScoreSchema
 from app.runtime import runtime

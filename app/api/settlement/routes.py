@@ -9,10 +9,9 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import OPERATOR, PARTNER
+from app.api.common import OPERATOR, PARTNER, Blueprint
 from app.api.settlement.schemas import (
     BillPageSchema,
     HoldPageSchema,

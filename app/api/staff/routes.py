@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import OPERATOR, PARTNER, STAFF
+from app.api.common import OPERATOR, PARTNER, STAFF, Blueprint
 from app.api.staff.schemas import (
     CurrentSessionSchema,
     SignInSchema,

@@ -9,10 +9,9 @@ from typing import Any
 
 from flask import Response, jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import PARTNER, RESIDENT
+from app.api.common import PARTNER, RESIDENT, Blueprint
 from app.api.tokens.schemas import (
     INTROSPECT_BODY,
     AccessLogSchema,

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app import auth
-from app.api.common import PARTNER, RESIDENT
+from app.api.common import PARTNER, RESIDENT, Blueprint
 from app.api.waivers.schemas import (
     DepositMyWaiversSchema,
     DepositWaiverInSchema,

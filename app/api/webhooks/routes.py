@@ -4,11 +4,10 @@ every log and manual re-sends for operators (`/admin/v1/webhooks`)."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from app import auth
-from app.api.common import OPERATOR, PARTNER
+from app.api.common import OPERATOR, PARTNER, Blueprint
 from app.api.webhooks.schemas import (
     DeliveriesQuerySchema,
     DeliveriesSchema,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from app.api.common import Blueprint
 from app.api.wellknown.schemas import HealthSchema, JwksSchema
 from app.runtime import runtime
 from rewards.scenarios import MAX_TOKEN_TTL
