@@ -20,6 +20,8 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
@@ -94,6 +96,15 @@ def _b64json(segment: str) -> Any:
     return document
 
 
+@lru_cache(maxsize=64)
+def _header(segment: str) -> Any:
+    """`_b64json` of a header segment, remembered: every token a key signs has the same header
+    (alg, typ, kid), so it is parsed and screened once per key, not once per request. Read-only
+    (a mapping proxy); a segment that fails raises each time, and is not remembered."""
+    header = _b64json(segment)
+    return MappingProxyType(header) if isinstance(header, dict) else header
+
+
 def authentic(session: OnDemand, ctx: TokenContext, token: Any, now: datetime) -> Claims:
     """Shape, header, key and signature checked; the claims typed. No time or audience yet.
     `session` is needed only to read a key the signer has not cached."""
@@ -104,8 +115,8 @@ def authentic(session: OnDemand, ctx: TokenContext, token: Any, now: datetime) -
     parts = token.split(".")
     if len(parts) != 3 or not SEGMENT.match(parts[0]):
         raise errors.TokenMalformed("not a compact JWS (three base64url segments)")
-    header = _b64json(parts[0])
-    if not isinstance(header, dict):
+    header = _header(parts[0])
+    if not isinstance(header, MappingProxyType):
         raise errors.TokenMalformed("the JWS header is not an object")
     if header.get("alg") != ALG:  # before the signature: `none` has an empty one
         raise errors.TokenAlgorithmRefused(f"alg {header.get('alg')!r} is refused; only EdDSA")
