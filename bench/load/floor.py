@@ -255,6 +255,8 @@ def token_issue_floor() -> Any:
     flask_app = create_app()
     services: Runtime = flask_app.extensions[EXTENSION]
     spec = services.settings["RATE_LIMIT_TOKENS"]
+    with flask_app.app_context():
+        services.warm()  # as gunicorn.conf.py warms the service: the active model parsed
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         if environ["PATH_INFO"] != TOKENS_PATH:
@@ -283,6 +285,8 @@ def score_floor() -> Any:
 
     flask_app = create_app()
     services: Runtime = flask_app.extensions[EXTENSION]
+    with flask_app.app_context():
+        services.warm()  # as gunicorn.conf.py warms the service: the active model parsed
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         if environ["PATH_INFO"] != SCORE_PATH:
