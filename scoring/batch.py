@@ -33,16 +33,16 @@ Design overview
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy import (
-    JSON,
     ColumnElement,
     Text,
     Uuid,
@@ -52,7 +52,6 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
-    type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.orm import Session
@@ -159,36 +158,47 @@ def _page(session: Session, partition: tuple[int, int], *, after: uuid.UUID | No
         low32: ColumnElement[int] = literal_column(
             "('x' || right(residents.id::text, 8))::bit(32)::bigint")
         stmt = stmt.where(low32 % n == k)
-    return [(row.id, row.score_version) for row in session.execute(stmt)]
+    return [(rid, version) for rid, version in session.connection().execute(stmt)]
 
 
 def _score_chunk(session: Session, model: Model, page: Sequence[tuple[uuid.UUID, int]],
                  now: datetime, report: BatchReport) -> None:
     report.seen += len(page)
-    consents = {rid: scoring_scope(chosen) for rid, chosen in
-                scoring_categories_many(session, [rid for rid, _ in page], now).items()}
+    # residents share a few consent lists: each one's scope, its mask row and whether the model
+    # reads any of it are worked out once per distinct list, not once per resident
+    scopes: dict[frozenset[str], tuple[frozenset[str], int]] = {}
+    rows: list[np.ndarray] = []
     read = set(model.category_codes)
-    eligible = [(rid, v) for rid, v in page if consents.get(rid, frozenset()) & read]
+    eligible: list[tuple[uuid.UUID, int, frozenset[str], int]] = []
+    consents = scoring_categories_many(session, [rid for rid, _ in page], now)
+    for rid, version in page:
+        chosen = consents.get(rid)
+        if chosen is None:
+            continue
+        if chosen not in scopes:
+            scope = scoring_scope(chosen)
+            scopes[chosen] = (scope, len(rows) if scope & read else -1)
+            if scope & read:
+                rows.append(consent_row(scope))
+        scope, row = scopes[chosen]
+        if row >= 0:
+            eligible.append((rid, version, scope, row))
     report.no_consent += len(page) - len(eligible)
-    stored = latest_many(session, [rid for rid, _ in eligible], inputs=CURRENT_BASIS)
-    todo = [(rid, v, consents[rid]) for rid, v in eligible
-            if not is_current(stored.get(rid), _Version(v), model, consents[rid], now)]
+    stored = latest_many(session, [e[0] for e in eligible], basis_only=True)
+    todo = [e for e in eligible if e[0] not in stored
+            or not is_current(stored[e[0]], _Version(e[1]), model, e[2], now)]
     report.skipped_current += len(eligible) - len(todo)
     if not todo:
         return
-    batch = records_batch(session, [rid for rid, _, _ in todo])
+    batch = records_batch(session, [rid for rid, _, _, _ in todo])
     report.records += len(batch)
-    scopes: dict[frozenset[str], np.ndarray] = {}  # residents share a few consent scopes
-    for _, _, c in todo:
-        if c not in scopes:
-            scopes[c] = consent_row(c)
-    mask = np.vstack([scopes[c] for _, _, c in todo])
+    mask = np.vstack(rows)[np.array([row for _, _, _, row in todo], dtype=np.intp)]
     as_of = int(now.timestamp())
     x = compute_features(model, batch, mask, as_of)
     scores = score_batch(model, x).scores.tolist()
-    inputs, digests = stored_inputs_many(model, x, [c for _, _, c in todo], as_of)
-    write_scores(session, model, now, todo, scores, inputs, digests,
-                 next_change(model, batch, mask, as_of))
+    inputs, digests = stored_inputs_many(model, x, [scope for _, _, scope, _ in todo], as_of)
+    write_scores(session, model, now, [(rid, v, scope) for rid, v, scope, _ in todo], scores,
+                 inputs, digests, next_change(model, batch, mask, as_of))
     report.scored += len(todo)
 
 
@@ -200,38 +210,66 @@ class _Version:
 # -- chunk-level reads and writes ------------------------------------------------------------
 
 def latest_many(session: Session, resident_ids: Sequence[uuid.UUID], *,
-                inputs: ColumnElement[Any] | None = None) -> dict[uuid.UUID, Any]:
+                basis_only: bool = False) -> dict[uuid.UUID, Any]:
     """The latest stored score (basis_version, model_id, inputs, valid_until) of each resident,
     one query (the ids as one array: 5,000 bound parameters cost the driver more than the query).
 
-    "Latest" is `scoring.services.LATEST_FIRST`, the single path's order. `inputs` may name
-    a part of them instead (`CURRENT_BASIS`: what `is_current` reads).
+    "Latest" is `scoring.services.LATEST_FIRST`, the single path's order. With `basis_only`
+    the inputs are only what `is_current` reads of them (`CURRENT_BASIS`), built by the
+    database as text and decoded once per distinct text: residents share a few (a model and
+    a handful of consent lists), and decoding every row's was most of a re-run's CPU. Run on
+    the session's connection, not through the ORM (these are plain rows, not entities).
     """
     if not resident_ids:
         return {}
-    what = Score.inputs if inputs is None else inputs.label("inputs")
-    cols = (Score.resident_id, Score.basis_version, Score.model_id, what, Score.valid_until)
+    what = CURRENT_BASIS if basis_only else Score.inputs
+    cols = (Score.resident_id, Score.basis_version, Score.model_id, what.label("inputs"),
+            Score.valid_until)
     which = Score.resident_id == any_(uuid_array(resident_ids))
     stmt = (select(*cols).where(which).ext(distinct_on(Score.resident_id))
             .order_by(Score.resident_id, *LATEST_FIRST))
-    return {row.resident_id: row for row in session.execute(stmt)}
+    rows = session.connection().execute(stmt)
+    if not basis_only:
+        return {row.resident_id: row for row in rows}
+    decoded: dict[str, dict[str, Any]] = {}
+    found: dict[uuid.UUID, Any] = {}
+    for rid, version, model_id, text, until in rows:
+        if text not in decoded:
+            decoded[text] = json.loads(text)
+        found[rid] = _Basis(version, model_id, decoded[text], until)
+    return found
 
 
-# The parts of a score's inputs `scoring.services.is_current` reads: decoding the whole inputs
-# (the feature vector) of every stored score was most of a re-run's CPU.
-CURRENT_BASIS: ColumnElement[Any] = type_coerce(func.json_build_object(
+class _Basis(NamedTuple):
+    """A stored score as `is_current` reads it (the inputs shared by the rows that agree)."""
+
+    basis_version: int
+    model_id: str
+    inputs: dict[str, Any]
+    valid_until: datetime | None
+
+
+# The parts of a score's inputs `scoring.services.is_current` reads, as text: decoding the
+# whole inputs (the feature vector) of every stored score was most of a re-run's CPU.
+CURRENT_BASIS: ColumnElement[Any] = cast(func.json_build_object(
     "model_hash", Score.inputs["model_hash"],
     "consented_categories", func.coalesce(Score.inputs["consented_categories"],
-                                          literal_column("'[]'::json"))), JSON())
+                                          literal_column("'[]'::json"))), Text())
+
+
+def _array_text(ids: Iterable[uuid.UUID]) -> str:
+    """The ids as one PostgreSQL array literal: one text parameter (psycopg would dump each
+    element of a list, ~3 µs an id)."""
+    return "{" + ",".join([i.hex for i in ids]) + "}"
 
 
 def uuid_array(ids: Iterable[uuid.UUID]) -> Cast[Any]:
-    """The ids as one ``uuid[]`` for ``= ANY(…)``: one text parameter (psycopg would quote-check
-    each element of a list, ~3 µs an id), cast once by a subquery (a cast in the condition
-    itself is evaluated again for every row a plan filters: 2 ms a row for 5,000 ids)."""
-    text = "{" + ",".join([i.hex for i in ids]) + "}"
+    """The ids as one ``uuid[]`` for ``= ANY(…)``: one text parameter (`_array_text`), cast
+    once by a subquery (a cast in the condition itself is evaluated again for every row a plan
+    filters: 2 ms a row for 5,000 ids)."""
     array: ARRAY[Any] = ARRAY(Uuid())
-    once = select(cast(bindparam("ids", text, type_=Text()), array)).scalar_subquery()
+    once = select(cast(bindparam("ids", _array_text(ids), type_=Text()), array)
+                  ).scalar_subquery()
     return cast(once, array)  # ANY ((SELECT …)) would read as a subquery of rows
 
 
@@ -272,9 +310,10 @@ SELECT r.category, r.type, string_agg(
          || timestamptz_send(r.occurred_at)
          || int8send(coalesce(r.amount_fen, 0)) || float8send(coalesce(r.quantity, 0))
          || timestamptz_send(coalesce(least(r.publicity_ends_at, r.due), '-infinity')), '')
-FROM unnest(%(ids)b::uuid[]) WITH ORDINALITY AS t(id, i)
+FROM unnest(%(ids)t::uuid[]) WITH ORDINALITY AS t(id, i)
 CROSS JOIN LATERAL (
-  SELECT *, CASE WHEN status = 'disputed' THEN (
+  SELECT category, type, occurred_at, amount_fen, quantity, severity, status,
+         publicity_ends_at, CASE WHEN status = 'disputed' THEN (
               SELECT due_at FROM disputes d WHERE d.record_id = records.id AND d.status = 'open')
             END AS due
   FROM records WHERE resident_id = t.id OFFSET 0) r
@@ -290,10 +329,20 @@ _PG_MINUS_INFINITY = np.iinfo(np.int64).min
 
 def _seconds(us: np.ndarray) -> np.ndarray:
     """Epoch seconds from PostgreSQL's microseconds since 2000, truncated toward zero like
-    ``int(dt.timestamp())``; -infinity (no time) becomes `NULL_TIME`."""
-    none = us == _PG_MINUS_INFINITY
-    e = np.where(none, 0, us.astype(np.int64)) + _PG_EPOCH_US
-    return np.where(none, NULL_TIME, np.where(e < 0, -(-e // 10**6), e // 10**6))
+    ``int(dt.timestamp())``; -infinity (no time) becomes `NULL_TIME`.
+
+    The column comes big-endian and strided (a field of the fetched rows): it is made native
+    once, and divided once (flooring is truncating for the times after 1970 that are almost
+    all of them; the few before are corrected)."""
+    native = us.astype(np.int64)
+    none = native == _PG_MINUS_INFINITY
+    e = native + _PG_EPOCH_US  # wraps round at -infinity: replaced below
+    out = e // 10**6
+    before = (e < 0) & ~none
+    if before.any():
+        out[before] = -(-e[before] // 10**6)
+    out[none] = NULL_TIME
+    return out
 
 
 def records_batch(session: Session, resident_ids: Sequence[uuid.UUID]) -> ByType:
@@ -332,7 +381,7 @@ def _fetch(session: Session, resident_ids: Sequence[uuid.UUID]
     assert raw is not None
     with raw.cursor(binary=True) as cur:
         cur.execute("SET LOCAL jit = off")
-        groups = cur.execute(_PG_RECORDS, {"ids": list(resident_ids)}).fetchall()
+        groups = cur.execute(_PG_RECORDS, {"ids": _array_text(resident_ids)}).fetchall()
     if not groups:
         return None
     try:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from scoring import score_batch
+from scoring.batch import _PG_ROW, NULL_TIME, _seconds
 from scoring.batch_rows import new_ids, stored_inputs_many
 from scoring.codes import CATEGORY_CODES
 from scoring.explain import stored_inputs
@@ -117,3 +118,24 @@ def test_new_ids_are_distinct_version_4_uuids():
     parsed = [uuid.UUID(hex=i) for i in ids]
     assert len(set(parsed)) == 1000
     assert {(u.version, u.variant) for u in parsed} == {(4, uuid.RFC_4122)}
+
+
+def test_database_times_become_the_epoch_seconds_python_gives_them():
+    """Microseconds since 2000 (as PostgreSQL sends them, big-endian in a row) → epoch seconds
+    truncated toward zero like ``int(dt.timestamp())``, before 1970 and at the edges too; no
+    time (-infinity) → `NULL_TIME`."""
+    pg_epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    times = [datetime(1969, 12, 31, 23, 59, 59, 1, tzinfo=UTC),
+             datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC),
+             datetime(1960, 5, 1, 0, 0, 0, 999_999, tzinfo=UTC),
+             datetime(1970, 1, 1, tzinfo=UTC),
+             datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+             datetime(2026, 11, 1, 12, 30, 5, 999_999, tzinfo=UTC),
+             datetime(2199, 1, 1, tzinfo=UTC)]
+    us = [(t - pg_epoch) // timedelta(microseconds=1) for t in times]
+    rows = np.zeros(len(us) + 1, dtype=_PG_ROW)
+    rows["occurred_at"] = [*us, np.iinfo(np.int64).min]
+    assert _seconds(rows["occurred_at"]).tolist() == [
+        int(t.timestamp()) for t in times] + [NULL_TIME]
+    after = rows[3:-1]["occurred_at"]  # all after 1970, none missing
+    assert _seconds(after).tolist() == [int(t.timestamp()) for t in times[3:]]
