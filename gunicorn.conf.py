@@ -40,8 +40,9 @@ def post_fork(server, worker):
 
 
 def post_worker_init(worker):
-    """The app is loaded. Warm it (`Runtime.warm`: pooled connections opened, mappers and the
-    active model ready), so that a new worker's first requests do not each wait 100-250 ms.
+    """The app is loaded. Warm it (`Runtime.warm`: mappers and the active model ready, every
+    pooled connection opened and each hot path run once on it, rolled back: `app.warmup`), so
+    that a new worker's first requests do not each wait 100-250 ms.
     Then its ~140,000 objects (routes, schemas, OpenAPI spec, SQLAlchemy metadata) live as long
     as the worker: freezing them keeps them out of the collector's full passes, each of which
     would otherwise stop the worker for ~75 ms (measured in-process)."""

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import uuid
 from typing import Any
 
+import psycopg
 import pytest
+from flask.cli import ScriptInfo
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
 
 from app import warmup
 from core.db import make_engine
@@ -199,3 +203,50 @@ def test_a_probe_that_fails_leaves_every_connection_clean(app: Any, client: Any,
     session = login(client, idp)
     grant_scoring(client, session)
     assert client.get("/api/v1/me/score", headers=bearer(session)).status_code == 200
+
+
+def test_warm_goes_through_as_the_apps_own_role(scratch_database: str, config: dict[str, Any],
+                                               clock: Any, tmp_path: Any,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    """The probes write only what the role the app runs as may write (docs/operations.md:
+    not a superuser); otherwise production workers would log `warm-up incomplete` and warm
+    nothing."""
+    from app import create_app
+    from app.cli import main
+    from app.migrate import upgrade
+    from tests.conftest import seed
+
+    monkeypatch.setenv("PENGCHENG_INSTANCE_PATH", str(tmp_path / "instance"))
+    upgrade(scratch_database)
+    name = f"pc_warm_{uuid.uuid4().hex[:8]}"
+    owner = create_app({**config, "DATABASE_URL": scratch_database}, clock=clock)
+    try:
+        made = owner.test_cli_runner().invoke(main, ["db", "create-role", "--name", name,
+                                                     "--apply"],
+                                              obj=ScriptInfo(create_app=lambda: owner))
+        assert made.exit_code == 0, made.output
+        role_url = make_url(scratch_database).set(username=name).render_as_string(
+            hide_password=False)
+        app = create_app({**config, "DATABASE_URL": role_url}, clock=clock)
+        went_through: list[int] = []
+        paths = warmup._paths
+
+        def counted(*args: Any) -> None:
+            paths(*args)
+            went_through.append(1)
+
+        monkeypatch.setattr(warmup, "_paths", counted)
+        try:
+            seed(app, clock)
+            with app.app_context(), caplog.at_level(logging.WARNING, logger="app.runtime"):
+                app.extensions["pengcheng"].warm()
+            assert "warm-up incomplete" not in caplog.text
+            assert len(went_through) == app.extensions["pengcheng"].engine.pool.size()
+        finally:
+            app.extensions["pengcheng"].engine.dispose()
+    finally:
+        owner.extensions["pengcheng"].engine.dispose()
+        with psycopg.connect(scratch_database, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{name}"')
+            conn.execute(f'DROP ROLE IF EXISTS "{name}"')
