@@ -84,7 +84,7 @@ class Runtime:
         once per worker before the worker takes requests (`gunicorn.conf.py`). A database
         that is down, or a probe that fails, fails no worker: it logs `warm-up incomplete`
         and the first requests pay for what was not warmed."""
-        from app.warmup import probe_all
+        from app.warmup import ProbeFailed, probe_all
         from scoring.services import active_model
 
         configure_mappers()
@@ -97,7 +97,7 @@ class Runtime:
             probe_all(self, opened)
         except Exception as exc:  # whatever it is, warming only saves time: never fail a worker
             log.warning("warm-up incomplete, the first requests will pay for it: %r", exc,
-                        exc_info=True)
+                        exc_info=not isinstance(exc, ProbeFailed))  # a path's refusal: no trace
         finally:
             for connection in opened:
                 connection.close()

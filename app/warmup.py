@@ -34,9 +34,11 @@ Design overview
   deletion, for the probe's few milliseconds. On a database that never awarded points the
   probe opens the issuance account itself: another transaction opening it then waits for the
   probe to end.
-* A probe that fails (the database away, a world that does not hold: a scenario without a
-  notice, say) rolls its transaction back and raises; `Runtime.warm` logs it: the connection
-  goes back to the pool as clean as it came, and the worker starts anyway.
+* A path that fails (a scenario switched off or without its notice, a refusal) goes back to
+  its savepoint and the probe goes on with the others; anything else (the database away, a
+  world that does not hold) rolls the probe's transaction back and raises. Either way
+  `Runtime.warm` logs `warm-up incomplete` with why, the connection goes back to the pool as
+  clean as it came, and the worker starts.
 """
 
 from __future__ import annotations
@@ -110,19 +112,26 @@ class _World:
 
 def probe_all(rt: Runtime, connections: list[Connection]) -> None:
     """`probe` every connection: the first alone, which compiles this process's statements
-    once, then the others at once (each waits mostly for its own backend). Raises the first
-    failure once every probe has ended (each rolled back)."""
+    once, then the others at once (each waits mostly for its own backend). Once every probe
+    has ended (each rolled back), raises `ProbeFailed` naming the paths that did not go
+    through; any other error at once."""
     if not connections:
         return
-    consents = probe(rt, connections[0])
+    consents, missed = probe(rt, connections[0])
     with ThreadPoolExecutor(max(1, len(connections) - 1)) as threads:
-        list(threads.map(lambda connection: probe(rt, connection, consents), connections[1:]))
+        for more in threads.map(lambda connection: probe(rt, connection, consents)[1],
+                                connections[1:]):
+            missed |= more
+    if missed:
+        raise ProbeFailed("; ".join(sorted(missed)))
 
 
-def probe(rt: Runtime, connection: Connection, consents: Consents | None = None) -> Consents:
+def probe(rt: Runtime, connection: Connection, consents: Consents | None = None
+          ) -> tuple[Consents, set[str]]:
     """Run every hot path once on `connection` (a `Runtime`'s pooled connection, idle) and
-    roll it all back; raises what a path raised, the connection then rolled back too.
-    `consents`: as an earlier probe returned them (the notices are read once)."""
+    roll it all back: the consents it gave (pass them to the next probe: the notices are read
+    once) and the paths that did not go through, by name and why. Raises what went wrong
+    outside a path, the connection then rolled back too."""
     now = rt.clock.now()
     transaction = connection.begin()
     try:
@@ -130,8 +139,7 @@ def probe(rt: Runtime, connection: Connection, consents: Consents | None = None)
         with units() as uow:
             consents = consents or _consents(uow)
             world = _world(uow, rt, consents, now)
-            _paths(uow, units, rt, world, now)
-        return consents
+            return consents, _paths(uow, units, rt, world, now)
     finally:
         if transaction.is_active:  # else a failed flush has rolled it back already
             transaction.rollback()
@@ -141,20 +149,23 @@ class _Units:
     """New `_Probe`s on one connection: what a partner write opens (`NewUnitOfWork`)."""
 
     def __init__(self, connection: Connection, info: dict[str, Any]):
-        self._connection, self._info = connection, info
+        self.connection, self._info = connection, info
 
     def __call__(self, *, autocommit: bool = False) -> UnitOfWork:
-        return _Probe(self._connection, self._info)
+        return _Probe(self.connection, self._info)
 
 
 def _consents(uow: UnitOfWork) -> Consents:
-    """The notices the probe resident consents to: scoring and both scenarios'."""
+    """The notices the probe resident consents to: scoring's (without it there is no score
+    to read: no probe) and each scenario's that has one (a scenario without its notice is not
+    available: its paths refuse, `_paths` goes on)."""
     found: Consents = {}
     for purpose in (SCORING, purpose_of(CREDIT), purpose_of(POINTS)):
         notice = current(uow.session, purpose)
-        if notice is None:
-            raise ProbeFailed(f"no notice for {purpose}")
-        found[purpose] = notice.id, list(notice.categories)
+        if notice is not None:
+            found[purpose] = notice.id, list(notice.categories)
+        elif purpose == SCORING:
+            raise ProbeFailed("no notice for scoring")
     return found
 
 
@@ -216,10 +227,32 @@ def _partner(kind: str, scenario: str, now: datetime) -> tuple[Partner, str]:
                    scenarios=[scenario], active=True, created_at=now), api_key
 
 
-def _paths(uow: UnitOfWork, units: _Units, rt: Runtime, world: _World, now: datetime) -> None:
-    """Each hot path once, as a request takes it, each answering as a request's would."""
+def _paths(uow: UnitOfWork, units: _Units, rt: Runtime, world: _World, now: datetime
+           ) -> set[str]:
+    """Each hot path once, as a request takes it, each answering as a request's would; those
+    that did not, by name and why. Each goes back to its savepoint when it fails and the
+    others go on: a scenario switched off costs only its own paths' warm-up."""
+    missed = set()
+    for name, path in (("score read", _score_read), (CREDIT, _credit), (POINTS, _points)):
+        savepoint = units.connection.begin_nested()
+        try:
+            path(uow, units, rt, world, now)
+        except Exception as exc:  # a refusal, a path answering otherwise: only this one lost
+            savepoint.rollback()
+            missed.add(f"{name}: {exc!r}")
+        else:
+            savepoint.commit()  # released: the probe's transaction still rolls it back
+    return missed
+
+
+def _score_read(uow: UnitOfWork, units: _Units, rt: Runtime, world: _World,
+                now: datetime) -> None:
     if current_read(uow, world.session_token, now=now, lang="zh") is None:
         raise ProbeFailed("the score read did not take its fast path")
+
+
+def _credit(uow: UnitOfWork, units: _Units, rt: Runtime, world: _World, now: datetime) -> None:
+    """The hospital's key looked up, a token issued, introspected, held and captured."""
     if by_api_key(uow.session, Partner, world.hospital_key) is None:
         raise ProbeFailed("the partner's key was not found")
     held = _issue(uow, rt, world, CREDIT, world.hospital, now)
@@ -231,6 +264,10 @@ def _paths(uow: UnitOfWork, units: _Units, rt: Runtime, world: _World, now: date
                             out_request_no="warm-up", now=now, terms=terms, ctx=rt.tokens)
     credit.capture(units, uuid.UUID(hold["authorization_id"]), partner=world.hospital,
                    amount_fen=100, out_bill_no="warm-up", now=now, terms=terms)
+
+
+def _points(uow: UnitOfWork, units: _Units, rt: Runtime, world: _World, now: datetime) -> None:
+    """A token issued to the merchant and a point redeemed with it."""
     spent = _issue(uow, rt, world, POINTS, world.merchant, now)
     redemption.redeem(units, spent.token, partner=world.merchant, out_order_no="warm-up",
                       points=1, now=now, ctx=rt.tokens)

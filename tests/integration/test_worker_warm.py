@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from app import warmup
 from core.db import make_engine
+from rewards import scenarios
 from scoring import services
 from tests.support.consent import grant_scoring
 from tests.support.factories import bearer, login
@@ -146,9 +147,10 @@ def test_warm_keeps_nothing(app: Any, client: Any, idp: Any, monkeypatch: pytest
     during: list[dict[str, int]] = []
     paths = warmup._paths
 
-    def counted(uow: Any, *args: Any) -> None:
-        paths(uow, *args)
+    def counted(uow: Any, *args: Any) -> set[str]:
+        missed = paths(uow, *args)
         during.append(_tables(uow.session))  # in the probe's transaction, before its rollback
+        return missed
 
     monkeypatch.setattr(warmup, "_paths", counted)
     with app.app_context(), caplog.at_level(logging.WARNING, logger="app.runtime"):
@@ -176,9 +178,10 @@ def test_a_probe_that_fails_leaves_every_connection_clean(app: Any, client: Any,
     before = _counts(app)
     paths = warmup._paths
 
-    def failing(uow: Any, *args: Any) -> None:
+    def failing(uow: Any, *args: Any) -> set[str]:
         paths(uow, *args)  # everything written, then the transaction fails
         uow.session.execute(text("SELECT 1 / 0"))
+        return set()
 
     monkeypatch.setattr(warmup, "_paths", failing)
     with app.app_context(), caplog.at_level(logging.WARNING, logger="app.runtime"):
@@ -203,6 +206,30 @@ def test_a_probe_that_fails_leaves_every_connection_clean(app: Any, client: Any,
     session = login(client, idp)
     grant_scoring(client, session)
     assert client.get("/api/v1/me/score", headers=bearer(session)).status_code == 200
+
+
+@pytest.mark.commits  # warm() uses the pool's own connections
+def test_a_scenario_switched_off_costs_only_its_own_paths(app: Any,
+                                                          caplog: pytest.LogCaptureFixture
+                                                          ) -> None:
+    rt = app.extensions["pengcheng"]
+    with app.app_context(), rt.uow() as uow:
+        off = {**scenarios.defaults()["points_redemption"].as_dict(), "active": False}
+        scenarios.put(uow, "points_redemption", off, actor="test", now=rt.clock.now())
+    before = _counts(app)
+    rt.engine.dispose()
+
+    with app.app_context(), caplog.at_level(logging.WARNING, logger="app.runtime"):
+        rt.warm()
+
+    assert "warm-up incomplete" in caplog.text and "points_redemption: " in caplog.text
+    assert "medical_credit: " not in caplog.text and "score read: " not in caplog.text
+    for functions, plans in _backends(app):
+        assert {"pc_introspect", "pc_credit_authorize", "pc_credit_capture"} <= functions
+        assert "pc_redeem" not in functions
+        assert any("INSERT INTO credit_bills" in plan for plan in plans)
+    after = _counts(app)
+    assert {k for k in before if after[k] != before[k]} <= ORDERING_ONLY
 
 
 def test_warm_goes_through_as_the_apps_own_role(scratch_database: str, config: dict[str, Any],
@@ -232,9 +259,10 @@ def test_warm_goes_through_as_the_apps_own_role(scratch_database: str, config: d
         went_through: list[int] = []
         paths = warmup._paths
 
-        def counted(*args: Any) -> None:
-            paths(*args)
-            went_through.append(1)
+        def counted(*args: Any) -> set[str]:
+            missed = paths(*args)
+            went_through.append(len(missed))
+            return missed
 
         monkeypatch.setattr(warmup, "_paths", counted)
         try:
@@ -242,7 +270,7 @@ def test_warm_goes_through_as_the_apps_own_role(scratch_database: str, config: d
             with app.app_context(), caplog.at_level(logging.WARNING, logger="app.runtime"):
                 app.extensions["pengcheng"].warm()
             assert "warm-up incomplete" not in caplog.text
-            assert len(went_through) == app.extensions["pengcheng"].engine.pool.size()
+            assert went_through == [0] * app.extensions["pengcheng"].engine.pool.size()
         finally:
             app.extensions["pengcheng"].engine.dispose()
     finally:
