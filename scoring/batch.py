@@ -158,7 +158,7 @@ def _page(session: Session, partition: tuple[int, int], *, after: uuid.UUID | No
         low32: ColumnElement[int] = literal_column(
             "('x' || right(residents.id::text, 8))::bit(32)::bigint")
         stmt = stmt.where(low32 % n == k)
-    return [(rid, version) for rid, version in session.connection().execute(stmt)]
+    return [(rid, version) for rid, version in session.connection().execute(stmt).all()]
 
 
 def _score_chunk(session: Session, model: Model, page: Sequence[tuple[uuid.UUID, int]],
@@ -228,7 +228,7 @@ def latest_many(session: Session, resident_ids: Sequence[uuid.UUID], *,
     which = Score.resident_id == any_(uuid_array(resident_ids))
     stmt = (select(*cols).where(which).ext(distinct_on(Score.resident_id))
             .order_by(Score.resident_id, *LATEST_FIRST))
-    rows = session.connection().execute(stmt)
+    rows = session.connection().execute(stmt).all()  # one fetch, not one per row
     if not basis_only:
         return {row.resident_id: row for row in rows}
     decoded: dict[str, dict[str, Any]] = {}
