@@ -1,7 +1,10 @@
 """A new server worker is warmed before it takes requests (`Runtime.warm`, called by
 gunicorn.conf.py's `post_worker_init`): its first requests must not each pay for a new
-PostgreSQL backend, the ORM's configuration and the model's parse (100-250 ms each, issue 26's
-tail latency). A database that is down must not stop the worker from starting."""
+PostgreSQL backend, the ORM's configuration, the model's parse, the statements' compile and
+each backend's first use of the hot paths' tables, functions and plans (100-250 ms each,
+issue 26's tail latency). Every pooled connection runs every hot path once (`app.warmup`) and
+keeps nothing of it; a database that is down, a probe that fails or a scenario switched off
+never stops the worker from starting, nor leaves a connection in a transaction."""
 
 from __future__ import annotations
 
