@@ -201,12 +201,14 @@ class Signer:
             return False
         return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw) == key.public_raw
 
-    def active(self, session: Session, purpose: str) -> tuple[str, Ed25519PrivateKey]:
+    def active(self, session: OnDemand, purpose: str) -> tuple[str, Ed25519PrivateKey]:
+        """The purpose's active key (its kid and private part), cached briefly; `session` (or
+        the callable making one) is used only when the cache must be filled."""
         with self._lock:
             cached = self._active.get(purpose)
         if cached and cached[0] > time.monotonic():
             return cached[1], cached[2]
-        key = session.scalars(
+        key = (session if isinstance(session, Session) else session()).scalars(
             select(SigningKey).where(SigningKey.purpose == purpose, SigningKey.status == "active")
         ).first()
         if key is None:
@@ -243,7 +245,7 @@ class Signer:
         return pub if purpose is None or (row is not None and row.purpose == purpose) else None
 
     def sign(
-        self, session: Session, purpose: str, claims: dict[str, Any], typ: str = "JWT"
+        self, session: OnDemand, purpose: str, claims: dict[str, Any], typ: str = "JWT"
     ) -> str:
         """A compact JWS (EdDSA) over `claims` with the purpose's active key."""
         kid, private = self.active(session, purpose)

@@ -248,7 +248,7 @@ def issue_checked(uow: UnitOfWork, checked: Checked, *, scenario: str, partner: 
     found = _usable_for(uow, checked.resident_id, checked.checks, scenario=scenario,
                         partner=partner, now=now)
     decision = _decided(found, checked.checks, score=checked.score, tier=checked.tier)
-    return issue(uow.session, resident_id=checked.resident_id,
+    return issue(lambda: uow.session, resident_id=checked.resident_id,  # made only to read a key
                  partner=_Audience(_partner_id(checked.checks), partner), scenario=found,
                  limits=decision.limits, now=now, ctx=ctx,
                  write=lambda sql, params: pgcall.fetch(uow, sql, params))

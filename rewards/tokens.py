@@ -147,14 +147,15 @@ def _ts(value: datetime) -> int:
 
 # -- issue --------------------------------------------------------------------------------------
 
-def issue(session: Session, *, resident_id: uuid.UUID, partner: Audience, scenario: Scenario,
+def issue(session: OnDemand, *, resident_id: uuid.UUID, partner: Audience, scenario: Scenario,
           limits: dict[str, Any], now: datetime, ctx: TokenContext,
           write: Callable[[str, dict[str, Any]], Any] | None = None) -> Issued:
     """Sign a token for `partner` and give it a short code (eligibility and consent are the
     caller's to check). `ent` is the scenario's fixed disclosure; `limits` — the resident's in
     the scenario now — stay here, for the partner writes to enforce. The row is written in the
     session's transaction, or by `write` (SQL as the driver takes it, its parameters -> the
-    first row or None: `core.pgcall.fetch` on a unit's autocommit connection)."""
+    first row or None: `core.pgcall.fetch` on a unit's autocommit connection); with `write`,
+    `session` may be a callable, called only if the signing key must be read."""
     iat = _ts(now)
     claims = Claims(
         iss=ctx.issuer, aud=partner.client_id,
@@ -170,7 +171,7 @@ def issue(session: Session, *, resident_id: uuid.UUID, partner: Audience, scenar
            "scenario": scenario.code, "limits": json.dumps(limits), "token": token,
            "issued_at": now, "expires_at": expires_at}
     if write is None:
-        connection = session.connection()
+        connection = (session if isinstance(session, Session) else session()).connection()
         write = lambda sql, params: connection.exec_driver_sql(sql, params).first()  # noqa: E731
     while True:
         code = new_code()
