@@ -8,9 +8,11 @@ Design overview
   stays open for the whole run.
 * **Chunk.** The chunk's unit of work then makes a constant number of queries:
   the scoring consents of the whole chunk (`consent.gate.scoring_categories_many`, the gate's
-  own criteria), the latest stored score of each resident (``DISTINCT ON`` on PostgreSQL, a
-  window function elsewhere) and the records of the residents whose score is not current
-  (active records only, grouped by type as the database aggregates them). The records become
+  own criteria), the latest stored score of each resident (``DISTINCT ON``; only the part of
+  its inputs `is_current` reads) and the records of the residents whose score is not current
+  (active records only, grouped by type as the database aggregates them). What depends on a
+  resident's consent list (scope, mask row) is worked out once per distinct list: residents
+  share a handful. The records become
   one columnar `ByType` batch and go through the same `compute_features` and the vectorized
   `score_batch` as everything else (grouped by type, features need no sort to find a type's
   records; the results are those of the same records sorted by resident).
