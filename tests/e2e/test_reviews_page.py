@@ -112,6 +112,9 @@ def test_a_resident_reads_a_reviews_override_and_correction_and_their_disputes(
     shown = page.locator("#content").inner_text()
     assert not re.search(r"[A-Za-z]", shown), shown
     page.locator("#menu").get_by_role("link", name="人工复核").click()
+    # the reviews page is there before its language is switched (not the disputes page still)
+    expect(page.get_by_role("heading", level=1)).to_have_text("人工复核")
+    expect(page.locator("#reviews > li")).to_have_count(2)
 
     page.get_by_role("button", name=re.compile("切换到英文")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Human review")

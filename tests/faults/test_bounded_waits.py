@@ -121,10 +121,15 @@ def test_an_exhausted_pool_is_503_database_busy_and_healthz_still_answers(
 
 
 def test_a_residents_writes_past_the_cap_are_refused_at_once_while_others_wait_on_the_lock(
-        app: Any, world: World, database_url: str) -> None:
+        app: Any, world: World, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert authorize(world).status_code == 201
     cap = app.config["RESIDENT_CONCURRENCY"]
     tokens = [world.token() for _ in range(cap + 1)]
+    # The first `cap` writes keep their slots until the extra one has been answered, however
+    # late a loaded machine starts their threads (each alone waits at most the lock timeout).
+    slots, answered = app.extensions["pengcheng"].resident_slots, threading.Event()
+    give = slots.give
+    monkeypatch.setattr(slots, "give", lambda key: (answered.wait(10), give(key)))
     lock = HeldLock(database_url)
     waiting: list[Any] = []
     try:
@@ -132,15 +137,17 @@ def test_a_residents_writes_past_the_cap_are_refused_at_once_while_others_wait_o
                    for t in tokens[:cap]]
         for t in threads:
             t.start()
-        deadline = time.monotonic() + 5  # until the first `cap` hold their slots
+        deadline = time.monotonic() + 10  # until the first `cap` hold their slots
         while (services_slots(app) < cap and time.monotonic() < deadline):
             time.sleep(0.01)
         started = time.monotonic()
         refused = authorize(world, tokens[cap])
         refused_in = time.monotonic() - started
+        answered.set()
         for t in threads:
             t.join(timeout=10)
     finally:
+        answered.set()
         lock.release()
     assert busy(refused, "resident_busy"), (refused.status_code, refused.get_json())
     assert refused_in < LOCK_MS / 1000  # answered without waiting for the lock
