@@ -9,18 +9,11 @@ import uuid
 from typing import Any
 
 import psycopg
-from flask.cli import ScriptInfo
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from app.cli import main
-from app.migrate import upgrade
 from tests.support.factories import bearer
+from tests.support.roles import app_role, cli
 from tests.support.tokens import World
-
-
-def cli(app: Any, *args: str) -> Any:
-    return app.test_cli_runner().invoke(main, list(args), obj=ScriptInfo(create_app=lambda: app))
 
 
 def test_without_apply_the_role_is_only_printed_and_no_password_is_shown(
@@ -44,14 +37,7 @@ def test_the_app_works_as_the_role_create_role_makes_and_it_is_no_superuser(
     from app import create_app
 
     monkeypatch.setenv("PENGCHENG_INSTANCE_PATH", str(tmp_path / "instance"))
-    upgrade(scratch_database)  # migrations: as the owner (the superuser here)
-    name = f"pc_app_{uuid.uuid4().hex[:8]}"
-    owner_app = create_app({**config, "DATABASE_URL": scratch_database}, clock=clock)
-    role_url = make_url(scratch_database).set(username=name).render_as_string(
-        hide_password=False)
-    try:
-        applied = cli(owner_app, "db", "create-role", "--name", name, "--apply")
-        assert applied.exit_code == 0, applied.output
+    with app_role(scratch_database, config, clock, "pc_app") as (owner_app, role_url, name):
         again = cli(owner_app, "db", "create-role", "--name", name, "--apply")  # idempotent
         assert again.exit_code == 0 and f'ALTER ROLE "{name}"' in again.output, again.output
 
@@ -85,8 +71,3 @@ def test_the_app_works_as_the_role_create_role_makes_and_it_is_no_superuser(
                 jobs.output.strip().splitlines()[-1]).values())
         finally:
             app.extensions["pengcheng"].engine.dispose()
-    finally:
-        owner_app.extensions["pengcheng"].engine.dispose()
-        with psycopg.connect(scratch_database, autocommit=True) as conn:
-            conn.execute(f'DROP OWNED BY "{name}"')
-            conn.execute(f'DROP ROLE IF EXISTS "{name}"')

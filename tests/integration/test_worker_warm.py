@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import uuid
 from typing import Any
 
-import psycopg
 import pytest
-from flask.cli import ScriptInfo
 from psycopg.pq import TransactionStatus
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
 
 from app import warmup
 from core.db import make_engine
@@ -26,6 +22,7 @@ from rewards import scenarios
 from scoring import services
 from tests.support.consent import grant_scoring
 from tests.support.factories import bearer, login
+from tests.support.roles import app_role
 
 
 def test_warm_opens_every_pooled_connection_and_parses_the_active_model(app: Any, client: Any,
@@ -243,21 +240,10 @@ def test_warm_goes_through_as_the_apps_own_role(scratch_database: str, config: d
     not a superuser); otherwise production workers would log `warm-up incomplete` and warm
     nothing."""
     from app import create_app
-    from app.cli import main
-    from app.migrate import upgrade
     from tests.conftest import seed
 
     monkeypatch.setenv("PENGCHENG_INSTANCE_PATH", str(tmp_path / "instance"))
-    upgrade(scratch_database)
-    name = f"pc_warm_{uuid.uuid4().hex[:8]}"
-    owner = create_app({**config, "DATABASE_URL": scratch_database}, clock=clock)
-    try:
-        made = owner.test_cli_runner().invoke(main, ["db", "create-role", "--name", name,
-                                                     "--apply"],
-                                              obj=ScriptInfo(create_app=lambda: owner))
-        assert made.exit_code == 0, made.output
-        role_url = make_url(scratch_database).set(username=name).render_as_string(
-            hide_password=False)
+    with app_role(scratch_database, config, clock, "pc_warm") as (_owner, role_url, _name):
         app = create_app({**config, "DATABASE_URL": role_url}, clock=clock)
         went_through: list[int] = []
         paths = warmup._paths
@@ -276,8 +262,3 @@ def test_warm_goes_through_as_the_apps_own_role(scratch_database: str, config: d
             assert went_through == [0] * app.extensions["pengcheng"].engine.pool.size()
         finally:
             app.extensions["pengcheng"].engine.dispose()
-    finally:
-        owner.extensions["pengcheng"].engine.dispose()
-        with psycopg.connect(scratch_database, autocommit=True) as conn:
-            conn.execute(f'DROP OWNED BY "{name}"')
-            conn.execute(f'DROP ROLE IF EXISTS "{name}"')
