@@ -42,6 +42,11 @@ from core.db import Base
 # then never makes one).
 OnDemand = Session | Callable[[], Session]
 
+
+def on_demand(session: OnDemand) -> Session:
+    """The session itself, or the one the callable makes now that it is needed."""
+    return session if isinstance(session, Session) else session()
+
 PURPOSES = ("token", "receipt", "audit", "report", "webhook")
 # How long a retired key stays published: past the life of anything it signed. Tokens live
 # minutes; receipts, reports and audit checkpoints must stay verifiable for years.
@@ -208,7 +213,7 @@ class Signer:
             cached = self._active.get(purpose)
         if cached and cached[0] > time.monotonic():
             return cached[1], cached[2]
-        key = (session if isinstance(session, Session) else session()).scalars(
+        key = on_demand(session).scalars(
             select(SigningKey).where(SigningKey.purpose == purpose, SigningKey.status == "active")
         ).first()
         if key is None:
@@ -229,7 +234,7 @@ class Signer:
             cached = self._public.get(kid)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1] if purpose is None or cached[2] == purpose else None
-        row = (session if isinstance(session, Session) else session()).get(SigningKey, kid)
+        row = on_demand(session).get(SigningKey, kid)
         pub = None
         if row is not None and (
             row.status != "retired" or (row.retire_after is not None and row.retire_after > now)

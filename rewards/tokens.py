@@ -92,7 +92,7 @@ from core import pgcall
 from core.db import UnitOfWork
 from core.errors import RateLimited
 from core.identity import Partner
-from core.signing import OnDemand
+from core.signing import OnDemand, on_demand
 from rewards import errors
 from rewards.pseudonyms import Audience, pseudonym
 from rewards.scenarios import MAX_TOKEN_TTL, Scenario, defaults
@@ -171,7 +171,7 @@ def issue(session: OnDemand, *, resident_id: uuid.UUID, partner: Audience, scena
            "scenario": scenario.code, "limits": json.dumps(limits), "token": token,
            "issued_at": now, "expires_at": expires_at}
     if write is None:
-        connection = (session if isinstance(session, Session) else session()).connection()
+        connection = on_demand(session).connection()
         write = lambda sql, params: connection.exec_driver_sql(sql, params).first()  # noqa: E731
     while True:
         code = new_code()
@@ -197,7 +197,7 @@ def _looked_up(session: OnDemand, token: Any, *, client_id: str, now: datetime) 
     """`token` itself, or, when it is a short code, the JWS it stands for (else `CodeUnknown`)."""
     if not _is_code(token):
         return token
-    found = (session if isinstance(session, Session) else session()).scalar(
+    found = on_demand(session).scalar(
         _BY_CODE, {"code": token, "client_id": client_id, "now": now})
     if found is None:
         raise errors.CodeUnknown()
