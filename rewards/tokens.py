@@ -12,7 +12,10 @@ Design overview
   Those checks need no database and live in `rewards.token_format`; `admit` adds the scenario.
 * Whether an authentic token is live for its partner is decided in PostgreSQL and nowhere else:
   `pc_token_state` (rewards/sql/tokens.sql) — the pseudonym names a resident at this partner
-  whose account is not erased (`token_revoked`, reason `subject`), the resident's consent to
+  whose account is not erased (`token_revoked`, reason `subject`), the token's issue to that
+  resident for that scenario is recorded in `issued_tokens` (reason `unrecorded`: a signature
+  alone is not enough, so the signing key alone cannot make a usable token, and no token is
+  used without the limits its row keeps), the resident's consent to
   `scenario:<scn>` is valid now and was given no later than `iat` (reason `consent`: a
   withdraw + re-grant kills old tokens), so is their consent to scoring, which every
   entitlement needs (reason `scoring`), the `jti` was never consumed (`token_replayed`), and —
@@ -245,6 +248,7 @@ def _serves(claims: Claims, partner: Partner) -> None:
 
 
 _REVOKED = {"subject": "the token's subject is not known to this service",
+            "unrecorded": "this service has no record of issuing the token",
             "consent": "the resident withdrew the consent this token relied on",
             "scoring": "the resident withdrew their consent to scoring, which this token "
                        "relied on"}

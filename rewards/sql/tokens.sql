@@ -5,7 +5,9 @@
 -- migration (a changed signature or return type: the migration drops the old function).
 
 -- NULL when the token is live, else why not: token_revoked (reason subject: no such resident
--- at this partner, or their account erased; consent: the scenario's consent withdrawn, or
+-- at this partner, or their account erased; unrecorded: no issue of this token to this resident
+-- for this scenario is recorded in issued_tokens — a signature alone is not enough, and no token
+-- is used without the limits its row keeps; consent: the scenario's consent withdrawn, or
 -- re-granted after the token was issued; scoring: the same of the consent to scoring, which
 -- every entitlement needs), token_replayed, or use_declined (reason excluded: an exclusion the
 -- scenario names applies now and no eligibility override is in force; checked only when the
@@ -21,6 +23,10 @@ BEGIN
     IF p_resident IS NULL
        OR NOT EXISTS (SELECT 1 FROM residents WHERE id = p_resident AND status = 'active') THEN
         RETURN 'token_revoked:subject';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM issued_tokens
+                    WHERE jti = p_jti AND resident_id = p_resident AND scenario = p_scn) THEN
+        RETURN 'token_revoked:unrecorded';
     END IF;
     since := pc_consent_since(p_resident, 'scenario:' || p_scn, p_now);
     IF since IS NULL OR p_iat < floor(extract(epoch FROM since))::bigint THEN
