@@ -7,15 +7,15 @@ Design overview
   last id), so memory is bounded by the chunk size whatever the population, and no transaction
   stays open for the whole run.
 * **Chunk.** The chunk's unit of work then makes a constant number of queries:
-  the scoring consents of the whole chunk (`consent.gate.scoring_categories_many`, the gate's
-  own criteria), the latest stored score of each resident (``DISTINCT ON``; only the part of
+  the scoring consents of the whole chunk (`scoring_consents`: the gate's answer, as one
+  statement), the latest stored score of each resident (``DISTINCT ON``; only the part of
   its inputs `is_current` reads) and the records of the residents whose score is not current
-  (active records only, grouped by type as the database aggregates them). What depends on a
-  resident's consent list (scope, mask row) is worked out once per distinct list: residents
-  share a handful. The records become
-  one columnar `ByType` batch and go through the same `compute_features` and the vectorized
-  `score_batch` as everything else (grouped by type, features need no sort to find a type's
-  records; the results are those of the same records sorted by resident).
+  (`scoring.batch_records`: active records only, grouped by type as the database aggregates
+  them). What depends on a resident's consent list (scope, mask row) is worked out once per
+  distinct list: residents share a handful. The records become one columnar `ByType` batch
+  and go through the same `compute_features` and the vectorized `score_batch` as everything
+  else (grouped by type, features need no sort to find a type's records; the results are
+  those of the same records sorted by resident).
 * **Write.** New scores are written in bulk with one ``COPY`` whose text is built a chunk at a
   time (`scoring.batch_rows`): the inputs (`stored_inputs_many`:
   `scoring.explain.stored_inputs`' text and hash, one column at a time), score, tier and
@@ -46,6 +46,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from sqlalchemy import (
     ColumnElement,
+    DateTime,
     Text,
     Uuid,
     any_,
@@ -53,43 +54,30 @@ from sqlalchemy import (
     cast,
     func,
     literal_column,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Cast
 
-from consent.gate import scoring_categories_many
+from consent.gate import SCORING
+from consent.models import ConsentRecord
 from core.db import UnitOfWork
 from core.identity import Resident
-from core.registry import record_type
+from scoring.batch_records import _PG_ROW, NULL_TIME, _seconds, array_text, records_batch
 from scoring.batch_rows import stored_inputs_many, write_scores
-from scoring.codes import (
-    ACTIVE,
-    NO_END,
-    NO_SEVERITY,
-    SEVERITY_INDEX,
-    TYPE_CATEGORY,
-    TYPE_INDEX,
-    TYPE_KEYS,
-)
 from scoring.engine import score_batch
-from scoring.features import (
-    ByType,
-    RecordBatch,
-    compute_features,
-    consent_row,
-    in_type_order,
-    next_change,
-    publicity_seconds,
-    scoring_scope,
-)
+from scoring.features import compute_features, consent_row, next_change, scoring_scope
 from scoring.services import LATEST_FIRST, active_model, is_current
 from scoring.spec import Model
 from scoring.store import Score
 
+# what the batch's callers and tests have read from here since the records' read moved out
+__all__ = ["CHUNK", "NULL_TIME", "_PG_ROW", "BatchReport", "_seconds", "latest_many",
+           "parse_partition", "partition_of", "records_batch", "run", "uuid_array"]
+
 CHUNK = 1000  # residents per transaction: a crash loses at most this much work
-NULL_TIME = np.iinfo(np.int64).min  # "no publicity end stored" in the fetched epoch column
 
 
 @dataclass
@@ -172,7 +160,7 @@ def _score_chunk(session: Session, model: Model, page: Sequence[tuple[uuid.UUID,
     rows: list[np.ndarray] = []
     read = set(model.category_codes)
     eligible: list[tuple[uuid.UUID, int, frozenset[str], int]] = []
-    consents = scoring_categories_many(session, [rid for rid, _ in page], now)
+    consents = scoring_consents(session, [rid for rid, _ in page], now)
     for rid, version in page:
         chosen = consents.get(rid)
         if chosen is None:
@@ -210,6 +198,31 @@ class _Version:
 
 
 # -- chunk-level reads and writes ------------------------------------------------------------
+
+def scoring_consents(session: Session, resident_ids: Sequence[uuid.UUID], now: datetime
+                     ) -> dict[uuid.UUID, frozenset[str]]:
+    """The categories of each resident's scoring consent valid `now`: those without one are
+    absent. One statement for the chunk, the answer of `consent.gate.scoring_categories_many`.
+
+    The gate asks PostgreSQL's `pc_consent_since` about each row (a function call, so a query,
+    per resident: most of the check's cost); this states the same rule on the rows themselves —
+    the active record (the partial unique index allows one per purpose) whose `expires_at`, if
+    any, is after `now`. A test holds the two to the same answer on every state a resident's
+    consent records can be in (`tests/integration/test_batch_consents.py`, with the gate's own
+    cases). The categories come as text, decoded once per distinct list.
+    """
+    if not resident_ids:
+        return {}
+    rows = session.connection().execute(_CONSENTS, {"ids": array_text(resident_ids),
+                                                    "now": now}).all()
+    decoded: dict[str, frozenset[str]] = {}
+    found: dict[uuid.UUID, frozenset[str]] = {}
+    for resident_id, categories in rows:
+        if categories not in decoded:
+            decoded[categories] = frozenset(json.loads(categories))
+        found[resident_id] = decoded[categories]
+    return found
+
 
 def latest_many(session: Session, resident_ids: Sequence[uuid.UUID], *,
                 basis_only: bool = False) -> dict[uuid.UUID, Any]:
@@ -259,142 +272,24 @@ CURRENT_BASIS: ColumnElement[Any] = cast(func.json_build_object(
                                           literal_column("'[]'::json"))), Text())
 
 
-def _array_text(ids: Iterable[uuid.UUID]) -> str:
-    """The ids as one PostgreSQL array literal: one text parameter (psycopg would dump each
-    element of a list, ~3 µs an id)."""
-    return "{" + ",".join([i.hex for i in ids]) + "}"
-
-
 def uuid_array(ids: Iterable[uuid.UUID]) -> Cast[Any]:
-    """The ids as one ``uuid[]`` for ``= ANY(…)``: one text parameter (`_array_text`), cast
+    """The ids as one ``uuid[]`` for ``= ANY(…)``: one text parameter (`array_text`), cast
     once by a subquery (a cast in the condition itself is evaluated again for every row a plan
     filters: 2 ms a row for 5,000 ids)."""
     array: ARRAY[Any] = ARRAY(Uuid())
-    once = select(cast(bindparam("ids", _array_text(ids), type_=Text()), array)
+    once = select(cast(bindparam("ids", array_text(ids), type_=Text()), array)
                   ).scalar_subquery()
     return cast(once, array)  # ANY ((SELECT …)) would read as a subquery of rows
 
 
-def _default_severity(category: str, type_: str) -> int:
-    rt = record_type(category, type_)
-    assert rt is not None
-    return SEVERITY_INDEX[rt.default_severity] if rt.default_severity else NO_SEVERITY
+def _ids_array() -> Cast[Any]:
+    """`uuid_array` with its text bound later (``ids``), for a statement built once."""
+    array: ARRAY[Any] = ARRAY(Uuid())
+    return cast(select(cast(bindparam("ids", type_=Text()), array)).scalar_subquery(), array)
 
 
-# Lookup tables: default severity by type index, publicity period by severity, category by type.
-_DEFAULT_SEVERITY = np.array([_default_severity(c, t) for c, t in TYPE_KEYS], dtype=np.int8)
-_PUBLICITY = np.array([publicity_seconds(s) for s in SEVERITY_INDEX], dtype=np.int64)
-_TYPE_CATEGORY = np.array(TYPE_CATEGORY, dtype=np.int8)
-_SEVERITY_CODE: dict[str | None, int] = {None: NO_SEVERITY}
-_SEVERITY_CODE.update(SEVERITY_INDEX)
-
-# PostgreSQL: the chunk's active records, one row per record type, each type's records as one
-# bytea of fixed-width big-endian rows parsed by numpy in one go (a binary COPY would be one
-# message, so one Python iteration, per record). Grouping by type is the order `ByType` wants:
-# the hash aggregate appends each type's records in the order the probes read them, so by
-# resident (`records_batch` checks it and sorts only if not), and its (category, type) key
-# replaces a join with the registry. The database packs the resident's row in the chunk
-# (bits 4 up), "disputed, its deadline sent as its publicity end, which it has none of" (bit 3)
-# and the severity index + 1 (0: none; bits 0-2) into one int8. A disputed record's open
-# dispute is looked up only for disputed records (a subquery, not a join every record probes);
-# its deadline goes out as the record's publicity end, or the earlier of the two. Times go out
-# as stored (int8 microseconds since 2000-01-01; -infinity for none). Each resident's records
-# are one probe of the (resident_id, occurred_at) index: the lateral subquery (OFFSET 0 keeps
-# it one) stops the planner from hashing the whole table when a chunk is a large share of it.
-# No JIT: compiling costs more than the scan it would speed up.
-_PG_RECORDS = """
-SELECT r.category, r.type, string_agg(
-         int8send((t.i - 1) * 16
-                  + CASE WHEN r.due IS NOT NULL AND r.publicity_ends_at IS NULL THEN 8
-                         ELSE 0 END
-                  + CASE r.severity WHEN 'minor' THEN 1 WHEN 'general' THEN 2
-                                    WHEN 'serious' THEN 3 ELSE 0 END)
-         || timestamptz_send(r.occurred_at)
-         || int8send(coalesce(r.amount_fen, 0)) || float8send(coalesce(r.quantity, 0))
-         || timestamptz_send(coalesce(least(r.publicity_ends_at, r.due), '-infinity')), '')
-FROM unnest(%(ids)t::uuid[]) WITH ORDINALITY AS t(id, i)
-CROSS JOIN LATERAL (
-  SELECT category, type, occurred_at, amount_fen, quantity, severity, status,
-         publicity_ends_at, CASE WHEN status = 'disputed' THEN (
-              SELECT due_at FROM disputes d WHERE d.record_id = records.id AND d.status = 'open')
-            END AS due
-  FROM records WHERE resident_id = t.id OFFSET 0) r
-WHERE r.status = 'active' OR r.due IS NOT NULL
-GROUP BY r.category, r.type
-"""
-assert len(SEVERITY_INDEX) < 2**3 - 1  # severities fit their bits
-_PG_ROW = np.dtype([("packed", ">i8"), ("occurred_at", ">i8"), ("amount_fen", ">i8"),
-                    ("quantity", ">f8"), ("publicity_ends_at", ">i8")])
-_PG_EPOCH_US = 946_684_800 * 10**6  # 2000-01-01 in microseconds since 1970-01-01
-_PG_MINUS_INFINITY = np.iinfo(np.int64).min
-
-
-def _seconds(us: np.ndarray) -> np.ndarray:
-    """Epoch seconds from PostgreSQL's microseconds since 2000, truncated toward zero like
-    ``int(dt.timestamp())``; -infinity (no time) becomes `NULL_TIME`.
-
-    The column comes big-endian and strided (a field of the fetched rows): it is made native
-    once, and divided once (flooring is truncating for the times after 1970 that are almost
-    all of them; the few before are corrected)."""
-    native = us.astype(np.int64)
-    none = native == _PG_MINUS_INFINITY
-    e = native + _PG_EPOCH_US  # wraps round at -infinity: replaced below
-    out = e // 10**6
-    before = (e < 0) & ~none
-    if before.any():
-        out[before] = -(-e[before] // 10**6)
-    out[none] = NULL_TIME
-    return out
-
-
-def records_batch(session: Session, resident_ids: Sequence[uuid.UUID]) -> ByType:
-    """The active records of these residents as one `ByType` batch (row i = resident_ids[i]).
-
-    The same values `scoring.features.batch_from_records` builds for one resident: a missing
-    severity is the type's default, a missing publicity end is the severity's maximum period
-    after the record (or none without a severity), missing amounts and quantities are 0; a
-    record under dispute counts until its open dispute's deadline (its publicity end brought
-    forward to it, as `batch_from_records` does with `counts_until`).
-    """
-    cols = _fetch(session, resident_ids)
-    if cols is None:
-        return ByType.empty()
-    row, types, occ, amount, quantity, sev, end, disputed = cols
-    sev = np.where(sev == NO_SEVERITY, _DEFAULT_SEVERITY[types], sev).astype(np.int8)
-    missing = (end == NULL_TIME) | disputed
-    default = np.where(sev[missing] >= 0, occ[missing] + _PUBLICITY[sev[missing]], NO_END)
-    # a disputed record without a publicity end came with its deadline in its place
-    end[missing] = np.where(disputed[missing], np.minimum(default, end[missing]), default)
-    batch = ByType(
-        resident=row, category=_TYPE_CATEGORY[types], type=types, occurred_at=occ,
-        amount_fen=amount, quantity=quantity, severity=sev,
-        status=np.full(len(row), ACTIVE, dtype=np.int8), publicity_ends_at=end)
-    if not in_type_order(batch):  # a plan that reorders within a group: sort, same batch
-        order = np.lexsort((row, types))
-        batch = ByType(*(getattr(batch, k)[order] for k in RecordBatch.__dataclass_fields__))
-    return batch
-
-
-def _fetch(session: Session, resident_ids: Sequence[uuid.UUID]
-           ) -> tuple[np.ndarray, ...] | None:
-    """The chunk's record columns, by type (the registry's order), then as the database sent
-    them; None without records."""
-    raw = session.connection().connection.driver_connection
-    assert raw is not None
-    with raw.cursor(binary=True) as cur:
-        cur.execute("SET LOCAL jit = off")
-        groups = cur.execute(_PG_RECORDS, {"ids": _array_text(resident_ids)}).fetchall()
-    if not groups:
-        return None
-    try:
-        groups.sort(key=lambda g: TYPE_INDEX[g[0], g[1]])
-    except KeyError:
-        raise ValueError("a record has an unregistered category/type") from None
-    rows = np.frombuffer(b"".join(g[2] for g in groups), dtype=_PG_ROW)
-    types = np.repeat(np.array([TYPE_INDEX[g[0], g[1]] for g in groups], dtype=np.int16),
-                      [len(g[2]) // _PG_ROW.itemsize for g in groups])
-    packed = rows["packed"].astype(np.int64)
-    return (packed >> 4, types,
-            _seconds(rows["occurred_at"]), rows["amount_fen"].astype(np.int64),
-            rows["quantity"].astype(np.float64), (packed & 0x7) - 1,
-            _seconds(rows["publicity_ends_at"]), (packed & 0x8) != 0)
+_CONSENTS = select(ConsentRecord.resident_id, cast(ConsentRecord.categories, Text())).where(
+    ConsentRecord.resident_id == any_(_ids_array()), ConsentRecord.purpose == SCORING,
+    ConsentRecord.status == "active",
+    or_(ConsentRecord.expires_at.is_(None),
+        ConsentRecord.expires_at > bindparam("now", type_=DateTime(timezone=True))))

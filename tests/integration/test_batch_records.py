@@ -1,0 +1,57 @@
+"""The chunk's records as one read (`scoring.batch.records_batch`): in the `ByType` order
+whatever order the chunk names its residents in, each record on its resident's row, and a
+record of a type the registry lacks refused rather than dropped or misfiled."""
+
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from app.runtime import runtime
+from app.seed import seed
+from core.records import Record
+from scoring import batch
+from scoring.features import RecordBatch, in_type_order
+from tests.support.factories import T0
+
+
+def _rows(chunk: RecordBatch, row: int) -> list[tuple[int, ...]]:
+    mine = chunk.resident == row
+    return sorted(zip(*(getattr(chunk, f)[mine].tolist() for f in RecordBatch.__dataclass_fields__
+                        if f != "resident"), strict=True))
+
+
+def test_each_residents_records_land_on_their_row_whatever_the_chunks_order(app, uow):
+    seed(runtime().uow, runtime().keyring, residents=12, rng_seed=5, now=T0)
+    session = uow.session
+    ids = list(session.scalars(select(Record.resident_id).where(
+        Record.resident_id.is_not(None)).distinct()))
+    assert len(ids) >= 8
+    by_id = batch.records_batch(session, sorted(ids))
+    shuffled = [ids[i] for i in np.random.default_rng(3).permutation(len(ids))]
+    mixed = batch.records_batch(session, shuffled)
+    assert in_type_order(by_id) and in_type_order(mixed) and len(by_id) == len(mixed) > 0
+    assert len(set(np.unique(by_id.type).tolist())) > 3  # several types, so a real reorder
+    for row, rid in enumerate(shuffled):
+        assert _rows(mixed, row) == _rows(by_id, sorted(ids).index(rid))
+    alone = batch.records_batch(session, shuffled[:1])
+    assert _rows(alone, 0) == _rows(mixed, 0)
+    assert len(batch.records_batch(session, [uuid.uuid4()])) == 0  # nobody's: empty
+
+
+def test_a_record_of_an_unregistered_type_is_refused(app, uow):
+    seed(runtime().uow, runtime().keyring, residents=3, rng_seed=6, now=T0)
+    session = uow.session
+    record = session.scalars(select(Record).where(Record.resident_id.is_not(None))
+                             .order_by(Record.id).limit(1)).one()
+    record.type = "late_night_snacks"
+    session.flush()
+    with pytest.raises(ValueError, match="unregistered"):
+        batch.records_batch(session, [record.resident_id])
+    record.type, record.category = "arrears", "traffic"  # a registered type, the wrong category
+    session.flush()
+    with pytest.raises(ValueError, match="unregistered"):
+        batch.records_batch(session, [record.resident_id])
