@@ -118,7 +118,8 @@ MEANING = {
     "token_not_yet_valid": "`iat` is in the future",
     "token_wrong_scenario": "the token is for another scenario, or you no longer serve it",
     "token_revoked": "the resident withdrew a consent the token relied on (the scenario's or "
-                     "scoring), or their account is closed",
+                     "scoring), or their account is closed, or the service has no record of "
+                     "issuing the token",
     "token_has_own_call": "the token's scenario is used up by another call (`use_with` names it)",
     "use_declined": "the resident cannot use this entitlement now (they see why)",
     "credit_declined": "the resident cannot use credit care now (they see why)",

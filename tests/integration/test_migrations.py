@@ -130,7 +130,7 @@ AT_HEAD = {
     "pc_scenario_exclusions": "618d75f9a8a8a0a41d2333c94225da6d4d7ffffcbc6e0019a38e08d0bddffc07",
     "pc_store_answer": "8d68ff8a54433edbf07cc2dd296b7f31840c7e3458c7822e311dfa6e678a9ede",
     "pc_token_limit": "bbed68a439725ffb28e52b0d73951b0a35358b2c50d878181436289429f41616",
-    "pc_token_state": "cefc7e8f353c46b1d22c0bc89b7dceeee5e18e2d010211e0597d5f26aa94ffbc",
+    "pc_token_state": "221aa2ab5653c549426bd373f87d9122715e57a577698fd29dd8500bdf301f73",
     "pc_use_token": "78220e70d8ca49a10b956552bb114cf68f0363028e86e45569d9820dd44b7f0b",
 }
 
