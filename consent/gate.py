@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    Boolean,
     ColumnElement,
     DateTime,
     Select,
@@ -52,15 +53,16 @@ def _in_force_and_valid(resident_id: Any, purpose: Any, now: Any
                         ) -> tuple[ColumnElement[bool], ...]:
     """The consent record in force for (resident, purpose), if it is valid `now`.
 
-    Validity is the database's rule, `pc_consent_since` (token liveness reads it too): this
-    picks the one active record (the partial unique index allows no second) and keeps it only
-    if that function names its `given_at`. `resident_id` and `purpose` are values or columns.
-    """
+    Validity is the database's rule, `pc_consent_valid` (`pc_consent_since`, which token
+    liveness reads, asks it too): this picks the one active record (the partial unique index
+    allows no second) and keeps it only if that rule holds for it. The rule is a plain
+    expression PostgreSQL inlines, so a chunk of residents is checked in one scan
+    (`scoring_categories_many`). `resident_id` and `purpose` are values or columns."""
     return (ConsentRecord.resident_id == resident_id,
             ConsentRecord.purpose == purpose,
             ConsentRecord.status == "active",
-            ConsentRecord.given_at == func.pc_consent_since(
-                resident_id, purpose, now, type_=DateTime(timezone=True)))
+            func.pc_consent_valid(ConsentRecord.status, ConsentRecord.expires_at, now,
+                                  type_=Boolean()))
 
 
 def valid_consent(resident_id: Any, purpose: Any, now: Any) -> Select[Any]:

@@ -6,16 +6,16 @@ Design overview
   ``(id, score_version)`` of the partition's active residents (by id, after the last page's
   last id), so memory is bounded by the chunk size whatever the population, and no transaction
   stays open for the whole run.
-* **Chunk.** The chunk's unit of work then makes a constant number of queries:
-  the scoring consents of the whole chunk (`scoring_consents`: the gate's answer, as one
-  statement), the latest stored score of each resident (``DISTINCT ON``; only the part of
-  its inputs `is_current` reads) and the records of the residents whose score is not current
-  (`scoring.batch_records`: active records only, grouped by type as the database aggregates
-  them). What depends on a resident's consent list (scope, mask row) is worked out once per
-  distinct list: residents share a handful. The records become one columnar `ByType` batch
-  and go through the same `compute_features` and the vectorized `score_batch` as everything
-  else (grouped by type, features need no sort to find a type's records; the results are
-  those of the same records sorted by resident).
+* **Chunk.** The chunk's unit of work then makes a constant number of queries: the scoring
+  consents of the whole chunk (`consent.gate.scoring_categories_many`: the gate's rule,
+  `pc_consent_valid`, in one scan), the latest stored score of each resident (``DISTINCT ON``;
+  only the part of its inputs `is_current` reads) and the records of the residents whose score
+  is not current (`scoring.batch_records`: active records only, grouped by type as the database
+  aggregates them). What depends on a resident's consent list (scope, mask row) is worked out
+  once per distinct list: residents share a handful. The records become one columnar `ByType`
+  batch and go through the same `compute_features` and the vectorized `score_batch` as
+  everything else (grouped by type, features need no sort to find a type's records; the results
+  are those of the same records sorted by resident).
 * **Write.** New scores are written in bulk with one ``COPY`` whose text is built a chunk at a
   time (`scoring.batch_rows`): the inputs (`stored_inputs_many`:
   `scoring.explain.stored_inputs`' text and hash, one column at a time), score, tier and
@@ -46,7 +46,6 @@ from typing import Any, NamedTuple
 import numpy as np
 from sqlalchemy import (
     ColumnElement,
-    DateTime,
     Text,
     Uuid,
     any_,
@@ -54,15 +53,13 @@ from sqlalchemy import (
     cast,
     func,
     literal_column,
-    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Cast
 
-from consent.gate import SCORING
-from consent.models import ConsentRecord
+from consent.gate import scoring_categories_many
 from core.db import UnitOfWork
 from core.identity import Resident
 from scoring.batch_records import _PG_ROW, NULL_TIME, _seconds, array_text, records_batch
@@ -160,7 +157,7 @@ def _score_chunk(session: Session, model: Model, page: Sequence[tuple[uuid.UUID,
     rows: list[np.ndarray] = []
     read = set(model.category_codes)
     eligible: list[tuple[uuid.UUID, int, frozenset[str], int]] = []
-    consents = scoring_consents(session, [rid for rid, _ in page], now)
+    consents = scoring_categories_many(session, [rid for rid, _ in page], now)
     for rid, version in page:
         chosen = consents.get(rid)
         if chosen is None:
@@ -198,31 +195,6 @@ class _Version:
 
 
 # -- chunk-level reads and writes ------------------------------------------------------------
-
-def scoring_consents(session: Session, resident_ids: Sequence[uuid.UUID], now: datetime
-                     ) -> dict[uuid.UUID, frozenset[str]]:
-    """The categories of each resident's scoring consent valid `now`: those without one are
-    absent. One statement for the chunk, the answer of `consent.gate.scoring_categories_many`.
-
-    The gate asks PostgreSQL's `pc_consent_since` about each row (a function call, so a query,
-    per resident: most of the check's cost); this states the same rule on the rows themselves —
-    the active record (the partial unique index allows one per purpose) whose `expires_at`, if
-    any, is after `now`. A test holds the two to the same answer on every state a resident's
-    consent records can be in (`tests/integration/test_batch_consents.py`, with the gate's own
-    cases). The categories come as text, decoded once per distinct list.
-    """
-    if not resident_ids:
-        return {}
-    rows = session.connection().execute(_CONSENTS, {"ids": array_text(resident_ids),
-                                                    "now": now}).all()
-    decoded: dict[str, frozenset[str]] = {}
-    found: dict[uuid.UUID, frozenset[str]] = {}
-    for resident_id, categories in rows:
-        if categories not in decoded:
-            decoded[categories] = frozenset(json.loads(categories))
-        found[resident_id] = decoded[categories]
-    return found
-
 
 def latest_many(session: Session, resident_ids: Sequence[uuid.UUID], *,
                 basis_only: bool = False) -> dict[uuid.UUID, Any]:
@@ -280,16 +252,3 @@ def uuid_array(ids: Iterable[uuid.UUID]) -> Cast[Any]:
     once = select(cast(bindparam("ids", array_text(ids), type_=Text()), array)
                   ).scalar_subquery()
     return cast(once, array)  # ANY ((SELECT …)) would read as a subquery of rows
-
-
-def _ids_array() -> Cast[Any]:
-    """`uuid_array` with its text bound later (``ids``), for a statement built once."""
-    array: ARRAY[Any] = ARRAY(Uuid())
-    return cast(select(cast(bindparam("ids", type_=Text()), array)).scalar_subquery(), array)
-
-
-_CONSENTS = select(ConsentRecord.resident_id, cast(ConsentRecord.categories, Text())).where(
-    ConsentRecord.resident_id == any_(_ids_array()), ConsentRecord.purpose == SCORING,
-    ConsentRecord.status == "active",
-    or_(ConsentRecord.expires_at.is_(None),
-        ConsentRecord.expires_at > bindparam("now", type_=DateTime(timezone=True))))

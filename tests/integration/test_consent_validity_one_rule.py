@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,9 +70,29 @@ def _arrange(session: Any, number: int, records: tuple[tuple[str, datetime | Non
 
 
 def test_the_gate_states_no_validity_rule_of_its_own():
-    sql = str(gate._VALID.compile(dialect=postgresql.dialect()))
-    assert "pc_consent_since" in sql
-    assert "expires_at" not in sql
+    """It hands the record's status and expiry to `pc_consent_valid` and compares neither
+    itself; `pc_consent_since` (token liveness) asks the same function."""
+    for statement in (gate._VALID, _many_statement()):
+        sql = str(statement.compile(dialect=postgresql.dialect()))
+        assert "pc_consent_valid(consent_records.status, consent_records.expires_at," in sql
+        assert "expires_at >" not in sql and "expires_at IS" not in sql, sql
+    with open(Path(gate.__file__).parent / "sql" / "consent.sql", encoding="utf-8") as f:
+        since = f.read().split("FUNCTION pc_consent_since")[1].split("$$;")[0]
+    assert "pc_consent_valid(status, expires_at, p_now)" in since
+    assert "expires_at >" not in since
+
+
+def _many_statement() -> Any:
+    """The statement `scoring_categories_many` sends (the batch's consent check)."""
+    sent: list[Any] = []
+
+    class Recorder:
+        def execute(self, statement: Any) -> list[Any]:
+            sent.append(statement)
+            return []
+
+    gate.scoring_categories_many(Recorder(), [uuid.uuid4()], NOW)  # type: ignore[arg-type]
+    return sent[0]
 
 
 def test_the_gate_and_pc_consent_since_agree_on_every_state_of_a_record(uow):
@@ -89,3 +110,22 @@ def test_the_gate_and_pc_consent_since_agree_on_every_state_of_a_record(uow):
         assert (resident_id in many) is valid
         assert [gate.is_valid(session, r, NOW) for r in held] == [
             valid and r.status == "active" for r in held]
+
+
+def test_only_the_scoring_consent_counts_and_each_resident_gets_their_own_categories(uow):
+    """The chunk's check (`scoring_categories_many`): a consent to another purpose is not one
+    to scoring, and each resident gets their own categories; an unknown id is absent."""
+    session = uow.session
+    first, second, third = (_arrange(session, 400 + n, ())[0] for n in range(3))
+    scoring, scenario = current(session, gate.SCORING), current(session, "scenario:medical_credit")
+    assert scoring is not None and scenario is not None
+    for rid, notice, categories in ((first, scoring, ["tax", "traffic"]),
+                                    (second, scoring, ["rental"]),
+                                    (second, scenario, ["tax"]), (third, scenario, ["tax"])):
+        session.add(ConsentRecord(
+            id=uuid.uuid4(), resident_id=rid, purpose=notice.purpose, notice_id=notice.id,
+            categories=categories, separate_consent=False, status="active", given_at=T0))
+    session.flush()
+    found = gate.scoring_categories_many(session, [first, second, third, uuid.uuid4()], NOW)
+    assert found == {first: frozenset({"tax", "traffic"}), second: frozenset({"rental"})}
+    assert gate.scoring_categories_many(session, [], NOW) == {}
