@@ -5,7 +5,7 @@
 Stages (figures printed as they finish):
 1. synthetic records → feature matrix (chunks of 100k residents; `compute_features`), timed on
    the records grouped by type (`ByType`), the contract the batch path uses: its query hands
-   them over so (`scoring.batch.records_batch`), so the grouping is the source's and is not
+   them over so (`scoring.batch_records.records_batch`), so the grouping is the source's and is not
    timed; and, in a pass of its own, on the same records sorted by resident (the general
    path); the two matrices are checked identical;
 2. `score_batch` (scores, bins, points, top-4 reasons) on the feature matrix — best of 3,

@@ -62,17 +62,13 @@ from sqlalchemy.sql.expression import Cast
 from consent.gate import scoring_categories_many
 from core.db import UnitOfWork
 from core.identity import Resident
-from scoring.batch_records import _PG_ROW, NULL_TIME, _seconds, array_text, records_batch
+from scoring.batch_records import array_text, records_batch
 from scoring.batch_rows import stored_inputs_many, write_scores
 from scoring.engine import score_batch
 from scoring.features import compute_features, consent_row, next_change, scoring_scope
 from scoring.services import LATEST_FIRST, active_model, is_current
 from scoring.spec import Model
 from scoring.store import Score
-
-# what the batch's callers and tests have read from here since the records' read moved out
-__all__ = ["CHUNK", "NULL_TIME", "_PG_ROW", "BatchReport", "_seconds", "latest_many",
-           "parse_partition", "partition_of", "records_batch", "run", "uuid_array"]
 
 CHUNK = 1000  # residents per transaction: a crash loses at most this much work
 

@@ -211,7 +211,7 @@ def against_records(session: Session, models: dict[str, Model]
     """(row id, resident id, difference) for each resident's latest row that is still current
     but whose feature vector or ``valid_until`` is not what the records compute to at its
     as-of time (see the module docstring); `models` by id."""
-    from scoring.batch import records_batch  # the batch path's reader (it imports services)
+    from scoring.batch_records import records_batch  # the batch path's reader
 
     stmt = (select(Score.id, Score.resident_id, Score.model_id, Score.score, Score.tier,
                    Score.inputs, Score.valid_until, Score.basis_version,

@@ -3,10 +3,10 @@
 An outcome file is CSV with a header and two columns, ``resident_id,bad``: ``bad`` is 1 when the
 adverse outcome happened in the performance window (e.g. a 先诊后付 bill went overdue within a
 year of the observation date), 0 otherwise. The features are those the batch path computes
-(`scoring.batch.records_batch` + `scoring.features.compute_features`) from the records as they
-stood at the observation date, over the categories each resident consents to scoring today:
-a resident without a valid scoring consent, or no longer active, is left out — their data is
-not used to fit a model either.
+(`scoring.batch_records.records_batch` + `scoring.features.compute_features`) from the
+records as they stood at the observation date, over the categories each resident consents to
+scoring today: a resident without a valid scoring consent, or no longer active, is left out —
+their data is not used to fit a model either.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from consent.gate import scoring_categories_many
 from core.identity import Resident
-from scoring.batch import records_batch
+from scoring.batch_records import records_batch
 from scoring.features import compute_features, consent_row
 from scoring.spec import Model
 

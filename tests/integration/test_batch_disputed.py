@@ -13,7 +13,7 @@ from app.runtime import runtime
 from app.seed import seed
 from core.records import Record
 from rights.models import Dispute
-from scoring import batch
+from scoring import batch_records
 from scoring.features import batch_from_records, in_type_order
 from scoring.services import records_of
 from tests.support.factories import T0
@@ -41,7 +41,7 @@ def test_disputed_records_reach_the_batch_as_the_single_path_reads_them(app, uow
                                 record_id=rec.id, status="open", opened_at=T0, due_at=due))
     uow.commit()
     ids = sorted({r.resident_id for r in records if r.resident_id is not None})
-    chunk = batch.records_batch(session, ids)
+    chunk = batch_records.records_batch(session, ids)
     assert in_type_order(chunk)
     for row, rid in enumerate(ids):
         counted = [r for r in records_of(session, [rid]) if r["status"] == "active"

@@ -1,4 +1,4 @@
-"""The chunk's records as one read (`scoring.batch.records_batch`): in the `ByType` order
+"""The chunk's records as one read (`scoring.batch_records.records_batch`): in the `ByType` order
 whatever order the chunk names its residents in, each record on its resident's row, and a
 record of a type the registry lacks refused rather than dropped or misfiled."""
 
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.runtime import runtime
 from app.seed import seed
 from core.records import Record
-from scoring import batch
+from scoring import batch_records
 from scoring.features import RecordBatch, in_type_order
 from tests.support.factories import T0
 
@@ -30,16 +30,16 @@ def test_each_residents_records_land_on_their_row_whatever_the_chunks_order(app,
     ids = list(session.scalars(select(Record.resident_id).where(
         Record.resident_id.is_not(None)).distinct()))
     assert len(ids) >= 8
-    by_id = batch.records_batch(session, sorted(ids))
+    by_id = batch_records.records_batch(session, sorted(ids))
     shuffled = [ids[i] for i in np.random.default_rng(3).permutation(len(ids))]
-    mixed = batch.records_batch(session, shuffled)
+    mixed = batch_records.records_batch(session, shuffled)
     assert in_type_order(by_id) and in_type_order(mixed) and len(by_id) == len(mixed) > 0
     assert len(set(np.unique(by_id.type).tolist())) > 3  # several types, so a real reorder
     for row, rid in enumerate(shuffled):
         assert _rows(mixed, row) == _rows(by_id, sorted(ids).index(rid))
-    alone = batch.records_batch(session, shuffled[:1])
+    alone = batch_records.records_batch(session, shuffled[:1])
     assert _rows(alone, 0) == _rows(mixed, 0)
-    assert len(batch.records_batch(session, [uuid.uuid4()])) == 0  # nobody's: empty
+    assert len(batch_records.records_batch(session, [uuid.uuid4()])) == 0  # nobody's: empty
 
 
 def test_a_record_of_an_unregistered_type_is_refused(app, uow):
@@ -50,8 +50,8 @@ def test_a_record_of_an_unregistered_type_is_refused(app, uow):
     record.type = "late_night_snacks"
     session.flush()
     with pytest.raises(ValueError, match="unregistered"):
-        batch.records_batch(session, [record.resident_id])
+        batch_records.records_batch(session, [record.resident_id])
     record.type, record.category = "arrears", "traffic"  # a registered type, the wrong category
     session.flush()
     with pytest.raises(ValueError, match="unregistered"):
-        batch.records_batch(session, [record.resident_id])
+        batch_records.records_batch(session, [record.resident_id])

@@ -21,7 +21,7 @@ from consent.services import Signing, grant, withdraw
 from core.identity import Resident
 from core.records import Record
 from core.registry import CATEGORIES, CORE
-from scoring import batch
+from scoring import batch, batch_records
 from scoring.explain import score_resident
 from scoring.features import valid_until
 from scoring.services import active_model, explanation_of, latest, records_of
@@ -120,7 +120,7 @@ def test_chunk_records_are_the_single_path_records(app, uow, population):
     from scoring.features import batch_from_records
 
     ids = [r.id for r in population[:9]]
-    chunk = batch.records_batch(uow.session, ids)
+    chunk = batch_records.records_batch(uow.session, ids)
     for row, rid in enumerate(ids):
         active = [r for r in records_of(uow.session, [rid]) if r["status"] == "active"]
         one = batch_from_records(active)

@@ -152,7 +152,7 @@ def test_a_removed_listing_recomputes_at_once(people, clock, app):
 
 
 def test_the_batch_and_the_read_path_count_a_disputed_record_alike(people, clock, app):
-    from scoring import batch
+    from scoring import batch_records
     from scoring.features import batch_from_records, compute_features, consent_row, to_epoch
     from scoring.services import active_model, records_of
 
@@ -164,7 +164,7 @@ def test_the_batch_and_the_read_path_count_a_disputed_record_alike(people, clock
         assert record is not None and record.resident_id is not None
         rid = record.resident_id
         model = active_model(uow.session)
-        chunk = batch.records_batch(uow.session, [rid])
+        chunk = batch_records.records_batch(uow.session, [rid])
         one = batch_from_records(
             [r for r in records_of(uow.session, [rid]) if r["status"] in ("active", "disputed")])
         everything = consent_row(c.category for c in model.features)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from scoring import score_batch
-from scoring.batch import _PG_ROW, NULL_TIME, _seconds
+from scoring.batch_records import _PG_ROW, NULL_TIME, _seconds
 from scoring.batch_rows import new_ids, stored_inputs_many
 from scoring.codes import CATEGORY_CODES
 from scoring.explain import stored_inputs
