@@ -5,12 +5,11 @@ members, JWKS caching and one document per key purpose, canonical base64url sign
 from __future__ import annotations
 
 import base64
-import json
 
 import pytest
 
 from tests.support.factories import bearer
-from tests.support.tokens import World, introspect
+from tests.support.tokens import World, claims_of, introspect
 
 INTROSPECT = "/partner/v1/tokens/introspect"
 DOCUMENTS = {"/.well-known/jwks.json": "token", "/.well-known/receipt-keys.json": "receipt",
@@ -20,11 +19,6 @@ DOCUMENTS = {"/.well-known/jwks.json": "token", "/.well-known/receipt-keys.json"
 @pytest.fixture
 def world(app, client, idp) -> World:
     return World(app, client, idp)
-
-
-def claims_of(token: str) -> dict:
-    body = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
 
 
 def test_introspection_accepts_a_form_request_and_answers_the_standard_members(world, client):

@@ -9,7 +9,6 @@ token."""
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import timedelta
 from typing import Any
@@ -37,7 +36,7 @@ from rewards.scenarios import get, put
 from tests.conftest import new_app
 from tests.support.factories import bearer, new_operator, new_partner
 from tests.support.statements import statements
-from tests.support.tokens import ask_token, grant, push, rec, withdraw
+from tests.support.tokens import ask_token, claims_of, grant, push, rec, withdraw
 
 pytestmark = pytest.mark.services
 
@@ -71,11 +70,6 @@ def one_by_one(uow: Any, resident: Any, *, scenario: str, partner: str, now: Any
     return found, decision.limits
 
 
-def _claims(token: str) -> dict[str, Any]:
-    body = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-
-
 def outcome(app: Any, session_token: str, how: str, scenario: str, partner: str) -> Any:
     """What `how` ("issue": `issue_token`; "checked": `checked_read` and `issue_checked`, or
     "general" when it leaves the answer to the general path; else the reference) answers: the
@@ -97,7 +91,7 @@ def outcome(app: Any, session_token: str, how: str, scenario: str, partner: str)
                 else:
                     issued = issue_token(uow, resident, scenario=scenario, partner=partner,
                                          now=now, ctx=runtime().tokens)
-                claims = _claims(issued.token)
+                claims = claims_of(issued.token)
                 limits = uow.session.scalar(select(IssuedToken.limits).where(
                     IssuedToken.jti == claims["jti"]))
                 return ("issued", claims["scn"], claims["aud"], claims["ent"],
@@ -226,7 +220,7 @@ def _lifetime(client: Any, world: Any, scenario: str = "deposit_waiver_bike",
     response = ask_token(client, world.resident, scenario, (partner or world.bikes).client_id)
     if response.status_code != 201:
         return response.get_json()["code"]
-    claims = _claims(response.get_json()["token"])
+    claims = claims_of(response.get_json()["token"])
     return claims["exp"] - claims["iat"]
 
 

@@ -6,9 +6,6 @@ replayed."""
 
 from __future__ import annotations
 
-import base64
-import json
-
 import pytest
 from sqlalchemy import func, select
 
@@ -18,7 +15,7 @@ from rewards.errors import TokenReplayed, TokenRevoked
 from rewards.models import AccessEntry, ConsumedToken
 from rewards.tokens import consume
 from tests.support.statements import statements
-from tests.support.tokens import World, consume_as, introspect, signed, withdraw
+from tests.support.tokens import World, claims_of, consume_as, introspect, signed, withdraw
 
 
 @pytest.fixture
@@ -30,11 +27,6 @@ def _access_log(client, resident):
     response = client.get("/api/v1/me/access-log",
                           headers={"Authorization": f"Bearer {resident}"})
     return response.get_json()["items"]
-
-
-def _claims(token: str) -> dict:
-    body = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
 
 
 def _count(app, model, *where) -> int:
@@ -103,7 +95,7 @@ def test_a_consumption_is_one_statement_that_commits_with_the_caller(world, clie
         # in the caller's transaction: nobody else sees the consumption before it commits
         assert _count(app, ConsumedToken) == 0
         uow.commit()
-    assert claims.resident_id is not None and claims.jti == _claims(token)["jti"]
+    assert claims.resident_id is not None and claims.jti == claims_of(token)["jti"]
     assert _count(app, ConsumedToken, ConsumedToken.jti == claims.jti) == 1
     consumptions = [(e["actor"]["client_id"], e["outcome"], e["learned"])
                     for e in _access_log(client, world.resident) if e["action"] == "consume"]
@@ -120,7 +112,7 @@ def test_a_consumption_its_caller_rolls_back_leaves_no_trace(world, client, app)
         # the caller's own step fails here: nothing commits
     assert _count(app, ConsumedToken) == 0
     assert _count(app, AccessEntry, AccessEntry.action == "consume") == 0
-    assert consume_as(app, world.hospital, token).jti == _claims(token)["jti"]
+    assert consume_as(app, world.hospital, token).jti == claims_of(token)["jti"]
 
 
 def test_the_refusals_say_why_a_token_is_dead(world, client, app):
@@ -144,7 +136,7 @@ def test_the_refusals_say_why_a_token_is_dead(world, client, app):
 def test_a_pseudonym_issued_to_another_partner_names_no_subject_here(world, client, app):
     """A token (signed with our own key) that carries another partner's pseudonym for this
     partner: its subject is unknown here, so it is revoked, and the resident sees the try."""
-    claims = _claims(world.token(partner=world.other))
+    claims = claims_of(world.token(partner=world.other))
     token = signed(app, {**claims, "aud": world.hospital.client_id})
     with pytest.raises(TokenRevoked) as caught:
         consume_as(app, world.hospital, token)
@@ -157,7 +149,7 @@ def test_a_pseudonym_issued_to_another_partner_names_no_subject_here(world, clie
 
 
 def test_a_token_of_an_unknown_subject_is_inactive_and_logged_for_nobody(world, client, app):
-    claims = _claims(world.token())
+    claims = claims_of(world.token())
     token = signed(app, {**claims, "sub": "p_" + "0" * 40})
     assert introspect(client, world.hospital_key, token).get_json() == {"active": False}
     with pytest.raises(TokenRevoked):

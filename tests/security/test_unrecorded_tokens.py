@@ -11,10 +11,7 @@ Attacks on that promise:
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -23,7 +20,7 @@ from app.runtime import runtime
 from rewards.errors import TokenRevoked
 from rewards.models import ConsumedToken
 from tests.support.medical_credit import Credit
-from tests.support.tokens import ask_token, consume_as, introspect, signed
+from tests.support.tokens import ask_token, claims_of, consume_as, introspect, signed
 
 UNRECORDED = "this service has no record of issuing the token"
 
@@ -31,11 +28,6 @@ UNRECORDED = "this service has no record of issuing the token"
 @pytest.fixture
 def credit(app, client, idp) -> Credit:
     return Credit(app, client, idp)
-
-
-def _claims(token: str) -> dict[str, Any]:
-    body = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
 
 
 def _consumed(app) -> int:
@@ -58,7 +50,7 @@ def _refused_everywhere(credit: Credit, client, app, token: str) -> None:
 
 @pytest.mark.services
 def test_a_token_signed_with_our_key_but_never_issued_is_refused(credit, client, app):
-    real = _claims(credit.token())
+    real = claims_of(credit.token())
     forged = signed(app, {**real, "jti": secrets.token_urlsafe(16)})
     _refused_everywhere(credit, client, app, forged)
 
@@ -67,8 +59,8 @@ def test_a_token_signed_with_our_key_but_never_issued_is_refused(credit, client,
 def test_a_real_token_signed_again_for_another_scenario_is_refused(credit, client, app):
     """The jti of a real 先诊后付 token, with the resident's own pseudonym at the bike partner:
     every claim a stolen key can sign is genuine but the scenario, which the row does not hold."""
-    at_bikes = _claims(credit.token("deposit_waiver_bike", credit.bikes))
-    real = _claims(credit.token())
+    at_bikes = claims_of(credit.token("deposit_waiver_bike", credit.bikes))
+    real = claims_of(credit.token())
     forged = signed(app, {**at_bikes, "jti": real["jti"]})
     assert introspect(client, credit.bikes_key, forged).get_json() == {"active": False}
     with pytest.raises(TokenRevoked) as caught:
@@ -83,7 +75,7 @@ def test_a_token_whose_row_is_gone_is_refused_and_its_code_unknown(credit, clien
                        credit.hospital.client_id).get_json()
     with app.app_context(), runtime().uow() as uow:
         uow.session.execute(text("DELETE FROM issued_tokens WHERE jti = :jti"),
-                            {"jti": _claims(answer["token"])["jti"]})
+                            {"jti": claims_of(answer["token"])["jti"]})
         uow.commit()
     assert introspect(client, credit.hospital_key, answer["code"]).get_json() == {"active": False}
     _refused_everywhere(credit, client, app, answer["token"])
