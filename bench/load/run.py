@@ -18,7 +18,10 @@ all. `--open-loop` then offers each real endpoint half the requests/s it reached
 a fixed rate (bench/load/openloop.py, 64 connections at most), and reports p50/p90/p99/max
 measured from when each request was due, and the rate achieved (issue 26, target 2), after
 `--warmup` seconds (2) at the same rate whose p99 is reported apart: a new worker's first
-requests are `bench/load/coldstart.py`'s to measure.
+requests are `bench/load/coldstart.py`'s to measure. With `--floor` too, each endpoint's floor
+is offered the same rate, and the bare endpoint half of its own requests/s: the tail any
+implementation has at that load on this machine (the floor of target 2). Every open-loop row
+says how busy the machine was and how late the generator's own loop ran.
 """
 
 from __future__ import annotations
@@ -288,14 +291,16 @@ def main() -> None:
         print(name, json.dumps(result), file=sys.stderr, flush=True)
         return result
 
-    def measure_open(name: str, rate: float) -> dict:
+    def measure_open(name: str, rate: float, target: str = "app:create_app()",
+                     kind: str | None = None) -> dict:
+        kind = kind or name
         seconds = args.seconds + args.warmup
-        lines = requests_for(name, world, int(rate * seconds) + 50)
-        if name not in SINGLE_USE:  # reusable: enough copies for the whole run
+        lines = requests_for(kind, world, int(rate * seconds) + 50)
+        if kind not in SINGLE_USE:  # reusable: enough copies for the whole run
             lines = (lines * (int(rate * seconds) // max(1, len(lines)) + 1))
         path = wrk.write_requests(work / f"{name}-open.tsv", lines)
         app.extensions["pengcheng"].engine.dispose()
-        with gunicorn("app:create_app()", args.port, workers=args.workers, threads=args.threads,
+        with gunicorn(target, args.port, workers=args.workers, threads=args.threads,
                       env=env, worker_class=args.worker_class):
             result = openloop.run(args.port, path, rate=rate, seconds=args.seconds,
                                   warmup=args.warmup)
@@ -312,8 +317,16 @@ def main() -> None:
         results[name] = measure(name, "app:create_app()", args.port)
         results[name]["wall_s"] = round(time.monotonic() - started, 1)
     if args.open_loop:
-        figures["open_loop"] = {name: measure_open(name, results[name]["requests_per_s"] / 2)
-                                for name in only}
+        opened = figures["open_loop"] = {}
+        for name in only:
+            rate = results[name]["requests_per_s"] / 2
+            opened[name] = measure_open(name, rate)
+            for floor, target, kind in FLOORS if args.floor else ():
+                if kind == name:  # its floor at the same rate: the tail of no framework
+                    opened[floor] = measure_open(floor, rate, target, kind)
+        if args.floor:  # the bare endpoint at half its own capacity
+            opened["bare"] = measure_open("bare", results["bare"]["requests_per_s"] / 2,
+                                          "bench.tokens:bare_app()")
     # This VM's speed drifts within minutes: the bare endpoint is measured again at the end,
     # and every ratio is to the mean of its two runs (their spread is the ratios' error).
     results["bare_again"] = measure("bare_again", "bench.tokens:bare_app()", args.port + 1,
@@ -359,13 +372,18 @@ def _open_rows(figures: dict) -> str:
     if "open_loop" not in figures:
         return ""
     rows = ["", "Open loop at half of each endpoint's closed-loop requests/s (64 connections "
-            "at most; latency from each request's due time; the warm-up's p99 apart):", "",
+            "at most; latency from each request's due time; the warm-up's p99 apart; a floor "
+            "at its endpoint's rate, bare at half its own; the machine's CPU busy and stolen, "
+            "all cores; the generator's CPU and its loop's worst lateness):", "",
             "| endpoint | offered /s | achieved /s | p50 ms | p90 ms | p99 ms | max ms "
-            "| non-2xx | warm-up p99 ms |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| non-2xx | warm-up p99 ms | busy % | steal % | generator cores | generator late ms |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in figures["open_loop"].items():
         rows.append(f"| {name} | {r['offered_per_s']} | {r['achieved_per_s']} | {r['p50_ms']} "
                     f"| {r['p90_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['non_2xx']} "
-                    f"| {r['warmup_p99_ms']} |")
+                    f"| {r['warmup_p99_ms']} | {r['machine_busy_pct']} "
+                    f"| {r['machine_steal_pct']} | {r['generator_cpu_cores']} "
+                    f"| {r['generator_lag_max_ms']} |")
     return "\n".join(rows) + "\n"
 
 
