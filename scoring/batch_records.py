@@ -144,7 +144,12 @@ def _fetch(session: Session, resident_ids: Sequence[uuid.UUID]
     assert raw is not None
     with raw.cursor(binary=True) as cur:
         cur.execute("SET LOCAL jit = off")
-        groups = cur.execute(_PG_RECORDS, {"ids": array_text(resident_ids)}).fetchall()
+        # Never prepared: psycopg prepares a statement on its sixth run, and PostgreSQL then
+        # plans it once for any array — a plan that sorts the chunk's ~300,000 records on
+        # disk (~20 MB past work_mem) instead of hashing them by type, ~40 % more of its time
+        # and out of resident order. Planned for each chunk's array instead: ~5 ms a chunk.
+        groups = cur.execute(_PG_RECORDS, {"ids": array_text(resident_ids)},
+                             prepare=False).fetchall()
     if not groups:
         return None
     try:

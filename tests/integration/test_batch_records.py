@@ -55,3 +55,19 @@ def test_a_record_of_an_unregistered_type_is_refused(app, uow):
     session.flush()
     with pytest.raises(ValueError, match="unregistered"):
         batch_records.records_batch(session, [record.resident_id])
+
+
+def test_the_records_query_is_planned_for_each_chunk_never_prepared(app, uow):
+    """psycopg prepares a statement the sixth time a connection runs it; prepared, PostgreSQL
+    would soon plan the records query once for any array of residents (a sort on disk of a
+    whole chunk's records instead of a hash by type). However often a chunk is read on one
+    connection, the query is never among the connection's prepared statements."""
+    seed(runtime().uow, runtime().keyring, residents=3, rng_seed=7, now=T0)
+    session = uow.session
+    ids = list(session.scalars(select(Record.resident_id).where(
+        Record.resident_id.is_not(None)).distinct()))
+    for _ in range(8):
+        assert len(batch_records.records_batch(session, ids)) > 0
+    prepared = session.connection().exec_driver_sql(
+        "SELECT statement FROM pg_prepared_statements").scalars().all()
+    assert not [s for s in prepared if "string_agg" in s], prepared
