@@ -30,7 +30,7 @@ from rewards.exclusions import active_exclusions
 from rewards.scenarios import Scenario, catalogue, effective, purpose_of, usable
 from rewards.token_format import TokenContext
 from rewards.tokens import Issued, issue
-from scoring.read import SCORE_COLUMNS, stored_current
+from scoring.read import DECISION_COLUMNS, stored_current
 from scoring.services import active_model_ref, latest_of
 
 
@@ -178,12 +178,12 @@ def _checks_alone() -> Any:
 def _with_session_and_score() -> Any:
     """`_CHECKS` beside what `scoring.read` reads for a score (`stored_current`): the session
     token bound as `h`, its resident, the scoring consent, the active model and the latest
-    score — composed of the same pieces (`session_lookup`, `valid_consent`, `active_model_ref`,
-    `latest_of`)."""
+    score, its explanation read as NULL (`DECISION_COLUMNS`: a token shows none) — composed of
+    the same pieces (`session_lookup`, `valid_consent`, `active_model_ref`, `latest_of`)."""
     at = bindparam("now", type_=DateTime(timezone=True))
     consent = valid_consent(Resident.id, literal(SCORING), at).lateral("consent")
     model = active_model_ref().subquery("model")
-    score = latest_of(Resident.id, *SCORE_COLUMNS).lateral("score")
+    score = latest_of(Resident.id, *DECISION_COLUMNS).lateral("score")
     checks = (text(_CHECKS.format(resident="residents.id"))
               .columns(*(column(c) for c in _CHECK_COLUMNS)).lateral("checks"))
     return (session_lookup(Resident.id, Resident.score_version, consent.c.categories,
@@ -231,14 +231,14 @@ def checked_read(uow: UnitOfWork, session_token: str, *, scenario: str, partner:
     expires_at, revoked_at, status = rest[-3:]
     if not live(utc(expires_at), revoked_at, status, now):
         return None
-    stored = rest[:len(SCORE_COLUMNS)]
+    stored = rest[:len(DECISION_COLUMNS)]
     current = stored_current(score_version, categories, model_id, spec_hash, stored, now=now)
     if current is None:
         return None
     derived = current[2]
     assert derived.score is not None and derived.tier is not None
     return Checked(resident_id, derived.score, derived.tier,
-                   _Checks(*rest[len(SCORE_COLUMNS):-3]))
+                   _Checks(*rest[len(DECISION_COLUMNS):-3]))
 
 
 def issue_checked(uow: UnitOfWork, checked: Checked, *, scenario: str, partner: str,

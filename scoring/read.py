@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Select, bindparam, literal, true
+from sqlalchemy import DateTime, Select, bindparam, literal, null, true
 
 from consent.gate import SCORING, valid_consent
 from core import pgcall
@@ -84,6 +84,12 @@ class _Version:
 SCORE_COLUMNS = (Score.id, Score.model_id, Score.score, Score.tier, Score.computed_at,
                  Score.basis_version, Score.inputs, Score.inputs_hash, Score.explanation,
                  Score.valid_until)
+# The same, the explanation read as NULL: for a decision that shows none (a token's issue,
+# `rewards.entitlements`). `integrity.derive` then holds the row as it holds a batch row: the
+# score and tier from the inputs, the inputs against their stored hash. The explanation (~6 KB
+# of JSON, TOASTed) is neither fetched nor parsed; the score read, which shows it, checks it.
+DECISION_COLUMNS = tuple(null().label("explanation") if c is Score.explanation else c
+                         for c in SCORE_COLUMNS)
 
 
 def _statement() -> Select[Any]:
@@ -131,11 +137,11 @@ def current_read(uow: UnitOfWork, token: str, *, now: datetime, lang: str) -> Re
 def stored_current(score_version: int, categories: list[str] | None, model_id: str | None,
                    spec_hash: str | None, stored: Sequence[Any], *, now: datetime
                    ) -> tuple[Model, integrity.StoredScore, integrity.Derived] | None:
-    """The latest score row, read as `SCORE_COLUMNS` beside the resident's data version, the
-    scoring consent's categories (None: no valid consent) and the active model's reference,
-    with its derivation — when it is what `fresh_score` would return without computing; None
-    when the general path must answer. (`current_read`'s test; token issue's too,
-    `rewards.entitlements`.)"""
+    """The latest score row, read as `SCORE_COLUMNS` (a token's issue: `DECISION_COLUMNS`)
+    beside the resident's data version, the scoring consent's categories (None: no valid
+    consent) and the active model's reference, with its derivation — when it is what
+    `fresh_score` would return without computing; None when the general path must answer.
+    (`current_read`'s test; token issue's too, `rewards.entitlements`.)"""
     if categories is None:
         return None
     model = None if spec_hash is None else parsed(spec_hash)

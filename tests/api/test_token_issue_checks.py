@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from app.runtime import runtime
 from consent.gate import ConsentRequired, require
@@ -262,3 +262,71 @@ def test_a_partner_changed_elsewhere_is_seen_by_the_next_token(world, client, el
                                  " WHERE id = :id"), {"id": world.bikes.id})
         uow.commit()
     assert _lifetime(client, world) == "unknown_partner"
+
+
+def _score_edited(app: Any, **values: Any) -> None:
+    from scoring.store import Score
+
+    with app.app_context(), runtime().uow() as uow:
+        uow.session.execute(update(Score).values(**values))
+        uow.commit()
+
+
+def _tampered(app: Any) -> int:
+    from core import audit
+
+    with app.app_context(), runtime().uow() as uow:
+        return len(uow.session.scalars(select(audit.AuditEntry).where(
+            audit.AuditEntry.action == "score.tampered")).all())
+
+
+@pytest.mark.parametrize("edit", ["score", "tier", "inputs", "inputs_hash"])
+def test_a_token_is_never_decided_on_an_edited_score_row(world, app, client, clock, edit):
+    """The token's read fetches no explanation (`DECISION_COLUMNS`): the row's score and tier
+    are still derived from its inputs, and the inputs held to their stored hash. An edit to
+    any of them sends the issue to the general path, which audits it and recomputes."""
+    from scoring.store import Score
+
+    world.token()  # a current stored score, with its explanation (scored on read)
+    with app.app_context(), runtime().uow() as uow:
+        row = uow.session.scalars(select(Score)).one()
+        honest, features = row.score, dict(row.inputs["features"])
+    first = next(code for code, value in features.items() if value is not None)
+    _score_edited(app, **{
+        "score": {"score": Score.score + 40},
+        "tier": {"tier": "building" if row.tier != "building" else "excellent"},
+        "inputs": {"inputs": {**row.inputs, "features": {**features, first: -1}}},
+        "inputs_hash": {"inputs_hash": "0" * 64},
+    }[edit])
+    with app.app_context(), runtime().uow() as uow:
+        assert checked_read(uow, world.resident, scenario="medical_credit",
+                            partner=world.hospital.client_id, now=clock.now()) is None
+    clock.advance(seconds=1)  # the recomputed row is the later one
+    world.token()
+    assert _tampered(app) == 1
+    with app.app_context(), runtime().uow() as uow:
+        assert uow.session.scalars(select(Score.score).order_by(
+            Score.computed_at.desc())).first() == honest
+
+
+def test_an_edited_explanation_changes_no_token_and_the_score_read_finds_it(
+        world, app, client, clock):
+    """A token shows no explanation and is decided without one; the score read, which shows
+    it, still finds the edit, audits it and answers the recomputed score."""
+    from scoring.store import Score
+
+    world.token()
+    with app.app_context(), runtime().uow() as uow:
+        explanation = uow.session.scalars(select(Score.explanation)).one()
+    assert explanation is not None
+    _score_edited(app, explanation={**explanation, "score": explanation["score"] + 40})
+    with app.app_context(), runtime().uow() as uow:
+        found = checked_read(uow, world.resident, scenario="medical_credit",
+                             partner=world.hospital.client_id, now=clock.now())
+    assert found is not None and found.score == explanation["score"]
+    assert len(_issue_seen(app, client, world)) == 2  # the common case, unchanged
+    assert _tampered(app) == 0
+    clock.advance(seconds=1)
+    answer = client.get("/api/v1/me/score", headers=bearer(world.resident)).get_json()
+    assert answer["score"] == explanation["score"]
+    assert _tampered(app) == 1
