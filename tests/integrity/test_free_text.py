@@ -15,6 +15,7 @@ engine is made with `hide_parameters=True`).
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -112,7 +113,8 @@ def file_everything(people: Residents, client: Any) -> dict[str, str]:
 
 
 def answers(people: Residents, client: Any, ids: dict[str, str]) -> str:
-    """What the resident and the operators read of the three (their JSON, concatenated)."""
+    """What the resident and the operators read of the three (their JSON, concatenated, each
+    written again by `json.dumps`, as `json_text` escapes a word: the service writes UTF-8)."""
     out = []
     for path, key in (("/api/v1/me/disputes", people.a), ("/api/v1/me/repairs", people.a),
                       ("/api/v1/me/review-requests", people.a),
@@ -121,7 +123,7 @@ def answers(people: Residents, client: Any, ids: dict[str, str]) -> str:
                       (f"/admin/v1/reviews/{ids['review']}", people.reviewer_key)):
         response = client.get(path, headers=bearer(key))
         assert response.status_code == 200, (path, response.get_json())
-        out.append(response.get_data(as_text=True))
+        out.append(json.dumps(response.get_json()))
     return "\n".join(out)
 
 
