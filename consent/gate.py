@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     Boolean,
     ColumnElement,
     DateTime,
@@ -38,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from consent.models import ConsentRecord
+from core.db import uuid_array
 from core.errors import DomainError
 
 SCORING = "scoring"
@@ -101,14 +101,11 @@ def scoring_categories_many(session: Session, resident_ids: Collection[uuid.UUID
     """
     if not resident_ids:
         return {}
-    # the ids as one array literal (the driver would quote-check each element of a list),
-    # cast once by a subquery (a cast in the condition could be evaluated for every row), and
-    # the categories as JSON text, decoded once per distinct list (residents share a few)
-    ids = "{" + ",".join([r.hex for r in resident_ids]) + "}"
-    once = select(cast(bindparam("ids", ids, type_=Text()), ARRAY(Uuid()))).scalar_subquery()
+    # the ids as one parameter (`uuid_array`), the categories as JSON text, decoded once per
+    # distinct list (residents share a few)
     rows = session.execute(
         select(ConsentRecord.resident_id, cast(ConsentRecord.categories, Text())).where(
-            ConsentRecord.resident_id == any_(cast(once, ARRAY(Uuid()))),  # one parameter
+            ConsentRecord.resident_id == any_(uuid_array(resident_ids)),
             # the same test as one resident's; its resident clause is trivially true here
             *_in_force_and_valid(ConsentRecord.resident_id, literal(SCORING, Text()),
                                  literal(now, DateTime(timezone=True))))

@@ -20,16 +20,29 @@ Design overview
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import JSON, DateTime, MetaData, Uuid, create_engine, event
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    MetaData,
+    Text,
+    Uuid,
+    bindparam,
+    cast,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql.expression import Cast
 from sqlalchemy.types import TypeDecorator
 
 from core.clock import utc
@@ -242,3 +255,19 @@ class NewUnitOfWork(Protocol):
     (`core.pgcall`)."""
 
     def __call__(self, *, autocommit: bool = False) -> UnitOfWork: ...
+
+
+def uuid_array_text(ids: Iterable[uuid.UUID]) -> str:
+    """The ids as one PostgreSQL array literal: one text parameter (psycopg would dump each
+    element of a list, ~3 µs an id)."""
+    return "{" + ",".join([i.hex for i in ids]) + "}"
+
+
+def uuid_array(ids: Iterable[uuid.UUID]) -> Cast[Any]:
+    """The ids as one ``uuid[]`` for ``= ANY(…)`` (the batch's many residents at once): one
+    text parameter (`uuid_array_text`), cast once by a subquery (a cast in the condition itself
+    is evaluated again for every row a plan filters: 2 ms a row for 5,000 ids)."""
+    array: ARRAY[Any] = ARRAY(Uuid())
+    once = select(cast(bindparam("ids", uuid_array_text(ids), type_=Text()), array)
+                  ).scalar_subquery()
+    return cast(once, array)  # ANY ((SELECT …)) would read as a subquery of rows

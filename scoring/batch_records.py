@@ -10,11 +10,12 @@ sends records (the query, its binary rows, the times it stores).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from sqlalchemy.orm import Session
 
+from core.db import uuid_array_text
 from core.registry import record_type
 from scoring.codes import (
     ACTIVE,
@@ -28,12 +29,6 @@ from scoring.codes import (
 from scoring.features import ByType, RecordBatch, in_type_order, publicity_seconds
 
 NULL_TIME = np.iinfo(np.int64).min  # "no publicity end stored" in the fetched epoch column
-
-
-def array_text(ids: Iterable[uuid.UUID]) -> str:
-    """The ids as one PostgreSQL array literal: one text parameter (psycopg would dump each
-    element of a list, ~3 µs an id)."""
-    return "{" + ",".join([i.hex for i in ids]) + "}"
 
 
 def _default_severity(category: str, type_: str) -> int:
@@ -148,7 +143,7 @@ def _fetch(session: Session, resident_ids: Sequence[uuid.UUID]
         # plans it once for any array — a plan that sorts the chunk's ~300,000 records on
         # disk (~20 MB past work_mem) instead of hashing them by type, ~40 % more of its time
         # and out of resident order. Planned for each chunk's array instead: ~5 ms a chunk.
-        groups = cur.execute(_PG_RECORDS, {"ids": array_text(resident_ids)},
+        groups = cur.execute(_PG_RECORDS, {"ids": uuid_array_text(resident_ids)},
                              prepare=False).fetchall()
     if not groups:
         return None
