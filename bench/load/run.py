@@ -51,6 +51,7 @@ from bench.common import (  # noqa: E402
     service_env,
 )
 from bench.load import openloop, wrk  # noqa: E402
+from bench.load.targets import markdown, targets  # noqa: E402
 from tests.support.factories import FakeIdp  # noqa: E402
 
 CONNECTIONS = 32
@@ -335,6 +336,7 @@ def main() -> None:
     figures["bare_spread"] = round(max(bares) / max(1, min(bares)), 2)
     for result in results.values():
         result["ratio_to_bare"] = round(result["requests_per_s"] / (sum(bares) / 2), 3)
+    figures["targets"] = targets(figures)
     print(json.dumps(figures, indent=2))
     if args.out:
         write(figures, Path(args.out))
@@ -365,7 +367,8 @@ def write(figures: dict, path: Path) -> None:
         f"{figures['cpus']} CPUs shared by server, PostgreSQL, Redis and wrk; ratios to the "
         f"mean of the bare endpoint's two runs (first and last; they differ "
         f"{figures['bare_spread']}x).\n\n"
-        + "\n".join(rows) + "\n" + _open_rows(figures), encoding="utf-8")
+        + "\n".join(rows) + "\n" + _open_rows(figures) + markdown(figures.get("targets", [])),
+        encoding="utf-8")
 
 
 def _open_rows(figures: dict) -> str:

@@ -1,0 +1,88 @@
+"""Issue 26's targets 1-3, computed from one `bench/load/run.py` run's figures.
+
+`run.py` appends this table to its Markdown output and its JSON (`targets`), so the ratios the
+issue asks for are printed by the bench, not worked out by hand:
+
+1. each partner write's requests/s ÷ its floor's (≥ 0.6); a reading where either side
+   answered anything but 2xx is marked invalid (a floor that ran out of single-use tokens
+   answers errors, which are cheaper, and flatters itself);
+2. the open loop at half capacity: p99 < 50 ms for the partner writes, < 100 ms for the
+   resident reads, the offered rate kept (≥ 99 %) and nothing but 2xx;
+3. server CPU per request ÷ the bare endpoint's (the mean of its two runs): score read ≤ 4,
+   token issue ≤ 6; their floors beside them, for what any implementation costs.
+
+Figures saved by an earlier run (its JSON, printed last on stdout) can be read again:
+
+    .venv/bin/python bench/load/targets.py run.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+WRITES = ("introspect", "authorize", "capture", "redeem")
+READS = {"score": 4.0, "token_issue": 6.0}  # target 3: server CPU × bare, at most
+P99_MS = {**dict.fromkeys(WRITES, 50.0), **dict.fromkeys(READS, 100.0)}  # target 2
+FLOOR_SHARE = 0.6  # target 1
+
+
+def targets(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per reading: target, endpoint, figure, limit, met (None: invalid), note."""
+    results, rows = figures["results"], []
+    for name in WRITES:
+        real, floor = results.get(name), results.get(f"{name}_floor")
+        if real is None or floor is None:
+            continue
+        errors = real["non_2xx"] + floor["non_2xx"]
+        share = real["requests_per_s"] / max(1, floor["requests_per_s"])
+        rows.append(_row(1, name, round(share, 2), f">= {FLOOR_SHARE}",
+                         None if errors else share >= FLOOR_SHARE,
+                         f"{errors} non-2xx: not comparable" if errors else
+                         f"{real['requests_per_s']:,} / {floor['requests_per_s']:,} req/s"))
+    for name, r in (figures.get("open_loop") or {}).items():
+        if name not in P99_MS:
+            continue
+        kept = r["achieved_per_s"] >= 0.99 * r["offered_per_s"]
+        met = r["p99_ms"] < P99_MS[name] and kept and not r["non_2xx"]
+        rows.append(_row(2, name, r["p99_ms"], f"< {P99_MS[name]:.0f} ms", met,
+                         f"{r['achieved_per_s']} of {r['offered_per_s']} /s, "
+                         f"{r['non_2xx']} non-2xx, machine {r['machine_busy_pct']} % busy"))
+    bare = [results[b]["cpu_ms_per_request"]["server"] for b in ("bare", "bare_again")
+            if b in results]
+    if bare:
+        unit = sum(bare) / len(bare)
+        for name, limit in READS.items():
+            for which in (name, f"{name}_floor"):
+                if which in results:
+                    cpu = results[which]["cpu_ms_per_request"]["server"]
+                    rows.append(_row(3, which, round(cpu / unit, 2),
+                                     f"<= {limit:.0f}x" if which == name else "(its floor)",
+                                     cpu / unit <= limit if which == name else None,
+                                     f"{cpu:.2f} ms ÷ bare {unit:.2f} ms"))
+    return rows
+
+
+def _row(target: int, endpoint: str, figure: float, limit: str, met: bool | None,
+         note: str) -> dict[str, Any]:
+    return {"target": target, "endpoint": endpoint, "figure": figure, "limit": limit,
+            "met": met, "note": note}
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The rows as a Markdown table (a floor's row has no verdict: it is the reference)."""
+    if not rows:
+        return ""
+    out = ["", "Issue 26's targets from this run (`bench/load/targets.py`):", "",
+           "| target | endpoint | figure | limit | met | |", "|---|---|---:|---|---|---|"]
+    for r in rows:
+        verdict = {True: "**met**", False: "**missed**", None: "—"}[r["met"]]
+        out.append(f"| {r['target']} | {r['endpoint']} | {r['figure']} | {r['limit']} "
+                   f"| {verdict} | {r['note']} |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1], encoding="utf-8") as f:
+        print(markdown(targets(json.load(f))))
