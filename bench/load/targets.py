@@ -37,7 +37,7 @@ def targets(figures: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         errors = real["non_2xx"] + floor["non_2xx"]
         share = real["requests_per_s"] / max(1, floor["requests_per_s"])
-        rows.append(_row(1, name, round(share, 2), f">= {FLOOR_SHARE}",
+        rows.append(_row(1, name, round(share, 3), f">= {FLOOR_SHARE}",
                          None if errors else share >= FLOOR_SHARE,
                          f"{errors} non-2xx: not comparable" if errors else
                          f"{real['requests_per_s']:,} / {floor['requests_per_s']:,} req/s"))
