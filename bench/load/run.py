@@ -21,7 +21,8 @@ measured from when each request was due, and the rate achieved (issue 26, target
 requests are `bench/load/coldstart.py`'s to measure. With `--floor` too, each endpoint's floor
 is offered the same rate, and the bare endpoint half of its own requests/s: the tail any
 implementation has at that load on this machine (the floor of target 2). Every open-loop row
-says how busy the machine was and how late the generator's own loop ran.
+says how busy the machine was and how late the generator's own loop ran. The output ends with
+issue 26's targets 1-3 judged from the run (`bench/load/targets.py`).
 """
 
 from __future__ import annotations
