@@ -6,7 +6,8 @@ much less. This drives each endpoint `--calls` times through Flask's test client
 no network: the app's own work plus the client's few tens of µs, the same for every endpoint)
 and the floors of `bench/load/floor.py` through werkzeug's, with the residents, partners and
 tokens `bench/load/run.py` prepares. The ratios to `bare` here are higher than run.py's (no
-gunicorn cost under either); compare like with like.
+gunicorn cost under either); compare like with like. `x_floor`: an endpoint's CPU over its
+floor's, what the framework adds to it.
 
     .venv/bin/python bench/load/inprocess.py [--calls 600] [--only score,token_issue]
         [--profile score]      # also a cProfile (CPU time) of that endpoint's calls
@@ -117,6 +118,9 @@ def main() -> None:
     if "bare" in results:
         for result in results.values():
             result["x_bare"] = round(result["cpu_ms"] / results["bare"]["cpu_ms"], 1)
+    for name, result in results.items():  # what the framework adds: the endpoint over its floor
+        if f"{name}_floor" in results:
+            result["x_floor"] = round(result["cpu_ms"] / results[f"{name}_floor"]["cpu_ms"], 2)
     print(json.dumps({"calls": args.calls, "results": results}, indent=2))
     app.extensions["pengcheng"].engine.dispose()
     drop_database(admin, args.pg)
