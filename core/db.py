@@ -135,7 +135,7 @@ def make_engine(url: str, *, timeouts: Timeouts | None = None, **kwargs: Any) ->
     kwargs.setdefault("pool_size", 10)
     # json and jsonb values (our own, written through the app's validation) parsed by orjson:
     # the same Python values as `json.loads`, in a third of the time (a stored score's
-    # explanation, ~6 KB, 108 -> ~30 µs; read on every score read and token issue).
+    # explanation, ~6 KB, 108 -> ~30 µs; read on every score read).
     kwargs.setdefault("json_deserializer", orjson.loads)
     kwargs.setdefault("max_overflow", 20)
     if timeouts is not None:

@@ -14,6 +14,8 @@ Design overview
   explanation's score, tier, tier name, points per feature and dimension, and reason codes.
   The reader uses the derived score and tier only; a row that disagrees is no valid score
   (`scoring.services.fresh_score` recomputes from the records and audits ``score.tampered``).
+  A token's issue reads no explanation (`scoring.read.DECISION_COLUMNS`): its row is held as
+  a batch row is, the inputs against ``inputs_hash``.
 * **`pengcheng score --verify`** (`differences`, ~0.6 ms a row): the full recomputation — the
   explanation bit for bit in its stored language, the inputs hash, score, tier, the as-of time
   and the model — naming every stored column (and explanation key) that differs.

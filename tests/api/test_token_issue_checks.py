@@ -276,8 +276,7 @@ def _tampered(app: Any) -> int:
     from core import audit
 
     with app.app_context(), runtime().uow() as uow:
-        return len(uow.session.scalars(select(audit.AuditEntry).where(
-            audit.AuditEntry.action == "score.tampered")).all())
+        return len(audit.entries(uow.session, action="score.tampered").items)
 
 
 @pytest.mark.parametrize("edit", ["score", "tier", "inputs", "inputs_hash"])
