@@ -24,13 +24,18 @@ from tests.support.statements import statements
 
 pytestmark = pytest.mark.services
 
+RACERS = 50  # the widest race below
+
 
 @pytest.fixture
 def config(config: dict[str, Any]) -> dict[str, Any]:
-    """These races are about the database's guarantees: every request in flight at once (the
-    per-resident cap, tested in test_bounded_waits and the held-lock fault test, would turn
-    most of them away with 503 resident_busy before they reach it)."""
-    return {**config, "RESIDENT_CONCURRENCY": 100}
+    """These races are about the database's guarantees: every request in flight at once, each
+    with a connection of its own. The per-resident cap would turn most of them away with 503
+    resident_busy before they reach the database, and a pool smaller than the race would keep
+    some waiting for a connection, which on a busy machine ends in 503 database_busy after
+    `DB_POOL_TIMEOUT_S`. Both are the service's bounded waits, tested in test_bounded_waits
+    and the held-lock fault test; here they would only hide the race."""
+    return {**config, "RESIDENT_CONCURRENCY": 100, "DB_POOL_SIZE": RACERS}
 
 
 @pytest.fixture
@@ -99,11 +104,11 @@ def test_fifty_concurrent_retries_of_one_authorization_on_an_open_account_hold_o
     body = {"token": credit.token(), "out_request_no": "REG-50", "amount_fen": 12345}
     with statements(app) as sent:
         responses = together(app, [post(f"{BASE}/authorizations", credit.hospital_key,
-                                        body)] * 50)
+                                        body)] * RACERS)
     assert {r.status_code for r in responses} == {201}
     answers = [r.get_json() for r in responses]
     assert all(a == answers[0] for a in answers)
-    assert sum("pc_credit_authorize" in s for s in sent) == 50
+    assert sum("pc_credit_authorize" in s for s in sent) == RACERS
     assert all("pc_credit_authorize" in s or s.startswith("SELECT partners") for s in sent)
     assert count(app, CreditHold, CreditHold.status == "held") == 1
     assert account(app).held_fen == 12345
@@ -111,7 +116,8 @@ def test_fifty_concurrent_retries_of_one_authorization_on_an_open_account_hold_o
 
 def test_fifty_concurrent_retries_of_one_authorization_hold_once_and_agree(credit, app):
     body = {"token": credit.token(), "out_request_no": "REG-50", "amount_fen": 12345}
-    responses = together(app, [post(f"{BASE}/authorizations", credit.hospital_key, body)] * 50)
+    responses = together(app, [post(f"{BASE}/authorizations", credit.hospital_key, body)]
+                         * RACERS)
     assert {r.status_code for r in responses} == {201}
     answers = [r.get_json() for r in responses]
     assert all(a == answers[0] for a in answers)

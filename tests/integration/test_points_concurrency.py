@@ -29,6 +29,14 @@ THREADS = 50
 
 
 @pytest.fixture
+def config(config: dict[str, Any]) -> dict[str, Any]:
+    """A connection for every racer: a pool smaller than the race keeps some waiting for one,
+    and on a busy machine that wait ends in the pool's timeout (the service's bounded wait,
+    tested in test_bounded_waits), which would hide the race."""
+    return {**config, "DB_POOL_SIZE": THREADS}
+
+
+@pytest.fixture
 def world(app, client, idp) -> PointsWorld:
     return PointsWorld(app, client, idp)  # the shop has never redeemed: no clearing account
 
