@@ -21,8 +21,10 @@ measured from when each request was due, and the rate achieved (issue 26, target
 requests are `bench/load/coldstart.py`'s to measure. With `--floor` too, each endpoint's floor
 is offered the same rate, and the bare endpoint half of its own requests/s: the tail any
 implementation has at that load on this machine (the floor of target 2). Every open-loop row
-says how busy the machine was and how late the generator's own loop ran. The output ends with
-issue 26's targets 1-3 judged from the run (`bench/load/targets.py`).
+says how busy the machine was, how late the generator's own loop ran, and the server's CPU per
+request at that rate. `--rounds` (3) measures the resident reads again, each time between two
+runs of the bare endpoint, for target 3's median. The output ends with issue 26's targets 1-3
+judged from the run (`bench/load/targets.py`).
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ from bench.common import (  # noqa: E402
     service_env,
 )
 from bench.load import openloop, wrk  # noqa: E402
-from bench.load.targets import markdown, targets  # noqa: E402
+from bench.load.targets import READS, markdown, targets  # noqa: E402
 from tests.support.factories import FakeIdp  # noqa: E402
 
 CONNECTIONS = 32
@@ -258,6 +260,11 @@ def main() -> None:
     parser.add_argument("--open-loop", action="store_true",
                         help="also offer each endpoint half its capacity at a fixed rate and "
                              "report the tail latency")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="target 3: the resident reads measured this many times in all, "
+                             "each further time between two runs of the bare endpoint; the "
+                             "targets table judges the median ratio (this VM's speed drifts "
+                             "by ±10 %% within minutes)")
     parser.add_argument("--warmup", type=float, default=2.0,
                         help="open loop: seconds at the same rate before the measured ones "
                              "(their p99 is reported apart; bench/load/coldstart.py measures a "
@@ -304,9 +311,18 @@ def main() -> None:
         path = wrk.write_requests(work / f"{name}-open.tsv", lines)
         app.extensions["pengcheng"].engine.dispose()
         with gunicorn(target, args.port, workers=args.workers, threads=args.threads,
-                      env=env, worker_class=args.worker_class):
+                      env=env, worker_class=args.worker_class) as server:
+            app_pids = [server.pid, *children(server.pid)]
+            before = cpu_by_pid(app_pids), cpu_by_pid(named("postgres"))
             result = openloop.run(args.port, path, rate=rate, seconds=args.seconds,
                                   warmup=args.warmup)
+            spent = (cpu_used(before[0], cpu_by_pid(app_pids)),
+                     cpu_used(before[1], cpu_by_pid(named("postgres"))))
+        # CPU per request at this rate, warm-up included (its requests are in `sent`): what a
+        # request costs below saturation, beside the closed loop's figure at saturation.
+        per = 1000 / max(1, result["sent"])
+        result["cpu_ms_per_request"] = {
+            part: round(spent[i] * per, 3) for i, part in enumerate(("server", "postgres"))}
         print(name, "open loop", json.dumps(result), file=sys.stderr, flush=True)
         return result
 
@@ -334,6 +350,19 @@ def main() -> None:
     # and every ratio is to the mean of its two runs (their spread is the ratios' error).
     results["bare_again"] = measure("bare_again", "bench.tokens:bare_app()", args.port + 1,
                                     "bare")
+    reads = [name for name in only if name in READS]
+    if reads and args.rounds > 1:  # target 3 again, each time beside its own bare runs
+        rounds = figures["rounds"] = []
+        before = results["bare_again"]["cpu_ms_per_request"]["server"]
+        for n in range(2, min(args.rounds, 9) + 1):
+            row = {"bare_before": before}
+            for name in reads:
+                row[name] = measure(f"{name}_round{n}", "app:create_app()", args.port,
+                                    name)["cpu_ms_per_request"]["server"]
+            before = row["bare_after"] = measure(
+                f"bare_round{n}", "bench.tokens:bare_app()", args.port + 1,
+                "bare")["cpu_ms_per_request"]["server"]
+            rounds.append(row)
     bares = (results["bare"]["requests_per_s"], results["bare_again"]["requests_per_s"])
     figures["bare_spread"] = round(max(bares) / max(1, min(bares)), 2)
     for result in results.values():
@@ -379,16 +408,19 @@ def _open_rows(figures: dict) -> str:
     rows = ["", "Open loop at half of each endpoint's closed-loop requests/s (64 connections "
             "at most; latency from each request's due time; the warm-up's p99 apart; a floor "
             "at its endpoint's rate, bare at half its own; the machine's CPU busy and stolen, "
-            "all cores; the generator's CPU and its loop's worst lateness):", "",
+            "all cores; the generator's CPU and its loop's worst lateness; the server's CPU "
+            "per request, warm-up included):", "",
             "| endpoint | offered /s | achieved /s | p50 ms | p90 ms | p99 ms | max ms "
-            "| non-2xx | warm-up p99 ms | busy % | steal % | generator cores | generator late ms |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| non-2xx | warm-up p99 ms | busy % | steal % | generator cores | generator late ms "
+            "| server CPU ms |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in figures["open_loop"].items():
+        cpu = r.get("cpu_ms_per_request", {}).get("server")
         rows.append(f"| {name} | {r['offered_per_s']} | {r['achieved_per_s']} | {r['p50_ms']} "
                     f"| {r['p90_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['non_2xx']} "
                     f"| {r['warmup_p99_ms']} | {r['machine_busy_pct']} "
                     f"| {r['machine_steal_pct']} | {r['generator_cpu_cores']} "
-                    f"| {r['generator_lag_max_ms']} |")
+                    f"| {r['generator_lag_max_ms']} | {'' if cpu is None else f'{cpu:.2f}'} |")
     return "\n".join(rows) + "\n"
 
 
