@@ -22,9 +22,9 @@ requests are `bench/load/coldstart.py`'s to measure. With `--floor` too, each en
 is offered the same rate, and the bare endpoint half of its own requests/s: the tail any
 implementation has at that load on this machine (the floor of target 2). Every open-loop row
 says how busy the machine was, how late the generator's own loop ran, and the server's CPU per
-request at that rate. `--rounds` (3) measures the resident reads again, each time between two
-runs of the bare endpoint, for target 3's median. The output ends with issue 26's targets 1-3
-judged from the run (`bench/load/targets.py`).
+request at that rate. `--rounds` (3) measures targets 1 and 3 again, each write right after its
+floor and the reads between two runs of the bare endpoint, for their medians. The output ends
+with issue 26's targets 1-3 judged from the run (`bench/load/targets.py`).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from bench.common import (  # noqa: E402
     service_env,
 )
 from bench.load import openloop, wrk  # noqa: E402
-from bench.load.targets import READS, markdown, targets  # noqa: E402
+from bench.load.targets import READS, WRITES, markdown, targets  # noqa: E402
 from tests.support.factories import FakeIdp  # noqa: E402
 
 CONNECTIONS = 32
@@ -261,10 +261,11 @@ def main() -> None:
                         help="also offer each endpoint half its capacity at a fixed rate and "
                              "report the tail latency")
     parser.add_argument("--rounds", type=int, default=3,
-                        help="target 3: the resident reads measured this many times in all, "
-                             "each further time between two runs of the bare endpoint; the "
-                             "targets table judges the median ratio (this VM's speed drifts "
-                             "by ±10 %% within minutes)")
+                        help="targets 1 and 3 measured this many times in all (at most 9): "
+                             "each further time, each write right after its floor (with "
+                             "--floor) and the reads between two runs of the bare endpoint; "
+                             "the targets table judges the median (this VM's speed drifts by "
+                             "10-20 %% within minutes)")
     parser.add_argument("--warmup", type=float, default=2.0,
                         help="open loop: seconds at the same rate before the measured ones "
                              "(their p99 is reported apart; bench/load/coldstart.py measures a "
@@ -281,8 +282,9 @@ def main() -> None:
     figures: dict = {"server": server, "cpus": os.cpu_count(), "connections": CONNECTIONS,
                      "seconds": args.seconds, "results": {}}
 
-    def measure(name: str, target: str, port: int, kind: str | None = None) -> dict:
-        lines = requests_for(kind or name, world, args.single_use)
+    def measure(name: str, target: str, port: int, kind: str | None = None,
+                count: int | None = None) -> dict:
+        lines = requests_for(kind or name, world, count or args.single_use)
         path = wrk.write_requests(work / f"{name}.tsv", lines)
         app.extensions["pengcheng"].engine.dispose()
         with gunicorn(target, port, workers=args.workers, threads=args.threads, env=env,
@@ -350,15 +352,30 @@ def main() -> None:
     # and every ratio is to the mean of its two runs (their spread is the ratios' error).
     results["bare_again"] = measure("bare_again", "bench.tokens:bare_app()", args.port + 1,
                                     "bare")
+    # Targets 1 and 3 again, `--rounds` times in all: each write right after its floor, the
+    # reads between two runs of the bare endpoint; targets.py judges each on the median.
+    writes = [name for name in only if name in WRITES and f"{name}_floor" in results]
     reads = [name for name in only if name in READS]
-    if reads and args.rounds > 1:  # target 3 again, each time beside its own bare runs
+    if (writes or reads) and args.rounds > 1:
         rounds = figures["rounds"] = []
         before = results["bare_again"]["cpu_ms_per_request"]["server"]
         for n in range(2, min(args.rounds, 9) + 1):
-            row = {"bare_before": before}
+            row: dict[str, Any] = {"writes": {}, "server_cpu": {}, "bare_before": before}
+            for name in writes:  # single-use requests: what 1.5x the floor's rate would use
+                count = int(results[f"{name}_floor"]["requests_per_s"] * args.seconds * 1.5)
+                target = next(t for f, t, k in FLOORS if k == name)
+                floor = measure(f"{name}_floor_round{n}", target, args.port + 2, name,
+                                count + 500)
+                real = measure(f"{name}_round{n}", "app:create_app()", args.port, name,
+                               count + 500)
+                row["writes"][name] = {
+                    "requests_per_s": real["requests_per_s"],
+                    "floor_requests_per_s": floor["requests_per_s"],
+                    "non_2xx": real["non_2xx"] + floor["non_2xx"]}
             for name in reads:
-                row[name] = measure(f"{name}_round{n}", "app:create_app()", args.port,
-                                    name)["cpu_ms_per_request"]["server"]
+                row["server_cpu"][name] = measure(
+                    f"{name}_round{n}", "app:create_app()", args.port,
+                    name)["cpu_ms_per_request"]["server"]
             before = row["bare_after"] = measure(
                 f"bare_round{n}", "bench.tokens:bare_app()", args.port + 1,
                 "bare")["cpu_ms_per_request"]["server"]
