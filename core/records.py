@@ -57,6 +57,9 @@ class Record(Base):
         Index("ix_records_resident_occurred", "resident_id", "occurred_at"),
         # the score read's marks (`rights.disputes.marks`): the few records under dispute
         Index("ix_records_disputed", "resident_id", postgresql_where=text("status = 'disputed'")),
+        # `pc_exclusions` (every token and partner write): the rare 失信被执行人 records
+        Index("ix_records_dishonest_debtor", "resident_id", postgresql_where=text(
+            "category = 'judicial' AND type = 'dishonest_debtor'")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
