@@ -163,7 +163,7 @@ class World:
             now = runtime().clock.now()
             for rid in self.resident_ids:
                 award(uow.session, resident_id=uuid.UUID(rid), points=points, rule="bench",
-                      key=f"earn:bench:{rid}:{points}", now=now,
+                      key=f"earn:bench:{rid}:{uuid.uuid4().hex}", now=now,
                       expires_at=now + timedelta(days=730))
             uow.commit()
 
@@ -361,8 +361,8 @@ def main() -> None:
         before = results["bare_again"]["cpu_ms_per_request"]["server"]
         for n in range(2, min(args.rounds, 9) + 1):
             row: dict[str, Any] = {"writes": {}, "server_cpu": {}, "bare_before": before}
-            for name in writes:  # single-use requests: what 1.5x the floor's rate would use
-                count = int(results[f"{name}_floor"]["requests_per_s"] * args.seconds * 1.5)
+            for name in writes:  # single-use requests: what 2.5x the floor's rate would use
+                count = int(results[f"{name}_floor"]["requests_per_s"] * args.seconds * 2.5)
                 target = next(t for f, t, k in FLOORS if k == name)
                 floor = measure(f"{name}_floor_round{n}", target, args.port + 2, name,
                                 count + 500)
