@@ -36,6 +36,7 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -289,16 +290,10 @@ def main() -> None:
         app.extensions["pengcheng"].engine.dispose()
         with gunicorn(target, port, workers=args.workers, threads=args.threads, env=env,
                       worker_class=args.worker_class) as server:
-            app_pids = [server.pid, *children(server.pid)]
-            before = cpu_by_pid(app_pids), cpu_by_pid(named("postgres")), _wrk_cpu()
-            result = wrk.run(port, path, connections=CONNECTIONS, seconds=args.seconds,
-                             repeat=(kind or name) not in SINGLE_USE)
-            spent = (cpu_used(before[0], cpu_by_pid(app_pids)),
-                     cpu_used(before[1], cpu_by_pid(named("postgres"))),
-                     _wrk_cpu() - before[2])
-        per = 1000 / max(1, result["requests"])
-        result["cpu_ms_per_request"] = {
-            part: round(spent[i] * per, 3) for i, part in enumerate(("server", "postgres", "wrk"))}
+            result, spent = _cpu_during(server, lambda: wrk.run(
+                port, path, connections=CONNECTIONS, seconds=args.seconds,
+                repeat=(kind or name) not in SINGLE_USE))
+        result["cpu_ms_per_request"] = _per_request(spent, result["requests"])
         result["prepared"] = len(lines)
         print(name, json.dumps(result), file=sys.stderr, flush=True)
         return result
@@ -314,17 +309,13 @@ def main() -> None:
         app.extensions["pengcheng"].engine.dispose()
         with gunicorn(target, args.port, workers=args.workers, threads=args.threads,
                       env=env, worker_class=args.worker_class) as server:
-            app_pids = [server.pid, *children(server.pid)]
-            before = cpu_by_pid(app_pids), cpu_by_pid(named("postgres"))
-            result = openloop.run(args.port, path, rate=rate, seconds=args.seconds,
-                                  warmup=args.warmup)
-            spent = (cpu_used(before[0], cpu_by_pid(app_pids)),
-                     cpu_used(before[1], cpu_by_pid(named("postgres"))))
+            result, spent = _cpu_during(server, lambda: openloop.run(
+                args.port, path, rate=rate, seconds=args.seconds, warmup=args.warmup))
         # CPU per request at this rate, warm-up included (its requests are in `sent`): what a
-        # request costs below saturation, beside the closed loop's figure at saturation.
-        per = 1000 / max(1, result["sent"])
-        result["cpu_ms_per_request"] = {
-            part: round(spent[i] * per, 3) for i, part in enumerate(("server", "postgres"))}
+        # request costs below saturation, beside the closed loop's figure at saturation. The
+        # generator runs in this process, not as a child: it has no "wrk" part.
+        del spent["wrk"]
+        result["cpu_ms_per_request"] = _per_request(spent, result["sent"])
         print(name, "open loop", json.dumps(result), file=sys.stderr, flush=True)
         return result
 
@@ -393,6 +384,22 @@ def main() -> None:
         admin.dispose()
     else:
         drop_database(admin, args.pg)
+
+
+def _cpu_during(server: Any, run: Callable[[], dict]) -> tuple[dict, dict[str, float]]:
+    """`run()`'s result and the CPU seconds spent meanwhile by the gunicorn server (master and
+    workers), PostgreSQL and finished child processes (wrk)."""
+    pids = [server.pid, *children(server.pid)]
+    before = cpu_by_pid(pids), cpu_by_pid(named("postgres")), _wrk_cpu()
+    result = run()
+    return result, {"server": cpu_used(before[0], cpu_by_pid(pids)),
+                    "postgres": cpu_used(before[1], cpu_by_pid(named("postgres"))),
+                    "wrk": _wrk_cpu() - before[2]}
+
+
+def _per_request(spent: dict[str, float], requests: int) -> dict[str, float]:
+    """CPU milliseconds a request, by part."""
+    return {part: round(seconds * 1000 / max(1, requests), 3) for part, seconds in spent.items()}
 
 
 def _wrk_cpu() -> float:

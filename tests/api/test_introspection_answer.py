@@ -12,7 +12,7 @@ import pytest
 
 from app.api.tokens.schemas import IntrospectionSchema
 from tests.support.factories import bearer
-from tests.support.tokens import World, consume_as, introspect
+from tests.support.tokens import World, ask_token, consume_as, introspect
 
 pytestmark = pytest.mark.services
 
@@ -35,9 +35,7 @@ def served(client: Any, key: str, token: Any, *, form: bool = False) -> dict[str
 
 
 def code_of(client: Any, world: World) -> str:
-    response = client.post("/api/v1/me/tokens", headers=bearer(world.resident),
-                           json={"scenario": "medical_credit",
-                                 "partner": world.hospital.client_id})
+    response = ask_token(client, world.resident, "medical_credit", world.hospital.client_id)
     assert response.status_code == 201
     code: str = response.get_json()["code"]
     return code
