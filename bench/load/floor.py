@@ -25,6 +25,11 @@ real endpoints:
   limit's Redis hit, the token signed and written in one statement (`issue_checked`), the
   answer with its QR code (`token_answer`). No Flask, no input screen, no argument schema,
   no hooks, no error handling.
+* `token_issue_minimal()` — the token issue again, as the least code could do it: the same
+  two statements, Redis round trip, Ed25519 signature and QR, written straight on the
+  drivers with none of the service's domain layers (see its docstring). Beside
+  `token_issue_floor` it shows what those layers cost; beside the bare endpoint, what any
+  implementation of this work costs on this machine.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 import threading
 import uuid
@@ -299,3 +305,98 @@ def score_floor() -> Any:
                        _ANSWER({**found.answer, "scale": _scale(found.model, "zh")}))
 
     return app
+
+
+def token_issue_minimal() -> Any:
+    """A resident's token issue as the least code could do it (issue 26, target 3): what
+    `token_issue_floor` does — the same two statements, the same Redis round trip, the same
+    signature, the same QR — written straight on the drivers, with none of the service's
+    domain layers between them: the checks row read by index, the stored score re-derived
+    from its inputs by the engine (`score_one`, the inputs' hash), the limit counted with
+    one `INCR` pipelined with its `EXPIRE`, the claims signed with the key directly (no
+    PyJWT), the row written with `rewards.tokens`' statement. The eligibility rule is the
+    scenario's minimum tier only (what the bench's residents need: no exclusion, no
+    override), so it is a lower bound for any implementation of the endpoint, not one."""
+    import secrets
+
+    import psycopg
+    import redis
+
+    from app import create_app
+    from app.api.tokens.schemas import token_answer
+    from app.runtime import EXTENSION, Runtime
+    from core import pgcall
+    from core.identity import hash_key
+    from rewards.entitlements import _with_session_and_score
+    from rewards.scenarios import TIERS, defaults
+    from rewards.token_format import TYP, Claims
+    from rewards.tokens import _REMEMBER, Issued, new_code
+    from scoring.engine import score_one
+    from scoring.explain import inputs_hash
+    from scoring.services import parsed
+
+    flask_app = create_app()
+    services: Runtime = flask_app.extensions[EXTENSION]
+    url = flask_app.config["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+    with flask_app.app_context():
+        services.warm()
+        sql, fixed = pgcall.compiled("token_checks_with_session", services.engine.dialect,
+                                     _with_session_and_score)
+        with services.uow() as uow:
+            kid, private = services.signer.active(uow.session, "token")
+    fast = redis.Redis.from_url(flask_app.config["REDIS_URL"])
+    catalogue = defaults()
+    header = _b64(json.dumps({"alg": "EdDSA", "kid": kid, "typ": TYP}).encode())
+    local = threading.local()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["PATH_INFO"] != TOKENS_PATH:
+            return flask_app(environ, start_response)
+        body = _body(environ)
+        bearer = environ.get("HTTP_AUTHORIZATION", "").partition(" ")[2]
+        scenario = catalogue[body["scenario"]]
+        now = datetime.now(UTC)
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = psycopg.connect(url, autocommit=True, prepare_threshold=0)
+        row = conn.execute(sql, {**fixed, "h": hash_key(bearer), "now": now,
+                                 "scenario": scenario.code, "purpose": scenario.purpose,
+                                 "client_id": body["partner"]}).fetchone()
+        resident_id, _version, categories, model_id, spec_hash, *rest = row
+        stored, checks, (expires_at, revoked_at, _status) = rest[:10], rest[10:-3], rest[-3:]
+        model = parsed(spec_hash)
+        inputs = stored[6]
+        values = [math.nan if inputs["features"][f.code] is None
+                  else float(inputs["features"][f.code]) for f in model.features]
+        tier = model.tier_for(score_one(model, values).score).code
+        assert (categories is not None and model.id == model_id and revoked_at is None
+                and expires_at > now and tier == stored[3]
+                and inputs_hash(inputs) == stored[7] and checks[6] is not None
+                and checks[9] is not None and not checks[10]
+                and TIERS.index(tier) >= TIERS.index(scenario.min_tier)), \
+            "the bench's residents are eligible"
+        key = f"pc:rl:tokens:{resident_id}"
+        with fast.pipeline(transaction=False) as pipe:
+            pipe.incr(key).expire(key, 60, nx=True).execute()
+        iat = int(now.timestamp())
+        claims = Claims(iss=services.tokens.issuer, aud=body["partner"],
+                        sub=services.keyring.pseudonym(f"partner:{body['partner']}",
+                                                       resident_id),
+                        scn=scenario.code, ent=dict(scenario.discloses), iat=iat,
+                        exp=iat + scenario.token_ttl_seconds, jti=secrets.token_urlsafe(16))
+        signing = header + b"." + _b64(json.dumps(claims.public()).encode())
+        token = (signing + b"." + _b64(private.sign(signing))).decode()
+        expires = datetime.fromtimestamp(claims.exp, UTC)
+        code = new_code()
+        conn.execute(_REMEMBER, {
+            "jti": claims.jti, "sub": claims.sub, "partner_id": checks[6],
+            "resident_id": resident_id, "scenario": scenario.code,
+            "limits": json.dumps(scenario.limits.get(tier) or scenario.limits[scenario.min_tier]),
+            "token": token, "issued_at": now, "expires_at": expires, "code": code})
+        return _answer(start_response, token_answer(Issued(token, code, expires, claims)))
+
+    return app
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")

@@ -36,7 +36,7 @@ from tests.support.factories import FakeIdp  # noqa: E402
 
 SCENARIOS = ("bare", "introspect_floor", "introspect", "authorize_floor", "authorize",
              "capture_floor", "capture", "redeem_floor", "redeem", "score_floor", "score",
-             "token_issue_floor", "token_issue")
+             "token_issue_minimal", "token_issue_floor", "token_issue")
 WARM_UP = 20
 
 
@@ -80,19 +80,20 @@ def main() -> None:
     clients: dict[str, Any] = {"bare": bare_app().test_client(), "app": app.test_client()}
 
     def client_for(name: str) -> Any:
-        if name == "bare" or not name.endswith("_floor"):
+        if name == "bare" or not name.endswith(("_floor", "_minimal")):
             return clients["bare" if name == "bare" else "app"]
         if name not in clients:
             clients[name] = Client({"introspect_floor": floor.introspection_floor,
                                     "score_floor": floor.score_floor,
-                                    "token_issue_floor": floor.token_issue_floor}
+                                    "token_issue_floor": floor.token_issue_floor,
+                                    "token_issue_minimal": floor.token_issue_minimal}
                                    .get(name, floor.write_floor)())
         return clients[name]
 
     results: dict[str, dict[str, Any]] = {}
     for name in [s for s in args.only.split(",") if s]:
         count = args.calls + WARM_UP
-        lines = requests_for(name.removesuffix("_floor"), world, count)
+        lines = requests_for(name.removesuffix("_floor").removesuffix("_minimal"), world, count)
         lines = (lines * (count // len(lines) + 1))[:count]  # reusable requests repeat
         client = client_for(name)
         for line in lines[:WARM_UP - 1]:

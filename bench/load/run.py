@@ -13,9 +13,10 @@ binds 127.0.0.1 only, bounded runs. Needs `wrk` (apt-get install -y wrk).
         [--worker-class sync] [--only introspect,authorize] [--out docs/load.md] [--floor]
 
 `--floor` adds lower bounds served the same way (bench/load/floor.py): the bare endpoint
-without Flask, and introspection, authorization, capture and redemption with no framework at
-all. `--open-loop` then offers each real endpoint half the requests/s it reached closed-loop, at
-a fixed rate (bench/load/openloop.py, 64 connections at most), and reports p50/p90/p99/max
+without Flask, and introspection, authorization, capture, redemption, the score read and the
+token issue with no framework at all (the token issue also as the least code could do it).
+`--open-loop` then offers each real endpoint half the requests/s it reached closed-loop, at a
+fixed rate (bench/load/openloop.py, 64 connections at most), and reports p50/p90/p99/max
 measured from when each request was due, and the rate achieved (issue 26, target 2), after
 `--warmup` seconds (2) at the same rate whose p99 is reported apart: a new worker's first
 requests are `bench/load/coldstart.py`'s to measure. With `--floor` too, each endpoint's floor
@@ -23,7 +24,8 @@ is offered the same rate, and the bare endpoint half of its own requests/s: the 
 implementation has at that load on this machine (the floor of target 2). Every open-loop row
 says how busy the machine was, how late the generator's own loop ran, and the server's CPU per
 request at that rate. `--rounds` (3) measures targets 1 and 3 again, each write right after its
-floor and the reads between two runs of the bare endpoint, for their medians. The output ends
+floor and the reads (with their floors) between two runs of the bare endpoint, for their
+medians. The output ends
 with issue 26's targets 1-3 judged from the run (`bench/load/targets.py`).
 """
 
@@ -68,7 +70,8 @@ FLOORS = (("wsgi_bare", "bench.load.floor:wsgi_bare()", "bare"),
           ("capture_floor", "bench.load.floor:write_floor()", "capture"),
           ("redeem_floor", "bench.load.floor:write_floor()", "redeem"),
           ("score_floor", "bench.load.floor:score_floor()", "score"),
-          ("token_issue_floor", "bench.load.floor:token_issue_floor()", "token_issue"))
+          ("token_issue_floor", "bench.load.floor:token_issue_floor()", "token_issue"),
+          ("token_issue_minimal", "bench.load.floor:token_issue_minimal()", "token_issue"))
 
 
 class World:
@@ -367,6 +370,11 @@ def main() -> None:
                 row["server_cpu"][name] = measure(
                     f"{name}_round{n}", "app:create_app()", args.port,
                     name)["cpu_ms_per_request"]["server"]
+                for floor, target, kind in FLOORS if args.floor else ():
+                    if kind == name:  # its references, read in the same round
+                        row["server_cpu"][floor] = measure(
+                            f"{floor}_round{n}", target, args.port + 2,
+                            kind)["cpu_ms_per_request"]["server"]
             before = row["bare_after"] = measure(
                 f"bare_round{n}", "bench.tokens:bare_app()", args.port + 1,
                 "bare")["cpu_ms_per_request"]["server"]

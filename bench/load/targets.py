@@ -16,7 +16,10 @@ issue asks for are printed by the bench, not worked out by hand:
    after it). Beside them, for reference only: their floors (what any implementation costs),
    the floor plus Flask's own cost (the bare Flask endpoint's CPU less the framework-free
    one's: what any Flask implementation costs), and the ratio at half capacity (the open
-   loop: each endpoint at half its requests/s, the bare endpoint at half its own).
+   loop: each endpoint at half its requests/s, the bare endpoint at half its own). The
+   references are medians too when the rounds measured them (`run.py --floor`); the token
+   issue's have a second one, the least code (`floor.token_issue_minimal`: the same
+   statements, round trips, signature and QR on the bare drivers).
 
 Figures saved by an earlier run (its JSON, printed last on stdout) can be read again:
 
@@ -88,30 +91,43 @@ def _reads(figures: dict[str, Any], unit: float) -> list[dict[str, Any]]:
         if name not in results:
             continue
         cpu = _server(results[name])
-        readings = [cpu / unit] + [
-            r["server_cpu"][name] / ((r["bare_before"] + r["bare_after"]) / 2)
-            for r in figures.get("rounds", []) if name in r["server_cpu"]]
+        readings = _ratios(figures, name, unit)
         middle = statistics.median(readings)
         rows.append(_row(3, name, round(middle, 2), f"<= {limit:.0f}x", middle <= limit,
-                         f"median of {len(readings)}: "
-                         + ", ".join(f"{x:.2f}" for x in readings)
-                         + f" (the first {cpu:.2f} ms ÷ bare {unit:.2f} ms)"))
+                         _listed(readings) + f" (the first {cpu:.2f} ms ÷ bare {unit:.2f} ms)"))
+        for reference, label in ((f"{name}_floor", "(its floor)"),
+                                 (f"{name}_minimal", "(the least code)")):
+            if reference not in results:
+                continue
+            ratios = _ratios(figures, reference, unit)
+            rows.append(_row(3, reference, round(statistics.median(ratios), 2), label, None,
+                             _listed(ratios) + f" (the first {_server(results[reference]):.2f}"
+                             f" ms ÷ bare {unit:.2f} ms)"))
         floor = results.get(f"{name}_floor")
-        if floor is not None:
-            rows.append(_row(3, f"{name}_floor", round(_server(floor) / unit, 2),
-                             "(its floor)", None, f"{_server(floor):.2f} ms ÷ bare {unit:.2f} ms"))
-            if "wsgi_bare" in results:
-                flask = unit - _server(results["wsgi_bare"])
-                rows.append(_row(3, f"{name}_floor + Flask", round((_server(floor) + flask) / unit,
-                                                                   2),
-                                 "(any Flask app)", None,
-                                 f"floor + Flask's own {flask:.2f} ms (bare less wsgi_bare)"))
+        if floor is not None and "wsgi_bare" in results:
+            flask = unit - _server(results["wsgi_bare"])
+            rows.append(_row(3, f"{name}_floor + Flask", round((_server(floor) + flask) / unit,
+                                                               2),
+                             "(any Flask app)", None,
+                             f"floor + Flask's own {flask:.2f} ms (bare less wsgi_bare)"))
         if name in opened and "cpu_ms_per_request" in opened[name] and "bare" in opened:
             half = _server(opened[name]) / _server(opened["bare"])
             rows.append(_row(3, f"{name} at half capacity", round(half, 2), "(open loop)", None,
                              f"{_server(opened[name]):.2f} ms ÷ bare "
                              f"{_server(opened['bare']):.2f} ms, each at half its requests/s"))
     return rows
+
+
+def _ratios(figures: dict[str, Any], name: str, unit: float) -> list[float]:
+    """`name`'s server CPU ÷ the bare endpoint's: the first pass (÷ `unit`), then each round
+    that measured it (÷ the mean of the bare runs just before and after it)."""
+    return [_server(figures["results"][name]) / unit] + [
+        r["server_cpu"][name] / ((r["bare_before"] + r["bare_after"]) / 2)
+        for r in figures.get("rounds", []) if name in r["server_cpu"]]
+
+
+def _listed(readings: list[float]) -> str:
+    return f"median of {len(readings)}: " + ", ".join(f"{x:.2f}" for x in readings)
 
 
 def _row(target: int, endpoint: str, figure: float, limit: str, met: bool | None,

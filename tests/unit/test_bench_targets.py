@@ -102,3 +102,25 @@ def test_target_1_is_judged_on_the_median_of_its_comparable_readings() -> None:
     assert row["note"].startswith("median of 3: 0.580, 0.640, 0.610 (1 not comparable")
     figures["rounds"][2]["writes"]["introspect"] = write(590, 1000)                  # 0.59
     assert targets(figures)[0]["met"] is False                                       # median 0.59
+
+
+def test_the_references_are_medians_of_the_rounds_that_read_them_too() -> None:
+    figures = {
+        "results": {"bare": _result(5000, 0.30), "bare_again": _result(5000, 0.30),
+                    "token_issue": _result(500, 2.10),                              # 7.0x
+                    "token_issue_floor": _result(600, 1.80),                        # 6.0x
+                    "token_issue_minimal": _result(650, 1.20)},                     # 4.0x
+        "rounds": [{"bare_before": 0.30, "bare_after": 0.30, "writes": {},
+                    "server_cpu": {"token_issue": 1.50, "token_issue_floor": 1.35,  # 5.0, 4.5
+                                   "token_issue_minimal": 1.65}},                   # 5.5x
+                   {"bare_before": 0.30, "bare_after": 0.20, "writes": {},          # ÷ 0.25
+                    "server_cpu": {"token_issue": 1.50, "token_issue_floor": 1.25,  # 6.0, 5.0
+                                   "token_issue_minimal": 1.00}}],                  # 4.0x
+    }
+    rows = {r["endpoint"]: r for r in targets(figures) if r["target"] == 3}
+    assert (rows["token_issue"]["figure"], rows["token_issue"]["met"]) == (6.0, True)
+    assert (rows["token_issue_floor"]["figure"], rows["token_issue_floor"]["met"]) == (5.0, None)
+    assert rows["token_issue_floor"]["note"].startswith("median of 3: 6.00, 4.50, 5.00")
+    assert (rows["token_issue_minimal"]["figure"],
+            rows["token_issue_minimal"]["met"]) == (4.0, None)
+    assert rows["token_issue_minimal"]["limit"] == "(the least code)"
