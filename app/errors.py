@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import marshmallow as ma
-from flask import Flask, Response, g, has_request_context, json, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -68,7 +68,11 @@ def problem(status: int, code: str, detail: str, *, title: str | None = None,
     }
     body.update({k: v for k, v in extra.items() if v is not None})
     body["request_id"] = getattr(g, "request_id", None)
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    # Written as every JSON answer is (`app.http.Answers`): UTF-8, so a `detail_zh` reads as
+    # Chinese in a partner's log, not as `\u` escapes; whatever orjson refuses (a lone
+    # surrogate echoed from hostile input) is written by Flask's escaping writer instead.
+    response = cast(Response, current_app.json.response(body))  # the app's response_class
+    response.status_code, response.mimetype = status, PROBLEM
     if status == 401:
         response.headers["WWW-Authenticate"] = challenge()
     for key, value in (headers or {}).items():

@@ -168,3 +168,25 @@ def test_junk_bodies_to_every_endpoint_never_yield_a_500(app, client, body, auth
 def test_the_fuzz_covers_every_registered_endpoint(app):
     paths = {p for _m, p in _endpoints(app)}
     assert {"/api/v1/auth/session", "/ingest/v1/records", "/api/v1/me"} <= paths
+
+
+def test_a_problem_is_utf8_so_its_chinese_reads_as_chinese(client):
+    response = client.get("/api/v1/scenarios/no_such_scenario/partners")
+    body = problem_of(response, 404, "unknown_scenario")
+    raw = response.get_data()
+    assert body["detail_zh"].encode() in raw  # 没有该场景, not \u6ca1\u6709…
+    assert b"\\u" not in raw
+    assert raw.decode("utf-8") == json.dumps(body, ensure_ascii=False, sort_keys=True,
+                                             separators=(",", ":")) + "\n"
+
+
+def test_a_problem_echoing_a_lone_surrogate_is_still_valid_json(app):
+    from app.errors import problem
+
+    with app.test_request_context("/"):
+        response = problem(400, "bad_request", "echoed: \ud800", detail_zh="回显：\udc00")
+    raw = response.get_data()
+    raw.decode("utf-8")  # valid UTF-8: the surrogates are escaped, not written raw
+    body = json.loads(raw)
+    assert (response.status_code, response.mimetype) == (400, PROBLEM)
+    assert (body["detail"], body["detail_zh"]) == ("echoed: \ud800", "回显：\udc00")
