@@ -25,8 +25,8 @@ implementation has at that load on this machine (the floor of target 2). Every o
 says how busy the machine was, how late the generator's own loop ran, and the server's CPU per
 request at that rate. `--rounds` (3) measures targets 1 and 3 again, each write right after its
 floor and the reads (with their floors) between two runs of the bare endpoint, for their
-medians. The output ends
-with issue 26's targets 1-3 judged from the run (`bench/load/targets.py`).
+medians. The output ends with issue 26's targets 1-3 judged from the run
+(`bench/load/targets.py`).
 """
 
 from __future__ import annotations

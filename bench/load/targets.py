@@ -17,7 +17,8 @@ issue asks for are printed by the bench, not worked out by hand:
    the floor plus Flask's own cost (the bare Flask endpoint's CPU less the framework-free
    one's: what any Flask implementation costs), and the ratio at half capacity (the open
    loop: each endpoint at half its requests/s, the bare endpoint at half its own). The
-   references are medians too when the rounds measured them (`run.py --floor`); the token
+   references are medians too when the rounds measured them (`run.py --floor`; the floor plus
+   Flask is its floor's median plus Flask's own cost over the bare endpoint's); the token
    issue's have a second one, the least code (`floor.token_issue_minimal`: the same
    statements, round trips, signature and QR on the bare drivers).
 
@@ -103,13 +104,13 @@ def _reads(figures: dict[str, Any], unit: float) -> list[dict[str, Any]]:
             rows.append(_row(3, reference, round(statistics.median(ratios), 2), label, None,
                              _listed(ratios) + f" (the first {_server(results[reference]):.2f}"
                              f" ms ÷ bare {unit:.2f} ms)"))
-        floor = results.get(f"{name}_floor")
-        if floor is not None and "wsgi_bare" in results:
+        if f"{name}_floor" in results and "wsgi_bare" in results:
+            floor = statistics.median(_ratios(figures, f"{name}_floor", unit))
             flask = unit - _server(results["wsgi_bare"])
-            rows.append(_row(3, f"{name}_floor + Flask", round((_server(floor) + flask) / unit,
-                                                               2),
+            rows.append(_row(3, f"{name}_floor + Flask", round(floor + flask / unit, 2),
                              "(any Flask app)", None,
-                             f"floor + Flask's own {flask:.2f} ms (bare less wsgi_bare)"))
+                             f"its floor's median {floor:.2f} + Flask's own {flask:.2f} ms "
+                             f"(bare less wsgi_bare) ÷ bare {unit:.2f} ms"))
         if name in opened and "cpu_ms_per_request" in opened[name] and "bare" in opened:
             half = _server(opened[name]) / _server(opened["bare"])
             rows.append(_row(3, f"{name} at half capacity", round(half, 2), "(open loop)", None,
