@@ -327,7 +327,7 @@ def token_issue_minimal() -> Any:
     from app.runtime import EXTENSION, Runtime
     from core import pgcall
     from core.identity import hash_key
-    from rewards.entitlements import _with_session_and_score
+    from rewards.entitlements import _Checks, _with_session_and_score
     from rewards.scenarios import TIERS, defaults
     from rewards.token_format import TYP, Claims
     from rewards.tokens import _REMEMBER, Issued, new_code
@@ -363,16 +363,18 @@ def token_issue_minimal() -> Any:
                                  "scenario": scenario.code, "purpose": scenario.purpose,
                                  "client_id": body["partner"]}).fetchone()
         resident_id, _version, categories, model_id, spec_hash, *rest = row
-        stored, checks, (expires_at, revoked_at, _status) = rest[:10], rest[10:-3], rest[-3:]
+        stored, (expires_at, revoked_at, _status) = rest[:10], rest[-3:]
+        checks = _Checks(*rest[10:-3])  # the service's names for the checks' columns
+        _id, _model, _score, stored_tier, _at, _basis, inputs, stored_hash, _shown, _until \
+            = stored  # `scoring.read.DECISION_COLUMNS`
         model = parsed(spec_hash)
-        inputs = stored[6]
         values = [math.nan if inputs["features"][f.code] is None
                   else float(inputs["features"][f.code]) for f in model.features]
         tier = model.tier_for(score_one(model, values).score).code
         assert (categories is not None and model.id == model_id and revoked_at is None
-                and expires_at > now and tier == stored[3]
-                and inputs_hash(inputs) == stored[7] and checks[6] is not None
-                and checks[9] is not None and not checks[10]
+                and expires_at > now and tier == stored_tier
+                and inputs_hash(inputs) == stored_hash and checks.partner_id is not None
+                and checks.consent_since is not None and not checks.exclusions
                 and TIERS.index(tier) >= TIERS.index(scenario.min_tier)), \
             "the bench's residents are eligible"
         key = f"pc:rl:tokens:{resident_id}"
@@ -389,7 +391,7 @@ def token_issue_minimal() -> Any:
         expires = datetime.fromtimestamp(claims.exp, UTC)
         code = new_code()
         conn.execute(_REMEMBER, {
-            "jti": claims.jti, "sub": claims.sub, "partner_id": checks[6],
+            "jti": claims.jti, "sub": claims.sub, "partner_id": checks.partner_id,
             "resident_id": resident_id, "scenario": scenario.code,
             "limits": json.dumps(scenario.limits.get(tier) or scenario.limits[scenario.min_tier]),
             "token": token, "issued_at": now, "expires_at": expires, "code": code})
