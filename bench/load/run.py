@@ -25,8 +25,11 @@ implementation has at that load on this machine (the floor of target 2). Every o
 says how busy the machine was, how late the generator's own loop ran, and the server's CPU per
 request at that rate. `--rounds` (3) measures targets 1 and 3 again, each write right after its
 floor and the reads (with their floors) between two runs of the bare endpoint, for their
-medians. The output ends with issue 26's targets 1-3 judged from the run
-(`bench/load/targets.py`).
+medians. `--interleave` (6) then measures target 3 once more with the bare endpoint and the
+reads served at the same time and loaded in turn, `--slice` seconds (4) each, that many rounds
+(`bench/load/interleave.py`): the ratio of slices seconds apart, not of runs minutes apart,
+which is what target 3 is judged on. The output ends with issue 26's targets 1-3 judged from
+the run (`bench/load/targets.py`).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,7 +60,7 @@ from bench.common import (  # noqa: E402
     recreate_database,
     service_env,
 )
-from bench.load import openloop, wrk  # noqa: E402
+from bench.load import interleave, openloop, wrk  # noqa: E402
 from bench.load.targets import READS, WRITES, markdown, targets  # noqa: E402
 from tests.support.factories import FakeIdp  # noqa: E402
 
@@ -270,6 +274,12 @@ def main() -> None:
                              "--floor) and the reads between two runs of the bare endpoint; "
                              "the targets table judges the median (this VM's speed drifts by "
                              "10-20 %% within minutes)")
+    parser.add_argument("--interleave", type=int, default=6,
+                        help="target 3 measured again: this many rounds of the bare endpoint "
+                             "and each read loaded in turn, all served at once (0: not); "
+                             "targets.py judges target 3 on it")
+    parser.add_argument("--slice", type=float, default=4.0,
+                        help="--interleave: seconds of load per endpoint and round")
     parser.add_argument("--warmup", type=float, default=2.0,
                         help="open loop: seconds at the same rate before the measured ones "
                              "(their p99 is reported apart; bench/load/coldstart.py measures a "
@@ -379,6 +389,8 @@ def main() -> None:
                 f"bare_round{n}", "bench.tokens:bare_app()", args.port + 1,
                 "bare")["cpu_ms_per_request"]["server"]
             rounds.append(row)
+    if reads and args.interleave > 0:
+        figures["interleaved"] = _interleaved(reads, world, work, env, args)
     bares = (results["bare"]["requests_per_s"], results["bare_again"]["requests_per_s"])
     figures["bare_spread"] = round(max(bares) / max(1, min(bares)), 2)
     for result in results.values():
@@ -392,6 +404,28 @@ def main() -> None:
         admin.dispose()
     else:
         drop_database(admin, args.pg)
+
+
+def _interleaved(reads: list[str], world: World, work: Path, env: dict[str, str],
+                 args: argparse.Namespace) -> dict[str, Any]:
+    """Target 3 with the bare endpoint and `reads` served at once, loaded in turn
+    (`bench/load/interleave.py`)."""
+    files = {name: wrk.write_requests(work / f"{name}-interleaved.tsv",
+                                      requests_for(name, world, 1000))
+             for name in ("bare", *reads)}
+    world.app.extensions["pengcheng"].engine.dispose()
+    serve: dict[str, Any] = {"workers": args.workers, "threads": args.threads, "env": env,
+             "worker_class": args.worker_class}
+    with ExitStack() as stack:
+        bare = stack.enter_context(gunicorn("bench.tokens:bare_app()", args.port + 1, **serve))
+        app = stack.enter_context(gunicorn("app:create_app()", args.port, **serve))
+        served = {"bare": interleave.Served(args.port + 1, bare.pid, files["bare"]),
+                  **{name: interleave.Served(args.port, app.pid, files[name])
+                     for name in reads}}
+        measured = interleave.run(served, rounds=min(args.interleave, 20),
+                                  slice_s=args.slice, connections=CONNECTIONS)
+    print("interleaved", json.dumps(measured), file=sys.stderr, flush=True)
+    return measured
 
 
 def _cpu_during(server: Any, run: Callable[[], dict]) -> tuple[dict, dict[str, float]]:

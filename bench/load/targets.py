@@ -10,17 +10,21 @@ issue asks for are printed by the bench, not worked out by hand:
    which are cheaper, and flatters itself);
 2. the open loop at half capacity: p99 < 50 ms for the partner writes, < 100 ms for the
    resident reads, the offered rate kept (≥ 99 %) and nothing but 2xx;
-3. server CPU per request ÷ the bare endpoint's: score read ≤ 4, token issue ≤ 6, judged on
-   the median of the run's readings (the first: ÷ the mean of the bare endpoint's first and
-   last runs; each further round of `--rounds`: ÷ the mean of the bare runs just before and
-   after it). Beside them, for reference only: their floors (what any implementation costs),
-   the floor plus Flask's own cost (the bare Flask endpoint's CPU less the framework-free
-   one's: what any Flask implementation costs), and the ratio at half capacity (the open
-   loop: each endpoint at half its requests/s, the bare endpoint at half its own). The
-   references are medians too when the rounds measured them (`run.py --floor`; the floor plus
-   Flask is its floor's median plus Flask's own cost over the bare endpoint's); the token
-   issue's have a second one, the least code (`floor.token_issue_minimal`: the same
-   statements, round trips, signature and QR on the bare drivers).
+3. server CPU per request ÷ the bare endpoint's: score read ≤ 4, token issue ≤ 6, judged on the
+   median of the rounds of `run.py --interleave` (`bench/load/interleave.py`: the bare endpoint
+   and the reads served at once and loaded in turn, each round's ratio of slices seconds
+   apart). Without that measurement (an earlier run's figures), on the median of the run's
+   one-after-the-other readings (the first: ÷ the mean of the bare endpoint's first and last runs;
+   each further round of `--rounds`: ÷ the mean of the bare runs just before and after it);
+   with it, that median is shown beside, unjudged. Beside them, for reference only: their
+   floors (what any implementation costs), the floor plus Flask's own cost (the bare Flask
+   endpoint's CPU less the framework-free one's: what any Flask implementation costs), and the
+   ratio at half capacity (the open loop: each endpoint at half its requests/s, the bare
+   endpoint at half its own). The references are medians too when the rounds measured them
+   (`run.py --floor`; the floor plus Flask is its floor's median plus Flask's own cost over the
+   bare endpoint's); the token issue's have a second one, the least code
+   (`floor.token_issue_minimal`: the same statements, round trips, signature and QR on the bare
+   drivers).
 
 Figures saved by an earlier run (its JSON, printed last on stdout) can be read again:
 
@@ -94,8 +98,20 @@ def _reads(figures: dict[str, Any], unit: float) -> list[dict[str, Any]]:
         cpu = _server(results[name])
         readings = _ratios(figures, name, unit)
         middle = statistics.median(readings)
-        rows.append(_row(3, name, round(middle, 2), f"<= {limit:.0f}x", middle <= limit,
-                         _listed(readings) + f" (the first {cpu:.2f} ms ÷ bare {unit:.2f} ms)"))
+        sequential = _listed(readings) + f" (the first {cpu:.2f} ms ÷ bare {unit:.2f} ms)"
+        turns = figures.get("interleaved")
+        in_turns = _turn_ratios(turns, name) if turns and name in turns["slices"] else []
+        if in_turns:
+            judged = statistics.median(in_turns)
+            rows.append(_row(3, name, round(judged, 2), f"<= {limit:.0f}x", judged <= limit,
+                             f"interleaved with bare, {turns['slice_s']:g} s slices: "
+                             + _listed(in_turns)
+                             + f"; all slices pooled {_pooled(turns, name):.2f}"))
+            rows.append(_row(3, f"{name}, one after the other", round(middle, 2),
+                             "(each in its own run)", None, sequential))
+        else:
+            rows.append(_row(3, name, round(middle, 2), f"<= {limit:.0f}x", middle <= limit,
+                             sequential))
         for reference, label in ((f"{name}_floor", "(its floor)"),
                                  (f"{name}_minimal", "(the least code)")):
             if reference not in results:
@@ -125,6 +141,27 @@ def _ratios(figures: dict[str, Any], name: str, unit: float) -> list[float]:
     return [_server(figures["results"][name]) / unit] + [
         r["server_cpu"][name] / ((r["bare_before"] + r["bare_after"]) / 2)
         for r in figures.get("rounds", []) if name in r["server_cpu"]]
+
+
+def _per_request(slice_: dict[str, float]) -> float:
+    return slice_["server_ms"] / max(1, slice_["requests"])
+
+
+def _turn_ratios(turns: dict[str, Any], name: str) -> list[float]:
+    """`name`'s server CPU per request ÷ the bare endpoint's, round by round of
+    `interleave.run` (the slices of a round are seconds apart); a round where either answered
+    anything but 2xx is left out."""
+    return [_per_request(a) / _per_request(b)
+            for a, b in zip(turns["slices"][name], turns["slices"]["bare"], strict=True)
+            if not a["non_2xx"] and not b["non_2xx"]]
+
+
+def _pooled(turns: dict[str, Any], name: str) -> float:
+    """`name`'s server CPU per request over all its slices ÷ the bare endpoint's over all of
+    its."""
+    def mean(slices: list[dict[str, float]]) -> float:
+        return sum(s["server_ms"] for s in slices) / max(1, sum(s["requests"] for s in slices))
+    return mean(turns["slices"][name]) / mean(turns["slices"]["bare"])
 
 
 def _listed(readings: list[float]) -> str:

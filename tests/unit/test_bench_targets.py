@@ -127,3 +127,39 @@ def test_the_references_are_medians_of_the_rounds_that_read_them_too() -> None:
     assert rows["token_issue_minimal"]["limit"] == "(the least code)"
     # the floor's median (5.0x), not its first reading (6.0x), plus Flask's 0.15 / 0.30 ms
     assert rows["token_issue_floor + Flask"]["figure"] == 5.5
+
+
+def _slice(requests: int, server_ms: float, non_2xx: int = 0) -> dict[str, Any]:
+    return {"requests": requests, "non_2xx": non_2xx, "server_ms": server_ms,
+            "postgres_ms": 0.0, "idle_ms": 0.0}
+
+
+def test_target_3_is_judged_on_the_interleaved_rounds_when_the_run_has_them() -> None:
+    figures: dict[str, Any] = {
+        "results": {"bare": _result(5000, 0.30), "bare_again": _result(5000, 0.30),
+                    "token_issue": _result(500, 2.10)},                          # 7.0x
+        "interleaved": {"rounds": 3, "slice_s": 4.0, "order": ["bare", "token_issue"],
+                        "slices": {
+                            "bare": [_slice(1000, 300.0), _slice(1000, 500.0),
+                                     _slice(1000, 400.0)],
+                            "token_issue": [_slice(100, 170.0),                 # 5.67x
+                                            _slice(100, 300.0),                 # 6.0x
+                                            _slice(100, 320.0, non_2xx=4)]}},   # left out
+    }
+    rows = {r["endpoint"]: r for r in targets(figures) if r["target"] == 3}
+    judged = rows["token_issue"]
+    assert (judged["figure"], judged["met"]) == (5.83, True)           # the median of 5.67, 6.0
+    assert "median of 2: 5.67, 6.00" in judged["note"]
+    # pooled over every slice: (170 + 300 + 320) / 300 ÷ (1200 / 3000)
+    assert "all slices pooled 6.58" in judged["note"]
+    beside = rows["token_issue, one after the other"]
+    assert (beside["figure"], beside["met"]) == (7.0, None)
+    figures["interleaved"]["slices"]["token_issue"][0] = _slice(100, 190.0)       # 6.33x
+    assert {r["endpoint"]: r["met"] for r in targets(figures)}["token_issue"] is False
+
+
+def test_an_earlier_run_without_the_interleaved_measure_is_judged_as_before() -> None:
+    figures = {"results": {"bare": _result(5000, 0.30), "bare_again": _result(5000, 0.30),
+                           "score": _result(1000, 1.26)}}                            # 4.2x
+    [row] = targets(figures)
+    assert (row["endpoint"], row["figure"], row["met"]) == ("score", 4.2, False)
