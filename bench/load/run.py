@@ -415,7 +415,7 @@ def _interleaved(reads: list[str], world: World, work: Path, env: dict[str, str]
              for name in ("bare", *reads)}
     world.app.extensions["pengcheng"].engine.dispose()
     serve: dict[str, Any] = {"workers": args.workers, "threads": args.threads, "env": env,
-             "worker_class": args.worker_class}
+                             "worker_class": args.worker_class}
     with ExitStack() as stack:
         bare = stack.enter_context(gunicorn("bench.tokens:bare_app()", args.port + 1, **serve))
         app = stack.enter_context(gunicorn("app:create_app()", args.port, **serve))
