@@ -106,7 +106,7 @@ def _reads(figures: dict[str, Any], unit: float) -> list[dict[str, Any]]:
             rows.append(_row(3, name, round(judged, 2), f"<= {limit:.0f}x", judged <= limit,
                              f"interleaved with bare, {turns['slice_s']:g} s slices: "
                              + _listed(in_turns)
-                             + f"; all slices pooled {_pooled(turns, name):.2f}"))
+                             + f"; pooled {_pooled(turns, name):.2f}"))
             rows.append(_row(3, f"{name}, one after the other", round(middle, 2),
                              "(each in its own run)", None, sequential))
         else:
@@ -147,21 +147,27 @@ def _per_request(slice_: dict[str, float]) -> float:
     return slice_["server_ms"] / max(1, slice_["requests"])
 
 
-def _turn_ratios(turns: dict[str, Any], name: str) -> list[float]:
-    """`name`'s server CPU per request ÷ the bare endpoint's, round by round of
-    `interleave.run` (the slices of a round are seconds apart); a round where either answered
-    anything but 2xx is left out."""
-    return [_per_request(a) / _per_request(b)
-            for a, b in zip(turns["slices"][name], turns["slices"]["bare"], strict=True)
+def _comparable(turns: dict[str, Any], name: str) -> list[tuple[dict[str, float],
+                                                                dict[str, float]]]:
+    """`name`'s slice and the bare endpoint's, round by round of `interleave.run` (the slices
+    of a round are seconds apart); a round where either answered anything but 2xx is left out
+    (errors are cheaper, and would flatter)."""
+    return [(a, b) for a, b in zip(turns["slices"][name], turns["slices"]["bare"], strict=True)
             if not a["non_2xx"] and not b["non_2xx"]]
 
 
+def _turn_ratios(turns: dict[str, Any], name: str) -> list[float]:
+    """`name`'s server CPU per request ÷ the bare endpoint's, round by comparable round."""
+    return [_per_request(a) / _per_request(b) for a, b in _comparable(turns, name)]
+
+
 def _pooled(turns: dict[str, Any], name: str) -> float:
-    """`name`'s server CPU per request over all its slices ÷ the bare endpoint's over all of
-    its."""
+    """`name`'s server CPU per request over its comparable rounds ÷ the bare endpoint's over
+    the same rounds."""
     def mean(slices: list[dict[str, float]]) -> float:
         return sum(s["server_ms"] for s in slices) / max(1, sum(s["requests"] for s in slices))
-    return mean(turns["slices"][name]) / mean(turns["slices"]["bare"])
+    pairs = _comparable(turns, name)
+    return mean([a for a, _ in pairs]) / mean([b for _, b in pairs])
 
 
 def _listed(readings: list[float]) -> str:
